@@ -1,0 +1,32 @@
+"""Job postings, alert schedules, matching and the scheduler process."""
+
+from __future__ import annotations
+
+from jobs.models import (
+    AlertRun,
+    AlertRunStatus,
+    AlertSchedule,
+    DigestItem,
+    FrequencyClass,
+    JobPosting,
+    job_interests,
+    schedule_interests,
+)
+from jobs.postings import JobPage, get_job, list_open_jobs
+from jobs.scheduler import AlertScheduler, cron_trigger
+
+__all__ = [
+    "AlertRun",
+    "AlertRunStatus",
+    "AlertSchedule",
+    "AlertScheduler",
+    "DigestItem",
+    "FrequencyClass",
+    "JobPage",
+    "JobPosting",
+    "cron_trigger",
+    "get_job",
+    "job_interests",
+    "list_open_jobs",
+    "schedule_interests",
+]

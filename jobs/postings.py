@@ -1,0 +1,86 @@
+"""Reading job postings for the career portal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from jobs.models import JobPosting, job_interests
+from preferences.clock import now
+from preferences.models import Interest
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of open jobs."""
+
+    jobs: list[JobPosting]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def _open_filter() -> object:
+    at = now()
+    return (JobPosting.posted_at <= at) & (
+        (JobPosting.closed_at.is_(None)) | (JobPosting.closed_at > at)
+    )
+
+
+def list_open_jobs(
+    session: Session,
+    *,
+    interest_slug: str | None = None,
+    query: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> JobPage:
+    """Return open jobs, newest first, optionally filtered by interest and text."""
+    page = max(page, 1)
+    stmt = select(JobPosting).where(_open_filter())  # type: ignore[arg-type]
+    if interest_slug:
+        stmt = stmt.where(
+            JobPosting.id.in_(
+                select(job_interests.c.job_id)
+                .join(Interest, Interest.id == job_interests.c.interest_id)
+                .where(Interest.slug == interest_slug)
+            )
+        )
+    if query:
+        words = [w for w in query.split() if w][:8]
+        for word in words:
+            pattern = f"%{word.lower()}%"
+            stmt = stmt.where(
+                or_(
+                    func.lower(JobPosting.title).like(pattern),
+                    func.lower(JobPosting.location).like(pattern),
+                    func.lower(JobPosting.description).like(pattern),
+                )
+            )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    jobs = session.scalars(
+        stmt.options(selectinload(JobPosting.interests))
+        .order_by(JobPosting.posted_at.desc(), JobPosting.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return JobPage(jobs=list(jobs), total=total, page=page, per_page=per_page)
+
+
+def get_job(session: Session, job_id: int) -> JobPosting | None:
+    """Return the posting with this id, open or closed."""
+    return session.get(JobPosting, job_id, options=[selectinload(JobPosting.interests)])

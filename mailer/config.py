@@ -1,0 +1,88 @@
+"""What the mailer needs to know: the relay and the sender identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(query: dict[str, list[str]], name: str, default: bool) -> bool:
+    values = query.get(name)
+    if not values:
+        return default
+    value = values[-1].strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name}={values[-1]!r} must be true or false")
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where and how to hand mail to the relay."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    use_tls: bool = False
+    start_tls: bool = False
+    timeout: float = 30.0
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpTarget:
+        """Parse `smtp://user:pass@host:587?starttls=true` (or `smtps://` for implicit TLS)."""
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"scheme must be smtp or smtps, not {parts.scheme or 'missing'!r}")
+        if not parts.hostname:
+            raise ValueError("a host is required, as in smtp://mail.example.com:587")
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"the port is not a number between 1 and 65535 ({exc})") from None
+        query = parse_qs(parts.query, keep_blank_values=True)
+        unknown = set(query) - {"starttls", "timeout"}
+        if unknown:
+            raise ValueError(f"unknown option(s) {', '.join(sorted(unknown))}")
+        use_tls = parts.scheme == "smtps"
+        start_tls = _flag(query, "starttls", default=False)
+        if use_tls and start_tls:
+            raise ValueError("smtps:// already uses TLS; drop starttls=true")
+        timeout = 30.0
+        if "timeout" in query:
+            try:
+                timeout = float(query["timeout"][-1])
+            except ValueError:
+                raise ValueError("timeout must be a number of seconds") from None
+            if timeout <= 0:
+                raise ValueError("timeout must be positive")
+        return cls(
+            host=parts.hostname,
+            port=port or (465 if use_tls else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            use_tls=use_tls,
+            start_tls=start_tls,
+            timeout=timeout,
+        )
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Sender identity and footer facts that every message needs."""
+
+    mail_from: str
+    company_name: str
+    base_url: str
+    postal_address: str
+
+    @property
+    def sending_domain(self) -> str:
+        """The domain of the From address, used for Message-ID."""
+        address = self.mail_from.rsplit("<", 1)[-1].rstrip(">").strip()
+        return address.rpartition("@")[2] or "localhost"

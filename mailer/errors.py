@@ -1,0 +1,31 @@
+"""The exception tree of the mailer package."""
+
+from __future__ import annotations
+
+
+class MailerError(Exception):
+    """Base of every error the mailer raises on purpose."""
+
+
+class TemplateNotFound(MailerError):
+    """No email template by that name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no email template named {name!r}")
+        self.name = name
+
+
+class SendError(MailerError):
+    """Sending one message failed."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TransientSendError(SendError):
+    """A failure worth retrying later: 4xx, a dropped connection, a timeout."""
+
+
+class PermanentSendError(SendError):
+    """A failure that retrying will not fix: a 5xx answer."""

@@ -1,0 +1,201 @@
+"""The outbox: queueing, claiming and recording the fate of email rows.
+
+Rows are claimed in batches under a lease. On PostgreSQL the claim uses
+`FOR UPDATE SKIP LOCKED`, so any number of workers share the queue; on SQLite
+the single conditional UPDATE is atomic because SQLite has one writer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from mailer.models import MessageKind, OutboxMessage, OutboxStatus
+from preferences.addresses import normalize_email
+from preferences.clock import now
+
+DEFAULT_DELIVER_WITHIN = timedelta(days=3)
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: MessageKind,
+    template: str,
+    to_address: str,
+    dedupe_key: str,
+    candidate_id: int | None = None,
+    context: dict[str, Any] | None = None,
+    deliver_within: timedelta = DEFAULT_DELIVER_WITHIN,
+) -> bool:
+    """Queue one email in the caller's transaction. Returns False for a duplicate key.
+
+    The same `dedupe_key` never queues twice, even when two processes race.
+    """
+    at = now()
+    values = {
+        "dedupe_key": dedupe_key,
+        "kind": kind,
+        "template": template,
+        "to_address": normalize_email(to_address),
+        "candidate_id": candidate_id,
+        "context": context or {},
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": at,
+        "deliver_until": at + deliver_within,
+        "last_error": "",
+        "created_at": at,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(OutboxMessage).values(values)
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(OutboxMessage).values(values)
+    else:  # pragma: no cover - only the two supported backends
+        raise RuntimeError(f"unsupported database backend {dialect}")
+    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(stmt)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _claimable(at: datetime) -> Any:
+    return or_(
+        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= at),
+        and_(
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.lease_expires_at < at,
+        ),
+    )
+
+
+def claim_batch(
+    session: Session, owner: str, *, limit: int, lease: timedelta
+) -> list[OutboxMessage]:
+    """Lease up to `limit` due rows to `owner` and return them.
+
+    A row whose lease expired (its worker died) is claimable again; this is
+    the at-least-once window documented in docs/ARCHITECTURE.md.
+    """
+    at = now()
+    ids = (
+        select(OutboxMessage.id)
+        .where(_claimable(at))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids.scalar_subquery()), _claimable(at))
+        .values(
+            status=OutboxStatus.SENDING,
+            lease_owner=owner,
+            lease_expires_at=at + lease,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not claimed:
+        return []
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.id.in_(claimed))
+            .order_by(OutboxMessage.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _finish(session: Session, row_id: int, owner: str, **values: Any) -> bool:
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row_id,
+            OutboxMessage.lease_owner == owner,
+            OutboxMessage.status == OutboxStatus.SENDING,
+        )
+        .values(lease_owner=None, lease_expires_at=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def mark_sent(session: Session, message_id: int, owner: str, smtp_message_id: str) -> bool:
+    """Record a delivered row. Returns False if the lease was lost meanwhile."""
+    return _finish(
+        session,
+        message_id,
+        owner,
+        status=OutboxStatus.SENT,
+        sent_at=now(),
+        message_id=smtp_message_id,
+        last_error="",
+    )
+
+
+def mark_skipped(session: Session, message_id: int, owner: str, reason: str) -> bool:
+    """Record a row not sent because the recipient may no longer get it."""
+    return _finish(session, message_id, owner, status=OutboxStatus.SKIPPED, last_error=reason)
+
+
+def mark_failed(session: Session, message_id: int, owner: str, error: str) -> bool:
+    """Record a permanent failure."""
+    return _finish(session, message_id, owner, status=OutboxStatus.FAILED, last_error=error)
+
+
+def mark_retry(
+    session: Session, message_id: int, owner: str, error: str, *, retry_at: datetime
+) -> bool:
+    """Put a row back in the queue for another attempt at `retry_at`."""
+    return _finish(
+        session,
+        message_id,
+        owner,
+        status=OutboxStatus.PENDING,
+        next_attempt_at=retry_at,
+        last_error=error,
+    )
+
+
+@dataclass(frozen=True)
+class OutboxReport:
+    """Counts by status, the oldest pending row and recent errors."""
+
+    counts: dict[str, int]
+    oldest_pending_at: datetime | None
+    recent_errors: list[tuple[int, str, str]]
+
+
+def outbox_report(session: Session, *, errors: int = 10) -> OutboxReport:
+    """Summarize the outbox for operators."""
+    counts: Counter[str] = Counter()
+    for status, count in session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ):
+        counts[status.value] = count
+    oldest = session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == OutboxStatus.PENDING
+        )
+    )
+    recent = session.execute(
+        select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.last_error)
+        .where(OutboxMessage.last_error != "")
+        .order_by(OutboxMessage.id.desc())
+        .limit(errors)
+    ).all()
+    return OutboxReport(
+        counts={s.value: counts.get(s.value, 0) for s in OutboxStatus},
+        oldest_pending_at=oldest,
+        recent_errors=[(r.id, r.status.value, r.last_error) for r in recent],
+    )

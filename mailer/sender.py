@@ -1,0 +1,97 @@
+"""Handing messages to an SMTP relay with aiosmtplib."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiosmtplib
+
+from mailer.config import SmtpTarget
+from mailer.errors import PermanentSendError, TransientSendError
+from mailer.message import needs_smtputf8
+
+
+class Sender(Protocol):
+    """Something that delivers one message to one recipient, or raises a SendError."""
+
+    async def send(self, message: EmailMessage, *, envelope_from: str, recipient: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def _classify(code: int | None, text: str) -> TransientSendError | PermanentSendError:
+    if code is not None and 500 <= code < 600:
+        return PermanentSendError(f"{code} {text}".strip(), code=code)
+    return TransientSendError(f"{code} {text}".strip() if code else text, code=code)
+
+
+class SmtpSender:
+    """One reusable aiosmtplib connection to the relay.
+
+    The connection opens on first use and reopens after the relay drops it.
+    """
+
+    def __init__(self, target: SmtpTarget) -> None:
+        self._target = target
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        t = self._target
+        client = aiosmtplib.SMTP(
+            hostname=t.host,
+            port=t.port,
+            username=t.username,
+            password=t.password,
+            use_tls=t.use_tls,
+            start_tls=t.start_tls,
+            timeout=t.timeout,
+        )
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise PermanentSendError(
+                f"relay refused our login: {exc.message}", code=exc.code
+            ) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise TransientSendError(f"cannot reach the relay {t.host}:{t.port}: {exc}") from exc
+        self._client = client
+        return client
+
+    async def send(self, message: EmailMessage, *, envelope_from: str, recipient: str) -> None:
+        client = await self._connected()
+        options: list[str] = []
+        if needs_smtputf8(envelope_from, recipient):
+            if not client.supports_extension("smtputf8"):
+                raise PermanentSendError(
+                    f"the relay does not offer SMTPUTF8, needed for {recipient}"
+                )
+            options.append("SMTPUTF8")
+        try:
+            errors, _response = await client.send_message(
+                message, sender=envelope_from, recipients=[recipient], mail_options=options
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients[0] if exc.recipients else None
+            raise _classify(
+                refused.code if refused else None, refused.message if refused else str(exc)
+            ) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _classify(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # Dropped connection or timeout: the next send reconnects.
+            self._client = None
+            raise TransientSendError(f"connection to the relay failed: {exc}") from exc
+        if recipient in errors:
+            refused_response = errors[recipient]
+            raise _classify(refused_response.code, refused_response.message)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()

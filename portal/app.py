@@ -1,0 +1,154 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from portal.config import Settings, load_settings
+from portal.web import EXTENSION_KEY, Runtime
+from preferences.db import make_engine, make_session_factory
+
+log = logging.getLogger("portal.request")
+csrf = CSRFProtect()
+
+# Room for a 10 MB resume plus the rest of a multipart form.
+MAX_REQUEST_BYTES = 11 * 1024 * 1024
+
+_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Create the portal app.
+
+    `config` is a `Settings`, a mapping of setting overrides (names without the
+    `TALENTCONNECT_` prefix), or None to read the environment.
+    """
+    settings = config if isinstance(config, Settings) else load_settings(overrides=config)
+    app = Flask("portal", instance_path=str(settings.instance_dir.resolve()))
+    secure = settings.base_url.startswith("https://")
+    app.config.update(
+        SECRET_KEY=settings.secret_keys[0],
+        SECRET_KEY_FALLBACKS=list(settings.secret_keys[1:]),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        SESSION_COOKIE_NAME="tc_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        PREFERRED_URL_SCHEME="https" if secure else "http",
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=secure,
+    )
+    engine = make_engine(settings.database_url)
+    app.extensions[EXTENSION_KEY] = Runtime(settings, engine, make_session_factory(engine))
+    csrf.init_app(app)
+
+    from portal.views import admin, auth, connect, health, public
+
+    for blueprint in (public.bp, health.bp, connect.bp, auth.bp, admin.bp):
+        app.register_blueprint(blueprint)
+
+    _install_request_hooks(app)
+    _install_error_pages(app)
+
+    @app.context_processor
+    def _brand() -> dict[str, Any]:
+        return {
+            "company_name": settings.company_name,
+            "postal_address": settings.postal_address,
+            "current_year": datetime.now(UTC).year,
+            "is_production": settings.is_production,
+        }
+
+    return app
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _commit_and_harden(response: Response) -> Response:
+        session: Session | None = g.get("db_session")
+        if session is not None and response.status_code < 400:
+            # Committing here, not at teardown, lets a failed commit become a 500.
+            session.commit()
+        response.headers.setdefault("Content-Security-Policy", _CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        started = g.get("request_started")
+        if request.endpoint != "static":
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+                },
+            )
+        return response
+
+    @app.teardown_request
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+def _install_error_pages(app: Flask) -> None:
+    messages = {
+        400: ("Something in that request was not right", "Please go back and try again."),
+        403: ("You can't open this page", "You may need to log in with another account."),
+        404: ("We couldn't find that page", "It may have moved, or the job may be closed."),
+        405: ("That didn't work", "This page doesn't accept that kind of request."),
+        413: (
+            "That file is too large",
+            "Files can be up to 10 MB. Please choose a smaller file and try again.",
+        ),
+        429: ("Too many attempts", "Please wait a minute and try again."),
+        500: ("Something went wrong on our side", "Please try again in a moment."),
+    }
+
+    def render_error(code: int, title: str | None = None, detail: str | None = None) -> Any:
+        default_title, default_detail = messages.get(code, messages[500])
+        body = render_template(
+            "error.html",
+            code=code,
+            title=title or default_title,
+            detail=detail or default_detail,
+        )
+        return body, code
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc: CSRFError) -> Any:
+        return render_error(
+            400,
+            "Your form expired",
+            "For your security, forms time out. Please go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if exc.code is None or exc.code < 400:
+            return exc
+        return render_error(exc.code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        logging.getLogger("portal.error").exception("unhandled error", extra={"path": request.path})
+        return render_error(500)

@@ -1,0 +1,330 @@
+"""The `talentconnect` command."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from jobs.scheduler import AlertScheduler
+from mailer.config import SmtpTarget
+from mailer.outbox import outbox_report
+from mailer.sender import SmtpSender
+from mailer.sink import MaildirStore, MailSink
+from mailer.worker import OutboxWorker
+from portal.config import SETTINGS, ConfigError, Settings, load_settings
+from portal.demo import DemoResult, seed_demo
+from portal.logs import configure_logging
+from portal.migrate import current_revision, head_revision, upgrade
+from preferences.db import make_engine, make_session_factory, session_scope
+
+log = logging.getLogger("portal.cli")
+console = Console(stderr=True)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj["settings"]
+    return settings
+
+
+@contextmanager
+def _stop_on_signals(stop: Callable[[], None], *, interrupt: bool = False) -> Iterator[None]:
+    """Call `stop` on SIGTERM and SIGINT while the block runs.
+
+    With `interrupt`, the first signal also raises KeyboardInterrupt in the main
+    thread, which is how waitress's serving loop is ended cleanly.
+    """
+    received = threading.Event()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        first = not received.is_set()
+        received.set()
+        log.info("signal received, shutting down", extra={"signal": signal.Signals(signum).name})
+        stop()
+        if interrupt and first:
+            raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@click.group(
+    help="Talent Connect: a talent-community portal and email subscription manager.\n\n"
+    "Settings come from TALENTCONNECT_* environment variables and an optional TOML "
+    "file (see `talentconnect settings`)."
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="TOML settings file (same as TALENTCONNECT_CONFIG_FILE).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None) -> None:
+    overrides = {"CONFIG_FILE": config_file} if config_file else None
+    settings = load_settings(overrides=overrides)
+    configure_logging(settings.log_level)
+    ctx.obj = {"settings": settings}
+
+
+@cli.command("settings")
+def settings_cmd() -> None:
+    """List every setting with its default."""
+    table = Table(title="Settings (environment variable, default, meaning)")
+    table.add_column("Variable")
+    table.add_column("Default")
+    table.add_column("Meaning")
+    for spec in SETTINGS:
+        table.add_row(f"TALENTCONNECT_{spec.name}", spec.default or "(empty)", spec.help)
+    Console().print(table)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    engine = make_engine(_settings(ctx).database_url)
+    try:
+        before = current_revision(engine)
+        upgrade(engine, revision)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"database at revision {after} (was {before or 'empty'})")
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Print the database revision and the newest one available."""
+    engine = make_engine(_settings(ctx).database_url)
+    try:
+        click.echo(f"current: {current_revision(engine) or 'empty'}  head: {head_revision()}")
+    finally:
+        engine.dispose()
+
+
+def _print_demo_login(email: str, password: str, base_url: str) -> None:
+    console.print(
+        f"\n[bold]Demo recruiter login[/bold] at {base_url}/admin/login\n"
+        f"  email:    [bold]{email}[/bold]\n"
+        f"  password: [bold]{password}[/bold]  (new on every start)\n"
+    )
+
+
+def _seed_demo(factory: Any) -> DemoResult:
+
+    with session_scope(factory) as session:
+        result = seed_demo(session)
+    log.info(
+        "demo data ready",
+        extra={
+            "interests_created": result.interests_created,
+            "jobs_created": result.jobs_created,
+            "schedules_created": result.schedules_created,
+        },
+    )
+    return result
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Seed the demo company (idempotent).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 128))
+@click.pass_context
+def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> None:
+    """Run everything for one machine: web server, scheduler, sender worker and,
+    without TALENTCONNECT_SMTP_URL, the development mail sink."""
+    from waitress import create_server
+
+    from portal.app import create_app
+
+    settings = _settings(ctx)
+    if demo and settings.is_production:
+        raise click.UsageError("--demo is refused in production")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    demo_result = _seed_demo(factory) if demo else None
+
+    sink: MailSink | None = None
+    target = settings.smtp_target
+    if target is None:
+        sink = MailSink(MaildirStore(settings.mail_sink_dir), port=settings.mail_sink_port)
+        sink.start()
+        target = SmtpTarget(host=sink.host, port=sink.port)
+        log.info("development mail sink listening", extra={"smtp": sink.url})
+
+    scheduler = AlertScheduler(factory, reload_seconds=settings.scheduler_reload_seconds)
+    worker = _make_worker(settings, factory, target)
+    worker_thread = threading.Thread(
+        target=worker.run,
+        kwargs={"poll_interval": settings.worker_poll_seconds},
+        name="outbox-worker",
+    )
+    app = create_app(settings)
+    server: Any = create_server(app, host=host, port=port, threads=threads)
+    try:
+        scheduler.start()
+        worker_thread.start()
+        url = f"http://{host}:{server.effective_port}"
+        log.info("web server listening", extra={"url": url, "threads": threads})
+        console.print(
+            f"[bold green]Talent Connect is running at {url}[/bold green]  (Ctrl-C stops)"
+        )
+        if sink is not None:
+            console.print(f"Mail sink: every email is kept; read it at {url}/admin/mail")
+        if demo_result is not None:
+            _print_demo_login(demo_result.recruiter_email, demo_result.recruiter_password, url)
+        with _stop_on_signals(worker.stop, interrupt=True):
+            # Returns once a signal interrupts it; waitress then stops its threads.
+            server.run()
+    finally:
+        worker.stop()
+        server.close()
+        worker_thread.join(timeout=60)
+        scheduler.shutdown()
+        if sink is not None:
+            sink.stop()
+        app.extensions["talentconnect"].engine.dispose()
+        engine.dispose()
+        log.info("stopped")
+
+
+def _make_worker(
+    settings: Settings, factory: Any, target: SmtpTarget, batch_size: int | None = None
+) -> OutboxWorker:
+    return OutboxWorker(
+        factory,
+        lambda: SmtpSender(target),
+        settings.mail_settings(),
+        batch_size=batch_size or settings.worker_batch_size,
+        lease=timedelta(minutes=5),
+    )
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 128))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
+    """Serve the web portal only (waitress), for running several web processes."""
+    from waitress import create_server
+
+    from portal.app import create_app
+
+    app = create_app(_settings(ctx))
+    server: Any = create_server(app, host=host, port=port, threads=threads)
+    log.info("web server listening", extra={"url": f"http://{host}:{server.effective_port}"})
+    try:
+        with _stop_on_signals(lambda: None, interrupt=True):
+            server.run()
+    finally:
+        server.close()
+        app.extensions["talentconnect"].engine.dispose()
+    log.info("stopped")
+
+
+@cli.command()
+@click.option("--until-empty", is_flag=True, help="Exit once no message is due.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), help="Rows claimed at once.")
+@click.pass_context
+def worker(ctx: click.Context, until_empty: bool, batch_size: int | None) -> None:
+    """Send queued outbox messages over SMTP (TALENTCONNECT_SMTP_URL)."""
+    settings = _settings(ctx)
+    target = settings.smtp_target
+    if target is None:
+        raise click.UsageError(
+            "TALENTCONNECT_SMTP_URL is not set; the worker needs a relay "
+            "(`talentconnect run` starts a development sink instead)"
+        )
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    sender = _make_worker(settings, factory, target, batch_size)
+    with _stop_on_signals(sender.stop):
+        sender.run(poll_interval=settings.worker_poll_seconds, until_empty=until_empty)
+    engine.dispose()
+
+
+@cli.command()
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Run the alert scheduler until stopped."""
+    settings = _settings(ctx)
+    engine = make_engine(settings.database_url)
+    alert_scheduler = AlertScheduler(
+        make_session_factory(engine), reload_seconds=settings.scheduler_reload_seconds
+    )
+    done = threading.Event()
+    alert_scheduler.start()
+    with _stop_on_signals(done.set):
+        while not done.wait(1.0):
+            pass
+    alert_scheduler.shutdown()
+    engine.dispose()
+
+
+@cli.group()
+def outbox() -> None:
+    """Outbox commands."""
+
+
+@outbox.command("status")
+@click.pass_context
+def outbox_status(ctx: click.Context) -> None:
+    """Print counts by status, the oldest pending message and recent errors."""
+    engine = make_engine(_settings(ctx).database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            report = outbox_report(session)
+    finally:
+        engine.dispose()
+    out = Console()
+    table = Table(title="Outbox")
+    table.add_column("Status")
+    table.add_column("Messages", justify="right")
+    for status, count in report.counts.items():
+        table.add_row(status, str(count))
+    out.print(table)
+    oldest = report.oldest_pending_at.isoformat() if report.oldest_pending_at else "none"
+    out.print(f"Oldest pending: {oldest}")
+    for message_id, status, error in report.recent_errors:
+        out.print(f"  #{message_id} {status}: {error}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `talentconnect` console script."""
+    try:
+        cli.main(args=argv, prog_name="talentconnect", standalone_mode=False)
+    except ConfigError as exc:
+        click.echo(f"talentconnect: configuration error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,357 @@
+"""Settings: environment variables prefixed TALENTCONNECT_, with an optional TOML file.
+
+Every setting is listed in `SETTINGS` below and in the README's configuration
+table. A malformed value stops start-up with a `ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from mailer.config import MailSettings, SmtpTarget
+
+PREFIX = "TALENTCONNECT_"
+DEV_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "ENV",
+        "development",
+        "`development` or `production`. Production refuses the "
+        "generated development secret, demo data and the /admin/mail page.",
+    ),
+    SettingSpec(
+        "CONFIG_FILE",
+        "",
+        "Path of an optional TOML file with any of these settings "
+        "(lower-case keys, no prefix). Environment variables win over the file.",
+    ),
+    SettingSpec(
+        "INSTANCE_DIR",
+        "instance",
+        "Folder for the SQLite database, the development secret and the development mail sink.",
+    ),
+    SettingSpec(
+        "DATABASE_URL",
+        "sqlite:///<INSTANCE_DIR>/talentconnect.db",
+        "SQLAlchemy URL, e.g. `postgresql+psycopg://user@host/db`.",
+    ),
+    SettingSpec(
+        "SMTP_URL",
+        "",
+        "Relay, e.g. `smtp://user:pass@host:587?starttls=true` or "
+        "`smtps://host:465`; option `timeout=SECONDS`. Empty: `talentconnect run` starts "
+        "the built-in development mail sink.",
+    ),
+    SettingSpec(
+        "SECRET_KEYS",
+        "generated into <INSTANCE_DIR>/secret_key",
+        "Comma-separated signing keys, newest first; the first signs, all verify. "
+        "At least 32 characters each in production.",
+    ),
+    SettingSpec(
+        "BASE_URL", "http://127.0.0.1:8000", "Public URL of the portal, used in links in emails."
+    ),
+    SettingSpec(
+        "MAIL_FROM",
+        "Acme Careers <careers@acme.example.com>",
+        "From address of every email, optionally with a display name.",
+    ),
+    SettingSpec(
+        "POSTAL_ADDRESS",
+        "",
+        "Company postal address printed in every bulk email (CAN-SPAM). Required in production.",
+    ),
+    SettingSpec("COMPANY_NAME", "Acme", "Company name shown on the portal and in emails."),
+    SettingSpec(
+        "UPLOAD_DIR", "<INSTANCE_DIR>/uploads", "Where resumes are stored, outside the web root."
+    ),
+    SettingSpec("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    SettingSpec("WORKER_BATCH_SIZE", "50", "Outbox rows a sender worker claims at once."),
+    SettingSpec(
+        "WORKER_POLL_SECONDS",
+        "2",
+        "How long an idle worker waits before looking for due mail again.",
+    ),
+    SettingSpec(
+        "SCHEDULER_RELOAD_SECONDS",
+        "60",
+        "How often the scheduler re-reads alert schedules from the database.",
+    ),
+    SettingSpec(
+        "MAIL_SINK_PORT", "0", "Port of the development mail sink on 127.0.0.1; 0 picks a free one."
+    ),
+)
+
+_KNOWN = {s.name for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings for one process."""
+
+    env: str
+    instance_dir: Path
+    database_url: str
+    smtp_url: str
+    secret_keys: tuple[str, ...]
+    base_url: str
+    mail_from: str
+    postal_address: str
+    company_name: str
+    upload_dir: Path
+    log_level: str
+    worker_batch_size: int
+    worker_poll_seconds: float
+    scheduler_reload_seconds: int
+    mail_sink_port: int
+    uses_dev_secret: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def smtp_target(self) -> SmtpTarget | None:
+        return SmtpTarget.from_url(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def mail_sink_dir(self) -> Path:
+        return self.instance_dir / "mail-sink"
+
+    def mail_settings(self) -> MailSettings:
+        return MailSettings(
+            mail_from=self.mail_from,
+            company_name=self.company_name,
+            base_url=self.base_url,
+            postal_address=self.postal_address,
+        )
+
+
+def _read_toml(path_text: str) -> dict[str, str]:
+    path = Path(path_text)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(PREFIX + "CONFIG_FILE", f"no such file {path}") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(PREFIX + "CONFIG_FILE", f"cannot read {path}: {exc}") from None
+    table = data.get("talentconnect", data)
+    values: dict[str, str] = {}
+    for key, value in table.items():
+        name = key.upper()
+        if name not in _KNOWN or name == "CONFIG_FILE":
+            raise ConfigError(PREFIX + "CONFIG_FILE", f"{path}: unknown setting {key!r}")
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        values[name] = str(value)
+    return values
+
+
+def _int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(PREFIX + name, f"{raw!r} is not a whole number") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(PREFIX + name, f"{value} is not between {minimum} and {maximum}")
+    return value
+
+
+def _float(name: str, raw: str, *, minimum: float, maximum: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(PREFIX + name, f"{raw!r} is not a number") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(PREFIX + name, f"{value} is not between {minimum} and {maximum}")
+    return value
+
+
+def _dev_secret(instance_dir: Path) -> str:
+    """Return the development secret, creating it once under the instance folder."""
+    path = instance_dir / DEV_SECRET_FILE
+    try:
+        existing = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(secret + "\n")
+    return secret
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Read, validate and return the settings.
+
+    Precedence: `overrides` (upper-case names without the prefix), then
+    environment variables, then the TOML file, then defaults.
+    """
+    env_map = os.environ if environ is None else environ
+    raw: dict[str, str] = {}
+    for key, value in env_map.items():
+        if not key.startswith(PREFIX):
+            continue
+        name = key[len(PREFIX) :]
+        if name.startswith("TEST_"):
+            continue  # test-suite settings, not the app's
+        if name not in _KNOWN:
+            raise ConfigError(key, "is not a Talent Connect setting (see the README)")
+        raw[name] = value
+    config_file = (overrides or {}).get("CONFIG_FILE") or raw.get("CONFIG_FILE", "")
+    if config_file:
+        raw = {**_read_toml(str(config_file)), **raw}
+    for key, value in (overrides or {}).items():
+        if key.upper() not in _KNOWN:
+            raise ConfigError(PREFIX + key.upper(), "is not a Talent Connect setting")
+        raw[key.upper()] = str(value) if not isinstance(value, str) else value
+
+    def get(name: str) -> str:
+        return raw.get(name, "").strip()
+
+    env = get("ENV") or "development"
+    if env not in ("development", "production"):
+        raise ConfigError(PREFIX + "ENV", f"{env!r} must be development or production")
+    production = env == "production"
+
+    instance_dir = Path(get("INSTANCE_DIR") or "instance")
+
+    database_url = get("DATABASE_URL") or f"sqlite:///{instance_dir / 'talentconnect.db'}"
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise ConfigError(PREFIX + "DATABASE_URL", "is not a database URL") from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            PREFIX + "DATABASE_URL",
+            f"{backend!r} is not supported; use sqlite or postgresql+psycopg",
+        )
+    if backend == "postgresql" and url.get_driver_name() not in ("psycopg",):
+        raise ConfigError(PREFIX + "DATABASE_URL", "use the psycopg driver: postgresql+psycopg://")
+
+    smtp_url = get("SMTP_URL")
+    if smtp_url:
+        try:
+            SmtpTarget.from_url(smtp_url)
+        except ValueError as exc:
+            raise ConfigError(PREFIX + "SMTP_URL", str(exc)) from None
+
+    base_url = (get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(PREFIX + "BASE_URL", f"{base_url!r} must be an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise ConfigError(PREFIX + "BASE_URL", "must not have a query or fragment")
+    if production and parts.scheme != "https":
+        raise ConfigError(PREFIX + "BASE_URL", "must use https in production")
+
+    mail_from = get("MAIL_FROM") or "Acme Careers <careers@acme.example.com>"
+    try:
+        validate_email(
+            mail_from, allow_display_name=True, check_deliverability=False, test_environment=True
+        )
+    except EmailNotValidError as exc:
+        raise ConfigError(PREFIX + "MAIL_FROM", f"{mail_from!r}: {exc}") from None
+
+    postal_address = get("POSTAL_ADDRESS")
+    if production and not postal_address:
+        raise ConfigError(PREFIX + "POSTAL_ADDRESS", "is required in production (CAN-SPAM)")
+    if not postal_address:
+        postal_address = "1 Example Street, Springfield (demo address)"
+
+    keys_raw = get("SECRET_KEYS")
+    uses_dev_secret = not keys_raw
+    if keys_raw:
+        keys = tuple(k.strip() for k in keys_raw.split(","))
+        if any(not k for k in keys):
+            raise ConfigError(PREFIX + "SECRET_KEYS", "has an empty key (check the commas)")
+    else:
+        if production:
+            raise ConfigError(
+                PREFIX + "SECRET_KEYS",
+                "must be set in production; the generated development secret is refused",
+            )
+        keys = (_dev_secret(instance_dir),)
+    if production:
+        dev_file = instance_dir / DEV_SECRET_FILE
+        if dev_file.exists() and dev_file.read_text(encoding="utf-8").strip() in keys:
+            raise ConfigError(
+                PREFIX + "SECRET_KEYS", "is the development secret; production needs its own keys"
+            )
+        if any(len(k) < MIN_SECRET_LENGTH for k in keys):
+            raise ConfigError(
+                PREFIX + "SECRET_KEYS", f"each key needs at least {MIN_SECRET_LENGTH} characters"
+            )
+
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(
+            PREFIX + "LOG_LEVEL", f"{log_level!r} must be DEBUG, INFO, WARNING or ERROR"
+        )
+
+    return Settings(
+        env=env,
+        instance_dir=instance_dir,
+        database_url=database_url,
+        smtp_url=smtp_url,
+        secret_keys=keys,
+        base_url=base_url,
+        mail_from=mail_from,
+        postal_address=postal_address,
+        company_name=get("COMPANY_NAME") or "Acme",
+        upload_dir=Path(get("UPLOAD_DIR") or instance_dir / "uploads"),
+        log_level=log_level,
+        worker_batch_size=_int(
+            "WORKER_BATCH_SIZE", get("WORKER_BATCH_SIZE") or "50", minimum=1, maximum=10_000
+        ),
+        worker_poll_seconds=_float(
+            "WORKER_POLL_SECONDS", get("WORKER_POLL_SECONDS") or "2", minimum=0.05, maximum=3600
+        ),
+        scheduler_reload_seconds=_int(
+            "SCHEDULER_RELOAD_SECONDS",
+            get("SCHEDULER_RELOAD_SECONDS") or "60",
+            minimum=1,
+            maximum=86_400,
+        ),
+        mail_sink_port=_int(
+            "MAIL_SINK_PORT", get("MAIL_SINK_PORT") or "0", minimum=0, maximum=65_535
+        ),
+        uses_dev_secret=uses_dev_secret,
+    )

@@ -1,0 +1,244 @@
+"""Demo data: a company with interests, job postings, schedules and a recruiter.
+
+Seeding is idempotent: rows are matched by slug, reference and name, so running
+it again adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs.models import AlertSchedule, FrequencyClass, JobPosting
+from portal.recruiters import set_recruiter
+from preferences.clock import now
+from preferences.models import Interest, RecruiterRole
+
+DEMO_RECRUITER_EMAIL = "recruiter@acme.example.com"
+
+INTERESTS: list[tuple[str, str, list[str]]] = [
+    (
+        "Software Engineering",
+        "Backend, frontend and full-stack engineers who build our products.",
+        ["python", "java", "go", "javascript", "typescript", "react", "api", "backend", "frontend"],
+    ),
+    (
+        "Data & Analytics",
+        "Analysts, data engineers and scientists turning data into decisions.",
+        ["sql", "python", "statistics", "machine learning", "tableau", "spark", "etl"],
+    ),
+    (
+        "Product Management",
+        "Product managers who decide what we build and why.",
+        ["roadmap", "product", "discovery", "agile", "stakeholder"],
+    ),
+    (
+        "Design & UX",
+        "Product designers, researchers and writers shaping how our products feel.",
+        ["figma", "ux", "ui", "user research", "prototyping", "accessibility"],
+    ),
+    (
+        "Sales",
+        "Account executives and business developers who grow our customer base.",
+        ["sales", "quota", "crm", "salesforce", "negotiation", "b2b"],
+    ),
+    (
+        "Marketing",
+        "Brand, content, growth and product marketing.",
+        ["seo", "content", "campaigns", "brand", "social media", "analytics"],
+    ),
+    (
+        "Customer Success",
+        "Support and success teams who keep our customers happy.",
+        ["support", "customer success", "onboarding", "zendesk", "retention"],
+    ),
+    (
+        "Finance & Accounting",
+        "Accountants, controllers and financial planners.",
+        ["accounting", "gaap", "excel", "forecasting", "audit", "fp&a"],
+    ),
+    (
+        "People & HR",
+        "Recruiters and people partners who build our teams.",
+        ["recruiting", "hr", "talent", "onboarding", "benefits"],
+    ),
+    (
+        "IT & Security",
+        "Keeping our systems, devices and data safe and running.",
+        ["security", "networking", "it support", "iam", "compliance", "soc2"],
+    ),
+    (
+        "Operations",
+        "Business operations, logistics and program management.",
+        ["operations", "logistics", "process", "program management", "supply chain"],
+    ),
+    (
+        "Internships & Graduates",
+        "Early-career programmes for students and recent graduates.",
+        ["intern", "graduate", "student", "entry level", "apprentice"],
+    ),
+]
+
+TITLES: dict[str, list[str]] = {
+    "Software Engineering": [
+        "Senior Backend Engineer",
+        "Frontend Engineer",
+        "Staff Software Engineer",
+        "Mobile Engineer (iOS)",
+        "Site Reliability Engineer",
+    ],
+    "Data & Analytics": [
+        "Data Analyst",
+        "Senior Data Engineer",
+        "Machine Learning Engineer",
+        "Analytics Engineer",
+        "Data Scientist",
+    ],
+    "Product Management": [
+        "Product Manager, Payments",
+        "Senior Product Manager, Platform",
+        "Associate Product Manager",
+    ],
+    "Design & UX": ["Product Designer", "UX Researcher", "Content Designer"],
+    "Sales": [
+        "Account Executive, Mid-Market",
+        "Sales Development Representative",
+        "Enterprise Account Director",
+    ],
+    "Marketing": ["Content Marketing Manager", "Growth Marketer", "Product Marketing Manager"],
+    "Customer Success": ["Customer Success Manager", "Support Specialist", "Onboarding Lead"],
+    "Finance & Accounting": ["Financial Analyst", "Senior Accountant", "Payroll Specialist"],
+    "People & HR": ["Technical Recruiter", "People Partner", "HR Operations Coordinator"],
+    "IT & Security": ["Security Engineer", "IT Support Specialist", "Identity & Access Engineer"],
+    "Operations": ["Business Operations Analyst", "Program Manager", "Logistics Coordinator"],
+    "Internships & Graduates": [
+        "Software Engineering Intern",
+        "Graduate Data Analyst",
+        "Marketing Intern",
+    ],
+}
+
+LOCATIONS = [
+    "Berlin, Germany",
+    "London, United Kingdom",
+    "New York, NY",
+    "Remote (Europe)",
+    "Toronto, Canada",
+    "Austin, TX",
+    "Remote (US)",
+    "Lisbon, Portugal",
+]
+
+# Extra tags so some postings match two interests.
+CROSS_TAGS = {
+    "Machine Learning Engineer": "Software Engineering",
+    "Site Reliability Engineer": "IT & Security",
+    "Graduate Data Analyst": "Data & Analytics",
+    "Software Engineering Intern": "Software Engineering",
+    "Product Marketing Manager": "Product Management",
+    "Marketing Intern": "Marketing",
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    interests_created: int
+    jobs_created: int
+    schedules_created: int
+    recruiter_email: str
+    recruiter_password: str
+
+
+def slugify(name: str) -> str:
+    """Return a URL slug for an interest name."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower().replace("&", "and")).strip("-")
+
+
+def _description(title: str, area: str, location: str) -> str:
+    return (
+        f"We're looking for a {title} to join our {area} team in {location}.\n\n"
+        "You'll work with a small, senior team that owns its roadmap, talks to customers "
+        "every week and ships often. We care about clear writing, kind reviews and "
+        "sustainable pace.\n\n"
+        "What we offer: competitive salary and equity, a yearly learning budget, flexible "
+        "hours, generous parental leave and a home-office allowance."
+    )
+
+
+def seed_demo(session: Session) -> DemoResult:
+    """Seed the demo company; returns what was created and a fresh recruiter password."""
+    by_name: dict[str, Interest] = {}
+    interests_created = 0
+    for position, (name, details, keywords) in enumerate(INTERESTS):
+        slug = slugify(name)
+        interest = session.scalar(select(Interest).where(Interest.slug == slug))
+        if interest is None:
+            interest = Interest(
+                name=name, slug=slug, details=details, keywords=keywords, position=position
+            )
+            session.add(interest)
+            interests_created += 1
+        by_name[name] = interest
+    session.flush()
+
+    jobs_created = 0
+    at = now()
+    n = 0
+    for area, titles in TITLES.items():
+        for title in titles:
+            n += 1
+            reference = f"DEMO-{n:03d}"
+            if session.scalar(select(JobPosting.id).where(JobPosting.reference == reference)):
+                continue
+            location = LOCATIONS[n % len(LOCATIONS)]
+            tags = [by_name[area]]
+            if title in CROSS_TAGS and CROSS_TAGS[title] != area:
+                tags.append(by_name[CROSS_TAGS[title]])
+            session.add(
+                JobPosting(
+                    reference=reference,
+                    title=title,
+                    description=_description(title, area, location),
+                    location=location,
+                    apply_url=f"https://jobs.acme.example.com/apply/{reference.lower()}",
+                    posted_at=at - timedelta(days=(n * 7) % 30, hours=n),
+                    interests=tags,
+                )
+            )
+            jobs_created += 1
+    session.flush()
+
+    schedules_created = 0
+    for name, cron, frequency in (
+        ("Daily digest", "0 8 * * *", FrequencyClass.DAILY),
+        ("Weekly digest", "0 8 * * mon", FrequencyClass.WEEKLY),
+    ):
+        if session.scalar(select(AlertSchedule.id).where(AlertSchedule.name == name)) is None:
+            session.add(
+                AlertSchedule(
+                    name=name,
+                    cron=cron,
+                    timezone="Europe/Berlin",
+                    frequency_class=frequency,
+                    all_interests=True,
+                )
+            )
+            schedules_created += 1
+    session.flush()
+
+    password = secrets.token_urlsafe(12)
+    set_recruiter(
+        session,
+        DEMO_RECRUITER_EMAIL,
+        password=password,
+        role=RecruiterRole.ADMIN,
+        name="Demo Recruiter",
+    )
+    return DemoResult(
+        interests_created, jobs_created, schedules_created, DEMO_RECRUITER_EMAIL, password
+    )

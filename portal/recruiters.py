@@ -1,0 +1,59 @@
+"""Recruiter accounts: creation and password sign-in."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from preferences.addresses import normalize_email
+from preferences.clock import now
+from preferences.models import RecruiterRole, RecruiterUser
+
+# Checked against when the address is unknown, so both paths cost one hash.
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+
+def set_recruiter(
+    session: Session,
+    email: str,
+    *,
+    password: str,
+    role: RecruiterRole = RecruiterRole.RECRUITER,
+    name: str = "",
+) -> RecruiterUser:
+    """Create the recruiter, or reset the password and role of an existing one."""
+    address = normalize_email(email)
+    user = session.scalar(select(RecruiterUser).where(RecruiterUser.email == address))
+    if user is None:
+        user = RecruiterUser(email=address, name=name, role=role)
+        session.add(user)
+    user.role = role
+    user.active = True
+    if name:
+        user.name = name
+    user.password_hash = generate_password_hash(password)
+    session.flush()
+    return user
+
+
+def authenticate_recruiter(session: Session, email: str, password: str) -> RecruiterUser | None:
+    """Return the active recruiter whose address and password match, else None."""
+    try:
+        address = normalize_email(email)
+    except ValueError:
+        address = ""
+    user = (
+        session.scalar(select(RecruiterUser).where(RecruiterUser.email == address))
+        if address
+        else None
+    )
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    ok = check_password_hash(stored, password)
+    if user is None or not user.active or not user.password_hash or not ok:
+        return None
+    user.last_login_at = now()
+    session.flush()
+    return user

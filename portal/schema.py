@@ -1,0 +1,17 @@
+"""The whole schema: importing this module registers every model on `Base.metadata`."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+import jobs.models
+import mailer.models
+import preferences.models
+from preferences.db import Base
+
+MODEL_MODULES = (preferences.models, jobs.models, mailer.models)
+
+
+def metadata() -> MetaData:
+    """Return the metadata of every Talent Connect table."""
+    return Base.metadata

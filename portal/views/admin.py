@@ -1,0 +1,133 @@
+"""The recruiter console: sign-in and, in development, the mail sink viewer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from mailer.sink import MaildirStore
+from portal.forms import RecruiterLoginForm
+from portal.recruiters import authenticate_recruiter
+from portal.web import db, settings
+from preferences.models import RecruiterUser
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_recruiter() -> RecruiterUser | None:
+    recruiter_id = session.get("recruiter_id")
+    if not isinstance(recruiter_id, int):
+        return None
+    user = db().get(RecruiterUser, recruiter_id)
+    return user if user is not None and user.active else None
+
+
+def recruiter_required(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_recruiter() is None:
+            return redirect(url_for("admin.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths, so the login form can't be used as an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("admin.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = RecruiterLoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = authenticate_recruiter(db(), form.email.data or "", form.password.data or "")
+        if user is not None:
+            session.clear()
+            session["recruiter_id"] = user.id
+            return redirect(_safe_next(request.args.get("next")))
+        error = "That email and password don't match an active recruiter account."
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    session.pop("recruiter_id", None)
+    return redirect(url_for("public.index"))
+
+
+@bp.get("/")
+@recruiter_required
+def home() -> Any:
+    return render_template("admin/home.html", recruiter=current_recruiter())
+
+
+def _sink() -> MaildirStore:
+    if settings().is_production:
+        abort(404)
+    return MaildirStore(settings().mail_sink_dir)
+
+
+@bp.get("/mail")
+@recruiter_required
+def mail() -> Any:
+    """Every message the development mail sink caught, newest first."""
+    store = _sink()
+    return render_template(
+        "admin/mail.html",
+        messages=[(m, m.parsed()) for m in store.list()],
+        relay_configured=bool(settings().smtp_url),
+    )
+
+
+@bp.get("/mail/<key>")
+@recruiter_required
+def mail_message(key: str) -> Any:
+    item = _sink().get(key)
+    if item is None:
+        abort(404)
+    parsed = item.parsed()
+    text_part = parsed.get_body(preferencelist=("plain",))
+    return render_template(
+        "admin/mail_message.html",
+        item=item,
+        message=parsed,
+        text=text_part.get_content() if text_part is not None else "",
+        has_html=parsed.get_body(preferencelist=("html",)) is not None,
+    )
+
+
+@bp.get("/mail/<key>/html")
+@recruiter_required
+def mail_html(key: str) -> Any:
+    """The HTML part, sandboxed: no scripts, no same-origin access."""
+    item = _sink().get(key)
+    if item is None:
+        abort(404)
+    part = item.parsed().get_body(preferencelist=("html",))
+    if part is None:
+        abort(404)
+    response = Response(part.get_content(), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; "
+        "frame-ancestors 'self'"
+    )
+    return response

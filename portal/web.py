@@ -1,0 +1,41 @@
+"""Request-scoped access to the runtime and the database session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from portal.config import Settings
+
+EXTENSION_KEY = "talentconnect"
+
+
+@dataclass
+class Runtime:
+    """What one app instance holds: its settings, engine and session factory."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def runtime() -> Runtime:
+    """Return the runtime of the current app."""
+    rt: Runtime = current_app.extensions[EXTENSION_KEY]
+    return rt
+
+
+def settings() -> Settings:
+    return runtime().settings
+
+
+def db() -> Session:
+    """Return this request's session; it commits after a successful response."""
+    session: Session | None = g.get("db_session")
+    if session is None:
+        session = runtime().sessions()
+        g.db_session = session
+    return session

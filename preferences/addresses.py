@@ -1,0 +1,34 @@
+"""Email address normalization and the hash used for suppressions."""
+
+from __future__ import annotations
+
+import hashlib
+
+from email_validator import EmailNotValidError, validate_email
+
+from preferences.errors import InvalidEmail
+
+
+def normalize_email(raw: str) -> str:
+    """Return the canonical form of an address, or raise `InvalidEmail`.
+
+    Internationalized addresses are kept in Unicode (NFC, IDNA-normalized
+    domain). The local part is lower-cased as well: mailbox providers treat it
+    case-insensitively in practice, and one person must map to one candidate.
+    """
+    candidate = raw.strip()
+    if not candidate:
+        raise InvalidEmail(raw, "the address is empty")
+    try:
+        # test_environment admits the RFC 6761 `.test` domain, which demo and
+        # staging data use; such mail simply does not deliver.
+        info = validate_email(candidate, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(raw, str(exc)) from exc
+    local, _, domain = info.normalized.rpartition("@")
+    return f"{local.lower()}@{domain.lower()}"
+
+
+def address_hash(address: str) -> str:
+    """Return the SHA-256 hex digest of a normalized address, for suppressions."""
+    return hashlib.sha256(normalize_email(address).encode("utf-8")).hexdigest()

@@ -1,0 +1,291 @@
+"""Core models: candidates, interests, subscriptions, consent and suppressions."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from preferences.clock import now
+from preferences.db import Base, UTCDateTime, enum_column
+from preferences.errors import AppendOnlyViolation
+
+
+def new_public_id() -> str:
+    """Return an unguessable identifier that is safe to put in links."""
+    return secrets.token_urlsafe(16)
+
+
+class CandidateStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class InterestStatus(enum.StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class SubscriptionStatus(enum.StrEnum):
+    UNCONFIRMED = "unconfirmed"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Frequency(enum.StrEnum):
+    INSTANT = "instant"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class MassEmail(enum.StrEnum):
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+
+
+class ConsentScope(enum.StrEnum):
+    INTEREST = "interest"
+    MASS_EMAIL = "mass_email"
+
+
+class ConsentAction(enum.StrEnum):
+    GRANT = "grant"
+    CONFIRM = "confirm"
+    CHANGE = "change"
+    WITHDRAW = "withdraw"
+
+
+class ConsentSource(enum.StrEnum):
+    CONNECT_FORM = "connect_form"
+    PREFERENCE_CENTER = "preference_center"
+    ONE_CLICK = "one_click"
+    DASHBOARD = "dashboard"
+    ADMIN = "admin"
+    BOUNCE = "bounce"
+    COMPLAINT = "complaint"
+    IMPORT = "import"
+
+
+class SuppressionReason(enum.StrEnum):
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+    MANUAL = "manual"
+    ERASURE = "erasure"
+
+
+class ResumeSource(enum.StrEnum):
+    UPLOAD = "upload"
+    DRIVE = "drive"
+    DROPBOX = "dropbox"
+
+
+class Candidate(Base):
+    """A person in the talent community."""
+
+    __tablename__ = "candidates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    location: Mapped[str | None] = mapped_column(String(200))
+    linkedin_url: Mapped[str | None] = mapped_column(String(500))
+    github_url: Mapped[str | None] = mapped_column(String(500))
+    portfolio_url: Mapped[str | None] = mapped_column(String(500))
+    locale: Mapped[str] = mapped_column(String(35), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[CandidateStatus] = mapped_column(
+        enum_column(CandidateStatus, "candidate_status"), default=CandidateStatus.ACTIVE
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, onupdate=now)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="candidate", cascade="all, delete-orphan"
+    )
+    mass_email: Mapped[MassEmailStatus | None] = relationship(
+        back_populates="candidate", cascade="all, delete-orphan"
+    )
+    resumes: Mapped[list[Resume]] = relationship(
+        back_populates="candidate", cascade="all, delete-orphan"
+    )
+
+    @property
+    def display_name(self) -> str:
+        full = f"{self.first_name} {self.last_name}".strip()
+        return full or self.email
+
+
+class Resume(Base):
+    """An uploaded resume, stored under a random name outside the web root."""
+
+    __tablename__ = "resumes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    parsed_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[ResumeSource] = mapped_column(
+        enum_column(ResumeSource, "resume_source"), default=ResumeSource.UPLOAD
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    candidate: Mapped[Candidate] = relationship(back_populates="resumes")
+
+
+class Interest(Base):
+    """An area of interest candidates subscribe to and jobs are tagged with."""
+
+    __tablename__ = "interests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    details: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[InterestStatus] = mapped_column(
+        enum_column(InterestStatus, "interest_status"), default=InterestStatus.ACTIVE
+    )
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interests.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    merged_into: Mapped[Interest | None] = relationship(remote_side=[id])
+
+
+class Subscription(Base):
+    """A candidate's job-alert subscription to one interest."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "interest_id"),
+        # Serves the alert matcher: subscribers of an interest by state and frequency.
+        Index("ix_subscriptions_interest_status_frequency", "interest_id", "status", "frequency"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    interest_id: Mapped[int] = mapped_column(ForeignKey("interests.id", ondelete="CASCADE"))
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        enum_column(SubscriptionStatus, "subscription_status"),
+        default=SubscriptionStatus.UNCONFIRMED,
+    )
+    frequency: Mapped[Frequency] = mapped_column(
+        enum_column(Frequency, "alert_frequency"), default=Frequency.DAILY
+    )
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, onupdate=now)
+
+    candidate: Mapped[Candidate] = relationship(back_populates="subscriptions")
+    interest: Mapped[Interest] = relationship()
+
+
+class MassEmailStatus(Base):
+    """A candidate's opt-in to mass email, kept apart from interest alerts."""
+
+    __tablename__ = "mass_email_statuses"
+
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[MassEmail] = mapped_column(
+        enum_column(MassEmail, "mass_email_status"), default=MassEmail.OPTED_OUT
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, onupdate=now)
+
+    candidate: Mapped[Candidate] = relationship(back_populates="mass_email")
+
+
+class ConsentEvent(Base):
+    """One grant, confirmation, change or withdrawal of consent. Append only."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (Index("ix_consent_events_candidate_occurred", "candidate_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    scope: Mapped[ConsentScope] = mapped_column(enum_column(ConsentScope, "consent_scope"))
+    interest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interests.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[ConsentAction] = mapped_column(enum_column(ConsentAction, "consent_action"))
+    source: Mapped[ConsentSource] = mapped_column(enum_column(ConsentSource, "consent_source"))
+    wording_version: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+@event.listens_for(ConsentEvent, "before_update")
+def _refuse_consent_update(_mapper: Any, _conn: Any, target: ConsentEvent) -> None:
+    raise AppendOnlyViolation(f"consent event {target.id} is append-only")
+
+
+@event.listens_for(ConsentEvent, "before_delete")
+def _refuse_consent_delete(_mapper: Any, _conn: Any, target: ConsentEvent) -> None:
+    raise AppendOnlyViolation(f"consent event {target.id} is append-only")
+
+
+class Suppression(Base):
+    """An address that must never be mailed again, stored only as a hash."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[SuppressionReason] = mapped_column(
+        enum_column(SuppressionReason, "suppression_reason")
+    )
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+class RecruiterRole(enum.StrEnum):
+    ADMIN = "admin"
+    RECRUITER = "recruiter"
+
+
+class RecruiterUser(Base):
+    """A member of the company's recruiting team who signs in to the console."""
+
+    __tablename__ = "recruiter_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[RecruiterRole] = mapped_column(
+        enum_column(RecruiterRole, "recruiter_role"), default=RecruiterRole.RECRUITER
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,375 @@
+"""Service functions for candidates, interest subscriptions and mass email.
+
+Every change of consent writes a `ConsentEvent` in the same transaction. The
+functions flush but never commit; the caller's scope decides.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from preferences.addresses import normalize_email
+from preferences.clock import now
+from preferences.errors import (
+    CandidateDeleted,
+    InterestUnavailable,
+    InvalidTransition,
+    NotFound,
+)
+from preferences.models import (
+    Candidate,
+    CandidateStatus,
+    ConsentAction,
+    ConsentEvent,
+    ConsentScope,
+    ConsentSource,
+    Frequency,
+    Interest,
+    InterestStatus,
+    MassEmail,
+    MassEmailStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+
+# The wording a candidate agreed to; bump it whenever the consent text changes.
+CURRENT_WORDING_VERSION = "2026-11-v1"
+
+
+def record_consent(
+    session: Session,
+    candidate: Candidate,
+    *,
+    scope: ConsentScope,
+    action: ConsentAction,
+    source: ConsentSource,
+    interest: Interest | None = None,
+    wording_version: str = CURRENT_WORDING_VERSION,
+    detail: dict[str, Any] | None = None,
+    ip_address: str | None = None,
+) -> ConsentEvent:
+    """Append one consent event for `candidate`."""
+    if (scope is ConsentScope.INTEREST) != (interest is not None):
+        raise ValueError("an interest consent event needs exactly one interest")
+    event = ConsentEvent(
+        candidate_id=candidate.id,
+        scope=scope,
+        interest_id=interest.id if interest is not None else None,
+        action=action,
+        source=source,
+        wording_version=wording_version,
+        detail=detail or {},
+        ip_address=ip_address,
+        occurred_at=now(),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def find_candidate(session: Session, email: str) -> Candidate | None:
+    """Return the candidate with this address, if any."""
+    return session.scalar(select(Candidate).where(Candidate.email == normalize_email(email)))
+
+
+def get_or_create_candidate(session: Session, email: str, **fields: Any) -> tuple[Candidate, bool]:
+    """Return the candidate for `email`, creating one if needed, and whether it was created.
+
+    `fields` fill in profile attributes of a new candidate only; an existing
+    profile is never overwritten here.
+    """
+    address = normalize_email(email)
+    candidate = session.scalar(select(Candidate).where(Candidate.email == address))
+    if candidate is not None:
+        if candidate.status is CandidateStatus.DELETED:
+            raise CandidateDeleted(candidate.public_id)
+        return candidate, False
+    candidate = Candidate(email=address, **fields)
+    session.add(candidate)
+    session.flush()
+    return candidate, True
+
+
+def _require_active(candidate: Candidate) -> None:
+    if candidate.status is CandidateStatus.DELETED:
+        raise CandidateDeleted(candidate.public_id)
+
+
+def _subscription(session: Session, candidate: Candidate, interest: Interest) -> Subscription:
+    sub = session.scalar(
+        select(Subscription).where(
+            Subscription.candidate_id == candidate.id,
+            Subscription.interest_id == interest.id,
+        )
+    )
+    if sub is None:
+        raise NotFound("subscription", (candidate.public_id, interest.slug))
+    return sub
+
+
+def subscribe(
+    session: Session,
+    candidate: Candidate,
+    interest: Interest,
+    *,
+    source: ConsentSource,
+    frequency: Frequency | None = None,
+    confirmed: bool = False,
+    wording_version: str = CURRENT_WORDING_VERSION,
+    ip_address: str | None = None,
+) -> Subscription:
+    """Subscribe `candidate` to job alerts for `interest`.
+
+    A new subscription starts unconfirmed unless `confirmed` is set (the address
+    was already verified). Subscribing again while subscribed changes nothing
+    and writes no event.
+    """
+    _require_active(candidate)
+    if interest.status is not InterestStatus.ACTIVE or interest.merged_into_id is not None:
+        raise InterestUnavailable(interest.slug, "merged" if interest.merged_into_id else "retired")
+    sub = session.scalar(
+        select(Subscription).where(
+            Subscription.candidate_id == candidate.id,
+            Subscription.interest_id == interest.id,
+        )
+    )
+    target = SubscriptionStatus.SUBSCRIBED if confirmed else SubscriptionStatus.UNCONFIRMED
+    if sub is None:
+        sub = Subscription(
+            candidate_id=candidate.id,
+            interest_id=interest.id,
+            status=target,
+            frequency=frequency or Frequency.DAILY,
+        )
+        session.add(sub)
+    elif sub.status is SubscriptionStatus.SUBSCRIBED or sub.status is target:
+        if frequency is not None and frequency is not sub.frequency:
+            return set_frequency(session, candidate, interest, frequency, source=source)
+        return sub
+    else:
+        sub.status = target
+        if frequency is not None:
+            sub.frequency = frequency
+    session.flush()
+    record_consent(
+        session,
+        candidate,
+        scope=ConsentScope.INTEREST,
+        interest=interest,
+        action=ConsentAction.GRANT,
+        source=source,
+        wording_version=wording_version,
+        detail={"status": sub.status.value, "frequency": sub.frequency.value},
+        ip_address=ip_address,
+    )
+    return sub
+
+
+def confirm_subscription(
+    session: Session,
+    candidate: Candidate,
+    interest: Interest,
+    *,
+    source: ConsentSource,
+    ip_address: str | None = None,
+) -> Subscription:
+    """Confirm an unconfirmed subscription (double opt-in). Idempotent."""
+    _require_active(candidate)
+    sub = _subscription(session, candidate, interest)
+    if sub.status is SubscriptionStatus.SUBSCRIBED:
+        return sub
+    if sub.status is SubscriptionStatus.UNSUBSCRIBED:
+        raise InvalidTransition("subscription", sub.status.value, "subscribed")
+    sub.status = SubscriptionStatus.SUBSCRIBED
+    if candidate.email_verified_at is None:
+        candidate.email_verified_at = now()
+    session.flush()
+    record_consent(
+        session,
+        candidate,
+        scope=ConsentScope.INTEREST,
+        interest=interest,
+        action=ConsentAction.CONFIRM,
+        source=source,
+        ip_address=ip_address,
+    )
+    return sub
+
+
+def unsubscribe(
+    session: Session,
+    candidate: Candidate,
+    interest: Interest,
+    *,
+    source: ConsentSource,
+    ip_address: str | None = None,
+) -> bool:
+    """Stop job alerts for `interest`. Returns whether anything changed.
+
+    Unsubscribing twice, or from an interest never subscribed to, is a no-op, so
+    one-click unsubscribe can be repeated safely.
+    """
+    sub = session.scalar(
+        select(Subscription).where(
+            Subscription.candidate_id == candidate.id,
+            Subscription.interest_id == interest.id,
+        )
+    )
+    if sub is None or sub.status is SubscriptionStatus.UNSUBSCRIBED:
+        return False
+    sub.status = SubscriptionStatus.UNSUBSCRIBED
+    session.flush()
+    record_consent(
+        session,
+        candidate,
+        scope=ConsentScope.INTEREST,
+        interest=interest,
+        action=ConsentAction.WITHDRAW,
+        source=source,
+        ip_address=ip_address,
+    )
+    return True
+
+
+def set_frequency(
+    session: Session,
+    candidate: Candidate,
+    interest: Interest,
+    frequency: Frequency,
+    *,
+    source: ConsentSource,
+    ip_address: str | None = None,
+) -> Subscription:
+    """Change how often alerts for `interest` arrive."""
+    _require_active(candidate)
+    sub = _subscription(session, candidate, interest)
+    if sub.status is SubscriptionStatus.UNSUBSCRIBED:
+        raise InvalidTransition("subscription", sub.status.value, f"frequency {frequency.value}")
+    if sub.frequency is frequency:
+        return sub
+    previous = sub.frequency
+    sub.frequency = frequency
+    session.flush()
+    record_consent(
+        session,
+        candidate,
+        scope=ConsentScope.INTEREST,
+        interest=interest,
+        action=ConsentAction.CHANGE,
+        source=source,
+        detail={"frequency": frequency.value, "previous_frequency": previous.value},
+        ip_address=ip_address,
+    )
+    return sub
+
+
+def pause_subscription(
+    session: Session,
+    candidate: Candidate,
+    interest: Interest,
+    until: datetime | None,
+    *,
+    source: ConsentSource,
+    ip_address: str | None = None,
+) -> Subscription:
+    """Pause alerts for `interest` until `until`; `None` resumes them."""
+    _require_active(candidate)
+    if until is not None and until <= now():
+        raise ValueError("a pause must end in the future")
+    sub = _subscription(session, candidate, interest)
+    if sub.status is SubscriptionStatus.UNSUBSCRIBED:
+        raise InvalidTransition("subscription", sub.status.value, "paused")
+    if sub.paused_until == until:
+        return sub
+    sub.paused_until = until
+    session.flush()
+    record_consent(
+        session,
+        candidate,
+        scope=ConsentScope.INTEREST,
+        interest=interest,
+        action=ConsentAction.CHANGE,
+        source=source,
+        detail={"paused_until": until.isoformat() if until else None},
+        ip_address=ip_address,
+    )
+    return sub
+
+
+def mass_email_status(session: Session, candidate: Candidate) -> MassEmail:
+    """Return the candidate's mass-email status; no record means opted out."""
+    row = session.get(MassEmailStatus, candidate.id)
+    return row.status if row is not None else MassEmail.OPTED_OUT
+
+
+def _set_mass_email(
+    session: Session,
+    candidate: Candidate,
+    status: MassEmail,
+    action: ConsentAction,
+    source: ConsentSource,
+    wording_version: str,
+    ip_address: str | None,
+) -> bool:
+    row = session.get(MassEmailStatus, candidate.id)
+    if row is not None and row.status is status:
+        return False
+    if row is None:
+        session.add(MassEmailStatus(candidate_id=candidate.id, status=status))
+    else:
+        row.status = status
+    session.flush()
+    record_consent(
+        session,
+        candidate,
+        scope=ConsentScope.MASS_EMAIL,
+        action=action,
+        source=source,
+        wording_version=wording_version,
+        ip_address=ip_address,
+    )
+    return True
+
+
+def opt_in_mass_email(
+    session: Session,
+    candidate: Candidate,
+    *,
+    source: ConsentSource,
+    wording_version: str = CURRENT_WORDING_VERSION,
+    ip_address: str | None = None,
+) -> bool:
+    """Opt the candidate in to mass email. Returns whether anything changed."""
+    _require_active(candidate)
+    return _set_mass_email(
+        session,
+        candidate,
+        MassEmail.OPTED_IN,
+        ConsentAction.GRANT,
+        source,
+        wording_version,
+        ip_address,
+    )
+
+
+def opt_out_mass_email(
+    session: Session,
+    candidate: Candidate,
+    *,
+    source: ConsentSource,
+    ip_address: str | None = None,
+) -> bool:
+    """Opt the candidate out of mass email. Returns whether anything changed."""
+    return _set_mass_email(
+        session,
+        candidate,
+        MassEmail.OPTED_OUT,
+        ConsentAction.WITHDRAW,
+        source,
+        CURRENT_WORDING_VERSION,
+        ip_address,
+    )

@@ -1,0 +1,186 @@
+"""Shared fixtures: databases on SQLite and PostgreSQL, the app, and a real SMTP server.
+
+Every test that asks for `database_url` (directly or through `engine`,
+`db_session`, `app` or `client`) runs once on SQLite and once on PostgreSQL
+when TALENTCONNECT_TEST_DATABASE_URL is set. Under CI=true a missing
+PostgreSQL or browser fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from mailer.sink import MailSink, MemoryStore
+from portal.app import create_app
+from portal.config import Settings, load_settings
+from portal.schema import metadata
+from preferences.db import make_engine, make_session_factory
+
+PG_URL = os.environ.get("TALENTCONNECT_TEST_DATABASE_URL", "").strip()
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_SECRET = "test-secret-key-" + "x" * 32
+
+
+def require_or_skip(reason: str) -> None:
+    """Skip locally, but fail under CI, where nothing may be skipped."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true forbids skipping)")
+    pytest.skip(reason)
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """Return `url` pointed at `schema` through libpq's options parameter."""
+    parsed = make_url(url)
+    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+class PgSchemas:
+    """Creates throwaway PostgreSQL schemas so test runs never touch each other's tables."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+        self._created: list[str] = []
+
+    def create(self) -> str:
+        schema = f"tc_test_{os.getpid()}_{secrets.token_hex(4)}"
+        with self._admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        self._created.append(schema)
+        return with_search_path(self.url, schema)
+
+    def drop_all(self) -> None:
+        with self._admin.begin() as conn:
+            for schema in self._created:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schemas() -> Iterator[PgSchemas]:
+    if not PG_URL:
+        require_or_skip("TALENTCONNECT_TEST_DATABASE_URL is not set")
+    schemas = PgSchemas(PG_URL)
+    try:
+        yield schemas
+    finally:
+        schemas.drop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_shared_url(pg_schemas: PgSchemas) -> str:
+    """One schema with every table, shared by the session and truncated after each test."""
+    url = pg_schemas.create()
+    engine = make_engine(url)
+    metadata().create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database with the full schema, empty, on the parametrized backend."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        engine = make_engine(url)
+        metadata().create_all(engine)
+        engine.dispose()
+        yield url
+        return
+    url = request.getfixturevalue("pg_shared_url")
+    yield url
+    engine = make_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in metadata().sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A database with no tables at all, for migration tests."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    schemas: PgSchemas = request.getfixturevalue("pg_schemas")
+    return schemas.create()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db_session(engine: Engine) -> Iterator[Session]:
+    """A session on the test database; the test's changes are rolled back at the end."""
+    session = make_session_factory(engine)()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
+    """Settings for tests, ignoring the developer's own TALENTCONNECT_* variables."""
+    values: dict[str, Any] = {
+        "DATABASE_URL": database_url,
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "SECRET_KEYS": TEST_SECRET,
+        "BASE_URL": "http://127.0.0.1:8000",
+        "MAIL_FROM": "Acme Careers <careers@acme.example.com>",
+        "POSTAL_ADDRESS": "1 Test Street, Testville",
+        "COMPANY_NAME": "Acme",
+    }
+    values.update(overrides)
+    return load_settings(environ={}, overrides=values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["talentconnect"].engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[MailSink]:
+    """A real aiosmtpd server on a free loopback port; `.store.messages` holds what arrived."""
+    sink = MailSink(MemoryStore())
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()

@@ -61,7 +61,9 @@ class JobPosting(Base):
 
     @property
     def is_open(self) -> bool:
-        return self.closed_at is None or self.closed_at > now()
+        """Published (posted_at has come) and not closed."""
+        at = now()
+        return self.posted_at <= at and (self.closed_at is None or self.closed_at > at)
 
 
 class FrequencyClass(enum.StrEnum):

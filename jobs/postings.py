@@ -51,6 +51,7 @@ def list_open_jobs(
 ) -> JobPage:
     """Return open jobs, newest first, optionally filtered by interest and text."""
     page = max(page, 1)
+    per_page = max(per_page, 1)
     stmt = select(JobPosting).where(_open_filter())  # type: ignore[arg-type]
     if interest_slug:
         stmt = stmt.where(
@@ -63,12 +64,13 @@ def list_open_jobs(
     if query:
         words = [w for w in query.split() if w][:8]
         for word in words:
-            pattern = f"%{word.lower()}%"
+            # autoescape: a `%` or `_` typed by a visitor matches itself, not any text.
+            needle = word.lower()
             stmt = stmt.where(
                 or_(
-                    func.lower(JobPosting.title).like(pattern),
-                    func.lower(JobPosting.location).like(pattern),
-                    func.lower(JobPosting.description).like(pattern),
+                    func.lower(JobPosting.title).contains(needle, autoescape=True),
+                    func.lower(JobPosting.location).contains(needle, autoescape=True),
+                    func.lower(JobPosting.description).contains(needle, autoescape=True),
                 )
             )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

@@ -21,9 +21,64 @@ RELOAD_JOB_ID = "reload-schedules"
 MISFIRE_GRACE_SECONDS = 6 * 3600
 
 
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _cron_day(token: str) -> int:
+    if token.isdigit() and 0 <= int(token) <= 7:
+        return int(token)
+    if token in _CRON_DAYS:
+        return _CRON_DAYS.index(token)
+    raise ValueError(f"{token!r} is not a day of the week (0-7 or sun-sat)")
+
+
+def _crontab_weekdays(field: str) -> str:
+    """Translate a crontab day-of-week field into APScheduler day names.
+
+    Crontab counts 0 (or 7) as Sunday, but APScheduler 3 counts 0 as Monday, so
+    the numbers are spelled out as names, which both read the same way.
+    """
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        spec, slash, step_text = part.partition("/")
+        if slash and not step_text.isdigit():
+            raise ValueError(f"{part!r} has a bad step")
+        step = int(step_text) if slash else 1
+        if step < 1:
+            raise ValueError(f"{part!r} has a bad step")
+        if spec == "*":
+            first, last = 0, 6
+        elif "-" in spec:
+            start, _, end = spec.partition("-")
+            first, last = _cron_day(start), _cron_day(end)
+            if first > last:
+                raise ValueError(f"{part!r} is a backwards range")
+        else:
+            first = _cron_day(spec)
+            last = 6 if slash else first
+        days.update(day % 7 for day in range(first, last + 1, step))
+    return ",".join(_CRON_DAYS[day] for day in sorted(days))
+
+
 def cron_trigger(expression: str, timezone: str) -> CronTrigger:
-    """Build a trigger from a five-field cron expression; raises ValueError if malformed."""
-    return CronTrigger.from_crontab(expression, timezone=timezone)
+    """Build a trigger from a five-field cron expression; raises ValueError if malformed.
+
+    Day-of-week numbers follow crontab: 0 and 7 are Sunday, 1 is Monday.
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"Wrong number of fields; got {len(fields)}, expected 5")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_crontab_weekdays(weekday),
+        timezone=timezone,
+    )
 
 
 def _log_fired(schedule_id: int, name: str) -> None:
@@ -84,7 +139,12 @@ class AlertScheduler:
                 continue
             wanted.add(job_id)
             existing = self._scheduler.get_job(job_id)
-            if existing is not None and str(existing.trigger) == str(trigger):
+            # repr, not str: only repr includes the time zone. The args carry the name.
+            if (
+                existing is not None
+                and repr(existing.trigger) == repr(trigger)
+                and tuple(existing.args) == (row.id, row.name)
+            ):
                 continue
             job = self._scheduler.add_job(
                 self._on_fire,

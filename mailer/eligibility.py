@@ -31,6 +31,8 @@ def skip_reason(session: Session, message: OutboxMessage) -> str | None:
     )
     if message.candidate_id is not None and candidate is None:
         return "candidate no longer exists"
+    if message.kind.is_bulk and candidate is None:
+        return "bulk mail needs a candidate whose consent can be checked"
     if candidate is not None and candidate.status is CandidateStatus.DELETED:
         return "candidate was deleted"
     if message.kind is MessageKind.CAMPAIGN:

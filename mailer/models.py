@@ -80,8 +80,10 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[MessageKind] = mapped_column(enum_column(MessageKind, "message_kind"))
     template: Mapped[str] = mapped_column(String(64))
+    # CASCADE: mail queued for a candidate goes when the candidate row goes, so an
+    # erased person is never mailed from a stale row.
     candidate_id: Mapped[int | None] = mapped_column(
-        ForeignKey("candidates.id", ondelete="SET NULL"), index=True
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
     )
     to_address: Mapped[str] = mapped_column(String(320))
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -61,9 +61,10 @@ def enqueue(
         stmt = sqlite_insert(OutboxMessage).values(values)
     else:  # pragma: no cover - only the two supported backends
         raise RuntimeError(f"unsupported database backend {dialect}")
-    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
+    # RETURNING, not rowcount: for this ORM-enabled insert on PostgreSQL rowcount
+    # reports 1 even when the conflict clause inserted nothing.
+    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
+    return session.execute(stmt).first() is not None
 
 
 def _claimable(at: datetime) -> Any:
@@ -85,16 +86,24 @@ def claim_batch(
     the at-least-once window documented in docs/ARCHITECTURE.md.
     """
     at = now()
-    ids = (
-        select(OutboxMessage.id)
-        .where(_claimable(at))
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    # Lock the ids first, then update exactly those. As one statement,
+    # `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, PostgreSQL
+    # may re-run the subquery per row (nested-loop semi join), skip the rows it just
+    # updated, and so lease far more than `limit` rows.
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(_claimable(at))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
     )
+    if not ids:
+        return []
     claimed = session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids.scalar_subquery()), _claimable(at))
+        .where(OutboxMessage.id.in_(ids), _claimable(at))
         .values(
             status=OutboxStatus.SENDING,
             lease_owner=owner,

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, select_autoescape
+from jinja2 import Environment, StrictUndefined, TemplateError, select_autoescape
 from mjml import mjml2html
 
-from mailer.errors import TemplateNotFound
+from mailer.errors import MailerError, TemplateNotFound
 
 _TEMPLATE_PACKAGE = "templates_email"
 
@@ -63,9 +63,14 @@ class Renderer:
 
     def render(self, name: str, context: dict[str, Any]) -> RenderedEmail:
         """Render template `name` for one recipient."""
-        subject, text, html = self._templates(name)
-        return RenderedEmail(
-            subject=" ".join(subject.render(context).split()),
-            text=text.render(context),
-            html=html.render(context),
-        )
+        try:
+            subject, text, html = self._templates(name)
+            return RenderedEmail(
+                subject=" ".join(subject.render(context).split()),
+                text=text.render(context),
+                html=html.render(context),
+            )
+        except TemplateError as exc:
+            # Keep Jinja's errors inside the mailer's tree, so the worker records a
+            # failed row instead of aborting the whole batch.
+            raise MailerError(f"template {name!r} failed to render: {exc}") from exc

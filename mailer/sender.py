@@ -51,6 +51,13 @@ class SmtpSender:
         )
         try:
             await client.connect()
+            if client.is_ehlo_or_helo_needed:
+                # connect() only greets for STARTTLS or login; greet now so the relay's
+                # extensions (SMTPUTF8) are known before the first send checks them.
+                try:
+                    await client.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    await client.helo()
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise PermanentSendError(
                 f"relay refused our login: {exc.message}", code=exc.code

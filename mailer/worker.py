@@ -163,6 +163,12 @@ class OutboxWorker:
     ) -> None:
         fields = {"outbox_id": message.id, "kind": message.kind.value, "attempt": message.attempts}
         with session_scope(self._sessions) as session:
+            if message.deliver_until is not None and now() > message.deliver_until:
+                # A late login link or alert is worse than none: stale mail is not sent.
+                mark_failed(session, message.id, self.worker_id, "expired before it could be sent")
+                result.failed += 1
+                log.warning("expired", extra=fields)
+                return
             reason = skip_reason(session, message)
             if reason is not None:
                 mark_skipped(session, message.id, self.worker_id, reason)

@@ -138,8 +138,9 @@ def _install_error_pages(app: Flask) -> None:
     def _csrf(_exc: CSRFError) -> Any:
         return render_error(
             400,
-            "Your form expired",
-            "For your security, forms time out. Please go back, reload the page and try again.",
+            "We couldn't verify that form",
+            "For your security, forms must come from this site in the same browser session. "
+            "Please go back, reload the page and try again.",
         )
 
     @app.errorhandler(HTTPException)

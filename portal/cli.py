@@ -9,12 +9,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.scheduler import AlertScheduler
 from mailer.config import SmtpTarget
@@ -33,8 +36,34 @@ console = Console(stderr=True)
 
 
 def _settings(ctx: click.Context) -> Settings:
-    settings: Settings = ctx.obj["settings"]
+    """Load the settings on first use, so `--help` works even with a bad setting."""
+    obj: dict[str, Any] = ctx.find_root().obj
+    if obj.get("settings") is None:
+        overrides = {"CONFIG_FILE": obj["config_file"]} if obj.get("config_file") else None
+        obj["settings"] = load_settings(overrides=overrides)
+        configure_logging(obj["settings"].log_level)
+    settings: Settings = obj["settings"]
     return settings
+
+
+def _make_database_dir(database_url: str) -> None:
+    """Create the folder of a SQLite database file, which SQLite will not do itself."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _listen(app: Any, host: str, port: int, threads: int) -> Any:
+    """Return a waitress server bound to host:port, or a one-line error if that fails."""
+    from waitress import create_server
+
+    try:
+        return create_server(app, host=host, port=port, threads=threads)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+            "(is another copy running? choose another --port)"
+        ) from None
 
 
 @contextmanager
@@ -75,10 +104,7 @@ def _stop_on_signals(stop: Callable[[], None], *, interrupt: bool = False) -> It
 )
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None) -> None:
-    overrides = {"CONFIG_FILE": config_file} if config_file else None
-    settings = load_settings(overrides=overrides)
-    configure_logging(settings.log_level)
-    ctx.obj = {"settings": settings}
+    ctx.obj = {"config_file": config_file, "settings": None}
 
 
 @cli.command("settings")
@@ -103,6 +129,7 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Apply migrations up to REVISION."""
+    _make_database_dir(_settings(ctx).database_url)
     engine = make_engine(_settings(ctx).database_url)
     try:
         before = current_revision(engine)
@@ -156,21 +183,24 @@ def _seed_demo(factory: Any) -> DemoResult:
 def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> None:
     """Run everything for one machine: web server, scheduler, sender worker and,
     without TALENTCONNECT_SMTP_URL, the development mail sink."""
-    from waitress import create_server
-
     from portal.app import create_app
 
     settings = _settings(ctx)
     if demo and settings.is_production:
         raise click.UsageError("--demo is refused in production")
+    _make_database_dir(settings.database_url)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     factory = make_session_factory(engine)
     demo_result = _seed_demo(factory) if demo else None
+    # Bind first, so a busy port fails before any background thread starts.
+    app = create_app(settings)
+    server: Any = _listen(app, host, port, threads)
 
     sink: MailSink | None = None
     target = settings.smtp_target
     if target is None:
+        settings.mail_sink_dir.parent.mkdir(parents=True, exist_ok=True)
         sink = MailSink(MaildirStore(settings.mail_sink_dir), port=settings.mail_sink_port)
         sink.start()
         target = SmtpTarget(host=sink.host, port=sink.port)
@@ -183,8 +213,6 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         kwargs={"poll_interval": settings.worker_poll_seconds},
         name="outbox-worker",
     )
-    app = create_app(settings)
-    server: Any = create_server(app, host=host, port=port, threads=threads)
     try:
         scheduler.start()
         worker_thread.start()
@@ -231,12 +259,10 @@ def _make_worker(
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     """Serve the web portal only (waitress), for running several web processes."""
-    from waitress import create_server
-
     from portal.app import create_app
 
     app = create_app(_settings(ctx))
-    server: Any = create_server(app, host=host, port=port, threads=threads)
+    server: Any = _listen(app, host, port, threads)
     log.info("web server listening", extra={"url": f"http://{host}:{server.effective_port}"})
     try:
         with _stop_on_signals(lambda: None, interrupt=True):
@@ -321,6 +347,15 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         click.echo(f"talentconnect: configuration error: {exc}", err=True)
         sys.exit(2)
+    except SQLAlchemyError as exc:
+        # One line an operator can act on, instead of a driver traceback.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        click.echo(
+            f"talentconnect: database error: {reason} (check TALENTCONNECT_DATABASE_URL; "
+            "a new database needs `talentconnect db upgrade`)",
+            err=True,
+        )
+        sys.exit(1)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as exc:

@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from preferences.addresses import normalize_email
 from preferences.clock import now
+from preferences.errors import InvalidEmail
 from preferences.models import RecruiterRole, RecruiterUser
 
 # Checked against when the address is unknown, so both paths cost one hash.
@@ -43,7 +44,8 @@ def authenticate_recruiter(session: Session, email: str, password: str) -> Recru
     """Return the active recruiter whose address and password match, else None."""
     try:
         address = normalize_email(email)
-    except ValueError:
+    except InvalidEmail:
+        # A malformed address is just another failed login, not an error page.
         address = ""
     user = (
         session.scalar(select(RecruiterUser).where(RecruiterUser.email == address))

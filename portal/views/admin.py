@@ -46,9 +46,29 @@ def recruiter_required(view: F) -> F:
     return cast(F, wrapper)
 
 
+def development_only(view: F) -> F:
+    """404 in production, before any login check, so the page's existence isn't revealed."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if settings().is_production:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
 def _safe_next(target: str | None) -> str:
     # Only same-site paths, so the login form can't be used as an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil"), so
+    # any control character or space disqualifies the target as well.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(" " < c != "\x7f" for c in target)
+    ):
         return target
     return url_for("admin.home")
 
@@ -81,12 +101,14 @@ def home() -> Any:
 
 
 def _sink() -> MaildirStore:
-    if settings().is_production:
-        abort(404)
-    return MaildirStore(settings().mail_sink_dir)
+    path = settings().mail_sink_dir
+    # Maildir creates its own folder but not a missing instance folder above it.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return MaildirStore(path)
 
 
 @bp.get("/mail")
+@development_only
 @recruiter_required
 def mail() -> Any:
     """Every message the development mail sink caught, newest first."""
@@ -99,6 +121,7 @@ def mail() -> Any:
 
 
 @bp.get("/mail/<key>")
+@development_only
 @recruiter_required
 def mail_message(key: str) -> Any:
     item = _sink().get(key)
@@ -116,6 +139,7 @@ def mail_message(key: str) -> Any:
 
 
 @bp.get("/mail/<key>/html")
+@development_only
 @recruiter_required
 def mail_html(key: str) -> Any:
     """The HTML part, sandboxed: no scripts, no same-origin access."""

@@ -8,11 +8,27 @@ from flask import Blueprint, abort, render_template, request
 
 from jobs.postings import get_job, list_open_jobs
 from portal.web import db
+from preferences.clock import now
 from preferences.interests import active_interests, interest_by_slug
 
 bp = Blueprint("public", __name__)
 
 JOBS_PER_PAGE = 20
+# Job ids are 32-bit integers on PostgreSQL; a larger id cannot exist.
+MAX_JOB_ID = 2**31 - 1
+
+
+def _text_arg(name: str, limit: int) -> str | None:
+    """Return a trimmed query parameter; NUL bytes, which PostgreSQL refuses, are dropped."""
+    return request.args.get(name, "").replace("\x00", "").strip()[:limit] or None
+
+
+def _page_arg() -> int:
+    page = request.args.get("page", "1")
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if page.isascii() and page.isdecimal() and 0 < int(page) < 100_000:
+        return int(page)
+    return 1
 
 
 @bp.get("/")
@@ -31,10 +47,9 @@ def index() -> Any:
 def jobs() -> Any:
     """Open jobs, filterable by interest and by words."""
     session = db()
-    slug = request.args.get("interest", "").strip()[:120] or None
-    query = request.args.get("q", "").strip()[:200] or None
-    page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    slug = _text_arg("interest", 120)
+    query = _text_arg("q", 200)
+    page_number = _page_arg()
     interest = interest_by_slug(session, slug) if slug else None
     result = list_open_jobs(
         session, interest_slug=slug, query=query, page=page_number, per_page=JOBS_PER_PAGE
@@ -52,7 +67,8 @@ def jobs() -> Any:
 @bp.get("/jobs/<int:job_id>")
 def job(job_id: int) -> Any:
     """One posting, with its Apply link."""
-    posting = get_job(db(), job_id)
-    if posting is None:
+    posting = get_job(db(), job_id) if job_id <= MAX_JOB_ID else None
+    # A posting dated in the future is not published yet.
+    if posting is None or posting.posted_at > now():
         abort(404)
     return render_template("jobs/detail.html", job=posting)

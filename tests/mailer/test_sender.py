@@ -1,0 +1,175 @@
+"""The aiosmtplib sender against real SMTP servers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from email.message import EmailMessage
+from typing import Any, TypeVar
+
+import pytest
+
+from mailer.config import SmtpTarget
+from mailer.errors import PermanentSendError, SendError, TransientSendError
+from mailer.message import build_message
+from mailer.sender import SmtpSender
+from mailer.sink import MailSink, MemoryStore
+from preferences.clock import FrozenClock
+
+from .support import Relay, closed_port_target
+
+T = TypeVar("T")
+SENDER = "careers@acme.example.com"
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def message(to: str) -> EmailMessage:
+    return build_message(
+        from_addr=f"Acme Careers <{SENDER}>",
+        to_addr=to,
+        subject="Hello",
+        text="Hello\n",
+        html="<p>Hello</p>",
+        message_id_domain="acme.example.com",
+    )
+
+
+async def send_all(sender: SmtpSender, recipients: list[str]) -> list[SendError | None]:
+    """Send one message per recipient over one sender; collect each outcome."""
+    outcomes: list[SendError | None] = []
+    try:
+        for recipient in recipients:
+            try:
+                await sender.send(message(recipient), envelope_from=SENDER, recipient=recipient)
+            except SendError as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+    finally:
+        await sender.close()
+    return outcomes
+
+
+def test_sends_to_the_sink(smtp_server: MailSink, clock: FrozenClock) -> None:
+    """A message reaches a real SMTP server with the envelope we gave."""
+    sender = SmtpSender(SmtpTarget.from_url(smtp_server.url + "?timeout=5"))
+    assert run(send_all(sender, ["ana@example.com"])) == [None]
+    assert isinstance(smtp_server.store, MemoryStore)
+    (received,) = smtp_server.store.wait_for(1)
+    assert received.envelope_from == SENDER
+    assert received.envelope_to == ("ana@example.com",)
+    assert received.parsed()["Subject"] == "Hello"
+
+
+def test_one_connection_is_reused(relay: Relay, clock: FrozenClock) -> None:
+    """Several messages go over one connection to the relay."""
+    sender = SmtpSender(relay.target)
+    assert run(send_all(sender, ["a@example.com", "b@example.com", "c@example.com"])) == [
+        None,
+        None,
+        None,
+    ]
+    assert relay.handler.connections == 1
+    assert [d.rcpt_tos for d in relay.handler.deliveries] == [
+        ("a@example.com",),
+        ("b@example.com",),
+        ("c@example.com",),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stage", "reply", "kind", "code", "text"),
+    [
+        ("rcpt", "550 5.1.1 no such user", PermanentSendError, 550, "550 5.1.1 no such user"),
+        ("rcpt", "451 4.3.0 try later", TransientSendError, 451, "451 4.3.0 try later"),
+        ("data", "451 4.3.0 try later", TransientSendError, 451, "451 4.3.0 try later"),
+        (
+            "data",
+            "554 5.7.1 rejected as spam",
+            PermanentSendError,
+            554,
+            "554 5.7.1 rejected as spam",
+        ),
+        ("rcpt", "452 4.2.2 mailbox full", TransientSendError, 452, "452 4.2.2 mailbox full"),
+    ],
+)
+def test_relay_answers_are_classified(
+    relay: Relay,
+    clock: FrozenClock,
+    stage: str,
+    reply: str,
+    kind: type[SendError],
+    code: int,
+    text: str,
+) -> None:
+    """5xx answers raise PermanentSendError and 4xx TransientSendError, with code and text."""
+    replies = relay.handler.rcpt_replies if stage == "rcpt" else relay.handler.data_replies
+    replies["bad@example.com"] = reply
+    outcomes = run(send_all(SmtpSender(relay.target), ["bad@example.com", "ok@example.com"]))
+    bad, ok = outcomes
+    assert type(bad) is kind
+    assert bad is not None
+    assert (bad.code, str(bad)) == (code, text)
+    # The connection survives a refusal: the next message goes out on it.
+    assert ok is None
+    assert [d.rcpt_tos for d in relay.handler.deliveries] == [("ok@example.com",)]
+    assert relay.handler.connections == 1
+
+
+def test_relay_down_is_transient(clock: FrozenClock) -> None:
+    """A relay nobody listens on is a transient failure naming the relay."""
+    target = closed_port_target()
+    (outcome,) = run(send_all(SmtpSender(target), ["ana@example.com"]))
+    assert type(outcome) is TransientSendError
+    assert str(outcome).startswith(f"cannot reach the relay 127.0.0.1:{target.port}: ")
+
+
+def test_dropped_connection_is_transient_and_the_next_send_reconnects(
+    relay: Relay, clock: FrozenClock
+) -> None:
+    """A connection cut mid-message is transient, and the next message reconnects and goes out."""
+    relay.handler.drop_on_data.add("dropped@example.com")
+    dropped, ok = run(send_all(SmtpSender(relay.target), ["dropped@example.com", "ok@example.com"]))
+    assert type(dropped) is TransientSendError
+    assert str(dropped).startswith("connection to the relay failed: ")
+    assert ok is None
+    assert [d.rcpt_tos for d in relay.handler.deliveries] == [("ok@example.com",)]
+    assert relay.handler.connections == 2
+
+
+def test_internationalized_recipient_uses_smtputf8(relay: Relay, clock: FrozenClock) -> None:
+    """A non-ASCII recipient is sent with the SMTPUTF8 parameter when the relay offers it."""
+    assert run(send_all(SmtpSender(relay.target), ["josé@exämple.test"])) == [None]
+    (delivery,) = relay.handler.deliveries
+    assert delivery.rcpt_tos == ("josé@exämple.test",)
+    assert "SMTPUTF8" in delivery.mail_options
+    assert "To: josé@exämple.test".encode() in delivery.data
+
+
+def test_ascii_recipient_does_not_ask_for_smtputf8(relay: Relay, clock: FrozenClock) -> None:
+    """An ASCII recipient is sent without the SMTPUTF8 parameter."""
+    run(send_all(SmtpSender(relay.target), ["ana@example.com"]))
+    (delivery,) = relay.handler.deliveries
+    assert "SMTPUTF8" not in delivery.mail_options
+
+
+def test_internationalized_recipient_without_smtputf8_is_permanent(
+    relay_factory: Callable[..., Relay], clock: FrozenClock
+) -> None:
+    """Without SMTPUTF8 at the relay a non-ASCII recipient fails permanently; ASCII still goes."""
+    relay = relay_factory(smtputf8=False)
+    intl, ok = run(send_all(SmtpSender(relay.target), ["josé@exämple.test", "ana@example.com"]))
+    assert type(intl) is PermanentSendError
+    assert str(intl) == "the relay does not offer SMTPUTF8, needed for josé@exämple.test"
+    assert ok is None
+    assert [d.rcpt_tos for d in relay.handler.deliveries] == [("ana@example.com",)]
+
+
+def test_close_without_connecting_is_harmless() -> None:
+    """Closing a sender that never connected does nothing."""
+    sender = SmtpSender(closed_port_target())
+    run(sender.close())
+    run(sender.close())

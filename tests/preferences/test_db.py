@@ -1,0 +1,123 @@
+"""Database plumbing: the UTC datetime type, session scopes and enum constraints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm import Session
+
+from preferences.db import UTCDateTime, make_session_factory, ping, session_scope
+from preferences.models import Candidate, Interest
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC),
+        datetime(2026, 3, 29, 3, 30, 15, 123456, tzinfo=ZoneInfo("Europe/Berlin")),
+        datetime(2026, 11, 1, 12, 30, tzinfo=ZoneInfo("America/New_York")),
+        datetime(2026, 7, 1, 23, 59, 59, tzinfo=timezone(timedelta(hours=-9, minutes=-30))),
+    ],
+)
+def test_utc_datetime_round_trips_aware_values(db_session: Session, value: datetime) -> None:
+    """An aware datetime in any zone reads back as the same instant, in UTC, to the microsecond."""
+    db_session.add(Candidate(email="ana@example.com", email_verified_at=value))
+    db_session.flush()
+    db_session.expire_all()
+    stored = db_session.scalar(select(Candidate.email_verified_at))
+    assert stored == value
+    assert stored is not None
+    assert stored.tzinfo is not None
+    assert stored.utcoffset() == timedelta(0)
+    assert stored.microsecond == value.microsecond
+
+
+def test_utc_datetime_keeps_none(db_session: Session) -> None:
+    """A NULL datetime stays None."""
+    db_session.add(Candidate(email="ana@example.com", email_verified_at=None))
+    db_session.flush()
+    db_session.expire_all()
+    assert db_session.scalar(select(Candidate.email_verified_at)) is None
+
+
+def test_utc_datetime_refuses_naive_values(db_session: Session) -> None:
+    """A naive datetime is refused at flush time instead of being guessed at."""
+    db_session.add(Candidate(email="ana@example.com", email_verified_at=datetime(2026, 1, 1)))
+    with pytest.raises(StatementError) as caught:
+        db_session.flush()
+    assert isinstance(caught.value.orig, ValueError)
+    assert "naive datetime" in str(caught.value.orig)
+
+
+def test_utc_datetime_bind_param_refuses_naive_directly(engine: Engine) -> None:
+    """The type itself raises ValueError for a naive value on this dialect."""
+    with pytest.raises(ValueError, match="naive datetime"):
+        UTCDateTime().process_bind_param(datetime(2026, 1, 1), engine.dialect)
+
+
+def test_utc_datetime_reads_naive_sqlite_storage_as_utc(engine: Engine) -> None:
+    """Values stored by the type come back aware UTC, including through a raw UTC comparison."""
+    value = datetime(2026, 5, 5, 5, 5, 5, tzinfo=UTC)
+    with session_scope(make_session_factory(engine)) as session:
+        session.add(Candidate(email="ana@example.com", created_at=value))
+    with engine.connect() as conn:
+        matched = conn.scalar(
+            select(func.count())
+            .select_from(Candidate)
+            .where(
+                Candidate.created_at
+                == datetime(2026, 5, 5, 7, 5, 5, tzinfo=ZoneInfo("Europe/Paris"))
+            )
+        )
+    assert matched == 1
+
+
+def test_session_scope_commits_on_success(engine: Engine) -> None:
+    """session_scope commits what the block wrote."""
+    factory = make_session_factory(engine)
+    with session_scope(factory) as session:
+        session.add(Interest(name="Design", slug="design"))
+    with factory() as reader:
+        assert reader.scalar(select(Interest.slug)) == "design"
+
+
+def test_session_scope_rolls_back_and_reraises_on_error(engine: Engine) -> None:
+    """An error inside session_scope rolls the block back and propagates."""
+    factory = make_session_factory(engine)
+    with pytest.raises(RuntimeError, match="boom"), session_scope(factory) as session:
+        session.add(Interest(name="Design", slug="design"))
+        session.flush()
+        raise RuntimeError("boom")
+    with factory() as reader:
+        assert reader.scalar(select(func.count()).select_from(Interest)) == 0
+
+
+RAW_INTEREST_INSERT = """
+INSERT INTO interests (name, slug, details, keywords, position, status, created_at)
+VALUES ('Bogus', 'bogus', '', '[]', 0, 'archived', :at)
+"""
+
+
+def test_enum_columns_have_a_database_check(db_session: Session) -> None:
+    """A status value outside the enum is refused by the database itself, not just the ORM."""
+    with pytest.raises(IntegrityError):
+        db_session.execute(text(RAW_INTEREST_INSERT), {"at": datetime(2026, 1, 1, tzinfo=UTC)})
+
+
+def test_enum_columns_refuse_unknown_strings_in_python(db_session: Session) -> None:
+    """Assigning an unknown string to an enum column fails before it reaches the database."""
+    db_session.add(Interest(name="Bogus", slug="bogus", status="archived"))
+    with pytest.raises(StatementError) as caught:
+        db_session.flush()
+    assert isinstance(caught.value.orig, LookupError)
+
+
+def test_ping_succeeds_on_a_live_database(engine: Engine) -> None:
+    """ping() runs a trivial query without raising."""
+    ping(engine)
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT 1")) == 1

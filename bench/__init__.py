@@ -1,0 +1,1 @@
+"""Benchmarks for Talent Connect (`make bench`)."""

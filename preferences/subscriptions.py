@@ -71,6 +71,25 @@ def record_consent(
     return event
 
 
+def _record_interest(
+    session: Session,
+    candidate: Candidate,
+    interest: Interest,
+    action: ConsentAction,
+    source: ConsentSource,
+    **fields: Any,
+) -> ConsentEvent:
+    return record_consent(
+        session,
+        candidate,
+        scope=ConsentScope.INTEREST,
+        interest=interest,
+        action=action,
+        source=source,
+        **fields,
+    )
+
+
 def find_candidate(session: Session, email: str) -> Candidate | None:
     """Return the candidate with this address, if any."""
     return session.scalar(select(Candidate).where(Candidate.email == normalize_email(email)))
@@ -99,13 +118,19 @@ def _require_active(candidate: Candidate) -> None:
         raise CandidateDeleted(candidate.public_id)
 
 
-def _subscription(session: Session, candidate: Candidate, interest: Interest) -> Subscription:
-    sub = session.scalar(
+def _find_subscription(
+    session: Session, candidate: Candidate, interest: Interest
+) -> Subscription | None:
+    return session.scalar(
         select(Subscription).where(
             Subscription.candidate_id == candidate.id,
             Subscription.interest_id == interest.id,
         )
     )
+
+
+def _subscription(session: Session, candidate: Candidate, interest: Interest) -> Subscription:
+    sub = _find_subscription(session, candidate, interest)
     if sub is None:
         raise NotFound("subscription", (candidate.public_id, interest.slug))
     return sub
@@ -131,12 +156,7 @@ def subscribe(
     _require_active(candidate)
     if interest.status is not InterestStatus.ACTIVE or interest.merged_into_id is not None:
         raise InterestUnavailable(interest.slug, "merged" if interest.merged_into_id else "retired")
-    sub = session.scalar(
-        select(Subscription).where(
-            Subscription.candidate_id == candidate.id,
-            Subscription.interest_id == interest.id,
-        )
-    )
+    sub = _find_subscription(session, candidate, interest)
     target = SubscriptionStatus.SUBSCRIBED if confirmed else SubscriptionStatus.UNCONFIRMED
     if sub is None:
         sub = Subscription(
@@ -155,13 +175,12 @@ def subscribe(
         if frequency is not None:
             sub.frequency = frequency
     session.flush()
-    record_consent(
+    _record_interest(
         session,
         candidate,
-        scope=ConsentScope.INTEREST,
-        interest=interest,
-        action=ConsentAction.GRANT,
-        source=source,
+        interest,
+        ConsentAction.GRANT,
+        source,
         wording_version=wording_version,
         detail={"status": sub.status.value, "frequency": sub.frequency.value},
         ip_address=ip_address,
@@ -188,13 +207,12 @@ def confirm_subscription(
     if candidate.email_verified_at is None:
         candidate.email_verified_at = now()
     session.flush()
-    record_consent(
+    _record_interest(
         session,
         candidate,
-        scope=ConsentScope.INTEREST,
-        interest=interest,
-        action=ConsentAction.CONFIRM,
-        source=source,
+        interest,
+        ConsentAction.CONFIRM,
+        source,
         ip_address=ip_address,
     )
     return sub
@@ -213,23 +231,17 @@ def unsubscribe(
     Unsubscribing twice, or from an interest never subscribed to, is a no-op, so
     one-click unsubscribe can be repeated safely.
     """
-    sub = session.scalar(
-        select(Subscription).where(
-            Subscription.candidate_id == candidate.id,
-            Subscription.interest_id == interest.id,
-        )
-    )
+    sub = _find_subscription(session, candidate, interest)
     if sub is None or sub.status is SubscriptionStatus.UNSUBSCRIBED:
         return False
     sub.status = SubscriptionStatus.UNSUBSCRIBED
     session.flush()
-    record_consent(
+    _record_interest(
         session,
         candidate,
-        scope=ConsentScope.INTEREST,
-        interest=interest,
-        action=ConsentAction.WITHDRAW,
-        source=source,
+        interest,
+        ConsentAction.WITHDRAW,
+        source,
         ip_address=ip_address,
     )
     return True
@@ -254,13 +266,12 @@ def set_frequency(
     previous = sub.frequency
     sub.frequency = frequency
     session.flush()
-    record_consent(
+    _record_interest(
         session,
         candidate,
-        scope=ConsentScope.INTEREST,
-        interest=interest,
-        action=ConsentAction.CHANGE,
-        source=source,
+        interest,
+        ConsentAction.CHANGE,
+        source,
         detail={"frequency": frequency.value, "previous_frequency": previous.value},
         ip_address=ip_address,
     )
@@ -287,13 +298,12 @@ def pause_subscription(
         return sub
     sub.paused_until = until
     session.flush()
-    record_consent(
+    _record_interest(
         session,
         candidate,
-        scope=ConsentScope.INTEREST,
-        interest=interest,
-        action=ConsentAction.CHANGE,
-        source=source,
+        interest,
+        ConsentAction.CHANGE,
+        source,
         detail={"paused_until": until.isoformat() if until else None},
         ip_address=ip_address,
     )

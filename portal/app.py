@@ -54,10 +54,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = Runtime(settings, engine, make_session_factory(engine))
     csrf.init_app(app)
 
+    from portal import oidc
     from portal.views import admin, auth, connect, health, public
 
-    for blueprint in (public.bp, health.bp, connect.bp, auth.bp, admin.bp):
+    for blueprint in (public.bp, health.bp, connect.bp, oidc.bp, auth.bp, admin.bp):
         app.register_blueprint(blueprint)
+    oidc.init_app(app, settings.oidc_providers)
 
     _install_request_hooks(app)
     _install_error_pages(app)

@@ -6,7 +6,9 @@ table. A malformed value stops start-up with a `ConfigError` naming the variable
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -110,6 +112,111 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "MAIL_SINK_PORT", "0", "Port of the development mail sink on 127.0.0.1; 0 picks a free one."
     ),
+    SettingSpec(
+        "COMPANY_LOGO_URL",
+        "",
+        "URL of the company logo shown in the header; empty shows "
+        "the first letter of COMPANY_NAME.",
+    ),
+    SettingSpec(
+        "BRAND_COLOR",
+        "#0b3d91",
+        "Primary colour of buttons and headers, as #rrggbb. "
+        "Pick a dark enough colour for white text (WCAG AA).",
+    ),
+    SettingSpec(
+        "TEXTS",
+        "",
+        "Overrides of button and link texts, as JSON or a TOML table, e.g. "
+        '`{"connect_button": "Join our talent network"}`. Keys: '
+        + ", ".join(
+            f"`{k}`"
+            for k in (
+                "connect_button",
+                "login_link",
+                "continue_without",
+                "show_details",
+                "continue_button",
+                "upload_button",
+                "skip_link",
+                "submit_button",
+                "apply_button",
+            )
+        )
+        + ".",
+    ),
+    SettingSpec(
+        "REQUIRED_FIELDS",
+        "first_name,last_name,email",
+        "Profile fields the connect form "
+        "requires (email always is). Any of first_name, last_name, email, phone, location, "
+        "linkedin_url, github_url, portfolio_url.",
+    ),
+    SettingSpec("RESUME_STEP", "true", "Whether the connect flow shows the resume step."),
+    SettingSpec(
+        "DOUBLE_OPT_IN",
+        "true",
+        "Whether new job-alert subscriptions wait for a "
+        "confirmation email (skipped when a social provider verified the address).",
+    ),
+    SettingSpec(
+        "PHONE_DEFAULT_REGION",
+        "US",
+        "Region (ISO 3166 code) assumed for phone numbers written without a country code.",
+    ),
+    SettingSpec("MAX_UPLOAD_MB", "10", "Largest resume upload, in megabytes."),
+    SettingSpec(
+        "REMOTE_FETCH_HOSTS",
+        "www.googleapis.com,content.dropboxapi.com,dl.dropboxusercontent.com",
+        "HTTPS hosts resumes may be imported from (Google "
+        "Drive and Dropbox downloads); redirects must stay on this list.",
+    ),
+    SettingSpec(
+        "GOOGLE_API_KEY",
+        "",
+        "Google Picker API key; with GOOGLE_CLIENT_ID, shows **Import from Google Drive**.",
+    ),
+    SettingSpec("GOOGLE_CLIENT_ID", "", "Google OAuth client id for the Drive picker."),
+    SettingSpec("DROPBOX_APP_KEY", "", "Dropbox Chooser app key; shows **Import from Dropbox**."),
+    SettingSpec(
+        "OIDC_PROVIDERS",
+        "",
+        "Social login providers, as JSON or a TOML array of tables: "
+        '`[{"name": "google", "client_id": "…", "client_secret": "…"}]`. Presets: google, '
+        "linkedin, microsoft; any other needs `discovery_url` and `label`.",
+    ),
+    SettingSpec(
+        "RATE_LIMIT_STORAGE_URL",
+        "memory://",
+        "Flask-Limiter storage; use `redis://host:6379/0` when several web processes run.",
+    ),
+    SettingSpec(
+        "CONNECT_RATE_LIMIT",
+        "20 per minute;200 per hour",
+        "Form submissions allowed per client IP on the connect and login forms.",
+    ),
+)
+
+DEFAULT_TEXTS: dict[str, str] = {
+    "connect_button": "Connect With Us",
+    "login_link": "Log in",
+    "continue_without": "Continue without one",
+    "show_details": "Show Details",
+    "continue_button": "Continue",
+    "upload_button": "Upload",
+    "skip_link": "Skip",
+    "submit_button": "Submit Profile",
+    "apply_button": "Apply",
+}
+PROFILE_FIELD_NAMES = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "location",
+    "linkedin_url",
+    "github_url",
+    "portfolio_url",
 )
 
 _KNOWN = {s.name for s in SETTINGS}
@@ -134,6 +241,21 @@ class Settings:
     worker_poll_seconds: float
     scheduler_reload_seconds: int
     mail_sink_port: int
+    company_logo_url: str = ""
+    brand_color: str = "#0b3d91"
+    texts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
+    required_fields: tuple[str, ...] = ("first_name", "last_name", "email")
+    resume_step: bool = True
+    double_opt_in: bool = True
+    phone_default_region: str = "US"
+    max_upload_mb: int = 10
+    remote_fetch_hosts: tuple[str, ...] = ()
+    google_api_key: str = ""
+    google_client_id: str = ""
+    dropbox_app_key: str = ""
+    oidc_providers: tuple[Any, ...] = ()
+    rate_limit_storage_url: str = "memory://"
+    connect_rate_limit: str = "20 per minute;200 per hour"
     uses_dev_secret: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -172,10 +294,81 @@ def _read_toml(path_text: str) -> dict[str, str]:
         name = key.upper()
         if name not in _KNOWN or name == "CONFIG_FILE":
             raise ConfigError(PREFIX + "CONFIG_FILE", f"{path}: unknown setting {key!r}")
+        if isinstance(value, dict) or (
+            isinstance(value, list) and any(isinstance(v, dict) for v in value)
+        ):
+            values[name] = json.dumps(value)
+            continue
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
         values[name] = str(value)
     return values
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(PREFIX + name, f"{raw!r} must be true or false")
+
+
+def _json(name: str, raw: str, kind: type) -> Any:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(PREFIX + name, f"is not valid JSON ({exc.msg})") from None
+    if not isinstance(value, kind):
+        raise ConfigError(PREFIX + name, f"must be a JSON {kind.__name__}")
+    return value
+
+
+def _texts(raw: str) -> dict[str, str]:
+    texts = dict(DEFAULT_TEXTS)
+    if not raw:
+        return texts
+    given = _json("TEXTS", raw, dict)
+    for key, value in given.items():
+        if key not in DEFAULT_TEXTS:
+            raise ConfigError(PREFIX + "TEXTS", f"unknown text {key!r}")
+        if not isinstance(value, str) or not value.strip() or len(value) > 80:
+            raise ConfigError(PREFIX + "TEXTS", f"{key} must be 1 to 80 characters")
+        texts[key] = value.strip()
+    return texts
+
+
+def _required_fields(raw: str) -> tuple[str, ...]:
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PROFILE_FIELD_NAMES]
+    if unknown:
+        raise ConfigError(PREFIX + "REQUIRED_FIELDS", f"unknown field(s) {', '.join(unknown)}")
+    if "email" not in names:
+        names.append("email")
+    return tuple(n for n in PROFILE_FIELD_NAMES if n in names)
+
+
+def _region(raw: str) -> str:
+    import phonenumbers
+
+    region = raw.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(PREFIX + "PHONE_DEFAULT_REGION", f"{raw!r} is not a known region code")
+    return region
+
+
+def _oidc(raw: str) -> tuple[Any, ...]:
+    if not raw:
+        return ()
+    from portal.oidc import parse_provider_configs
+
+    items = _json("OIDC_PROVIDERS", raw, list)
+    try:
+        return tuple(parse_provider_configs(items))
+    except ValueError as exc:
+        raise ConfigError(PREFIX + "OIDC_PROVIDERS", str(exc)) from None
 
 
 def _int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
@@ -353,5 +546,60 @@ def load_settings(
         mail_sink_port=_int(
             "MAIL_SINK_PORT", get("MAIL_SINK_PORT") or "0", minimum=0, maximum=65_535
         ),
+        company_logo_url=_logo(get("COMPANY_LOGO_URL")),
+        brand_color=_color(get("BRAND_COLOR") or "#0b3d91"),
+        texts=_texts(get("TEXTS")),
+        required_fields=_required_fields(get("REQUIRED_FIELDS") or "first_name,last_name,email"),
+        resume_step=_bool("RESUME_STEP", get("RESUME_STEP") or "true"),
+        double_opt_in=_bool("DOUBLE_OPT_IN", get("DOUBLE_OPT_IN") or "true"),
+        phone_default_region=_region(get("PHONE_DEFAULT_REGION") or "US"),
+        max_upload_mb=_int("MAX_UPLOAD_MB", get("MAX_UPLOAD_MB") or "10", minimum=1, maximum=100),
+        remote_fetch_hosts=_hosts(
+            get("REMOTE_FETCH_HOSTS")
+            or "www.googleapis.com,content.dropboxapi.com,dl.dropboxusercontent.com"
+        ),
+        google_api_key=get("GOOGLE_API_KEY"),
+        google_client_id=get("GOOGLE_CLIENT_ID"),
+        dropbox_app_key=get("DROPBOX_APP_KEY"),
+        oidc_providers=_oidc(get("OIDC_PROVIDERS")),
+        rate_limit_storage_url=_storage(get("RATE_LIMIT_STORAGE_URL") or "memory://"),
+        connect_rate_limit=_rate(get("CONNECT_RATE_LIMIT") or "20 per minute;200 per hour"),
         uses_dev_secret=uses_dev_secret,
     )
+
+
+def _logo(raw: str) -> str:
+    if raw and not (raw.startswith("https://") or raw.startswith("/")):
+        raise ConfigError(PREFIX + "COMPANY_LOGO_URL", "must be an https:// URL or a /path")
+    return raw
+
+
+def _color(raw: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", raw):
+        raise ConfigError(PREFIX + "BRAND_COLOR", f"{raw!r} must look like #0b3d91")
+    return raw.lower()
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    hosts = tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+    for host in hosts:
+        if not re.fullmatch(r"[a-z0-9.-]+(:[0-9]{1,5})?", host):
+            raise ConfigError(PREFIX + "REMOTE_FETCH_HOSTS", f"{host!r} is not a host name")
+    return hosts
+
+
+def _storage(raw: str) -> str:
+    scheme = raw.partition("://")[0]
+    if scheme not in ("memory", "redis", "rediss", "redis+unix"):
+        raise ConfigError(PREFIX + "RATE_LIMIT_STORAGE_URL", "must be memory:// or redis://…")
+    return raw
+
+
+def _rate(raw: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError as exc:
+        raise ConfigError(PREFIX + "CONNECT_RATE_LIMIT", f"{raw!r}: {exc}") from None
+    return raw

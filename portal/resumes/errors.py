@@ -1,0 +1,87 @@
+"""The exception tree of resume intake: each error carries a sentence fit to show a candidate."""
+
+from __future__ import annotations
+
+
+class ResumeError(Exception):
+    """Base of every error resume intake raises on purpose; `.message` is for the candidate."""
+
+    message = "We couldn't use that file. Please try another one, or skip this step."
+
+    def __init__(self, detail: str = "", *, message: str | None = None) -> None:
+        super().__init__(detail or message or self.message)
+        # The detail is for logs; it may name hosts or sizes the candidate needn't see.
+        self.detail = detail
+        if message is not None:
+            self.message = message
+
+
+class UnsupportedFile(ResumeError):
+    """The content is not a PDF, a Word (.docx) document or plain text."""
+
+    message = (
+        "We can read PDF, Word (.docx) and plain-text resumes. "
+        "Please upload your resume in one of those formats."
+    )
+
+
+class FileTooLarge(ResumeError):
+    """The file is bigger than the configured limit."""
+
+    def __init__(self, max_bytes: int, detail: str = "") -> None:
+        limit = _human_size(max_bytes)
+        super().__init__(
+            detail or f"more than {max_bytes} bytes",
+            message=f"That file is too large. Please upload a resume smaller than {limit}.",
+        )
+        self.max_bytes = max_bytes
+
+
+class UnsafeArchive(ResumeError):
+    """A .docx whose zip structure is suspicious (too many entries, too large when unpacked)."""
+
+    message = (
+        "We couldn't open that Word document safely. Please save it again as .docx or PDF "
+        "and upload it once more."
+    )
+
+
+class EmptyFile(ResumeError):
+    """The file has no content at all."""
+
+    message = "That file is empty. Please choose the file that holds your resume."
+
+
+class RemoteFetchRefused(ResumeError):
+    """A link we will not fetch: not HTTPS, not an allowed host, or a private address."""
+
+    message = (
+        "We can only import resumes shared from Google Drive or Dropbox. "
+        "Please upload the file from your device instead."
+    )
+
+
+class RemoteFetchFailed(ResumeError):
+    """The remote file could not be downloaded (network error, timeout, HTTP error)."""
+
+    message = (
+        "We couldn't download your resume just now. Please try again, "
+        "or upload the file from your device."
+    )
+
+
+class ExtractionFailed(ResumeError):
+    """The file was accepted but its text could not be read (corrupt, truncated, encrypted)."""
+
+    message = (
+        "Your resume is attached, but we couldn't read its text. Please fill in your details below."
+    )
+
+
+def _human_size(n: int) -> str:
+    """Return `n` bytes as a short figure such as "10 MB" or "512 KB"."""
+    mb = 1024 * 1024
+    if n >= mb:
+        value = n / mb
+        return f"{value:.0f} MB" if value == int(value) else f"{value:.1f} MB"
+    return f"{max(1, n // 1024)} KB"

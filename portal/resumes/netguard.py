@@ -1,0 +1,199 @@
+"""Outbound connections that only reach public addresses and stop at a deadline.
+
+The address check happens where the socket is opened: the host is resolved once, every
+address is checked, and only a checked address is connected to. A DNS answer that changes
+between a check and the connection (DNS rebinding) therefore cannot slip through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPSConnectionPool
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Special-purpose blocks that Python 3.11's is_global still calls global.
+_ALSO_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.0.0/24", "64:ff9b:1::/48", "2001::/23", "3fff::/20", "5f00::/16")
+)
+
+
+class AddressRefused(Exception):
+    """The host resolved to an address we never connect to (private, loopback...)."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(f"{host} resolves to non-public address {address}")
+        self.host = host
+        self.address = address
+
+
+def is_public_ip(ip: IPAddress) -> bool:
+    """Whether `ip` is a globally routable unicast address, looking inside IPv6 wrappers."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv4-mapped, 6to4, Teredo and NAT64 addresses reach an IPv4 host; judge that host too.
+        if ip.ipv4_mapped is not None:
+            return is_public_ip(ip.ipv4_mapped)
+        embedded: list[ipaddress.IPv4Address] = []
+        if ip.sixtofour is not None:
+            embedded.append(ip.sixtofour)
+        if ip.teredo is not None:
+            embedded.extend(ip.teredo)
+        if ip in _NAT64:
+            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if not all(is_public_ip(e) for e in embedded):
+            return False
+    if any(ip in net for net in _ALSO_NOT_PUBLIC):
+        return False
+    return ip.is_global and not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+def resolve(host: str, port: int) -> list[tuple[socket.AddressFamily, tuple[Any, ...]]]:
+    """(family, socket address) for each TCP address of `host`; tests replace this."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [(family, sockaddr) for family, _type, _proto, _name, sockaddr in infos]
+
+
+def _ip_of(sockaddr: tuple[Any, ...]) -> IPAddress:
+    return ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+
+
+class FetchGuard:
+    """One fetch's connection policy and overall deadline.
+
+    When the deadline passes, every socket the fetch opened is shut down, which wakes any
+    read blocked on a slow server; per-read timeouts alone would let a server that drips a
+    byte at a time run on for ever.
+    """
+
+    def __init__(self, timeout: float, private_ok: Collection[str] = ()) -> None:
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.private_ok = frozenset(h.lower() for h in private_ok)
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(timeout, self.expire)
+        self._timer.daemon = True
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._timer.is_alive():
+            self._timer.join()
+
+    def track(self, sock: socket.socket) -> None:
+        """Remember a socket to shut down at the deadline (e.g. the TLS one after a handshake)."""
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+    def may_be_private(self, host: str, port: int) -> bool:
+        host = host.lower()
+        return host in self.private_ok or f"{host}:{port}" in self.private_ok
+
+    def connect(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None,
+        socket_options: Sequence[tuple[int, int, int | bytes]] | None = None,
+    ) -> socket.socket:
+        """Resolve `host`, refuse non-public addresses, connect to a checked one."""
+        if self.expired:
+            raise TimeoutError("fetch deadline passed")
+        infos = resolve(host, port)
+        private_ok = self.may_be_private(host, port)
+        for _family, sockaddr in infos:
+            if not private_ok and not is_public_ip(_ip_of(sockaddr)):
+                raise AddressRefused(host, str(sockaddr[0]))
+        last_error: OSError = OSError(f"no address for {host}")
+        for family, sockaddr in infos:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                for level, option, value in socket_options or ():
+                    sock.setsockopt(level, option, value)
+                limit = self.remaining() if timeout is None else min(timeout, self.remaining())
+                sock.settimeout(limit)
+                sock.connect(sockaddr)
+                peer = _ip_of(sock.getpeername())
+                if peer != _ip_of(sockaddr) or not (private_ok or is_public_ip(peer)):
+                    raise AddressRefused(host, str(peer))
+            except OSError as exc:
+                sock.close()
+                last_error = exc
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            self.track(sock)
+            return sock
+        raise last_error
+
+
+def _shutdown(sock: socket.socket) -> None:
+    """Wake any thread blocked reading `sock`; closing is left to its owner."""
+    # The plain socket method, also for an SSLSocket: ssl's own shutdown() would drop the TLS
+    # state under the feet of the reading thread. A socket object keeps its descriptor only
+    # while it owns it (detached on wrapping, -1 once really closed), so a descriptor number
+    # reused by another connection is never hit.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def guarded_adapter(guard: FetchGuard) -> HTTPAdapter:
+    """A requests adapter whose HTTPS connections are opened by `guard`."""
+
+    class GuardedConnection(HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            # The TLS socket replaces the plain one, and may outlive this connection object
+            # (a "Connection: close" response keeps reading from it).
+            if self.sock is not None:
+                guard.track(self.sock)
+
+        def _new_conn(self) -> socket.socket:
+            timeout = self.timeout if isinstance(self.timeout, int | float) else None
+            return guard.connect(
+                self._dns_host, self.port, timeout, socket_options=self.socket_options
+            )
+
+    class GuardedPool(HTTPSConnectionPool):
+        ConnectionCls = GuardedConnection
+
+    class GuardedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            # Only HTTPS, and only through the guarded pool.
+            self.poolmanager.pool_classes_by_scheme = {"https": GuardedPool}
+
+    return GuardedAdapter(max_retries=0)

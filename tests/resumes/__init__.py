@@ -1,0 +1,1 @@
+"""Tests of resume intake, extraction, parsing and remote import."""

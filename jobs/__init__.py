@@ -12,7 +12,7 @@ from jobs.models import (
     job_interests,
     schedule_interests,
 )
-from jobs.postings import JobPage, get_job, list_open_jobs
+from jobs.postings import JobMatch, JobPage, get_job, list_open_jobs, open_jobs_for_interests
 from jobs.scheduler import AlertScheduler, cron_trigger
 
 __all__ = [
@@ -22,11 +22,13 @@ __all__ = [
     "AlertScheduler",
     "DigestItem",
     "FrequencyClass",
+    "JobMatch",
     "JobPage",
     "JobPosting",
     "cron_trigger",
     "get_job",
     "job_interests",
     "list_open_jobs",
+    "open_jobs_for_interests",
     "schedule_interests",
 ]

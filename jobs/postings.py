@@ -86,3 +86,35 @@ def list_open_jobs(
 def get_job(session: Session, job_id: int) -> JobPosting | None:
     """Return the posting with this id, open or closed."""
     return session.get(JobPosting, job_id, options=[selectinload(JobPosting.interests)])
+
+
+@dataclass(frozen=True)
+class JobMatch:
+    """An open job and the names of the chosen interests it matched."""
+
+    job: JobPosting
+    matched: list[str]
+
+
+def open_jobs_for_interests(
+    session: Session, interest_ids: list[int], *, limit: int = 20
+) -> list[JobMatch]:
+    """Open jobs tagged with any of `interest_ids`, newest first, with what they matched."""
+    if not interest_ids:
+        return []
+    jobs = session.scalars(
+        select(JobPosting)
+        .where(
+            _open_filter(),  # type: ignore[arg-type]
+            JobPosting.id.in_(
+                select(job_interests.c.job_id).where(job_interests.c.interest_id.in_(interest_ids))
+            ),
+        )
+        .options(selectinload(JobPosting.interests))
+        .order_by(JobPosting.posted_at.desc(), JobPosting.id.desc())
+        .limit(max(limit, 1))
+    ).all()
+    wanted = set(interest_ids)
+    return [
+        JobMatch(job=job, matched=[i.name for i in job.interests if i.id in wanted]) for job in jobs
+    ]

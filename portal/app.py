@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -14,19 +15,42 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from portal.config import Settings, load_settings
+from portal.limits import init_limiter
 from portal.web import EXTENSION_KEY, Runtime
 from preferences.db import make_engine, make_session_factory
 
 log = logging.getLogger("portal.request")
 csrf = CSRFProtect()
 
-# Room for a 10 MB resume plus the rest of a multipart form.
-MAX_REQUEST_BYTES = 11 * 1024 * 1024
 
-_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'"
-)
+def content_security_policy(settings: Settings) -> str:
+    """The page CSP: our own origin, plus the logo host and the file pickers when configured."""
+    img = ["'self'", "data:"]
+    script = ["'self'"]
+    connect = ["'self'"]
+    frame = ["'self'"]
+    if settings.company_logo_url.startswith("https://"):
+        parts = urlsplit(settings.company_logo_url)
+        img.append(f"https://{parts.netloc}")
+    if settings.google_api_key and settings.google_client_id:
+        script += ["https://apis.google.com", "https://accounts.google.com"]
+        connect += ["https://www.googleapis.com", "https://accounts.google.com"]
+        frame += ["https://docs.google.com", "https://accounts.google.com"]
+        img.append("https://*.googleusercontent.com")
+    if settings.dropbox_app_key:
+        script.append("https://www.dropbox.com")
+        frame.append("https://www.dropbox.com")
+    return (
+        f"default-src 'self'; img-src {' '.join(img)}; style-src 'self'; "
+        f"script-src {' '.join(script)}; connect-src {' '.join(connect)}; "
+        f"frame-src {' '.join(frame)}; form-action 'self'; frame-ancestors 'self'; "
+        "base-uri 'none'; object-src 'none'"
+    )
+
+
+def _shade(color: str, factor: float) -> str:
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{max(0, min(255, round(c * factor))):02x}" for c in (r, g, b))
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -41,7 +65,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_keys[0],
         SECRET_KEY_FALLBACKS=list(settings.secret_keys[1:]),
-        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        # Room for the largest resume plus the rest of a multipart form.
+        MAX_CONTENT_LENGTH=(settings.max_upload_mb + 1) * 1024 * 1024,
         SESSION_COOKIE_NAME="tc_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -60,8 +85,21 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (public.bp, health.bp, connect.bp, oidc.bp, auth.bp, admin.bp):
         app.register_blueprint(blueprint)
     oidc.init_app(app, settings.oidc_providers)
+    init_limiter(app, settings.rate_limit_storage_url, settings.connect_rate_limit)
+    csp = content_security_policy(settings)
+    brand_css = (
+        f":root {{ --brand: {settings.brand_color}; "
+        f"--brand-dark: {_shade(settings.brand_color, 0.75)}; }}\n"
+    )
 
-    _install_request_hooks(app)
+    def brand_css_view() -> Response:
+        response = Response(brand_css, mimetype="text/css")
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    app.add_url_rule("/brand.css", endpoint="brand_css", view_func=brand_css_view)
+
+    _install_request_hooks(app, csp)
     _install_error_pages(app)
 
     @app.context_processor
@@ -71,12 +109,15 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
             "postal_address": settings.postal_address,
             "current_year": datetime.now(UTC).year,
             "is_production": settings.is_production,
+            "texts": settings.texts,
+            "logo_url": settings.company_logo_url,
+            "config_required": settings.required_fields,
         }
 
     return app
 
 
-def _install_request_hooks(app: Flask) -> None:
+def _install_request_hooks(app: Flask, csp: str) -> None:
     @app.before_request
     def _start_timer() -> None:
         g.request_started = time.perf_counter()
@@ -87,7 +128,7 @@ def _install_request_hooks(app: Flask) -> None:
         if session is not None and response.status_code < 400:
             # Committing here, not at teardown, lets a failed commit become a 500.
             session.commit()
-        response.headers.setdefault("Content-Security-Policy", _CSP)
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")

@@ -340,6 +340,36 @@ def outbox_status(ctx: click.Context) -> None:
         out.print(f"  #{message_id} {status}: {error}")
 
 
+@cli.group()
+def uploads() -> None:
+    """Upload-folder housekeeping."""
+
+
+@uploads.command("prune")
+@click.option(
+    "--older-than",
+    "hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Only files older than this many hours.",
+)
+@click.pass_context
+def uploads_prune(ctx: click.Context, hours: float) -> None:
+    """Delete uploaded resumes that no profile claimed (abandoned connect drafts)."""
+    from portal.uploads import prune_orphan_uploads
+
+    settings = _settings(ctx)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            removed = prune_orphan_uploads(session, settings.upload_dir, older_than_hours=hours)
+    finally:
+        engine.dispose()
+    log.info("uploads pruned", extra={"removed": len(removed), "folder": str(settings.upload_dir)})
+    click.echo(f"removed {len(removed)} orphaned upload(s)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `talentconnect` console script."""
     try:

@@ -11,16 +11,6 @@ from typing import Any
 from flask import session
 
 DRAFT_KEY = "connect"
-PROFILE_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "location",
-    "linkedin_url",
-    "github_url",
-    "portfolio_url",
-)
 
 
 def draft() -> dict[str, Any]:

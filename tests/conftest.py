@@ -152,6 +152,8 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settin
         "MAIL_FROM": "Acme Careers <careers@acme.example.com>",
         "POSTAL_ADDRESS": "1 Test Street, Testville",
         "COMPANY_NAME": "Acme",
+        # Tests post far more often than a visitor; rate limiting has its own tests.
+        "CONNECT_RATE_LIMIT": "10000 per minute",
     }
     values.update(overrides)
     return load_settings(environ={}, overrides=values)

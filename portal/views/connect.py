@@ -1,18 +1,487 @@
-"""The "Connect With Us" flow for candidates."""
+"""The "Connect With Us" flow: start, details, interests, resume, review, thank you.
+
+Each step reads and writes only the draft in the session (see
+`portal.connect_state`); the database changes once, at **Submit Profile**.
+Every step works without JavaScript.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
 
-from portal.web import db
-from preferences.interests import active_interests
+from jobs.postings import open_jobs_for_interests
+from portal import connect_state, oidc
+from portal.connecting import (
+    LinkContext,
+    Submission,
+    confirm_email,
+    resend_confirmation,
+    submit_profile,
+)
+from portal.profile import LABELS, check_profile
+from portal.resumes import (
+    FileTooLarge,
+    InterestKeywords,
+    ParsedResume,
+    ResumeError,
+    StoredResume,
+    delete_resume,
+    fetch_remote,
+    parse_file,
+    resume_path,
+    store_upload,
+)
+from portal.web import db, settings
+from preferences.interests import active_interests, interest_by_slug
+from preferences.models import Interest
+from preferences.subscriptions import CURRENT_WORDING_VERSION
+from preferences.tokens import (
+    InvalidLink,
+    LinkExpired,
+    LinkPurpose,
+    candidate_for_link,
+    read_link_token,
+)
 
 bp = Blueprint("connect", __name__, url_prefix="/connect")
+log = logging.getLogger("portal.connect")
+
+DONE_KEY = "connect_done"
+
+# The consent wording shown on the review page; its version is recorded with each grant.
+MASS_EMAIL_WORDING = (
+    "Yes, send me occasional emails about {company}, events and career opportunities. "
+    "I can unsubscribe at any time."
+)
+ALERTS_WORDING = (
+    "Email me job alerts for the areas I selected. I can change how often, pause or "
+    "unsubscribe from any alert email."
+)
+
+
+def _links() -> LinkContext:
+    s = settings()
+    return LinkContext(s.secret_keys, s.base_url, s.upload_dir)
+
+
+def _steps(current: str) -> list[dict[str, Any]]:
+    names = [
+        ("start", "Start"),
+        ("details", "Your details"),
+        ("interests", "Interests"),
+    ]
+    if settings().resume_step:
+        names.append(("resume", "Resume"))
+    names.append(("review", "Review"))
+    index = [key for key, _ in names].index(current)
+    return [
+        {
+            "key": key,
+            "label": label,
+            "state": "done" if i < index else "current" if i == index else "todo",
+        }
+        for i, (key, label) in enumerate(names)
+    ]
+
+
+def _interest_keywords(interests: list[Interest]) -> list[InterestKeywords]:
+    return [InterestKeywords(i.id, i.name, list(i.keywords or [])) for i in interests]
+
+
+def _render(template: str, step: str, status: int = 200, **context: Any) -> Any:
+    return (
+        render_template(
+            template, steps=_steps(step), draft=connect_state.draft(), labels=LABELS, **context
+        ),
+        status,
+    )
 
 
 @bp.get("", strict_slashes=False)
 def start() -> Any:
-    """The entry page of the talent community sign-up."""
-    return render_template("connect/start.html", interests=active_interests(db()))
+    """Social account or manual entry."""
+    return _render("connect/start.html", "start", providers=oidc.enabled_providers())
+
+
+@bp.route("/details", methods=["GET", "POST"])
+def details() -> Any:
+    """Basic details typed by hand (or checked after a social login)."""
+    data = connect_state.draft()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        check = check_profile(request.form, required=(), region=settings().phone_default_region)
+        profile = dict(data.get("profile") or {})
+        for name in ("first_name", "last_name", "email"):
+            profile[name] = check.values.get(name)
+        if data.get("email_verified") and profile.get("email") != data["profile"].get("email"):
+            data["email_verified"] = False  # a changed address is no longer the verified one
+        data["profile"] = profile
+        connect_state.save(data)
+        if request.form.get("action") == "back":
+            return redirect(url_for("connect.start"))
+        errors = {
+            k: v for k, v in check.errors.items() if k in ("first_name", "last_name", "email")
+        }
+        if not errors:
+            return redirect(url_for("connect.interests"))
+    return _render("connect/details.html", "details", 400 if errors else 200, errors=errors)
+
+
+@bp.route("/interests", methods=["GET", "POST"])
+def interests() -> Any:
+    """Areas of interest; at least one."""
+    data = connect_state.draft()
+    options = active_interests(db())
+    error = None
+    if request.method == "POST":
+        valid = {i.id for i in options}
+        chosen = [
+            int(v) for v in request.form.getlist("interest") if v.isdecimal() and int(v) in valid
+        ]
+        data["interests"] = sorted(set(chosen))
+        connect_state.save(data)
+        if request.form.get("action") == "back":
+            return redirect(url_for("connect.details"))
+        if chosen:
+            return redirect(
+                url_for("connect.resume" if settings().resume_step else "connect.review")
+            )
+        error = "Choose at least one area of interest."
+    return _render(
+        "connect/interests.html",
+        "interests",
+        400 if error else 200,
+        options=options,
+        chosen=set(data.get("interests") or []),
+        error=error,
+    )
+
+
+@bp.get("/interests/<slug>")
+def interest_detail(slug: str) -> Any:
+    """The details of one interest, for browsers without JavaScript."""
+    interest = interest_by_slug(db(), slug[:120])
+    if interest is None or interest not in active_interests(db()):
+        abort(404)
+    return _render("connect/interest_detail.html", "interests", interest=interest)
+
+
+def _accept_resume(stored: StoredResume, source: str) -> None:
+    """Parse a stored resume into the draft, replacing any earlier one."""
+    s = settings()
+    data = connect_state.draft()
+    previous = data.get("resume")
+    if isinstance(previous, dict) and previous.get("storage_name"):
+        delete_resume(s.upload_dir, previous["storage_name"])
+    options = active_interests(db())
+    parsed = parse_file(
+        resume_path(s.upload_dir, stored.storage_name),
+        stored.kind,
+        _interest_keywords(options),
+        default_region=s.phone_default_region,
+    )
+    data["resume"] = {
+        "storage_name": stored.storage_name,
+        "original_filename": stored.original_filename,
+        "kind": stored.kind,
+        "content_type": stored.content_type,
+        "size_bytes": stored.size_bytes,
+        "sha256": stored.sha256,
+        "source": source,
+    }
+    data["parsed"] = parsed.as_dict()
+    chosen = set(data.get("interests") or [])
+    data["suggested"] = [i for i in parsed.suggested_interest_ids if i not in chosen]
+    data["resume_skipped"] = False
+    connect_state.save(data)
+    log.info(
+        "resume accepted",
+        extra={"kind": stored.kind, "bytes": stored.size_bytes, "source": source},
+    )
+
+
+@bp.route("/resume", methods=["GET", "POST"])
+def resume() -> Any:
+    """Upload a resume (or import one), or skip."""
+    s = settings()
+    if not s.resume_step:
+        return redirect(url_for("connect.review"))
+    error = None
+    status = 200
+    if request.method == "POST":
+        if request.form.get("action") == "back":
+            return redirect(url_for("connect.interests"))
+        upload = request.files.get("resume")
+        if upload is None or not upload.filename:
+            error = "Choose a file to upload, or skip this step."
+            status = 400
+        else:
+            try:
+                stored = store_upload(
+                    upload.stream,
+                    upload.filename,
+                    s.upload_dir,
+                    max_bytes=s.max_upload_mb * 1024 * 1024,
+                )
+            except FileTooLarge as exc:
+                error, status = exc.message, 413
+            except ResumeError as exc:
+                error, status = exc.message, 400
+            else:
+                _accept_resume(stored, "upload")
+                return redirect(url_for("connect.review"))
+            finally:
+                # Werkzeug spools big parts to temporary files; release them now.
+                upload.close()
+    return _render(
+        "connect/resume.html",
+        "resume",
+        status,
+        error=error,
+        max_mb=s.max_upload_mb,
+        google_api_key=s.google_api_key,
+        google_client_id=s.google_client_id,
+        dropbox_app_key=s.dropbox_app_key,
+    )
+
+
+@bp.post("/resume/import")
+def resume_import() -> Any:
+    """Fetch a file chosen in the Google Drive or Dropbox picker."""
+    s = settings()
+    source = request.form.get("source", "")
+    url = request.form.get("url", "")[:2000]
+    token = request.form.get("access_token", "")[:4000]
+    if source not in ("drive", "dropbox") or not url:
+        return _render(
+            "connect/resume.html",
+            "resume",
+            400,
+            error="That import didn't work.",
+            max_mb=s.max_upload_mb,
+            google_api_key=s.google_api_key,
+            google_client_id=s.google_client_id,
+            dropbox_app_key=s.dropbox_app_key,
+        )
+    headers = {"Authorization": f"Bearer {token}"} if source == "drive" and token else None
+    try:
+        stored = fetch_remote(
+            url,
+            s.upload_dir,
+            allowed_hosts=s.remote_fetch_hosts,
+            max_bytes=s.max_upload_mb * 1024 * 1024,
+            headers=headers,
+            allow_private_hosts=current_app.config.get("REMOTE_FETCH_ALLOW_PRIVATE", ()),
+            verify=current_app.config.get("REMOTE_FETCH_VERIFY", True),
+            filename=request.form.get("name", "")[:255] or None,
+        )
+    except ResumeError as exc:
+        status = 413 if isinstance(exc, FileTooLarge) else 400
+        return _render(
+            "connect/resume.html",
+            "resume",
+            status,
+            error=exc.message,
+            max_mb=s.max_upload_mb,
+            google_api_key=s.google_api_key,
+            google_client_id=s.google_client_id,
+            dropbox_app_key=s.dropbox_app_key,
+        )
+    _accept_resume(stored, source)
+    return redirect(url_for("connect.review"))
+
+
+def _review_values(data: dict[str, Any]) -> dict[str, Any]:
+    """Profile values: what was typed or came from the provider, then the resume's."""
+    values: dict[str, Any] = dict(data.get("profile") or {})
+    parsed = ParsedResume.from_dict(data.get("parsed") or {})
+    for name in LABELS:
+        if not values.get(name):
+            values[name] = getattr(parsed, name, None)
+    return values
+
+
+@bp.route("/review", methods=["GET", "POST"])
+def review() -> Any:
+    """Check everything, fill in what's missing, consent, and Submit Profile."""
+    s = settings()
+    data = connect_state.draft()
+    options = active_interests(db())
+    valid = {i.id for i in options}
+    errors: dict[str, str] = {}
+    values = _review_values(data)
+    chosen = set(data.get("interests") or []) | set(data.get("suggested") or [])
+    mass_email = False
+    alerts = False
+    if request.method == "POST":
+        check = check_profile(
+            request.form, required=s.required_fields, region=s.phone_default_region
+        )
+        values = dict(check.values)
+        chosen = {
+            int(v) for v in request.form.getlist("interest") if v.isdecimal() and int(v) in valid
+        }
+        mass_email = request.form.get("mass_email") == "yes"
+        alerts = request.form.get("alerts") == "yes"
+        profile = dict(data.get("profile") or {})
+        profile.update({k: v for k, v in values.items() if v})
+        if data.get("email_verified") and check.values.get("email") != (
+            data.get("profile") or {}
+        ).get("email"):
+            data["email_verified"] = False
+        data["profile"] = profile
+        data["interests"] = sorted(chosen)
+        data["suggested"] = []
+        connect_state.save(data)
+        if request.form.get("action") == "back":
+            return redirect(url_for("connect.resume" if s.resume_step else "connect.interests"))
+        errors = dict(check.errors)
+        if not chosen:
+            errors["interest"] = "Choose at least one area of interest."
+        if not alerts:
+            errors["alerts"] = "Tick this box so we can send you job alerts for your areas."
+        if not errors:
+            return _submit(data, values, sorted(chosen), mass_email)
+    return _render(
+        "connect/review.html",
+        "review",
+        400 if errors else 200,
+        errors=errors,
+        values=values,
+        options=options,
+        chosen=chosen,
+        suggested=set(data.get("suggested") or []),
+        required=s.required_fields,
+        mass_email=mass_email,
+        alerts=alerts,
+        mass_email_wording=MASS_EMAIL_WORDING.format(company=s.company_name),
+        alerts_wording=ALERTS_WORDING,
+        resume=data.get("resume"),
+        parse_failed=bool((data.get("parsed") or {}).get("failed")),
+    )
+
+
+def _submit(
+    data: dict[str, Any], values: dict[str, Any], chosen: list[int], mass_email: bool
+) -> Any:
+    s = settings()
+    resume = data.get("resume")
+    stored = None
+    if isinstance(resume, dict) and resume.get("storage_name"):
+        stored = StoredResume(
+            storage_name=resume["storage_name"],
+            original_filename=resume["original_filename"],
+            kind=resume["kind"],
+            content_type=resume["content_type"],
+            size_bytes=resume["size_bytes"],
+            sha256=resume["sha256"],
+        )
+    submission = Submission(
+        email=values["email"],
+        profile={k: v for k, v in values.items() if k != "email"},
+        interest_ids=chosen,
+        mass_email=mass_email,
+        email_verified=bool(data.get("email_verified")),
+        resume=stored,
+        resume_source=resume.get("source", "upload") if isinstance(resume, dict) else "upload",
+        parsed_fields=data.get("parsed") or {},
+        ip_address=request.remote_addr,
+        wording_version=CURRENT_WORDING_VERSION,
+    )
+    outcome = submit_profile(db(), submission, _links(), double_opt_in=s.double_opt_in)
+    connect_state.clear()
+    session[DONE_KEY] = {
+        "interests": outcome.interest_ids,
+        "confirm": outcome.needs_confirmation,
+        "first_name": values.get("first_name") or "",
+    }
+    return redirect(url_for("connect.thanks"))
+
+
+@bp.get("/thanks")
+def thanks() -> Any:
+    """Thank you, and the open jobs that match the chosen interests."""
+    done = session.get(DONE_KEY)
+    if not isinstance(done, dict):
+        return redirect(url_for("connect.start"))
+    ids = [i for i in done.get("interests", []) if isinstance(i, int)]
+    session_db = db()
+    interests = session_db.scalars(select(Interest).where(Interest.id.in_(ids))).all()
+    return render_template(
+        "connect/thanks.html",
+        matches=open_jobs_for_interests(session_db, ids, limit=20),
+        interests=sorted(interests, key=lambda i: (i.position, i.name)),
+        needs_confirmation=bool(done.get("confirm")),
+        first_name=str(done.get("first_name") or ""),
+    )
+
+
+def _expired_page(message: str) -> Any:
+    return render_template("connect/link_expired.html", message=message), 410
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> Any:
+    """Confirm an email address: GET shows a button (scanners prefetch links), POST confirms."""
+    s = settings()
+    try:
+        link = read_link_token(s.secret_keys, LinkPurpose.CONFIRM_EMAIL, token)
+        candidate = candidate_for_link(db(), link)
+    except LinkExpired:
+        return _expired_page("This confirmation link has expired.")
+    except InvalidLink:
+        return render_template(
+            "error.html",
+            code=400,
+            title="This link doesn't work",
+            detail="It may have been copied incompletely, or replaced by a newer email. "
+            "You can ask for a new confirmation link below.",
+            resend=True,
+        ), 400
+    if request.method == "GET":
+        return render_template("connect/confirm.html", token=token)
+    confirmed = confirm_email(
+        db(),
+        candidate,
+        mass_email=bool(link.extra.get("m")),
+        wording_version=str(link.extra.get("w") or CURRENT_WORDING_VERSION),
+        ip_address=request.remote_addr,
+    )
+    return render_template("connect/confirmed.html", confirmed=confirmed)
+
+
+@bp.route("/confirm/resend", methods=["GET", "POST"])
+def resend() -> Any:
+    """Ask for a new confirmation link; the answer never says whether the address is known."""
+    if request.method == "GET":
+        return render_template("connect/resend.html", sent=False, error=None)
+    check = check_profile(request.form, required=("email",), region=settings().phone_default_region)
+    if "email" in check.errors:
+        return render_template("connect/resend.html", sent=False, error=check.errors["email"]), 400
+    resend_confirmation(db(), str(check.values["email"]), _links())
+    return render_template("connect/resend.html", sent=True, error=None)
+
+
+@bp.app_template_global()
+def flashed_errors() -> list[str]:
+    from flask import get_flashed_messages
+
+    return [str(m) for m in get_flashed_messages(category_filter=["error"])]
+
+
+def flash_error(message: str) -> None:
+    flash(message, "error")

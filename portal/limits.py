@@ -1,0 +1,38 @@
+"""Rate limits (Flask-Limiter), keyed by client address, one limiter per app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+# POST endpoints that take form submissions from anonymous visitors.
+LIMITED_ENDPOINTS = (
+    "connect.details",
+    "connect.interests",
+    "connect.resume",
+    "connect.resume_import",
+    "connect.review",
+    "connect.confirm",
+    "connect.resend",
+    "admin.login",
+)
+# GET endpoints that start work elsewhere (a call to a sign-in provider).
+LIMITED_GET_ENDPOINTS = ("social.login", "social.callback")
+
+
+def init_limiter(
+    app: Flask, storage_url: str, rate: str, endpoints: Iterable[str] = LIMITED_ENDPOINTS
+) -> Limiter:
+    """Attach a limiter to `app` and limit POSTs to `endpoints` to `rate` per client address."""
+    limiter = Limiter(get_remote_address, app=app, storage_uri=storage_url, headers_enabled=True)
+    targets = [(e, ["POST"]) for e in endpoints] + [(e, ["GET"]) for e in LIMITED_GET_ENDPOINTS]
+    for endpoint, methods in targets:
+        view = app.view_functions.get(endpoint)
+        if view is not None:
+            limited: Any = limiter.limit(rate, methods=methods)(view)
+            app.view_functions[endpoint] = limited
+    return limiter

@@ -1,0 +1,118 @@
+"""Validating the profile fields of the connect form, with a message per field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from preferences.addresses import normalize_email
+from preferences.errors import InvalidEmail
+
+LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "location": "City or location",
+    "linkedin_url": "LinkedIn profile",
+    "github_url": "GitHub profile",
+    "portfolio_url": "Portfolio or website",
+}
+MAX_LENGTHS = {
+    "first_name": 100,
+    "last_name": 100,
+    "email": 320,
+    "phone": 40,
+    "location": 200,
+    "linkedin_url": 500,
+    "github_url": 500,
+    "portfolio_url": 500,
+}
+URL_HOSTS = {
+    "linkedin_url": ("linkedin.com",),
+    "github_url": ("github.com",),
+    "portfolio_url": (),
+}
+
+
+@dataclass
+class ProfileCheck:
+    """Cleaned values and any field errors."""
+
+    values: dict[str, str | None] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _clean_text(raw: object) -> str:
+    text = raw if isinstance(raw, str) else ""
+    # Control characters (NUL included) never belong in a name or a city.
+    return " ".join("".join(c for c in text if c.isprintable()).split())
+
+
+def _url(name: str, raw: str) -> tuple[str | None, str | None]:
+    value = raw if "://" in raw else f"https://{raw}"
+    try:
+        parts = urlsplit(value)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. an unbalanced "[" reads as a broken IPv6 literal
+        return None, "Enter a web address like https://example.com/you."
+    if parts.scheme not in ("http", "https") or "." not in host:
+        return None, "Enter a web address like https://example.com/you."
+    allowed = URL_HOSTS[name]
+    if allowed and not any(host == h or host.endswith("." + h) for h in allowed):
+        return None, f"Enter a {allowed[0]} address."
+    return value, None
+
+
+def check_profile(
+    data: Mapping[str, object], *, required: Sequence[str], region: str
+) -> ProfileCheck:
+    """Clean every profile field in `data`; required ones must be present."""
+    result = ProfileCheck()
+    for name, label in LABELS.items():
+        raw = _clean_text(data.get(name, ""))
+        if not raw:
+            result.values[name] = None
+            if name in required:
+                result.errors[name] = f"{label} is required."
+            continue
+        if len(raw) > MAX_LENGTHS[name]:
+            result.values[name] = raw[: MAX_LENGTHS[name]]
+            result.errors[name] = f"{label} can be at most {MAX_LENGTHS[name]} characters."
+            continue
+        if name == "email":
+            try:
+                result.values[name] = normalize_email(raw)
+            except InvalidEmail:
+                result.values[name] = raw
+                result.errors[name] = "Enter an email address like name@example.com."
+        elif name == "phone":
+            result.values[name] = _phone(raw, region)
+            if result.values[name] is None:
+                result.values[name] = raw
+                result.errors[name] = "Enter a phone number, with the country code if abroad."
+        elif name in URL_HOSTS:
+            value, error = _url(name, raw)
+            result.values[name] = value or raw
+            if error:
+                result.errors[name] = error
+        else:
+            result.values[name] = raw
+    return result
+
+
+def _phone(raw: str, region: str) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,26 @@
+// Progressive enhancement for the connect flow. Without JavaScript every link
+// and button still works; this only saves page loads.
+(function () {
+  "use strict";
+  // "Show Details" reveals an interest's details in place instead of opening its page.
+  document.querySelectorAll("a[data-details]").forEach(function (link) {
+    var panel = document.getElementById(link.getAttribute("data-details"));
+    if (!panel) { return; }
+    link.setAttribute("role", "button");
+    link.setAttribute("aria-expanded", "false");
+    var label = link.firstChild.textContent;
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      var open = panel.hasAttribute("hidden");
+      if (open) { panel.removeAttribute("hidden"); } else { panel.setAttribute("hidden", ""); }
+      link.setAttribute("aria-expanded", open ? "true" : "false");
+      link.firstChild.textContent = open ? "Hide details" : label;
+    });
+    link.addEventListener("keydown", function (event) {
+      if (event.key === " ") { event.preventDefault(); link.click(); }
+    });
+  });
+  // Move focus to the error summary so screen readers announce it.
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.setAttribute("tabindex", "-1"); summary.focus(); }
+})();

@@ -111,6 +111,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
             "is_production": settings.is_production,
             "texts": settings.texts,
             "logo_url": settings.company_logo_url,
+            "privacy_url": settings.privacy_url,
             "config_required": settings.required_fields,
         }
 

@@ -242,6 +242,7 @@ class Settings:
     scheduler_reload_seconds: int
     mail_sink_port: int
     company_logo_url: str = ""
+    privacy_url: str = ""
     brand_color: str = "#0b3d91"
     texts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
     required_fields: tuple[str, ...] = ("first_name", "last_name", "email")
@@ -547,6 +548,7 @@ def load_settings(
             "MAIL_SINK_PORT", get("MAIL_SINK_PORT") or "0", minimum=0, maximum=65_535
         ),
         company_logo_url=_logo(get("COMPANY_LOGO_URL")),
+        privacy_url=_link("PRIVACY_URL", get("PRIVACY_URL")),
         brand_color=_color(get("BRAND_COLOR") or "#0b3d91"),
         texts=_texts(get("TEXTS")),
         required_fields=_required_fields(get("REQUIRED_FIELDS") or "first_name,last_name,email"),
@@ -568,10 +570,14 @@ def load_settings(
     )
 
 
-def _logo(raw: str) -> str:
+def _link(name: str, raw: str) -> str:
     if raw and not (raw.startswith("https://") or raw.startswith("/")):
-        raise ConfigError(PREFIX + "COMPANY_LOGO_URL", "must be an https:// URL or a /path")
+        raise ConfigError(PREFIX + name, "must be an https:// URL or a /path")
     return raw
+
+
+def _logo(raw: str) -> str:
+    return _link("COMPANY_LOGO_URL", raw)
 
 
 def _color(raw: str) -> str:

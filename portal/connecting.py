@@ -41,6 +41,17 @@ from preferences.tokens import LinkPurpose, make_link_token
 
 log = logging.getLogger("portal.connect")
 
+# The consent wording shown on the review page. Each grant records its version and
+# the exact text; change CURRENT_WORDING_VERSION whenever these change.
+MASS_EMAIL_WORDING = (
+    "Yes, send me occasional emails about {company}, events and career opportunities. "
+    "I can unsubscribe at any time."
+)
+ALERTS_WORDING = (
+    "Email me job alerts for the areas I selected. I can change how often, pause or "
+    "unsubscribe from any alert email."
+)
+
 # Resend throttling: at most one confirmation email per address per window.
 RESEND_WINDOW_SECONDS = 600
 
@@ -59,6 +70,7 @@ class Submission:
     parsed_fields: dict[str, Any] = field(default_factory=dict)
     ip_address: str | None = None
     wording_version: str = CURRENT_WORDING_VERSION
+    company_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,26 @@ def _confirm_url(
         **({"m": True, "w": wording} if mass_email else {}),
     )
     return f"{links.base_url}/connect/confirm/{token}"
+
+
+# Form field name -> Candidate attribute, for the profile fields a candidate row keeps.
+_CANDIDATE_ATTRIBUTES = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "phone": "phone_e164",
+    "location": "location",
+    "linkedin_url": "linkedin_url",
+    "github_url": "github_url",
+    "portfolio_url": "portfolio_url",
+}
+
+
+def _candidate_fields(profile: dict[str, str | None]) -> dict[str, str]:
+    return {
+        attribute: value
+        for key, attribute in _CANDIDATE_ATTRIBUTES.items()
+        if (value := profile.get(key))
+    }
 
 
 def _window() -> int:
@@ -147,8 +179,7 @@ def submit_profile(
         return outcome
 
     if candidate is None:
-        fields = {k: v for k, v in sub.profile.items() if k != "email" and v}
-        candidate = Candidate(email=sub.email, **fields)
+        candidate = Candidate(email=sub.email, **_candidate_fields(sub.profile))
         if sub.email_verified:
             candidate.email_verified_at = now()
         session.add(candidate)
@@ -160,6 +191,7 @@ def submit_profile(
                 interest,
                 confirmed=confirmed_now,
                 wording_version=sub.wording_version,
+                wording=ALERTS_WORDING,
                 source=source,
                 ip_address=ip,
             )
@@ -168,6 +200,7 @@ def submit_profile(
                 session,
                 candidate,
                 wording_version=sub.wording_version,
+                wording=MASS_EMAIL_WORDING.format(company=sub.company_name),
                 source=source,
                 ip_address=ip,
             )
@@ -188,6 +221,7 @@ def submit_profile(
             interest,
             confirmed=sub.email_verified,
             wording_version=sub.wording_version,
+            wording=ALERTS_WORDING,
             source=source,
             ip_address=ip,
         )
@@ -197,6 +231,7 @@ def submit_profile(
                 session,
                 candidate,
                 wording_version=sub.wording_version,
+                wording=MASS_EMAIL_WORDING.format(company=sub.company_name),
                 source=source,
                 ip_address=ip,
             )
@@ -282,6 +317,7 @@ def confirm_email(
     mass_email: bool,
     wording_version: str,
     ip_address: str | None,
+    company_name: str = "",
 ) -> list[Interest]:
     """Confirm every pending subscription (and a pending mass-email opt-in)."""
     pending = session.scalars(
@@ -310,6 +346,7 @@ def confirm_email(
             candidate,
             source=ConsentSource.CONNECT_FORM,
             wording_version=wording_version,
+            wording=MASS_EMAIL_WORDING.format(company=company_name),
             ip_address=ip_address,
         )
     if first_time:

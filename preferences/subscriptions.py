@@ -145,9 +145,12 @@ def subscribe(
     frequency: Frequency | None = None,
     confirmed: bool = False,
     wording_version: str = CURRENT_WORDING_VERSION,
+    wording: str | None = None,
     ip_address: str | None = None,
 ) -> Subscription:
     """Subscribe `candidate` to job alerts for `interest`.
+
+    `wording` is the exact consent text the candidate saw; it is kept in the event.
 
     A new subscription starts unconfirmed unless `confirmed` is set (the address
     was already verified). Subscribing again while subscribed changes nothing
@@ -182,7 +185,11 @@ def subscribe(
         ConsentAction.GRANT,
         source,
         wording_version=wording_version,
-        detail={"status": sub.status.value, "frequency": sub.frequency.value},
+        detail={
+            "status": sub.status.value,
+            "frequency": sub.frequency.value,
+            **({"wording": wording} if wording else {}),
+        },
         ip_address=ip_address,
     )
     return sub
@@ -324,6 +331,7 @@ def _set_mass_email(
     source: ConsentSource,
     wording_version: str,
     ip_address: str | None,
+    wording: str | None = None,
 ) -> bool:
     row = session.get(MassEmailStatus, candidate.id)
     if row is not None and row.status is status:
@@ -340,6 +348,7 @@ def _set_mass_email(
         action=action,
         source=source,
         wording_version=wording_version,
+        detail={"wording": wording} if wording else {},
         ip_address=ip_address,
     )
     return True
@@ -351,9 +360,10 @@ def opt_in_mass_email(
     *,
     source: ConsentSource,
     wording_version: str = CURRENT_WORDING_VERSION,
+    wording: str | None = None,
     ip_address: str | None = None,
 ) -> bool:
-    """Opt the candidate in to mass email. Returns whether anything changed."""
+    """Opt the candidate in to mass email (`wording`: the text they agreed to)."""
     _require_active(candidate)
     return _set_mass_email(
         session,
@@ -363,6 +373,7 @@ def opt_in_mass_email(
         source,
         wording_version,
         ip_address,
+        wording,
     )
 
 

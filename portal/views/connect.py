@@ -26,6 +26,8 @@ from sqlalchemy import select
 from jobs.postings import open_jobs_for_interests
 from portal import connect_state, oidc
 from portal.connecting import (
+    ALERTS_WORDING,
+    MASS_EMAIL_WORDING,
     LinkContext,
     Submission,
     confirm_email,
@@ -61,16 +63,6 @@ bp = Blueprint("connect", __name__, url_prefix="/connect")
 log = logging.getLogger("portal.connect")
 
 DONE_KEY = "connect_done"
-
-# The consent wording shown on the review page; its version is recorded with each grant.
-MASS_EMAIL_WORDING = (
-    "Yes, send me occasional emails about {company}, events and career opportunities. "
-    "I can unsubscribe at any time."
-)
-ALERTS_WORDING = (
-    "Email me job alerts for the areas I selected. I can change how often, pause or "
-    "unsubscribe from any alert email."
-)
 
 
 def _links() -> LinkContext:
@@ -203,7 +195,10 @@ def _accept_resume(stored: StoredResume, source: str) -> None:
         "sha256": stored.sha256,
         "source": source,
     }
-    data["parsed"] = parsed.as_dict()
+    parsed_fields = parsed.as_dict()
+    # The draft rides in a cookie (4 KB at most): keep the skills list short.
+    parsed_fields["skills"] = list(parsed_fields.get("skills") or [])[:25]
+    data["parsed"] = parsed_fields
     chosen = set(data.get("interests") or [])
     data["suggested"] = [i for i in parsed.suggested_interest_ids if i not in chosen]
     data["resume_skipped"] = False
@@ -401,6 +396,7 @@ def _submit(
         parsed_fields=data.get("parsed") or {},
         ip_address=request.remote_addr,
         wording_version=CURRENT_WORDING_VERSION,
+        company_name=s.company_name,
     )
     outcome = submit_profile(db(), submission, _links(), double_opt_in=s.double_opt_in)
     connect_state.clear()
@@ -460,6 +456,7 @@ def confirm(token: str) -> Any:
         mass_email=bool(link.extra.get("m")),
         wording_version=str(link.extra.get("w") or CURRENT_WORDING_VERSION),
         ip_address=request.remote_addr,
+        company_name=s.company_name,
     )
     return render_template("connect/confirmed.html", confirmed=confirmed)
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.models import OutboxMessage
+from portal.connecting import ALERTS_WORDING, MASS_EMAIL_WORDING
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import (
@@ -78,6 +79,9 @@ def walk_manual(
         "first_name": "Ana",
         "last_name": "Silva",
         "email": email,
+        "phone": "+351 912 345 678",
+        "location": "Lisbon, Portugal",
+        "linkedin_url": "linkedin.com/in/ana-silva",
         "interest": [str(world[i]) for i in interests],
         "alerts": "yes",
         "action": "submit",
@@ -100,6 +104,9 @@ def test_manual_path_creates_candidate_unconfirmed_and_queues_confirmation(
     with session_scope(sessions) as session:
         candidate = session.scalars(select(Candidate)).one()
         assert (candidate.first_name, candidate.last_name) == ("Ana", "Silva")
+        assert candidate.phone_e164 == "+351912345678"
+        assert candidate.location == "Lisbon, Portugal"
+        assert candidate.linkedin_url == "https://linkedin.com/in/ana-silva"
         subs = session.scalars(select(Subscription)).all()
         assert {s.interest_id for s in subs} == {world["design"], world["data"]}
         assert {s.status for s in subs} == {SubscriptionStatus.UNCONFIRMED}
@@ -110,6 +117,8 @@ def test_manual_path_creates_candidate_unconfirmed_and_queues_confirmation(
             (ConsentScope.INTEREST, ConsentSource.CONNECT_FORM)
         }
         assert all(e.ip_address == "127.0.0.1" and e.wording_version for e in events)
+        # The exact text the candidate agreed to is kept with each grant.
+        assert {e.detail["wording"] for e in events} == {ALERTS_WORDING}
         (mail,) = session.scalars(select(OutboxMessage)).all()
         assert mail.template == "confirmation"
         assert mail.context["confirm_url"].startswith("http://127.0.0.1:8000/connect/confirm/")
@@ -162,6 +171,10 @@ def test_confirmation_link_get_shows_button_and_post_confirms(
         assert candidate.email_verified_at is not None
         status = session.get(MassEmailStatus, candidate.id)
         assert status is not None and status.status is MassEmail.OPTED_IN
+        mass = session.scalars(
+            select(ConsentEvent).where(ConsentEvent.scope == ConsentScope.MASS_EMAIL)
+        ).one()
+        assert mass.detail["wording"] == MASS_EMAIL_WORDING.format(company="Acme")
         templates = sorted(m.template for m in session.scalars(select(OutboxMessage)))
         assert templates == ["confirmation", "welcome"]
 

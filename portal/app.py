@@ -80,10 +80,22 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     from portal import oidc
-    from portal.views import admin, auth, connect, health, public
+    from portal.views import admin, auth, connect, health, preferences, public, unsubscribe
 
-    for blueprint in (public.bp, health.bp, connect.bp, oidc.bp, auth.bp, admin.bp):
+    blueprints = (
+        public.bp,
+        health.bp,
+        connect.bp,
+        oidc.bp,
+        auth.bp,
+        admin.bp,
+        preferences.bp,
+        unsubscribe.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    # RFC 8058: mail clients POST one-click unsubscribes with no cookie and no CSRF token.
+    csrf.exempt(unsubscribe.bp)
     oidc.init_app(app, settings.oidc_providers)
     init_limiter(app, settings.rate_limit_storage_url, settings.connect_rate_limit)
     csp = content_security_policy(settings)

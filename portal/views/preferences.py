@@ -1,7 +1,201 @@
-"""The preference center reached from a signed link (placeholder)."""
+"""The preference center reached from a signed link in any email; no login needed."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-bp = Blueprint("preferences", __name__)
+from flask import Blueprint, render_template, request
+from sqlalchemy.orm import Session
+
+from portal.web import db, settings
+from preferences.center import InterestChoice, PreferenceState, apply_state, current_state
+from preferences.clock import now
+from preferences.interests import active_interests
+from preferences.models import Candidate, ConsentSource, Frequency, Interest
+from preferences.tokens import (
+    InvalidLink,
+    LinkExpired,
+    LinkPurpose,
+    candidate_for_link,
+    make_link_token,
+    read_link_token,
+)
+
+bp = Blueprint("preferences", __name__, url_prefix="/preferences")
+
+UNDO_SECONDS = 30 * 86400
+MAX_PAUSE_DAYS = 366
+
+
+def _invalid() -> Any:
+    return render_template(
+        "error.html",
+        code=400,
+        title="This link doesn't work",
+        detail="It may have been copied incompletely, or replaced by a newer email. "
+        "Use the link in your most recent email from us.",
+    ), 400
+
+
+def _expired() -> Any:
+    return render_template(
+        "connect/link_expired.html", message="This preferences link has expired."
+    ), 410
+
+
+def _candidate(token: str) -> Candidate:
+    link = read_link_token(settings().secret_keys, LinkPurpose.PREFERENCES, token)
+    return candidate_for_link(db(), link)
+
+
+def parse_form(
+    form: Any, interests: list[Interest], *, today: date
+) -> tuple[PreferenceState, dict[str, str]]:
+    """Read the preference form into a desired state, with a message per bad field."""
+    errors: dict[str, str] = {}
+    state = PreferenceState(mass_email=form.get("mass_email_optout") != "yes")
+    chosen = set(form.getlist("interest"))
+    for interest in interests:
+        key = str(interest.id)
+        raw_frequency = form.get(f"frequency-{key}", "daily")
+        frequency = (
+            Frequency(raw_frequency)
+            if raw_frequency in {f.value for f in Frequency}
+            else Frequency.DAILY
+        )
+        paused_until = None
+        raw_pause = (form.get(f"pause-{key}") or "").strip()
+        if raw_pause and key in chosen:
+            try:
+                day = date.fromisoformat(raw_pause)
+            except ValueError:
+                errors[f"pause-{key}"] = f"Enter the pause end for {interest.name} as a date."
+            else:
+                if day <= today:
+                    errors[f"pause-{key}"] = f"The pause for {interest.name} must end after today."
+                elif day > today + timedelta(days=MAX_PAUSE_DAYS):
+                    errors[f"pause-{key}"] = "Alerts can be paused for up to a year."
+                else:
+                    paused_until = datetime.combine(day, time.min, tzinfo=UTC)
+        state.interests[interest.id] = InterestChoice(
+            subscribed=key in chosen, frequency=frequency, paused_until=paused_until
+        )
+    return state, errors
+
+
+def _undo_token(candidate: Candidate, before: PreferenceState) -> str:
+    return make_link_token(
+        settings().secret_keys, LinkPurpose.PREFERENCES, candidate, undo=before.as_dict()
+    )
+
+
+def render_center(
+    session: Session,
+    candidate: Candidate,
+    *,
+    action: str,
+    status: int = 200,
+    changes: list[str] | None = None,
+    undo_token: str | None = None,
+    errors: dict[str, str] | None = None,
+    form_state: PreferenceState | None = None,
+    undo_action: str | None = None,
+) -> Any:
+    interests = active_interests(session)
+    state = form_state or current_state(session, candidate, interests)
+    return render_template(
+        "preferences/center.html",
+        candidate=candidate,
+        interests=interests,
+        state=state,
+        frequencies=list(Frequency),
+        action=action,
+        changes=changes,
+        undo_token=undo_token,
+        undo_action=undo_action,
+        errors=errors or {},
+        today=now().date(),
+    ), status
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+def center(token: str) -> Any:
+    """Show (GET) or save (POST) every subscription choice on one page."""
+    try:
+        candidate = _candidate(token)
+    except LinkExpired:
+        return _expired()
+    except InvalidLink:
+        return _invalid()
+    session = db()
+    action = f"/preferences/{token}"
+    if request.method == "GET":
+        return render_center(session, candidate, action=action)
+    interests = active_interests(session)
+    desired, errors = parse_form(request.form, interests, today=now().date())
+    if errors:
+        return render_center(
+            session, candidate, action=action, status=400, errors=errors, form_state=desired
+        )
+    before = current_state(session, candidate, interests)
+    changes = apply_state(
+        session,
+        candidate,
+        interests,
+        desired,
+        source=ConsentSource.PREFERENCE_CENTER,
+        ip_address=request.remote_addr,
+    )
+    return render_center(
+        session,
+        candidate,
+        action=action,
+        changes=changes,
+        undo_token=_undo_token(candidate, before) if changes else None,
+        undo_action=f"/preferences/{token}/undo",
+    )
+
+
+@bp.post("/<token>/undo")
+def undo(token: str) -> Any:
+    """Put back the state from before a Save; the Undo link works for 30 days."""
+    try:
+        candidate = _candidate(token)
+        snapshot = read_link_token(
+            settings().secret_keys,
+            LinkPurpose.PREFERENCES,
+            request.form.get("undo", ""),
+            max_age=UNDO_SECONDS,
+        )
+        if snapshot.public_id != candidate.public_id or "undo" not in snapshot.extra:
+            raise InvalidLink("not an undo token for this candidate")
+        previous = PreferenceState.from_dict(snapshot.extra["undo"])
+    except LinkExpired:
+        return _expired()
+    except (InvalidLink, ValueError):
+        return _invalid()
+    session = db()
+    interests = active_interests(session)
+    # Pauses that ended meanwhile are not restored: a pause must end in the future.
+    for choice in previous.interests.values():
+        if choice.paused_until is not None and choice.paused_until <= now():
+            choice.paused_until = None
+    before = current_state(session, candidate, interests)
+    changes = apply_state(
+        session,
+        candidate,
+        interests,
+        previous,
+        source=ConsentSource.PREFERENCE_CENTER,
+        ip_address=request.remote_addr,
+    )
+    return render_center(
+        session,
+        candidate,
+        action=f"/preferences/{token}",
+        changes=[f"Undone: {c}" for c in changes]
+        or ["Nothing to undo; your choices are as before."],
+        undo_token=_undo_token(candidate, before) if changes else None,
+        undo_action=f"/preferences/{token}/undo",
+    )

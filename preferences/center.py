@@ -1,0 +1,175 @@
+"""The preference center's model: a candidate's whole email state, read and applied at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from preferences.models import (
+    Candidate,
+    ConsentSource,
+    Frequency,
+    Interest,
+    MassEmail,
+    Subscription,
+    SubscriptionStatus,
+)
+from preferences.subscriptions import (
+    confirm_subscription,
+    mass_email_status,
+    opt_in_mass_email,
+    opt_out_mass_email,
+    pause_subscription,
+    set_frequency,
+    subscribe,
+    unsubscribe,
+)
+
+
+@dataclass
+class InterestChoice:
+    """What the candidate wants for one interest."""
+
+    subscribed: bool
+    frequency: Frequency = Frequency.DAILY
+    paused_until: datetime | None = None
+    pending: bool = False  # subscribed but waiting for the email confirmation
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "s": self.subscribed,
+            "f": self.frequency.value,
+            "p": self.paused_until.isoformat() if self.paused_until else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InterestChoice:
+        paused = data.get("p")
+        return cls(
+            subscribed=bool(data.get("s")),
+            frequency=Frequency(data.get("f", "daily")),
+            paused_until=datetime.fromisoformat(paused) if isinstance(paused, str) else None,
+        )
+
+
+@dataclass
+class PreferenceState:
+    """Every interest choice plus the mass-email opt-in."""
+
+    interests: dict[int, InterestChoice] = field(default_factory=dict)
+    mass_email: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """A compact JSON-safe form, small enough to sign into an Undo link."""
+        return {"i": {str(k): v.as_dict() for k, v in self.interests.items()}, "m": self.mass_email}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreferenceState:
+        raw = data.get("i")
+        if not isinstance(raw, dict):
+            raw = {}
+        return cls(
+            interests={int(k): InterestChoice.from_dict(v) for k, v in raw.items() if k.isdigit()},
+            mass_email=bool(data.get("m")),
+        )
+
+
+def current_state(
+    session: Session, candidate: Candidate, interests: list[Interest]
+) -> PreferenceState:
+    """Read the candidate's state for `interests` (usually the active ones)."""
+    subs = {
+        s.interest_id: s
+        for s in session.scalars(
+            select(Subscription).where(Subscription.candidate_id == candidate.id)
+        )
+    }
+    state = PreferenceState(mass_email=mass_email_status(session, candidate) is MassEmail.OPTED_IN)
+    for interest in interests:
+        sub = subs.get(interest.id)
+        if sub is None or sub.status is SubscriptionStatus.UNSUBSCRIBED:
+            state.interests[interest.id] = InterestChoice(
+                subscribed=False, frequency=sub.frequency if sub else Frequency.DAILY
+            )
+        else:
+            state.interests[interest.id] = InterestChoice(
+                subscribed=True,
+                frequency=sub.frequency,
+                paused_until=sub.paused_until,
+                pending=sub.status is SubscriptionStatus.UNCONFIRMED,
+            )
+    return state
+
+
+def apply_state(
+    session: Session,
+    candidate: Candidate,
+    interests: list[Interest],
+    desired: PreferenceState,
+    *,
+    source: ConsentSource,
+    ip_address: str | None = None,
+) -> list[str]:
+    """Make the stored state match `desired`; return a sentence per change made.
+
+    Reaching the preference center proves control of the mailbox (a signed link
+    or a login), so a subscription chosen here is confirmed at once.
+    """
+    before = current_state(session, candidate, interests)
+    changes: list[str] = []
+    for interest in interests:
+        want = desired.interests.get(interest.id)
+        have = before.interests[interest.id]
+        if want is None:
+            continue
+        if not want.subscribed:
+            if have.subscribed and unsubscribe(
+                session, candidate, interest, source=source, ip_address=ip_address
+            ):
+                changes.append(f"Stopped job alerts for {interest.name}.")
+            continue
+        if not have.subscribed:
+            subscribe(
+                session,
+                candidate,
+                interest,
+                source=source,
+                frequency=want.frequency,
+                confirmed=True,
+                ip_address=ip_address,
+            )
+            changes.append(f"Started {want.frequency.value} job alerts for {interest.name}.")
+        elif have.pending:
+            confirm_subscription(session, candidate, interest, source=source, ip_address=ip_address)
+            changes.append(f"Confirmed job alerts for {interest.name}.")
+        if have.subscribed and want.frequency is not have.frequency:
+            set_frequency(
+                session, candidate, interest, want.frequency, source=source, ip_address=ip_address
+            )
+            changes.append(f"{interest.name} alerts now arrive {want.frequency.value}.")
+        if want.paused_until != (have.paused_until if have.subscribed else None):
+            pause_subscription(
+                session,
+                candidate,
+                interest,
+                want.paused_until,
+                source=source,
+                ip_address=ip_address,
+            )
+            changes.append(
+                f"Paused {interest.name} alerts until {want.paused_until:%B %-d, %Y}."
+                if want.paused_until
+                else f"Resumed {interest.name} alerts."
+            )
+    if desired.mass_email != before.mass_email:
+        if desired.mass_email:
+            opt_in_mass_email(session, candidate, source=source, ip_address=ip_address)
+            changes.append("Subscribed to mass email communications.")
+        else:
+            opt_out_mass_email(session, candidate, source=source, ip_address=ip_address)
+            changes.append("Unsubscribed from mass email communications.")
+    return changes

@@ -1,0 +1,228 @@
+"""The preference center from a signed link: show, save, warn, undo, refuse bad links."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailer.eligibility import skip_reason
+from mailer.models import MessageKind, OutboxMessage
+from preferences.clock import now
+from preferences.db import session_scope
+from preferences.models import (
+    Candidate,
+    ConsentEvent,
+    ConsentSource,
+    Frequency,
+    MassEmail,
+    MassEmailStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from preferences.subscriptions import get_or_create_candidate, opt_in_mass_email, subscribe
+from preferences.tokens import LinkPurpose, make_link_token
+from tests.conftest import TEST_SECRET
+
+from .helpers import add_interest, csrf_token
+
+
+@pytest.fixture
+def member(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """A candidate subscribed to Design, not to Sales, opted in to mass email."""
+    with session_scope(sessions) as session:
+        design = add_interest(session, "Design", position=1)
+        sales = add_interest(session, "Sales", position=2)
+        candidate, _ = get_or_create_candidate(session, "ana@example.com", first_name="Ana")
+        subscribe(session, candidate, design, source=ConsentSource.CONNECT_FORM, confirmed=True)
+        opt_in_mass_email(session, candidate, source=ConsentSource.CONNECT_FORM)
+        token = make_link_token([TEST_SECRET], LinkPurpose.PREFERENCES, candidate)
+        return {"design": design.id, "sales": sales.id, "id": candidate.id, "token": token}
+
+
+def states(sessions: sessionmaker[Session], candidate_id: int) -> dict[int, Any]:
+    with session_scope(sessions) as session:
+        return {
+            s.interest_id: (s.status, s.frequency, s.paused_until)
+            for s in session.scalars(
+                select(Subscription).where(Subscription.candidate_id == candidate_id)
+            )
+        }
+
+
+def save(client: FlaskClient, token: str, form: dict[str, Any]) -> Any:
+    page = client.get(f"/preferences/{token}")
+    assert page.status_code == 200
+    return client.post(f"/preferences/{token}", data={"csrf_token": csrf_token(page.text), **form})
+
+
+def test_page_shows_every_interest_and_the_inline_mass_email_warning(
+    client: FlaskClient, member: dict[str, Any]
+) -> None:
+    """The signed page lists each interest with its state and always shows the warning."""
+    page = client.get(f"/preferences/{member['token']}")
+    assert page.status_code == 200
+    assert re.search(rf'value="{member["design"]}" checked', page.text)
+    assert not re.search(rf'value="{member["sales"]}" checked', page.text)
+    assert "Unsubscribe from mass email communications" in page.text
+    assert "you may miss notifications about interviews" in page.text
+    assert "1:1 messages about an application" in page.text
+    assert "ana@example.com" in page.text
+
+
+def test_save_applies_changes_records_consent_and_lists_what_changed(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Save stops, starts, re-times and pauses alerts and opts out, each with a consent event."""
+    pause = (now() + timedelta(days=20)).date().isoformat()
+    r = save(
+        client,
+        member["token"],
+        {
+            "interest": [str(member["sales"]), str(member["design"])],
+            f"frequency-{member['design']}": "weekly",
+            f"pause-{member['design']}": pause,
+            f"frequency-{member['sales']}": "instant",
+            "mass_email_optout": "yes",
+        },
+    )
+    assert r.status_code == 200
+    assert "Started instant job alerts for Sales." in r.text
+    assert "Design alerts now arrive weekly." in r.text
+    assert "Paused Design alerts until" in r.text
+    assert "Unsubscribed from mass email communications." in r.text
+    got = states(sessions, member["id"])
+    assert got[member["design"]][:2] == (SubscriptionStatus.SUBSCRIBED, Frequency.WEEKLY)
+    assert got[member["design"]][2] is not None
+    assert got[member["sales"]][:2] == (SubscriptionStatus.SUBSCRIBED, Frequency.INSTANT)
+    with session_scope(sessions) as session:
+        status = session.get(MassEmailStatus, member["id"])
+        assert status is not None and status.status is MassEmail.OPTED_OUT
+        sources = session.scalars(
+            select(ConsentEvent.source).where(
+                ConsentEvent.source == ConsentSource.PREFERENCE_CENTER
+            )
+        ).all()
+        assert len(sources) == 4
+
+
+def test_undo_puts_everything_back(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Undo restores the state from before the Save."""
+    before = states(sessions, member["id"])
+    r = save(client, member["token"], {"mass_email_optout": "yes"})
+    assert "Stopped job alerts for Design." in r.text
+    undo_token = re.search(r'name="undo" value="([^"]+)"', r.text)
+    assert undo_token is not None
+    r = client.post(
+        f"/preferences/{member['token']}/undo",
+        data={"csrf_token": csrf_token(r.text), "undo": undo_token.group(1)},
+    )
+    assert r.status_code == 200 and "Undone: Started daily job alerts for Design." in r.text
+    assert states(sessions, member["id"])[member["design"]][:2] == before[member["design"]][:2]
+    with session_scope(sessions) as session:
+        status = session.get(MassEmailStatus, member["id"])
+        assert status is not None and status.status is MassEmail.OPTED_IN
+
+
+def test_unsubscribe_from_everything_then_resubscribe_on_the_same_page(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """After leaving every list, the same page subscribes again."""
+    save(client, member["token"], {"mass_email_optout": "yes"})
+    assert states(sessions, member["id"])[member["design"]][0] is SubscriptionStatus.UNSUBSCRIBED
+    r = save(client, member["token"], {"interest": [str(member["design"])]})
+    assert "Started daily job alerts for Design." in r.text
+    assert "Subscribed to mass email communications." in r.text
+    assert states(sessions, member["id"])[member["design"]][0] is SubscriptionStatus.SUBSCRIBED
+
+
+def test_unsubscribed_interest_is_skipped_at_send_time(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """An alert queued before the candidate unsubscribed is skipped when the worker reaches it."""
+    with session_scope(sessions) as session:
+        session.add(
+            OutboxMessage(
+                dedupe_key="alert-1",
+                kind=MessageKind.JOB_ALERT,
+                template="welcome",
+                candidate_id=member["id"],
+                to_address="ana@example.com",
+                context={"interest_id": member["design"]},
+            )
+        )
+    save(client, member["token"], {})
+    with session_scope(sessions) as session:
+        row = session.scalars(select(OutboxMessage)).one()
+        assert skip_reason(session, row) == "candidate is not subscribed to this interest"
+
+
+def test_a_pause_in_the_past_is_a_field_error_and_changes_nothing(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """A bad pause date gets a message next to the field; nothing is saved."""
+    before = states(sessions, member["id"])
+    r = save(
+        client,
+        member["token"],
+        {
+            "interest": [str(member["design"])],
+            f"pause-{member['design']}": "2001-01-01",
+            "mass_email_optout": "yes",
+        },
+    )
+    assert r.status_code == 400 and "must end after today" in r.text
+    assert states(sessions, member["id"]) == before
+    with session_scope(sessions) as session:
+        status = session.get(MassEmailStatus, member["id"])
+        assert status is not None and status.status is MassEmail.OPTED_IN
+
+
+def test_save_confirms_a_pending_subscription(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """The signed link proves the mailbox, so saving confirms an unconfirmed subscription."""
+    with session_scope(sessions) as session:
+        candidate = session.get(Candidate, member["id"])
+        from preferences.models import Interest
+
+        sales = session.get(Interest, member["sales"])
+        assert candidate is not None and sales is not None
+        subscribe(session, candidate, sales, source=ConsentSource.CONNECT_FORM)
+    r = save(client, member["token"], {"interest": [str(member["design"]), str(member["sales"])]})
+    assert "Confirmed job alerts for Sales." in r.text
+    assert states(sessions, member["id"])[member["sales"]][0] is SubscriptionStatus.SUBSCRIBED
+
+
+def test_bad_links_get_friendly_pages(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Tampered and revoked links get a 400 page, a wrong-purpose token too; never a 500."""
+    token = member["token"]
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    assert client.get(f"/preferences/{tampered}").status_code == 400
+    with session_scope(sessions) as session:
+        candidate = session.get(Candidate, member["id"])
+        assert candidate is not None
+        other_purpose = make_link_token([TEST_SECRET], LinkPurpose.CONFIRM_EMAIL, candidate)
+        candidate.token_version += 1
+    assert client.get(f"/preferences/{other_purpose}").status_code == 400
+    revoked = client.get(f"/preferences/{token}")
+    assert revoked.status_code == 400 and "doesn" in revoked.text
+
+
+def test_save_without_csrf_token_is_refused(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """The preference form needs its CSRF token; without it nothing changes."""
+    r = client.post(f"/preferences/{member['token']}", data={"mass_email_optout": "yes"})
+    assert r.status_code == 400
+    with session_scope(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 2

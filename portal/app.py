@@ -80,7 +80,16 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     from portal import oidc
-    from portal.views import admin, auth, connect, health, preferences, public, unsubscribe
+    from portal.views import (
+        admin,
+        auth,
+        connect,
+        dashboard,
+        health,
+        preferences,
+        public,
+        unsubscribe,
+    )
 
     blueprints = (
         public.bp,
@@ -91,6 +100,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         admin.bp,
         preferences.bp,
         unsubscribe.bp,
+        dashboard.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

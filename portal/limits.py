@@ -19,6 +19,11 @@ LIMITED_ENDPOINTS = (
     "connect.confirm",
     "connect.resend",
     "admin.login",
+    "auth.login",
+    "auth.forgot",
+    "auth.login_link",
+    "preferences.center",
+    "preferences.undo",
 )
 # GET endpoints that start work elsewhere (a call to a sign-in provider).
 LIMITED_GET_ENDPOINTS = ("social.login", "social.callback")

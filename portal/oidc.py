@@ -30,7 +30,7 @@ from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from portal.connect_state import prefill_from_provider
-from portal.web import settings
+from portal.web import db, settings
 
 log = logging.getLogger("portal.oidc")
 
@@ -271,6 +271,8 @@ def enabled_providers() -> list[tuple[str, str]]:
 def login(name: str) -> Response:
     """Send the candidate to the provider to sign in."""
     provider = _provider_or_404(name)
+    # The same provider round trip serves the connect flow and candidate sign-in.
+    session["social_purpose"] = "login" if request.args.get("purpose") == "login" else "connect"
     try:
         _metadata(provider)
         response: Response = provider.client.authorize_redirect(_redirect_uri(name))
@@ -305,9 +307,28 @@ def callback(name: str) -> Response:
         # Provider replies are untrusted input that Authlib rejects with many exception
         # types; none of them may become a 500.
         return _fail(provider, _reason(exc), exc)
+    if session.pop("social_purpose", "connect") == "login":
+        return _finish_login(name, claims)
     prefill_from_provider(name, claims)
     log.info("social sign-in", extra={"provider": name})
     return redirect(url_for("connect.interests"))
+
+
+def _finish_login(name: str, claims: dict[str, Any]) -> Response:
+    from portal import accounts
+
+    candidate = accounts.finish_social_login(db(), claims)
+    if candidate is None:
+        flash(
+            "We couldn't find a talent community profile with that account's verified email. "
+            "Join us first, or sign in with your email.",
+            "error",
+        )
+        log.info("social login without a profile", extra={"provider": name})
+        return redirect(url_for("auth.login"))
+    accounts.log_in(candidate)
+    log.info("candidate signed in", extra={"provider": name})
+    return redirect(url_for("dashboard.home"))
 
 
 def _provider_or_404(name: str) -> _Provider:

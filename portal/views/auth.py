@@ -1,15 +1,82 @@
-"""Candidate sign-in."""
+"""Candidate sign-in: social account, password, or a link by email."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from portal import accounts, oidc
+from portal.web import db, settings
+from preferences.tokens import InvalidLink, LinkExpired, LinkPurpose, read_link_token
 
 bp = Blueprint("auth", __name__)
 
+# One answer for known and unknown addresses alike.
+LINK_SENT = (
+    "If that address belongs to a member of our talent community, we've emailed a sign-in "
+    "link. It works once, for 15 minutes."
+)
+BAD_LOGIN = "That email and password don't match. Try again, or get a sign-in link by email."
 
-@bp.get("/login")
+
+@bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """The candidate sign-in page."""
-    return render_template("auth/login.html")
+    """Sign in with a social account, a password, or a link by email."""
+    if accounts.current_candidate(db()) is not None and request.method == "GET":
+        return redirect(url_for("dashboard.home"))
+    error = None
+    sent = False
+    email = ""
+    if request.method == "POST":
+        email = request.form.get("email", "")[:320]
+        if request.form.get("action") == "link":
+            accounts.send_login_link(db(), email, settings())
+            sent = True
+        else:
+            candidate = accounts.check_password(db(), email, request.form.get("password", "")[:500])
+            if candidate is not None:
+                accounts.log_in(candidate)
+                return redirect(url_for("dashboard.home"))
+            error = BAD_LOGIN
+    return render_template(
+        "auth/login.html",
+        providers=oidc.enabled_providers(),
+        error=error,
+        sent=sent,
+        message=LINK_SENT,
+        email=email,
+    ), (400 if error else 200)
+
+
+@bp.route("/login/forgot", methods=["GET", "POST"])
+def forgot() -> Any:
+    """Forgotten password: a sign-in link by email, then set a new one on the dashboard."""
+    sent = False
+    if request.method == "POST":
+        accounts.send_login_link(db(), request.form.get("email", "")[:320], settings())
+        sent = True
+    return render_template("auth/forgot.html", sent=sent, message=LINK_SENT)
+
+
+@bp.route("/login/link/<token>", methods=["GET", "POST"])
+def login_link(token: str) -> Any:
+    """A sign-in link: GET shows a button (mail scanners prefetch), POST signs in once."""
+    try:
+        link = read_link_token(settings().secret_keys, LinkPurpose.LOGIN, token)
+        if request.method == "POST":
+            candidate = accounts.use_login_link(db(), link)
+            accounts.log_in(candidate)
+            return redirect(url_for("dashboard.home"))
+        accounts.candidate_for_link_check(db(), link)
+    except LinkExpired:
+        return render_template("auth/link_problem.html", expired=True), 410
+    except InvalidLink:
+        return render_template("auth/link_problem.html", expired=False), 400
+    return render_template("auth/login_link.html", token=token)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    accounts.log_out()
+    return redirect(url_for("public.index"))

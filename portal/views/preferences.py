@@ -84,7 +84,7 @@ def parse_form(
     return state, errors
 
 
-def _undo_token(candidate: Candidate, before: PreferenceState) -> str:
+def undo_token_for(candidate: Candidate, before: PreferenceState) -> str:
     return make_link_token(
         settings().secret_keys, LinkPurpose.PREFERENCES, candidate, undo=before.as_dict()
     )
@@ -152,7 +152,7 @@ def center(token: str) -> Any:
         candidate,
         action=action,
         changes=changes,
-        undo_token=_undo_token(candidate, before) if changes else None,
+        undo_token=undo_token_for(candidate, before) if changes else None,
         undo_action=f"/preferences/{token}/undo",
     )
 
@@ -196,6 +196,6 @@ def undo(token: str) -> Any:
         action=f"/preferences/{token}",
         changes=[f"Undone: {c}" for c in changes]
         or ["Nothing to undo; your choices are as before."],
-        undo_token=_undo_token(candidate, before) if changes else None,
+        undo_token=undo_token_for(candidate, before) if changes else None,
         undo_action=f"/preferences/{token}/undo",
     )

@@ -52,3 +52,24 @@ def test_verified_social_sign_up_skips_double_opt_in(
         assert [m.template for m in session.scalars(select(OutboxMessage))] == ["welcome"]
         assert session.scalars(select(ConsentEvent.source)).all()[0].value == "connect_form"
     assert "are on" in client.get("/connect/thanks").text
+
+
+def test_social_login_signs_a_member_in_and_refuses_strangers(
+    app: Flask, provider: OidcTestProvider, engine: Engine
+) -> None:
+    """The login page's social button opens the dashboard for a member, never for a stranger."""
+    from preferences.subscriptions import get_or_create_candidate
+    from tests.oidc.helpers import callback_path
+
+    client = app.test_client()
+    start = client.get("/connect/social/test?purpose=login")
+    stranger = client.get(callback_path(provider.visit(start.headers["Location"])))
+    assert stranger.headers["Location"].endswith("/login")
+    assert client.get("/dashboard").status_code == 302
+
+    with session_scope(make_session_factory(engine)) as session:
+        get_or_create_candidate(session, provider.user.email, first_name="Ada")
+    start = client.get("/connect/social/test?purpose=login")
+    member = client.get(callback_path(provider.visit(start.headers["Location"])))
+    assert member.headers["Location"].endswith("/dashboard")
+    assert "Welcome back, Ada" in client.get("/dashboard").text

@@ -1,0 +1,168 @@
+"""The candidate dashboard: subscriptions, profile, resume, data export, deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from jobs.postings import open_jobs_for_interests
+from portal import accounts
+from portal.links import preference_url
+from portal.profile import LABELS, check_profile
+from portal.views.preferences import parse_form, render_center, undo_token_for
+from portal.web import db, settings
+from preferences.center import apply_state, current_state
+from preferences.clock import now
+from preferences.interests import active_interests
+from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def login_required(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        candidate = accounts.current_candidate(db())
+        if candidate is None:
+            return redirect(url_for("auth.login"))
+        return view(candidate, *args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+@bp.get("")
+@login_required
+def home(candidate: Candidate) -> Any:
+    """Overview, with job recommendations for the candidate's interests."""
+    session = db()
+    subscribed = list(
+        session.scalars(
+            select(Subscription.interest_id).where(
+                Subscription.candidate_id == candidate.id,
+                Subscription.status != SubscriptionStatus.UNSUBSCRIBED,
+            )
+        )
+    )
+    return render_template(
+        "dashboard/home.html",
+        candidate=candidate,
+        matches=open_jobs_for_interests(session, subscribed, limit=10),
+        has_password=bool(candidate.password_hash),
+    )
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@login_required
+def preferences(candidate: Candidate) -> Any:
+    """The same preference form as the signed page, with Save."""
+    session = db()
+    action = url_for("dashboard.preferences")
+    if request.method == "GET":
+        return render_center(session, candidate, action=action)
+    interests = active_interests(session)
+    desired, errors = parse_form(request.form, interests, today=now().date())
+    if errors:
+        return render_center(
+            session, candidate, action=action, status=400, errors=errors, form_state=desired
+        )
+    before = current_state(session, candidate, interests)
+    changes = apply_state(
+        session,
+        candidate,
+        interests,
+        desired,
+        source=ConsentSource.DASHBOARD,
+        ip_address=request.remote_addr,
+    )
+    undo_action = None
+    undo_token = None
+    if changes:
+        # Undo goes through the signed page, so it keeps working for 30 days.
+        page = preference_url(settings(), candidate).removeprefix(settings().base_url)
+        undo_action = f"{page}/undo"
+        undo_token = undo_token_for(candidate, before)
+    return render_center(
+        session,
+        candidate,
+        action=action,
+        changes=changes,
+        undo_token=undo_token,
+        undo_action=undo_action,
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile(candidate: Candidate) -> Any:
+    """Edit name, phone, location and links (the email is changed separately)."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "first_name": candidate.first_name,
+        "last_name": candidate.last_name,
+        "email": candidate.email,
+        "phone": candidate.phone_e164,
+        "location": candidate.location,
+        "linkedin_url": candidate.linkedin_url,
+        "github_url": candidate.github_url,
+        "portfolio_url": candidate.portfolio_url,
+    }
+    if request.method == "POST":
+        form = {**request.form.to_dict(), "email": candidate.email}
+        check = check_profile(
+            form, required=settings().required_fields, region=settings().phone_default_region
+        )
+        values = dict(check.values)
+        errors = check.errors
+        if not errors:
+            candidate.first_name = values["first_name"] or ""
+            candidate.last_name = values["last_name"] or ""
+            candidate.phone_e164 = values["phone"]
+            candidate.location = values["location"]
+            candidate.linkedin_url = values["linkedin_url"]
+            candidate.github_url = values["github_url"]
+            candidate.portfolio_url = values["portfolio_url"]
+            db().flush()
+            flash("Your profile is saved.", "info")
+            return redirect(url_for("dashboard.home"))
+    return render_template(
+        "dashboard/profile.html",
+        values=values,
+        errors=errors,
+        labels=LABELS,
+        required=settings().required_fields,
+    ), (400 if errors else 200)
+
+
+@bp.post("/password")
+@login_required
+def password(candidate: Candidate) -> Any:
+    """Set or change the password."""
+    new = request.form.get("password", "")[:500]
+    if new != request.form.get("confirm", "")[:500]:
+        flash("The two passwords don't match.", "error")
+    else:
+        try:
+            accounts.set_password(candidate, new)
+        except ValueError as exc:
+            flash(f"Choose a longer password: {exc}.", "error")
+        else:
+            db().flush()
+            flash("Your password is set.", "info")
+    return redirect(url_for("dashboard.home"))
+
+
+@bp.post("/signout-everywhere")
+@login_required
+def signout_everywhere(candidate: Candidate) -> Any:
+    """End every session and revoke every link emailed so far."""
+    candidate.token_version += 1
+    db().flush()
+    accounts.log_out()
+    flash("You're signed out everywhere. Links in earlier emails no longer work.", "info")
+    return redirect(url_for("auth.login"))

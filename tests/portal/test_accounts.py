@@ -1,0 +1,187 @@
+"""Candidate sign-in (password, login link), the dashboard and signing out everywhere."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from markupsafe import escape
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailer.models import OutboxMessage
+from portal.accounts import set_password
+from portal.views.auth import BAD_LOGIN, LINK_SENT
+from preferences.db import session_scope
+from preferences.models import (
+    Candidate,
+    ConsentEvent,
+    ConsentSource,
+    Subscription,
+    SubscriptionStatus,
+)
+from preferences.subscriptions import get_or_create_candidate, subscribe
+from preferences.tokens import LinkPurpose, make_link_token
+from tests.conftest import TEST_SECRET
+
+from .helpers import add_interest, add_job, csrf_token
+
+PASSWORD = "a long enough passphrase"
+
+
+@pytest.fixture
+def member(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    with session_scope(sessions) as session:
+        design = add_interest(session, "Design")
+        add_job(session, "Product Designer", interests=[design])
+        candidate, _ = get_or_create_candidate(session, "ana@example.com", first_name="Ana")
+        set_password(candidate, PASSWORD)
+        subscribe(session, candidate, design, source=ConsentSource.CONNECT_FORM, confirmed=True)
+        return {"id": candidate.id, "design": design.id}
+
+
+def post_login(client: FlaskClient, **form: str) -> Any:
+    page = client.get("/login")
+    return client.post("/login", data={"csrf_token": csrf_token(page.text), **form})
+
+
+def test_password_login_opens_the_dashboard_with_recommendations(
+    client: FlaskClient, member: dict[str, Any]
+) -> None:
+    """The right password signs in; the dashboard greets and recommends matching jobs."""
+    r = post_login(client, email="ANA@example.com", password=PASSWORD, action="password")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/dashboard")
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert "Welcome back, Ana" in page.text and "Product Designer" in page.text
+    assert "Manage your email subscriptions" in page.text
+    assert ">Dashboard</a>" in page.text
+
+
+def test_wrong_password_and_unknown_address_get_the_same_answer(
+    client: FlaskClient, member: dict[str, Any]
+) -> None:
+    """A bad password and an unknown address are indistinguishable."""
+    a = post_login(client, email="ana@example.com", password="wrong password!", action="password")
+    b = post_login(client, email="nobody@example.com", password=PASSWORD, action="password")
+    assert a.status_code == b.status_code == 400
+    assert escape(BAD_LOGIN) in a.text
+    # Only the echoed address (the visitor's own input) differs.
+    assert a.text.replace("ana@example.com", "X") == b.text.replace("nobody@example.com", "X")
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_login_link_requests_answer_the_same_and_mail_only_members(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Asking for a link says the same for any address; only a member gets an email."""
+    a = post_login(client, email="ana@example.com", action="link")
+    b = post_login(client, email="nobody@example.com", action="link")
+    assert a.status_code == b.status_code == 200
+    assert escape(LINK_SENT) in a.text
+    assert a.text.replace("ana@example.com", "X") == b.text.replace("nobody@example.com", "X")
+    with session_scope(sessions) as session:
+        rows = session.scalars(select(OutboxMessage)).all()
+        assert [(r.template, r.to_address) for r in rows] == [("login_link", "ana@example.com")]
+
+
+def test_login_link_works_once(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """The emailed link signs in on POST (GET only shows a button) and cannot be reused."""
+    post_login(client, email="ana@example.com", action="link")
+    with session_scope(sessions) as session:
+        url = session.scalars(select(OutboxMessage)).one().context["login_url"]
+    path = url.removeprefix("http://127.0.0.1:8000")
+    page = client.get(path)
+    assert page.status_code == 200 and client.get("/dashboard").status_code == 302
+    r = client.post(path, data={"csrf_token": csrf_token(page.text)})
+    assert r.status_code == 302 and client.get("/dashboard").status_code == 200
+    other = client.application.test_client()
+    again = other.get(path)
+    assert again.status_code == 400 and "doesn" in again.text
+
+
+def test_dashboard_needs_a_session(client: FlaskClient, member: dict[str, Any]) -> None:
+    """Every dashboard page sends a visitor without a session to the login page."""
+    for path in ("/dashboard", "/dashboard/preferences", "/dashboard/profile"):
+        r = client.get(path)
+        assert r.status_code == 302 and r.headers["Location"].endswith("/login"), path
+
+
+def test_manage_subscriptions_from_the_dashboard_records_dashboard_consent(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Log in -> Dashboard -> Manage your email subscriptions -> change -> Save."""
+    post_login(client, email="ana@example.com", password=PASSWORD, action="password")
+    page = client.get("/dashboard/preferences")
+    assert page.status_code == 200 and "Unsubscribe from mass email communications" in page.text
+    r = client.post(
+        "/dashboard/preferences",
+        data={"csrf_token": csrf_token(page.text), "mass_email_optout": "yes"},
+    )
+    assert r.status_code == 200 and "Stopped job alerts for Design." in r.text
+    assert re.search(r'action="/preferences/[^"]+/undo"', r.text)
+    with session_scope(sessions) as session:
+        sub = session.scalars(select(Subscription)).one()
+        assert sub.status is SubscriptionStatus.UNSUBSCRIBED
+        last = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id.desc())).first()
+        assert last is not None and last.source is ConsentSource.DASHBOARD
+
+
+def test_profile_edit_keeps_values_on_error_and_saves(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """A bad phone is a field error with values kept; a good form saves."""
+    post_login(client, email="ana@example.com", password=PASSWORD, action="password")
+    page = client.get("/dashboard/profile")
+    token = csrf_token(page.text)
+    bad = client.post(
+        "/dashboard/profile",
+        data={"csrf_token": token, "first_name": "Ana", "last_name": "Silva", "phone": "abc"},
+    )
+    assert bad.status_code == 400 and 'value="Silva"' in bad.text
+    ok = client.post(
+        "/dashboard/profile",
+        data={
+            "csrf_token": token,
+            "first_name": "Ana",
+            "last_name": "Silva",
+            "phone": "+49 30 901820",
+            "location": "Berlin",
+        },
+    )
+    assert ok.status_code == 302
+    with session_scope(sessions) as session:
+        candidate = session.get(Candidate, member["id"])
+        assert candidate is not None
+        assert (candidate.last_name, candidate.phone_e164) == ("Silva", "+4930901820")
+
+
+def test_sign_out_everywhere_ends_sessions_and_revokes_links(
+    app: Flask, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Bumping the token version ends other sessions and old preference links."""
+    first, second = app.test_client(), app.test_client()
+    for client in (first, second):
+        post_login(client, email="ana@example.com", password=PASSWORD, action="password")
+    with session_scope(sessions) as session:
+        candidate = session.get(Candidate, member["id"])
+        assert candidate is not None
+        link = make_link_token([TEST_SECRET], LinkPurpose.PREFERENCES, candidate)
+    assert first.get(f"/preferences/{link}").status_code == 200
+    page = first.get("/dashboard")
+    first.post("/dashboard/signout-everywhere", data={"csrf_token": csrf_token(page.text)})
+    assert second.get("/dashboard").status_code == 302
+    assert first.get(f"/preferences/{link}").status_code == 400
+
+
+def test_dashboard_forms_need_csrf(client: FlaskClient, member: dict[str, Any]) -> None:
+    """Login and dashboard posts without a CSRF token are refused."""
+    assert client.post("/login", data={"email": "ana@example.com"}).status_code == 400
+    post_login(client, email="ana@example.com", password=PASSWORD, action="password")
+    for path in ("/dashboard/preferences", "/dashboard/profile", "/dashboard/password"):
+        assert client.post(path, data={}).status_code == 400, path

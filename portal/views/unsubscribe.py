@@ -1,7 +1,96 @@
-"""RFC 8058 one-click unsubscribe (placeholder until the one-click work lands)."""
+"""RFC 8058 one-click unsubscribe at `/unsubscribe/<token>`.
+
+Mail clients POST ``List-Unsubscribe=One-Click`` (urlencoded or multipart) with
+no cookie and no CSRF token, so the blueprint is CSRF-exempt; the signed token
+is the credential. A GET never changes anything, because mail scanners prefetch
+links: it shows a confirm button that POSTs the same body.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, Response, make_response, render_template, request
+
+from portal.links import preference_url
+from portal.web import db, settings
+from preferences.lists import (
+    ListUnavailable,
+    UnknownList,
+    parse_list_ref,
+    resolve_list,
+    unsubscribe_from_list,
+)
+from preferences.models import ConsentSource
+from preferences.tokens import (
+    InvalidLink,
+    LinkExpired,
+    LinkPurpose,
+    candidate_for_link,
+    read_link_token,
+)
 
 bp = Blueprint("unsubscribe", __name__)
+
+ONE_CLICK_FIELD = "List-Unsubscribe"
+ONE_CLICK_VALUE = "One-Click"
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Response:
+    response = make_response(render_template(template, **context), status)
+    # The page is specific to one signed link; keep it out of shared caches and history.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _bad_link() -> Response:
+    return _page(
+        "error.html",
+        400,
+        code=400,
+        title="This unsubscribe link doesn't work",
+        detail="It may have been copied incompletely, or replaced by a newer email. "
+        "Use the unsubscribe link in our most recent email, or log in to manage your "
+        "email subscriptions.",
+    )
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def one_click(token: str) -> Response:
+    """GET: ask to confirm. POST with List-Unsubscribe=One-Click: unsubscribe, answer 200."""
+    s = settings()
+    session = db()
+    try:
+        link = read_link_token(s.secret_keys, LinkPurpose.ONE_CLICK, token)
+        candidate = candidate_for_link(session, link)
+    except LinkExpired:
+        return _page("connect/link_expired.html", 410, message="This unsubscribe link has expired.")
+    except InvalidLink:
+        return _bad_link()
+    manage_url = preference_url(s, candidate)
+    try:
+        target = resolve_list(session, parse_list_ref(link.extra.get("l")))
+    except ListUnavailable:
+        return _page("unsubscribe/unavailable.html", 400, manage_url=manage_url)
+    except UnknownList:
+        return _bad_link()
+    if request.method != "POST":  # GET and HEAD
+        return _page("unsubscribe/confirm.html", target=target, token=token, manage_url=manage_url)
+    if request.form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE:
+        return _page(
+            "unsubscribe/confirm.html",
+            400,
+            target=target,
+            token=token,
+            manage_url=manage_url,
+            missing_field=True,
+        )
+    changed = unsubscribe_from_list(
+        session,
+        candidate,
+        target.ref,
+        source=ConsentSource.ONE_CLICK,
+        ip_address=request.remote_addr,
+    )
+    return _page("unsubscribe/done.html", target=target, changed=changed, manage_url=manage_url)

@@ -1,0 +1,215 @@
+"""List references in one-click links, and unsubscribing from exactly one list."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from preferences.clock import FrozenClock
+from preferences.errors import PreferencesError
+from preferences.lists import (
+    ListKind,
+    ListRef,
+    ListUnavailable,
+    UnknownList,
+    parse_list_ref,
+    resolve_list,
+    unsubscribe_from_list,
+)
+from preferences.models import (
+    Candidate,
+    ConsentAction,
+    ConsentEvent,
+    ConsentScope,
+    ConsentSource,
+    Interest,
+    MassEmail,
+    Subscription,
+    SubscriptionStatus,
+)
+from preferences.subscriptions import (
+    mass_email_status,
+    opt_in_mass_email,
+    subscribe,
+)
+
+IP = "198.51.100.23"
+
+
+@pytest.fixture
+def design(db_session: Session) -> Interest:
+    row = Interest(name="Design", slug="design")
+    db_session.add(row)
+    db_session.flush()
+    return row
+
+
+@pytest.fixture
+def subscribed(
+    db_session: Session, candidate: Candidate, interest: Interest, design: Interest
+) -> Candidate:
+    """Ana, subscribed to Engineering and Design alerts and opted in to mass email."""
+    for row in (interest, design):
+        subscribe(db_session, candidate, row, source=ConsentSource.CONNECT_FORM, confirmed=True)
+    opt_in_mass_email(db_session, candidate, source=ConsentSource.CONNECT_FORM)
+    return candidate
+
+
+def events(session: Session) -> list[ConsentEvent]:
+    return list(session.scalars(select(ConsentEvent).order_by(ConsentEvent.id)))
+
+
+def status(session: Session, candidate: Candidate, interest: Interest) -> SubscriptionStatus:
+    sub = session.scalars(
+        select(Subscription).where(
+            Subscription.candidate_id == candidate.id, Subscription.interest_id == interest.id
+        )
+    ).one()
+    return sub.status
+
+
+def test_parse_list_ref_reads_interest_and_mass_email_refs() -> None:
+    """The two shapes the link builder writes parse, and print back the same."""
+    assert parse_list_ref("interest:12") == ListRef(ListKind.INTEREST, 12)
+    assert parse_list_ref("mass_email") == ListRef(ListKind.MASS_EMAIL)
+    for ref in ("interest:12", "mass_email"):
+        assert str(parse_list_ref(ref)) == ref
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        None,
+        12,
+        "",
+        "interest",
+        "interest:",
+        "interest:0",
+        "interest:-3",
+        "interest:abc",
+        "interest:12 ",
+        "interest:1.5",
+        "interest:" + "9" * 40,
+        "Mass_Email",
+        "mass_email:1",
+        "campaign:3",
+    ],
+)
+def test_parse_list_ref_rejects_anything_else(ref: object) -> None:
+    """Malformed or unknown references raise UnknownList, a PreferencesError."""
+    with pytest.raises(UnknownList) as info:
+        parse_list_ref(ref)
+    assert isinstance(info.value, PreferencesError)
+
+
+def test_unsubscribing_from_an_interest_changes_only_that_interest(
+    db_session: Session,
+    subscribed: Candidate,
+    interest: Interest,
+    design: Interest,
+    clock: FrozenClock,
+) -> None:
+    """An interest ref stops that interest's alerts, records one one-click event with the IP."""
+    before = len(events(db_session))
+    changed = unsubscribe_from_list(
+        db_session,
+        subscribed,
+        f"interest:{interest.id}",
+        source=ConsentSource.ONE_CLICK,
+        ip_address=IP,
+    )
+    assert changed is True
+    assert status(db_session, subscribed, interest) is SubscriptionStatus.UNSUBSCRIBED
+    assert status(db_session, subscribed, design) is SubscriptionStatus.SUBSCRIBED
+    assert mass_email_status(db_session, subscribed) is MassEmail.OPTED_IN
+    new = events(db_session)[before:]
+    assert [(e.scope, e.interest_id, e.action, e.source, e.ip_address) for e in new] == [
+        (ConsentScope.INTEREST, interest.id, ConsentAction.WITHDRAW, ConsentSource.ONE_CLICK, IP)
+    ]
+
+
+def test_unsubscribing_twice_is_a_no_op(
+    db_session: Session, subscribed: Candidate, interest: Interest
+) -> None:
+    """The second call returns False and writes no second consent event."""
+    ref = ListRef(ListKind.INTEREST, interest.id)
+    assert unsubscribe_from_list(db_session, subscribed, ref, source=ConsentSource.ONE_CLICK)
+    count = len(events(db_session))
+    assert not unsubscribe_from_list(db_session, subscribed, ref, source=ConsentSource.ONE_CLICK)
+    assert len(events(db_session)) == count
+
+
+def test_unsubscribing_from_mass_email_leaves_job_alerts_alone(
+    db_session: Session, subscribed: Candidate, interest: Interest, design: Interest
+) -> None:
+    """The mass_email ref opts out of mass email only."""
+    before = len(events(db_session))
+    assert unsubscribe_from_list(
+        db_session, subscribed, "mass_email", source=ConsentSource.ONE_CLICK, ip_address=IP
+    )
+    assert mass_email_status(db_session, subscribed) is MassEmail.OPTED_OUT
+    assert status(db_session, subscribed, interest) is SubscriptionStatus.SUBSCRIBED
+    assert status(db_session, subscribed, design) is SubscriptionStatus.SUBSCRIBED
+    new = events(db_session)[before:]
+    assert [(e.scope, e.action, e.source) for e in new] == [
+        (ConsentScope.MASS_EMAIL, ConsentAction.WITHDRAW, ConsentSource.ONE_CLICK)
+    ]
+    assert not unsubscribe_from_list(
+        db_session, subscribed, "mass_email", source=ConsentSource.ONE_CLICK
+    )
+
+
+def test_an_interest_never_subscribed_to_is_a_no_op(
+    db_session: Session, candidate: Candidate, interest: Interest
+) -> None:
+    """Unsubscribing from a list one was never on changes nothing and records nothing."""
+    assert not unsubscribe_from_list(
+        db_session, candidate, f"interest:{interest.id}", source=ConsentSource.ONE_CLICK
+    )
+    assert events(db_session) == []
+
+
+def test_a_missing_interest_is_an_unknown_list(db_session: Session, candidate: Candidate) -> None:
+    """A ref naming no interest raises UnknownList and changes nothing."""
+    with pytest.raises(UnknownList):
+        unsubscribe_from_list(
+            db_session, candidate, "interest:987654", source=ConsentSource.ONE_CLICK
+        )
+    assert events(db_session) == []
+
+
+def test_retired_and_merged_interests_are_unavailable(
+    db_session: Session,
+    candidate: Candidate,
+    retired_interest: Interest,
+    merged_interest: Interest,
+) -> None:
+    """Old links to a retired or merged interest raise ListUnavailable and change nothing."""
+    for row in (retired_interest, merged_interest):
+        with pytest.raises(ListUnavailable):
+            unsubscribe_from_list(
+                db_session, candidate, f"interest:{row.id}", source=ConsentSource.ONE_CLICK
+            )
+    assert events(db_session) == []
+
+
+def test_resolve_list_names_the_list_for_the_page(db_session: Session, interest: Interest) -> None:
+    """The confirm page can say which list it is about."""
+    assert resolve_list(db_session, f"interest:{interest.id}").name == "job alerts for Engineering"
+    assert resolve_list(db_session, "mass_email").name == "mass email communications"
+
+
+def test_unsubscribe_from_list_flushes_but_does_not_commit(
+    db_session: Session, subscribed: Candidate, interest: Interest
+) -> None:
+    """The caller's transaction decides: a rollback undoes the unsubscribe and its event."""
+    db_session.commit()
+    count = db_session.scalar(select(func.count()).select_from(ConsentEvent))
+    unsubscribe_from_list(
+        db_session, subscribed, f"interest:{interest.id}", source=ConsentSource.ONE_CLICK
+    )
+    assert db_session.scalar(select(func.count()).select_from(ConsentEvent)) == count + 1
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(ConsentEvent)) == count
+    assert status(db_session, subscribed, interest) is SubscriptionStatus.SUBSCRIBED

@@ -80,6 +80,8 @@ class MailSettings:
     company_name: str
     base_url: str
     postal_address: str
+    # Signing keys for unsubscribe and preference links (newest first); none: no links.
+    secret_keys: tuple[str, ...] = ()
 
     @property
     def sending_domain(self) -> str:

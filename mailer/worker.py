@@ -19,13 +19,14 @@ from mailer.config import MailSettings
 from mailer.eligibility import skip_reason
 from mailer.errors import MailerError, PermanentSendError, TransientSendError
 from mailer.message import build_message
-from mailer.models import OutboxMessage
+from mailer.models import MessageKind, OutboxMessage
 from mailer.outbox import claim_batch, mark_failed, mark_retry, mark_sent, mark_skipped
 from mailer.render import Renderer
 from mailer.sender import Sender
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import Candidate
+from preferences.tokens import LinkPurpose, make_link_token
 
 log = logging.getLogger("mailer.worker")
 
@@ -141,6 +142,28 @@ class OutboxWorker:
         context.update(message.context)
         return context
 
+    def _bulk_headers(self, session: Session, message: OutboxMessage) -> dict[str, str]:
+        """RFC 8058 one-click unsubscribe headers for alert and campaign mail."""
+        if not message.kind.is_bulk or not self._settings.secret_keys:
+            return {}
+        candidate = session.get(Candidate, message.candidate_id)
+        if candidate is None:
+            return {}
+        if message.kind is MessageKind.CAMPAIGN:
+            list_ref = "mass_email"
+        else:
+            list_ref = f"interest:{message.context.get('interest_id')}"
+        token = make_link_token(
+            self._settings.secret_keys, LinkPurpose.ONE_CLICK, candidate, l=list_ref
+        )
+        domain = self._settings.sending_domain
+        return {
+            "List-Unsubscribe": f"<{self._settings.base_url}/unsubscribe/{token}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": f"{self._settings.company_name} {list_ref.replace(':', '-')} "
+            f"<{list_ref.replace(':', '-')}.{domain}>",
+        }
+
     async def _deliver(self, batch: list[OutboxMessage], result: BatchResult) -> None:
         sender = self._sender_factory()
         try:
@@ -175,6 +198,7 @@ class OutboxWorker:
                 result.skipped += 1
                 log.info("skipped", extra={**fields, "reason": reason})
                 return
+            bulk_headers = self._bulk_headers(session, message)
             try:
                 rendered = self._renderer.render(message.template, self._context(session, message))
             except MailerError as exc:
@@ -189,6 +213,7 @@ class OutboxWorker:
             text=rendered.text,
             html=rendered.html,
             message_id_domain=self._settings.sending_domain,
+            extra_headers=bulk_headers,
         )
         envelope_from = email["From"].addresses[0].addr_spec
         try:

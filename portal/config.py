@@ -278,6 +278,7 @@ class Settings:
             company_name=self.company_name,
             base_url=self.base_url,
             postal_address=self.postal_address,
+            secret_keys=self.secret_keys,
         )
 
 

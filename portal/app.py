@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from portal.config import Settings, load_settings
 from portal.limits import init_limiter
 from portal.web import EXTENSION_KEY, Runtime
-from preferences.db import make_engine, make_session_factory
+from preferences.db import make_engine, make_session_factory, set_read_only
 
 log = logging.getLogger("portal.request")
 csrf = CSRFProtect()
@@ -144,6 +144,9 @@ def _install_request_hooks(app: Flask, csp: str) -> None:
     @app.before_request
     def _start_timer() -> None:
         g.request_started = time.perf_counter()
+        # GET and HEAD never write (one-click and every change are POSTs), so on
+        # SQLite they read without queueing behind writers.
+        set_read_only(request.method in ("GET", "HEAD"))
 
     @app.after_request
     def _commit_and_harden(response: Response) -> Response:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from preferences.addresses import address_hash, normalize_email
+from preferences.audit import record_audit, recruiter_actor
+from preferences.center import InterestChoice, PreferenceState, apply_state, current_state
 from preferences.clock import Clock, FrozenClock, SystemClock, frozen, now, set_clock
 from preferences.db import (
     Base,
@@ -23,7 +25,17 @@ from preferences.errors import (
     PreferencesError,
 )
 from preferences.interests import active_interests, interest_by_slug
+from preferences.lists import (
+    ListRef,
+    ListUnavailable,
+    ResolvedList,
+    UnknownList,
+    parse_list_ref,
+    resolve_list,
+    unsubscribe_from_list,
+)
 from preferences.models import (
+    AuditEvent,
     Candidate,
     CandidateStatus,
     ConsentAction,
@@ -31,6 +43,7 @@ from preferences.models import (
     ConsentScope,
     ConsentSource,
     Frequency,
+    HashSalt,
     Interest,
     InterestStatus,
     MassEmail,
@@ -44,6 +57,7 @@ from preferences.models import (
     Suppression,
     SuppressionReason,
 )
+from preferences.privacy import erase_candidate, erased_address, export_candidate_data
 from preferences.subscriptions import (
     CURRENT_WORDING_VERSION,
     confirm_subscription,
@@ -58,11 +72,21 @@ from preferences.subscriptions import (
     subscribe,
     unsubscribe,
 )
-from preferences.suppressions import is_suppressed, suppress
+from preferences.suppressions import is_suppressed, suppress, suppression_salt
+from preferences.tokens import (
+    InvalidLink,
+    LinkData,
+    LinkExpired,
+    LinkPurpose,
+    candidate_for_link,
+    make_link_token,
+    read_link_token,
+)
 
 __all__ = [
     "CURRENT_WORDING_VERSION",
     "AppendOnlyViolation",
+    "AuditEvent",
     "Base",
     "Candidate",
     "CandidateDeleted",
@@ -74,17 +98,27 @@ __all__ = [
     "ConsentSource",
     "Frequency",
     "FrozenClock",
+    "HashSalt",
     "Interest",
+    "InterestChoice",
     "InterestStatus",
     "InterestUnavailable",
     "InvalidEmail",
+    "InvalidLink",
     "InvalidTransition",
+    "LinkData",
+    "LinkExpired",
+    "LinkPurpose",
+    "ListRef",
+    "ListUnavailable",
     "MassEmail",
     "MassEmailStatus",
     "NotFound",
+    "PreferenceState",
     "PreferencesError",
     "RecruiterRole",
     "RecruiterUser",
+    "ResolvedList",
     "Resume",
     "ResumeSource",
     "Subscription",
@@ -93,29 +127,44 @@ __all__ = [
     "SuppressionReason",
     "SystemClock",
     "UTCDateTime",
+    "UnknownList",
     "active_interests",
     "address_hash",
+    "apply_state",
+    "candidate_for_link",
     "confirm_subscription",
+    "current_state",
     "enum_column",
+    "erase_candidate",
+    "erased_address",
+    "export_candidate_data",
     "find_candidate",
     "frozen",
     "get_or_create_candidate",
     "interest_by_slug",
     "is_suppressed",
     "make_engine",
+    "make_link_token",
     "make_session_factory",
     "mass_email_status",
     "normalize_email",
     "now",
     "opt_in_mass_email",
     "opt_out_mass_email",
+    "parse_list_ref",
     "pause_subscription",
     "ping",
+    "read_link_token",
+    "record_audit",
     "record_consent",
+    "recruiter_actor",
+    "resolve_list",
     "session_scope",
     "set_clock",
     "set_frequency",
     "subscribe",
     "suppress",
+    "suppression_salt",
     "unsubscribe",
+    "unsubscribe_from_list",
 ]

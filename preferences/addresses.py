@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -29,6 +30,14 @@ def normalize_email(raw: str) -> str:
     return f"{local.lower()}@{domain.lower()}"
 
 
-def address_hash(address: str) -> str:
-    """Return the SHA-256 hex digest of a normalized address, for suppressions."""
-    return hashlib.sha256(normalize_email(address).encode("utf-8")).hexdigest()
+def address_hash(address: str, salt: str | None = None) -> str:
+    """Return the hex digest of a normalized address, for suppressions.
+
+    With `salt` it is HMAC-SHA256 keyed by the salt, which is what suppressions
+    store; without, the plain SHA-256 that suppressions made before revision
+    0002 used, kept so those rows still match.
+    """
+    normalized = normalize_email(address).encode("utf-8")
+    if salt is None:
+        return hashlib.sha256(normalized).hexdigest()
+    return hmac.new(salt.encode("utf-8"), normalized, hashlib.sha256).hexdigest()

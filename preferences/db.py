@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,6 +87,24 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_may_write: ContextVar[bool] = ContextVar("talentconnect_may_write", default=True)
+
+
+@contextmanager
+def read_only_work() -> Iterator[None]:
+    """Declare that the block only reads, so SQLite need not take its write lock."""
+    token = _may_write.set(False)
+    try:
+        yield
+    finally:
+        _may_write.reset(token)
+
+
+def set_read_only(read_only: bool) -> None:
+    """Mark the current context (for example one web request) as read-only or not."""
+    _may_write.set(not read_only)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for `url` with the settings each backend needs."""
     parsed = make_url(url)
@@ -98,10 +117,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            # Take the write lock at BEGIN so two writers queue on busy_timeout
-            # instead of failing with "database is locked" on lock upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Any) -> None:
+            # A transaction that may write takes the write lock at BEGIN, so two
+            # writers queue on busy_timeout instead of failing on lock upgrade.
+            # Read-only work (GET pages) begins deferred and never waits for writers.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write.get() else "BEGIN")
 
         # pysqlite's own BEGIN handling must be off for the explicit BEGIN above.
         @event.listens_for(engine, "connect")

@@ -289,3 +289,43 @@ class RecruiterUser(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HashSalt(Base):
+    """A random per-installation salt, one row per purpose, made once and never changed.
+
+    It lives in the database, not in the settings, so it survives secret-key
+    rotation: changing it would orphan every hash made with it.
+    """
+
+    __tablename__ = "hash_salts"
+
+    purpose: Mapped[str] = mapped_column(String(32), primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+class AuditEvent(Base):
+    """Who did what to whom, for privacy-relevant actions. Append only; no personal data."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject_occurred", "subject", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, index=True)
+    # "candidate", "system" or "recruiter:<id>".
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    # An opaque identifier such as a candidate's public_id; never an address.
+    subject: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_audit_update(_mapper: Any, _conn: Any, target: AuditEvent) -> None:
+    raise AppendOnlyViolation(f"audit event {target.id} is append-only")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_audit_delete(_mapper: Any, _conn: Any, target: AuditEvent) -> None:
+    raise AppendOnlyViolation(f"audit event {target.id} is append-only")

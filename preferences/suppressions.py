@@ -1,19 +1,59 @@
-"""The suppression list: addresses that must never be mailed again."""
+"""The suppression list: addresses that must never be mailed again.
+
+An address is stored only as HMAC-SHA256 of its normalized form, keyed by a
+random per-installation salt kept in `hash_salts` (purpose "suppression").
+The salt is made by migration 0002, or on the first `suppress` in a database
+built without migrations, and never changes. So the same address always yields
+the same hash here (lookups stay one indexed query), but the stored hashes
+cannot be matched against plain SHA-256 lists of addresses from elsewhere.
+
+Rows written before the salt existed hold plain SHA-256; lookups try that too,
+so an old bounce or complaint keeps blocking mail.
+"""
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from preferences.addresses import address_hash
-from preferences.models import Suppression, SuppressionReason
+from preferences.addresses import address_hash, normalize_email
+from preferences.models import HashSalt, Suppression, SuppressionReason
+
+SUPPRESSION_SALT = "suppression"
+
+
+def suppression_salt(session: Session, *, create: bool = False) -> str | None:
+    """Return the installation's suppression salt, making it first if `create` is set."""
+    row = session.get(HashSalt, SUPPRESSION_SALT)
+    if row is not None or not create:
+        return row.salt if row is not None else None
+    try:
+        with session.begin_nested():
+            session.add(HashSalt(purpose=SUPPRESSION_SALT, salt=secrets.token_hex(32)))
+    except IntegrityError:
+        pass  # Another transaction made it first; theirs is read below.
+    made = session.get(HashSalt, SUPPRESSION_SALT)
+    assert made is not None
+    return made.salt
+
+
+def _digests(session: Session, address: str, *, create: bool) -> list[str]:
+    """The hashes `address` may be stored under: salted first, then the pre-salt form."""
+    normalized = normalize_email(address)
+    salt = suppression_salt(session, create=create)
+    legacy = address_hash(normalized)
+    return [address_hash(normalized, salt), legacy] if salt is not None else [legacy]
 
 
 def is_suppressed(session: Session, address: str) -> bool:
     """Return whether `address` is on the suppression list."""
-    digest = address_hash(address)
+    digests = _digests(session, address, create=False)
     return (
-        session.scalar(select(Suppression.id).where(Suppression.address_hash == digest)) is not None
+        session.scalar(select(Suppression.id).where(Suppression.address_hash.in_(digests)).limit(1))
+        is not None
     )
 
 
@@ -21,11 +61,13 @@ def suppress(
     session: Session, address: str, reason: SuppressionReason, detail: str = ""
 ) -> Suppression:
     """Put `address` on the suppression list; an existing entry is kept as it is."""
-    digest = address_hash(address)
-    existing = session.scalar(select(Suppression).where(Suppression.address_hash == digest))
+    digests = _digests(session, address, create=True)
+    existing = session.scalars(
+        select(Suppression).where(Suppression.address_hash.in_(digests)).limit(1)
+    ).first()
     if existing is not None:
         return existing
-    row = Suppression(address_hash=digest, reason=reason, detail=detail)
+    row = Suppression(address_hash=digests[0], reason=reason, detail=detail)
     session.add(row)
     session.flush()
     return row

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from jobs.postings import open_jobs_for_interests
@@ -19,6 +20,7 @@ from preferences.center import apply_state, current_state
 from preferences.clock import now
 from preferences.interests import active_interests
 from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
+from preferences.privacy import erase_candidate, export_candidate_data
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -155,6 +157,32 @@ def password(candidate: Candidate) -> Any:
             db().flush()
             flash("Your password is set.", "info")
     return redirect(url_for("dashboard.home"))
+
+
+@bp.get("/export")
+@login_required
+def export(candidate: Candidate) -> Any:
+    """Download my data: everything stored about the candidate, as JSON."""
+    data = export_candidate_data(db(), candidate)
+    response = Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="my-talent-profile.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+def delete(candidate: Candidate) -> Any:
+    """Delete my account: a confirmation page, then erasure on POST."""
+    if request.method == "GET":
+        return render_template("dashboard/delete.html", candidate=candidate)
+    if request.form.get("confirm") != "yes":
+        return render_template(
+            "dashboard/delete.html", candidate=candidate, error="Tick the box to confirm."
+        ), 400
+    erase_candidate(db(), candidate, upload_dir=settings().upload_dir)
+    accounts.log_out()
+    return render_template("dashboard/deleted.html")
 
 
 @bp.post("/signout-everywhere")

@@ -185,3 +185,42 @@ def test_dashboard_forms_need_csrf(client: FlaskClient, member: dict[str, Any]) 
     post_login(client, email="ana@example.com", password=PASSWORD, action="password")
     for path in ("/dashboard/preferences", "/dashboard/profile", "/dashboard/password"):
         assert client.post(path, data={}).status_code == 400, path
+
+
+def test_download_my_data_is_a_json_attachment_with_consent_history(
+    client: FlaskClient, member: dict[str, Any]
+) -> None:
+    """Download my data returns everything stored, consent history included, as a file."""
+    post_login(client, email="ana@example.com", password=PASSWORD, action="password")
+    r = client.get("/dashboard/export")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    assert "attachment" in r.headers["Content-Disposition"]
+    data = r.get_json()
+    assert data["profile"]["email"] == "ana@example.com"
+    assert [e["source"] for e in data["consent_history"]] == ["connect_form"]
+    assert "password_hash" not in r.text
+
+
+def test_delete_my_account_erases_and_signs_out(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Deleting needs the confirmation box; then the account is erased and suppressed."""
+    from preferences.models import CandidateStatus
+    from preferences.suppressions import is_suppressed
+
+    post_login(client, email="ana@example.com", password=PASSWORD, action="password")
+    page = client.get("/dashboard/delete")
+    refused = client.post("/dashboard/delete", data={"csrf_token": csrf_token(page.text)})
+    assert refused.status_code == 400
+    done = client.post(
+        "/dashboard/delete", data={"csrf_token": csrf_token(page.text), "confirm": "yes"}
+    )
+    assert done.status_code == 200 and "Your account is deleted" in done.text
+    assert client.get("/dashboard").status_code == 302
+    with session_scope(sessions) as session:
+        candidate = session.get(Candidate, member["id"])
+        assert candidate is not None and candidate.status is CandidateStatus.DELETED
+        assert candidate.email != "ana@example.com" and candidate.first_name == ""
+        assert is_suppressed(session, "Ana@Example.com")
+    again = post_login(client, email="ana@example.com", password=PASSWORD, action="password")
+    assert again.status_code == 400

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from preferences.addresses import address_hash
 from preferences.clock import FrozenClock
+from preferences.db import make_session_factory, session_scope
 from preferences.errors import InvalidEmail
-from preferences.models import Suppression, SuppressionReason
-from preferences.suppressions import is_suppressed, suppress
+from preferences.models import HashSalt, Suppression, SuppressionReason
+from preferences.suppressions import is_suppressed, suppress, suppression_salt
 
 from .support import T0
 
 
 def test_suppress_stores_only_the_hash(db_session: Session, clock: FrozenClock) -> None:
-    """A suppression keeps the address hash, reason, detail and time, never the address."""
+    """A suppression keeps the salted address hash, reason, detail and time, never the address."""
     row = suppress(db_session, "Ana@Example.com", SuppressionReason.HARD_BOUNCE, "550 5.1.1")
-    assert row.address_hash == address_hash("ana@example.com")
+    salt = suppression_salt(db_session)
+    assert salt is not None
+    assert row.address_hash == address_hash("ana@example.com", salt)
+    assert row.address_hash != address_hash("ana@example.com")
     assert (row.reason, row.detail, row.created_at) == (
         SuppressionReason.HARD_BOUNCE,
         "550 5.1.1",
@@ -72,3 +76,41 @@ def test_suppress_refuses_invalid_address(db_session: Session) -> None:
     """An invalid address cannot be suppressed."""
     with pytest.raises(InvalidEmail):
         suppress(db_session, "nobody", SuppressionReason.MANUAL)
+
+
+def test_salt_is_made_once_and_kept(engine: Engine) -> None:
+    """The first suppression makes the installation's salt; later sessions reuse it."""
+    factory: sessionmaker[Session] = make_session_factory(engine)
+    with session_scope(factory) as session:
+        assert suppression_salt(session) is None
+        assert is_suppressed(session, "ana@example.com") is False
+        assert session.scalar(select(func.count()).select_from(HashSalt)) == 0
+        suppress(session, "ana@example.com", SuppressionReason.MANUAL)
+        first = suppression_salt(session)
+    with session_scope(factory) as session:
+        assert len(first or "") == 64
+        assert suppression_salt(session, create=True) == first
+        suppress(session, "bob@example.com", SuppressionReason.MANUAL)
+        assert is_suppressed(session, "ANA@example.com") is True
+        assert session.scalar(select(func.count()).select_from(HashSalt)) == 1
+
+
+def test_salts_differ_between_installations(db_session: Session) -> None:
+    """The salt is random, so the stored hash is not a plain hash of the address."""
+    suppress(db_session, "ana@example.com", SuppressionReason.MANUAL)
+    salt = suppression_salt(db_session)
+    assert salt is not None
+    assert address_hash("ana@example.com", salt) != address_hash("ana@example.com", "0" * 64)
+
+
+def test_unsalted_rows_from_before_the_salt_still_match(db_session: Session) -> None:
+    """A suppression stored as plain SHA-256 before revision 0002 still blocks the address."""
+    suppress(db_session, "bob@example.com", SuppressionReason.MANUAL)  # makes the salt
+    db_session.add(
+        Suppression(address_hash=address_hash("ana@example.com"), reason=SuppressionReason.MANUAL)
+    )
+    db_session.flush()
+    assert is_suppressed(db_session, "Ana@Example.com") is True
+    again = suppress(db_session, "ana@example.com", SuppressionReason.COMPLAINT)
+    assert again.reason is SuppressionReason.MANUAL
+    assert db_session.scalar(select(func.count()).select_from(Suppression)) == 2

@@ -1,0 +1,348 @@
+"""GDPR data export and erasure for candidates.
+
+`preferences` imports none of our other packages, yet a candidate's data also
+lives in the outbox (mailer) and in digest items (jobs). Those tables are
+reached here by name through lightweight `table()` clauses that list only the
+columns used, so the layering holds and the SQL stays plain Core.
+
+Erasure keeps the candidate row as a tombstone (status deleted, no personal
+fields, an `@invalid` placeholder address), because consent events and the
+audit log refer to it:
+
+- Consent events stay, as the record of what was agreed to and withdrawn, but
+  their IP addresses are cleared: an IP is personal data and the event still
+  says what, when, which wording and which source without it. The ORM refuses
+  to update consent events, so this is a Core UPDATE, the one sanctioned
+  exception to their append-only rule.
+- The address goes on the suppression list, which stores only a salted hash
+  (see `preferences.suppressions`), so the person is never mailed again.
+- Queued mail that has not been claimed is deleted; mail already sent, skipped
+  or failed keeps its row for the sending statistics, with the address
+  replaced by the placeholder and the render context emptied. A row a worker
+  is sending at this moment is left alone: the worker's send-time check finds
+  the candidate deleted and the address suppressed and skips it; erasing again
+  later scrubs it.
+- Resume files are deleted after the database changes are flushed, so a
+  constraint failure leaves the files in place. If the transaction is rolled
+  back afterwards the rows point to missing files; erasing again finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import JSON, Integer, String, Table, column, delete, select, table, update
+from sqlalchemy.orm import Session
+
+from preferences.addresses import normalize_email
+from preferences.audit import ACTOR_CANDIDATE, record_audit
+from preferences.clock import now
+from preferences.db import UTCDateTime
+from preferences.errors import InvalidEmail
+from preferences.models import (
+    Candidate,
+    CandidateStatus,
+    ConsentEvent,
+    Interest,
+    Resume,
+    Subscription,
+    SuppressionReason,
+)
+from preferences.suppressions import suppress
+
+ABOUT_EXPORT = (
+    "Everything Talent Connect stores about you: your profile, your job-alert "
+    "subscriptions, your mass-email choice, every consent you gave or withdrew, "
+    "your resumes (the details, not the files), the emails we queued or sent you "
+    "and the jobs we alerted you to. Times are in UTC (ISO 8601). Your password, "
+    "if you set one, is stored only as a one-way hash and is not included."
+)
+
+# Names made by portal.resumes.storage.store_upload: 32 lowercase hex digits.
+_STORAGE_NAME = re.compile(r"[0-9a-f]{32}")
+
+_outbox = table(
+    "outbox_messages",
+    column("id", Integer),
+    column("candidate_id", Integer),
+    column("kind", String),
+    column("template", String),
+    column("status", String),
+    column("to_address", String),
+    column("context", JSON),
+    column("created_at", UTCDateTime()),
+    column("sent_at", UTCDateTime()),
+)
+_digest_items = table(
+    "digest_items",
+    column("id", Integer),
+    column("candidate_id", Integer),
+    column("job_id", Integer),
+    column("created_at", UTCDateTime()),
+)
+_job_postings = table(
+    "job_postings",
+    column("id", Integer),
+    column("reference", String),
+    column("title", String),
+)
+
+# Core, not ORM: the mapper refuses updates to consent events (see the module docstring).
+_consent_events = cast(Table, ConsentEvent.__table__)
+
+# Outbox states whose row is history rather than work still to do.
+_FINISHED = ("sent", "skipped", "failed")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def erased_address(candidate: Candidate) -> str:
+    """Return the placeholder that replaces an erased candidate's address.
+
+    Unique per candidate (the email column is unique) and never deliverable:
+    `.invalid` is reserved (RFC 6761) and `normalize_email` refuses it.
+    """
+    return f"erased-{candidate.public_id}@invalid"
+
+
+def export_candidate_data(
+    session: Session, candidate: Candidate, *, actor: str = ACTOR_CANDIDATE
+) -> dict[str, Any]:
+    """Return everything stored about `candidate` as a JSON-safe dict, and audit the export."""
+    data: dict[str, Any] = {
+        "about": ABOUT_EXPORT,
+        "generated_at": _iso(now()),
+        "profile": {
+            "public_id": candidate.public_id,
+            "email": candidate.email,
+            "email_verified_at": _iso(candidate.email_verified_at),
+            "first_name": candidate.first_name,
+            "last_name": candidate.last_name,
+            "phone": candidate.phone_e164,
+            "location": candidate.location,
+            "linkedin_url": candidate.linkedin_url,
+            "github_url": candidate.github_url,
+            "portfolio_url": candidate.portfolio_url,
+            "locale": candidate.locale,
+            "timezone": candidate.timezone,
+            "password_set": candidate.password_hash is not None,
+            "status": candidate.status.value,
+            "created_at": _iso(candidate.created_at),
+            "updated_at": _iso(candidate.updated_at),
+            "deleted_at": _iso(candidate.deleted_at),
+        },
+        "subscriptions": _subscriptions(session, candidate),
+        "mass_email": (
+            {
+                "status": candidate.mass_email.status.value,
+                "updated_at": _iso(candidate.mass_email.updated_at),
+            }
+            if candidate.mass_email is not None
+            else None
+        ),
+        "consent_history": _consent_history(session, candidate),
+        "resumes": [
+            {
+                "original_filename": r.original_filename,
+                "content_type": r.content_type,
+                "size_bytes": r.size_bytes,
+                "sha256": r.sha256,
+                "parsed_fields": r.parsed_fields,
+                "source": r.source.value,
+                "created_at": _iso(r.created_at),
+            }
+            for r in session.scalars(
+                select(Resume)
+                .where(Resume.candidate_id == candidate.id)
+                .order_by(Resume.created_at, Resume.id)
+            )
+        ],
+        "emails": [
+            {
+                "kind": row.kind,
+                "template": row.template,
+                "status": row.status,
+                "created_at": _iso(row.created_at),
+                "sent_at": _iso(row.sent_at),
+            }
+            for row in session.execute(
+                select(
+                    _outbox.c.kind,
+                    _outbox.c.template,
+                    _outbox.c.status,
+                    _outbox.c.created_at,
+                    _outbox.c.sent_at,
+                )
+                .where(_outbox.c.candidate_id == candidate.id)
+                .order_by(_outbox.c.created_at, _outbox.c.id)
+            )
+        ],
+        "job_alerts": [
+            {"job_reference": row.reference, "job_title": row.title, "created_at": _iso(row.at)}
+            for row in session.execute(
+                select(
+                    _job_postings.c.reference,
+                    _job_postings.c.title,
+                    _digest_items.c.created_at.label("at"),
+                )
+                .join(_job_postings, _job_postings.c.id == _digest_items.c.job_id)
+                .where(_digest_items.c.candidate_id == candidate.id)
+                .order_by(_digest_items.c.created_at, _digest_items.c.id)
+            )
+        ],
+    }
+    record_audit(session, actor=actor, action="candidate.exported", subject=candidate.public_id)
+    return data
+
+
+def _subscriptions(session: Session, candidate: Candidate) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Subscription, Interest)
+        .join(Interest, Interest.id == Subscription.interest_id)
+        .where(Subscription.candidate_id == candidate.id)
+        .order_by(Interest.position, Interest.name)
+    )
+    return [
+        {
+            "interest": interest.name,
+            "interest_slug": interest.slug,
+            "status": sub.status.value,
+            "frequency": sub.frequency.value,
+            "paused_until": _iso(sub.paused_until),
+            "last_alerted_at": _iso(sub.last_alerted_at),
+            "created_at": _iso(sub.created_at),
+            "updated_at": _iso(sub.updated_at),
+        }
+        for sub, interest in rows
+    ]
+
+
+def _consent_history(session: Session, candidate: Candidate) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(ConsentEvent, Interest.name)
+        .outerjoin(Interest, Interest.id == ConsentEvent.interest_id)
+        .where(ConsentEvent.candidate_id == candidate.id)
+        .order_by(ConsentEvent.occurred_at, ConsentEvent.id)
+    )
+    return [
+        {
+            "scope": ev.scope.value,
+            "interest": interest_name,
+            "action": ev.action.value,
+            "source": ev.source.value,
+            "wording_version": ev.wording_version,
+            "detail": ev.detail,
+            "ip_address": ev.ip_address,
+            "occurred_at": _iso(ev.occurred_at),
+        }
+        for ev, interest_name in rows
+    ]
+
+
+def erase_candidate(
+    session: Session,
+    candidate: Candidate,
+    *,
+    upload_dir: Path,
+    actor: str = ACTOR_CANDIDATE,
+) -> None:
+    """Erase the candidate's personal data and resume files, keeping a tombstone row.
+
+    Flushes, never commits. Safe to call again on an erased candidate: it
+    removes whatever is left and records another audit event.
+    """
+    original = candidate.email
+    placeholder = erased_address(candidate)
+    storage_names = [r.storage_name for r in candidate.resumes]
+    counts = {
+        "resumes": len(storage_names),
+        "subscriptions": len(candidate.subscriptions),
+    }
+    candidate.resumes.clear()
+    candidate.subscriptions.clear()
+    candidate.mass_email = None
+
+    addresses = {original, placeholder}
+    with contextlib.suppress(InvalidEmail):
+        addresses.add(normalize_email(original))
+    mine = (_outbox.c.candidate_id == candidate.id) | _outbox.c.to_address.in_(addresses)
+    counts["queued_emails"] = _rowcount(
+        session.execute(delete(_outbox).where(mine, _outbox.c.status == "pending"))
+    )
+    session.execute(
+        update(_outbox)
+        .where(mine, _outbox.c.status.in_(_FINISHED))
+        .values(to_address=placeholder, context={})
+    )
+    counts["job_alerts"] = _rowcount(
+        session.execute(delete(_digest_items).where(_digest_items.c.candidate_id == candidate.id))
+    )
+    session.execute(
+        update(_consent_events)
+        .where(_consent_events.c.candidate_id == candidate.id)
+        .values(ip_address=None)
+    )
+    _expire_consent_ips(session, candidate)
+
+    if candidate.status is not CandidateStatus.DELETED:
+        # An address that cannot be normalized cannot be mailed either.
+        with contextlib.suppress(InvalidEmail):
+            suppress(session, original, SuppressionReason.ERASURE)
+        candidate.status = CandidateStatus.DELETED
+        candidate.deleted_at = now()
+    candidate.email = placeholder
+    candidate.email_verified_at = None
+    candidate.first_name = ""
+    candidate.last_name = ""
+    candidate.phone_e164 = None
+    candidate.location = None
+    candidate.linkedin_url = None
+    candidate.github_url = None
+    candidate.portfolio_url = None
+    candidate.locale = "en"
+    candidate.timezone = "UTC"
+    candidate.password_hash = None
+    # Every signed link carries the version, so this revokes all of them.
+    candidate.token_version += 1
+    session.flush()
+
+    counts["files"] = _delete_files(upload_dir, storage_names)
+    record_audit(
+        session,
+        actor=actor,
+        action="candidate.erased",
+        subject=candidate.public_id,
+        detail={"deleted": counts},
+    )
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _expire_consent_ips(session: Session, candidate: Candidate) -> None:
+    """Drop stale `ip_address` values of loaded consent events after the Core UPDATE."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, ConsentEvent) and obj.candidate_id == candidate.id:
+            session.expire(obj, ["ip_address"])
+
+
+def _delete_files(upload_dir: Path, storage_names: list[str]) -> int:
+    """Delete stored resume files; returns how many existed. Odd names are never used as paths."""
+    deleted = 0
+    for name in storage_names:
+        if not _STORAGE_NAME.fullmatch(name):
+            continue
+        path = Path(upload_dir) / name
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        deleted += 1
+    return deleted

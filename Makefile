@@ -33,9 +33,12 @@ $(NODE_STAMP): package.json package-lock.json
 pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# bench/web.py drives the server with wrk, from Debian.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m bench
 	$(BIN)/python bench/resume_parse.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info

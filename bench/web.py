@@ -1,0 +1,690 @@
+"""Load benchmark of the web portal under the production server (waitress) with wrk.
+
+    .venv/bin/python bench/web.py [--seconds N] [--connections 32] [--candidates N]
+                                  [--backends sqlite,postgresql] [--threads 8]
+
+For each backend it seeds a fresh database in-process (migrations, the demo
+company, N candidates with three confirmed job-alert subscriptions and mass
+email each), starts `talentconnect serve` as a subprocess on 127.0.0.1 and
+drives it with wrk (Debian package `wrk`) at --connections for --seconds per
+scenario:
+
+- minimal: a separate tiny Flask app (one query, one Jinja template) served by
+  waitress with the same thread count, on the same database: the ceiling;
+- pref_get: the preference center GET, a different candidate's signed link per request;
+- pref_save: the preference center Save (POST with the session cookie and CSRF token
+  of one real browser session, a different candidate per request, every Save
+  changing three subscriptions' frequency);
+- one_click: the RFC 8058 one-click POST, a different signed token per request.
+
+Figures are printed as a table and written to bench/results/web.json; a missed
+target makes the command exit 1 (2 when the benchmark cannot run at all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote
+
+HOST = "127.0.0.1"
+SECRET_KEYS = "bench-web-" + "k" * 40
+RATE_LIMIT = "1000000 per minute"
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+RESULTS = Path(__file__).resolve().parent / "results" / "web.json"
+ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
+FORM_TYPE = "application/x-www-form-urlencoded"
+SCENARIOS = ("minimal", "pref_get", "pref_save", "one_click")
+LUA_CHUNK = 5000  # string constants per Lua function, well under LuaJIT's limits
+
+# Targets for one 2-core machine at 32 connections (issue 4, "Performance").
+PREF_GET_MIN_RATIO = 0.30  # preference GET rate / minimal page rate
+PREF_GET_MAX_P99_MS = 50.0
+ONE_CLICK_MIN_RATE = 500.0
+
+
+# --------------------------------------------------------------------------- minimal server
+
+MINIMAL_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
+<body><main><h1>{{ title }}</h1>
+<ul>{% for name in names %}<li>{{ name }}</li>{% endfor %}</ul>
+</main></body></html>
+"""
+
+
+def run_minimal_server(port: int, database_url: str, threads: int) -> None:
+    """Serve the ceiling page: one query and one Jinja template, nothing else."""
+    from flask import Flask, render_template
+    from jinja2 import DictLoader
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from waitress import create_server
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+    else:
+        engine = create_engine(url, pool_size=threads, max_overflow=0)
+    app = Flask("minimal")
+    app.jinja_loader = DictLoader({"page.html": MINIMAL_TEMPLATE})
+    query = text("SELECT name FROM interests ORDER BY position")
+
+    @app.get("/")
+    def page() -> str:
+        with engine.connect() as conn:
+            names = [row[0] for row in conn.execute(query)]
+        return render_template("page.html", title="Interests", names=names)
+
+    server: Any = create_server(app, host=HOST, port=port, threads=threads)
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    server.run()  # returns on KeyboardInterrupt
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def with_search_path(url: str, schema: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+@contextmanager
+def database(backend: str, tmp: Path) -> Iterator[str]:
+    """Yield a fresh, empty database URL for `backend`, removed afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp / 'web.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("TALENTCONNECT_TEST_DATABASE_URL") or DEFAULT_PG_URL
+    admin = create_engine(make_url(base).set(drivername="postgresql+psycopg"))
+    schema = f"tc_bench_{os.getpid()}_{secrets.token_hex(4)}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield with_search_path(base, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass
+class Seeded:
+    pref_paths: list[str] = field(default_factory=list)
+    save_bodies: list[tuple[str, str]] = field(default_factory=list)  # (weekly, daily) tails
+    one_click_paths: list[str] = field(default_factory=list)
+
+
+def seed(database_url: str, candidates: int, console: Any) -> Seeded:
+    """Migrate, seed the demo company and `candidates` subscribed candidates; make links."""
+    from sqlalchemy import select
+
+    from portal.demo import seed_demo
+    from portal.migrate import upgrade
+    from preferences.db import make_engine, make_session_factory, session_scope
+    from preferences.models import Candidate, ConsentSource, Interest
+    from preferences.subscriptions import opt_in_mass_email, subscribe
+    from preferences.tokens import LinkPurpose, make_link_token
+
+    keys = tuple(SECRET_KEYS.split(","))
+    engine = make_engine(database_url)
+    started = time.perf_counter()
+    try:
+        upgrade(engine)
+        factory = make_session_factory(engine)
+        out = Seeded()
+        with session_scope(factory) as session:
+            seed_demo(session)
+            interests = list(session.scalars(select(Interest).order_by(Interest.position)))
+            chosen_per_candidate: list[list[Interest]] = []
+            people: list[Candidate] = []
+            for n in range(candidates):
+                candidate = Candidate(
+                    email=f"bench{n}@example.com", first_name=f"Bench{n}", last_name="Web"
+                )
+                session.add(candidate)
+                people.append(candidate)
+                chosen_per_candidate.append(
+                    [interests[(n + k) % len(interests)] for k in (0, 3, 7)]
+                )
+            session.flush()
+            for candidate, chosen in zip(people, chosen_per_candidate, strict=True):
+                for interest in chosen:
+                    subscribe(
+                        session, candidate, interest, source=ConsentSource.IMPORT, confirmed=True
+                    )
+                opt_in_mass_email(session, candidate, source=ConsentSource.IMPORT)
+            for candidate, chosen in zip(people, chosen_per_candidate, strict=True):
+                pref = make_link_token(keys, LinkPurpose.PREFERENCES, candidate)
+                out.pref_paths.append(f"/preferences/{pref}")
+                ids = [str(i.id) for i in chosen]
+                picks = "".join(f"&interest={i}" for i in ids)
+                out.save_bodies.append(
+                    tuple(  # type: ignore[arg-type]
+                        picks + "".join(f"&frequency-{i}={freq}" for i in ids)
+                        for freq in ("weekly", "daily")
+                    )
+                )
+            # Round by round, so consecutive requests hit different candidates.
+            for ref_no in range(4):
+                for candidate, chosen in zip(people, chosen_per_candidate, strict=True):
+                    ref = f"interest:{chosen[ref_no].id}" if ref_no < 3 else "mass_email"
+                    token = make_link_token(keys, LinkPurpose.ONE_CLICK, candidate, l=ref)
+                    out.one_click_paths.append(f"/unsubscribe/{token}")
+    finally:
+        engine.dispose()
+    console.print(
+        f"  seeded {candidates} candidates, {3 * candidates} subscriptions "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def clean_env(database_url: str, instance: Path) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", str(instance)),
+        "LANG": "C.UTF-8",
+        "TALENTCONNECT_DATABASE_URL": database_url,
+        "TALENTCONNECT_INSTANCE_DIR": str(instance),
+        "TALENTCONNECT_SECRET_KEYS": SECRET_KEYS,
+        "TALENTCONNECT_CONNECT_RATE_LIMIT": RATE_LIMIT,
+    }
+    return env
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    log_file: TextIO
+
+    @property
+    def base(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def start_server(
+    name: str, argv: list[str], env: dict[str, str], port: int, ready_path: str, log_dir: Path
+) -> Server:
+    log_path = log_dir / f"{name}.log"
+    log_file = log_path.open("w")
+    process = subprocess.Popen(argv, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    server = Server(name, process, port, log_path, log_file)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log_file.close()
+            raise RuntimeError(
+                f"{name} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
+            )
+        try:
+            with fetch(server.base + ready_path, timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    stop_server(server)
+    raise RuntimeError(f"{name} did not answer {ready_path} within 60 s")
+
+
+def stop_server(server: Server) -> int | None:
+    """SIGTERM the server; return its exit code, or None if it had to be killed."""
+    code: int | None
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+    try:
+        code = server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+        code = None
+    server.log_file.close()
+    return code
+
+
+# --------------------------------------------------------------------------- wrk scripts
+
+
+def _lua_table(name: str, items: Sequence[str]) -> str:
+    lines = [f"local {name} = {{}}"]
+    for start in range(0, len(items), LUA_CHUNK):
+        chunk = ",\n".join(json.dumps(s) for s in items[start : start + LUA_CHUNK])
+        lines.append(
+            f"do local a = {{\n{chunk}\n}} for i = 1, #a do {name}[#{name} + 1] = a[i] end end"
+        )
+    return "\n".join(lines) + "\n"
+
+
+LUA_COMMON = """
+local thread_count = 0
+function setup(thread)
+  thread:set("tid", thread_count)
+  thread_count = thread_count + 1
+end
+
+counter = 0
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "bytes": %d, "connect_errors": %d, '
+    .. '"read_errors": %d, "write_errors": %d, "status_errors": %d, "timeouts": %d, '
+    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write,
+    e.status, e.timeout, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean))
+end
+"""
+
+
+def lua_round_robin(paths: Sequence[str], threads: int, method: str, body: str | None) -> str:
+    """Each wrk thread walks the list from its own offset, one item per request."""
+    headers = f'{{["Content-Type"] = "{FORM_TYPE}"}}' if body is not None else "nil"
+    body_lua = json.dumps(body) if body is not None else "nil"
+    return (
+        "-- generated by bench/web.py\n"
+        + _lua_table("paths", paths)
+        + LUA_COMMON
+        + f"""
+local threads = {threads}
+local headers = {headers}
+local body = {body_lua}
+function request()
+  local n = #paths
+  local i = (math.floor(tid * n / threads) + counter) % n + 1
+  counter = counter + 1
+  return wrk.format("{method}", paths[i], headers, body)
+end
+"""
+    )
+
+
+def lua_save(
+    paths: Sequence[str], bodies: Sequence[tuple[str, str]], threads: int, prefix: str, cookie: str
+) -> str:
+    """Thread t saves candidates t, t+T, …; each pass flips every frequency (weekly/daily)."""
+    return (
+        "-- generated by bench/web.py\n"
+        + _lua_table("paths", paths)
+        + _lua_table("weekly", [prefix + b[0] for b in bodies])
+        + _lua_table("daily", [prefix + b[1] for b in bodies])
+        + LUA_COMMON
+        + f"""
+local threads = {threads}
+local headers = {{["Content-Type"] = "{FORM_TYPE}", ["Cookie"] = {json.dumps(cookie)}}}
+function request()
+  local per = math.floor(#paths / threads)
+  local j = tid + threads * (counter % per) + 1
+  local flip = math.floor(counter / per) % 2
+  counter = counter + 1
+  local body = (flip == 0) and weekly[j] or daily[j]
+  return wrk.format("POST", paths[j], headers, body)
+end
+"""
+    )
+
+
+def run_wrk(
+    wrk: str, url: str, script: Path, threads: int, connections: int, seconds: int
+) -> dict[str, Any]:
+    argv = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(script),
+        url,
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    match = re.search(r"^WRKJSON (\{.*\})$", done.stdout, re.MULTILINE)
+    if done.returncode != 0 or match is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
+    raw: dict[str, Any] = json.loads(match.group(1))
+    seconds_run = raw["duration_us"] / 1e6
+    errors = (
+        raw["connect_errors"]
+        + raw["read_errors"]
+        + raw["write_errors"]
+        + raw["status_errors"]
+        + raw["timeouts"]
+    )
+    return {
+        "requests": raw["requests"],
+        "seconds": round(seconds_run, 2),
+        "rate_per_s": round(raw["requests"] / seconds_run, 1),
+        "ok_rate_per_s": round((raw["requests"] - raw["status_errors"]) / seconds_run, 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p90_ms": round(raw["p90_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "max_ms": round(raw["max_us"] / 1000, 2),
+        "errors": errors,
+        "status_errors": raw["status_errors"],
+        "timeouts": raw["timeouts"],
+    }
+
+
+# --------------------------------------------------------------------------- one backend
+
+
+def fetch(
+    url: str,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
+) -> Any:
+    """Open an http://127.0.0.1 URL (never another scheme or host)."""
+    if not url.startswith(f"http://{HOST}:"):
+        raise ValueError(f"not a loopback URL: {url}")
+    request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310
+    return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+
+
+def browser_session(base: str, path: str) -> tuple[str, str]:
+    """GET a preference page like a browser: return (Cookie header, csrf_token)."""
+    with fetch(base + path) as response:
+        html = response.read().decode()
+        cookie = response.headers.get("Set-Cookie", "").split(";", 1)[0]
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if not cookie or match is None:
+        raise RuntimeError("the preference page set no session cookie or CSRF token")
+    return cookie, match.group(1)
+
+
+def check_ok(base: str, path: str, data: bytes | None = None, cookie: str = "") -> None:
+    headers = {"Content-Type": FORM_TYPE} if data is not None else {}
+    if cookie:
+        headers["Cookie"] = cookie
+    try:
+        with fetch(base + path, data, headers) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"sanity request {path[:40]}… answered {exc.code}") from None
+
+
+def bench_backend(backend: str, args: argparse.Namespace, wrk: str, console: Any) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix=f"tc-bench-web-{backend}-") as tmp_text:
+        tmp = Path(tmp_text)
+        instance = tmp / "instance"
+        instance.mkdir()
+        with database(backend, tmp) as url:
+            seeded = seed(url, args.candidates, console)
+            env = clean_env(url, instance)
+            bin_dir = Path(sys.executable).parent
+            wrk_threads = max(1, min(os.cpu_count() or 2, args.connections))
+
+            # (a) the ceiling: a separate minimal Flask app on the same server settings.
+            port = free_port()
+            minimal = start_server(
+                "minimal",
+                [
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "--minimal-server",
+                    *(str(port), url, str(args.threads)),
+                ],
+                env,
+                port,
+                "/",
+                tmp,
+            )
+            try:
+                script = tmp / "minimal.lua"
+                script.write_text(lua_round_robin(["/"], wrk_threads, "GET", None))
+                console.print(f"  minimal page for {args.seconds} s…")
+                figures["minimal"] = run_wrk(
+                    wrk, minimal.base + "/", script, wrk_threads, args.connections, args.seconds
+                )
+            finally:
+                figures["minimal"] = figures.get("minimal", {})
+                figures["minimal"]["server_exit"] = stop_server(minimal)
+
+            # (b)-(d) the portal under `talentconnect serve`.
+            port = free_port()
+            portal = start_server(
+                "portal",
+                [
+                    str(bin_dir / "talentconnect"),
+                    "serve",
+                    *("--host", HOST, "--port", str(port), "--threads", str(args.threads)),
+                ],
+                env,
+                port,
+                "/healthz",
+                tmp,
+            )
+            try:
+                check_ok(portal.base, seeded.pref_paths[0])
+                script = tmp / "pref_get.lua"
+                script.write_text(lua_round_robin(seeded.pref_paths, wrk_threads, "GET", None))
+                console.print(f"  preference GET for {args.seconds} s…")
+                figures["pref_get"] = run_wrk(
+                    wrk, portal.base, script, wrk_threads, args.connections, args.seconds
+                )
+
+                cookie, csrf_token = browser_session(portal.base, seeded.pref_paths[-1])
+                prefix = "csrf_token=" + quote(csrf_token, safe="")
+                check_ok(
+                    portal.base,
+                    seeded.pref_paths[-1],
+                    (prefix + seeded.save_bodies[-1][1]).encode(),
+                    cookie,
+                )
+                script = tmp / "pref_save.lua"
+                script.write_text(
+                    lua_save(seeded.pref_paths, seeded.save_bodies, wrk_threads, prefix, cookie)
+                )
+                console.print(f"  preference Save for {args.seconds} s…")
+                figures["pref_save"] = run_wrk(
+                    wrk, portal.base, script, wrk_threads, args.connections, args.seconds
+                )
+
+                check_ok(portal.base, seeded.one_click_paths[-1])  # GET: confirm page only
+                script = tmp / "one_click.lua"
+                script.write_text(
+                    lua_round_robin(seeded.one_click_paths, wrk_threads, "POST", ONE_CLICK_BODY)
+                )
+                console.print(f"  one-click POST for {args.seconds} s…")
+                figures["one_click"] = run_wrk(
+                    wrk, portal.base, script, wrk_threads, args.connections, args.seconds
+                )
+                figures["one_click"]["tokens"] = len(seeded.one_click_paths)
+            finally:
+                code = stop_server(portal)
+                figures["server_exit"] = code
+                if code != 0:
+                    console.print(f"[red]  portal server exit code {code}; log {portal.log_path}")
+                    console.print(portal.log_path.read_text()[-2000:])
+    return figures
+
+
+# --------------------------------------------------------------------------- main
+
+
+def check_targets(figures: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """(name, measured, target, ok) for each target of one backend."""
+    checks: list[tuple[str, str, str, bool]] = []
+    minimal = figures["minimal"]
+    get = figures["pref_get"]
+    one = figures["one_click"]
+    ratio = get["ok_rate_per_s"] / minimal["ok_rate_per_s"] if minimal["ok_rate_per_s"] else 0.0
+    figures["pref_get_ratio"] = round(ratio, 3)
+    checks.append(
+        (
+            "pref GET / minimal",
+            f"{ratio:.2f}",
+            f"≥ {PREF_GET_MIN_RATIO:.2f}",
+            ratio >= PREF_GET_MIN_RATIO,
+        )
+    )
+    checks.append(
+        (
+            "pref GET p99",
+            f"{get['p99_ms']:.1f} ms",
+            f"< {PREF_GET_MAX_P99_MS:.0f} ms",
+            get["p99_ms"] < PREF_GET_MAX_P99_MS,
+        )
+    )
+    checks.append(
+        (
+            "one-click POST rate",
+            f"{one['ok_rate_per_s']:.0f}/s",
+            f"≥ {ONE_CLICK_MIN_RATE:.0f}/s",
+            one["ok_rate_per_s"] >= ONE_CLICK_MIN_RATE,
+        )
+    )
+    for name in SCENARIOS:
+        if figures[name]["errors"]:
+            checks.append((f"{name} errors", str(figures[name]["errors"]), "0", False))
+    if figures.get("server_exit") != 0:
+        checks.append(("portal clean exit", str(figures.get("server_exit")), "0", False))
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--minimal-server"]:
+        run_minimal_server(int(argv[1]), argv[2], int(argv[3]))
+        return 0
+    parser = argparse.ArgumentParser(
+        prog="bench/web.py", description=(__doc__ or "").splitlines()[0]
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="per scenario (10)")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent (32)")
+    parser.add_argument("--candidates", type=int, default=2000, help="seeded (2000)")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads (8)")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated")
+    args = parser.parse_args(argv)
+    if not 1 <= args.seconds <= 300:
+        parser.error("--seconds must be between 1 and 300")
+    if args.candidates < 4 or args.connections < 1:
+        parser.error("need at least 4 candidates and 1 connection")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if not backends or any(b not in ("sqlite", "postgresql") for b in backends):
+        parser.error("--backends takes sqlite and/or postgresql")
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        console.print(
+            "[red]wrk is not installed.[/red] Install it with `apt-get install -y wrk` "
+            "(Debian package), then run this again."
+        )
+        return 2
+
+    results: dict[str, Any] = {
+        "settings": {
+            "seconds": args.seconds,
+            "connections": args.connections,
+            "candidates": args.candidates,
+            "waitress_threads": args.threads,
+            "cpus": os.cpu_count(),
+        },
+        "targets": {
+            "pref_get_min_ratio": PREF_GET_MIN_RATIO,
+            "pref_get_max_p99_ms": PREF_GET_MAX_P99_MS,
+            "one_click_min_rate_per_s": ONE_CLICK_MIN_RATE,
+        },
+        "backends": {},
+    }
+    failed = False
+    checks: dict[str, list[tuple[str, str, str, bool]]] = {}
+    for backend in backends:
+        console.print(f"[bold]{backend}[/bold]")
+        try:
+            figures = bench_backend(backend, args, wrk, console)
+        except Exception as exc:  # one backend failing must not hide the other's figures
+            console.print(f"[red]  {backend}: {type(exc).__name__}: {exc}")
+            results["backends"][backend] = {"error": f"{type(exc).__name__}: {exc}"}
+            failed = True
+            continue
+        checks[backend] = check_targets(figures)
+        figures["targets_met"] = all(ok for *_, ok in checks[backend])
+        failed |= not figures["targets_met"]
+        results["backends"][backend] = figures
+
+    table = Table(
+        title=f"Talent Connect web load ({args.connections} connections, "
+        f"{args.seconds} s per scenario, waitress {args.threads} threads)"
+    )
+    for column in ("backend", "scenario", "req/s", "p50 ms", "p99 ms", "errors"):
+        table.add_column(column, justify="left" if column in ("backend", "scenario") else "right")
+    for backend, figures in results["backends"].items():
+        if "error" in figures:
+            table.add_row(backend, "[red]error", "", "", "", figures["error"][:40])
+            continue
+        for name in SCENARIOS:
+            row = figures[name]
+            table.add_row(
+                backend,
+                name,
+                f"{row['ok_rate_per_s']:.0f}",
+                f"{row['p50_ms']:.1f}",
+                f"{row['p99_ms']:.1f}",
+                str(row["errors"]),
+            )
+    console.print(table)
+    target_table = Table(title="Targets")
+    for column in ("backend", "check", "measured", "target", "ok"):
+        target_table.add_column(column)
+    for backend, rows in checks.items():
+        for name, measured, target, ok in rows:
+            target_table.add_row(backend, name, measured, target, "[green]yes" if ok else "[red]NO")
+    console.print(target_table)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    console.print(f"written to {RESULTS}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

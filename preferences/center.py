@@ -29,6 +29,13 @@ from preferences.subscriptions import (
     unsubscribe,
 )
 
+# How each frequency reads in a sentence, matching the form's wording.
+FREQUENCY_WORDS = {
+    Frequency.INSTANT: "as jobs are posted",
+    Frequency.DAILY: "in a daily digest",
+    Frequency.WEEKLY: "in a weekly digest",
+}
+
 
 @dataclass
 class InterestChoice:
@@ -142,7 +149,9 @@ def apply_state(
                 confirmed=True,
                 ip_address=ip_address,
             )
-            changes.append(f"Started {want.frequency.value} job alerts for {interest.name}.")
+            changes.append(
+                f"Started job alerts for {interest.name}, {FREQUENCY_WORDS[want.frequency]}."
+            )
         elif have.pending:
             confirm_subscription(session, candidate, interest, source=source, ip_address=ip_address)
             changes.append(f"Confirmed job alerts for {interest.name}.")
@@ -150,7 +159,7 @@ def apply_state(
             set_frequency(
                 session, candidate, interest, want.frequency, source=source, ip_address=ip_address
             )
-            changes.append(f"{interest.name} alerts now arrive {want.frequency.value}.")
+            changes.append(f"{interest.name} alerts now arrive {FREQUENCY_WORDS[want.frequency]}.")
         if want.paused_until != (have.paused_until if have.subscribed else None):
             pause_subscription(
                 session,

@@ -101,6 +101,7 @@ def render_center(
     errors: dict[str, str] | None = None,
     form_state: PreferenceState | None = None,
     undo_action: str | None = None,
+    undone: bool = False,
 ) -> Any:
     interests = active_interests(session)
     state = form_state or current_state(session, candidate, interests)
@@ -116,6 +117,7 @@ def render_center(
         undo_action=undo_action,
         errors=errors or {},
         today=now().date(),
+        undone=undone,
     ), status
 
 
@@ -194,8 +196,8 @@ def undo(token: str) -> Any:
         session,
         candidate,
         action=f"/preferences/{token}",
-        changes=[f"Undone: {c}" for c in changes]
-        or ["Nothing to undo; your choices are as before."],
+        changes=changes or ["Nothing to undo; your choices are as before."],
+        undone=True,
         undo_token=undo_token_for(candidate, before) if changes else None,
         undo_action=f"/preferences/{token}/undo",
     )

@@ -92,8 +92,8 @@ def test_save_applies_changes_records_consent_and_lists_what_changed(
         },
     )
     assert r.status_code == 200
-    assert "Started instant job alerts for Sales." in r.text
-    assert "Design alerts now arrive weekly." in r.text
+    assert "Started job alerts for Sales, as jobs are posted." in r.text
+    assert "Design alerts now arrive in a weekly digest." in r.text
     assert "Paused Design alerts until" in r.text
     assert "Unsubscribed from mass email communications." in r.text
     got = states(sessions, member["id"])
@@ -124,7 +124,8 @@ def test_undo_puts_everything_back(
         f"/preferences/{member['token']}/undo",
         data={"csrf_token": csrf_token(r.text), "undo": undo_token.group(1)},
     )
-    assert r.status_code == 200 and "Undone: Started daily job alerts for Design." in r.text
+    assert r.status_code == 200 and "Your earlier choices are back" in r.text
+    assert "Started job alerts for Design, in a daily digest." in r.text
     assert states(sessions, member["id"])[member["design"]][:2] == before[member["design"]][:2]
     with session_scope(sessions) as session:
         status = session.get(MassEmailStatus, member["id"])
@@ -138,7 +139,7 @@ def test_unsubscribe_from_everything_then_resubscribe_on_the_same_page(
     save(client, member["token"], {"mass_email_optout": "yes"})
     assert states(sessions, member["id"])[member["design"]][0] is SubscriptionStatus.UNSUBSCRIBED
     r = save(client, member["token"], {"interest": [str(member["design"])]})
-    assert "Started daily job alerts for Design." in r.text
+    assert "Started job alerts for Design, in a daily digest." in r.text
     assert "Subscribed to mass email communications." in r.text
     assert states(sessions, member["id"])[member["design"]][0] is SubscriptionStatus.SUBSCRIBED
 

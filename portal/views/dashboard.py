@@ -14,11 +14,8 @@ from jobs.postings import open_jobs_for_interests
 from portal import accounts
 from portal.links import preference_url
 from portal.profile import LABELS, check_profile
-from portal.views.preferences import parse_form, render_center, undo_token_for
+from portal.views.preferences import show_or_save
 from portal.web import db, settings
-from preferences.center import apply_state, current_state
-from preferences.clock import now
-from preferences.interests import active_interests
 from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
 from preferences.privacy import erase_candidate, export_candidate_data
 
@@ -63,39 +60,13 @@ def home(candidate: Candidate) -> Any:
 @login_required
 def preferences(candidate: Candidate) -> Any:
     """The same preference form as the signed page, with Save."""
-    session = db()
-    action = url_for("dashboard.preferences")
-    if request.method == "GET":
-        return render_center(session, candidate, action=action)
-    interests = active_interests(session)
-    desired, errors = parse_form(request.form, interests, today=now().date())
-    if errors:
-        return render_center(
-            session, candidate, action=action, status=400, errors=errors, form_state=desired
-        )
-    before = current_state(session, candidate, interests)
-    changes = apply_state(
-        session,
+    # Undo goes through the signed page, so it keeps working for 30 days.
+    page = preference_url(settings(), candidate).removeprefix(settings().base_url)
+    return show_or_save(
         candidate,
-        interests,
-        desired,
+        action=url_for("dashboard.preferences"),
+        undo_action=f"{page}/undo",
         source=ConsentSource.DASHBOARD,
-        ip_address=request.remote_addr,
-    )
-    undo_action = None
-    undo_token = None
-    if changes:
-        # Undo goes through the signed page, so it keeps working for 30 days.
-        page = preference_url(settings(), candidate).removeprefix(settings().base_url)
-        undo_action = f"{page}/undo"
-        undo_token = undo_token_for(candidate, before)
-    return render_center(
-        session,
-        candidate,
-        action=action,
-        changes=changes,
-        undo_token=undo_token,
-        undo_action=undo_action,
     )
 
 

@@ -130,8 +130,19 @@ def center(token: str) -> Any:
         return _expired()
     except InvalidLink:
         return _invalid()
+    return show_or_save(
+        candidate,
+        action=f"/preferences/{token}",
+        undo_action=f"/preferences/{token}/undo",
+        source=ConsentSource.PREFERENCE_CENTER,
+    )
+
+
+def show_or_save(
+    candidate: Candidate, *, action: str, undo_action: str, source: ConsentSource
+) -> Any:
+    """The preference form for GET; for POST, apply it and list what changed, with Undo."""
     session = db()
-    action = f"/preferences/{token}"
     if request.method == "GET":
         return render_center(session, candidate, action=action)
     interests = active_interests(session)
@@ -142,12 +153,7 @@ def center(token: str) -> Any:
         )
     before = current_state(session, candidate, interests)
     changes = apply_state(
-        session,
-        candidate,
-        interests,
-        desired,
-        source=ConsentSource.PREFERENCE_CENTER,
-        ip_address=request.remote_addr,
+        session, candidate, interests, desired, source=source, ip_address=request.remote_addr
     )
     return render_center(
         session,
@@ -155,7 +161,7 @@ def center(token: str) -> Any:
         action=action,
         changes=changes,
         undo_token=undo_token_for(candidate, before) if changes else None,
-        undo_action=f"/preferences/{token}/undo",
+        undo_action=undo_action,
     )
 
 

@@ -24,6 +24,7 @@ LIMITED_ENDPOINTS = (
     "auth.login_link",
     "preferences.center",
     "preferences.undo",
+    "preferences.resend",
 )
 # GET endpoints that start work elsewhere (a call to a sign-in provider).
 LIMITED_GET_ENDPOINTS = ("social.login", "social.callback")

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
+from mailer.models import MessageKind
+from mailer.outbox import enqueue
 from portal.config import Settings
-from preferences.models import Candidate
+from preferences.clock import now
+from preferences.errors import InvalidEmail
+from preferences.models import Candidate, CandidateStatus
+from preferences.subscriptions import find_candidate
 from preferences.tokens import LinkPurpose, make_link_token
 
 
@@ -17,3 +24,23 @@ def one_click_url(settings: Settings, candidate: Candidate, list_ref: str) -> st
     """The RFC 8058 unsubscribe URL for one list: "interest:<id>" or "mass_email"."""
     token = make_link_token(settings.secret_keys, LinkPurpose.ONE_CLICK, candidate, l=list_ref)
     return f"{settings.base_url}/unsubscribe/{token}"
+
+
+def send_preference_link(db: Session, email: str, settings: Settings) -> None:
+    """Email a fresh preference-center link if the address belongs to a member."""
+    try:
+        candidate = find_candidate(db, email)
+    except InvalidEmail:
+        return
+    if candidate is None or candidate.status is not CandidateStatus.ACTIVE:
+        return
+    enqueue(
+        db,
+        kind=MessageKind.LOGIN_LINK,
+        template="preference_link",
+        to_address=candidate.email,
+        # At most one such email per address every ten minutes.
+        dedupe_key=f"preference-link:{candidate.id}:{int(now().timestamp()) // 600}",
+        candidate_id=candidate.id,
+        context={"preferences_url": preference_url(settings, candidate)},
+    )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from sqlalchemy.orm import Session
 
+from portal.links import send_preference_link
 from portal.web import db, settings
 from preferences.center import InterestChoice, PreferenceState, apply_state, current_state
 from preferences.clock import now
@@ -40,7 +41,9 @@ def _invalid() -> Any:
 
 def _expired() -> Any:
     return render_template(
-        "connect/link_expired.html", message="This preferences link has expired."
+        "connect/link_expired.html",
+        message="This preferences link has expired.",
+        resend_url=url_for("preferences.resend"),
     ), 410
 
 
@@ -119,6 +122,16 @@ def render_center(
         today=now().date(),
         undone=undone,
     ), status
+
+
+@bp.route("/resend", methods=["GET", "POST"])
+def resend() -> Any:
+    """Email a fresh preferences link; the answer never says whether the address is known."""
+    sent = False
+    if request.method == "POST":
+        send_preference_link(db(), request.form.get("email", "")[:320], settings())
+        sent = True
+    return render_template("preferences/resend.html", sent=sent)
 
 
 @bp.route("/<token>", methods=["GET", "POST"])

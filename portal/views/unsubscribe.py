@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, make_response, render_template, request
+from flask import Blueprint, Response, make_response, render_template, request, url_for
 
 from portal.links import preference_url
 from portal.web import db, settings
@@ -65,7 +65,12 @@ def one_click(token: str) -> Response:
         link = read_link_token(s.secret_keys, LinkPurpose.ONE_CLICK, token)
         candidate = candidate_for_link(session, link)
     except LinkExpired:
-        return _page("connect/link_expired.html", 410, message="This unsubscribe link has expired.")
+        return _page(
+            "connect/link_expired.html",
+            410,
+            message="This unsubscribe link has expired.",
+            resend_url=url_for("preferences.resend"),
+        )
     except InvalidLink:
         return _bad_link()
     manage_url = preference_url(s, candidate)

@@ -111,3 +111,35 @@ def test_renderer_compiles_each_template_once(renderer: Renderer) -> None:
     second = renderer.render("welcome", {**CONTEXT, "first_name": "Bob"})
     assert renderer._compiled["welcome"] is cached
     assert second.text.startswith("Hi Bob,\n")
+
+
+def test_every_template_in_the_folder_renders_subject_text_and_html() -> None:
+    """Each template set in templates_email/ compiles and renders with its documented context."""
+    from importlib import resources
+
+    from mailer.render import Renderer
+
+    names = sorted(
+        p.name.removesuffix(".mjml")
+        for p in resources.files("templates_email").iterdir()
+        if p.name.endswith(".mjml")
+    )
+    assert {"welcome", "confirmation", "connect_existing", "login_link", "preference_link"} <= set(
+        names
+    )
+    context = {
+        "company_name": "Acme",
+        "first_name": "Ana",
+        "base_url": "https://careers.acme.example.com",
+        "postal_address": "1 Main St",
+        "confirm_url": "https://careers.acme.example.com/connect/confirm/t",
+        "interests": ["Design"],
+        "verified": False,
+        "login_url": "https://careers.acme.example.com/login/link/t",
+        "preferences_url": "https://careers.acme.example.com/preferences/t",
+    }
+    renderer = Renderer()
+    for name in names:
+        email = renderer.render(name, context)
+        assert email.subject and email.text.strip() and "<html" in email.html, name
+        assert "1 Main St" in email.text and "1 Main St" in email.html, name

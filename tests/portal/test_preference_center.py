@@ -227,3 +227,33 @@ def test_save_without_csrf_token_is_refused(
     assert r.status_code == 400
     with session_scope(sessions) as session:
         assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 2
+
+
+def test_expired_link_offers_a_new_one_and_resend_says_the_same_for_anyone(
+    client: FlaskClient,
+    sessions: sessionmaker[Session],
+    member: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An expired link leads to /preferences/resend, which mails members and tells no one."""
+    import itsdangerous.timed
+
+    real = itsdangerous.timed.time.time
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real() + 91 * 86400)
+    expired = client.get(f"/preferences/{member['token']}")
+    monkeypatch.setattr(itsdangerous.timed.time, "time", real)
+    assert expired.status_code == 410 and 'href="/preferences/resend"' in expired.text
+    answers = []
+    for email in ("ana@example.com", "nobody@example.com"):
+        page = client.get("/preferences/resend")
+        r = client.post(
+            "/preferences/resend", data={"csrf_token": csrf_token(page.text), "email": email}
+        )
+        assert r.status_code == 200
+        answers.append(r.text)
+    assert answers[0] == answers[1]
+    with session_scope(sessions) as session:
+        (row,) = session.scalars(select(OutboxMessage)).all()
+        assert (row.template, row.to_address) == ("preference_link", "ana@example.com")
+        url = row.context["preferences_url"]
+    assert client.get(url.removeprefix("http://127.0.0.1:8000")).status_code == 200

@@ -27,7 +27,7 @@ from preferences.subscriptions import get_or_create_candidate, subscribe
 from preferences.tokens import LinkPurpose, make_link_token
 from tests.conftest import TEST_SECRET
 
-from .helpers import add_interest, add_job, csrf_token
+from .helpers import add_interest, add_job, csrf_token, without_tokens
 
 PASSWORD = "a long enough passphrase"
 
@@ -70,7 +70,9 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(
     assert a.status_code == b.status_code == 400
     assert escape(BAD_LOGIN) in a.text
     # Only the echoed address (the visitor's own input) differs.
-    assert a.text.replace("ana@example.com", "X") == b.text.replace("nobody@example.com", "X")
+    assert without_tokens(a.text.replace("ana@example.com", "X")) == without_tokens(
+        b.text.replace("nobody@example.com", "X")
+    )
     assert client.get("/dashboard").status_code == 302
 
 
@@ -82,7 +84,9 @@ def test_login_link_requests_answer_the_same_and_mail_only_members(
     b = post_login(client, email="nobody@example.com", action="link")
     assert a.status_code == b.status_code == 200
     assert escape(LINK_SENT) in a.text
-    assert a.text.replace("ana@example.com", "X") == b.text.replace("nobody@example.com", "X")
+    assert without_tokens(a.text.replace("ana@example.com", "X")) == without_tokens(
+        b.text.replace("nobody@example.com", "X")
+    )
     with session_scope(sessions) as session:
         rows = session.scalars(select(OutboxMessage)).all()
         assert [(r.template, r.to_address) for r in rows] == [("login_link", "ana@example.com")]

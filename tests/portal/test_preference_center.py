@@ -29,7 +29,7 @@ from preferences.subscriptions import get_or_create_candidate, opt_in_mass_email
 from preferences.tokens import LinkPurpose, make_link_token
 from tests.conftest import TEST_SECRET
 
-from .helpers import add_interest, csrf_token
+from .helpers import add_interest, csrf_token, without_tokens
 
 
 @pytest.fixture
@@ -251,7 +251,7 @@ def test_expired_link_offers_a_new_one_and_resend_says_the_same_for_anyone(
         )
         assert r.status_code == 200
         answers.append(r.text)
-    assert answers[0] == answers[1]
+    assert without_tokens(answers[0]) == without_tokens(answers[1])
     with session_scope(sessions) as session:
         (row,) = session.scalars(select(OutboxMessage)).all()
         assert (row.template, row.to_address) == ("preference_link", "ana@example.com")

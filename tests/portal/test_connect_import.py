@@ -102,17 +102,20 @@ def test_rate_limit_counts_are_shared_through_redis(tmp_path: Path, database_url
     """With Redis storage, two app processes (here: two apps) share one rate-limit budget."""
     if not _redis_up():
         require_or_skip("Redis is not listening on 127.0.0.1:6379")
-    import uuid
+    import redis
 
-    # A unique limit string keeps this run's counters apart from earlier runs.
-    rate = f"{3 + uuid.uuid4().int % 1000} per hour"
-    limit = int(rate.split()[0])
+    # Database 15 is this test's own: emptied before and after, so earlier runs' counters
+    # (Redis keeps them for the whole window) never leak into this one.
+    store = redis.Redis(host="127.0.0.1", port=6379, db=15)
+    store.flushdb()
+    rate = "5 per hour"
+    limit = 5
     apps = [
         create_app(
             make_settings(
                 tmp_path / str(n),
                 database_url,
-                RATE_LIMIT_STORAGE_URL="redis://127.0.0.1:6379/0",
+                RATE_LIMIT_STORAGE_URL="redis://127.0.0.1:6379/15",
                 CONNECT_RATE_LIMIT=rate,
             )
         )
@@ -132,3 +135,5 @@ def test_rate_limit_counts_are_shared_through_redis(tmp_path: Path, database_url
     assert codes[limit] == 429
     for app in apps:
         app.extensions["talentconnect"].engine.dispose()
+    store.flushdb()
+    store.close()

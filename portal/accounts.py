@@ -7,20 +7,18 @@ every session and revokes every emailed link at once.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import session
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from mailer.models import MessageKind
 from mailer.outbox import enqueue
 from portal.config import Settings
+from portal.passwords import hash_password, verify_password
 from preferences.clock import now
-from preferences.errors import InvalidEmail
 from preferences.models import Candidate, CandidateStatus
-from preferences.subscriptions import find_candidate
+from preferences.subscriptions import find_active_candidate
 from preferences.tokens import (
     InvalidLink,
     LinkData,
@@ -31,8 +29,6 @@ from preferences.tokens import (
 
 SESSION_KEY = "candidate"
 MIN_PASSWORD_LENGTH = 10
-# Checked when the address is unknown, so both paths cost one key derivation.
-_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
 
 def log_in(candidate: Candidate) -> None:
@@ -64,27 +60,16 @@ def current_candidate(db: Session) -> Candidate | None:
 
 def check_password(db: Session, email: str, password: str) -> Candidate | None:
     """Return the active candidate whose address and password match, else None."""
-    try:
-        candidate = find_candidate(db, email)
-    except InvalidEmail:
-        candidate = None
-    stored = candidate.password_hash if candidate and candidate.password_hash else _DUMMY_HASH
-    ok = check_password_hash(stored, password)
-    if (
-        candidate is None
-        or candidate.status is not CandidateStatus.ACTIVE
-        or not candidate.password_hash
-        or not ok
-    ):
-        return None
-    return candidate
+    candidate = find_active_candidate(db, email)
+    ok = verify_password(candidate.password_hash if candidate else None, password)
+    return candidate if ok else None
 
 
 def set_password(candidate: Candidate, password: str) -> None:
     """Hash and store a new password (scrypt, via Werkzeug)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"use at least {MIN_PASSWORD_LENGTH} characters")
-    candidate.password_hash = generate_password_hash(password)
+    candidate.password_hash = hash_password(password)
 
 
 def _stamp(candidate: Candidate) -> str:
@@ -93,11 +78,8 @@ def _stamp(candidate: Candidate) -> str:
 
 def send_login_link(db: Session, email: str, settings: Settings) -> None:
     """Email a 15-minute, single-use sign-in link if the address belongs to a member."""
-    try:
-        candidate = find_candidate(db, email)
-    except InvalidEmail:
-        return
-    if candidate is None or candidate.status is not CandidateStatus.ACTIVE:
+    candidate = find_active_candidate(db, email)
+    if candidate is None:
         return
     token = make_link_token(settings.secret_keys, LinkPurpose.LOGIN, candidate, u=_stamp(candidate))
     enqueue(
@@ -130,13 +112,7 @@ def finish_social_login(db: Session, claims: dict[str, Any]) -> Candidate | None
     email = str(claims.get("email") or "")
     if not email or claims.get("email_verified") is not True:
         return None
-    try:
-        candidate = find_candidate(db, email)
-    except InvalidEmail:
-        return None
-    if candidate is None or candidate.status is not CandidateStatus.ACTIVE:
-        return None
-    return candidate
+    return find_active_candidate(db, email)
 
 
 def candidate_for_link_check(db: Session, link: LinkData) -> Candidate:

@@ -33,6 +33,7 @@ from preferences.models import (
 from preferences.subscriptions import (
     CURRENT_WORDING_VERSION,
     confirm_subscription,
+    find_active_candidate,
     find_candidate,
     opt_in_mass_email,
     subscribe,
@@ -295,8 +296,8 @@ def resend_confirmation(session: Session, email: str, links: LinkContext) -> Non
 
     Says nothing either way; the caller shows the same page whatever happened.
     """
-    candidate = find_candidate(session, email)
-    if candidate is None or candidate.status is CandidateStatus.DELETED:
+    candidate = find_active_candidate(session, email)
+    if candidate is None:
         return
     has_pending = session.scalar(
         select(Subscription.id).where(

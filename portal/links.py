@@ -8,9 +8,8 @@ from mailer.models import MessageKind
 from mailer.outbox import enqueue
 from portal.config import Settings
 from preferences.clock import now
-from preferences.errors import InvalidEmail
-from preferences.models import Candidate, CandidateStatus
-from preferences.subscriptions import find_candidate
+from preferences.models import Candidate
+from preferences.subscriptions import find_active_candidate
 from preferences.tokens import LinkPurpose, make_link_token
 
 
@@ -28,11 +27,8 @@ def one_click_url(settings: Settings, candidate: Candidate, list_ref: str) -> st
 
 def send_preference_link(db: Session, email: str, settings: Settings) -> None:
     """Email a fresh preference-center link if the address belongs to a member."""
-    try:
-        candidate = find_candidate(db, email)
-    except InvalidEmail:
-        return
-    if candidate is None or candidate.status is not CandidateStatus.ACTIVE:
+    candidate = find_active_candidate(db, email)
+    if candidate is None:
         return
     enqueue(
         db,

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.passwords import hash_password, verify_password
 from preferences.addresses import normalize_email
 from preferences.clock import now
 from preferences.errors import InvalidEmail
 from preferences.models import RecruiterRole, RecruiterUser
-
-# Checked against when the address is unknown, so both paths cost one hash.
-_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
 
 def set_recruiter(
@@ -35,7 +30,7 @@ def set_recruiter(
     user.active = True
     if name:
         user.name = name
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     session.flush()
     return user
 
@@ -52,9 +47,8 @@ def authenticate_recruiter(session: Session, email: str, password: str) -> Recru
         if address
         else None
     )
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
-    ok = check_password_hash(stored, password)
-    if user is None or not user.active or not user.password_hash or not ok:
+    ok = verify_password(user.password_hash if user is not None else None, password)
+    if user is None or not user.active or not ok:
         return None
     user.last_login_at = now()
     session.flush()

@@ -61,6 +61,7 @@ from preferences.privacy import erase_candidate, erased_address, export_candidat
 from preferences.subscriptions import (
     CURRENT_WORDING_VERSION,
     confirm_subscription,
+    find_active_candidate,
     find_candidate,
     get_or_create_candidate,
     mass_email_status,
@@ -138,6 +139,7 @@ __all__ = [
     "erase_candidate",
     "erased_address",
     "export_candidate_data",
+    "find_active_candidate",
     "find_candidate",
     "frozen",
     "get_or_create_candidate",

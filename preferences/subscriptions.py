@@ -17,6 +17,7 @@ from preferences.clock import now
 from preferences.errors import (
     CandidateDeleted,
     InterestUnavailable,
+    InvalidEmail,
     InvalidTransition,
     NotFound,
 )
@@ -93,6 +94,17 @@ def _record_interest(
 def find_candidate(session: Session, email: str) -> Candidate | None:
     """Return the candidate with this address, if any."""
     return session.scalar(select(Candidate).where(Candidate.email == normalize_email(email)))
+
+
+def find_active_candidate(session: Session, email: str) -> Candidate | None:
+    """The active candidate with this address; None for unknown, erased or malformed ones."""
+    try:
+        candidate = find_candidate(session, email)
+    except InvalidEmail:
+        return None
+    if candidate is None or candidate.status is not CandidateStatus.ACTIVE:
+        return None
+    return candidate
 
 
 def get_or_create_candidate(session: Session, email: str, **fields: Any) -> tuple[Candidate, bool]:

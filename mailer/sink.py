@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from aiosmtpd.controller import Controller
 
+from preferences.clock import now
+
 
 @dataclass(frozen=True)
 class SinkMessage:
@@ -25,7 +27,7 @@ class SinkMessage:
     envelope_from: str
     envelope_to: tuple[str, ...]
     data: bytes
-    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    received_at: datetime = field(default_factory=now)
 
     def parsed(self) -> EmailMessage:
         parsed: EmailMessage = email.message_from_bytes(self.data, policy=email.policy.default)

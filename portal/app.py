@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from portal.config import Settings, load_settings
 from portal.limits import init_limiter
 from portal.web import EXTENSION_KEY, Runtime
+from preferences.clock import now
 from preferences.db import make_engine, make_session_factory, set_read_only
 
 log = logging.getLogger("portal.request")
@@ -129,7 +129,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         return {
             "company_name": settings.company_name,
             "postal_address": settings.postal_address,
-            "current_year": datetime.now(UTC).year,
+            "current_year": now().year,
             "is_production": settings.is_production,
             "texts": settings.texts,
             "logo_url": settings.company_logo_url,

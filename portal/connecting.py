@@ -19,12 +19,12 @@ from mailer.models import MessageKind
 from mailer.outbox import enqueue
 from portal.resumes import StoredResume, delete_resume
 from preferences.clock import now
+from preferences.interests import active_interests
 from preferences.models import (
     Candidate,
     CandidateStatus,
     ConsentSource,
     Interest,
-    InterestStatus,
     Resume,
     ResumeSource,
     Subscription,
@@ -91,19 +91,6 @@ class LinkContext:
     upload_dir: Path
 
 
-def _interests(session: Session, ids: Sequence[int]) -> list[Interest]:
-    if not ids:
-        return []
-    rows = session.scalars(
-        select(Interest).where(
-            Interest.id.in_(list(ids)),
-            Interest.status == InterestStatus.ACTIVE,
-            Interest.merged_into_id.is_(None),
-        )
-    ).all()
-    return sorted(rows, key=lambda i: (i.position, i.name))
-
-
 def _confirm_url(
     links: LinkContext, candidate: Candidate, *, mass_email: bool, wording: str
 ) -> str:
@@ -163,7 +150,7 @@ def submit_profile(
     session: Session, sub: Submission, links: LinkContext, *, double_opt_in: bool
 ) -> Outcome:
     """Create or merge the candidate, subscriptions, consent and resume; queue the email."""
-    interests = _interests(session, sub.interest_ids)
+    interests = active_interests(session, sub.interest_ids)
     if not interests:
         raise ValueError("at least one active interest is required")
     chosen_ids = [i.id for i in interests]

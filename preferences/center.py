@@ -120,13 +120,16 @@ def apply_state(
     *,
     source: ConsentSource,
     ip_address: str | None = None,
+    before: PreferenceState | None = None,
 ) -> list[str]:
     """Make the stored state match `desired`; return a sentence per change made.
 
     Reaching the preference center proves control of the mailbox (a signed link
-    or a login), so a subscription chosen here is confirmed at once.
+    or a login), so a subscription chosen here is confirmed at once. `before` is
+    the current state when the caller has already read it.
     """
-    before = current_state(session, candidate, interests)
+    if before is None:
+        before = current_state(session, candidate, interests)
     changes: list[str] = []
     for interest in interests:
         want = desired.interests.get(interest.id)

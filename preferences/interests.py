@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preferences.models import Interest, InterestStatus
 
 
-def active_interests(session: Session) -> list[Interest]:
-    """Return the interests candidates can choose, in display order."""
-    return list(
-        session.scalars(
-            select(Interest)
-            .where(Interest.status == InterestStatus.ACTIVE, Interest.merged_into_id.is_(None))
-            .order_by(Interest.position, Interest.name)
-        )
+def active_interests(session: Session, ids: Sequence[int] | None = None) -> list[Interest]:
+    """Return the interests candidates can choose (among `ids`, if given), in display order."""
+    stmt = select(Interest).where(
+        Interest.status == InterestStatus.ACTIVE, Interest.merged_into_id.is_(None)
     )
+    if ids is not None:
+        if not ids:
+            return []
+        stmt = stmt.where(Interest.id.in_(list(ids)))
+    return list(session.scalars(stmt.order_by(Interest.position, Interest.name)))
 
 
 def interest_by_slug(session: Session, slug: str) -> Interest | None:

@@ -209,6 +209,20 @@ def _accept_resume(stored: StoredResume, source: str) -> None:
     )
 
 
+def _resume_page(status: int, error: str | None) -> Any:
+    s = settings()
+    return _render(
+        "connect/resume.html",
+        "resume",
+        status,
+        error=error,
+        max_mb=s.max_upload_mb,
+        google_api_key=s.google_api_key,
+        google_client_id=s.google_client_id,
+        dropbox_app_key=s.dropbox_app_key,
+    )
+
+
 @bp.route("/resume", methods=["GET", "POST"])
 def resume() -> Any:
     """Upload a resume (or import one), or skip."""
@@ -242,16 +256,7 @@ def resume() -> Any:
             finally:
                 # Werkzeug spools big parts to temporary files; release them now.
                 upload.close()
-    return _render(
-        "connect/resume.html",
-        "resume",
-        status,
-        error=error,
-        max_mb=s.max_upload_mb,
-        google_api_key=s.google_api_key,
-        google_client_id=s.google_client_id,
-        dropbox_app_key=s.dropbox_app_key,
-    )
+    return _resume_page(status, error)
 
 
 @bp.post("/resume/import")
@@ -262,16 +267,7 @@ def resume_import() -> Any:
     url = request.form.get("url", "")[:2000]
     token = request.form.get("access_token", "")[:4000]
     if source not in ("drive", "dropbox") or not url:
-        return _render(
-            "connect/resume.html",
-            "resume",
-            400,
-            error="That import didn't work.",
-            max_mb=s.max_upload_mb,
-            google_api_key=s.google_api_key,
-            google_client_id=s.google_client_id,
-            dropbox_app_key=s.dropbox_app_key,
-        )
+        return _resume_page(400, "That import didn't work.")
     headers = {"Authorization": f"Bearer {token}"} if source == "drive" and token else None
     try:
         stored = fetch_remote(
@@ -286,16 +282,7 @@ def resume_import() -> Any:
         )
     except ResumeError as exc:
         status = 413 if isinstance(exc, FileTooLarge) else 400
-        return _render(
-            "connect/resume.html",
-            "resume",
-            status,
-            error=exc.message,
-            max_mb=s.max_upload_mb,
-            google_api_key=s.google_api_key,
-            google_client_id=s.google_client_id,
-            dropbox_app_key=s.dropbox_app_key,
-        )
+        return _resume_page(status, exc.message)
     _accept_resume(stored, source)
     return redirect(url_for("connect.review"))
 

@@ -105,8 +105,10 @@ def render_center(
     form_state: PreferenceState | None = None,
     undo_action: str | None = None,
     undone: bool = False,
+    interests: list[Interest] | None = None,
 ) -> Any:
-    interests = active_interests(session)
+    if interests is None:
+        interests = active_interests(session)
     state = form_state or current_state(session, candidate, interests)
     return render_template(
         "preferences/center.html",
@@ -162,11 +164,23 @@ def show_or_save(
     desired, errors = parse_form(request.form, interests, today=now().date())
     if errors:
         return render_center(
-            session, candidate, action=action, status=400, errors=errors, form_state=desired
+            session,
+            candidate,
+            action=action,
+            status=400,
+            errors=errors,
+            form_state=desired,
+            interests=interests,
         )
     before = current_state(session, candidate, interests)
     changes = apply_state(
-        session, candidate, interests, desired, source=source, ip_address=request.remote_addr
+        session,
+        candidate,
+        interests,
+        desired,
+        source=source,
+        ip_address=request.remote_addr,
+        before=before,
     )
     return render_center(
         session,
@@ -175,6 +189,7 @@ def show_or_save(
         changes=changes,
         undo_token=undo_token_for(candidate, before) if changes else None,
         undo_action=undo_action,
+        interests=interests,
     )
 
 
@@ -210,6 +225,7 @@ def undo(token: str) -> Any:
         previous,
         source=ConsentSource.PREFERENCE_CENTER,
         ip_address=request.remote_addr,
+        before=before,
     )
     return render_center(
         session,
@@ -219,4 +235,5 @@ def undo(token: str) -> Any:
         undone=True,
         undo_token=undo_token_for(candidate, before) if changes else None,
         undo_action=f"/preferences/{token}/undo",
+        interests=interests,
     )

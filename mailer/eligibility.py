@@ -41,15 +41,14 @@ def skip_reason(session: Session, message: OutboxMessage) -> str | None:
             return "candidate is opted out of mass email"
     if message.kind is MessageKind.JOB_ALERT:
         interest_id = message.context.get("interest_id")
-        subs = session.scalars(
+        sub = session.scalar(
             select(Subscription).where(
                 Subscription.candidate_id == message.candidate_id,
                 Subscription.interest_id == interest_id,
             )
-        ).all()
-        if not subs or subs[0].status is not SubscriptionStatus.SUBSCRIBED:
+        )
+        if sub is None or sub.status is not SubscriptionStatus.SUBSCRIBED:
             return "candidate is not subscribed to this interest"
-        paused = subs[0].paused_until
-        if paused is not None and paused > now():
+        if sub.paused_until is not None and sub.paused_until > now():
             return "alerts are paused"
     return None

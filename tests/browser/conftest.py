@@ -193,7 +193,7 @@ def social_portal(
 
 
 # Module scope, not session: only one sync Playwright may run at a time, and other test
-# modules (tests/portal/test_browser.py) start their own.
+# modules (tests/browser/test_landing.py) start their own.
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     """Debian's chromium, headless, shared by a module's tests; never a downloaded one."""

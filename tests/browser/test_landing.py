@@ -5,7 +5,6 @@ Screenshots land in test-artifacts/ for a human to look at.
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,19 +19,11 @@ from portal.app import create_app
 from portal.demo import seed_demo
 from portal.migrate import upgrade
 from preferences.db import make_engine, make_session_factory, session_scope
-from tests.conftest import make_settings, require_or_skip
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORTS = {"desktop": (1280, 800), "phone": (375, 740)}
 
 
@@ -66,24 +57,6 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         server.close()
         thread.join(timeout=10)
         app.extensions["talentconnect"].engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Debian's chromium, headless; never a browser downloaded by Playwright."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        require_or_skip("chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require_or_skip("playwright is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))

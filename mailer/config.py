@@ -82,9 +82,17 @@ class MailSettings:
     postal_address: str
     # Signing keys for unsubscribe and preference links (newest first); none: no links.
     secret_keys: tuple[str, ...] = ()
+    # Where unsubscribe requests by email go (the mailto: of List-Unsubscribe); empty:
+    # unsubscribe@ the sending domain.
+    unsubscribe_mailbox: str = ""
 
     @property
     def sending_domain(self) -> str:
         """The domain of the From address, used for Message-ID."""
         address = self.mail_from.rsplit("<", 1)[-1].rstrip(">").strip()
         return address.rpartition("@")[2] or "localhost"
+
+    @property
+    def unsubscribe_address(self) -> str:
+        """The mailbox of the mailto: unsubscribe link."""
+        return self.unsubscribe_mailbox or f"unsubscribe@{self.sending_domain}"

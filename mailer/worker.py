@@ -8,9 +8,10 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from email.policy import Policy
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailer.config import MailSettings
 from mailer.eligibility import skip_reason
 from mailer.errors import MailerError, PermanentSendError, TransientSendError
+from mailer.inbound import unsubscribe_mailto
 from mailer.message import build_message
 from mailer.models import MessageKind, OutboxMessage
 from mailer.outbox import claim_batch, mark_failed, mark_retry, mark_sent, mark_skipped
@@ -38,6 +40,29 @@ def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with jitter: about 1, 2, 4 … minutes, capped at an hour."""
     base = min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_CAP)
     return base * random.uniform(0.5, 1.5)
+
+
+class UriListHeader(str):
+    """An RFC 2369 header value (``<uri>, <uri>``) that folds only between its URIs.
+
+    The email package would RFC 2047-encode a URL longer than one line, and mail
+    providers do not decode encoded words in List-Unsubscribe, so the links would be
+    lost. Folding after the comma between URIs is legal and keeps every URL whole.
+    """
+
+    name: str
+    uris: tuple[str, ...]
+
+    def __new__(cls, name: str, uris: Sequence[str]) -> UriListHeader:
+        value = super().__new__(cls, ", ".join(f"<{uri}>" for uri in uris))
+        value.name = name
+        value.uris = tuple(uris)
+        return value
+
+    def fold(self, *, policy: Policy) -> str:
+        """Called by the email generator, which treats a value with a `name` as a header."""
+        separator = "," + policy.linesep + " "
+        return f"{self.name}: {separator.join(f'<{uri}>' for uri in self.uris)}{policy.linesep}"
 
 
 def default_worker_id() -> str:
@@ -158,7 +183,15 @@ class OutboxWorker:
         )
         domain = self._settings.sending_domain
         return {
-            "List-Unsubscribe": f"<{self._settings.base_url}/unsubscribe/{token}>",
+            # https first: RFC 8058 one-click needs it; mailto is for clients that only
+            # know RFC 2369, answered by `talentconnect inbound serve`.
+            "List-Unsubscribe": UriListHeader(
+                "List-Unsubscribe",
+                (
+                    f"{self._settings.base_url}/unsubscribe/{token}",
+                    unsubscribe_mailto(self._settings.unsubscribe_address, token),
+                ),
+            ),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "List-Id": f"{self._settings.company_name} {list_ref.replace(':', '-')} "
             f"<{list_ref.replace(':', '-')}.{domain}>",

@@ -1,4 +1,4 @@
-"""Housekeeping for the upload folder: files of abandoned connect drafts."""
+"""The upload folder: resumes posted in forms, and housekeeping of files no profile claimed."""
 
 from __future__ import annotations
 
@@ -7,11 +7,38 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 
+from portal.resumes import FileTooLarge, NoFileChosen, ResumeError, StoredResume, store_upload
 from preferences.models import Resume
 
 # A draft lives in the visitor's session; a file no profile claimed after this long is orphaned.
 DEFAULT_MAX_AGE_HOURS = 24
+
+
+def store_form_upload(
+    upload: FileStorage | None, upload_dir: Path, *, max_upload_mb: int
+) -> StoredResume:
+    """Store the file of a multipart form's file field, with every intake check.
+
+    Raises NoFileChosen when the field is missing or no file was picked, and the other
+    `ResumeError`s when the file is refused (too large, empty, not a PDF, DOCX or text
+    by its content, an unsafe DOCX); then nothing is left in `upload_dir`.
+    """
+    if upload is None or not upload.filename:
+        raise NoFileChosen("no file in the form")
+    try:
+        return store_upload(
+            upload.stream, upload.filename, upload_dir, max_bytes=max_upload_mb * 1024 * 1024
+        )
+    finally:
+        # Werkzeug spools big parts to temporary files; release them now.
+        upload.close()
+
+
+def refusal_status(exc: ResumeError) -> int:
+    """The HTTP status for a refused upload: 413 over the size cap, else 400."""
+    return 413 if isinstance(exc, FileTooLarge) else 400
 
 
 def prune_orphan_uploads(

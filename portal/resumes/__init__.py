@@ -1,7 +1,8 @@
 """Resume intake: safe storage of uploads and imports, text extraction and field parsing.
 
 A plain library (no Flask): the connect-flow views call `store_upload` or `fetch_remote`,
-then `parse_file`, and show the candidate each `ResumeError.message` they catch.
+then `parse_file`, and show the candidate each `ResumeError.message` they catch. The
+dashboard replaces or deletes a candidate's resume on file through `portal.resumes.records`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from portal.resumes.errors import (
     EmptyFile,
     ExtractionFailed,
     FileTooLarge,
+    NoFileChosen,
     RemoteFetchFailed,
     RemoteFetchRefused,
     ResumeError,
     UnsafeArchive,
     UnsupportedFile,
+    human_size,
 )
 from portal.resumes.extract import extract_text
 from portal.resumes.parse import CONTACT_FIELDS, ParsedResume, parse_file, parse_resume
@@ -37,6 +40,7 @@ __all__ = [
     "ExtractionFailed",
     "FileTooLarge",
     "InterestKeywords",
+    "NoFileChosen",
     "ParsedResume",
     "RemoteFetchFailed",
     "RemoteFetchRefused",
@@ -48,6 +52,7 @@ __all__ = [
     "delete_resume",
     "extract_text",
     "fetch_remote",
+    "human_size",
     "kind_for_content_type",
     "parse_file",
     "parse_resume",

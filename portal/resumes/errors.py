@@ -29,7 +29,7 @@ class FileTooLarge(ResumeError):
     """The file is bigger than the configured limit."""
 
     def __init__(self, max_bytes: int, detail: str = "") -> None:
-        limit = _human_size(max_bytes)
+        limit = human_size(max_bytes)
         super().__init__(
             detail or f"more than {max_bytes} bytes",
             message=f"That file is too large. Please upload a resume smaller than {limit}.",
@@ -44,6 +44,12 @@ class UnsafeArchive(ResumeError):
         "We couldn't open that Word document safely. Please save it again as .docx or PDF "
         "and upload it once more."
     )
+
+
+class NoFileChosen(ResumeError):
+    """A form was posted without a file in its file field."""
+
+    message = "Choose a file to upload."
 
 
 class EmptyFile(ResumeError):
@@ -78,7 +84,7 @@ class ExtractionFailed(ResumeError):
     )
 
 
-def _human_size(n: int) -> str:
+def human_size(n: int) -> str:
     """Return `n` bytes as a short figure such as "10 MB" or "512 KB"."""
     mb = 1024 * 1024
     if n >= mb:

@@ -35,7 +35,7 @@ pytest: $(STAMP) $(NODE_STAMP)
 
 # bench/web.py drives the server with wrk, from Debian.
 bench: $(STAMP)
-	@command -v wrk >/dev/null || apt-get install -y wrk
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
 	$(BIN)/python bench/resume_parse.py
 	$(BIN)/python bench/web.py

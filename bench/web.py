@@ -1,7 +1,7 @@
-"""Load benchmark of the web portal under the production server (waitress) with wrk.
+"""Load benchmark of the web portal under the production server (gunicorn) with wrk.
 
     .venv/bin/python bench/web.py [--seconds N] [--connections 32] [--candidates N]
-                                  [--backends sqlite,postgresql] [--threads 8]
+                                  [--backends sqlite,postgresql] [--workers N] [--threads 1]
 
 For each backend it seeds a fresh database in-process (migrations, the demo
 company, N candidates with three confirmed job-alert subscriptions and mass
@@ -10,7 +10,7 @@ drives it with wrk (Debian package `wrk`) at --connections for --seconds per
 scenario:
 
 - minimal: a separate tiny Flask app (one query, one Jinja template) served by
-  waitress with the same thread count, on the same database: the ceiling;
+  the same gunicorn set-up (workers, threads), on the same database: the ceiling;
 - pref_get: the preference center GET, a different candidate's signed link per request;
 - pref_save: the preference center Save (POST with the session cookie and CSRF token
   of one real browser session, a different candidate per request, every Save
@@ -70,37 +70,34 @@ MINIMAL_TEMPLATE = """<!doctype html>
 """
 
 
-def run_minimal_server(port: int, database_url: str, threads: int) -> None:
+def run_minimal_server(port: int, database_url: str, workers: int, threads: int) -> None:
     """Serve the ceiling page: one query and one Jinja template, nothing else."""
-    from flask import Flask, render_template
-    from jinja2 import DictLoader
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from waitress import create_server
+    from portal.serving import WebServer
 
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
-    else:
-        engine = create_engine(url, pool_size=threads, max_overflow=0)
-    app = Flask("minimal")
-    app.jinja_loader = DictLoader({"page.html": MINIMAL_TEMPLATE})
-    query = text("SELECT name FROM interests ORDER BY position")
+    def factory() -> Any:
+        from flask import Flask, render_template
+        from jinja2 import DictLoader
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
 
-    @app.get("/")
-    def page() -> str:
-        with engine.connect() as conn:
-            names = [row[0] for row in conn.execute(query)]
-        return render_template("page.html", title="Interests", names=names)
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        else:
+            engine = create_engine(url, pool_size=threads, max_overflow=0)
+        app = Flask("minimal")
+        app.jinja_loader = DictLoader({"page.html": MINIMAL_TEMPLATE})
+        query = text("SELECT name FROM interests ORDER BY position")
 
-    server: Any = create_server(app, host=HOST, port=port, threads=threads)
+        @app.get("/")
+        def page() -> str:
+            with engine.connect() as conn:
+                names = [row[0] for row in conn.execute(query)]
+            return render_template("page.html", title="Interests", names=names)
 
-    def interrupt(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
+        return app
 
-    signal.signal(signal.SIGTERM, interrupt)
-    server.run()  # returns on KeyboardInterrupt
-    engine.dispose()
+    WebServer(factory, host=HOST, port=port, workers=workers, threads=threads).run()
 
 
 # --------------------------------------------------------------------------- databases
@@ -467,7 +464,7 @@ def bench_backend(backend: str, args: argparse.Namespace, wrk: str, console: Any
                     sys.executable,
                     str(Path(__file__).resolve()),
                     "--minimal-server",
-                    *(str(port), url, str(args.threads)),
+                    *(str(port), url, str(args.workers), str(args.threads)),
                 ],
                 env,
                 port,
@@ -492,7 +489,8 @@ def bench_backend(backend: str, args: argparse.Namespace, wrk: str, console: Any
                 [
                     str(bin_dir / "talentconnect"),
                     "serve",
-                    *("--host", HOST, "--port", str(port), "--threads", str(args.threads)),
+                    *("--host", HOST, "--port", str(port)),
+                    *("--workers", str(args.workers), "--threads", str(args.threads)),
                 ],
                 env,
                 port,
@@ -590,7 +588,7 @@ def check_targets(figures: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--minimal-server"]:
-        run_minimal_server(int(argv[1]), argv[2], int(argv[3]))
+        run_minimal_server(int(argv[1]), argv[2], int(argv[3]), int(argv[4]))
         return 0
     parser = argparse.ArgumentParser(
         prog="bench/web.py", description=(__doc__ or "").splitlines()[0]
@@ -598,9 +596,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="per scenario (10)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent (32)")
     parser.add_argument("--candidates", type=int, default=2000, help="seeded (2000)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (8)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn worker processes (one per core)"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (1)")
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated")
     args = parser.parse_args(argv)
+    if args.workers is None:
+        from portal.serving import default_workers
+
+        args.workers = default_workers()
     if not 1 <= args.seconds <= 300:
         parser.error("--seconds must be between 1 and 300")
     if args.candidates < 4 or args.connections < 1:
@@ -626,7 +631,8 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": args.seconds,
             "connections": args.connections,
             "candidates": args.candidates,
-            "waitress_threads": args.threads,
+            "gunicorn_workers": args.workers,
+            "threads_per_worker": args.threads,
             "cpus": os.cpu_count(),
         },
         "targets": {
@@ -654,7 +660,7 @@ def main(argv: list[str] | None = None) -> int:
 
     table = Table(
         title=f"Talent Connect web load ({args.connections} connections, "
-        f"{args.seconds} s per scenario, waitress {args.threads} threads)"
+        f"{args.seconds} s per scenario, gunicorn {args.workers} workers x {args.threads} threads)"
     )
     for column in ("backend", "scenario", "req/s", "p50 ms", "p99 ms", "errors"):
         table.add_column(column, justify="left" if column in ("backend", "scenario") else "right")

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, has_request_context, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -124,9 +124,33 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     _install_request_hooks(app, csp)
     _install_error_pages(app)
 
+    # Every page's header and footer links; url_for is slow enough to matter on
+    # busy pages, so they are built once per application root.
+    layout_links: dict[str, dict[str, str]] = {}
+
+    def _layout_urls() -> dict[str, str]:
+        if not has_request_context():
+            return {}
+        urls = layout_links.get(request.script_root)
+        if urls is None:
+            urls = {
+                "site_css": url_for("static", filename="site.css"),
+                "brand_css": url_for("brand_css"),
+                "favicon": url_for("static", filename="favicon.svg"),
+                "index": url_for("public.index"),
+                "jobs": url_for("public.jobs"),
+                "connect": url_for("connect.start"),
+                "dashboard": url_for("dashboard.home"),
+                "login": url_for("auth.login"),
+                "admin_login": url_for("admin.login"),
+            }
+            layout_links[request.script_root] = urls
+        return urls
+
     @app.context_processor
     def _brand() -> dict[str, Any]:
         return {
+            "layout_urls": _layout_urls(),
             "company_name": settings.company_name,
             "postal_address": settings.postal_address,
             "current_year": now().year,

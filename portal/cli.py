@@ -27,6 +27,7 @@ from mailer.sink import MaildirStore, MailSink
 from mailer.worker import OutboxWorker
 from portal.config import SETTINGS, ConfigError, Settings, load_settings
 from portal.demo import DemoResult, seed_demo
+from portal.inbound_cli import inbound
 from portal.logs import configure_logging
 from portal.migrate import current_revision, head_revision, upgrade
 from preferences.db import make_engine, make_session_factory, session_scope
@@ -254,22 +255,53 @@ def _make_worker(
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 128))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="Worker processes (default: one per core, at least 2).",
+)
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 128),
+    help="Threads per worker process; above 1, idle keep-alive connections are held too.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
-    """Serve the web portal only (waitress), for running several web processes."""
-    from portal.app import create_app
+def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the web portal only (gunicorn), for production behind a reverse proxy.
 
-    app = create_app(_settings(ctx))
-    server: Any = _listen(app, host, port, threads)
-    log.info("web server listening", extra={"url": f"http://{host}:{server.effective_port}"})
+    Each worker process builds its own app and database connections. SIGTERM
+    finishes the requests in flight, then exits 0.
+    """
+    from portal.app import create_app
+    from portal.serving import WebServer, check_port_free, default_workers
+
+    settings = _settings(ctx)
+    problem = check_port_free(host, port)
+    if problem is not None:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {problem} "
+            "(is another copy running? choose another --port)"
+        )
+    count = workers or default_workers()
+    log.info(
+        "web server starting",
+        extra={"url": f"http://{host}:{port}", "workers": count, "threads": threads},
+    )
     try:
-        with _stop_on_signals(lambda: None, interrupt=True):
-            server.run()
-    finally:
-        server.close()
-        app.extensions["talentconnect"].engine.dispose()
+        WebServer(
+            lambda: create_app(settings),
+            host=host,
+            port=port,
+            workers=count,
+            threads=threads,
+            log_level=settings.log_level,
+        ).run()
+    except SystemExit as exc:  # gunicorn's arbiter ends with sys.exit
+        if exc.code not in (0, None):
+            raise
     log.info("stopped")
 
 
@@ -399,6 +431,9 @@ def preference_link(ctx: click.Context, email: str) -> None:
         # would turn ctx.exit(1) into a returned value and exit 0.
         sys.exit(1)
     click.echo(url)
+
+
+cli.add_command(inbound)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -89,6 +89,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "From address of every email, optionally with a display name.",
     ),
     SettingSpec(
+        "UNSUBSCRIBE_MAILBOX",
+        "unsubscribe@<domain of MAIL_FROM>",
+        "Address of the `mailto:` unsubscribe link in bulk email (RFC 8058). Route it "
+        "to `talentconnect inbound serve`, which applies the request like the one-click link.",
+    ),
+    SettingSpec(
         "POSTAL_ADDRESS",
         "",
         "Company postal address printed in every bulk email (CAN-SPAM). Required in production.",
@@ -193,7 +199,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "CONNECT_RATE_LIMIT",
         "20 per minute;200 per hour",
-        "Form submissions allowed per client IP on the connect and login forms.",
+        "Form submissions allowed per client IP on the connect, login, preference and "
+        "dashboard resume forms.",
     ),
 )
 
@@ -242,6 +249,7 @@ class Settings:
     scheduler_reload_seconds: int
     mail_sink_port: int
     company_logo_url: str = ""
+    unsubscribe_mailbox: str = ""
     privacy_url: str = ""
     brand_color: str = "#0b3d91"
     texts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
@@ -279,6 +287,7 @@ class Settings:
             base_url=self.base_url,
             postal_address=self.postal_address,
             secret_keys=self.secret_keys,
+            unsubscribe_mailbox=self.unsubscribe_mailbox,
         )
 
 
@@ -484,6 +493,7 @@ def load_settings(
         )
     except EmailNotValidError as exc:
         raise ConfigError(PREFIX + "MAIL_FROM", f"{mail_from!r}: {exc}") from None
+    unsubscribe_mailbox = _unsubscribe_mailbox(get("UNSUBSCRIBE_MAILBOX"), mail_from)
 
     postal_address = get("POSTAL_ADDRESS")
     if production and not postal_address:
@@ -549,6 +559,7 @@ def load_settings(
             "MAIL_SINK_PORT", get("MAIL_SINK_PORT") or "0", minimum=0, maximum=65_535
         ),
         company_logo_url=_logo(get("COMPANY_LOGO_URL")),
+        unsubscribe_mailbox=unsubscribe_mailbox,
         privacy_url=_link("PRIVACY_URL", get("PRIVACY_URL")),
         brand_color=_color(get("BRAND_COLOR") or "#0b3d91"),
         texts=_texts(get("TEXTS")),
@@ -569,6 +580,26 @@ def load_settings(
         connect_rate_limit=_rate(get("CONNECT_RATE_LIMIT") or "20 per minute;200 per hour"),
         uses_dev_secret=uses_dev_secret,
     )
+
+
+def _unsubscribe_mailbox(raw: str, mail_from: str) -> str:
+    """A bare ASCII address (it goes into a mailto: URL and is matched at RCPT)."""
+    name = PREFIX + "UNSUBSCRIBE_MAILBOX"
+    sender = validate_email(
+        mail_from, allow_display_name=True, check_deliverability=False, test_environment=True
+    )
+    value = raw or f"unsubscribe@{sender.ascii_domain}"
+    try:
+        mailbox = validate_email(
+            value, allow_smtputf8=False, check_deliverability=False, test_environment=True
+        )
+    except EmailNotValidError as exc:
+        raise ConfigError(name, f"{value!r}: {exc}") from None
+    address = mailbox.ascii_email or mailbox.normalized
+    # Every reply to the From address would otherwise be read as an unsubscribe request.
+    if address.lower() in {sender.normalized.lower(), (sender.ascii_email or "").lower()}:
+        raise ConfigError(name, "must differ from the MAIL_FROM address")
+    return address
 
 
 def _link(name: str, raw: str) -> str:

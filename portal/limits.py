@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -24,7 +24,11 @@ LIMITED_ENDPOINTS = (
     "auth.login_link",
     "preferences.center",
     "preferences.undo",
+    "dashboard.preferences_undo",
     "preferences.resend",
+    # Signed in, but these store, parse and delete resume files.
+    "dashboard.resume_upload",
+    "dashboard.resume_delete",
 )
 # GET endpoints that start work elsewhere (a call to a sign-in provider).
 LIMITED_GET_ENDPOINTS = ("social.login", "social.callback")
@@ -35,6 +39,18 @@ def init_limiter(
 ) -> Limiter:
     """Attach a limiter to `app` and limit POSTs to `endpoints` to `rate` per client address."""
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage_url, headers_enabled=True)
+
+    endpoints = tuple(endpoints)
+    limited_posts = frozenset(endpoints)
+    limited_gets = frozenset(LIMITED_GET_ENDPOINTS)
+
+    @limiter.request_filter
+    def _not_limited() -> bool:
+        # Skip the limiter's bookkeeping on requests no limit applies to (most of them).
+        if request.method == "POST":
+            return request.endpoint not in limited_posts
+        return request.method != "GET" or request.endpoint not in limited_gets
+
     targets = [(e, ["POST"]) for e in endpoints] + [(e, ["GET"]) for e in LIMITED_GET_ENDPOINTS]
     for endpoint, methods in targets:
         view = app.view_functions.get(endpoint)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
+from preferences.interests import DISPLAY_ORDER, IS_ACTIVE
 from preferences.models import (
     Candidate,
     ConsentSource,
     Frequency,
     Interest,
     MassEmail,
+    MassEmailStatus,
     Subscription,
     SubscriptionStatus,
 )
@@ -28,6 +30,7 @@ from preferences.subscriptions import (
     subscribe,
     unsubscribe,
 )
+from preferences.tokens import LinkOwner
 
 # How each frequency reads in a sentence, matching the form's wording.
 FREQUENCY_WORDS = {
@@ -85,6 +88,31 @@ class PreferenceState:
         )
 
 
+class InterestOption(NamedTuple):
+    """An interest as the preference form shows it."""
+
+    id: int
+    name: str
+
+
+def _choice(
+    status: SubscriptionStatus | None, frequency: Frequency | None, paused_until: datetime | None
+) -> InterestChoice:
+    """One interest's choice from its subscription row's columns (all None: no row)."""
+    if status is None or status is SubscriptionStatus.UNSUBSCRIBED:
+        return InterestChoice(subscribed=False, frequency=frequency or Frequency.DAILY)
+    return InterestChoice(
+        subscribed=True,
+        frequency=frequency or Frequency.DAILY,
+        paused_until=paused_until,
+        pending=status is SubscriptionStatus.UNCONFIRMED,
+    )
+
+
+def _mass_email(session: Session, candidate: Candidate | LinkOwner) -> bool:
+    return mass_email_status(session, candidate) is MassEmail.OPTED_IN
+
+
 def current_state(
     session: Session, candidate: Candidate, interests: list[Interest]
 ) -> PreferenceState:
@@ -95,21 +123,59 @@ def current_state(
             select(Subscription).where(Subscription.candidate_id == candidate.id)
         )
     }
-    state = PreferenceState(mass_email=mass_email_status(session, candidate) is MassEmail.OPTED_IN)
+    state = PreferenceState(mass_email=_mass_email(session, candidate))
     for interest in interests:
         sub = subs.get(interest.id)
-        if sub is None or sub.status is SubscriptionStatus.UNSUBSCRIBED:
-            state.interests[interest.id] = InterestChoice(
-                subscribed=False, frequency=sub.frequency if sub else Frequency.DAILY
-            )
-        else:
-            state.interests[interest.id] = InterestChoice(
-                subscribed=True,
-                frequency=sub.frequency,
-                paused_until=sub.paused_until,
-                pending=sub.status is SubscriptionStatus.UNCONFIRMED,
-            )
+        state.interests[interest.id] = (
+            _choice(sub.status, sub.frequency, sub.paused_until)
+            if sub
+            else _choice(None, None, None)
+        )
     return state
+
+
+# The preference page's one query: every active interest with the candidate's
+# subscription to it (if any) and, on each row, their mass-email status.
+_CENTER_ROWS = (
+    select(
+        Interest.id,
+        Interest.name,
+        Subscription.status,
+        Subscription.frequency,
+        Subscription.paused_until,
+        select(MassEmailStatus.status)
+        .where(MassEmailStatus.candidate_id == bindparam("candidate_id"))
+        .scalar_subquery(),
+    )
+    .outerjoin(
+        Subscription,
+        and_(
+            Subscription.interest_id == Interest.id,
+            Subscription.candidate_id == bindparam("candidate_id"),
+        ),
+    )
+    .where(*IS_ACTIVE)
+    .order_by(*DISPLAY_ORDER)
+)
+
+
+def load_center(
+    session: Session, candidate: Candidate | LinkOwner
+) -> tuple[list[InterestOption], PreferenceState]:
+    """The active interests and the candidate's state for each, in one query.
+
+    This is what the preference page shows; reading it must stay cheap, because
+    an alert run ends with many candidates opening their links at once.
+    """
+    rows = session.execute(_CENTER_ROWS, {"candidate_id": candidate.id}).all()
+    if not rows:  # no active interest: only the mass-email choice is left
+        return [], PreferenceState(mass_email=_mass_email(session, candidate))
+    state = PreferenceState(mass_email=rows[0][5] is MassEmail.OPTED_IN)
+    options = []
+    for interest_id, name, status, frequency, paused_until, _mass in rows:
+        options.append(InterestOption(interest_id, name))
+        state.interests[interest_id] = _choice(status, frequency, paused_until)
+    return options, state
 
 
 def apply_state(

@@ -9,17 +9,19 @@ from sqlalchemy.orm import Session
 
 from preferences.models import Interest, InterestStatus
 
+# The interests candidates can choose, and the order they are shown in.
+IS_ACTIVE = (Interest.status == InterestStatus.ACTIVE, Interest.merged_into_id.is_(None))
+DISPLAY_ORDER = (Interest.position, Interest.name)
+
 
 def active_interests(session: Session, ids: Sequence[int] | None = None) -> list[Interest]:
     """Return the interests candidates can choose (among `ids`, if given), in display order."""
-    stmt = select(Interest).where(
-        Interest.status == InterestStatus.ACTIVE, Interest.merged_into_id.is_(None)
-    )
+    stmt = select(Interest).where(*IS_ACTIVE)
     if ids is not None:
         if not ids:
             return []
         stmt = stmt.where(Interest.id.in_(list(ids)))
-    return list(session.scalars(stmt.order_by(Interest.position, Interest.name)))
+    return list(session.scalars(stmt.order_by(*DISPLAY_ORDER)))
 
 
 def interest_by_slug(session: Session, slug: str) -> Interest | None:

@@ -7,9 +7,9 @@ functions flush but never commit; the caller's scope decides.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from preferences.addresses import normalize_email
@@ -37,8 +37,68 @@ from preferences.models import (
     SubscriptionStatus,
 )
 
+
+class HasId(Protocol):
+    """A candidate, or a plain row naming one."""
+
+    @property
+    def id(self) -> int: ...
+
+
 # The wording a candidate agreed to; bump it whenever the consent text changes.
 CURRENT_WORDING_VERSION = "2026-11-v1"
+
+
+_SUBSCRIPTIONS: Table = Subscription.__table__  # type: ignore[assignment]
+_MASS_EMAIL: Table = MassEmailStatus.__table__  # type: ignore[assignment]
+_CONSENT_EVENTS: Table = ConsentEvent.__table__  # type: ignore[assignment]
+
+
+def _forget_loaded(session: Session, model: type[Any], key: Any) -> None:
+    """Expire a loaded ORM object whose row was just changed by a Core statement."""
+    loaded = session.identity_map.get(session.identity_key(model, key))
+    if loaded is not None:
+        session.expire(loaded)
+
+
+_APPEND_CONSENT = insert(_CONSENT_EVENTS).returning(_CONSENT_EVENTS.c.id)
+
+
+def append_consent(
+    session: Session,
+    candidate_id: int,
+    *,
+    scope: ConsentScope,
+    action: ConsentAction,
+    source: ConsentSource,
+    interest_id: int | None = None,
+    wording_version: str = CURRENT_WORDING_VERSION,
+    detail: dict[str, Any] | None = None,
+    ip_address: str | None = None,
+) -> int:
+    """Append one consent event (one INSERT, no ORM object); return its id."""
+    if (scope is ConsentScope.INTEREST) != (interest_id is not None):
+        raise ValueError("an interest consent event needs exactly one interest")
+    session.flush()  # the rows it refers to must be written first
+    event_id: int = (
+        session.connection()
+        .execute(
+            _APPEND_CONSENT,
+            {
+                "candidate_id": candidate_id,
+                "scope": scope,
+                "interest_id": interest_id,
+                "action": action,
+                "source": source,
+                "wording_version": wording_version,
+                "detail": detail or {},
+                "ip_address": ip_address,
+                "occurred_at": now(),
+            },
+        )
+        .scalar_one()
+    )
+    return event_id
 
 
 def record_consent(
@@ -52,24 +112,19 @@ def record_consent(
     wording_version: str = CURRENT_WORDING_VERSION,
     detail: dict[str, Any] | None = None,
     ip_address: str | None = None,
-) -> ConsentEvent:
-    """Append one consent event for `candidate`."""
-    if (scope is ConsentScope.INTEREST) != (interest is not None):
-        raise ValueError("an interest consent event needs exactly one interest")
-    event = ConsentEvent(
-        candidate_id=candidate.id,
+) -> int:
+    """Append one consent event for `candidate`; return its id."""
+    return append_consent(
+        session,
+        candidate.id,
         scope=scope,
-        interest_id=interest.id if interest is not None else None,
         action=action,
         source=source,
+        interest_id=interest.id if interest is not None else None,
         wording_version=wording_version,
-        detail=detail or {},
+        detail=detail,
         ip_address=ip_address,
-        occurred_at=now(),
     )
-    session.add(event)
-    session.flush()
-    return event
 
 
 def _record_interest(
@@ -79,7 +134,7 @@ def _record_interest(
     action: ConsentAction,
     source: ConsentSource,
     **fields: Any,
-) -> ConsentEvent:
+) -> int:
     return record_consent(
         session,
         candidate,
@@ -244,23 +299,61 @@ def unsubscribe(
     *,
     source: ConsentSource,
     ip_address: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
     """Stop job alerts for `interest`. Returns whether anything changed.
 
     Unsubscribing twice, or from an interest never subscribed to, is a no-op, so
-    one-click unsubscribe can be repeated safely.
+    one-click unsubscribe can be repeated safely. `detail` is kept in the consent event.
     """
-    sub = _find_subscription(session, candidate, interest)
-    if sub is None or sub.status is SubscriptionStatus.UNSUBSCRIBED:
-        return False
-    sub.status = SubscriptionStatus.UNSUBSCRIBED
+    return withdraw_interest(
+        session, candidate.id, interest.id, source=source, ip_address=ip_address, detail=detail
+    )
+
+
+# Built once (hot path): unsubscribe unless already unsubscribed, returning the row's id.
+_WITHDRAW = (
+    update(_SUBSCRIPTIONS)
+    .where(
+        _SUBSCRIPTIONS.c.candidate_id == bindparam("candidate"),
+        _SUBSCRIPTIONS.c.interest_id == bindparam("interest"),
+        _SUBSCRIPTIONS.c.status != SubscriptionStatus.UNSUBSCRIBED,
+    )
+    .values(status=SubscriptionStatus.UNSUBSCRIBED, updated_at=bindparam("at"))
+    .returning(_SUBSCRIPTIONS.c.id)
+)
+
+
+def withdraw_interest(
+    session: Session,
+    candidate_id: int,
+    interest_id: int,
+    *,
+    source: ConsentSource,
+    ip_address: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """`unsubscribe` by ids: one conditional UPDATE, plus the consent event when it changed.
+
+    Mail scanners POST one-click links in bursts, so this stays two statements.
+    """
     session.flush()
-    _record_interest(
+    changed = (
+        session.connection()
+        .execute(_WITHDRAW, {"candidate": candidate_id, "interest": interest_id, "at": now()})
+        .scalar()
+    )
+    if changed is None:
+        return False
+    _forget_loaded(session, Subscription, changed)
+    append_consent(
         session,
-        candidate,
-        interest,
-        ConsentAction.WITHDRAW,
-        source,
+        candidate_id,
+        scope=ConsentScope.INTEREST,
+        interest_id=interest_id,
+        action=ConsentAction.WITHDRAW,
+        source=source,
+        detail=detail,
         ip_address=ip_address,
     )
     return True
@@ -329,7 +422,7 @@ def pause_subscription(
     return sub
 
 
-def mass_email_status(session: Session, candidate: Candidate) -> MassEmail:
+def mass_email_status(session: Session, candidate: HasId) -> MassEmail:
     """Return the candidate's mass-email status; no record means opted out."""
     row = session.get(MassEmailStatus, candidate.id)
     return row.status if row is not None else MassEmail.OPTED_OUT
@@ -344,23 +437,63 @@ def _set_mass_email(
     wording_version: str,
     ip_address: str | None,
     wording: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
-    row = session.get(MassEmailStatus, candidate.id)
-    if row is not None and row.status is status:
-        return False
-    if row is None:
-        session.add(MassEmailStatus(candidate_id=candidate.id, status=status))
-    else:
-        row.status = status
-    session.flush()
-    record_consent(
+    return set_mass_email_status(
         session,
-        candidate,
+        candidate.id,
+        status,
+        action,
+        source,
+        wording_version=wording_version,
+        ip_address=ip_address,
+        detail={**({"wording": wording} if wording else {}), **(detail or {})},
+    )
+
+
+def set_mass_email_status(
+    session: Session,
+    candidate_id: int,
+    status: MassEmail,
+    action: ConsentAction,
+    source: ConsentSource,
+    *,
+    wording_version: str = CURRENT_WORDING_VERSION,
+    ip_address: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Set the mass-email status by candidate id; a change appends its consent event.
+
+    A candidate with no status row counts as opted out, but an explicit opt-out
+    still writes the row and the event, so the record shows the choice.
+    """
+    session.flush()
+    conn = session.connection()
+    changed = conn.execute(
+        update(_MASS_EMAIL)
+        .where(_MASS_EMAIL.c.candidate_id == candidate_id, _MASS_EMAIL.c.status != status)
+        .values(status=status, updated_at=now())
+        .returning(_MASS_EMAIL.c.candidate_id)
+    ).scalar()
+    if changed is None:
+        exists = conn.execute(
+            select(_MASS_EMAIL.c.candidate_id).where(_MASS_EMAIL.c.candidate_id == candidate_id)
+        ).first()
+        if exists is not None:
+            return False
+        conn.execute(
+            insert(_MASS_EMAIL),
+            {"candidate_id": candidate_id, "status": status, "updated_at": now()},
+        )
+    _forget_loaded(session, MassEmailStatus, candidate_id)
+    append_consent(
+        session,
+        candidate_id,
         scope=ConsentScope.MASS_EMAIL,
         action=action,
         source=source,
         wording_version=wording_version,
-        detail={"wording": wording} if wording else {},
+        detail=detail,
         ip_address=ip_address,
     )
     return True
@@ -395,8 +528,12 @@ def opt_out_mass_email(
     *,
     source: ConsentSource,
     ip_address: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
-    """Opt the candidate out of mass email. Returns whether anything changed."""
+    """Opt the candidate out of mass email. Returns whether anything changed.
+
+    `detail` is kept in the consent event.
+    """
     return _set_mass_email(
         session,
         candidate,
@@ -405,4 +542,5 @@ def opt_out_mass_email(
         source,
         CURRENT_WORDING_VERSION,
         ip_address,
+        detail=detail,
     )

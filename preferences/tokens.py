@@ -8,13 +8,14 @@ signs and every key verifies.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from preferences.errors import PreferencesError
@@ -59,6 +60,13 @@ class LinkData:
 
 
 def _serializer(secret_keys: Sequence[str], purpose: LinkPurpose) -> URLSafeTimedSerializer:
+    return _cached_serializer(tuple(secret_keys), purpose)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_serializer(
+    secret_keys: tuple[str, ...], purpose: LinkPurpose
+) -> URLSafeTimedSerializer:
     # itsdangerous signs with the last key of the list; our setting lists the newest first.
     return URLSafeTimedSerializer(
         list(reversed(secret_keys)),
@@ -67,10 +75,20 @@ def _serializer(secret_keys: Sequence[str], purpose: LinkPurpose) -> URLSafeTime
     )
 
 
+class LinkHolder(Protocol):
+    """Whom a link is for: a `Candidate`, or a `LinkOwner` read without the ORM."""
+
+    @property
+    def public_id(self) -> str: ...
+
+    @property
+    def token_version(self) -> int: ...
+
+
 def make_link_token(
     secret_keys: Sequence[str],
     purpose: LinkPurpose,
-    candidate: Candidate,
+    candidate: LinkHolder,
     **extra: Any,
 ) -> str:
     """Sign a token for `candidate` and `purpose`; `extra` must be JSON-safe and small."""
@@ -112,11 +130,44 @@ def read_link_token(
     return LinkData(public_id=payload["c"], token_version=payload["v"], extra=extra)
 
 
+# Built once: every signed link starts with this lookup.
+_BY_PUBLIC_ID = select(Candidate).where(Candidate.public_id == bindparam("public_id"))
+_OWNER_BY_PUBLIC_ID = select(
+    Candidate.id, Candidate.public_id, Candidate.token_version, Candidate.status, Candidate.email
+).where(Candidate.public_id == bindparam("public_id"))
+
+
+class LinkOwner(NamedTuple):
+    """The candidate a link names, as plain columns (for hot paths that need no ORM object)."""
+
+    id: int
+    public_id: str
+    token_version: int
+    status: CandidateStatus
+    email: str
+
+
+def _check_link_owner(status: CandidateStatus, token_version: int, data: LinkData) -> None:
+    if status is CandidateStatus.DELETED:
+        raise InvalidLink("the link no longer works")
+    if token_version != data.token_version:
+        raise InvalidLink("the link was replaced by a newer one")
+
+
 def candidate_for_link(session: Session, data: LinkData) -> Candidate:
     """Return the active candidate a verified token names; a revoked link is `InvalidLink`."""
-    candidate = session.scalar(select(Candidate).where(Candidate.public_id == data.public_id))
-    if candidate is None or candidate.status is CandidateStatus.DELETED:
+    candidate = session.scalar(_BY_PUBLIC_ID, {"public_id": data.public_id})
+    if candidate is None:
         raise InvalidLink("the link no longer works")
-    if candidate.token_version != data.token_version:
-        raise InvalidLink("the link was replaced by a newer one")
+    _check_link_owner(candidate.status, candidate.token_version, data)
     return candidate
+
+
+def link_owner(session: Session, data: LinkData) -> LinkOwner:
+    """Like `candidate_for_link`, but one Core query returning plain columns."""
+    row = session.connection().execute(_OWNER_BY_PUBLIC_ID, {"public_id": data.public_id}).first()
+    if row is None:
+        raise InvalidLink("the link no longer works")
+    owner = LinkOwner(*row)
+    _check_link_owner(owner.status, owner.token_version, data)
+    return owner

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -12,14 +14,20 @@ from sqlalchemy import select
 
 from jobs.postings import open_jobs_for_interests
 from portal import accounts
-from portal.links import preference_url
 from portal.profile import LABELS, check_profile
-from portal.views.preferences import show_or_save
+from portal.resumes import ResumeError, delete_resume, human_size
+from portal.resumes.records import current_resume, delete_current_resume, replace_resume
+from portal.uploads import refusal_status, store_form_upload
+from portal.views.preferences import apply_undo, show_or_save
 from portal.web import db, settings
 from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
 from preferences.privacy import erase_candidate, export_candidate_data
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+log = logging.getLogger("portal.dashboard")
+
+# Flashed messages about the resume show in its card, where the redirect scrolls to.
+RESUME_FLASH = "resume"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,10 +43,19 @@ def login_required(view: F) -> F:
     return cast(F, wrapper)
 
 
+@bp.context_processor
+def _resume_helpers() -> dict[str, Any]:
+    return {"file_size": human_size}
+
+
 @bp.get("")
 @login_required
 def home(candidate: Candidate) -> Any:
     """Overview, with job recommendations for the candidate's interests."""
+    return _home_page(candidate)
+
+
+def _home_page(candidate: Candidate, *, resume_error: str | None = None, status: int = 200) -> Any:
     session = db()
     subscribed = list(
         session.scalars(
@@ -53,19 +70,95 @@ def home(candidate: Candidate) -> Any:
         candidate=candidate,
         matches=open_jobs_for_interests(session, subscribed, limit=10),
         has_password=bool(candidate.password_hash),
+        resume=current_resume(candidate),
+        resume_error=resume_error,
+        max_mb=settings().max_upload_mb,
+    ), status
+
+
+@bp.route("/resume", methods=["GET", "POST"])
+@login_required
+def resume_upload(candidate: Candidate) -> Any:
+    """Upload a resume, or replace the one on file (GET, e.g. a reload, shows the dashboard)."""
+    if request.method == "GET":
+        return redirect(url_for("dashboard.home", _anchor="resume"))
+    s = settings()
+    try:
+        stored = store_form_upload(
+            request.files.get("resume"), s.upload_dir, max_upload_mb=s.max_upload_mb
+        )
+    except ResumeError as exc:
+        # Nothing was stored and nothing changed: the resume on file keeps its row and file.
+        return _home_page(candidate, resume_error=exc.message, status=refusal_status(exc))
+    session = db()
+    replaced = replace_resume(
+        session,
+        candidate,
+        stored,
+        upload_dir=s.upload_dir,
+        default_region=s.phone_default_region,
     )
+    # Commit before the old file goes: if the commit fails, the old row and file stay as
+    # they were (and the new file, which no row names, is left for `uploads prune`).
+    session.commit()
+    if replaced is not None:
+        _delete_file(s.upload_dir, replaced)
+        flash(f"Your resume is replaced with {stored.original_filename}.", RESUME_FLASH)
+    else:
+        flash(f"Your resume {stored.original_filename} is uploaded.", RESUME_FLASH)
+    return redirect(url_for("dashboard.home", _anchor="resume"))
+
+
+@bp.route("/resume/delete", methods=["GET", "POST"])
+@login_required
+def resume_delete(candidate: Candidate) -> Any:
+    """Delete the resume on file: a confirmation page, then deletion on POST."""
+    resume = current_resume(candidate)
+    if resume is None:
+        flash("You have no resume on file.", RESUME_FLASH)
+        return redirect(url_for("dashboard.home", _anchor="resume"))
+    if request.method == "GET":
+        return render_template("dashboard/resume_delete.html", resume=resume)
+    s = settings()
+    session = db()
+    storage_name = delete_current_resume(session, candidate)
+    # As for a replacement: the file goes only once the row's deletion is committed.
+    session.commit()
+    if storage_name is not None:
+        _delete_file(s.upload_dir, storage_name)
+    flash("Your resume is deleted.", RESUME_FLASH)
+    return redirect(url_for("dashboard.home", _anchor="resume"))
+
+
+def _delete_file(upload_dir: Path, storage_name: str) -> None:
+    """Delete a file no row refers to any more; the change is committed, so failing is not fatal."""
+    try:
+        delete_resume(upload_dir, storage_name)
+    except (OSError, ValueError):
+        # `uploads prune` removes files no row refers to, so this one goes on its next run.
+        log.warning("resume file not deleted", exc_info=True)
 
 
 @bp.route("/preferences", methods=["GET", "POST"])
 @login_required
 def preferences(candidate: Candidate) -> Any:
     """The same preference form as the signed page, with Save."""
-    # Undo goes through the signed page, so it keeps working for 30 days.
-    page = preference_url(settings(), candidate).removeprefix(settings().base_url)
     return show_or_save(
         candidate,
         action=url_for("dashboard.preferences"),
-        undo_action=f"{page}/undo",
+        undo_action=url_for("dashboard.preferences_undo"),
+        source=ConsentSource.DASHBOARD,
+    )
+
+
+@bp.post("/preferences/undo")
+@login_required
+def preferences_undo(candidate: Candidate) -> Any:
+    """Undo a Save made here; the consent events say `dashboard`, like the Save did."""
+    return apply_undo(
+        candidate,
+        action=url_for("dashboard.preferences"),
+        undo_action=url_for("dashboard.preferences_undo"),
         source=ConsentSource.DASHBOARD,
     )
 

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Blueprint, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from portal.links import send_preference_link
 from portal.web import db, settings
-from preferences.center import InterestChoice, PreferenceState, apply_state, current_state
+from preferences.center import (
+    InterestChoice,
+    InterestOption,
+    PreferenceState,
+    apply_state,
+    current_state,
+    load_center,
+)
 from preferences.clock import now
 from preferences.interests import active_interests
 from preferences.models import Candidate, ConsentSource, Frequency, Interest
 from preferences.tokens import (
     InvalidLink,
     LinkExpired,
+    LinkOwner,
     LinkPurpose,
     candidate_for_link,
+    link_owner,
     make_link_token,
     read_link_token,
 )
@@ -93,9 +104,82 @@ def undo_token_for(candidate: Candidate, before: PreferenceState) -> str:
     )
 
 
+# The frequency menu: (value, label), in the order shown.
+FREQUENCY_OPTIONS = (
+    (Frequency.INSTANT.value, "As jobs are posted"),
+    (Frequency.DAILY.value, "Daily digest"),
+    (Frequency.WEEKLY.value, "Weekly digest"),
+)
+# How a subscribed row sums up its frequency, e.g. "Frequency and pause: weekly".
+FREQUENCY_SUMMARY = {
+    Frequency.INSTANT: "as jobs are posted",
+    Frequency.DAILY: "daily",
+    Frequency.WEEKLY: "weekly",
+}
+
+
+# The <option>s of the frequency menu, once per frequency that can be selected.
+FREQUENCY_MENUS = {
+    value: Markup("").join(
+        Markup('<option value="{}"{}>{}</option>').format(
+            option, Markup(" selected") if option == value else "", label
+        )
+        for option, label in FREQUENCY_OPTIONS
+    )
+    for value, _label in FREQUENCY_OPTIONS
+}
+
+
+class CenterRow(NamedTuple):
+    """One interest row of the form, worked out here so the template only prints."""
+
+    id: int
+    name: str
+    subscribed: bool
+    pending: bool
+    summary: str  # after "Frequency and pause", for a subscribed interest
+    frequency_menu: Markup
+    pause_value: str
+    pause_error: str | None
+
+
+def center_rows(
+    interests: Sequence[Interest | InterestOption],
+    state: PreferenceState,
+    errors: dict[str, str],
+    form: Any,
+) -> list[CenterRow]:
+    rows = []
+    for interest in interests:
+        choice = state.interests[interest.id]
+        summary = ""
+        if choice.subscribed:
+            summary = ": " + FREQUENCY_SUMMARY[choice.frequency]
+            if choice.paused_until:
+                summary += f", paused until {choice.paused_until:%b %-d, %Y}"
+        pause_error = errors.get(f"pause-{interest.id}")
+        if pause_error:
+            pause_value = form.get(f"pause-{interest.id}", "")
+        else:
+            pause_value = choice.paused_until.date().isoformat() if choice.paused_until else ""
+        rows.append(
+            CenterRow(
+                interest.id,
+                interest.name,
+                choice.subscribed,
+                choice.pending,
+                summary,
+                FREQUENCY_MENUS[choice.frequency.value],
+                pause_value,
+                pause_error,
+            )
+        )
+    return rows
+
+
 def render_center(
     session: Session,
-    candidate: Candidate,
+    candidate: Candidate | LinkOwner,
     *,
     action: str,
     status: int = 200,
@@ -105,23 +189,24 @@ def render_center(
     form_state: PreferenceState | None = None,
     undo_action: str | None = None,
     undone: bool = False,
-    interests: list[Interest] | None = None,
+    interests: Sequence[Interest | InterestOption] | None = None,
 ) -> Any:
-    if interests is None:
-        interests = active_interests(session)
-    state = form_state or current_state(session, candidate, interests)
+    """The preference page; with neither `interests` nor `form_state`, one read of both."""
+    errors = errors or {}
+    if form_state is not None and interests is not None:
+        state = form_state
+    else:
+        interests, state = load_center(session, candidate)
     return render_template(
         "preferences/center.html",
         candidate=candidate,
-        interests=interests,
-        state=state,
-        frequencies=list(Frequency),
+        rows=center_rows(interests, state, errors, request.form),
+        mass_email=state.mass_email,
         action=action,
         changes=changes,
         undo_token=undo_token,
         undo_action=undo_action,
-        errors=errors or {},
-        today=now().date(),
+        errors=errors,
         undone=undone,
     ), status
 
@@ -140,10 +225,17 @@ def resend() -> Any:
 def center(token: str) -> Any:
     """Show (GET) or save (POST) every subscription choice on one page."""
     try:
-        candidate = _candidate(token)
+        link = read_link_token(settings().secret_keys, LinkPurpose.PREFERENCES, token)
+        owner = link_owner(db(), link)
     except LinkExpired:
         return _expired()
     except InvalidLink:
+        return _invalid()
+    if request.method != "POST":
+        # The busiest page after an alert run: two queries, no ORM objects.
+        return render_center(db(), owner, action=f"/preferences/{token}")
+    candidate = db().get(Candidate, owner.id)
+    if candidate is None:  # erased between the two reads
         return _invalid()
     return show_or_save(
         candidate,
@@ -189,7 +281,6 @@ def show_or_save(
         changes=changes,
         undo_token=undo_token_for(candidate, before) if changes else None,
         undo_action=undo_action,
-        interests=interests,
     )
 
 
@@ -198,6 +289,23 @@ def undo(token: str) -> Any:
     """Put back the state from before a Save; the Undo link works for 30 days."""
     try:
         candidate = _candidate(token)
+    except LinkExpired:
+        return _expired()
+    except InvalidLink:
+        return _invalid()
+    return apply_undo(
+        candidate,
+        action=f"/preferences/{token}",
+        undo_action=f"/preferences/{token}/undo",
+        source=ConsentSource.PREFERENCE_CENTER,
+    )
+
+
+def apply_undo(
+    candidate: Candidate, *, action: str, undo_action: str, source: ConsentSource
+) -> Any:
+    """Apply the signed before-Save state in the form's `undo` field, and offer to redo."""
+    try:
         snapshot = read_link_token(
             settings().secret_keys,
             LinkPurpose.PREFERENCES,
@@ -223,17 +331,16 @@ def undo(token: str) -> Any:
         candidate,
         interests,
         previous,
-        source=ConsentSource.PREFERENCE_CENTER,
+        source=source,
         ip_address=request.remote_addr,
         before=before,
     )
     return render_center(
         session,
         candidate,
-        action=f"/preferences/{token}",
+        action=action,
         changes=changes or ["Nothing to undo; your choices are as before."],
         undone=True,
         undo_token=undo_token_for(candidate, before) if changes else None,
-        undo_action=f"/preferences/{token}/undo",
-        interests=interests,
+        undo_action=undo_action,
     )

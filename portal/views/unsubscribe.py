@@ -14,21 +14,14 @@ from flask import Blueprint, Response, make_response, render_template, request, 
 
 from portal.links import preference_url
 from portal.web import db, settings
+from preferences.db import set_read_only, start_write
 from preferences.lists import (
     ListUnavailable,
     UnknownList,
-    parse_list_ref,
-    resolve_list,
-    unsubscribe_from_list,
+    one_click_unsubscribe,
+    read_one_click_link,
 )
-from preferences.models import ConsentSource
-from preferences.tokens import (
-    InvalidLink,
-    LinkExpired,
-    LinkPurpose,
-    candidate_for_link,
-    read_link_token,
-)
+from preferences.tokens import InvalidLink, LinkExpired
 
 bp = Blueprint("unsubscribe", __name__)
 
@@ -61,9 +54,11 @@ def one_click(token: str) -> Response:
     """GET: ask to confirm. POST with List-Unsubscribe=One-Click: unsubscribe, answer 200."""
     s = settings()
     session = db()
+    # Scanners POST these in bursts: read the link without SQLite's write lock,
+    # and take it only for the write itself (start_write, below).
+    set_read_only(True)
     try:
-        link = read_link_token(s.secret_keys, LinkPurpose.ONE_CLICK, token)
-        candidate = candidate_for_link(session, link)
+        link = read_one_click_link(session, s.secret_keys, token)
     except LinkExpired:
         return _page(
             "connect/link_expired.html",
@@ -73,9 +68,10 @@ def one_click(token: str) -> Response:
         )
     except InvalidLink:
         return _bad_link()
+    candidate = link.candidate
     manage_url = preference_url(s, candidate)
     try:
-        target = resolve_list(session, parse_list_ref(link.extra.get("l")))
+        target = link.resolve(session)
     except ListUnavailable:
         return _page("unsubscribe/unavailable.html", 400, manage_url=manage_url)
     except UnknownList:
@@ -91,11 +87,7 @@ def one_click(token: str) -> Response:
             manage_url=manage_url,
             missing_field=True,
         )
-    changed = unsubscribe_from_list(
-        session,
-        candidate,
-        target.ref,
-        source=ConsentSource.ONE_CLICK,
-        ip_address=request.remote_addr,
-    )
+    start_write(session)
+    changed = one_click_unsubscribe(session, candidate, target, ip_address=request.remote_addr)
+    session.commit()  # before rendering, so no lock is held while the page is built
     return _page("unsubscribe/done.html", target=target, changed=changed, manage_url=manage_url)

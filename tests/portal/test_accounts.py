@@ -128,12 +128,52 @@ def test_manage_subscriptions_from_the_dashboard_records_dashboard_consent(
         data={"csrf_token": csrf_token(page.text), "mass_email_optout": "yes"},
     )
     assert r.status_code == 200 and "Stopped job alerts for Design." in r.text
-    assert re.search(r'action="/preferences/[^"]+/undo"', r.text)
+    assert 'action="/dashboard/preferences/undo"' in r.text
     with session_scope(sessions) as session:
         sub = session.scalars(select(Subscription)).one()
         assert sub.status is SubscriptionStatus.UNSUBSCRIBED
         last = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id.desc())).first()
         assert last is not None and last.source is ConsentSource.DASHBOARD
+
+
+def test_undo_from_the_dashboard_records_dashboard_consent(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Undo after a dashboard Save restores the choice; its consent event says dashboard."""
+    post_login(client, email="ana@example.com", password=PASSWORD, action="password")
+    page = client.get("/dashboard/preferences")
+    saved = client.post(
+        "/dashboard/preferences",
+        data={"csrf_token": csrf_token(page.text), "mass_email_optout": "yes"},
+    )
+    assert 'action="/dashboard/preferences/undo"' in saved.text
+    undo = re.search(r'name="undo" value="([^"]+)"', saved.text)
+    assert undo is not None
+    assert client.post("/dashboard/preferences/undo", data={"undo": undo[1]}).status_code == 400
+    r = client.post(
+        "/dashboard/preferences/undo",
+        data={"csrf_token": csrf_token(saved.text), "undo": undo[1]},
+    )
+    assert r.status_code == 200 and "Undone." in r.text
+    assert "Started job alerts for Design" in r.text
+    with session_scope(sessions) as session:
+        sub = session.scalars(select(Subscription)).one()
+        assert sub.status is SubscriptionStatus.SUBSCRIBED
+        last = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id.desc())).first()
+        assert last is not None and last.source is ConsentSource.DASHBOARD
+    # A tampered undo token changes nothing and says so.
+    bad = client.post(
+        "/dashboard/preferences/undo",
+        data={"csrf_token": csrf_token(r.text), "undo": undo[1][:-3] + "AAA"},
+    )
+    assert bad.status_code == 400
+
+
+def test_dashboard_undo_needs_a_session(client: FlaskClient) -> None:
+    """Without a login the dashboard Undo sends the visitor to log in and changes nothing."""
+    token = csrf_token(client.get("/login").text)
+    r = client.post("/dashboard/preferences/undo", data={"csrf_token": token, "undo": "x"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/login")
 
 
 def test_profile_edit_keeps_values_on_error_and_saves(

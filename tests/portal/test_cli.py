@@ -405,6 +405,8 @@ SUBCOMMANDS = [
     ["outbox"],
     ["outbox", "status"],
     ["settings"],
+    ["inbound"],
+    ["inbound", "serve"],
 ]
 
 

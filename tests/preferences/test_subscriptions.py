@@ -741,7 +741,7 @@ def test_record_consent_stores_every_field(
         ip_address="192.0.2.1",
     )
     db_session.expire_all()
-    stored = db_session.get(ConsentEvent, event.id)
+    stored = db_session.get(ConsentEvent, event)
     assert stored is not None
     assert stored.candidate_id == candidate.id
     assert event_facts(stored) == {

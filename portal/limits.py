@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,6 +56,17 @@ def init_limiter(
     for endpoint, methods in targets:
         view = app.view_functions.get(endpoint)
         if view is not None:
-            limited: Any = limiter.limit(rate, methods=methods)(view)
-            app.view_functions[endpoint] = limited
+            app.view_functions[endpoint] = _limit_only(
+                view, limiter.limit(rate, methods=methods)(view), methods
+            )
     return limiter
+
+
+def _limit_only(view: Any, limited: Any, methods: list[str]) -> Any:
+    """Call the limited view for `methods`, the plain one otherwise (no limiter overhead)."""
+
+    @functools.wraps(view)
+    def choose(*args: Any, **kwargs: Any) -> Any:
+        return (limited if request.method in methods else view)(*args, **kwargs)
+
+    return choose

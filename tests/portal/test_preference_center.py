@@ -257,3 +257,30 @@ def test_expired_link_offers_a_new_one_and_resend_says_the_same_for_anyone(
         assert (row.template, row.to_address) == ("preference_link", "ana@example.com")
         url = row.context["preferences_url"]
     assert client.get(url.removeprefix("http://127.0.0.1:8000")).status_code == 200
+
+
+def test_saves_are_rate_limited_but_page_views_are_not(
+    tmp_path: Any, database_url: str, member: dict[str, Any]
+) -> None:
+    """Past CONNECT_RATE_LIMIT a Save gets 429 and changes nothing; GETs are never limited."""
+    from portal.app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, database_url, CONNECT_RATE_LIMIT="2 per minute"))
+    try:
+        client = app.test_client()
+        path = f"/preferences/{member['token']}"
+        pages = [client.get(path) for _ in range(5)]
+        assert [p.status_code for p in pages] == [200] * 5
+        token = csrf_token(pages[-1].text)
+        keep = {"csrf_token": token, "interest": str(member["design"])}
+        codes = [client.post(path, data=keep).status_code for _ in range(2)]
+        assert codes == [200, 200]
+        blocked = client.post(path, data={"csrf_token": token, "mass_email_optout": "yes"})
+        assert blocked.status_code == 429 and "Too many attempts" in blocked.text
+        assert client.get(path).status_code == 200
+        with session_scope(app.extensions["talentconnect"].sessions) as session:
+            status = session.get(MassEmailStatus, member["id"])
+            assert status is not None and status.status is MassEmail.OPTED_IN
+    finally:
+        app.extensions["talentconnect"].engine.dispose()

@@ -167,7 +167,7 @@ def load_center(
     This is what the preference page shows; reading it must stay cheap, because
     an alert run ends with many candidates opening their links at once.
     """
-    rows = session.execute(_CENTER_ROWS, {"candidate_id": candidate.id}).all()
+    rows = session.connection().execute(_CENTER_ROWS, {"candidate_id": candidate.id}).all()
     if not rows:  # no active interest: only the mass-email choice is left
         return [], PreferenceState(mass_email=_mass_email(session, candidate))
     state = PreferenceState(mass_email=rows[0][5] is MassEmail.OPTED_IN)

@@ -137,7 +137,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # A transaction that may write takes the write lock at BEGIN, so two
             # writers queue on busy_timeout instead of failing on lock upgrade.
             # Read-only work (GET pages) begins deferred and never waits for writers.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write.get() else "BEGIN")
+            # Straight to the driver: this runs once per transaction, on every request.
+            conn.connection.dbapi_connection.execute(
+                "BEGIN IMMEDIATE" if _may_write.get() else "BEGIN"
+            )
 
         # pysqlite's own BEGIN handling must be off for the explicit BEGIN above.
         @event.listens_for(engine, "connect")
@@ -145,7 +148,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             dbapi_connection.isolation_level = None
 
         return engine
-    return create_engine(parsed, echo=echo, pool_pre_ping=False, pool_size=5, max_overflow=10)
+    return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -24,6 +24,7 @@ from portal.app import create_app
 from portal.config import Settings
 from preferences.clock import now
 from preferences.db import make_engine, make_session_factory, session_scope
+from tests.browser.servers import stop_waitress
 from tests.conftest import make_settings, require_or_skip
 from tests.portal.helpers import add_interest, add_job
 
@@ -149,9 +150,10 @@ def serve_portal(
         thread.start()
         yield LivePortal(url, settings, sessions, interests)
     finally:
-        server.close()
         if thread.is_alive():
-            thread.join(timeout=10)
+            stop_waitress(server, thread)
+        else:
+            server.close()
         if late.app is not None:
             late.app.extensions["talentconnect"].engine.dispose()
         engine.dispose()

@@ -19,6 +19,7 @@ from portal.app import create_app
 from portal.demo import seed_demo
 from portal.migrate import upgrade
 from preferences.db import make_engine, make_session_factory, session_scope
+from tests.browser.servers import stop_waitress
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.browser
@@ -54,8 +55,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     try:
         yield LiveSite(f"http://127.0.0.1:{server.effective_port}", apply_urls)
     finally:
-        server.close()
-        thread.join(timeout=10)
+        stop_waitress(server, thread)
         app.extensions["talentconnect"].engine.dispose()
 
 

@@ -428,29 +428,6 @@ def mass_email_status(session: Session, candidate: HasId) -> MassEmail:
     return row.status if row is not None else MassEmail.OPTED_OUT
 
 
-def _set_mass_email(
-    session: Session,
-    candidate: Candidate,
-    status: MassEmail,
-    action: ConsentAction,
-    source: ConsentSource,
-    wording_version: str,
-    ip_address: str | None,
-    wording: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> bool:
-    return set_mass_email_status(
-        session,
-        candidate.id,
-        status,
-        action,
-        source,
-        wording_version=wording_version,
-        ip_address=ip_address,
-        detail={**({"wording": wording} if wording else {}), **(detail or {})},
-    )
-
-
 def set_mass_email_status(
     session: Session,
     candidate_id: int,
@@ -510,15 +487,15 @@ def opt_in_mass_email(
 ) -> bool:
     """Opt the candidate in to mass email (`wording`: the text they agreed to)."""
     _require_active(candidate)
-    return _set_mass_email(
+    return set_mass_email_status(
         session,
-        candidate,
+        candidate.id,
         MassEmail.OPTED_IN,
         ConsentAction.GRANT,
         source,
-        wording_version,
-        ip_address,
-        wording,
+        wording_version=wording_version,
+        ip_address=ip_address,
+        detail={"wording": wording} if wording else None,
     )
 
 
@@ -534,13 +511,12 @@ def opt_out_mass_email(
 
     `detail` is kept in the consent event.
     """
-    return _set_mass_email(
+    return set_mass_email_status(
         session,
-        candidate,
+        candidate.id,
         MassEmail.OPTED_OUT,
         ConsentAction.WITHDRAW,
         source,
-        CURRENT_WORDING_VERSION,
-        ip_address,
+        ip_address=ip_address,
         detail=detail,
     )

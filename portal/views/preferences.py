@@ -224,23 +224,21 @@ def resend() -> Any:
 @bp.route("/<token>", methods=["GET", "POST"])
 def center(token: str) -> Any:
     """Show (GET) or save (POST) every subscription choice on one page."""
+    action = f"/preferences/{token}"
     try:
         link = read_link_token(settings().secret_keys, LinkPurpose.PREFERENCES, token)
-        owner = link_owner(db(), link)
+        if request.method != "POST":
+            # The busiest page after an alert run: two queries, no ORM objects.
+            return render_center(db(), link_owner(db(), link), action=action)
+        candidate = candidate_for_link(db(), link)
     except LinkExpired:
         return _expired()
     except InvalidLink:
         return _invalid()
-    if request.method != "POST":
-        # The busiest page after an alert run: two queries, no ORM objects.
-        return render_center(db(), owner, action=f"/preferences/{token}")
-    candidate = db().get(Candidate, owner.id)
-    if candidate is None:  # erased between the two reads
-        return _invalid()
     return show_or_save(
         candidate,
-        action=f"/preferences/{token}",
-        undo_action=f"/preferences/{token}/undo",
+        action=action,
+        undo_action=f"{action}/undo",
         source=ConsentSource.PREFERENCE_CENTER,
     )
 
@@ -264,6 +262,23 @@ def show_or_save(
             form_state=desired,
             interests=interests,
         )
+    return _apply_and_show(
+        candidate, interests, desired, action=action, undo_action=undo_action, source=source
+    )
+
+
+def _apply_and_show(
+    candidate: Candidate,
+    interests: list[Interest],
+    desired: PreferenceState,
+    *,
+    action: str,
+    undo_action: str,
+    source: ConsentSource,
+    undone: bool = False,
+) -> Any:
+    """Apply `desired`, then show the page listing what changed, with an Undo of it."""
+    session = db()
     before = current_state(session, candidate, interests)
     changes = apply_state(
         session,
@@ -274,11 +289,13 @@ def show_or_save(
         ip_address=request.remote_addr,
         before=before,
     )
+    shown = changes or (["Nothing to undo; your choices are as before."] if undone else [])
     return render_center(
         session,
         candidate,
         action=action,
-        changes=changes,
+        changes=shown,
+        undone=undone,
         undo_token=undo_token_for(candidate, before) if changes else None,
         undo_action=undo_action,
     )
@@ -319,28 +336,17 @@ def apply_undo(
         return _expired()
     except (InvalidLink, ValueError):
         return _invalid()
-    session = db()
-    interests = active_interests(session)
+    interests = active_interests(db())
     # Pauses that ended meanwhile are not restored: a pause must end in the future.
     for choice in previous.interests.values():
         if choice.paused_until is not None and choice.paused_until <= now():
             choice.paused_until = None
-    before = current_state(session, candidate, interests)
-    changes = apply_state(
-        session,
+    return _apply_and_show(
         candidate,
         interests,
         previous,
-        source=source,
-        ip_address=request.remote_addr,
-        before=before,
-    )
-    return render_center(
-        session,
-        candidate,
         action=action,
-        changes=changes or ["Nothing to undo; your choices are as before."],
-        undone=True,
-        undo_token=undo_token_for(candidate, before) if changes else None,
         undo_action=undo_action,
+        source=source,
+        undone=True,
     )

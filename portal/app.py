@@ -106,6 +106,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     # RFC 8058: mail clients POST one-click unsubscribes with no cookie and no CSRF token.
     csrf.exempt(unsubscribe.bp)
+    # The signed preference pages check a form token bound to their link instead
+    # of the session's (portal.views.preferences.link_form_token): no cookie needed.
+    csrf.exempt(preferences.center)
+    csrf.exempt(preferences.undo)
     oidc.init_app(app, settings.oidc_providers)
     init_limiter(app, settings.rate_limit_storage_url, settings.connect_rate_limit)
     csp = content_security_policy(settings)

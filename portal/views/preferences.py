@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
@@ -56,6 +60,29 @@ def _expired() -> Any:
         message="This preferences link has expired.",
         resend_url=url_for("preferences.resend"),
     ), 410
+
+
+def link_form_token(link_token: str, key: str | None = None) -> str:
+    """The CSRF token of the form on a signed page: an HMAC of the page's link token.
+
+    The link token in the URL is itself the secret a forged cross-site POST would
+    need, so binding the form token to it keeps the signed pages free of a session
+    cookie (nothing is stored for a visit from an email) while forms still carry a
+    token that is checked.
+    """
+    secret = (key or settings().secret_keys[0]).encode()
+    digest = hmac.new(secret, b"preferences-form:" + link_token.encode(), hashlib.sha256)
+    return digest.hexdigest()[:40]
+
+
+def check_link_form_token(link_token: str) -> None:
+    """Refuse a POST to a signed page whose form token is missing or wrong (any key verifies)."""
+    sent = request.form.get("csrf_token", "")
+    if not any(
+        hmac.compare_digest(sent, link_form_token(link_token, key))
+        for key in settings().secret_keys
+    ):
+        raise CSRFError("The form token of this page is missing or does not match its link.")
 
 
 def _candidate(token: str) -> Candidate:
@@ -131,7 +158,11 @@ FREQUENCY_MENUS = {
 
 
 class CenterRow(NamedTuple):
-    """One interest row of the form, worked out here so the template only prints."""
+    """One interest row of the form, worked out here so the template only prints.
+
+    Rows repeat across candidates (same interest, same choices), so each distinct
+    row is rendered once and cached by `row_markup`: the page is mostly these rows.
+    """
 
     id: int
     name: str
@@ -177,6 +208,13 @@ def center_rows(
     return rows
 
 
+@lru_cache(maxsize=4096)
+def row_markup(row: CenterRow) -> Markup:
+    """The HTML of one interest row (preferences/_interest_row.html), cached per distinct row."""
+    template = current_app.jinja_env.get_template("preferences/_interest_row.html")
+    return Markup(template.render(row=row))  # noqa: S704 - autoescaped template output
+
+
 def render_center(
     session: Session,
     candidate: Candidate | LinkOwner,
@@ -190,8 +228,13 @@ def render_center(
     undo_action: str | None = None,
     undone: bool = False,
     interests: Sequence[Interest | InterestOption] | None = None,
+    form_csrf: str | None = None,
 ) -> Any:
-    """The preference page; with neither `interests` nor `form_state`, one read of both."""
+    """The preference page; with neither `interests` nor `form_state`, one read of both.
+
+    `form_csrf` is the signed page's link-bound form token; without it the form
+    carries the session's CSRF token (the dashboard).
+    """
     errors = errors or {}
     if form_state is not None and interests is not None:
         state = form_state
@@ -200,7 +243,10 @@ def render_center(
     return render_template(
         "preferences/center.html",
         candidate=candidate,
-        rows=center_rows(interests, state, errors, request.form),
+        rows_html=Markup("").join(
+            row_markup(row) for row in center_rows(interests, state, errors, request.form)
+        ),
+        form_csrf=form_csrf or generate_csrf(),
         mass_email=state.mass_email,
         action=action,
         changes=changes,
@@ -229,27 +275,36 @@ def center(token: str) -> Any:
         link = read_link_token(settings().secret_keys, LinkPurpose.PREFERENCES, token)
         if request.method != "POST":
             # The busiest page after an alert run: two queries, no ORM objects.
-            return render_center(db(), link_owner(db(), link), action=action)
+            return render_center(
+                db(), link_owner(db(), link), action=action, form_csrf=link_form_token(token)
+            )
         candidate = candidate_for_link(db(), link)
     except LinkExpired:
         return _expired()
     except InvalidLink:
         return _invalid()
+    check_link_form_token(token)
     return show_or_save(
         candidate,
         action=action,
         undo_action=f"{action}/undo",
         source=ConsentSource.PREFERENCE_CENTER,
+        form_csrf=link_form_token(token),
     )
 
 
 def show_or_save(
-    candidate: Candidate, *, action: str, undo_action: str, source: ConsentSource
+    candidate: Candidate,
+    *,
+    action: str,
+    undo_action: str,
+    source: ConsentSource,
+    form_csrf: str | None = None,
 ) -> Any:
     """The preference form for GET; for POST, apply it and list what changed, with Undo."""
     session = db()
     if request.method == "GET":
-        return render_center(session, candidate, action=action)
+        return render_center(session, candidate, action=action, form_csrf=form_csrf)
     interests = active_interests(session)
     desired, errors = parse_form(request.form, interests, today=now().date())
     if errors:
@@ -261,9 +316,16 @@ def show_or_save(
             errors=errors,
             form_state=desired,
             interests=interests,
+            form_csrf=form_csrf,
         )
     return _apply_and_show(
-        candidate, interests, desired, action=action, undo_action=undo_action, source=source
+        candidate,
+        interests,
+        desired,
+        action=action,
+        undo_action=undo_action,
+        source=source,
+        form_csrf=form_csrf,
     )
 
 
@@ -276,6 +338,7 @@ def _apply_and_show(
     undo_action: str,
     source: ConsentSource,
     undone: bool = False,
+    form_csrf: str | None = None,
 ) -> Any:
     """Apply `desired`, then show the page listing what changed, with an Undo of it."""
     session = db()
@@ -298,6 +361,7 @@ def _apply_and_show(
         undone=undone,
         undo_token=undo_token_for(candidate, before) if changes else None,
         undo_action=undo_action,
+        form_csrf=form_csrf,
     )
 
 
@@ -310,16 +374,23 @@ def undo(token: str) -> Any:
         return _expired()
     except InvalidLink:
         return _invalid()
+    check_link_form_token(token)
     return apply_undo(
         candidate,
         action=f"/preferences/{token}",
         undo_action=f"/preferences/{token}/undo",
         source=ConsentSource.PREFERENCE_CENTER,
+        form_csrf=link_form_token(token),
     )
 
 
 def apply_undo(
-    candidate: Candidate, *, action: str, undo_action: str, source: ConsentSource
+    candidate: Candidate,
+    *,
+    action: str,
+    undo_action: str,
+    source: ConsentSource,
+    form_csrf: str | None = None,
 ) -> Any:
     """Apply the signed before-Save state in the form's `undo` field, and offer to redo."""
     try:
@@ -349,4 +420,5 @@ def apply_undo(
         undo_action=undo_action,
         source=source,
         undone=True,
+        form_csrf=form_csrf,
     )

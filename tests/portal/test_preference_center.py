@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.eligibility import skip_reason
 from mailer.models import MessageKind, OutboxMessage
+from portal.app import create_app
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import (
@@ -20,6 +22,7 @@ from preferences.models import (
     ConsentEvent,
     ConsentSource,
     Frequency,
+    Interest,
     MassEmail,
     MassEmailStatus,
     Subscription,
@@ -27,7 +30,7 @@ from preferences.models import (
 )
 from preferences.subscriptions import get_or_create_candidate, opt_in_mass_email, subscribe
 from preferences.tokens import LinkPurpose, make_link_token
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, make_settings
 
 from .helpers import add_interest, csrf_token, without_tokens
 
@@ -227,6 +230,71 @@ def test_save_without_csrf_token_is_refused(
     assert r.status_code == 400
     with session_scope(sessions) as session:
         assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 2
+
+
+def test_signed_page_sets_no_cookie_and_its_form_token_is_bound_to_the_link(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """A visit from an email stores nothing in the browser; its form token only fits its link."""
+    page = client.get(f"/preferences/{member['token']}")
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    with session_scope(sessions) as session:
+        other, _ = get_or_create_candidate(session, "bo@example.com", first_name="Bo")
+        other_token = make_link_token([TEST_SECRET], LinkPurpose.PREFERENCES, other)
+    other_page = client.get(f"/preferences/{other_token}")
+    assert csrf_token(other_page.text) != csrf_token(page.text)
+    # Bo's form token cannot save Ana's page, and neither can a doctored one.
+    for wrong in (csrf_token(other_page.text), csrf_token(page.text)[:-1] + "0", ""):
+        r = client.post(
+            f"/preferences/{member['token']}",
+            data={"csrf_token": wrong, "mass_email_optout": "yes"},
+        )
+        assert r.status_code == 400 and "verify that form" in r.text
+    with session_scope(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 2
+
+
+def test_form_token_from_before_a_key_rotation_still_saves(
+    client: FlaskClient,
+    tmp_path: Path,
+    database_url: str,
+    sessions: sessionmaker[Session],
+    member: dict[str, Any],
+) -> None:
+    """A page shown before a new signing key was added can still be saved afterwards."""
+    page = client.get(f"/preferences/{member['token']}")
+    rotated = create_app(
+        make_settings(tmp_path, database_url, SECRET_KEYS=f"new-key-{'y' * 32},{TEST_SECRET}")
+    )
+    try:
+        fresh = rotated.test_client().get(f"/preferences/{member['token']}")
+        assert csrf_token(fresh.text) != csrf_token(page.text)  # the newest key signs
+        r = rotated.test_client().post(
+            f"/preferences/{member['token']}",
+            data={"csrf_token": csrf_token(page.text), "mass_email_optout": "yes"},
+        )
+        assert r.status_code == 200 and "Unsubscribed from mass email" in r.text
+    finally:
+        rotated.extensions["talentconnect"].engine.dispose()
+
+
+def test_each_candidate_sees_their_own_choices(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Rows are rendered once and reused, yet every page shows that candidate's own ticks."""
+    with session_scope(sessions) as session:
+        other, _ = get_or_create_candidate(session, "bo@example.com", first_name="Bo")
+        sales = session.get(Interest, member["sales"])
+        assert sales is not None
+        subscribe(session, other, sales, source=ConsentSource.CONNECT_FORM, confirmed=True)
+        other_token = make_link_token([TEST_SECRET], LinkPurpose.PREFERENCES, other)
+    for _ in range(2):
+        ana = client.get(f"/preferences/{member['token']}").text
+        bo = client.get(f"/preferences/{other_token}").text
+        assert re.search(rf'value="{member["design"]}" checked', ana)
+        assert not re.search(rf'value="{member["sales"]}" checked', ana)
+        assert re.search(rf'value="{member["sales"]}" checked', bo)
+        assert not re.search(rf'value="{member["design"]}" checked', bo)
 
 
 def test_expired_link_offers_a_new_one_and_resend_says_the_same_for_anyone(

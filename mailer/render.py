@@ -1,18 +1,73 @@
-"""Email rendering: MJML compiled once per template, then Jinja per recipient."""
+"""Email rendering: MJML compiled once per template, then Jinja per recipient.
+
+Template NAME in the `templates_email` package is three files: `NAME.mjml`
+(the HTML body), `NAME.txt` (the plain-text alternative) and
+`NAME.subject.txt`. Files whose names start with `_` are partials shared by
+several templates, never templates themselves (`_head.mjml`: fonts and
+colours; `_header.mjml`: the brand bar; `_footer.mjml`: the address line of
+transactional mail; `_bulk_footer.*`: see below):
+
+- In MJML, `<mj-include path="_x.mjml" />` is replaced by the partial's source
+  before the compile (one level, no nesting). mjml-python's own include loader
+  is not used because it renders an included section without the body width
+  (no 600px max-width, no Outlook table width).
+- In text, `{% include "_x.txt" %}` is an ordinary Jinja include.
+
+MJML runs before Jinja, and Jinja tags pass through the compile untouched in
+text content, in attribute values and in `<mj-raw>` (the place for block tags
+such as `{% for %}` between MJML elements). Jinja expressions inside attribute
+values must not contain double quotes. The HTML is autoescaped; text and
+subject are not, and the subject is collapsed to one line.
+
+Context. The worker supplies `company_name`, `base_url`, `postal_address` and
+`first_name` (may be empty) to every template; the code that queues a message
+adds the rest:
+
+- `confirmation`: `confirm_url`, `interests` (list of names).
+- `connect_existing`: `confirm_url` (may be empty), `interests`, `verified`.
+- `login_link`: `login_url`. `preference_link`: `preferences_url`.
+- `welcome` and `account_deleted`: nothing more. `resume_nudge`: `dashboard_url`.
+- `job_alert`: `jobs` (at most 10 dicts with `title`, `location` (may be
+  empty), `url` and `matched`, a list of interest names), `more_count` (further
+  matches not shown) and `more_url`, plus the bulk footer.
+- `campaign`: `subject`, `body_html`, `body_text`, plus the bulk footer.
+  `body_html` is inserted unescaped: the caller must sanitize it first.
+
+Bulk footer (`_bulk_footer.mjml` and `_bulk_footer.txt`, in `job_alert` and
+`campaign`): `reason` (one sentence saying why the reader gets this email,
+e.g. "You subscribed to job alerts for Data Science at Acme."),
+`preferences_url` (Manage preferences), `unsubscribe_url` (Unsubscribe), and
+`company_name` with `postal_address` (CAN-SPAM).
+
+Every variable a template uses is required (StrictUndefined): a missing one
+raises MailerError, so bulk mail cannot go out without its footer.
+"""
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import (
+    Environment,
+    FunctionLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    select_autoescape,
+)
 from mjml import mjml2html
 
 from mailer.errors import MailerError, TemplateNotFound
 
-_TEMPLATE_PACKAGE = "templates_email"
+TEMPLATE_PACKAGE = "templates_email"
+# Names are plain words, so no name can reach a file outside the package.
+_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_PARTIAL_NAME = re.compile(r"_[A-Za-z0-9_-]+\.(?:mjml|txt)")
+_MJ_INCLUDE = re.compile(r'<mj-include\s+path="([^"]*)"\s*/>')
 
 
 @dataclass(frozen=True)
@@ -24,41 +79,81 @@ class RenderedEmail:
     html: str
 
 
-def _read(name: str) -> str:
-    ref = resources.files(_TEMPLATE_PACKAGE).joinpath(name)
+def _read(package: str, filename: str) -> str:
+    ref = resources.files(package).joinpath(filename)
     if not ref.is_file():
-        raise TemplateNotFound(name)
+        raise TemplateNotFound(filename)
     return ref.read_text(encoding="utf-8")
 
 
-class Renderer:
-    """Renders email templates from `templates_email/`.
+def _read_partial(package: str, filename: str, suffix: str) -> str:
+    if not _PARTIAL_NAME.fullmatch(filename) or not filename.endswith(suffix):
+        raise TemplateNotFound(filename)
+    return _read(package, filename)
 
-    Each template is three files: `NAME.mjml` (HTML body), `NAME.txt` (plain
-    text) and `NAME.subject.txt`. The MJML compile is the slow step, so it runs
-    once per template and process; per recipient only Jinja runs.
+
+def _inline_includes(package: str, mjml_source: str) -> str:
+    """Replace each `<mj-include path="_x.mjml" />` with that partial's MJML."""
+    return _MJ_INCLUDE.sub(lambda m: _read_partial(package, m.group(1), ".mjml"), mjml_source)
+
+
+def template_names(package: str = TEMPLATE_PACKAGE) -> list[str]:
+    """Names of every template in `package`, sorted (partials excluded)."""
+    return sorted(
+        ref.name.removesuffix(".mjml")
+        for ref in resources.files(package).iterdir()
+        if ref.name.endswith(".mjml") and _TEMPLATE_NAME.fullmatch(ref.name.removesuffix(".mjml"))
+    )
+
+
+class Renderer:
+    """Renders email templates from `templates_email/` (or another package of templates).
+
+    The MJML compile is the slow step, so it runs once per template and
+    process; per recipient only Jinja runs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, package: str = TEMPLATE_PACKAGE) -> None:
+        self._package = package
+        # No loader here: an include in the HTML would skip the MJML compile.
         self._html_env = Environment(
             autoescape=select_autoescape(default=True, default_for_string=True),
             undefined=StrictUndefined,
         )
-        self._text_env = Environment(autoescape=False, undefined=StrictUndefined)  # noqa: S701 - plain text
-        self._compiled: dict[str, tuple[Any, Any, Any]] = {}
+        self._text_env = Environment(
+            autoescape=False,  # noqa: S701 - plain text and subject, never HTML
+            undefined=StrictUndefined,
+            loader=FunctionLoader(self._load_text_partial),
+        )
+        self._compiled: dict[str, tuple[Template, Template, Template]] = {}
         self._lock = threading.Lock()
 
-    def _templates(self, name: str) -> tuple[Any, Any, Any]:
+    def _load_text_partial(self, filename: str) -> str | None:
+        # Jinja's loader protocol: None means "not found" and becomes a TemplateError.
+        try:
+            return _read_partial(self._package, filename, ".txt")
+        except TemplateNotFound:
+            return None
+
+    def _compile(self, name: str) -> tuple[Template, Template, Template]:
+        if not _TEMPLATE_NAME.fullmatch(name):
+            raise TemplateNotFound(f"{name}.mjml")
+        source = _inline_includes(self._package, _read(self._package, f"{name}.mjml"))
+        try:
+            html = mjml2html(source)
+        except ValueError as exc:
+            raise MailerError(f"template {name!r} is not valid MJML: {exc}") from exc
+        return (
+            self._text_env.from_string(_read(self._package, f"{name}.subject.txt").strip()),
+            self._text_env.from_string(_read(self._package, f"{name}.txt")),
+            self._html_env.from_string(html),
+        )
+
+    def _templates(self, name: str) -> tuple[Template, Template, Template]:
         with self._lock:
             cached = self._compiled.get(name)
             if cached is None:
-                html = mjml2html(_read(f"{name}.mjml"))
-                cached = (
-                    self._text_env.from_string(_read(f"{name}.subject.txt").strip()),
-                    self._text_env.from_string(_read(f"{name}.txt")),
-                    self._html_env.from_string(html),
-                )
-                self._compiled[name] = cached
+                cached = self._compiled[name] = self._compile(name)
             return cached
 
     def render(self, name: str, context: dict[str, Any]) -> RenderedEmail:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mailer.errors import MailerError, TemplateNotFound
-from mailer.render import RenderedEmail, Renderer
+from mailer.render import RenderedEmail, Renderer, template_names
 
 CONTEXT: dict[str, Any] = {
     "company_name": "Acme",
@@ -28,9 +32,65 @@ Acme
 1 Test Street, Testville"""
 
 
+# Every variable any template uses, so each one renders from this context.
+FULL_CONTEXT: dict[str, Any] = {
+    "company_name": "Acme",
+    "first_name": "Ana",
+    "base_url": "https://careers.acme.example.com",
+    "postal_address": "1 Main St",
+    "confirm_url": "https://c.example/connect/confirm/t",
+    "interests": ["Design"],
+    "verified": False,
+    "login_url": "https://c.example/login/link/t",
+    "preferences_url": "https://c.example/preferences/t",
+    "unsubscribe_url": "https://c.example/unsubscribe/t",
+    "reason": "You subscribed to job alerts for Data Science at Acme.",
+    "dashboard_url": "https://c.example/dashboard/resume",
+    "jobs": [
+        {
+            "title": "Data Scientist",
+            "location": "Berlin",
+            "url": "https://c.example/jobs/1",
+            "matched": ["Data Science", "Machine Learning"],
+        },
+        {"title": "Analyst", "location": "", "url": "https://c.example/jobs/2", "matched": []},
+    ],
+    "more_count": 2,
+    "more_url": "https://c.example/more",
+    "subject": "Meet us in Berlin & Co",
+    "body_html": "<p>Join our <strong>hiring event</strong>.</p>",
+    "body_text": "Join our hiring event.",
+}
+
+
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
     return Renderer()
+
+
+@pytest.fixture
+def template_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., str]]:
+    """Make a throwaway template package on disk; returns a function that writes its files."""
+    name = "emails_" + re.sub(r"\W", "_", tmp_path.name)
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def write(**files: str) -> str:
+        for filename, text in files.items():
+            (folder / filename.replace("__", ".")).write_text(text, encoding="utf-8")
+        return name
+
+    yield write
+    sys.modules.pop(name, None)
+
+
+MINIMAL_MJML = (
+    "<mjml><mj-body><mj-section><mj-column>{body}</mj-column></mj-section></mj-body></mjml>"
+)
 
 
 def test_welcome_renders_subject_text_and_html(renderer: Renderer) -> None:
@@ -113,33 +173,200 @@ def test_renderer_compiles_each_template_once(renderer: Renderer) -> None:
     assert second.text.startswith("Hi Bob,\n")
 
 
-def test_every_template_in_the_folder_renders_subject_text_and_html() -> None:
+def test_every_template_in_the_folder_renders_subject_text_and_html(renderer: Renderer) -> None:
     """Each template set in templates_email/ compiles and renders with its documented context."""
-    from importlib import resources
-
-    from mailer.render import Renderer
-
-    names = sorted(
-        p.name.removesuffix(".mjml")
-        for p in resources.files("templates_email").iterdir()
-        if p.name.endswith(".mjml")
-    )
-    assert {"welcome", "confirmation", "connect_existing", "login_link", "preference_link"} <= set(
-        names
-    )
-    context = {
-        "company_name": "Acme",
-        "first_name": "Ana",
-        "base_url": "https://careers.acme.example.com",
-        "postal_address": "1 Main St",
-        "confirm_url": "https://careers.acme.example.com/connect/confirm/t",
-        "interests": ["Design"],
-        "verified": False,
-        "login_url": "https://careers.acme.example.com/login/link/t",
-        "preferences_url": "https://careers.acme.example.com/preferences/t",
-    }
-    renderer = Renderer()
+    names = template_names()
+    assert {
+        "welcome",
+        "confirmation",
+        "connect_existing",
+        "login_link",
+        "preference_link",
+        "job_alert",
+        "campaign",
+        "resume_nudge",
+        "account_deleted",
+    } <= set(names)
     for name in names:
-        email = renderer.render(name, context)
+        email = renderer.render(name, FULL_CONTEXT)
         assert email.subject and email.text.strip() and "<html" in email.html, name
         assert "1 Main St" in email.text and "1 Main St" in email.html, name
+        assert '<html lang="en"' in email.html, name
+        # Every Jinja tag survived the MJML compile and was rendered.
+        assert "{{" not in email.html and "{%" not in email.html and "{#" not in email.html, name
+
+
+def test_partials_are_not_templates(renderer: Renderer) -> None:
+    """Files starting with "_" are shared partials: not listed and not renderable on their own."""
+    assert not [name for name in template_names() if name.startswith("_")]
+    with pytest.raises(TemplateNotFound):
+        renderer.render("_bulk_footer", FULL_CONTEXT)
+
+
+def test_mjml_include_is_inlined_with_the_body_width(renderer: Renderer) -> None:
+    """An included footer keeps the 600px body width (mjml-python's own include drops it)."""
+    html = renderer.render("job_alert", FULL_CONTEXT).html
+    before = html[: html.index("You subscribed to job alerts")]
+    section = before.rindex('<div style="margin:0px auto;')
+    assert before[section:].startswith('<div style="margin:0px auto;max-width:600px;">')
+    outlook_table = before[before.rindex("<!--[if mso | IE]><table", 0, section) : section]
+    assert 'width="600"' in outlook_table
+
+
+@pytest.mark.parametrize("path", ["_missing.mjml", "../pyproject.mjml", "other.mjml", "_x.txt"])
+def test_mjml_includes_reach_only_partials(template_package: Callable[..., str], path: str) -> None:
+    """An mj-include of a missing partial, a path outside the package or a template fails."""
+    package = template_package(
+        t__mjml=MINIMAL_MJML.format(body=f'<mj-include path="{path}" />'),
+        t__txt="text",
+        t__subject__txt="subject",
+        other__mjml=MINIMAL_MJML.format(body="<mj-text>other</mj-text>"),
+        _x__txt="partial",
+    )
+    with pytest.raises(TemplateNotFound) as caught:
+        Renderer(package).render("t", {})
+    assert caught.value.name == path
+
+
+@pytest.mark.parametrize("path", ["_missing.txt", "../pyproject.toml", "other.txt"])
+def test_text_includes_reach_only_partials(template_package: Callable[..., str], path: str) -> None:
+    """The text part's Jinja include serves only `_x.txt` partials of the template package."""
+    package = template_package(
+        t__mjml=MINIMAL_MJML.format(body="<mj-text>t</mj-text>"),
+        t__txt=f'{{% include "_ok.txt" %}} / {{% include "{path}" %}}',
+        t__subject__txt="subject",
+        _ok__txt="partial {{ who }}",
+        other__txt="a template's text",
+    )
+    with pytest.raises(MailerError, match=re.escape(path)):
+        Renderer(package).render("t", {"who": "x"})
+    package_ok = template_package(t__txt='{% include "_ok.txt" %}!')
+    assert Renderer(package_ok).render("t", {"who": "Ana"}).text == "partial Ana!"
+
+
+def test_mjml_partials_are_inlined_before_the_compile(template_package: Callable[..., str]) -> None:
+    """An MJML partial compiles with its template, and its Jinja renders per recipient."""
+    package = template_package(
+        t__mjml=MINIMAL_MJML.format(body='<mj-include path="_part.mjml" />'),
+        t__txt="t",
+        t__subject__txt="s",
+        _part__mjml='<mj-text font-size="17px">Hello {{ who }}</mj-text>',
+    )
+    html = Renderer(package).render("t", {"who": "<Ana>"}).html
+    assert "font-size:17px" in html
+    assert ">Hello &lt;Ana&gt;</div>" in html
+    assert "mj-include" not in html
+
+
+def test_broken_mjml_is_a_mailer_error(template_package: Callable[..., str]) -> None:
+    """MJML that does not compile raises a MailerError, so the worker records a failed row."""
+    package = template_package(t__mjml="<mjml><mj-body><mj-text>", t__txt="t", t__subject__txt="s")
+    with pytest.raises(MailerError, match="not valid MJML"):
+        Renderer(package).render("t", {})
+
+
+@pytest.mark.parametrize("name", ["job_alert", "campaign"])
+def test_bulk_templates_carry_the_four_footer_items(renderer: Renderer, name: str) -> None:
+    """Bulk mail shows the postal address, the reason, Manage preferences and Unsubscribe."""
+    email = renderer.render(name, FULL_CONTEXT)
+    html, text = email.html, email.text
+    assert "Acme · 1 Main St" in html
+    assert ">You subscribed to job alerts for Data Science at Acme.</div>" in html
+    assert re.search(r'<a href="https://c\.example/preferences/t"[^>]*>Manage preferences<', html)
+    assert re.search(r'<a href="https://c\.example/unsubscribe/t"[^>]*>Unsubscribe</a>', html)
+    footer = text[text.rindex("\n--\n") :]
+    assert "You subscribed to job alerts for Data Science at Acme." in footer
+    assert "Manage preferences: https://c.example/preferences/t" in footer
+    assert "Unsubscribe: https://c.example/unsubscribe/t" in footer
+    assert footer.rstrip().endswith("Acme\n1 Main St")
+
+
+FOOTER_ITEMS = ["reason", "preferences_url", "unsubscribe_url", "postal_address"]
+
+
+@pytest.mark.parametrize("missing", FOOTER_ITEMS)
+@pytest.mark.parametrize("name", ["job_alert", "campaign"])
+def test_bulk_mail_without_a_footer_item_does_not_render(
+    renderer: Renderer, name: str, missing: str
+) -> None:
+    """A bulk message whose context lacks a footer item fails instead of going out without it."""
+    context = {k: v for k, v in FULL_CONTEXT.items() if k != missing}
+    with pytest.raises(MailerError, match=missing):
+        renderer.render(name, context)
+
+
+def test_job_alert_escapes_markup_in_html_only(renderer: Renderer) -> None:
+    """HTML-special characters in job fields are escaped in the HTML part, literal in text."""
+    job = {
+        "title": '<b>R&D</b> "Lead"',
+        "location": "Zürich <HQ>",
+        "url": 'https://c.example/jobs/1" onclick="alert(1)',
+        "matched": ["C & C++"],
+    }
+    email = renderer.render("job_alert", {**FULL_CONTEXT, "jobs": [job], "more_count": 0})
+    assert "&lt;b&gt;R&amp;D&lt;/b&gt; &#34;Lead&#34;" in email.html
+    assert "<b>R&D</b>" not in email.html
+    assert "Zürich &lt;HQ&gt;" in email.html
+    assert "matched: C &amp; C++" in email.html
+    assert 'href="https://c.example/jobs/1&#34; onclick=&#34;alert(1)"' in email.html
+    assert 'onclick="' not in email.html
+    assert '- <b>R&D</b> "Lead"\n' in email.text
+    assert email.subject == 'New job at Acme: <b>R&D</b> "Lead"'
+
+
+def test_job_alert_lists_each_job_with_its_matched_interests(renderer: Renderer) -> None:
+    """Each job shows its linked title, its location and "matched: A, B" in HTML and text."""
+    email = renderer.render("job_alert", FULL_CONTEXT)
+    assert re.search(r'<a href="https://c\.example/jobs/1"[^>]*>Data Scientist</a>', email.html)
+    assert "Berlin · matched: Data Science, Machine Learning" in email.html
+    assert "- Data Scientist\n  Berlin · matched: Data Science, Machine Learning\n" in email.text
+    assert "  https://c.example/jobs/1\n" in email.text
+    assert email.subject == "New jobs at Acme: Data Scientist and 3 more"
+
+
+@pytest.mark.parametrize(
+    ("more_count", "phrase"),
+    [(0, None), (1, "And 1 more matching job"), (7, "And 7 more matching jobs")],
+)
+def test_job_alert_more_link_only_when_more_matches(
+    renderer: Renderer, more_count: int, phrase: str | None
+) -> None:
+    """The "and N more matching jobs" link to more_url appears only when more_count > 0."""
+    email = renderer.render("job_alert", {**FULL_CONTEXT, "more_count": more_count})
+    if phrase is None:
+        assert "more matching" not in email.html
+        assert "more matching" not in email.text
+        assert "https://c.example/more" not in email.html + email.text
+    else:
+        assert re.search(rf'<a href="https://c\.example/more"[^>]*>{phrase}</a>', email.html)
+        assert f"{phrase}: https://c.example/more" in email.text
+
+
+def test_campaign_inserts_the_sanitized_body_and_uses_its_subject(renderer: Renderer) -> None:
+    """The campaign wrapper takes subject and text from the context and inserts body_html as is."""
+    email = renderer.render("campaign", FULL_CONTEXT)
+    assert email.subject == "Meet us in Berlin & Co"
+    assert "<title>Meet us in Berlin &amp; Co</title>" in email.html
+    assert "<p>Join our <strong>hiring event</strong>.</p>" in email.html
+    assert email.text.startswith("Join our hiring event.\n")
+    # The note to callers is a Jinja comment: it never reaches the recipient.
+    assert "sanitize" not in email.html
+
+
+def test_resume_nudge_links_to_the_dashboard(renderer: Renderer) -> None:
+    """The resume nudge points to dashboard_url in both parts and carries no unsubscribe link."""
+    email = renderer.render("resume_nudge", FULL_CONTEXT)
+    assert 'href="https://c.example/dashboard/resume"' in email.html
+    assert "https://c.example/dashboard/resume" in email.text
+    assert "Unsubscribe" not in email.html + email.text
+
+
+def test_account_deleted_says_what_was_kept_and_that_the_address_cannot_rejoin(
+    renderer: Renderer,
+) -> None:
+    """The deletion notice names the kept salted hash and says the address cannot join again."""
+    email = renderer.render("account_deleted", FULL_CONTEXT)
+    for part in (email.html, " ".join(email.text.split())):
+        assert "salted hash of your email address" in part
+        assert "can't use this address to join" in part
+        assert "use a different email address" in part

@@ -1,0 +1,149 @@
+"""Every email template renders exactly as its saved snapshot.
+
+Each template in templates_email/ is rendered with SAMPLE_CONTEXT and compared
+with tests/mailer/snapshots/NAME.html, NAME.txt and NAME.subject.txt. A
+difference fails with a unified diff; the HTML is split between tags for the
+diff only, so it points at the element that changed.
+
+After an intended change (a template, the shared partials, mjml-python), rewrite
+the snapshots, then review them with `git diff` before committing:
+
+    TALENTCONNECT_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/mailer/test_snapshots.py
+
+The saved .html files open in a browser as they are.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailer.render import RenderedEmail, Renderer, template_names
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE = os.environ.get("TALENTCONNECT_UPDATE_SNAPSHOTS") == "1"
+PARTS = ("html", "txt", "subject.txt")
+
+# One fixed context with every variable any template uses. Change it only on
+# purpose: every snapshot depends on it.
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "company_name": "Acme",
+    "first_name": "Ana",
+    "base_url": "https://careers.acme.example.com",
+    "postal_address": "1 Main Street, Springfield, IL 62701, USA",
+    "confirm_url": "https://careers.acme.example.com/connect/confirm/CONFIRM-TOKEN",
+    "interests": ["Data Science", "Design"],
+    "verified": False,
+    "login_url": "https://careers.acme.example.com/login/link/LOGIN-TOKEN",
+    "preferences_url": "https://careers.acme.example.com/preferences/PREFERENCES-TOKEN",
+    "unsubscribe_url": "https://careers.acme.example.com/unsubscribe/UNSUBSCRIBE-TOKEN",
+    "reason": "You subscribed to job alerts for Data Science at Acme.",
+    "dashboard_url": "https://careers.acme.example.com/dashboard/resume",
+    "jobs": [
+        {
+            "title": "Senior Data Scientist",
+            "location": "Berlin, Germany",
+            "url": "https://careers.acme.example.com/jobs/101",
+            "matched": ["Data Science", "Machine Learning"],
+        },
+        {
+            "title": "Research & Development Engineer",
+            "location": "",
+            "url": "https://careers.acme.example.com/jobs/102",
+            "matched": ["Data Science"],
+        },
+        {
+            "title": "Product Designer",
+            "location": "Remote (EU)",
+            "url": "https://careers.acme.example.com/jobs/103",
+            "matched": [],
+        },
+    ],
+    "more_count": 4,
+    "more_url": "https://careers.acme.example.com/jobs?interest=data-science",
+    "subject": "Meet Acme at our Berlin hiring day",
+    "body_html": (
+        "<h2>Meet us in Berlin</h2>"
+        "<p>Join our <strong>hiring day</strong> on 12 June: talks, interviews and coffee.</p>"
+        '<p><a href="https://careers.acme.example.com/events/berlin">Save your seat</a></p>'
+    ),
+    "body_text": (
+        "Meet us in Berlin\n\n"
+        "Join our hiring day on 12 June: talks, interviews and coffee.\n\n"
+        "Save your seat: https://careers.acme.example.com/events/berlin"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, RenderedEmail]:
+    renderer = Renderer()
+    return {name: renderer.render(name, SAMPLE_CONTEXT) for name in template_names()}
+
+
+def _part(email: RenderedEmail, part: str) -> str:
+    return {"html": email.html, "txt": email.text, "subject.txt": email.subject + "\n"}[part]
+
+
+def _diff_lines(text: str, part: str) -> list[str]:
+    if part == "html":
+        # mjml-python writes long lines; one tag per line makes the diff readable.
+        text = text.replace("><", ">\n<")
+    return text.splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("part", PARTS)
+@pytest.mark.parametrize("name", template_names())
+def test_rendered_email_matches_snapshot(
+    rendered: dict[str, RenderedEmail], name: str, part: str
+) -> None:
+    """The rendered part is byte for byte the saved snapshot (set the env var to rewrite it)."""
+    actual = _part(rendered[name], part)
+    path = SNAPSHOTS / f"{name}.{part}"
+    if UPDATE:
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(actual, encoding="utf-8", newline="")
+        return
+    if not path.exists():
+        pytest.fail(
+            f"no snapshot {path.name}; write it with TALENTCONNECT_UPDATE_SNAPSHOTS=1",
+            pytrace=False,
+        )
+    expected = path.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = difflib.unified_diff(
+            _diff_lines(expected, part),
+            _diff_lines(actual, part),
+            fromfile=f"snapshots/{path.name}",
+            tofile="rendered",
+        )
+        pytest.fail(
+            f"{name} {part} differs from its snapshot "
+            f"(TALENTCONNECT_UPDATE_SNAPSHOTS=1 rewrites it):\n" + "".join(diff),
+            pytrace=False,
+        )
+
+
+def test_every_snapshot_belongs_to_a_template() -> None:
+    """No snapshot is left behind for a template that no longer exists."""
+    wanted = {f"{name}.{part}" for name in template_names() for part in PARTS}
+    orphans = sorted(p.name for p in SNAPSHOTS.iterdir() if p.name not in wanted)
+    if UPDATE:
+        for orphan in orphans:
+            (SNAPSHOTS / orphan).unlink()
+        return
+    assert not orphans, f"snapshots without a template: {orphans}"
+
+
+def test_snapshots_hold_no_machine_specific_text() -> None:
+    """Snapshots are the same on every machine: no local paths, no generator or version stamps."""
+    local = [str(Path(__file__).resolve().parents[2]), str(Path.home())]
+    local = [place for place in local if len(place) > 1]
+    for path in sorted(SNAPSHOTS.iterdir()):
+        text = path.read_text(encoding="utf-8")
+        assert not [place for place in local if place in text], path.name
+        assert "generator" not in text.lower(), path.name

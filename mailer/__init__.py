@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from mailer.bounces import (
+    BounceOutcome,
+    BounceRoute,
+    MaildirRun,
+    Report,
+    ReportKind,
+    UnusableReport,
+    parse_report,
+    process_report,
+    read_maildir,
+)
 from mailer.config import MailSettings, SmtpTarget
 from mailer.eligibility import skip_reason
 from mailer.errors import (
@@ -11,8 +22,16 @@ from mailer.errors import (
     TemplateNotFound,
     TransientSendError,
 )
-from mailer.message import build_message, needs_smtputf8
+from mailer.message import (
+    HeaderError,
+    OutgoingMessage,
+    addr_spec,
+    build_message_bytes,
+    needs_smtputf8,
+    uri_list,
+)
 from mailer.models import (
+    BounceScore,
     Campaign,
     CampaignStatus,
     MessageKind,
@@ -32,14 +51,20 @@ from mailer.outbox import (
 from mailer.render import RenderedEmail, Renderer
 from mailer.sender import Sender, SmtpSender
 from mailer.sink import MaildirStore, MailSink, MemoryStore, MessageStore, SinkMessage, free_port
+from mailer.verp import bounce_mailbox, parse_verp, verp_address
 from mailer.worker import BatchResult, OutboxWorker, retry_delay
 
 __all__ = [
     "BatchResult",
+    "BounceOutcome",
+    "BounceRoute",
+    "BounceScore",
     "Campaign",
     "CampaignStatus",
+    "HeaderError",
     "MailSettings",
     "MailSink",
+    "MaildirRun",
     "MaildirStore",
     "MailerError",
     "MemoryStore",
@@ -49,9 +74,12 @@ __all__ = [
     "OutboxReport",
     "OutboxStatus",
     "OutboxWorker",
+    "OutgoingMessage",
     "PermanentSendError",
     "RenderedEmail",
     "Renderer",
+    "Report",
+    "ReportKind",
     "SendError",
     "Sender",
     "SinkMessage",
@@ -59,7 +87,10 @@ __all__ = [
     "SmtpTarget",
     "TemplateNotFound",
     "TransientSendError",
-    "build_message",
+    "UnusableReport",
+    "addr_spec",
+    "bounce_mailbox",
+    "build_message_bytes",
     "claim_batch",
     "enqueue",
     "free_port",
@@ -69,6 +100,12 @@ __all__ = [
     "mark_skipped",
     "needs_smtputf8",
     "outbox_report",
+    "parse_report",
+    "parse_verp",
+    "process_report",
+    "read_maildir",
     "retry_delay",
     "skip_reason",
+    "uri_list",
+    "verp_address",
 ]

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
+
+if TYPE_CHECKING:
+    # Only for the annotation: importing dkimpy is left to processes that sign.
+    from mailer.dkim import DkimSigner
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -85,6 +90,19 @@ class MailSettings:
     # Where unsubscribe requests by email go (the mailto: of List-Unsubscribe); empty:
     # unsubscribe@ the sending domain.
     unsubscribe_mailbox: str = ""
+    # Domain of the VERP return path (bounces+<token>@…); empty: the sending domain.
+    bounce_domain: str = ""
+    # Soft-bounce scoring (mailer.bounces): the score that suppresses an address, and
+    # how many days without a bounce start the score afresh.
+    bounce_score_threshold: float = 5.0
+    bounce_stale_days: int = 7
+    # Signs every message when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE are set.
+    dkim: DkimSigner | None = None
+
+    @property
+    def return_path_domain(self) -> str:
+        """The domain bounces come back to: BOUNCE_DOMAIN, else the sending domain."""
+        return self.bounce_domain or self.sending_domain
 
     @property
     def sending_domain(self) -> str:

@@ -1,8 +1,18 @@
-"""The last check before a send: may this recipient still get this message?"""
+"""The last check before a send: may this recipient still get this message?
+
+Status is read at send time, so an unsubscribe, pause, complaint or erasure
+takes effect even for mail queued before it. The worker checks a whole claimed
+batch with `check_batch` (a fixed handful of queries, whatever the batch size);
+`skip_reason` checks one message the same way.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from mailer.models import MessageKind, OutboxMessage
@@ -14,41 +24,141 @@ from preferences.models import (
     MassEmailStatus,
     Subscription,
     SubscriptionStatus,
+    SuppressionReason,
 )
-from preferences.suppressions import is_suppressed
+from preferences.suppressions import suppressions_among
+from preferences.tokens import LinkOwner
 
 
-def skip_reason(session: Session, message: OutboxMessage) -> str | None:
-    """Return why `message` must not be sent now, or None when it may go.
+@dataclass
+class BatchCheck:
+    """The outcome of checking a batch: why some rows must not go, and who the rest are for."""
 
-    Status is read at send time, so an unsubscribe takes effect even for mail
-    queued before it.
-    """
-    if is_suppressed(session, message.to_address):
-        return "address is suppressed"
-    candidate = (
-        session.get(Candidate, message.candidate_id) if message.candidate_id is not None else None
+    skip: dict[int, str] = field(default_factory=dict)  # outbox id -> reason
+    candidates: dict[int, LinkOwner] = field(default_factory=dict)
+    first_names: dict[int, str] = field(default_factory=dict)
+
+
+def _interest_id(message: OutboxMessage) -> int | None:
+    value = message.context.get("interest_id")
+    return value if isinstance(value, int) else None
+
+
+def check_batch(session: Session, messages: Sequence[OutboxMessage]) -> BatchCheck:
+    """Check every message of a batch against current status, in four queries."""
+    result = BatchCheck()
+    for message, reason in zip(messages, _check(session, messages, result), strict=True):
+        if reason is not None:
+            result.skip[message.id] = reason
+    return result
+
+
+def _check(
+    session: Session, messages: Sequence[OutboxMessage], result: BatchCheck
+) -> list[str | None]:
+    """The skip reason of each message, in order; fills in `result`'s candidates."""
+    if not messages:
+        return []
+    suppressed = suppressions_among(session, (m.to_address for m in messages))
+    candidate_ids = {m.candidate_id for m in messages if m.candidate_id is not None}
+    for row in session.execute(
+        select(
+            Candidate.id,
+            Candidate.public_id,
+            Candidate.token_version,
+            Candidate.status,
+            Candidate.email,
+            Candidate.first_name,
+        ).where(Candidate.id.in_(candidate_ids))
+    ):
+        result.candidates[row.id] = LinkOwner(
+            row.id, row.public_id, row.token_version, row.status, row.email
+        )
+        result.first_names[row.id] = row.first_name
+    campaign_ids = {
+        m.candidate_id
+        for m in messages
+        if m.kind is MessageKind.CAMPAIGN and m.candidate_id is not None
+    }
+    opted_in = set(
+        session.scalars(
+            select(MassEmailStatus.candidate_id).where(
+                MassEmailStatus.candidate_id.in_(campaign_ids),
+                MassEmailStatus.status == MassEmail.OPTED_IN,
+            )
+        )
+        if campaign_ids
+        else ()
     )
+    alert_pairs = {
+        (m.candidate_id, _interest_id(m))
+        for m in messages
+        if m.kind is MessageKind.JOB_ALERT and m.candidate_id is not None
+    }
+    subscriptions: dict[tuple[int, int], tuple[SubscriptionStatus, datetime | None]] = {
+        (row.candidate_id, row.interest_id): (row.status, row.paused_until)
+        for row in (
+            session.execute(
+                select(
+                    Subscription.candidate_id,
+                    Subscription.interest_id,
+                    Subscription.status,
+                    Subscription.paused_until,
+                ).where(
+                    tuple_(Subscription.candidate_id, Subscription.interest_id).in_(
+                        [p for p in alert_pairs if p[1] is not None]
+                    )
+                )
+            )
+            if any(p[1] is not None for p in alert_pairs)
+            else ()
+        )
+    }
+    at = now()
+    return [
+        _reason(message, suppressed, result.candidates, opted_in, subscriptions, at)
+        for message in messages
+    ]
+
+
+def _reason(
+    message: OutboxMessage,
+    suppressed: dict[str, SuppressionReason],
+    candidates: dict[int, LinkOwner],
+    opted_in: set[int],
+    subscriptions: dict[tuple[int, int], tuple[SubscriptionStatus, datetime | None]],
+    at: datetime,
+) -> str | None:
+    suppression = suppressed.get(message.to_address)
+    # The one message an erased address still gets is the confirmation of its erasure.
+    farewell = message.kind is MessageKind.ACCOUNT_DELETED
+    if suppression is not None and not (farewell and suppression is SuppressionReason.ERASURE):
+        return "address is suppressed"
+    if farewell:
+        return None
+    candidate = candidates.get(message.candidate_id) if message.candidate_id is not None else None
     if message.candidate_id is not None and candidate is None:
         return "candidate no longer exists"
     if message.kind.is_bulk and candidate is None:
         return "bulk mail needs a candidate whose consent can be checked"
     if candidate is not None and candidate.status is CandidateStatus.DELETED:
         return "candidate was deleted"
-    if message.kind is MessageKind.CAMPAIGN:
-        row = session.get(MassEmailStatus, message.candidate_id) if candidate else None
-        if row is None or row.status is not MassEmail.OPTED_IN:
-            return "candidate is opted out of mass email"
+    if message.kind is MessageKind.CAMPAIGN and message.candidate_id not in opted_in:
+        return "candidate is opted out of mass email"
     if message.kind is MessageKind.JOB_ALERT:
-        interest_id = message.context.get("interest_id")
-        sub = session.scalar(
-            select(Subscription).where(
-                Subscription.candidate_id == message.candidate_id,
-                Subscription.interest_id == interest_id,
-            )
+        interest_id = _interest_id(message)
+        sub = (
+            subscriptions.get((message.candidate_id, interest_id))
+            if message.candidate_id is not None and interest_id is not None
+            else None
         )
-        if sub is None or sub.status is not SubscriptionStatus.SUBSCRIBED:
+        if sub is None or sub[0] is not SubscriptionStatus.SUBSCRIBED:
             return "candidate is not subscribed to this interest"
-        if sub.paused_until is not None and sub.paused_until > now():
+        if sub[1] is not None and sub[1] > at:
             return "alerts are paused"
     return None
+
+
+def skip_reason(session: Session, message: OutboxMessage) -> str | None:
+    """Return why `message` must not be sent now, or None when it may go."""
+    return _check(session, [message], BatchCheck())[0]

@@ -28,4 +28,12 @@ class TransientSendError(SendError):
 
 
 class PermanentSendError(SendError):
-    """A failure that retrying will not fix: a 5xx answer."""
+    """A failure that retrying will not fix: a 5xx answer.
+
+    `hard_bounce` is set when the relay refused the recipient itself (5xx to RCPT),
+    which means the address does not work; a refused login or message does not.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, hard_bounce: bool = False):
+        super().__init__(message, code=code)
+        self.hard_bounce = hard_bounce

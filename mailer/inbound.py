@@ -10,7 +10,7 @@ source `one_click` and the detail ``{"via": "email"}``.
 
 Each recipient is routed to an `InboundRoute`. An address that no route claims is
 refused at RCPT with 550, so the listener never accepts mail it cannot use. VERP
-bounces (``bounces+…``) will be one more route.
+bounces (``bounces+…``) are another route, `mailer.bounces.BounceRoute`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ log = logging.getLogger("mailer.inbound")
 
 UNSUBSCRIBE_SUBJECT = "unsubscribe"
 VIA_EMAIL = "email"
-# Requests are a few lines; DSNs (the bounce route to come) may quote a whole message.
+# Requests are a few lines; DSNs (the bounce route) may quote a whole message.
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 # Only so much of a body is searched for a token, and only so many candidates are
 # checked, so a large or hostile message costs little.

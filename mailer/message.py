@@ -1,12 +1,74 @@
-"""Building the bytes of one email."""
+"""Building the bytes of one email, directly, without the `email` package.
+
+The message is multipart/alternative (text/plain, then text/html), both parts
+UTF-8 in base64. Base64 rather than 8bit or quoted-printable because it is
+7-bit clean on every relay (no 8BITMIME needed), has no 998-octet line limit to
+police (MJML output has very long lines), and no hop rewrites it, so a DKIM body
+hash survives transport (a relay without 8BITMIME would re-encode 8bit and break
+it). `binascii` does it in microseconds; the email package's quoted-printable
+costs about 2.5 ms a message.
+
+Headers are written by hand, each exactly once, with CRLF line ends. A value
+holding CR, LF or another control character is refused with `HeaderError`, so
+no caller can inject a header. Non-ASCII text in Subject, display names and
+extra headers becomes RFC 2047 encoded-words, unless the message needs SMTPUTF8
+(an internationalized address), where RFC 6532 allows raw UTF-8. ASCII values are
+never encoded, only folded at their spaces: `List-Unsubscribe` must stay
+readable, and ``<uri>, <uri>`` folds between its URIs.
+"""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
-from email.utils import format_datetime, make_msgid
+import base64
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 
+from mailer.errors import MailerError
 from preferences.clock import now
+
+# RFC 2047 keeps a line holding encoded-words within 76 characters (RFC 5322 says 78
+# for any line); no line may pass 998 octets.
+_FOLD_AT = 76
+_MAX_LINE = 998
+# 36 bytes make an encoded-word of 60 characters, which fits after "Subject: " or any
+# other header name on the first line.
+_ENCODED_WORD_BYTES = 36
+# Set by build_message_bytes itself; an extra header may not repeat them.
+_OWN_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    }
+)
+# Tab is folding white space; every other control character is refused.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+# RFC 5322 specials: a display name holding one must be a quoted string.
+_SPECIALS = re.compile(r'[][()<>@,;:\\".]')
+
+
+class HeaderError(MailerError, ValueError):
+    """A header name or value that cannot be written safely."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """The wire form of one message, ready for SMTP DATA (and for DKIM signing)."""
+
+    data: bytes
+    message_id: str
+    # Raw UTF-8 in the header block: the relay must offer SMTPUTF8.
+    smtputf8: bool
 
 
 def needs_smtputf8(*addresses: str) -> bool:
@@ -14,7 +76,24 @@ def needs_smtputf8(*addresses: str) -> bool:
     return any(not a.isascii() for a in addresses)
 
 
-def build_message(
+def addr_spec(address: str) -> str:
+    """The bare `local@domain` of an address that may carry a display name."""
+    return _split_address(address)[1]
+
+
+def uri_list(uris: Sequence[str]) -> str:
+    """An RFC 2369 value such as List-Unsubscribe: ``<uri>, <uri>``.
+
+    Written unencoded and folded only at the space after each comma, so every
+    URI stays whole on its line: mail providers ignore an encoded List-Unsubscribe.
+    """
+    for uri in uris:
+        if not uri.isascii() or any(c in uri for c in " <>,") or _CONTROL.search(uri):
+            raise HeaderError(f"{uri!r} is not a URI that can go in a header")
+    return ", ".join(f"<{uri}>" for uri in uris)
+
+
+def build_message_bytes(
     *,
     from_addr: str,
     to_addr: str,
@@ -22,21 +101,167 @@ def build_message(
     text: str,
     html: str,
     message_id_domain: str,
-    extra_headers: dict[str, str] | None = None,
-) -> EmailMessage:
-    """Return a multipart/alternative message (text first, then HTML).
+    extra_headers: Mapping[str, str] | None = None,
+) -> OutgoingMessage:
+    """Return a multipart/alternative message (text first, then HTML) as CRLF bytes.
 
-    `From`, `To`, `Subject`, `Date` and `Message-ID` are each set exactly once.
+    `From`, `To`, `Subject`, `Date`, `Message-ID` and `MIME-Version` each appear
+    exactly once; `extra_headers` (List-Id, List-Unsubscribe, …) follow them.
     """
-    policy = SMTPUTF8 if needs_smtputf8(from_addr, to_addr) else SMTP
-    msg = EmailMessage(policy=policy)
-    msg["From"] = from_addr
-    msg["To"] = to_addr
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(now())
-    msg["Message-ID"] = make_msgid(domain=message_id_domain)
+    utf8 = needs_smtputf8(addr_spec(from_addr), addr_spec(to_addr))
+    message_id = f"<{secrets.token_hex(16)}@{_id_domain(message_id_domain)}>"
+    boundary = f"=_{secrets.token_hex(12)}"
+    lines = [
+        _fold("From", _mailbox(from_addr, utf8)),
+        _fold("To", _mailbox(to_addr, utf8)),
+        _fold("Subject", _unstructured("Subject", subject, utf8)),
+        f"Date: {format_datetime(now())}\r\n",
+        f"Message-ID: {message_id}\r\n",
+    ]
+    seen: set[str] = set()
     for name, value in (extra_headers or {}).items():
-        msg[name] = value
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    return msg
+        key = name.lower()
+        if not _FIELD_NAME.fullmatch(name) or key in _OWN_HEADERS or key in seen:
+            raise HeaderError(f"{name!r} cannot be added as an extra header")
+        seen.add(key)
+        lines.append(_fold(name, _unstructured(name, value, utf8)))
+    lines.append("MIME-Version: 1.0\r\n")
+    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n')
+    head = "".join(lines).encode("utf-8" if utf8 else "ascii")
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    data = b"".join(
+        (
+            head,
+            delimiter[2:],
+            _part("text/plain", text),
+            delimiter,
+            _part("text/html", html),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        )
+    )
+    return OutgoingMessage(data=data, message_id=message_id, smtputf8=utf8)
+
+
+def _part(content_type: str, content: str) -> bytes:
+    # Text is encoded in its canonical form, with CRLF line breaks (RFC 2046).
+    canonical = content.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+    encoded = base64.b64encode(canonical.encode("utf-8"))
+    # Lines of 76 characters (RFC 2045), each ending in CRLF.
+    body = b"".join([encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76)])
+    return (
+        f'Content-Type: {content_type}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode("ascii") + body
+
+
+def _check(name: str, value: str) -> None:
+    if _CONTROL.search(value):
+        raise HeaderError(f"{name} must not contain a line break or control character")
+
+
+@lru_cache(maxsize=64)
+def _id_domain(domain: str) -> str:
+    _check("Message-ID domain", domain)
+    # Message-ID is a dot-atom: an internationalized domain goes in as its A-label.
+    try:
+        ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise HeaderError(f"{domain!r} is not a domain for Message-ID") from None
+    if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", ascii_domain):
+        raise HeaderError(f"{domain!r} is not a domain for Message-ID")
+    return ascii_domain
+
+
+def _split_address(address: str) -> tuple[str, str]:
+    """(display name, addr-spec) of an address; a bare address skips the parser."""
+    if "@" in address and not any(c in address for c in ' \t<>"(),;:\\'):
+        _check("address", address)
+        return "", address
+    return _parse_address(address)
+
+
+@lru_cache(maxsize=256)
+def _parse_address(address: str) -> tuple[str, str]:
+    # Cached: the From address is the same for every message, and parsing is slow.
+    _check("address", address)
+    name, spec = parseaddr(address)
+    if "@" not in spec:
+        raise HeaderError(f"{address!r} is not an email address")
+    return name, spec
+
+
+def _mailbox(address: str, utf8: bool) -> str:
+    """`Name <addr>` with the name quoted or encoded as needed, or the bare address."""
+    name, spec = _split_address(address)
+    if not name:
+        return spec
+    if (utf8 or name.isascii()) and "=?" not in name:
+        if _SPECIALS.search(name):
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{name} <{spec}>"
+    # A display name is a phrase: encode it whole, never partly inside quotes.
+    return " ".join(_encoded_words(name)) + f" <{spec}>"
+
+
+def _unstructured(name: str, value: str, utf8: bool) -> str:
+    """The value with each run of non-ASCII words as encoded-words; ASCII kept as is."""
+    _check(name, value)
+    if (value.isascii() or utf8) and "=?" not in value:
+        return value
+    out: list[str] = []
+    run: list[str] = []
+    for word in value.split(" "):
+        # A literal "=?" would be read as the start of an encoded-word: encode it too.
+        if (word.isascii() or utf8) and "=?" not in word:
+            if run:
+                out.extend(_encoded_words(" ".join(run)))
+                run = []
+            out.append(word)
+        else:
+            run.append(word)
+    if run:
+        out.extend(_encoded_words(" ".join(run)))
+    return " ".join(out)
+
+
+def _encoded_words(text: str) -> list[str]:
+    """`text` as RFC 2047 B encoded-words of 60 characters at most, split between characters.
+
+    Readers drop the white space between adjacent encoded-words, so the words
+    join back into `text`.
+    """
+    words: list[str] = []
+    chunk = b""
+    for char in text:
+        encoded = char.encode("utf-8")
+        if len(chunk) + len(encoded) > _ENCODED_WORD_BYTES:
+            words.append(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=")
+            chunk = b""
+        chunk += encoded
+    words.append(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=")
+    return words
+
+
+def _fold(name: str, value: str) -> str:
+    """`Name: value` + CRLF, folded before spaces to keep lines within 76 characters.
+
+    A word is never split, so a long URI stays whole on a longer line.
+    """
+    line = f"{name}: {value}"
+    if len(line) <= _FOLD_AT:
+        return line + "\r\n"
+    out = [f"{name}:"]
+    width = len(name) + 1
+    for word in value.split(" "):
+        piece = " " + word
+        size = len(piece.encode("utf-8"))
+        if size > _MAX_LINE - 1:
+            raise HeaderError(f"{name} has a word too long for one header line")
+        # Fold only before a real word: a line of nothing but white space is not allowed.
+        if word and width > len(name) + 1 and width + size > _FOLD_AT:
+            out.append("\r\n")
+            width = 0
+        out.append(piece)
+        width += size
+    out.append("\r\n")
+    return "".join(out)

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from preferences.clock import now
@@ -99,3 +99,21 @@ class OutboxMessage(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BounceScore(Base):
+    """An address's soft-bounce score, in the manner of Mailman's bounce scoring.
+
+    Keyed by the same salted hash as suppressions, so no address is stored. Each
+    soft bounce adds to `score` at most once a day; a bounce after more than the
+    stale period starts it afresh; reaching the threshold suppresses the address.
+    """
+
+    __tablename__ = "bounce_scores"
+
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    # Soft bounces counted into the score since it last started afresh.
+    bounces: Mapped[int] = mapped_column(Integer, default=0)
+    last_bounce_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)

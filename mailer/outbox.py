@@ -8,11 +8,12 @@ the single conditional UPDATE is atomic because SQLite has one writer.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import String, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from preferences.addresses import normalize_email
 from preferences.clock import now
+from preferences.db import UTCDateTime
 
 DEFAULT_DELIVER_WITHIN = timedelta(days=3)
 
@@ -173,6 +175,63 @@ def mark_retry(
         status=OutboxStatus.PENDING,
         next_attempt_at=retry_at,
         last_error=error,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The fate of one leased row, recorded with the rest of its batch by `record_outcomes`."""
+
+    id: int
+    status: OutboxStatus
+    next_attempt_at: datetime
+    last_error: str = ""
+    message_id: str | None = None
+    sent_at: datetime | None = None
+    # Replaces the stored address, e.g. after the farewell to an erased candidate.
+    to_address: str | None = None
+
+
+_TABLE = cast(Table, OutboxMessage.__table__)
+_RECORD = (
+    _TABLE.update()
+    .where(
+        _TABLE.c.id == bindparam("b_id"),
+        _TABLE.c.lease_owner == bindparam("b_owner"),
+        _TABLE.c.status == OutboxStatus.SENDING,
+    )
+    .values(
+        status=bindparam("b_status"),
+        next_attempt_at=bindparam("b_next"),
+        last_error=bindparam("b_error"),
+        message_id=func.coalesce(bindparam("b_message_id"), _TABLE.c.message_id),
+        sent_at=func.coalesce(bindparam("b_sent_at", type_=UTCDateTime()), _TABLE.c.sent_at),
+        to_address=func.coalesce(bindparam("b_to", type_=String()), _TABLE.c.to_address),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+
+
+def record_outcomes(session: Session, owner: str, outcomes: Sequence[Outcome]) -> None:
+    """Record a batch's results in one executemany; rows whose lease `owner` lost are left alone."""
+    if not outcomes:
+        return
+    session.connection().execute(
+        _RECORD,
+        [
+            {
+                "b_id": o.id,
+                "b_owner": owner,
+                "b_status": o.status,
+                "b_next": o.next_attempt_at,
+                "b_error": o.last_error,
+                "b_message_id": o.message_id,
+                "b_sent_at": o.sent_at,
+                "b_to": o.to_address,
+            }
+            for o in outcomes
+        ],
     )
 
 

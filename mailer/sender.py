@@ -1,8 +1,11 @@
-"""Handing messages to an SMTP relay with aiosmtplib."""
+"""Handing message bytes to an SMTP relay with aiosmtplib.
+
+The sender takes the finished bytes, not a message object, so the relay gets
+exactly what was built and DKIM-signed: nothing re-serializes them on the way.
+"""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
 from typing import Protocol
 
 import aiosmtplib
@@ -13,16 +16,18 @@ from mailer.message import needs_smtputf8
 
 
 class Sender(Protocol):
-    """Something that delivers one message to one recipient, or raises a SendError."""
+    """Something that delivers one message (CRLF bytes) to one recipient, or raises a SendError."""
 
-    async def send(self, message: EmailMessage, *, envelope_from: str, recipient: str) -> None: ...
+    async def send(self, message: bytes, *, envelope_from: str, recipient: str) -> None: ...
 
     async def close(self) -> None: ...
 
 
-def _classify(code: int | None, text: str) -> TransientSendError | PermanentSendError:
+def _classify(
+    code: int | None, text: str, *, recipient: bool = False
+) -> TransientSendError | PermanentSendError:
     if code is not None and 500 <= code < 600:
-        return PermanentSendError(f"{code} {text}".strip(), code=code)
+        return PermanentSendError(f"{code} {text}".strip(), code=code, hard_bounce=recipient)
     return TransientSendError(f"{code} {text}".strip() if code else text, code=code)
 
 
@@ -67,23 +72,29 @@ class SmtpSender:
         self._client = client
         return client
 
-    async def send(self, message: EmailMessage, *, envelope_from: str, recipient: str) -> None:
+    async def send(self, message: bytes, *, envelope_from: str, recipient: str) -> None:
         client = await self._connected()
         options: list[str] = []
-        if needs_smtputf8(envelope_from, recipient):
+        # Raw UTF-8 headers come only with an internationalized address; either needs
+        # SMTPUTF8, and only such messages fail when the relay lacks it.
+        if needs_smtputf8(envelope_from, recipient) or not message.isascii():
             if not client.supports_extension("smtputf8"):
                 raise PermanentSendError(
                     f"the relay does not offer SMTPUTF8, needed for {recipient}"
                 )
             options.append("SMTPUTF8")
+            if client.supports_extension("8bitmime"):
+                options.append("BODY=8BITMIME")
         try:
-            errors, _response = await client.send_message(
-                message, sender=envelope_from, recipients=[recipient], mail_options=options
+            errors, _response = await client.sendmail(
+                envelope_from, [recipient], message, mail_options=options
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0] if exc.recipients else None
             raise _classify(
-                refused.code if refused else None, refused.message if refused else str(exc)
+                refused.code if refused else None,
+                refused.message if refused else str(exc),
+                recipient=True,
             ) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise _classify(exc.code, exc.message) from exc
@@ -93,7 +104,7 @@ class SmtpSender:
             raise TransientSendError(f"connection to the relay failed: {exc}") from exc
         if recipient in errors:
             refused_response = errors[recipient]
-            raise _classify(refused_response.code, refused_response.message)
+            raise _classify(refused_response.code, refused_response.message, recipient=True)
 
     async def close(self) -> None:
         client, self._client = self._client, None

@@ -1,4 +1,23 @@
-"""The sender worker: claims outbox rows, re-checks, renders and sends them."""
+"""The sender worker: claims outbox rows in batches, re-checks, renders, signs and sends them.
+
+One batch goes through four steps:
+
+1. **Claim** up to `batch_size` due rows under a lease (`claim_batch`), and commit.
+2. **Check and prepare**, in one read: every row's recipient is re-checked
+   (`check_batch`), and the send-time context is loaded for the whole batch
+   (candidates here; job digests and campaigns through `ContextSource`s).
+3. **Send** over a pool of `connections` reused SMTP connections. Each connection
+   renders (Jinja), builds the bytes, DKIM-signs them and sends, so one message's
+   CPU work overlaps the others' network waits; a token bucket holds the process to
+   `rate` messages per second.
+4. **Record** every row's outcome in one transaction (`record_outcomes`).
+
+At-least-once window: a worker killed between 3 and 4 leaves its rows leased;
+when the lease expires another worker claims them and sends them again. So at most
+one batch per killed worker may be sent twice, and nothing is lost. A stopped
+worker (SIGTERM) finishes the sends in flight, hands unsent rows straight back,
+records everything and exits.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +27,35 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
-from email.policy import Policy
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailer.bounces import Report, ReportKind, Target, record_hard_bounce
 from mailer.config import MailSettings
-from mailer.eligibility import skip_reason
+from mailer.eligibility import BatchCheck, check_batch
 from mailer.errors import MailerError, PermanentSendError, TransientSendError
 from mailer.inbound import unsubscribe_mailto
-from mailer.message import build_message
-from mailer.models import MessageKind, OutboxMessage
-from mailer.outbox import claim_batch, mark_failed, mark_retry, mark_sent, mark_skipped
+from mailer.message import build_message_bytes, uri_list
+from mailer.models import MessageKind, OutboxMessage, OutboxStatus
+from mailer.outbox import Outcome, claim_batch, record_outcomes
 from mailer.render import Renderer
 from mailer.sender import Sender
+from mailer.verp import verp_address
 from preferences.clock import now
 from preferences.db import session_scope
-from preferences.models import Candidate
-from preferences.tokens import LinkPurpose, make_link_token
+from preferences.tokens import LinkOwner, LinkPurpose, make_link_token
 
 log = logging.getLogger("mailer.worker")
 
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
+# Kept in place of the address once the farewell to an erased candidate is sent.
+ERASED_RECIPIENT = "erased"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -42,32 +64,22 @@ def retry_delay(attempts: int) -> timedelta:
     return base * random.uniform(0.5, 1.5)
 
 
-class UriListHeader(str):
-    """An RFC 2369 header value (``<uri>, <uri>``) that folds only between its URIs.
-
-    The email package would RFC 2047-encode a URL longer than one line, and mail
-    providers do not decode encoded words in List-Unsubscribe, so the links would be
-    lost. Folding after the comma between URIs is legal and keeps every URL whole.
-    """
-
-    name: str
-    uris: tuple[str, ...]
-
-    def __new__(cls, name: str, uris: Sequence[str]) -> UriListHeader:
-        value = super().__new__(cls, ", ".join(f"<{uri}>" for uri in uris))
-        value.name = name
-        value.uris = tuple(uris)
-        return value
-
-    def fold(self, *, policy: Policy) -> str:
-        """Called by the email generator, which treats a value with a `name` as a header."""
-        separator = "," + policy.linesep + " "
-        return f"{self.name}: {separator.join(f'<{uri}>' for uri in self.uris)}{policy.linesep}"
-
-
 def default_worker_id() -> str:
     """A name unique to this process on this machine, used as the lease owner."""
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+class ContextSource(Protocol):
+    """Send-time context for one kind of message, loaded for a whole batch at once.
+
+    Returns, per outbox id, the extra template context, or a string: the reason
+    the row must be skipped (for example, every job in a digest has closed).
+    Packages that `mailer` may not import (jobs) plug in this way.
+    """
+
+    def __call__(
+        self, session: Session, messages: Sequence[OutboxMessage], settings: MailSettings
+    ) -> Mapping[int, dict[str, Any] | str]: ...
 
 
 @dataclass
@@ -82,8 +94,45 @@ class BatchResult:
     released: int = 0
 
 
+@dataclass
+class _Batch:
+    """What a batch has settled so far, recorded together at its end."""
+
+    result: BatchResult
+    outcomes: list[Outcome] = field(default_factory=list)
+    # Rows the relay refused the recipient of (5xx to RCPT): hard bounces.
+    bounces: list[tuple[OutboxMessage, PermanentSendError]] = field(default_factory=list)
+
+
+@dataclass
+class _Job:
+    """One row ready to send: its context is complete, rendering happens on its connection."""
+
+    message: OutboxMessage
+    context: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` acquisitions per second, with bursts of one second."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+
+    async def acquire(self) -> None:
+        if not self._interval:
+            return
+        at = time.monotonic()
+        # Allow up to one second of unused capacity to be spent at once.
+        slot = max(self._next, at - 1.0)
+        self._next = slot + self._interval
+        if slot > at:
+            await asyncio.sleep(slot - at)
+
+
 class OutboxWorker:
-    """Drains the outbox through a `Sender`."""
+    """Drains the outbox through a pool of `Sender`s (one per SMTP connection)."""
 
     def __init__(
         self,
@@ -92,9 +141,12 @@ class OutboxWorker:
         settings: MailSettings,
         *,
         worker_id: str | None = None,
-        batch_size: int = 50,
+        batch_size: int = 100,
         lease: timedelta = timedelta(minutes=5),
         renderer: Renderer | None = None,
+        connections: int = 4,
+        rate: float = 0.0,
+        context_sources: Mapping[MessageKind, ContextSource] | None = None,
     ) -> None:
         self._sessions = session_factory
         self._sender_factory = sender_factory
@@ -103,10 +155,16 @@ class OutboxWorker:
         self._batch_size = batch_size
         self._lease = lease
         self._renderer = renderer or Renderer()
+        self._connections = max(1, connections)
+        self._limiter = RateLimiter(rate)
+        self._sources: dict[MessageKind, ContextSource] = {
+            MessageKind.CAMPAIGN: campaign_context,
+            **(context_sources or {}),
+        }
         self._stop = threading.Event()
 
     def stop(self) -> None:
-        """Ask the worker to finish the message in flight and return."""
+        """Ask the worker to finish the sends in flight, hand back the rest, and return."""
         self._stop.set()
 
     @property
@@ -114,171 +172,271 @@ class OutboxWorker:
         return self._stop.is_set()
 
     def run_once(self) -> BatchResult:
-        """Claim one batch and deliver it."""
+        """Claim one batch and deliver it over a fresh connection pool."""
+        return asyncio.run(self._run_once_async())
+
+    async def _run_once_async(self) -> BatchResult:
+        pool = [self._sender_factory() for _ in range(self._connections)]
+        try:
+            return await self._batch(pool)
+        finally:
+            await _close(pool)
+
+    def run(self, *, poll_interval: float = 2.0, until_empty: bool = False) -> None:
+        """Deliver batches until stopped (or, with `until_empty`, until none are due).
+
+        The connection pool lives as long as the loop, so connections are reused
+        across batches.
+        """
+        asyncio.run(self._run_async(poll_interval, until_empty))
+
+    async def _run_async(self, poll_interval: float, until_empty: bool) -> None:
+        log.info(
+            "worker started",
+            extra={"worker": self.worker_id, "connections": self._connections},
+        )
+        pool = [self._sender_factory() for _ in range(self._connections)]
+        try:
+            while not self._stop.is_set():
+                try:
+                    result = await self._batch(pool)
+                except Exception:
+                    log.exception("batch failed", extra={"worker": self.worker_id})
+                    result = BatchResult()
+                    if until_empty:
+                        raise
+                if result.claimed == 0:
+                    if until_empty:
+                        break
+                    # Idle: close the connections rather than hold them open at the relay.
+                    await _close(pool)
+                    await asyncio.to_thread(self._stop.wait, poll_interval)
+        finally:
+            await _close(pool)
+        log.info("worker stopped", extra={"worker": self.worker_id})
+
+    async def _batch(self, pool: list[Sender]) -> BatchResult:
         with session_scope(self._sessions) as session:
             batch = claim_batch(session, self.worker_id, limit=self._batch_size, lease=self._lease)
             session.expunge_all()
         result = BatchResult(claimed=len(batch))
-        if batch:
-            asyncio.run(self._deliver(batch, result))
-            log.info(
-                "batch done",
-                extra={
-                    "worker": self.worker_id,
-                    "claimed": result.claimed,
-                    "sent": result.sent,
-                    "skipped": result.skipped,
-                    "retried": result.retried,
-                    "failed": result.failed,
-                    "released": result.released,
-                },
-            )
+        if not batch:
+            return result
+        state = _Batch(result)
+        jobs = self._prepare(batch, state)
+        queue = list(reversed(jobs))
+        await asyncio.gather(*(self._drain(sender, queue, state) for sender in pool))
+        with session_scope(self._sessions) as session:
+            record_outcomes(session, self.worker_id, state.outcomes)
+            for message, error in state.bounces:
+                target = Target(message.to_address, message.candidate_id, message.id)
+                report = Report(ReportKind.HARD_BOUNCE, str(error.code or ""), str(error))
+                record_hard_bounce(session, target, report)
+        log.info(
+            "batch done",
+            extra={
+                "worker": self.worker_id,
+                "claimed": result.claimed,
+                "sent": result.sent,
+                "skipped": result.skipped,
+                "retried": result.retried,
+                "failed": result.failed,
+                "released": result.released,
+            },
+        )
         return result
 
-    def run(self, *, poll_interval: float = 2.0, until_empty: bool = False) -> None:
-        """Deliver batches until stopped (or, with `until_empty`, until none are due)."""
-        log.info("worker started", extra={"worker": self.worker_id})
-        while not self._stop.is_set():
-            try:
-                result = self.run_once()
-            except Exception:
-                log.exception("batch failed", extra={"worker": self.worker_id})
-                result = BatchResult()
-                if until_empty:
-                    raise
-            if result.claimed == 0:
-                if until_empty:
-                    break
-                self._stop.wait(poll_interval)
-        log.info("worker stopped", extra={"worker": self.worker_id})
+    # ------------------------------------------------------------------ preparing
 
-    def _context(self, session: Session, message: OutboxMessage) -> dict[str, Any]:
+    def _prepare(self, batch: list[OutboxMessage], state: _Batch) -> list[_Job]:
+        """Re-check every row and load its context; rows that may not go are settled here."""
+        at = now()
+        jobs: list[_Job] = []
+        outcomes, result = state.outcomes, state.result
+        with session_scope(self._sessions) as session:
+            check = check_batch(session, batch)
+            extras: dict[int, dict[str, Any] | str] = {}
+            for kind, source in self._sources.items():
+                of_kind = [m for m in batch if m.kind is kind and m.id not in check.skip]
+                if of_kind:
+                    extras.update(source(session, of_kind, self._settings))
+        for message in batch:
+            fields = _fields(message)
+            if message.deliver_until is not None and at > message.deliver_until:
+                # A late login link or alert is worse than none: stale mail is not sent.
+                outcomes.append(
+                    _final(message, OutboxStatus.FAILED, "expired before it could be sent")
+                )
+                result.failed += 1
+                log.warning("expired", extra=fields)
+                continue
+            reason = check.skip.get(message.id)
+            extra = extras.get(message.id)
+            if reason is None and isinstance(extra, str):
+                reason = extra
+            if reason is not None:
+                outcomes.append(_final(message, OutboxStatus.SKIPPED, reason))
+                result.skipped += 1
+                log.info("skipped", extra={**fields, "reason": reason})
+                continue
+            context = self._base_context(message, check)
+            if isinstance(extra, dict):
+                context.update(extra)
+            owner = check.candidates.get(message.candidate_id or 0)
+            job = _Job(message, context)
+            if message.kind.is_bulk and owner is not None:
+                self._add_bulk_parts(job, owner)
+            jobs.append(job)
+        return jobs
+
+    def _base_context(self, message: OutboxMessage, check: BatchCheck) -> dict[str, Any]:
         s = self._settings
         context: dict[str, Any] = {
             "company_name": s.company_name,
             "base_url": s.base_url,
             "postal_address": s.postal_address,
-            "first_name": "",
+            "first_name": check.first_names.get(message.candidate_id or 0, ""),
         }
-        if message.candidate_id is not None:
-            candidate = session.get(Candidate, message.candidate_id)
-            if candidate is not None:
-                context["first_name"] = candidate.first_name
         context.update(message.context)
         return context
 
-    def _bulk_headers(self, session: Session, message: OutboxMessage) -> dict[str, str]:
-        """RFC 8058 one-click unsubscribe headers for alert and campaign mail."""
-        if not message.kind.is_bulk or not self._settings.secret_keys:
-            return {}
-        candidate = session.get(Candidate, message.candidate_id)
-        if candidate is None:
-            return {}
+    def _add_bulk_parts(self, job: _Job, owner: LinkOwner) -> None:
+        """RFC 8058 headers, and the footer's Manage preferences and Unsubscribe links."""
+        s = self._settings
+        if not s.secret_keys:
+            return
+        message = job.message
         if message.kind is MessageKind.CAMPAIGN:
             list_ref = "mass_email"
         else:
             list_ref = f"interest:{message.context.get('interest_id')}"
-        token = make_link_token(
-            self._settings.secret_keys, LinkPurpose.ONE_CLICK, candidate, l=list_ref
-        )
-        domain = self._settings.sending_domain
-        return {
+        token = make_link_token(s.secret_keys, LinkPurpose.ONE_CLICK, owner, l=list_ref)
+        unsubscribe_url = f"{s.base_url}/unsubscribe/{token}"
+        preferences = make_link_token(s.secret_keys, LinkPurpose.PREFERENCES, owner)
+        job.context.setdefault("unsubscribe_url", unsubscribe_url)
+        job.context.setdefault("preferences_url", f"{s.base_url}/preferences/{preferences}")
+        list_id = list_ref.replace(":", "-")
+        job.headers = {
             # https first: RFC 8058 one-click needs it; mailto is for clients that only
             # know RFC 2369, answered by `talentconnect inbound serve`.
-            "List-Unsubscribe": UriListHeader(
-                "List-Unsubscribe",
-                (
-                    f"{self._settings.base_url}/unsubscribe/{token}",
-                    unsubscribe_mailto(self._settings.unsubscribe_address, token),
-                ),
+            "List-Unsubscribe": uri_list(
+                (unsubscribe_url, unsubscribe_mailto(s.unsubscribe_address, token))
             ),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": f"{self._settings.company_name} {list_ref.replace(':', '-')} "
-            f"<{list_ref.replace(':', '-')}.{domain}>",
+            "List-Id": f"{s.company_name} {list_id} <{list_id}.{s.sending_domain}>",
         }
 
-    async def _deliver(self, batch: list[OutboxMessage], result: BatchResult) -> None:
-        sender = self._sender_factory()
-        try:
-            for message in batch:
-                if self._stop.is_set():
-                    self._release(message)
-                    result.released += 1
-                    continue
-                await self._deliver_one(sender, message, result)
-        finally:
-            await sender.close()
+    # ------------------------------------------------------------------ sending
 
-    def _release(self, message: OutboxMessage) -> None:
-        # Shutting down: hand the row straight back instead of waiting out the lease.
-        with session_scope(self._sessions) as session:
-            mark_retry(session, message.id, self.worker_id, message.last_error, retry_at=now())
+    async def _drain(self, sender: Sender, queue: list[_Job], state: _Batch) -> None:
+        """One connection's loop: take the next job, render, sign and send it."""
+        while queue:
+            job = queue.pop()
+            if self._stop.is_set():
+                # Shutting down: hand the row straight back instead of waiting out the lease.
+                state.outcomes.append(_retry(job.message, job.message.last_error, now()))
+                state.result.released += 1
+                continue
+            await self._limiter.acquire()
+            await self._send(sender, job, state)
 
-    async def _deliver_one(
-        self, sender: Sender, message: OutboxMessage, result: BatchResult
-    ) -> None:
-        fields = {"outbox_id": message.id, "kind": message.kind.value, "attempt": message.attempts}
-        with session_scope(self._sessions) as session:
-            if message.deliver_until is not None and now() > message.deliver_until:
-                # A late login link or alert is worse than none: stale mail is not sent.
-                mark_failed(session, message.id, self.worker_id, "expired before it could be sent")
-                result.failed += 1
-                log.warning("expired", extra=fields)
-                return
-            reason = skip_reason(session, message)
-            if reason is not None:
-                mark_skipped(session, message.id, self.worker_id, reason)
-                result.skipped += 1
-                log.info("skipped", extra={**fields, "reason": reason})
-                return
-            bulk_headers = self._bulk_headers(session, message)
-            try:
-                rendered = self._renderer.render(message.template, self._context(session, message))
-            except MailerError as exc:
-                mark_failed(session, message.id, self.worker_id, f"render failed: {exc}")
-                result.failed += 1
-                log.error("render failed", extra={**fields, "error": str(exc)})
-                return
-        email = build_message(
+    def _build(self, job: _Job) -> tuple[bytes, str]:
+        message = job.message
+        rendered = self._renderer.render(message.template, job.context)
+        outgoing = build_message_bytes(
             from_addr=self._settings.mail_from,
             to_addr=message.to_address,
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,
             message_id_domain=self._settings.sending_domain,
-            extra_headers=bulk_headers,
+            extra_headers=job.headers,
         )
-        envelope_from = email["From"].addresses[0].addr_spec
+        dkim = self._settings.dkim
+        # The relay gets exactly the bytes the signature covers.
+        data = outgoing.data if dkim is None else dkim.sign(outgoing.data)
+        return data, outgoing.message_id
+
+    async def _send(self, sender: Sender, job: _Job, state: _Batch) -> None:
+        message = job.message
+        outcomes, result = state.outcomes, state.result
+        fields = _fields(message)
         try:
-            await sender.send(email, envelope_from=envelope_from, recipient=message.to_address)
+            data, message_id = self._build(job)
+        except MailerError as exc:
+            outcomes.append(_final(message, OutboxStatus.FAILED, f"render failed: {exc}"))
+            result.failed += 1
+            log.error("render failed", extra={**fields, "error": str(exc)})
+            return
+        try:
+            await sender.send(
+                data,
+                envelope_from=verp_address(self._settings, message.id),
+                recipient=message.to_address,
+            )
         except PermanentSendError as exc:
-            with session_scope(self._sessions) as session:
-                mark_failed(session, message.id, self.worker_id, str(exc))
+            outcomes.append(_final(message, OutboxStatus.FAILED, str(exc)))
+            if exc.hard_bounce:
+                state.bounces.append((message, exc))
             result.failed += 1
             log.warning("permanent failure", extra={**fields, "error": str(exc)})
             return
         except TransientSendError as exc:
             retry_at = now() + retry_delay(message.attempts)
-            with session_scope(self._sessions) as session:
-                if message.deliver_until is not None and retry_at > message.deliver_until:
-                    mark_failed(
-                        session,
-                        message.id,
-                        self.worker_id,
-                        f"gave up after {message.attempts} attempts: {exc}",
-                    )
-                    result.failed += 1
-                    log.warning("gave up", extra={**fields, "error": str(exc)})
-                else:
-                    mark_retry(session, message.id, self.worker_id, str(exc), retry_at=retry_at)
-                    result.retried += 1
-                    log.info(
-                        "will retry",
-                        extra={**fields, "error": str(exc), "retry_at": retry_at.isoformat()},
-                    )
+            if message.deliver_until is not None and retry_at > message.deliver_until:
+                error = f"gave up after {message.attempts} attempts: {exc}"
+                outcomes.append(_final(message, OutboxStatus.FAILED, error))
+                result.failed += 1
+                log.warning("gave up", extra={**fields, "error": str(exc)})
+            else:
+                outcomes.append(_retry(message, str(exc), retry_at))
+                result.retried += 1
+                log.info(
+                    "will retry",
+                    extra={**fields, "error": str(exc), "retry_at": retry_at.isoformat()},
+                )
             return
-        with session_scope(self._sessions) as session:
-            if not mark_sent(session, message.id, self.worker_id, email["Message-ID"]):
-                log.warning("lease lost before recording the send", extra=fields)
+        farewell = message.kind is MessageKind.ACCOUNT_DELETED
+        outcomes.append(
+            Outcome(
+                id=message.id,
+                status=OutboxStatus.SENT,
+                next_attempt_at=message.next_attempt_at,
+                message_id=message_id,
+                sent_at=now(),
+                # The erased person's address goes once their farewell is out.
+                to_address=ERASED_RECIPIENT if farewell else None,
+            )
+        )
         result.sent += 1
-        log.info("sent", extra=fields)
+        log.debug("sent", extra=fields)
+
+
+def _fields(message: OutboxMessage) -> dict[str, Any]:
+    return {"outbox_id": message.id, "kind": message.kind.value, "attempt": message.attempts}
+
+
+def _final(message: OutboxMessage, status: OutboxStatus, error: str) -> Outcome:
+    return Outcome(
+        id=message.id, status=status, next_attempt_at=message.next_attempt_at, last_error=error
+    )
+
+
+def _retry(message: OutboxMessage, error: str, retry_at: Any) -> Outcome:
+    return Outcome(
+        id=message.id, status=OutboxStatus.PENDING, next_attempt_at=retry_at, last_error=error
+    )
+
+
+async def _close(pool: list[Sender]) -> None:
+    for sender in pool:
+        await sender.close()
+
+
+def campaign_context(
+    session: Session, messages: Sequence[OutboxMessage], settings: MailSettings
+) -> dict[int, dict[str, Any] | str]:
+    """A campaign's subject and body, read once per campaign for the batch."""
+    from mailer.campaigns import campaign_parts
+
+    return campaign_parts(session, messages, settings)

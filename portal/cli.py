@@ -19,12 +19,15 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from jobs.digests import digest_context
 from jobs.scheduler import AlertScheduler
 from mailer.config import SmtpTarget
+from mailer.models import MessageKind
 from mailer.outbox import outbox_report
 from mailer.sender import SmtpSender
 from mailer.sink import MaildirStore, MailSink
 from mailer.worker import OutboxWorker
+from portal.bounces_cli import bounces
 from portal.config import SETTINGS, ConfigError, Settings, load_settings
 from portal.demo import DemoResult, seed_demo
 from portal.inbound_cli import inbound
@@ -250,6 +253,9 @@ def _make_worker(
         settings.mail_settings(),
         batch_size=batch_size or settings.worker_batch_size,
         lease=timedelta(minutes=5),
+        connections=settings.smtp_connections,
+        rate=settings.send_rate,
+        context_sources={MessageKind.JOB_ALERT: digest_context},
     )
 
 
@@ -434,6 +440,7 @@ def preference_link(ctx: click.Context, email: str) -> None:
 
 
 cli.add_command(inbound)
+cli.add_command(bounces)
 
 
 def main(argv: list[str] | None = None) -> None:

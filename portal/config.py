@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -22,6 +22,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from mailer.config import MailSettings, SmtpTarget
+
+if TYPE_CHECKING:
+    from mailer.dkim import DkimSigner
 
 PREFIX = "TALENTCONNECT_"
 DEV_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -95,16 +98,68 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "to `talentconnect inbound serve`, which applies the request like the one-click link.",
     ),
     SettingSpec(
+        "BOUNCE_DOMAIN",
+        "<domain of MAIL_FROM>",
+        "Domain of the VERP return path `bounces+<token>@BOUNCE_DOMAIN` every email is "
+        "sent with. Route `bounces@` and `bounces+*@` that domain to "
+        "`talentconnect bounces serve`.",
+    ),
+    SettingSpec(
+        "BOUNCE_SCORE_THRESHOLD",
+        "5",
+        "Soft-bounce score at which an address is suppressed; each soft bounce adds 0.5, "
+        "at most once a day.",
+    ),
+    SettingSpec(
+        "BOUNCE_STALE_DAYS",
+        "7",
+        "Days without a bounce after which an address's soft-bounce score starts afresh.",
+    ),
+    SettingSpec(
         "POSTAL_ADDRESS",
         "",
         "Company postal address printed in every bulk email (CAN-SPAM). Required in production.",
+    ),
+    SettingSpec(
+        "DKIM_DOMAIN",
+        "",
+        "Signing domain (`d=`) of the DKIM signature on every email, usually the domain of "
+        "MAIL_FROM. Set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE together, or none: "
+        "then mail goes out unsigned.",
+    ),
+    SettingSpec(
+        "DKIM_SELECTOR",
+        "",
+        "DKIM selector (`s=`); the public key is the TXT record at "
+        "`<selector>._domainkey.<DKIM_DOMAIN>`.",
+    ),
+    SettingSpec(
+        "DKIM_KEY_FILE",
+        "",
+        "PEM file with the unencrypted DKIM private key: RSA of 2048 bits or more, or "
+        "Ed25519. Read once at start-up.",
     ),
     SettingSpec("COMPANY_NAME", "Acme", "Company name shown on the portal and in emails."),
     SettingSpec(
         "UPLOAD_DIR", "<INSTANCE_DIR>/uploads", "Where resumes are stored, outside the web root."
     ),
     SettingSpec("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
-    SettingSpec("WORKER_BATCH_SIZE", "50", "Outbox rows a sender worker claims at once."),
+    SettingSpec(
+        "WORKER_BATCH_SIZE",
+        "100",
+        "Outbox rows a sender worker claims at once. A worker killed mid-batch may "
+        "send up to this many twice (their lease expires and another worker sends them).",
+    ),
+    SettingSpec(
+        "SMTP_CONNECTIONS",
+        "4",
+        "SMTP connections each sender worker keeps open to the relay and sends over at once.",
+    ),
+    SettingSpec(
+        "SEND_RATE",
+        "0",
+        "Most messages per second each sender worker hands to the relay; 0: no limit.",
+    ),
     SettingSpec(
         "WORKER_POLL_SECONDS",
         "2",
@@ -246,10 +301,15 @@ class Settings:
     log_level: str
     worker_batch_size: int
     worker_poll_seconds: float
+    smtp_connections: int
+    send_rate: float
     scheduler_reload_seconds: int
     mail_sink_port: int
     company_logo_url: str = ""
     unsubscribe_mailbox: str = ""
+    bounce_domain: str = ""
+    bounce_score_threshold: float = 5.0
+    bounce_stale_days: int = 7
     privacy_url: str = ""
     brand_color: str = "#0b3d91"
     texts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
@@ -266,6 +326,7 @@ class Settings:
     rate_limit_storage_url: str = "memory://"
     connect_rate_limit: str = "20 per minute;200 per hour"
     uses_dev_secret: bool = False
+    dkim: DkimSigner | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -287,7 +348,11 @@ class Settings:
             base_url=self.base_url,
             postal_address=self.postal_address,
             secret_keys=self.secret_keys,
+            dkim=self.dkim,
             unsubscribe_mailbox=self.unsubscribe_mailbox,
+            bounce_domain=self.bounce_domain,
+            bounce_score_threshold=self.bounce_score_threshold,
+            bounce_stale_days=self.bounce_stale_days,
         )
 
 
@@ -544,11 +609,15 @@ def load_settings(
         upload_dir=Path(get("UPLOAD_DIR") or instance_dir / "uploads"),
         log_level=log_level,
         worker_batch_size=_int(
-            "WORKER_BATCH_SIZE", get("WORKER_BATCH_SIZE") or "50", minimum=1, maximum=10_000
+            "WORKER_BATCH_SIZE", get("WORKER_BATCH_SIZE") or "100", minimum=1, maximum=10_000
         ),
         worker_poll_seconds=_float(
             "WORKER_POLL_SECONDS", get("WORKER_POLL_SECONDS") or "2", minimum=0.05, maximum=3600
         ),
+        smtp_connections=_int(
+            "SMTP_CONNECTIONS", get("SMTP_CONNECTIONS") or "4", minimum=1, maximum=64
+        ),
+        send_rate=_float("SEND_RATE", get("SEND_RATE") or "0", minimum=0, maximum=1_000_000),
         scheduler_reload_seconds=_int(
             "SCHEDULER_RELOAD_SECONDS",
             get("SCHEDULER_RELOAD_SECONDS") or "60",
@@ -560,6 +629,16 @@ def load_settings(
         ),
         company_logo_url=_logo(get("COMPANY_LOGO_URL")),
         unsubscribe_mailbox=unsubscribe_mailbox,
+        bounce_domain=_bounce_domain(get("BOUNCE_DOMAIN"), mail_from),
+        bounce_score_threshold=_float(
+            "BOUNCE_SCORE_THRESHOLD",
+            get("BOUNCE_SCORE_THRESHOLD") or "5",
+            minimum=0.5,
+            maximum=1000,
+        ),
+        bounce_stale_days=_int(
+            "BOUNCE_STALE_DAYS", get("BOUNCE_STALE_DAYS") or "7", minimum=1, maximum=365
+        ),
         privacy_url=_link("PRIVACY_URL", get("PRIVACY_URL")),
         brand_color=_color(get("BRAND_COLOR") or "#0b3d91"),
         texts=_texts(get("TEXTS")),
@@ -579,6 +658,7 @@ def load_settings(
         rate_limit_storage_url=_storage(get("RATE_LIMIT_STORAGE_URL") or "memory://"),
         connect_rate_limit=_rate(get("CONNECT_RATE_LIMIT") or "20 per minute;200 per hour"),
         uses_dev_secret=uses_dev_secret,
+        dkim=_dkim(get("DKIM_DOMAIN"), get("DKIM_SELECTOR"), get("DKIM_KEY_FILE")),
     )
 
 
@@ -600,6 +680,24 @@ def _unsubscribe_mailbox(raw: str, mail_from: str) -> str:
     if address.lower() in {sender.normalized.lower(), (sender.ascii_email or "").lower()}:
         raise ConfigError(name, "must differ from the MAIL_FROM address")
     return address
+
+
+def _bounce_domain(raw: str, mail_from: str) -> str:
+    """The ASCII (IDNA) domain of the VERP return path; MAIL_FROM's when not set."""
+    if not raw:
+        sender = validate_email(
+            mail_from, allow_display_name=True, check_deliverability=False, test_environment=True
+        )
+        return sender.ascii_domain.lower()
+    try:
+        checked = validate_email(
+            f"bounces@{raw.strip().rstrip('.')}",
+            check_deliverability=False,
+            test_environment=True,
+        )
+    except EmailNotValidError as exc:
+        raise ConfigError(PREFIX + "BOUNCE_DOMAIN", f"{raw!r} is not a domain: {exc}") from None
+    return checked.ascii_domain.lower()
 
 
 def _link(name: str, raw: str) -> str:
@@ -641,3 +739,33 @@ def _rate(raw: str) -> str:
     except ValueError as exc:
         raise ConfigError(PREFIX + "CONNECT_RATE_LIMIT", f"{raw!r}: {exc}") from None
     return raw
+
+
+def _dkim(domain: str, selector: str, key_file: str) -> DkimSigner | None:
+    """The DKIM signer, with its key loaded once; None when no DKIM setting is given."""
+    given = {"DKIM_DOMAIN": domain, "DKIM_SELECTOR": selector, "DKIM_KEY_FILE": key_file}
+    if not any(given.values()):
+        return None
+    for name, value in given.items():
+        if not value:
+            raise ConfigError(
+                PREFIX + name,
+                "is not set; DKIM needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE "
+                "together (or none of them)",
+            )
+    # Imported here: only processes configured to sign load dkimpy.
+    from mailer.dkim import DkimError, DkimSigner, check_dns_name, load_private_key
+
+    for name, value, what in (
+        ("DKIM_DOMAIN", domain, "domain"),
+        ("DKIM_SELECTOR", selector, "selector"),
+    ):
+        try:
+            check_dns_name(value, what)
+        except DkimError as exc:
+            raise ConfigError(PREFIX + name, str(exc)) from None
+    try:
+        key = load_private_key(Path(key_file))
+    except DkimError as exc:
+        raise ConfigError(PREFIX + "DKIM_KEY_FILE", str(exc)) from None
+    return DkimSigner(domain=domain, selector=selector, key=key)

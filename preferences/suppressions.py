@@ -13,7 +13,10 @@ so an old bounce or complaint keeps blocking mail.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -55,6 +58,29 @@ def is_suppressed(session: Session, address: str) -> bool:
         session.scalar(select(Suppression.id).where(Suppression.address_hash.in_(digests)).limit(1))
         is not None
     )
+
+
+def suppressions_among(session: Session, addresses: Iterable[str]) -> dict[str, SuppressionReason]:
+    """Which of `addresses` are suppressed, and why: one query for a whole send batch.
+
+    The addresses must already be normalized (the outbox stores them so); hashing
+    them directly skips re-validating each one, which is most of a lookup's cost.
+    """
+    salt = suppression_salt(session)
+    by_digest: dict[str, str] = {}
+    for address in set(addresses):
+        raw = address.encode("utf-8")
+        by_digest[hashlib.sha256(raw).hexdigest()] = address
+        if salt is not None:
+            by_digest[hmac.new(salt.encode("utf-8"), raw, hashlib.sha256).hexdigest()] = address
+    if not by_digest:
+        return {}
+    rows = session.execute(
+        select(Suppression.address_hash, Suppression.reason).where(
+            Suppression.address_hash.in_(list(by_digest))
+        )
+    )
+    return {by_digest[digest]: reason for digest, reason in rows}
 
 
 def suppress(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import MailSettings, SmtpTarget
-from mailer.models import MessageKind, OutboxMessage
+from mailer.models import Campaign, MessageKind, OutboxMessage
 from mailer.outbox import DEFAULT_DELIVER_WITHIN, enqueue
 from mailer.sink import free_port
 from preferences.db import session_scope
@@ -58,8 +58,13 @@ def queue(
     context: dict[str, Any] | None = None,
     deliver_within: timedelta = DEFAULT_DELIVER_WITHIN,
 ) -> bool:
-    """Commit one outbox row."""
+    """Commit one outbox row; a campaign row without a `campaign_id` gets a new campaign."""
     with session_scope(sessions) as session:
+        if kind is MessageKind.CAMPAIGN and "campaign_id" not in (context or {}):
+            campaign = Campaign(name="News", subject="News from Acme", body="Hello.")
+            session.add(campaign)
+            session.flush()
+            context = {**(context or {}), "campaign_id": campaign.id}
         return enqueue(
             session,
             kind=kind,

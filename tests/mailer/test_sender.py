@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from email.message import EmailMessage
 from typing import Any, TypeVar
 
 import pytest
 
 from mailer.config import SmtpTarget
 from mailer.errors import PermanentSendError, SendError, TransientSendError
-from mailer.message import build_message
+from mailer.message import build_message_bytes
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from preferences.clock import FrozenClock
@@ -26,24 +25,27 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def message(to: str) -> EmailMessage:
-    return build_message(
+def message(to: str) -> bytes:
+    return build_message_bytes(
         from_addr=f"Acme Careers <{SENDER}>",
         to_addr=to,
         subject="Hello",
         text="Hello\n",
         html="<p>Hello</p>",
         message_id_domain="acme.example.com",
-    )
+    ).data
 
 
-async def send_all(sender: SmtpSender, recipients: list[str]) -> list[SendError | None]:
-    """Send one message per recipient over one sender; collect each outcome."""
+async def send_all(
+    sender: SmtpSender, recipients: list[str], data: bytes | None = None
+) -> list[SendError | None]:
+    """Send one message per recipient (or `data` to each) over one sender; collect outcomes."""
     outcomes: list[SendError | None] = []
     try:
         for recipient in recipients:
+            body = message(recipient) if data is None else data
             try:
-                await sender.send(message(recipient), envelope_from=SENDER, recipient=recipient)
+                await sender.send(body, envelope_from=SENDER, recipient=recipient)
             except SendError as exc:
                 outcomes.append(exc)
             else:
@@ -62,6 +64,17 @@ def test_sends_to_the_sink(smtp_server: MailSink, clock: FrozenClock) -> None:
     assert received.envelope_from == SENDER
     assert received.envelope_to == ("ana@example.com",)
     assert received.parsed()["Subject"] == "Hello"
+
+
+def test_the_relay_receives_exactly_the_bytes_given(relay: Relay, clock: FrozenClock) -> None:
+    """The bytes handed to send() arrive unchanged, even lines that start with a dot."""
+    data = message("ana@example.com").replace(
+        b"MIME-Version: 1.0\r\n", b"MIME-Version: 1.0\r\nX-Note: .a dot\r\n"
+    )
+    data += b".\r\n..two dots\r\n"
+    assert run(send_all(SmtpSender(relay.target), ["ana@example.com"], data)) == [None]
+    (delivery,) = relay.handler.deliveries
+    assert delivery.data == data
 
 
 def test_one_connection_is_reused(relay: Relay, clock: FrozenClock) -> None:
@@ -146,6 +159,8 @@ def test_internationalized_recipient_uses_smtputf8(relay: Relay, clock: FrozenCl
     (delivery,) = relay.handler.deliveries
     assert delivery.rcpt_tos == ("josé@exämple.test",)
     assert "SMTPUTF8" in delivery.mail_options
+    # The header block is raw UTF-8, so the body is declared 8-bit too.
+    assert "BODY=8BITMIME" in delivery.mail_options
     assert "To: josé@exämple.test".encode() in delivery.data
 
 
@@ -154,6 +169,22 @@ def test_ascii_recipient_does_not_ask_for_smtputf8(relay: Relay, clock: FrozenCl
     run(send_all(SmtpSender(relay.target), ["ana@example.com"]))
     (delivery,) = relay.handler.deliveries
     assert "SMTPUTF8" not in delivery.mail_options
+    assert not any(option.upper().startswith("BODY=") for option in delivery.mail_options)
+
+
+def test_utf8_header_bytes_ask_for_smtputf8(
+    relay_factory: Callable[..., Relay], clock: FrozenClock
+) -> None:
+    """Raw UTF-8 in the bytes needs SMTPUTF8 even for ASCII addresses; without it, it fails."""
+    data = message("ana@example.com").replace(b"Subject: Hello", "Subject: Grüße".encode())
+    relay = relay_factory()
+    assert run(send_all(SmtpSender(relay.target), ["ana@example.com"], data)) == [None]
+    (delivery,) = relay.handler.deliveries
+    assert "SMTPUTF8" in delivery.mail_options
+    plain = relay_factory(smtputf8=False)
+    (outcome,) = run(send_all(SmtpSender(plain.target), ["ana@example.com"], data))
+    assert type(outcome) is PermanentSendError
+    assert plain.handler.deliveries == []
 
 
 def test_internationalized_recipient_without_smtputf8_is_permanent(

@@ -24,7 +24,7 @@ from preferences.models import (
     SuppressionReason,
 )
 from preferences.subscriptions import opt_out_mass_email
-from preferences.suppressions import suppress
+from preferences.suppressions import is_suppressed, suppress
 
 from .support import SETTINGS, T0, Delivery, Relay, add_candidate, closed_port_target, outbox, queue
 
@@ -33,7 +33,11 @@ LEASE = timedelta(minutes=5)
 
 
 def make_worker(
-    sessions: sessionmaker[Session], target: SmtpTarget, *, batch_size: int = 50
+    sessions: sessionmaker[Session],
+    target: SmtpTarget,
+    *,
+    batch_size: int = 50,
+    connections: int = 4,
 ) -> OutboxWorker:
     return OutboxWorker(
         sessions,
@@ -42,6 +46,7 @@ def make_worker(
         worker_id=WORKER_ID,
         batch_size=batch_size,
         lease=LEASE,
+        connections=connections,
     )
 
 
@@ -63,7 +68,8 @@ def test_welcome_message_is_delivered_and_marked_sent(
     result = make_worker(sessions, sink_target(smtp_server)).run_once()
     assert result == BatchResult(claimed=1, sent=1)
     (received,) = store(smtp_server).wait_for(1)
-    assert received.envelope_from == "careers@acme.example.com"
+    # SETTINGS has no secret key to sign a VERP token with (see test_bounces for those).
+    assert received.envelope_from == "bounces@acme.example.com"
     assert received.envelope_to == ("ana@example.com",)
     email = received.parsed()
     assert email["From"] == "Acme Careers <careers@acme.example.com>"
@@ -208,6 +214,24 @@ def test_permanent_refusal_marks_the_message_failed(
     assert rows["b"].status is OutboxStatus.SENT
     clock.advance(timedelta(days=1))
     assert make_worker(sessions, relay.target).run_once() == BatchResult()
+    # A refused recipient is a hard bounce: the address is suppressed for good.
+    with session_scope(sessions) as session:
+        assert is_suppressed(session, "gone@example.com")
+        assert not is_suppressed(session, "ana@example.com")
+    queue(sessions, "gone@example.com", "c")
+    assert make_worker(sessions, relay.target).run_once() == BatchResult(claimed=1, skipped=1)
+
+
+def test_refused_message_fails_without_suppressing_the_address(
+    sessions: sessionmaker[Session], relay: Relay, clock: FrozenClock
+) -> None:
+    """A 554 to the message itself (not the recipient) fails it but is no hard bounce."""
+    relay.handler.data_replies["ana@example.com"] = "554 5.7.1 message refused"
+    queue(sessions, "ana@example.com", "a")
+    assert make_worker(sessions, relay.target).run_once() == BatchResult(claimed=1, failed=1)
+    assert outbox(sessions)["a"].status is OutboxStatus.FAILED
+    with session_scope(sessions) as session:
+        assert not is_suppressed(session, "ana@example.com")
 
 
 def test_temporary_refusal_schedules_a_retry(
@@ -377,7 +401,8 @@ def test_stop_mid_batch_releases_unsent_rows(
     """After stop() the message in flight finishes and the rest go straight back to pending."""
     for key in ("a", "b", "c"):
         queue(sessions, f"{key}@example.com", key)
-    worker = make_worker(sessions, relay.target)
+    # One connection: exactly one message is in flight when stop() comes.
+    worker = make_worker(sessions, relay.target, connections=1)
 
     def stop_after_first(_delivery: Delivery) -> None:
         worker.stop()

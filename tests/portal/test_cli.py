@@ -407,6 +407,9 @@ SUBCOMMANDS = [
     ["settings"],
     ["inbound"],
     ["inbound", "serve"],
+    ["bounces"],
+    ["bounces", "serve"],
+    ["bounces", "read"],
 ]
 
 

@@ -6,6 +6,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from portal.config import DEV_SECRET_FILE, SETTINGS, ConfigError, Settings, load_settings
 from tests.portal.helpers import STRONG_SECRET, clean_env, run_cli
@@ -41,7 +43,8 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.upload_dir == Path("instance") / "uploads"
     assert settings.mail_sink_dir == Path("instance") / "mail-sink"
     assert settings.log_level == "INFO"
-    assert settings.worker_batch_size == 50
+    assert settings.worker_batch_size == 100
+    assert (settings.smtp_connections, settings.send_rate) == (4, 0.0)
     assert settings.worker_poll_seconds == 2.0
     assert settings.scheduler_reload_seconds == 60
     assert settings.mail_sink_port == 0
@@ -337,3 +340,127 @@ def test_cli_reports_a_missing_config_file(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert "TALENTCONNECT_CONFIG_FILE" in lines[0]
     assert "missing.toml" in lines[0]
+
+
+def _write_key(path: Path, key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey) -> Path:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def rsa_2048() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def test_dkim_is_off_without_its_settings(tmp_path: Path) -> None:
+    """With no DKIM setting, nothing is signed and no key is loaded."""
+    settings = _load(tmp_path, SECRET_KEYS="k")
+    assert settings.dkim is None
+    assert settings.mail_settings().dkim is None
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ed25519"])
+def test_dkim_key_is_loaded_once_at_start_up(
+    tmp_path: Path, rsa_2048: rsa.RSAPrivateKey, kind: str
+) -> None:
+    """All three DKIM settings give one signer, shared by every MailSettings made from them."""
+    key = rsa_2048 if kind == "rsa" else ed25519.Ed25519PrivateKey.generate()
+    key_file = _write_key(tmp_path / "dkim.pem", key)
+    settings = _load(
+        tmp_path,
+        SECRET_KEYS="k",
+        DKIM_DOMAIN="acme.example.com",
+        DKIM_SELECTOR="tc2026",
+        DKIM_KEY_FILE=str(key_file),
+    )
+    signer = settings.dkim
+    assert signer is not None
+    assert (signer.domain, signer.selector) == ("acme.example.com", "tc2026")
+    assert signer.algorithm == ("rsa-sha256" if kind == "rsa" else "ed25519-sha256")
+    key_file.unlink()  # read at start-up only: signing never touches the file again
+    assert settings.mail_settings().dkim is signer
+    assert signer.sign(b"From: careers@acme.example.com\r\n\r\nhi\r\n").startswith(
+        b"DKIM-Signature:"
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({"DKIM_DOMAIN": "acme.example.com"}, "DKIM_SELECTOR"),
+        ({"DKIM_DOMAIN": "acme.example.com", "DKIM_SELECTOR": "tc2026"}, "DKIM_KEY_FILE"),
+        ({"DKIM_SELECTOR": "tc2026", "DKIM_KEY_FILE": "dkim.pem"}, "DKIM_DOMAIN"),
+        ({"DKIM_KEY_FILE": "dkim.pem"}, "DKIM_DOMAIN"),
+    ],
+)
+def test_partial_dkim_settings_name_the_missing_one(
+    tmp_path: Path, given: dict[str, str], missing: str
+) -> None:
+    """Some but not all of the three DKIM settings stop start-up, naming one that is missing."""
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, SECRET_KEYS="k", **given)
+    assert info.value.variable == f"TALENTCONNECT_{missing}"
+    assert "DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE together" in str(info.value)
+
+
+def _dkim_error(tmp_path: Path, **values: str) -> ConfigError:
+    settings = {
+        "SECRET_KEYS": "k",
+        "DKIM_DOMAIN": "acme.example.com",
+        "DKIM_SELECTOR": "tc2026",
+        "DKIM_KEY_FILE": str(tmp_path / "dkim.pem"),
+    }
+    settings.update(values)
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, **settings)
+    return info.value
+
+
+def test_missing_dkim_key_file_is_named(tmp_path: Path) -> None:
+    """A key file that does not exist stops start-up, naming DKIM_KEY_FILE and the path."""
+    error = _dkim_error(tmp_path)
+    assert error.variable == "TALENTCONNECT_DKIM_KEY_FILE"
+    assert f"cannot read {tmp_path / 'dkim.pem'}" in error.message
+
+
+def test_unreadable_dkim_key_file_is_named(tmp_path: Path) -> None:
+    """A key path that cannot be read (here a folder) stops start-up, naming DKIM_KEY_FILE."""
+    (tmp_path / "dkim.pem").mkdir()
+    error = _dkim_error(tmp_path)
+    assert error.variable == "TALENTCONNECT_DKIM_KEY_FILE"
+    assert "cannot read" in error.message
+
+
+def test_garbage_dkim_key_file_is_named(tmp_path: Path) -> None:
+    """A file that is not a PEM private key stops start-up, naming DKIM_KEY_FILE."""
+    (tmp_path / "dkim.pem").write_text("v=DKIM1; k=rsa; p=MIIB\n", encoding="utf-8")
+    error = _dkim_error(tmp_path)
+    assert error.variable == "TALENTCONNECT_DKIM_KEY_FILE"
+    assert "is not a PEM private key" in error.message
+
+
+def test_1024_bit_rsa_dkim_key_is_refused(tmp_path: Path) -> None:
+    """An RSA key under 2048 bits stops start-up, naming DKIM_KEY_FILE and the size."""
+    # The weak key is the point: it must be refused.
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
+    _write_key(tmp_path / "dkim.pem", weak)
+    error = _dkim_error(tmp_path)
+    assert error.variable == "TALENTCONNECT_DKIM_KEY_FILE"
+    assert "1024-bit RSA key; DKIM needs at least 2048" in error.message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DKIM_DOMAIN", "acme..example.com"), ("DKIM_SELECTOR", "tc 2026")],
+)
+def test_malformed_dkim_domain_or_selector_is_named(tmp_path: Path, name: str, value: str) -> None:
+    """A domain or selector that is not a DNS name stops start-up, naming its variable."""
+    error = _dkim_error(tmp_path, **{name: value})
+    assert error.variable == f"TALENTCONNECT_{name}"
+    assert repr(value) in error.message

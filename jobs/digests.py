@@ -1,0 +1,99 @@
+"""Send-time context of job-alert digests: the jobs a queued digest names, once per batch.
+
+A digest row in the outbox stays small: its context holds `interest_id` (the
+list its one-click link leaves), `interest_ids` (every interest the digest
+covers; default: that one), `job_ids` (at most 10, newest first) and
+`more_count`. Titles, locations and interest names are read when it is sent, so
+a job closed meanwhile is left out, and a digest whose jobs have all closed is
+skipped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs.models import JobPosting, job_interests
+from mailer.config import MailSettings
+from mailer.models import OutboxMessage
+from preferences.clock import now
+from preferences.models import Interest
+
+
+def _ids(value: object) -> list[int]:
+    return [v for v in value if isinstance(v, int)] if isinstance(value, list) else []
+
+
+def _interest_ids(message: OutboxMessage) -> list[int]:
+    listed = _ids(message.context.get("interest_ids"))
+    primary = message.context.get("interest_id")
+    return listed or ([primary] if isinstance(primary, int) else [])
+
+
+def digest_context(
+    session: Session, messages: Sequence[OutboxMessage], settings: MailSettings
+) -> dict[int, dict[str, Any] | str]:
+    """Per outbox id: the digest's open jobs with what they matched, and the footer reason."""
+    job_ids = {j for m in messages for j in _ids(m.context.get("job_ids"))}
+    interest_ids = {i for m in messages for i in _interest_ids(m)}
+    at = now()
+    jobs = {
+        row.id: row
+        for row in session.execute(
+            select(JobPosting.id, JobPosting.title, JobPosting.location).where(
+                JobPosting.id.in_(job_ids),
+                JobPosting.posted_at <= at,
+                (JobPosting.closed_at.is_(None)) | (JobPosting.closed_at > at),
+            )
+        )
+    }
+    tags: dict[int, set[int]] = defaultdict(set)
+    for job_id, interest_id in session.execute(
+        select(job_interests.c.job_id, job_interests.c.interest_id).where(
+            job_interests.c.job_id.in_(list(jobs))
+        )
+    ):
+        tags[job_id].add(interest_id)
+    interests = {
+        row.id: row
+        for row in session.execute(
+            select(Interest.id, Interest.name, Interest.slug, Interest.position).where(
+                Interest.id.in_(interest_ids)
+            )
+        )
+    }
+    base = settings.base_url
+    contexts: dict[int, dict[str, Any] | str] = {}
+    for message in messages:
+        covered = [interests[i] for i in _interest_ids(message) if i in interests]
+        covered.sort(key=lambda row: (row.position, row.name))
+        listed = []
+        for job_id in _ids(message.context.get("job_ids")):
+            job = jobs.get(job_id)
+            if job is None:
+                continue
+            listed.append(
+                {
+                    "title": job.title,
+                    "location": job.location,
+                    "url": f"{base}/jobs/{job.id}",
+                    "matched": [row.name for row in covered if row.id in tags[job.id]],
+                }
+            )
+        if not listed or not covered:
+            contexts[message.id] = "every job in this digest has closed"
+            continue
+        names = ", ".join(row.name for row in covered)
+        more = message.context.get("more_count")
+        contexts[message.id] = {
+            "jobs": listed,
+            "more_count": more if isinstance(more, int) and more > 0 else 0,
+            "more_url": f"{base}/jobs?interest={quote(covered[0].slug)}",
+            "reason": f"You subscribed to job alerts for {names} at {settings.company_name}.",
+        }
+    return contexts

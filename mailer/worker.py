@@ -54,7 +54,8 @@ log = logging.getLogger("mailer.worker")
 
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
-# Kept in place of the address once the farewell to an erased candidate is sent.
+# Kept in place of the address once the farewell to an erased candidate is sent
+# (or failed, expired or skipped for good).
 ERASED_RECIPIENT = "erased"
 
 
@@ -102,6 +103,8 @@ class _Batch:
     outcomes: list[Outcome] = field(default_factory=list)
     # Rows the relay refused the recipient of (5xx to RCPT): hard bounces.
     bounces: list[tuple[OutboxMessage, PermanentSendError]] = field(default_factory=list)
+    # Rows still to send, each with its context.
+    jobs: list[_Job] = field(default_factory=list)
 
 
 @dataclass
@@ -178,7 +181,11 @@ class OutboxWorker:
     async def _run_once_async(self) -> BatchResult:
         pool = [self._sender_factory() for _ in range(self._connections)]
         try:
-            return await self._batch(pool)
+            state = self._claim_and_prepare()
+            if state.result.claimed:
+                await self._send_all(pool, state)
+                self._record(state)
+            return state.result
         finally:
             await _close(pool)
 
@@ -198,14 +205,19 @@ class OutboxWorker:
         pool = [self._sender_factory() for _ in range(self._connections)]
         try:
             while not self._stop.is_set():
+                # The database work runs on the loop's thread: moving it to a thread
+                # measured slower (the GIL makes the sends wait for it anyway).
                 try:
-                    result = await self._batch(pool)
+                    state = self._claim_and_prepare()
+                    if state.result.claimed:
+                        await self._send_all(pool, state)
+                        self._record(state)
                 except Exception:
                     log.exception("batch failed", extra={"worker": self.worker_id})
-                    result = BatchResult()
                     if until_empty:
                         raise
-                if result.claimed == 0:
+                    state = _Batch(BatchResult())
+                if state.result.claimed == 0:
                     if until_empty:
                         break
                     # Idle: close the connections rather than hold them open at the relay.
@@ -215,23 +227,29 @@ class OutboxWorker:
             await _close(pool)
         log.info("worker stopped", extra={"worker": self.worker_id})
 
-    async def _batch(self, pool: list[Sender]) -> BatchResult:
+    def _claim_and_prepare(self) -> _Batch:
+        """Lease the next batch and check it (a thread of its own in `run`)."""
         with session_scope(self._sessions) as session:
             batch = claim_batch(session, self.worker_id, limit=self._batch_size, lease=self._lease)
             session.expunge_all()
-        result = BatchResult(claimed=len(batch))
-        if not batch:
-            return result
-        state = _Batch(result)
-        jobs = self._prepare(batch, state)
-        queue = list(reversed(jobs))
+        state = _Batch(BatchResult(claimed=len(batch)))
+        if batch:
+            state.jobs = self._prepare(batch, state)
+        return state
+
+    async def _send_all(self, pool: list[Sender], state: _Batch) -> None:
+        queue = list(reversed(state.jobs))
         await asyncio.gather(*(self._drain(sender, queue, state) for sender in pool))
+
+    def _record(self, state: _Batch) -> None:
+        """Record a batch's outcomes and hard bounces in one transaction."""
         with session_scope(self._sessions) as session:
             record_outcomes(session, self.worker_id, state.outcomes)
             for message, error in state.bounces:
                 target = Target(message.to_address, message.candidate_id, message.id)
                 report = Report(ReportKind.HARD_BOUNCE, str(error.code or ""), str(error))
                 record_hard_bounce(session, target, report)
+        result = state.result
         log.info(
             "batch done",
             extra={
@@ -244,7 +262,6 @@ class OutboxWorker:
                 "released": result.released,
             },
         )
-        return result
 
     # ------------------------------------------------------------------ preparing
 
@@ -417,8 +434,14 @@ def _fields(message: OutboxMessage) -> dict[str, Any]:
 
 
 def _final(message: OutboxMessage, status: OutboxStatus, error: str) -> Outcome:
+    # A farewell that will never be sent must not keep the erased person's address either.
+    farewell = message.kind is MessageKind.ACCOUNT_DELETED
     return Outcome(
-        id=message.id, status=status, next_attempt_at=message.next_attempt_at, last_error=error
+        id=message.id,
+        status=status,
+        next_attempt_at=message.next_attempt_at,
+        last_error=error,
+        to_address=ERASED_RECIPIENT if farewell else None,
     )
 
 

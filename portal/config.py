@@ -180,6 +180,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "the first letter of COMPANY_NAME.",
     ),
     SettingSpec(
+        "PRIVACY_URL",
+        "",
+        "https:// URL or /path of the company's privacy notice, linked from the connect "
+        "form's review step; empty: no link.",
+    ),
+    SettingSpec(
         "BRAND_COLOR",
         "#0b3d91",
         "Primary colour of buttons and headers, as #rrggbb. "

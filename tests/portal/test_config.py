@@ -143,6 +143,17 @@ def test_unknown_environment_variable_is_named(tmp_path: Path) -> None:
     assert "TALENTCONNECT_SMTP_HOST" in str(info.value)
 
 
+def test_privacy_url_is_a_setting_and_must_be_a_safe_link(tmp_path: Path) -> None:
+    """PRIVACY_URL is accepted as https:// or a /path; anything else names the variable."""
+    assert _load(tmp_path, PRIVACY_URL="https://acme.example/privacy").privacy_url == (
+        "https://acme.example/privacy"
+    )
+    assert _load(tmp_path, PRIVACY_URL="/privacy").privacy_url == "/privacy"
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, PRIVACY_URL="javascript:alert(1)")
+    assert info.value.variable == "TALENTCONNECT_PRIVACY_URL"
+
+
 def test_unknown_override_is_named(tmp_path: Path) -> None:
     """An override with an unknown name is refused with its variable name."""
     with pytest.raises(ConfigError) as info:

@@ -7,6 +7,7 @@ every session and revokes every emailed link at once.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import session
@@ -17,8 +18,11 @@ from mailer.outbox import enqueue
 from portal.config import Settings
 from portal.passwords import hash_password, verify_password
 from preferences.clock import now
+from preferences.errors import InvalidEmail
 from preferences.models import Candidate, CandidateStatus
+from preferences.privacy import erase_candidate
 from preferences.subscriptions import find_active_candidate
+from preferences.suppressions import is_suppressed
 from preferences.tokens import (
     InvalidLink,
     LinkData,
@@ -121,3 +125,29 @@ def candidate_for_link_check(db: Session, link: LinkData) -> Candidate:
     if link.extra.get("u") != _stamp(candidate):
         raise InvalidLink("this sign-in link was already used")
     return candidate
+
+
+def delete_account(session: Session, candidate: Candidate, *, upload_dir: Path) -> None:
+    """Erase the candidate and queue the one email that confirms it, in the same transaction.
+
+    The farewell is queued after `erase_candidate`, which deletes pending mail, and goes
+    to the address captured before erasure replaced it. It carries no candidate and no
+    context, so the row holds nothing personal but the address, which the worker
+    replaces once it is sent. The send-time check lets it past the erasure suppression
+    only; an address already suppressed for another reason (a hard bounce, a complaint)
+    gets no farewell, and then no row keeps that address either.
+    """
+    address = candidate.email
+    try:
+        farewell = not is_suppressed(session, address)
+    except InvalidEmail:
+        farewell = False
+    erase_candidate(session, candidate, upload_dir=upload_dir)
+    if farewell:
+        enqueue(
+            session,
+            kind=MessageKind.ACCOUNT_DELETED,
+            template="account_deleted",
+            to_address=address,
+            dedupe_key=f"account-deleted:{candidate.public_id}",
+        )

@@ -21,7 +21,7 @@ from portal.uploads import refusal_status, store_form_upload
 from portal.views.preferences import apply_undo, show_or_save
 from portal.web import db, settings
 from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
-from preferences.privacy import erase_candidate, export_candidate_data
+from preferences.privacy import export_candidate_data
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 log = logging.getLogger("portal.dashboard")
@@ -244,7 +244,7 @@ def delete(candidate: Candidate) -> Any:
         return render_template(
             "dashboard/delete.html", candidate=candidate, error="Tick the box to confirm."
         ), 400
-    erase_candidate(db(), candidate, upload_dir=settings().upload_dir)
+    accounts.delete_account(db(), candidate, upload_dir=settings().upload_dir)
     accounts.log_out()
     return render_template("dashboard/deleted.html")
 

@@ -100,10 +100,13 @@ class ScriptedHandler:
     """An aiosmtpd handler whose answers each test chooses, per recipient.
 
     `rcpt_replies` answer RCPT TO, `data_replies` answer DATA, and a recipient in
-    `drop_on_data` has its connection cut at DATA once. Everything else is
+    `drop_on_data` has its connection cut at DATA once. `mail_replies` answer the
+    next MAIL FROM commands, one each, in order; after a 421 the relay closes the
+    connection, as RFC 5321 says a relay shutting down does. Everything else is
     accepted and recorded.
     """
 
+    mail_replies: list[str] = field(default_factory=list)
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     data_replies: dict[str, str] = field(default_factory=dict)
     drop_on_data: set[str] = field(default_factory=set)
@@ -119,6 +122,20 @@ class ScriptedHandler:
             self.connections += 1
         session.host_name = hostname
         return responses
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        with self._lock:
+            reply = self.mail_replies.pop(0) if self.mail_replies else None
+        if reply is None:
+            envelope.mail_from = address
+            envelope.mail_options.extend(mail_options)
+            return "250 OK"
+        if reply.startswith("421"):
+            await server.push(reply)
+            server.transport.close()
+        return reply
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]

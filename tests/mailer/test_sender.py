@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -15,7 +17,7 @@ from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from preferences.clock import FrozenClock
 
-from .support import Relay, closed_port_target
+from .support import Delivery, Relay, closed_port_target
 
 T = TypeVar("T")
 SENDER = "careers@acme.example.com"
@@ -204,3 +206,42 @@ def test_close_without_connecting_is_harmless() -> None:
     sender = SmtpSender(closed_port_target())
     run(sender.close())
     run(sender.close())
+
+
+def test_silent_relay_times_out_as_transient(clock: FrozenClock) -> None:
+    """A relay that accepts the connection but never greets fails in time, as transient."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()  # the kernel completes the handshake; nobody ever speaks
+        target = SmtpTarget(host="127.0.0.1", port=listener.getsockname()[1], timeout=0.3)
+        started = time.monotonic()
+        (outcome,) = run(send_all(SmtpSender(target), ["ana@example.com"]))
+    assert type(outcome) is TransientSendError
+    assert str(outcome).endswith("no answer in time")
+    assert time.monotonic() - started < 5
+
+
+def test_relay_stalling_after_data_times_out_and_the_next_send_reconnects(
+    relay: Relay, clock: FrozenClock
+) -> None:
+    """A relay that goes quiet after the message is a timeout; the next send reconnects."""
+    stalls = [True]
+
+    def stall_once(_delivery: Delivery) -> None:
+        if stalls.pop() if stalls else False:
+            time.sleep(1.0)  # the relay's answer to the message comes too late
+
+    relay.handler.on_delivery = stall_once
+    target = SmtpTarget(host=relay.target.host, port=relay.target.port, timeout=0.3)
+    sender = SmtpSender(target)
+
+    async def send_twice() -> list[SendError | None]:
+        (first,) = await send_all(sender, ["ana@example.com"])
+        await asyncio.sleep(1.0)  # the stalled relay is free again
+        return [first, *await send_all(sender, ["bob@example.com"])]
+
+    first, second = run(send_twice())
+    assert type(first) is TransientSendError
+    assert "did not answer in time" in str(first)
+    assert second is None
+    assert relay.handler.connections == 2

@@ -33,12 +33,18 @@ $(NODE_STAMP): package.json package-lock.json
 pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# bench/web.py drives the server with wrk, from Debian.
+# bench/web.py drives the server with wrk, and bench/fanout.py reads peak RSS with
+# /usr/bin/time; both from Debian.
 bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python -m bench
-	$(BIN)/python bench/resume_parse.py
-	$(BIN)/python bench/web.py
+	@test -x /usr/bin/time || (apt-get update -qq && apt-get install -y -qq time)
+	@# Every benchmark runs even when an earlier one misses a target; any miss fails.
+	@status=0; \
+	$(BIN)/python -m bench || status=1; \
+	$(BIN)/python bench/resume_parse.py || status=1; \
+	$(BIN)/python bench/web.py || status=1; \
+	$(BIN)/python bench/fanout.py || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info

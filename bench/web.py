@@ -409,6 +409,35 @@ def run_wrk(
     }
 
 
+def server_times(log_path: Path, offset: int) -> dict[str, float]:
+    """p50/p99 of the server's own time per request (its `ms=` log field) after `offset`.
+
+    Next to wrk's figures, which include the wait in the listen queue and for a
+    CPU shared with wrk, this is how long the application took.
+    """
+    with log_path.open("rb") as log:
+        log.seek(offset)
+        text = log.read().decode(errors="replace")
+    times = sorted(float(m) for m in re.findall(r"msg=request .*?\bms=([0-9.]+)", text))
+    if not times:
+        return {}
+    return {
+        "server_p50_ms": times[len(times) // 2],
+        "server_p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))],
+    }
+
+
+def run_logged(
+    server: Server, wrk: str, script: Path, threads: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    """run_wrk against `server`, adding the server-side times from its log."""
+    offset = server.log_path.stat().st_size
+    figures = run_wrk(wrk, server.base, script, threads, args.connections, args.seconds)
+    time.sleep(0.2)  # the last log lines of the run
+    figures.update(server_times(server.log_path, offset))
+    return figures
+
+
 # --------------------------------------------------------------------------- one backend
 
 
@@ -502,9 +531,7 @@ def bench_backend(backend: str, args: argparse.Namespace, wrk: str, console: Any
                 script = tmp / "pref_get.lua"
                 script.write_text(lua_round_robin(seeded.pref_paths, wrk_threads, "GET", None))
                 console.print(f"  preference GET for {args.seconds} s…")
-                figures["pref_get"] = run_wrk(
-                    wrk, portal.base, script, wrk_threads, args.connections, args.seconds
-                )
+                figures["pref_get"] = run_logged(portal, wrk, script, wrk_threads, args)
 
                 # The bench's bodies carry the same token the page itself shows.
                 shown = page_form_token(portal.base, seeded.pref_paths[-1])
@@ -514,9 +541,7 @@ def bench_backend(backend: str, args: argparse.Namespace, wrk: str, console: Any
                 script = tmp / "pref_save.lua"
                 script.write_text(lua_save(seeded.pref_paths, seeded.save_bodies, wrk_threads))
                 console.print(f"  preference Save for {args.seconds} s…")
-                figures["pref_save"] = run_wrk(
-                    wrk, portal.base, script, wrk_threads, args.connections, args.seconds
-                )
+                figures["pref_save"] = run_logged(portal, wrk, script, wrk_threads, args)
 
                 check_ok(portal.base, seeded.one_click_paths[-1])  # GET: confirm page only
                 script = tmp / "one_click.lua"
@@ -524,9 +549,7 @@ def bench_backend(backend: str, args: argparse.Namespace, wrk: str, console: Any
                     lua_round_robin(seeded.one_click_paths, wrk_threads, "POST", ONE_CLICK_BODY)
                 )
                 console.print(f"  one-click POST for {args.seconds} s…")
-                figures["one_click"] = run_wrk(
-                    wrk, portal.base, script, wrk_threads, args.connections, args.seconds
-                )
+                figures["one_click"] = run_logged(portal, wrk, script, wrk_threads, args)
                 figures["one_click"]["tokens"] = len(seeded.one_click_paths)
             finally:
                 code = stop_server(portal)
@@ -657,11 +680,11 @@ def main(argv: list[str] | None = None) -> int:
         title=f"Talent Connect web load ({args.connections} connections, "
         f"{args.seconds} s per scenario, gunicorn {args.workers} workers x {args.threads} threads)"
     )
-    for column in ("backend", "scenario", "req/s", "p50 ms", "p99 ms", "errors"):
+    for column in ("backend", "scenario", "req/s", "p50 ms", "p99 ms", "server p99 ms", "errors"):
         table.add_column(column, justify="left" if column in ("backend", "scenario") else "right")
     for backend, figures in results["backends"].items():
         if "error" in figures:
-            table.add_row(backend, "[red]error", "", "", "", figures["error"][:40])
+            table.add_row(backend, "[red]error", "", "", "", "", figures["error"][:40])
             continue
         for name in SCENARIOS:
             row = figures[name]
@@ -671,6 +694,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['ok_rate_per_s']:.0f}",
                 f"{row['p50_ms']:.1f}",
                 f"{row['p99_ms']:.1f}",
+                f"{row['server_p99_ms']:.1f}" if "server_p99_ms" in row else "",
                 str(row["errors"]),
             )
     console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -480,3 +481,24 @@ def test_retry_delay_backs_off_exponentially_with_jitter(attempts: int, base: ti
     for _ in range(50):
         delay = retry_delay(attempts)
         assert cap * 0.5 <= delay <= cap * 1.5
+
+
+def test_send_rate_limits_messages_per_second(
+    sessions: sessionmaker[Session], smtp_server: MailSink, clock: FrozenClock
+) -> None:
+    """At SEND_RATE 20/s, 30 messages take at least half a second (one second of burst)."""
+    for n in range(30):
+        queue(sessions, f"r{n}@example.com", f"r{n}")
+    worker = OutboxWorker(
+        sessions,
+        lambda: SmtpSender(sink_target(smtp_server)),
+        SETTINGS,
+        worker_id=WORKER_ID,
+        batch_size=50,
+        lease=LEASE,
+        rate=20.0,
+    )
+    started = time.monotonic()
+    assert worker.run_once() == BatchResult(claimed=30, sent=30)
+    assert time.monotonic() - started >= 0.45
+    assert len(store(smtp_server).wait_for(30)) == 30

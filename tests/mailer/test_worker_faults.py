@@ -31,6 +31,7 @@ from preferences.clock import FrozenClock, now
 from preferences.db import session_scope
 from preferences.models import Candidate, ConsentSource, Interest
 from preferences.subscriptions import pause_subscription, subscribe, unsubscribe
+from tests.portal.helpers import clean_env, running_cli
 
 from .support import SETTINGS, T0, Delivery, Relay, add_candidate, outbox, queue
 
@@ -339,3 +340,36 @@ def test_worker_killed_mid_batch_loses_nothing(
     assert delivered_before_kill <= duplicated <= leased
     assert max(received.values()) == 2
     assert len(duplicated) < 50
+
+
+def test_sigterm_mid_batch_finishes_in_flight_sends_and_hands_back_the_rest(
+    database_url: str, sessions: sessionmaker[Session], relay: Relay, tmp_path: Path
+) -> None:
+    """`talentconnect worker` on SIGTERM: sends in flight finish, the rest go back, exit 0."""
+    recipients = fill_outbox(sessions, 60)
+
+    def slow_down(_delivery: Delivery) -> None:
+        time.sleep(0.05)
+
+    relay.handler.on_delivery = slow_down
+    env = clean_env(
+        DATABASE_URL=database_url,
+        INSTANCE_DIR=str(tmp_path),
+        SMTP_URL=f"smtp://{relay.host}:{relay.port}",
+        WORKER_BATCH_SIZE="60",
+        SMTP_CONNECTIONS="2",
+    )
+    with running_cli(["worker"], env=env, cwd=tmp_path) as proc:
+        wait_until(lambda: len(relay.handler.deliveries) >= 5, 30, "the first deliveries")
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(15) == 0, proc.output()
+        assert "Traceback" not in proc.output()
+    sent_before = set(copies(relay))
+    counts = statuses(sessions)
+    # Nothing is left leased: every row is either sent or straight back in the queue.
+    assert set(counts) <= {OutboxStatus.SENT, OutboxStatus.PENDING}
+    assert counts[OutboxStatus.SENT] == len(sent_before) < 60
+    relay.handler.on_delivery = None
+    make_worker(sessions, relay).run(until_empty=True)
+    assert statuses(sessions) == {OutboxStatus.SENT: 60}
+    assert copies(relay) == dict.fromkeys(recipients, 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 import click
@@ -12,8 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from mailer.bounces import BounceOutcome, BounceRoute, read_maildir
-from mailer.inbound import InboundHandler, InboundListener
 from mailer.verp import bounce_mailbox
+from portal.inbound_cli import run_listener
 from preferences.db import make_engine, make_session_factory
 
 log = logging.getLogger("portal.cli")
@@ -45,36 +44,19 @@ def bounces_serve(ctx: click.Context, host: str, port: int) -> None:
     are refused with 550.
     """
     # Imported here: portal.cli imports this module to register the command.
-    from portal.cli import _settings, _stop_on_signals
+    from portal.cli import _settings
 
     settings = _settings(ctx)
     _quiet_detectors()
     mail = settings.mail_settings()
-    engine = make_engine(settings.database_url)
-    listener = InboundListener(
-        InboundHandler(make_session_factory(engine), [BounceRoute(mail)]), host=host, port=port
+    run_listener(
+        settings.database_url,
+        [BounceRoute(mail)],
+        host=host,
+        port=port,
+        started="bounce listener listening",
+        fields={"bounce_mailbox": bounce_mailbox(mail)},
     )
-    try:
-        listener.start()
-    except OSError as exc:
-        engine.dispose()
-        raise click.ClickException(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc} "
-            "(is another copy running? choose another --port)"
-        ) from None
-    log.info(
-        "bounce listener listening",
-        extra={"smtp": listener.url, "bounce_mailbox": bounce_mailbox(mail)},
-    )
-    done = threading.Event()
-    try:
-        with _stop_on_signals(done.set):
-            while not done.wait(1.0):
-                pass
-    finally:
-        listener.stop()
-        engine.dispose()
-    log.info("stopped")
 
 
 @bounces.command("read")

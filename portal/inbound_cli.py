@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 import click
 
-from mailer.inbound import InboundHandler, InboundListener, UnsubscribeRoute
+from mailer.inbound import InboundHandler, InboundListener, InboundRoute, UnsubscribeRoute
 from preferences.db import make_engine, make_session_factory
 
 log = logging.getLogger("portal.cli")
@@ -30,13 +31,34 @@ def inbound_serve(ctx: click.Context, host: str, port: int) -> None:
     unsubscribes exactly like the one-click link; other recipients are refused with 550.
     """
     # Imported here: portal.cli imports this module to register the command.
-    from portal.cli import _settings, _stop_on_signals
+    from portal.cli import _settings
 
     settings = _settings(ctx)
-    engine = make_engine(settings.database_url)
-    route = UnsubscribeRoute(settings.unsubscribe_mailbox, settings.secret_keys)
+    run_listener(
+        settings.database_url,
+        [UnsubscribeRoute(settings.unsubscribe_mailbox, settings.secret_keys)],
+        host=host,
+        port=port,
+        started="inbound listener listening",
+        fields={"unsubscribe_mailbox": settings.unsubscribe_mailbox},
+    )
+
+
+def run_listener(
+    database_url: str,
+    routes: Sequence[InboundRoute],
+    *,
+    host: str,
+    port: int,
+    started: str,
+    fields: dict[str, str],
+) -> None:
+    """Serve `routes` over SMTP on host:port until SIGTERM or SIGINT (the `serve` commands)."""
+    from portal.cli import _stop_on_signals
+
+    engine = make_engine(database_url)
     listener = InboundListener(
-        InboundHandler(make_session_factory(engine), [route]), host=host, port=port
+        InboundHandler(make_session_factory(engine), list(routes)), host=host, port=port
     )
     try:
         listener.start()
@@ -46,10 +68,7 @@ def inbound_serve(ctx: click.Context, host: str, port: int) -> None:
             f"cannot listen on {host}:{port}: {exc.strerror or exc} "
             "(is another copy running? choose another --port)"
         ) from None
-    log.info(
-        "inbound listener listening",
-        extra={"smtp": listener.url, "unsubscribe_mailbox": settings.unsubscribe_mailbox},
-    )
+    log.info(started, extra={"smtp": listener.url, **fields})
     done = threading.Event()
     try:
         with _stop_on_signals(done.set):

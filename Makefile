@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/resume_parse.py || status=1; \
 	$(BIN)/python bench/web.py || status=1; \
 	$(BIN)/python bench/fanout.py || status=1; \
+	$(BIN)/python bench/matching.py || status=1; \
 	exit $$status
 
 clean:

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from jobs.alerts import (
+    AlertError,
+    AlertRunSummary,
+    AudiencePreview,
+    SampleRecipient,
+    ScheduleNotFound,
+    preview_schedule,
+    run_instant,
+    run_schedule,
+)
 from jobs.models import (
     AlertRun,
     AlertRunStatus,
@@ -16,19 +26,27 @@ from jobs.postings import JobMatch, JobPage, get_job, list_open_jobs, open_jobs_
 from jobs.scheduler import AlertScheduler, cron_trigger
 
 __all__ = [
+    "AlertError",
     "AlertRun",
     "AlertRunStatus",
+    "AlertRunSummary",
     "AlertSchedule",
     "AlertScheduler",
+    "AudiencePreview",
     "DigestItem",
     "FrequencyClass",
     "JobMatch",
     "JobPage",
     "JobPosting",
+    "SampleRecipient",
+    "ScheduleNotFound",
     "cron_trigger",
     "get_job",
     "job_interests",
     "list_open_jobs",
     "open_jobs_for_interests",
+    "preview_schedule",
+    "run_instant",
+    "run_schedule",
     "schedule_interests",
 ]

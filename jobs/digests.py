@@ -5,7 +5,9 @@ list its one-click link leaves), `interest_ids` (every interest the digest
 covers; default: that one), `job_ids` (at most 10, newest first) and
 `more_count`. Titles, locations and interest names are read when it is sent, so
 a job closed meanwhile is left out, and a digest whose jobs have all closed is
-skipped.
+skipped. So are the interests the candidate has since left or paused: a job
+that matched only those is dropped, and the "matched" line and the footer name
+only the interests still subscribed.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from jobs.models import JobPosting, job_interests
 from mailer.config import MailSettings
 from mailer.models import OutboxMessage
 from preferences.clock import now
-from preferences.models import Interest
+from preferences.models import Interest, Subscription, SubscriptionStatus
 
 
 def _ids(value: object) -> list[int]:
@@ -67,25 +69,55 @@ def digest_context(
             )
         )
     }
+    pairs = {
+        (m.candidate_id, i)
+        for m in messages
+        if m.candidate_id is not None
+        for i in _interest_ids(m)
+    }
+    still_subscribed = (
+        {
+            (row.candidate_id, row.interest_id)
+            for row in session.execute(
+                select(Subscription.candidate_id, Subscription.interest_id).where(
+                    tuple_(Subscription.candidate_id, Subscription.interest_id).in_(list(pairs)),
+                    Subscription.status == SubscriptionStatus.SUBSCRIBED,
+                    or_(Subscription.paused_until.is_(None), Subscription.paused_until <= at),
+                )
+            )
+        }
+        if pairs
+        else set()
+    )
     base = settings.base_url
     contexts: dict[int, dict[str, Any] | str] = {}
     for message in messages:
-        covered = [interests[i] for i in _interest_ids(message) if i in interests]
+        covered = [
+            interests[i]
+            for i in _interest_ids(message)
+            if i in interests and (message.candidate_id, i) in still_subscribed
+        ]
         covered.sort(key=lambda row: (row.position, row.name))
         listed = []
         for job_id in _ids(message.context.get("job_ids")):
             job = jobs.get(job_id)
             if job is None:
                 continue
+            matched = [row.name for row in covered if row.id in tags[job.id]]
+            if not matched:
+                continue  # it matched only interests the candidate has left since
             listed.append(
                 {
                     "title": job.title,
                     "location": job.location,
                     "url": f"{base}/jobs/{job.id}",
-                    "matched": [row.name for row in covered if row.id in tags[job.id]],
+                    "matched": matched,
                 }
             )
-        if not listed or not covered:
+        if not covered:
+            contexts[message.id] = "every interest of this digest was left or paused"
+            continue
+        if not listed:
             contexts[message.id] = "every job in this digest has closed"
             continue
         names = ", ".join(row.name for row in covered)

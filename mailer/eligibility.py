@@ -22,6 +22,7 @@ from preferences.models import (
     CandidateStatus,
     MassEmail,
     MassEmailStatus,
+    RecruiterUser,
     Subscription,
     SubscriptionStatus,
     SuppressionReason,
@@ -39,9 +40,12 @@ class BatchCheck:
     first_names: dict[int, str] = field(default_factory=dict)
 
 
-def _interest_id(message: OutboxMessage) -> int | None:
+def _interest_ids(message: OutboxMessage) -> list[int]:
+    """The interests a job alert covers: `interest_ids` (several), else `interest_id`."""
+    listed = message.context.get("interest_ids")
+    ids = [i for i in listed if isinstance(i, int)] if isinstance(listed, list) else []
     value = message.context.get("interest_id")
-    return value if isinstance(value, int) else None
+    return ids or ([value] if isinstance(value, int) else [])
 
 
 def check_batch(session: Session, messages: Sequence[OutboxMessage]) -> BatchCheck:
@@ -91,9 +95,10 @@ def _check(
         else ()
     )
     alert_pairs = {
-        (m.candidate_id, _interest_id(m))
+        (m.candidate_id, interest_id)
         for m in messages
         if m.kind is MessageKind.JOB_ALERT and m.candidate_id is not None
+        for interest_id in _interest_ids(m)
     }
     subscriptions: dict[tuple[int, int], tuple[SubscriptionStatus, datetime | None]] = {
         (row.candidate_id, row.interest_id): (row.status, row.paused_until)
@@ -106,19 +111,42 @@ def _check(
                     Subscription.paused_until,
                 ).where(
                     tuple_(Subscription.candidate_id, Subscription.interest_id).in_(
-                        [p for p in alert_pairs if p[1] is not None]
+                        list(alert_pairs)
                     )
                 )
             )
-            if any(p[1] is not None for p in alert_pairs)
+            if alert_pairs
             else ()
         )
     }
     at = now()
+    recruiters = _recruiter_tests(session, messages)
     return [
-        _reason(message, suppressed, result.candidates, opted_in, subscriptions, at)
+        _reason(message, suppressed, result.candidates, opted_in, subscriptions, at, recruiters)
         for message in messages
     ]
+
+
+def _is_campaign_test(message: OutboxMessage) -> bool:
+    return (
+        message.kind is MessageKind.CAMPAIGN
+        and message.candidate_id is None
+        and message.context.get("test") is True
+    )
+
+
+def _recruiter_tests(session: Session, messages: Sequence[OutboxMessage]) -> set[str]:
+    """Addresses of campaign test rows that belong to an active recruiter."""
+    addresses = {m.to_address for m in messages if _is_campaign_test(m)}
+    if not addresses:
+        return set()
+    return set(
+        session.scalars(
+            select(RecruiterUser.email).where(
+                RecruiterUser.email.in_(addresses), RecruiterUser.active.is_(True)
+            )
+        )
+    )
 
 
 def _reason(
@@ -128,6 +156,7 @@ def _reason(
     opted_in: set[int],
     subscriptions: dict[tuple[int, int], tuple[SubscriptionStatus, datetime | None]],
     at: datetime,
+    recruiter_tests: set[str],
 ) -> str | None:
     suppression = suppressed.get(message.to_address)
     # The one message an erased address still gets is the confirmation of its erasure.
@@ -140,21 +169,25 @@ def _reason(
     if message.candidate_id is not None and candidate is None:
         return "candidate no longer exists"
     if message.kind.is_bulk and candidate is None:
+        # A recruiter's "Send a test to me": no consent to check, the address is theirs.
+        if _is_campaign_test(message) and message.to_address in recruiter_tests:
+            return None
         return "bulk mail needs a candidate whose consent can be checked"
     if candidate is not None and candidate.status is CandidateStatus.DELETED:
         return "candidate was deleted"
     if message.kind is MessageKind.CAMPAIGN and message.candidate_id not in opted_in:
         return "candidate is opted out of mass email"
     if message.kind is MessageKind.JOB_ALERT:
-        interest_id = _interest_id(message)
-        sub = (
+        # A digest covering several interests goes if any one of them may still be sent.
+        subs = [
             subscriptions.get((message.candidate_id, interest_id))
-            if message.candidate_id is not None and interest_id is not None
-            else None
-        )
-        if sub is None or sub[0] is not SubscriptionStatus.SUBSCRIBED:
+            for interest_id in _interest_ids(message)
+            if message.candidate_id is not None
+        ]
+        subscribed = [s for s in subs if s is not None and s[0] is SubscriptionStatus.SUBSCRIBED]
+        if not subscribed:
             return "candidate is not subscribed to this interest"
-        if sub[1] is not None and sub[1] > at:
+        if all(s[1] is not None and s[1] > at for s in subscribed):
             return "alerts are paused"
     return None
 

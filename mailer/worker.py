@@ -48,6 +48,7 @@ from mailer.sender import Sender
 from mailer.verp import verp_address
 from preferences.clock import now
 from preferences.db import session_scope
+from preferences.lists import alert_list_ref
 from preferences.tokens import LinkOwner, LinkPurpose, make_link_token
 
 log = logging.getLogger("mailer.worker")
@@ -326,7 +327,7 @@ class OutboxWorker:
         if message.kind is MessageKind.CAMPAIGN:
             list_ref = "mass_email"
         else:
-            list_ref = f"interest:{message.context.get('interest_id')}"
+            list_ref = alert_list_ref(message.context)
         token = make_link_token(s.secret_keys, LinkPurpose.ONE_CLICK, owner, l=list_ref)
         unsubscribe_url = f"{s.base_url}/unsubscribe/{token}"
         preferences = make_link_token(s.secret_keys, LinkPurpose.PREFERENCES, owner)

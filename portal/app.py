@@ -82,8 +82,15 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from portal import oidc
     from portal.views import (
         admin,
+        api,
         auth,
         connect,
+        console_campaigns,
+        console_interests,
+        console_jobs,
+        console_people,
+        console_reports,
+        console_schedules,
         dashboard,
         health,
         preferences,
@@ -101,11 +108,20 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         preferences.bp,
         unsubscribe.bp,
         dashboard.bp,
+        api.bp,
+        console_campaigns.bp,
+        console_interests.bp,
+        console_jobs.bp,
+        console_people.bp,
+        console_reports.bp,
+        console_schedules.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     # RFC 8058: mail clients POST one-click unsubscribes with no cookie and no CSRF token.
     csrf.exempt(unsubscribe.bp)
+    # The REST API authenticates by bearer token, never by cookie: no CSRF to guard against.
+    csrf.exempt(api.bp)
     # The signed preference pages check a form token bound to their link instead
     # of the session's (portal.views.preferences.link_form_token): no cookie needed.
     csrf.exempt(preferences.center)

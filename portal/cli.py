@@ -27,12 +27,16 @@ from mailer.outbox import outbox_report
 from mailer.sender import SmtpSender
 from mailer.sink import MaildirStore, MailSink
 from mailer.worker import OutboxWorker
+from portal.alerts_cli import alerts
 from portal.bounces_cli import bounces
+from portal.campaigns_cli import campaigns
 from portal.config import SETTINGS, ConfigError, Settings, load_settings
 from portal.demo import DemoResult, seed_demo
+from portal.imports_cli import api_token_group, candidates_group, jobs_group
 from portal.inbound_cli import inbound
 from portal.logs import configure_logging
 from portal.migrate import current_revision, head_revision, upgrade
+from portal.recruiters_cli import recruiter
 from preferences.db import make_engine, make_session_factory, session_scope
 
 log = logging.getLogger("portal.cli")
@@ -335,19 +339,27 @@ def worker(ctx: click.Context, until_empty: bool, batch_size: int | None) -> Non
 @cli.command()
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
-    """Run the alert scheduler until stopped."""
+    """Run the alert scheduler until stopped.
+
+    On PostgreSQL any number may run: the one holding the leader advisory lock
+    runs alerts, the others stand by and take over within a minute if it stops.
+    On SQLite run exactly one (or use `talentconnect run`).
+    """
     settings = _settings(ctx)
     engine = make_engine(settings.database_url)
     alert_scheduler = AlertScheduler(
         make_session_factory(engine), reload_seconds=settings.scheduler_reload_seconds
     )
     done = threading.Event()
-    alert_scheduler.start()
-    with _stop_on_signals(done.set):
-        while not done.wait(1.0):
-            pass
-    alert_scheduler.shutdown()
-    engine.dispose()
+    try:
+        alert_scheduler.start()
+        with _stop_on_signals(done.set):
+            while not done.wait(1.0):
+                pass
+    finally:
+        # Releases the leader lock at once, so a standby need not wait for a timeout.
+        alert_scheduler.shutdown()
+        engine.dispose()
 
 
 @cli.group()
@@ -441,6 +453,12 @@ def preference_link(ctx: click.Context, email: str) -> None:
 
 cli.add_command(inbound)
 cli.add_command(bounces)
+cli.add_command(alerts)
+cli.add_command(campaigns)
+cli.add_command(jobs_group)
+cli.add_command(candidates_group)
+cli.add_command(api_token_group)
+cli.add_command(recruiter)
 
 
 def main(argv: list[str] | None = None) -> None:

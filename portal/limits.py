@@ -20,6 +20,7 @@ LIMITED_ENDPOINTS = (
     "connect.confirm",
     "connect.resend",
     "admin.login",
+    "console_people.login_link",
     "auth.login",
     "auth.forgot",
     "auth.login_link",
@@ -30,6 +31,8 @@ LIMITED_ENDPOINTS = (
     # Signed in, but these store, parse and delete resume files.
     "dashboard.resume_upload",
     "dashboard.resume_delete",
+    # Signed in, but each one sends an email.
+    "console_campaigns.test_send",
 )
 # GET endpoints that start work elsewhere (a call to a sign-in provider).
 LIMITED_GET_ENDPOINTS = ("social.login", "social.callback")

@@ -6,10 +6,11 @@ from sqlalchemy import MetaData
 
 import jobs.models
 import mailer.models
+import portal.api_tokens
 import preferences.models
 from preferences.db import Base
 
-MODEL_MODULES = (preferences.models, jobs.models, mailer.models)
+MODEL_MODULES = (preferences.models, jobs.models, mailer.models, portal.api_tokens)
 
 
 def metadata() -> MetaData:

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.models import AlertSchedule
-from jobs.scheduler import RELOAD_JOB_ID, AlertScheduler, cron_trigger
-from preferences.db import make_session_factory, session_scope
+from jobs.models import AlertRun, AlertSchedule
+from jobs.scheduler import (
+    INSTANT_JOB_ID,
+    RELOAD_JOB_ID,
+    AdvisoryLock,
+    AlertScheduler,
+    SingleSchedulerLock,
+    cron_trigger,
+    next_fire_times,
+)
+from preferences.clock import frozen, now
+from preferences.db import make_engine, make_session_factory, session_scope
 
 NEW_YORK = ZoneInfo("America/New_York")
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -54,12 +65,21 @@ def fired_event() -> threading.Event:
 def scheduler(
     factory: sessionmaker[Session], fired: list[tuple[int, str]], fired_event: threading.Event
 ) -> Iterator[AlertScheduler]:
-    def on_fire(schedule_id: int, name: str) -> None:
+    def run_schedule(_factory: sessionmaker[Session], schedule_id: int) -> None:
+        with session_scope(factory) as session:
+            name = session.get_one(AlertSchedule, schedule_id).name
         fired.append((schedule_id, name))
         fired_event.set()
 
     # A long reload interval: reloads in these tests happen only when the test asks.
-    instance = AlertScheduler(factory, reload_seconds=3600, on_fire=on_fire)
+    instance = AlertScheduler(
+        factory,
+        reload_seconds=3600,
+        instant_seconds=3600,
+        run_schedule=run_schedule,
+        run_instant=lambda _factory: None,
+        lock_key=secrets.randbits(62),
+    )
     try:
         yield instance
     finally:
@@ -314,13 +334,13 @@ def test_cron_trigger_rejects_bad_input(cron: str, timezone: str, error: type[Ex
         cron_trigger(cron, timezone)
 
 
-def test_due_schedule_calls_on_fire_with_id_and_name(
+def test_due_schedule_calls_the_runner_with_its_id(
     scheduler: AlertScheduler,
     add_schedule: Callable[..., int],
     fired: list[tuple[int, str]],
     fired_event: threading.Event,
 ) -> None:
-    """When a schedule comes due, on_fire gets its id and name."""
+    """When a schedule comes due, the schedule runner gets its id."""
     schedule_id = add_schedule("Weekly design")
     scheduler.start()
     job(scheduler, schedule_id).modify(next_run_time=datetime.now(UTC))
@@ -338,3 +358,439 @@ def test_shutdown_stops_the_scheduler_and_is_repeatable(
     scheduler.shutdown()
     assert scheduler._scheduler.running is False
     scheduler.shutdown()
+
+
+# ---------------------------------------------------------------- frozen-clock fire times
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def local_times(cron: str, zone: str, after: datetime, count: int) -> list[str]:
+    """The next `count` fire times as local wall-clock strings with their UTC offset."""
+    return [
+        f.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %z")
+        for f in next_fire_times(cron_trigger(cron, zone), after, count)
+    ]
+
+
+def test_daily_at_a_time_fires_every_day_at_that_local_time() -> None:
+    """Daily at 08:15 in Berlin fires at 08:15 local on each of the next three days."""
+    with frozen(datetime(2026, 6, 10, 7, 0, tzinfo=UTC)):
+        assert local_times("15 8 * * *", "Europe/Berlin", now(), 3) == [
+            "Thu 2026-06-11 08:15 +0200",
+            "Fri 2026-06-12 08:15 +0200",
+            "Sat 2026-06-13 08:15 +0200",
+        ]
+
+
+def test_weekly_on_a_day_fires_on_that_weekday_only() -> None:
+    """Weekly on Monday at 09:30 (crontab day 1) fires on three successive Mondays."""
+    after = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # a Wednesday
+    assert local_times("30 9 * * 1", "America/New_York", after, 3) == [
+        "Mon 2026-06-15 09:30 -0400",
+        "Mon 2026-06-22 09:30 -0400",
+        "Mon 2026-06-29 09:30 -0400",
+    ]
+
+
+def test_a_cron_expression_fires_on_every_matching_minute() -> None:
+    """'*/20 9 * * 1-5' fires at 09:00, 09:20 and 09:40 on weekdays, then the next weekday."""
+    after = datetime(2026, 6, 12, 6, 0, tzinfo=UTC)  # Friday 08:00 in Berlin
+    assert local_times("*/20 9 * * 1-5", "Europe/Berlin", after, 4) == [
+        "Fri 2026-06-12 09:00 +0200",
+        "Fri 2026-06-12 09:20 +0200",
+        "Fri 2026-06-12 09:40 +0200",
+        "Mon 2026-06-15 09:00 +0200",
+    ]
+
+
+def test_spring_forward_runs_a_skipped_time_once_just_after_the_change() -> None:
+    """On 2026-03-29 Berlin skips 02:00-03:00: daily 02:30 runs once, at 03:30 CEST."""
+    after = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
+    assert local_times("30 2 * * *", "Europe/Berlin", after, 3) == [
+        "Sat 2026-03-28 02:30 +0100",
+        "Sun 2026-03-29 03:30 +0200",
+        "Mon 2026-03-30 02:30 +0200",
+    ]
+    # Every half hour from 01:00 to 03:59: the skipped 02:00 and 02:30 merge into
+    # 03:00 and 03:30, each still fired once.
+    assert local_times(
+        "*/30 1-3 * * *", "Europe/Berlin", datetime(2026, 3, 28, 23, 0, tzinfo=UTC), 5
+    ) == [
+        "Sun 2026-03-29 01:00 +0100",
+        "Sun 2026-03-29 01:30 +0100",
+        "Sun 2026-03-29 03:00 +0200",
+        "Sun 2026-03-29 03:30 +0200",
+        "Mon 2026-03-30 01:00 +0200",
+    ]
+
+
+def test_fall_back_runs_a_repeated_time_once() -> None:
+    """On 2026-10-25 Berlin repeats 02:00-03:00: daily 02:30 runs once, then the next day."""
+    after = datetime(2026, 10, 23, 12, 0, tzinfo=UTC)
+    assert local_times("30 2 * * *", "Europe/Berlin", after, 3) == [
+        "Sat 2026-10-24 02:30 +0200",
+        "Sun 2026-10-25 02:30 +0200",
+        "Mon 2026-10-26 02:30 +0100",
+    ]
+    assert local_times(
+        "*/30 1-3 * * *", "Europe/Berlin", datetime(2026, 10, 24, 22, 0, tzinfo=UTC), 7
+    ) == [
+        "Sun 2026-10-25 01:00 +0200",
+        "Sun 2026-10-25 01:30 +0200",
+        "Sun 2026-10-25 02:00 +0200",
+        "Sun 2026-10-25 02:30 +0200",
+        "Sun 2026-10-25 03:00 +0100",
+        "Sun 2026-10-25 03:30 +0100",
+        "Mon 2026-10-26 01:00 +0100",
+    ]
+
+
+def test_fall_back_never_returns_a_time_at_or_before_the_previous_one() -> None:
+    """APScheduler asks again with the last fire time; a fall-back night never answers with it.
+
+    (APScheduler's own CronTrigger does, which makes a job fire in a loop.)
+    """
+    trigger = cron_trigger("30 2 * * *", "America/New_York")
+    fire = trigger.get_next_fire_time(None, datetime(2026, 10, 31, 12, 0, tzinfo=UTC))
+    for _ in range(5):
+        later = trigger.get_next_fire_time(fire, fire + timedelta(hours=3))
+        assert later is not None and later > fire
+        fire = later
+    assert fire.astimezone(NEW_YORK).strftime("%m-%d %H:%M") == "11-06 02:30"
+
+
+# ---------------------------------------------------------------- missed while down
+
+MORNING = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # "0 8 * * *" in UTC was due then
+
+
+@pytest.fixture
+def runs(factory: sessionmaker[Session]) -> list[int]:
+    return []
+
+
+def recording_scheduler(
+    factory: sessionmaker[Session], runs: list[int], event: threading.Event, key: int
+) -> AlertScheduler:
+    """A scheduler whose runner records the call and an alert run, as jobs.alerts does."""
+
+    def run_schedule(session_factory: sessionmaker[Session], schedule_id: int) -> None:
+        with session_scope(session_factory) as session:
+            session.add(AlertRun(schedule_id=schedule_id, started_at=now()))
+        runs.append(schedule_id)
+        event.set()
+
+    return AlertScheduler(
+        factory,
+        reload_seconds=3600,
+        instant_seconds=3600,
+        run_schedule=run_schedule,
+        run_instant=lambda _factory: None,
+        lock_key=key,
+    )
+
+
+def seed_schedule(factory: sessionmaker[Session], *, last_run: datetime | None) -> int:
+    """A daily 08:00 UTC schedule edited long ago, last run at `last_run`."""
+    with session_scope(factory) as session:
+        schedule = AlertSchedule(
+            name="Morning",
+            cron="0 8 * * *",
+            timezone="UTC",
+            created_at=MORNING - timedelta(days=30),
+            updated_at=MORNING - timedelta(days=30),
+        )
+        session.add(schedule)
+        session.flush()
+        if last_run is not None:
+            session.add(AlertRun(schedule_id=schedule.id, started_at=last_run))
+        return schedule.id
+
+
+def test_a_schedule_missed_while_down_runs_once_within_the_grace_period(
+    factory: sessionmaker[Session], runs: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Back an hour after a missed 08:00 run: it runs once, and not again on reload or restart."""
+    schedule_id = seed_schedule(factory, last_run=MORNING - timedelta(days=1))
+    event = threading.Event()
+    key = secrets.randbits(62)
+    with frozen(MORNING + timedelta(hours=1)) as clock:
+        first = recording_scheduler(factory, runs, event, key)
+        try:
+            with caplog.at_level(logging.INFO, logger="jobs.scheduler"):
+                first.start()
+            assert event.wait(5), "the missed schedule did not run"
+            first.reload()
+            time.sleep(0.5)
+        finally:
+            first.shutdown()
+        assert runs == [schedule_id]
+        assert "missed schedule runs now" in caplog.messages
+        # A restart (a new process, nothing in memory) finds the alert run and waits.
+        clock.advance(timedelta(minutes=5))
+        second = recording_scheduler(factory, runs, threading.Event(), key)
+        try:
+            second.start()
+            time.sleep(0.5)
+        finally:
+            second.shutdown()
+    assert runs == [schedule_id]
+
+
+def test_a_schedule_missed_beyond_the_grace_period_is_skipped(
+    factory: sessionmaker[Session], runs: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Back seven hours after a missed 08:00 run (grace is six): it waits for the next 08:00."""
+    seed_schedule(factory, last_run=MORNING - timedelta(days=1))
+    event = threading.Event()
+    with frozen(MORNING + timedelta(hours=7)):
+        instance = recording_scheduler(factory, runs, event, secrets.randbits(62))
+        try:
+            with caplog.at_level(logging.INFO, logger="jobs.scheduler"):
+                instance.start()
+            assert not event.wait(1.0)
+        finally:
+            instance.shutdown()
+    assert runs == []
+    assert "missed schedule skipped, beyond the grace period" in caplog.messages
+
+
+def test_a_schedule_that_already_ran_or_is_new_is_not_caught_up(
+    factory: sessionmaker[Session], runs: list[int]
+) -> None:
+    """No catch-up when the last run is after the due time, or the schedule was saved after it."""
+    ran = seed_schedule(factory, last_run=MORNING + timedelta(seconds=2))
+    with session_scope(factory) as session:
+        session.add(
+            AlertSchedule(
+                name="Created at 08:30",
+                cron="0 8 * * *",
+                timezone="UTC",
+                updated_at=MORNING + timedelta(minutes=30),
+            )
+        )
+    event = threading.Event()
+    with frozen(MORNING + timedelta(hours=1)):
+        instance = recording_scheduler(factory, runs, event, secrets.randbits(62))
+        try:
+            instance.start()
+            assert not event.wait(1.0)
+            assert len(instance.scheduled_ids()) == 2
+        finally:
+            instance.shutdown()
+    assert ran and runs == []
+
+
+def test_instant_alerts_run_on_their_own_interval(factory: sessionmaker[Session]) -> None:
+    """The instant job calls run_instant every `instant_seconds`, apart from any schedule."""
+    calls: list[float] = []
+    done = threading.Event()
+
+    def run_instant(_factory: sessionmaker[Session]) -> None:
+        calls.append(time.monotonic())
+        if len(calls) >= 2:
+            done.set()
+
+    instance = AlertScheduler(
+        factory,
+        reload_seconds=3600,
+        instant_seconds=0.2,
+        run_schedule=lambda _f, _i: None,
+        run_instant=run_instant,
+        lock_key=secrets.randbits(62),
+    )
+    try:
+        instance.start()
+        instant = instance._scheduler.get_job(INSTANT_JOB_ID)
+        assert instant is not None and instant.trigger.interval == timedelta(seconds=0.2)
+        assert done.wait(5), "run_instant was not called twice"
+    finally:
+        instance.shutdown()
+
+
+def test_due_campaigns_are_dispatched_by_the_real_campaign_service(
+    factory: sessionmaker[Session],
+) -> None:
+    """The leader queues a campaign whose send time has come, with no other process running."""
+    from mailer.campaign_admin import dispatch_due_campaigns
+    from mailer.models import Campaign, CampaignStatus, OutboxMessage
+    from preferences.models import Candidate, ConsentSource
+    from preferences.subscriptions import opt_in_mass_email
+
+    with session_scope(factory) as session:
+        ana = Candidate(email="ana@example.com", first_name="Ana", email_verified_at=now())
+        session.add(ana)
+        session.flush()
+        opt_in_mass_email(session, ana, source=ConsentSource.IMPORT)
+        session.add(
+            Campaign(
+                name="News",
+                subject="News",
+                body="Hello.",
+                audience={"interest_ids": []},
+                status=CampaignStatus.SCHEDULED,
+                scheduled_at=now() - timedelta(minutes=1),
+            )
+        )
+    dispatched = threading.Event()
+
+    def dispatch(session_factory: sessionmaker[Session]) -> None:
+        dispatch_due_campaigns(session_factory)
+        dispatched.set()
+
+    instance = AlertScheduler(
+        factory,
+        reload_seconds=3600,
+        instant_seconds=0.2,
+        run_schedule=lambda _f, _i: None,
+        run_instant=lambda _f: None,
+        dispatch_campaigns=dispatch,
+        lock_key=secrets.randbits(62),
+    )
+    try:
+        instance.start()
+        assert dispatched.wait(5), "due campaigns were not dispatched"
+    finally:
+        instance.shutdown()
+    with session_scope(factory) as session:
+        rows = session.scalars(select(OutboxMessage.to_address)).all()
+        assert rows == ["ana@example.com"]
+
+
+def test_a_failing_run_is_logged_and_the_scheduler_keeps_going(
+    scheduler: AlertScheduler,
+    add_schedule: Callable[..., int],
+    caplog: pytest.LogCaptureFixture,
+    factory: sessionmaker[Session],
+) -> None:
+    """An exception from the runner is logged with the schedule id; later firings still run."""
+    boom = add_schedule("boom")
+    calls: list[int] = []
+
+    def failing(_factory: sessionmaker[Session], schedule_id: int) -> None:
+        calls.append(schedule_id)
+        raise RuntimeError("matching failed")
+
+    scheduler._run_schedule = failing
+    scheduler.start()
+    with caplog.at_level(logging.ERROR, logger="jobs.scheduler"):
+        for _ in range(2):
+            job(scheduler, boom).modify(next_run_time=datetime.now(UTC))
+            deadline = time.monotonic() + 5
+            before = len(calls)
+            while len(calls) == before and time.monotonic() < deadline:
+                time.sleep(0.02)
+        time.sleep(0.1)
+    assert calls == [boom, boom]
+    failures = [r for r in caplog.records if r.getMessage() == "alert run failed"]
+    assert failures and failures[0].schedule_id == boom  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- leader election
+
+
+def test_sqlite_runs_a_single_scheduler_without_a_lock(
+    factory: sessionmaker[Session], backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On SQLite the scheduler leads at once, with no lock to compete for."""
+    if backend != "sqlite":
+        pytest.skip("SQLite only")
+    instance = AlertScheduler(
+        factory, run_schedule=lambda _f, _i: None, run_instant=lambda _f: None
+    )
+    try:
+        with caplog.at_level(logging.INFO, logger="jobs.scheduler"):
+            instance.start()
+        assert instance.is_leader
+        assert isinstance(instance._lock, SingleSchedulerLock)
+        assert "leader acquired" in caplog.messages
+    finally:
+        instance.shutdown()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+class Contender:
+    """One scheduler with its own engine (its own connections), recording instant runs."""
+
+    def __init__(self, url: str, key: int) -> None:
+        self.engine = make_engine(url)
+        self.runs: list[float] = []
+        self.scheduler = AlertScheduler(
+            make_session_factory(self.engine),
+            reload_seconds=3600,
+            instant_seconds=0.1,
+            retry_seconds=0.2,
+            run_schedule=lambda _f, _i: None,
+            run_instant=lambda _f: self.runs.append(time.monotonic()),
+            lock_key=key,
+        )
+
+    def ran_since(self, moment: float) -> bool:
+        return any(t > moment for t in list(self.runs))
+
+    def close(self) -> None:
+        self.scheduler.shutdown()
+        self.engine.dispose()
+
+
+@pytest.fixture
+def contenders(database_url: str, backend: str) -> Iterator[tuple[Contender, Contender]]:
+    if backend != "postgresql":
+        pytest.skip("leader election is PostgreSQL only")
+    key = secrets.randbits(62)
+    pair = (Contender(database_url, key), Contender(database_url, key))
+    try:
+        yield pair
+    finally:
+        for contender in pair:
+            contender.close()
+
+
+def test_only_the_lock_holder_runs_jobs_and_a_standby_takes_over_when_it_dies(
+    contenders: tuple[Contender, Contender], engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two schedulers: one leads and runs jobs; kill its connection and the other takes over."""
+    first, second = contenders
+    with caplog.at_level(logging.INFO, logger="jobs.scheduler"):
+        first.scheduler.start()
+        second.scheduler.start()
+    assert first.scheduler.is_leader and not second.scheduler.is_leader
+    assert "standing by" in caplog.messages
+    assert wait_for(lambda: len(first.runs) >= 3, 5), "the leader did not run jobs"
+    time.sleep(0.5)
+    assert second.runs == [], "the standby ran jobs"
+
+    # The leader's connection drops, as when its process dies.
+    lock = first.scheduler._lock
+    assert isinstance(lock, AdvisoryLock) and lock.backend_pid is not None
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": lock.backend_pid})
+    assert wait_for(lambda: second.scheduler.is_leader, 10), "the standby never took over"
+    assert wait_for(lambda: not first.scheduler.is_leader, 10), "the old leader kept leading"
+    moment = time.monotonic()
+    assert wait_for(lambda: second.ran_since(moment), 5)
+    time.sleep(0.5)
+    moment = time.monotonic()
+    time.sleep(0.5)
+    assert not first.ran_since(moment), "the old leader still runs jobs"
+
+
+def test_a_stopped_leader_hands_over_at_once(contenders: tuple[Contender, Contender]) -> None:
+    """shutdown() releases the lock, so the standby leads on its next try."""
+    first, second = contenders
+    first.scheduler.start()
+    second.scheduler.start()
+    assert first.scheduler.is_leader and not second.scheduler.is_leader
+    first.scheduler.shutdown()
+    assert wait_for(lambda: second.scheduler.is_leader, 5)
+    moment = time.monotonic()
+    assert wait_for(lambda: second.ran_since(moment), 5)

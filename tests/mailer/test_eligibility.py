@@ -156,3 +156,37 @@ def test_mass_email_opt_out_does_not_block_job_alerts(
     subscribe(db_session, ana, interest, source=ConsentSource.DASHBOARD, confirmed=True)
     alert = message(MessageKind.JOB_ALERT, ana, context={"interest_id": interest.id})
     assert skip_reason(db_session, alert) is None
+
+
+def test_a_digest_of_several_interests_goes_while_any_one_is_subscribed(
+    db_session: Session, ana: Candidate, interest: Interest
+) -> None:
+    """interest_ids wins over interest_id; one subscribed interest lets the digest through."""
+    design = Interest(name="Design", slug="design")
+    db_session.add(design)
+    db_session.flush()
+    subscribe(db_session, ana, interest, source=ConsentSource.DASHBOARD, confirmed=True)
+    subscribe(db_session, ana, design, source=ConsentSource.DASHBOARD, confirmed=True)
+    context = {"interest_id": interest.id, "interest_ids": [interest.id, design.id]}
+    alert = message(MessageKind.JOB_ALERT, ana, context=context)
+    unsubscribe(db_session, ana, interest, source=ConsentSource.ONE_CLICK)
+    assert skip_reason(db_session, alert) is None
+    unsubscribe(db_session, ana, design, source=ConsentSource.ONE_CLICK)
+    assert skip_reason(db_session, alert) == "candidate is not subscribed to this interest"
+
+
+def test_a_digest_of_several_interests_is_paused_only_when_all_are(
+    db_session: Session, ana: Candidate, interest: Interest, clock: FrozenClock
+) -> None:
+    """One paused interest of two does not hold the digest back; both paused does."""
+    design = Interest(name="Design", slug="design")
+    db_session.add(design)
+    db_session.flush()
+    for row in (interest, design):
+        subscribe(db_session, ana, row, source=ConsentSource.DASHBOARD, confirmed=True)
+    alert = message(MessageKind.JOB_ALERT, ana, context={"interest_ids": [interest.id, design.id]})
+    until = T0 + timedelta(days=1)
+    pause_subscription(db_session, ana, interest, until, source=ConsentSource.DASHBOARD)
+    assert skip_reason(db_session, alert) is None
+    pause_subscription(db_session, ana, design, until, source=ConsentSource.DASHBOARD)
+    assert skip_reason(db_session, alert) == "alerts are paused"

@@ -57,6 +57,8 @@ FULL_CONTEXT: dict[str, Any] = {
     ],
     "more_count": 2,
     "more_url": "https://c.example/more",
+    "from_interest": "Data Science",
+    "to_interest": "Data & Analytics",
     "subject": "Meet us in Berlin & Co",
     "body_html": "<p>Join our <strong>hiring event</strong>.</p>",
     "body_text": "Join our hiring event.",
@@ -186,6 +188,7 @@ def test_every_template_in_the_folder_renders_subject_text_and_html(renderer: Re
         "campaign",
         "resume_nudge",
         "account_deleted",
+        "interest_merged",
     } <= set(names)
     for name in names:
         email = renderer.render(name, FULL_CONTEXT)

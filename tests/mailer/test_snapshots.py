@@ -65,6 +65,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     ],
     "more_count": 4,
     "more_url": "https://careers.acme.example.com/jobs?interest=data-science",
+    "from_interest": "Data Analytics",
+    "to_interest": "Data Science",
     "subject": "Meet Acme at our Berlin hiring day",
     "body_html": (
         "<h2>Meet us in Berlin</h2>"

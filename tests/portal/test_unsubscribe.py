@@ -483,3 +483,50 @@ def test_consent_events_say_one_click(
             ConsentSource.ONE_CLICK,
         )
         assert session.get_one(MassEmailStatus, ana.candidate_id).status is MassEmail.OPTED_OUT
+
+
+def test_the_confirm_page_of_one_interest_speaks_of_its_alerts_only(
+    client: FlaskClient, settings: Settings, sessions: sessionmaker[Session], ana: Ana
+) -> None:
+    """An interest link's confirm page names the interest and has no mass-email warning."""
+    response = client.get(link_path(settings, sessions, ana, f"interest:{ana.engineering_id}"))
+    text = page_text(response)
+    assert "You will stop getting job alerts for Engineering." in text
+    assert "You may miss notifications about interviews" not in text
+
+
+def test_a_digest_link_of_several_interests_leaves_exactly_those(
+    app: Flask, client: FlaskClient, settings: Settings, sessions: sessionmaker[Session], ana: Ana
+) -> None:
+    """GET names every interest and changes nothing; the one-click POST withdraws each once."""
+    with session_scope(sessions) as session:
+        sales = add_interest(session, "Sales")
+        candidate = session.get_one(Candidate, ana.candidate_id)
+        subscribe(session, candidate, sales, source=ConsentSource.CONNECT_FORM, confirmed=True)
+        sales_id = sales.id
+    ids = sorted([ana.engineering_id, ana.design_id])
+    path = link_path(settings, sessions, ana, "interests:" + ".".join(map(str, ids)))
+    before = state(sessions, ana)
+    page = client.get(path)
+    assert page.status_code == 200
+    text = page_text(page)
+    assert "Unsubscribe from job alerts for Design and Engineering?" in text
+    assert "all the areas of interest this email was about" in text
+    assert "You may miss notifications about interviews" not in text
+    assert state(sessions, ana) == before
+    response = one_click_post(app.test_client(use_cookies=False), path, "urlencoded")
+    assert response.status_code == 200, response.text
+    assert "We won't send you job alerts for Design and Engineering any more" in page_text(response)
+    after = state(sessions, ana)
+    assert after.subscriptions == {
+        ana.engineering_id: "unsubscribed",
+        ana.design_id: "unsubscribed",
+        sales_id: "subscribed",
+    }
+    assert after.mass_email == "opted_in"
+    assert sorted(after.events[len(before.events) :]) == sorted(
+        ("interest", i, "withdraw", "one_click", CLIENT_IP) for i in ids
+    )
+    again = one_click_post(app.test_client(use_cookies=False), path, "urlencoded")
+    assert again.status_code == 200
+    assert state(sessions, ana).events == after.events

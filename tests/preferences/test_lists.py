@@ -13,6 +13,8 @@ from preferences.lists import (
     ListRef,
     ListUnavailable,
     UnknownList,
+    alert_list_ref,
+    interests_list_ref,
     parse_list_ref,
     resolve_list,
     unsubscribe_from_list,
@@ -213,3 +215,95 @@ def test_unsubscribe_from_list_flushes_but_does_not_commit(
     db_session.rollback()
     assert db_session.scalar(select(func.count()).select_from(ConsentEvent)) == count
     assert status(db_session, subscribed, interest) is SubscriptionStatus.SUBSCRIBED
+
+
+def test_parse_list_ref_reads_a_list_of_several_interests() -> None:
+    """`interests:3.7.12` parses to the ascending ids and prints back the same."""
+    ref = parse_list_ref("interests:3.7.12")
+    assert ref == ListRef(ListKind.INTERESTS, interest_ids=(3, 7, 12))
+    assert str(ref) == "interests:3.7.12"
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "interests:",
+        "interests:5",
+        "interests:7.3",
+        "interests:3.3",
+        "interests:3..7",
+        "interests:0.4",
+        "interests:3.7.",
+        "interests:3,7",
+        "interests:" + ".".join(str(n) for n in range(1, 52)),
+    ],
+)
+def test_parse_list_ref_rejects_malformed_interest_lists(ref: str) -> None:
+    """One id, unsorted, repeated, zero, empty parts or too many ids: UnknownList."""
+    with pytest.raises(UnknownList):
+        parse_list_ref(ref)
+
+
+def test_interests_list_ref_and_alert_list_ref_spell_each_set_once() -> None:
+    """One id gives `interest:<id>`; several give the sorted `interests:` form."""
+    assert str(interests_list_ref([7])) == "interest:7"
+    assert str(interests_list_ref([12, 3, 7, 3])) == "interests:3.7.12"
+    assert alert_list_ref({"interest_id": 3, "interest_ids": [7, 3]}) == "interests:3.7"
+    assert alert_list_ref({"interest_id": 3}) == "interest:3"
+    with pytest.raises(ValueError, match="interest ids"):
+        interests_list_ref([])
+
+
+def test_a_list_of_several_interests_leaves_exactly_those(
+    db_session: Session,
+    subscribed: Candidate,
+    interest: Interest,
+    design: Interest,
+    clock: FrozenClock,
+) -> None:
+    """Each named interest is withdrawn with its own consent event; the others stay."""
+    sales = Interest(name="Sales", slug="sales")
+    db_session.add(sales)
+    db_session.flush()
+    subscribe(db_session, subscribed, sales, source=ConsentSource.CONNECT_FORM, confirmed=True)
+    ref = str(interests_list_ref([interest.id, design.id]))
+    target = resolve_list(db_session, ref)
+    # Named in the order the preference center lists them (position, then name).
+    assert target.name == "job alerts for Design and Engineering"
+    assert target.interest_ids == tuple(sorted([interest.id, design.id]))
+    before = len(events(db_session))
+    assert unsubscribe_from_list(
+        db_session, subscribed, ref, source=ConsentSource.ONE_CLICK, ip_address=IP
+    )
+    assert status(db_session, subscribed, interest) is SubscriptionStatus.UNSUBSCRIBED
+    assert status(db_session, subscribed, design) is SubscriptionStatus.UNSUBSCRIBED
+    assert status(db_session, subscribed, sales) is SubscriptionStatus.SUBSCRIBED
+    assert mass_email_status(db_session, subscribed) is MassEmail.OPTED_IN
+    new = events(db_session)[before:]
+    assert sorted((e.interest_id, e.action, e.source, e.ip_address) for e in new) == sorted(
+        (i, ConsentAction.WITHDRAW, ConsentSource.ONE_CLICK, IP) for i in (interest.id, design.id)
+    )
+    count = len(events(db_session))
+    assert not unsubscribe_from_list(db_session, subscribed, ref, source=ConsentSource.ONE_CLICK)
+    assert len(events(db_session)) == count
+
+
+def test_a_list_of_several_interests_skips_retired_ones(
+    db_session: Session,
+    subscribed: Candidate,
+    interest: Interest,
+    retired_interest: Interest,
+    merged_interest: Interest,
+) -> None:
+    """Retired or merged interests in the list are passed over; only retired ones is unavailable."""
+    ref = str(interests_list_ref([interest.id, retired_interest.id]))
+    assert resolve_list(db_session, ref).interest_ids == (interest.id,)
+    assert unsubscribe_from_list(db_session, subscribed, ref, source=ConsentSource.ONE_CLICK)
+    assert status(db_session, subscribed, interest) is SubscriptionStatus.UNSUBSCRIBED
+    gone = str(interests_list_ref([retired_interest.id, merged_interest.id]))
+    before = len(events(db_session))
+    with pytest.raises(ListUnavailable):
+        unsubscribe_from_list(db_session, subscribed, gone, source=ConsentSource.ONE_CLICK)
+    with pytest.raises(ListUnavailable):
+        resolve_list(db_session, "interests:987654.987655")
+    assert len(events(db_session)) == before

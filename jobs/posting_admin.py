@@ -1,0 +1,220 @@
+"""Managing job postings from the recruiter console, and merging interests everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import Table, delete, insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from jobs.models import JobPosting, job_interests, schedule_interests
+from mailer.models import MessageKind
+from mailer.outbox import enqueue
+from preferences.audit import record_audit, recruiter_actor
+from preferences.clock import now
+from preferences.errors import PreferencesError
+from preferences.interest_admin import SubscriptionMerge, merge_subscriptions
+from preferences.models import Candidate, Interest, InterestStatus
+
+MAX_REFERENCE = 100
+MAX_TITLE = 200
+MAX_LOCATION = 200
+MAX_URL = 1000
+MAX_DESCRIPTION = 50_000
+
+LISTS = ("open", "closed", "all")
+
+
+class PostingRejected(PreferencesError):
+    """Posting input that breaks a rule; `errors` maps each bad field to the reason."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class PostingDraft:
+    """A posting as typed into the console form (text fields and chosen interest ids)."""
+
+    reference: str
+    title: str
+    description: str
+    location: str
+    apply_url: str
+    posted_at: str
+    interest_ids: Sequence[int]
+
+
+def parse_posted_at(value: str) -> datetime | None:
+    """An ISO date or date-time (a form's datetime-local) as aware UTC; None when blank."""
+    if not value.strip():
+        return None
+    parsed = datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _one_line(value: str, name: str, limit: int, errors: dict[str, str], required: bool) -> str:
+    value = value.strip()
+    if required and not value:
+        errors[name] = "This field is required."
+    elif len(value) > limit:
+        errors[name] = f"Use at most {limit} characters."
+    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+        errors[name] = "Use one line without control characters."
+    return value
+
+
+def _check(
+    session: Session, draft: PostingDraft, job: JobPosting | None
+) -> tuple[dict[str, object], list[Interest]]:
+    job_id = job.id if job is not None else None
+    errors: dict[str, str] = {}
+    values: dict[str, object] = {
+        "reference": _one_line(draft.reference, "reference", MAX_REFERENCE, errors, True),
+        "title": _one_line(draft.title, "title", MAX_TITLE, errors, True),
+        "location": _one_line(draft.location, "location", MAX_LOCATION, errors, False),
+        "apply_url": _one_line(draft.apply_url, "apply_url", MAX_URL, errors, True),
+        "description": draft.description.strip(),
+    }
+    if len(draft.description) > MAX_DESCRIPTION:
+        errors["description"] = f"Use at most {MAX_DESCRIPTION} characters."
+    url = str(values["apply_url"])
+    if "apply_url" not in errors:
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "https" or not parts.hostname or " " in url:
+            errors["apply_url"] = (
+                "Enter an https:// address, like https://jobs.example.com/apply/1."
+            )
+    if "reference" not in errors:
+        clash = session.scalar(
+            select(JobPosting.id).where(JobPosting.reference == values["reference"])
+        )
+        if clash is not None and clash != job_id:
+            errors["reference"] = f"Reference {values['reference']} is already used by a posting."
+    try:
+        posted = parse_posted_at(draft.posted_at)
+        if posted is not None:
+            values["posted_at"] = posted
+    except ValueError:
+        errors["posted_at"] = "Enter a date and time, like 2026-11-30T09:00."
+    ids = sorted(set(draft.interest_ids))
+    chosen = list(session.scalars(select(Interest).where(Interest.id.in_(ids)))) if ids else []
+    # New tags must be active interests; a posting may keep one retired since.
+    kept = {i.id for i in job.interests} if job is not None else set()
+    usable = [
+        i
+        for i in chosen
+        if i.id in kept or (i.status is InterestStatus.ACTIVE and i.merged_into_id is None)
+    ]
+    if len(usable) != len(ids):
+        errors["interests"] = "Choose only active interests."
+    if errors:
+        raise PostingRejected(errors)
+    return values, usable
+
+
+def list_postings(session: Session, which: str = "open") -> list[JobPosting]:
+    """Postings newest first: "open" (not closed, including scheduled), "closed" or "all"."""
+    stmt = select(JobPosting).options(selectinload(JobPosting.interests))
+    at = now()
+    if which == "open":
+        stmt = stmt.where((JobPosting.closed_at.is_(None)) | (JobPosting.closed_at > at))
+    elif which == "closed":
+        stmt = stmt.where(JobPosting.closed_at <= at)
+    return list(session.scalars(stmt.order_by(JobPosting.posted_at.desc(), JobPosting.id.desc())))
+
+
+def get_posting(session: Session, job_id: int) -> JobPosting:
+    job = session.get(JobPosting, job_id, options=[selectinload(JobPosting.interests)])
+    if job is None:
+        raise PostingRejected({"posting": "That posting no longer exists."})
+    return job
+
+
+def save_posting(session: Session, draft: PostingDraft, job_id: int | None = None) -> JobPosting:
+    """Create a posting (`job_id` None) or update one; raises `PostingRejected` with every problem.
+
+    A blank posted-at means now for a new posting and "unchanged" for an existing one.
+    """
+    job = get_posting(session, job_id) if job_id is not None else None
+    values, interests = _check(session, draft, job)
+    if job is None:
+        job = JobPosting(posted_at=now())
+        session.add(job)
+    for name, value in values.items():
+        setattr(job, name, value)
+    job.interests = interests
+    session.flush()
+    return job
+
+
+def close_posting_now(session: Session, job_id: int) -> JobPosting:
+    """Close a posting at once (a second close changes nothing)."""
+    job = get_posting(session, job_id)
+    if job.closed_at is None or job.closed_at > now():
+        job.closed_at = now()
+        session.flush()
+    return job
+
+
+def _retag(session: Session, table: Table, owner: str, source_id: int, target_id: int) -> None:
+    owner_col = table.c[owner]
+    has_target = select(owner_col).where(table.c.interest_id == target_id)
+    session.execute(
+        insert(table).from_select(
+            [owner, "interest_id"],
+            select(owner_col, target_id).where(  # type: ignore[call-overload]
+                table.c.interest_id == source_id, owner_col.not_in(has_target)
+            ),
+        )
+    )
+    session.execute(delete(table).where(table.c.interest_id == source_id))
+
+
+def merge_interest(
+    session: Session, source_id: int, target_id: int, *, recruiter_id: int | None = None
+) -> SubscriptionMerge:
+    """Merge interest `source` into `target` everywhere.
+
+    Subscribers and consent history move (`merge_subscriptions`), postings and
+    alert schedules tagged with the source get the target instead, and each
+    candidate who was subscribed to the source is sent one email about it.
+    """
+    result = merge_subscriptions(session, source_id, target_id)
+    _retag(session, job_interests, "job_id", source_id, target_id)
+    _retag(session, schedule_interests, "schedule_id", source_id, target_id)
+    for job in session.identity_map.values():
+        if isinstance(job, JobPosting):
+            session.expire(job, ["interests"])
+    emails: dict[int, str] = {
+        candidate_id: email
+        for candidate_id, email in session.execute(
+            select(Candidate.id, Candidate.email).where(Candidate.id.in_(result.to_notify))
+        )
+    }
+    for candidate_id in result.to_notify:
+        enqueue(
+            session,
+            kind=MessageKind.INTEREST_MERGED,
+            template="interest_merged",
+            to_address=emails[candidate_id],
+            dedupe_key=f"interest-merged:{source_id}:{candidate_id}",
+            candidate_id=candidate_id,
+            context={"from_interest": result.source.name, "to_interest": result.target.name},
+        )
+    if recruiter_id is not None:
+        record_audit(
+            session,
+            actor=recruiter_actor(recruiter_id),
+            action="interest.merged",
+            subject=f"interest:{source_id}",
+            detail={"into": target_id, "notified": len(result.to_notify)},
+        )
+    session.flush()
+    return result

@@ -1,0 +1,543 @@
+"""Mass campaigns for the console: drafts, audiences, scheduling, dispatch and test sends.
+
+A campaign's `audience` JSON is ``{"interest_ids": [...]}``; an empty list means
+everyone opted in to mass email. Who would receive it is decided in SQL:
+
+- the candidate is active (not deleted) and has a confirmed address;
+- they are opted in to mass email;
+- their address is not suppressed (hard bounce, complaint, manual, erasure);
+- with interests chosen, they are subscribed to at least one of them.
+
+Dispatch queues the whole audience with one INSERT … SELECT (dedupe key
+``campaign:<id>:<candidate id>``, context ``{"campaign_id": id}``), so running it
+twice, or again after a crash, never queues anyone twice. The worker re-checks
+opt-in and suppression when each row is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+
+from mailer.campaigns import body_html
+from mailer.config import MailSettings
+from mailer.errors import MailerError
+from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, OutboxStatus
+from mailer.outbox import DEFAULT_DELIVER_WITHIN, enqueue
+from mailer.render import RenderedEmail, Renderer
+from preferences.clock import now
+from preferences.db import UTCDateTime, session_scope
+from preferences.models import (
+    Candidate,
+    CandidateStatus,
+    Interest,
+    InterestStatus,
+    MassEmail,
+    MassEmailStatus,
+    RecruiterUser,
+    Subscription,
+    SubscriptionStatus,
+)
+from preferences.suppressions import suppressions_among
+
+log = logging.getLogger("mailer.campaigns")
+
+MAX_NAME = 200
+MAX_SUBJECT = 300
+MAX_BODY = 100_000
+# Addresses hashed and looked up per suppression query.
+SUPPRESSION_CHUNK = 5_000
+EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+class CampaignError(MailerError):
+    """A campaign request that cannot be done; `problems` maps a field to its message."""
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or {}
+
+
+class CampaignNotFound(CampaignError):
+    pass
+
+
+# --- audience ----------------------------------------------------------------------
+
+
+class Exclusion:
+    """Why a candidate is not in a campaign's audience (first reason that applies)."""
+
+    DELETED = "deleted"
+    OPTED_OUT = "opted_out"
+    UNCONFIRMED = "unconfirmed"
+    SUPPRESSED = "suppressed"
+    NOT_INTERESTED = "not_interested"
+
+    LABELS = {
+        DELETED: "deleted accounts",
+        OPTED_OUT: "opted out of mass email",
+        UNCONFIRMED: "unconfirmed address",
+        SUPPRESSED: "suppressed or bounced address",
+        NOT_INTERESTED: "not subscribed to the chosen interests",
+    }
+
+
+def audience_interest_ids(campaign: Campaign) -> list[int]:
+    """The interests a campaign's audience is limited to (empty: everyone opted in)."""
+    raw = (campaign.audience or {}).get("interest_ids")
+    return sorted({i for i in raw if isinstance(i, int)}) if isinstance(raw, list) else []
+
+
+def _interested(interest_ids: Sequence[int]) -> ColumnElement[bool]:
+    return exists().where(
+        Subscription.candidate_id == Candidate.id,
+        Subscription.interest_id.in_(interest_ids),
+        Subscription.status == SubscriptionStatus.SUBSCRIBED,
+    )
+
+
+def _audience_filter(interest_ids: Sequence[int]) -> list[ColumnElement[bool]]:
+    """Conditions on candidates joined to their mass-email status (suppression aside)."""
+    conditions: list[ColumnElement[bool]] = [
+        Candidate.status == CandidateStatus.ACTIVE,
+        Candidate.email_verified_at.is_not(None),
+        MassEmailStatus.status == MassEmail.OPTED_IN,
+    ]
+    if interest_ids:
+        conditions.append(_interested(interest_ids))
+    return conditions
+
+
+def _suppressed_ids(session: Session, interest_ids: Sequence[int]) -> set[int]:
+    """Audience members whose address is suppressed.
+
+    Suppressions are stored as salted hashes, which SQL cannot compute, so the
+    audience's addresses are hashed here in chunks (one query per chunk).
+    """
+    rows = session.execute(
+        select(Candidate.id, Candidate.email)
+        .join(MassEmailStatus, MassEmailStatus.candidate_id == Candidate.id)
+        .where(*_audience_filter(interest_ids))
+    )
+    found: set[int] = set()
+    while chunk := rows.fetchmany(SUPPRESSION_CHUNK):
+        by_address = {email: candidate_id for candidate_id, email in chunk}
+        found.update(by_address[a] for a in suppressions_among(session, by_address))
+    return found
+
+
+@dataclass(frozen=True)
+class AudiencePreview:
+    """How many would receive a campaign, and how many are left out and why."""
+
+    would_receive: int
+    excluded: dict[str, int]
+    sample_candidate_id: int | None
+
+    @property
+    def excluded_total(self) -> int:
+        return sum(self.excluded.values())
+
+    def labelled(self) -> list[tuple[str, str, int]]:
+        """(reason, label, count) for every reason, in a fixed order."""
+        return [(key, label, self.excluded.get(key, 0)) for key, label in Exclusion.LABELS.items()]
+
+
+def preview_audience(session: Session, interest_ids: Sequence[int]) -> AudiencePreview:
+    """Count the audience and the excluded candidates by reason, in one grouped query."""
+    reasons: list[tuple[ColumnElement[bool], str]] = [
+        (Candidate.status != CandidateStatus.ACTIVE, Exclusion.DELETED),
+        (
+            or_(MassEmailStatus.status.is_(None), MassEmailStatus.status != MassEmail.OPTED_IN),
+            Exclusion.OPTED_OUT,
+        ),
+        (Candidate.email_verified_at.is_(None), Exclusion.UNCONFIRMED),
+    ]
+    if interest_ids:
+        reasons.append((~_interested(interest_ids), Exclusion.NOT_INTERESTED))
+    reason = case(*reasons, else_=literal("ok"))
+    counts: dict[str, int] = {
+        key: count
+        for key, count in session.execute(
+            select(reason.label("reason"), func.count())
+            .select_from(Candidate)
+            .outerjoin(MassEmailStatus, MassEmailStatus.candidate_id == Candidate.id)
+            .group_by(reason)
+        )
+    }
+    suppressed = _suppressed_ids(session, interest_ids)
+    counts[Exclusion.SUPPRESSED] = len(suppressed)
+    would_receive = counts.pop("ok", 0) - len(suppressed)
+    sample_query = (
+        select(Candidate.id)
+        .join(MassEmailStatus, MassEmailStatus.candidate_id == Candidate.id)
+        .where(*_audience_filter(interest_ids))
+        .order_by(Candidate.id)
+        .limit(1)
+    )
+    if suppressed:
+        sample_query = sample_query.where(Candidate.id.not_in(suppressed))
+    return AudiencePreview(
+        would_receive=would_receive,
+        excluded={k: v for k, v in counts.items() if v},
+        sample_candidate_id=session.scalar(sample_query),
+    )
+
+
+def preview_campaign_audience(session: Session, campaign_id: int) -> AudiencePreview:
+    """`preview_audience` for a stored campaign."""
+    return preview_audience(session, audience_interest_ids(get_campaign(session, campaign_id)))
+
+
+# --- drafts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignDraft:
+    """What a recruiter typed into the campaign form."""
+
+    name: str
+    subject: str
+    body: str
+    interest_ids: list[int] = field(default_factory=list)
+    # Limit the audience to `interest_ids`; with none chosen that is a mistake, not "everyone".
+    by_interest: bool = False
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise CampaignNotFound(f"there is no campaign {campaign_id}")
+    return campaign
+
+
+def list_campaigns(session: Session) -> list[Campaign]:
+    """Every campaign, newest first."""
+    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+
+
+def active_interests(session: Session) -> list[Interest]:
+    """Interests an audience may be limited to, in their display order."""
+    return list(
+        session.scalars(
+            select(Interest)
+            .where(Interest.status == InterestStatus.ACTIVE, Interest.merged_into_id.is_(None))
+            .order_by(Interest.position, Interest.name)
+        )
+    )
+
+
+def _validated(session: Session, draft: CampaignDraft) -> CampaignDraft:
+    problems: dict[str, str] = {}
+    name, subject = " ".join(draft.name.split()), " ".join(draft.subject.split())
+    body = draft.body.replace("\r\n", "\n").strip()
+    if not name:
+        problems["name"] = "Give the campaign a name (only recruiters see it)."
+    elif len(name) > MAX_NAME:
+        problems["name"] = f"The name can be at most {MAX_NAME} characters."
+    if not subject:
+        problems["subject"] = "Enter the subject line candidates will see."
+    elif len(subject) > MAX_SUBJECT:
+        problems["subject"] = f"The subject can be at most {MAX_SUBJECT} characters."
+    if not body:
+        problems["body"] = "Write the message (Markdown is fine)."
+    elif len(body) > MAX_BODY:
+        problems["body"] = f"The message can be at most {MAX_BODY:,} characters."
+    wanted = sorted(set(draft.interest_ids))
+    if draft.by_interest and not wanted:
+        problems["interest_ids"] = "Tick at least one interest, or choose everyone opted in."
+    elif wanted:
+        known = {i.id for i in active_interests(session)}
+        if any(i not in known for i in wanted):
+            problems["interest_ids"] = "Choose interests from the list; one no longer exists."
+    if problems:
+        raise CampaignError("the campaign has problems", problems)
+    return CampaignDraft(name, subject, body, wanted, by_interest=bool(wanted))
+
+
+def save_draft(
+    session: Session,
+    draft: CampaignDraft,
+    *,
+    campaign_id: int | None = None,
+    created_by_id: int | None = None,
+) -> Campaign:
+    """Create a draft, or edit a draft or scheduled campaign. Raises `CampaignError`."""
+    clean = _validated(session, draft)
+    if campaign_id is None:
+        campaign = Campaign(created_by_id=created_by_id, status=CampaignStatus.DRAFT)
+        session.add(campaign)
+    else:
+        campaign = get_campaign(session, campaign_id)
+        if campaign.status not in EDITABLE:
+            raise CampaignError(f"a {campaign.status.value} campaign can no longer be edited")
+    campaign.name, campaign.subject, campaign.body = clean.name, clean.subject, clean.body
+    campaign.audience = {"interest_ids": clean.interest_ids}
+    session.flush()
+    return campaign
+
+
+def schedule_campaign(session: Session, campaign_id: int, at: datetime) -> Campaign:
+    """Schedule a draft (or move a scheduled campaign) to be sent at `at`."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status not in EDITABLE:
+        raise CampaignError(f"a {campaign.status.value} campaign cannot be scheduled")
+    if at.tzinfo is None:
+        raise CampaignError("the send time needs a timezone", {"send_at": "Choose a timezone."})
+    if at <= now():
+        raise CampaignError(
+            "the send time is in the past",
+            {"send_at": "Choose a time in the future, or use Send now."},
+        )
+    campaign.status, campaign.scheduled_at = CampaignStatus.SCHEDULED, at
+    session.flush()
+    return campaign
+
+
+def send_now(session: Session, campaign_id: int) -> int:
+    """Queue a draft or scheduled campaign for its whole audience now; returns rows queued."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status not in EDITABLE:
+        raise CampaignError(f"a {campaign.status.value} campaign cannot be sent again")
+    campaign.status, campaign.scheduled_at = CampaignStatus.SCHEDULED, now()
+    return _dispatch(session, campaign)
+
+
+def cancel_campaign(session: Session, campaign_id: int) -> int:
+    """Cancel a campaign; messages not sent yet are skipped. Returns how many were pending."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status is CampaignStatus.CANCELLED:
+        raise CampaignError("the campaign is already cancelled")
+    pending = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.dedupe_key.like(f"{_key_prefix(campaign.id)}%"),
+            OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        )
+    )
+    if campaign.status is CampaignStatus.SENT and not pending:
+        raise CampaignError("the campaign has already been sent to everyone")
+    campaign.status = CampaignStatus.CANCELLED
+    session.flush()
+    return pending or 0
+
+
+# --- dispatch ----------------------------------------------------------------------
+
+
+def _key_prefix(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}:"
+
+
+def campaign_rows(campaign_id: int) -> ColumnElement[bool]:
+    """The outbox rows queued for a campaign's audience (not its test sends)."""
+    return OutboxMessage.dedupe_key.like(f"{_key_prefix(campaign_id)}%")
+
+
+def queue_audience(session: Session, campaign: Campaign) -> int:
+    """Queue one outbox row per audience member with INSERT … SELECT; returns rows added."""
+    interest_ids = audience_interest_ids(campaign)
+    suppressed = _suppressed_ids(session, interest_ids)
+    at = now()
+    source = (
+        select(
+            literal(_key_prefix(campaign.id), String) + sql_cast(Candidate.id, String),
+            literal(MessageKind.CAMPAIGN.value, String),
+            literal("campaign", String),
+            Candidate.id,
+            Candidate.email,
+            literal({"campaign_id": campaign.id}, JSON),
+            literal(OutboxStatus.PENDING.value, String),
+            literal(0, Integer),
+            literal(at, UTCDateTime()),
+            literal(at + DEFAULT_DELIVER_WITHIN, UTCDateTime()),
+            literal("", String),
+            literal(at, UTCDateTime()),
+        )
+        .join(MassEmailStatus, MassEmailStatus.candidate_id == Candidate.id)
+        .where(*_audience_filter(interest_ids))
+    )
+    if suppressed:
+        source = source.where(Candidate.id.not_in(suppressed))
+    columns = [
+        "dedupe_key",
+        "kind",
+        "template",
+        "candidate_id",
+        "to_address",
+        "context",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "deliver_until",
+        "last_error",
+        "created_at",
+    ]
+    dialect = session.get_bind().dialect.name
+    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(_OUTBOX)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        # RETURNING, not rowcount: psycopg reports -1 for this INSERT … SELECT.
+        .returning(_OUTBOX.c.id)
+    )
+    session.flush()
+    return len(session.connection().execute(statement).all())
+
+
+def _dispatch(session: Session, campaign: Campaign) -> int:
+    """Queue a due campaign and mark it sent (sending while its rows go in)."""
+    campaign.status = CampaignStatus.SENDING
+    session.flush()
+    queued = queue_audience(session, campaign)
+    campaign.status, campaign.sent_at = CampaignStatus.SENT, now()
+    session.flush()
+    log.info("campaign queued", extra={"campaign_id": campaign.id, "queued": queued})
+    return queued
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    campaign_id: int
+    queued: int
+
+
+def due_campaign_ids(session: Session, at: datetime) -> list[int]:
+    """Scheduled campaigns whose time has come, and any left half-dispatched (sending)."""
+    return list(
+        session.scalars(
+            select(Campaign.id)
+            .where(
+                or_(
+                    and_(
+                        Campaign.status == CampaignStatus.SCHEDULED,
+                        Campaign.scheduled_at <= at,
+                    ),
+                    Campaign.status == CampaignStatus.SENDING,
+                )
+            )
+            .order_by(Campaign.scheduled_at, Campaign.id)
+        )
+    )
+
+
+def dispatch_due_campaigns(
+    session_factory: sessionmaker[Session],
+    *,
+    at: datetime | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[Dispatched]:
+    """Queue every due campaign, each in its own transaction. Safe to run again at any time.
+
+    The status change is a conditional UPDATE, so two dispatchers racing (cron and
+    the scheduler) queue a campaign once; the dedupe keys guard the rows as well.
+    """
+    when = at or now()
+    with session_scope(session_factory) as session:
+        ids = due_campaign_ids(session, when)
+    done: list[Dispatched] = []
+    for position, campaign_id in enumerate(ids, 1):
+        if on_progress is not None:
+            on_progress(position - 1, len(ids))
+        with session_scope(session_factory) as session:
+            claimed = session.execute(
+                update(Campaign)
+                .where(
+                    Campaign.id == campaign_id,
+                    Campaign.status.in_((CampaignStatus.SCHEDULED, CampaignStatus.SENDING)),
+                )
+                .values(status=CampaignStatus.SENDING)
+                .returning(Campaign.id)
+                .execution_options(synchronize_session=False)
+            ).first()
+            if claimed is None:
+                continue  # cancelled or dispatched meanwhile
+            done.append(
+                Dispatched(campaign_id, _dispatch(session, get_campaign(session, campaign_id)))
+            )
+    if on_progress is not None:
+        on_progress(len(ids), len(ids))
+    return done
+
+
+# --- preview and tests ---------------------------------------------------------------
+
+
+def render_preview(
+    session: Session,
+    campaign_id: int,
+    settings: MailSettings,
+    *,
+    renderer: Renderer | None = None,
+    candidate_id: int | None = None,
+) -> RenderedEmail:
+    """The campaign as `candidate_id` (or a generic reader) would get it; links are stand-ins."""
+    campaign = get_campaign(session, campaign_id)
+    first_name = ""
+    if candidate_id is not None:
+        candidate = session.get(Candidate, candidate_id)
+        first_name = candidate.first_name if candidate is not None else ""
+    console = f"{settings.base_url}/admin/campaigns/{campaign.id}"
+    context = {
+        "company_name": settings.company_name,
+        "base_url": settings.base_url,
+        "postal_address": settings.postal_address,
+        "first_name": first_name,
+        "subject": campaign.subject,
+        "body_text": campaign.body,
+        "body_html": body_html(campaign.body),
+        "reason": f"You opted in to emails from the {settings.company_name} talent community.",
+        "preferences_url": console,
+        "unsubscribe_url": console,
+    }
+    return (renderer or Renderer()).render("campaign", context)
+
+
+def send_test(session: Session, campaign_id: int, recruiter_id: int) -> str:
+    """Queue one test of the campaign to the recruiter's own address; returns that address.
+
+    It is a campaign row with no candidate and ``"test": true`` in its context,
+    which eligibility lets through only for an active recruiter's address.
+    """
+    campaign = get_campaign(session, campaign_id)
+    recruiter = session.get(RecruiterUser, recruiter_id)
+    if recruiter is None or not recruiter.active:
+        raise CampaignError("only an active recruiter can receive a test")
+    at = now()
+    enqueue(
+        session,
+        kind=MessageKind.CAMPAIGN,
+        template="campaign",
+        to_address=recruiter.email,
+        dedupe_key=f"campaign-test:{campaign.id}:{recruiter.id}:{at.timestamp():.6f}",
+        context={"campaign_id": campaign.id, "test": True},
+        deliver_within=timedelta(hours=1),
+    )
+    return recruiter.email

@@ -1,0 +1,216 @@
+"""`talentconnect jobs import`, `candidates import` and `api-token`: bulk data and API access."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from portal.api_tokens import ApiTokenError, create_token, list_tokens, revoke_token
+from preferences.db import make_engine, make_session_factory, session_scope
+
+if TYPE_CHECKING:
+    from portal.imports import ImportReport
+
+log = logging.getLogger("portal.cli")
+
+FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+Importer = Callable[[Session, bytes, str, Callable[[int, int], None]], "ImportReport"]
+
+
+def _run_import(ctx: click.Context, path: Path, what: str, importer: Importer) -> None:
+    # Imported here, like the importers below, to keep `talentconnect --help` quick.
+    from portal.cli import _settings
+    from portal.imports import ImportRejected
+
+    settings = _settings(ctx)
+    data = path.read_bytes()
+    err = Console(stderr=True)
+    engine = make_engine(settings.database_url)
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as progress:
+            task = progress.add_task(f"Importing {what}", total=None)
+
+            def step(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            with session_scope(make_session_factory(engine)) as session:
+                report = importer(session, data, path.name, step)
+    except ImportRejected as exc:
+        for line, reason in exc.errors:
+            click.echo(f"{path.name}:{line}: {reason}", err=True)
+        click.echo(
+            f"talentconnect: {path.name} was not imported: {len(exc.errors)} problem(s); "
+            "nothing was stored",
+            err=True,
+        )
+        log.info("import rejected", extra={"file": path.name, "problems": len(exc.errors)})
+        sys.exit(1)
+    finally:
+        engine.dispose()
+    log.info(
+        "import finished",
+        extra={
+            "file": path.name,
+            "kind": what,
+            # "created" is a LogRecord attribute, so every count gets a prefix.
+            "rows_created": report.created,
+            "rows_updated": report.updated,
+            "rows_unchanged": report.unchanged,
+            "rows_skipped": len(report.skipped),
+        },
+    )
+    out = Console()
+    for line, reason in report.skipped:
+        out.print(f"skipped line {line}: {reason}", markup=False, highlight=False)
+    out.print(
+        f"{what}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.skipped)} skipped",
+        markup=False,
+        highlight=False,
+    )
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Job postings."""
+
+
+@jobs_group.command("import")
+@click.argument("file", type=FILE)
+@click.pass_context
+def jobs_import(ctx: click.Context, file: Path) -> None:
+    """Create or update postings from a CSV or JSON FILE (all rows, or none).
+
+    CSV columns: reference,title,description,location,apply_url,interests,posted_at
+    (interests: names or slugs separated by ';'). A known reference updates that
+    posting. Any bad row rejects the file: every problem is printed with its line.
+    """
+    from portal.imports import import_jobs
+
+    _run_import(
+        ctx,
+        file,
+        "jobs",
+        lambda session, data, name, step: import_jobs(session, data, name, on_progress=step),
+    )
+
+
+@click.group("candidates")
+def candidates_group() -> None:
+    """Candidates in the talent community."""
+
+
+@candidates_group.command("import")
+@click.argument("file", type=FILE)
+@click.pass_context
+def candidates_import(ctx: click.Context, file: Path) -> None:
+    """Add an existing talent pool from a CSV FILE (all rows, or none).
+
+    CSV columns: email,first_name,last_name,phone,interests,mass_email,consent_source,
+    consent_at (mass_email yes or no). Consent is recorded with source `import` at
+    consent_at. Known addresses only gain what they lack; suppressed and erased
+    addresses are skipped.
+    """
+    from portal.cli import _settings
+    from portal.imports import import_candidates
+
+    region = _settings(ctx).phone_default_region
+    _run_import(
+        ctx,
+        file,
+        "candidates",
+        lambda session, data, name, step: import_candidates(
+            session, data, name, phone_region=region, on_progress=step
+        ),
+    )
+
+
+@click.group("api-token")
+def api_token_group() -> None:
+    """Tokens for the /api/v1 REST API (applicant-tracking systems)."""
+
+
+@api_token_group.command("create")
+@click.argument("name")
+@click.pass_context
+def api_token_create(ctx: click.Context, name: str) -> None:
+    """Make a token called NAME and print it once (only its hash is stored)."""
+    from portal.cli import _settings
+
+    engine = make_engine(_settings(ctx).database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            _row, token = create_token(session, name)
+    except ApiTokenError as exc:
+        raise click.UsageError(str(exc)) from None
+    finally:
+        engine.dispose()
+    log.info("api token created", extra={"token_name": name})
+    click.echo(f"Token {name} (shown only now; send it as 'Authorization: Bearer …'):", err=True)
+    click.echo(token)
+
+
+@api_token_group.command("list")
+@click.pass_context
+def api_token_list(ctx: click.Context) -> None:
+    """Print every token's name, state and times (never the token)."""
+    from portal.cli import _settings
+
+    engine = make_engine(_settings(ctx).database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            rows = [
+                (
+                    t.name,
+                    "active" if t.active else "revoked",
+                    t.created_at.isoformat(timespec="seconds"),
+                    t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never",
+                )
+                for t in list_tokens(session)
+            ]
+    finally:
+        engine.dispose()
+    if not rows:
+        click.echo("no API tokens (make one with `talentconnect api-token create NAME`)")
+        return
+    table = Table(title="API tokens")
+    for column in ("Name", "State", "Created", "Last write"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+@api_token_group.command("revoke")
+@click.argument("name")
+@click.pass_context
+def api_token_revoke(ctx: click.Context, name: str) -> None:
+    """Revoke the token called NAME; requests using it are refused from now on."""
+    from portal.cli import _settings
+
+    engine = make_engine(_settings(ctx).database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            changed = revoke_token(session, name)
+    except ApiTokenError as exc:
+        raise click.UsageError(str(exc)) from None
+    finally:
+        engine.dispose()
+    log.info("api token revoked", extra={"token_name": name, "changed": changed})
+    click.echo(f"token {name} revoked" if changed else f"token {name} was already revoked")

@@ -1,0 +1,243 @@
+"""One job posting as an import row or an API body: validation, then create or update.
+
+Shared by the file imports (`portal.imports`) and the REST API (`portal.views.api`),
+so a posting is checked by the same rules whichever way it arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from jobs.models import JobPosting
+from preferences.clock import now
+from preferences.models import Interest, InterestStatus
+
+JOB_FIELDS = (
+    "reference",
+    "title",
+    "description",
+    "location",
+    "apply_url",
+    "interests",
+    "posted_at",
+)
+REQUIRED_JOB_FIELDS = ("reference", "title", "apply_url")
+
+MAX_REFERENCE = 100
+MAX_TITLE = 200
+MAX_LOCATION = 200
+MAX_URL = 1000
+MAX_DESCRIPTION = 50_000
+
+
+class InvalidJob(Exception):
+    """A posting that breaks a rule; `fields` maps each bad field to the reason."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+class InterestIndex:
+    """Every interest, looked up by name or slug (case-insensitive); loaded once per import."""
+
+    def __init__(self, session: Session) -> None:
+        self._by_key: dict[str, Interest] = {}
+        for interest in session.scalars(select(Interest)):
+            self._by_key.setdefault(interest.slug.casefold(), interest)
+            self._by_key.setdefault(interest.name.casefold(), interest)
+
+    def resolve(self, names: list[str]) -> tuple[list[Interest], list[str]]:
+        """Return the interests `names` denote, and one reason for each that can't be used."""
+        found: list[Interest] = []
+        problems: list[str] = []
+        for name in names:
+            interest = self._by_key.get(name.casefold())
+            if interest is None:
+                problems.append(f"unknown interest {name!r}")
+            elif interest.merged_into_id is not None:
+                target = interest.merged_into
+                into = f" into {target.name!r}" if target is not None else ""
+                problems.append(f"interest {name!r} was merged{into}; use that one")
+            elif interest.status is not InterestStatus.ACTIVE:
+                problems.append(f"interest {name!r} is retired")
+            elif interest not in found:
+                found.append(interest)
+        return found, problems
+
+
+@dataclass(frozen=True)
+class JobFields:
+    """A valid posting, ready to store. `posted_at` None keeps the stored time (or now)."""
+
+    reference: str
+    title: str
+    description: str
+    location: str
+    apply_url: str
+    interests: list[Interest]
+    posted_at: datetime | None
+
+
+def split_list(value: object) -> list[str] | None:
+    """A `;`-separated string or a list of strings as a list of non-empty names; None if neither."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(";") if part.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    return None
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 date or date-time as aware UTC; a time without an offset is taken as UTC."""
+    parsed = datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _text(
+    raw: Mapping[str, object], name: str, limit: int, errors: dict[str, str], *, required: bool
+) -> str:
+    value = raw.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = "must be text"
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors[name] = "is required"
+    elif len(value) > limit:
+        errors[name] = f"is longer than {limit} characters"
+    elif name != "description" and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        errors[name] = "must be one line without control characters"
+    return value
+
+
+def _apply_url(value: str, errors: dict[str, str]) -> None:
+    if "apply_url" in errors or not value:
+        return
+    parts = urlsplit(value)
+    if parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in value):
+        errors["apply_url"] = f"{value!r} is not an https:// URL"
+
+
+def validate_job(raw: Mapping[str, object], interests: InterestIndex) -> JobFields:
+    """Check one posting's fields; raise `InvalidJob` naming every bad one."""
+    errors: dict[str, str] = {}
+    unknown = sorted(set(raw) - set(JOB_FIELDS))
+    for name in unknown:
+        errors[str(name)] = "is not a known field"
+    reference = _text(raw, "reference", MAX_REFERENCE, errors, required=True)
+    title = _text(raw, "title", MAX_TITLE, errors, required=True)
+    description = _text(raw, "description", MAX_DESCRIPTION, errors, required=False)
+    location = _text(raw, "location", MAX_LOCATION, errors, required=False)
+    apply_url = _text(raw, "apply_url", MAX_URL, errors, required=True)
+    _apply_url(apply_url, errors)
+    names = split_list(raw.get("interests"))
+    chosen: list[Interest] = []
+    if names is None:
+        errors["interests"] = "must be a list of interest names or a ';'-separated string"
+    else:
+        chosen, problems = interests.resolve(names)
+        if problems:
+            errors["interests"] = "; ".join(problems)
+    posted_at: datetime | None = None
+    raw_posted = raw.get("posted_at")
+    if raw_posted not in (None, ""):
+        if not isinstance(raw_posted, str):
+            errors["posted_at"] = "must be an ISO 8601 date or date-time string"
+        else:
+            try:
+                posted_at = parse_time(raw_posted)
+            except ValueError:
+                errors["posted_at"] = (
+                    f"{raw_posted!r} is not an ISO 8601 date or date-time (like 2026-11-30T09:00Z)"
+                )
+    if errors:
+        raise InvalidJob(errors)
+    return JobFields(reference, title, description, location, apply_url, chosen, posted_at)
+
+
+def find_posting(session: Session, reference: str) -> JobPosting | None:
+    """The posting with this reference, open or closed, with its interests."""
+    return session.scalar(
+        select(JobPosting)
+        .where(JobPosting.reference == reference)
+        .options(selectinload(JobPosting.interests))
+    )
+
+
+def save_job(session: Session, fields: JobFields) -> tuple[JobPosting, str]:
+    """Create the posting, or update the one with the same reference.
+
+    Returns the posting and "created", "updated" or "unchanged". A closed posting
+    stays closed; closing is its own action.
+    """
+    job = find_posting(session, fields.reference)
+    if job is None:
+        job = JobPosting(
+            reference=fields.reference,
+            title=fields.title,
+            description=fields.description,
+            location=fields.location,
+            apply_url=fields.apply_url,
+            posted_at=fields.posted_at or now(),
+            interests=list(fields.interests),
+        )
+        session.add(job)
+        session.flush()
+        return job, "created"
+    wanted: dict[str, object] = {
+        "title": fields.title,
+        "description": fields.description,
+        "location": fields.location,
+        "apply_url": fields.apply_url,
+    }
+    if fields.posted_at is not None:
+        wanted["posted_at"] = fields.posted_at
+    changed = False
+    for name, value in wanted.items():
+        if getattr(job, name) != value:
+            setattr(job, name, value)
+            changed = True
+    if {i.id for i in job.interests} != {i.id for i in fields.interests}:
+        job.interests = list(fields.interests)
+        changed = True
+    session.flush()
+    return job, "updated" if changed else "unchanged"
+
+
+def close_posting(session: Session, reference: str) -> JobPosting | None:
+    """Close the posting now (idempotent); None if no posting has this reference."""
+    job = find_posting(session, reference)
+    if job is None:
+        return None
+    if job.closed_at is None or job.closed_at > now():
+        job.closed_at = now()
+        session.flush()
+    return job
+
+
+def posting_as_dict(job: JobPosting) -> dict[str, object]:
+    """The posting as JSON-safe data, in the API's shape."""
+    return {
+        "reference": job.reference,
+        "title": job.title,
+        "description": job.description,
+        "location": job.location,
+        "apply_url": job.apply_url,
+        "interests": [i.slug for i in job.interests],
+        "posted_at": job.posted_at.isoformat(),
+        "closed_at": job.closed_at.isoformat() if job.closed_at else None,
+        "open": job.is_open,
+    }

@@ -1,0 +1,320 @@
+"""The JSON REST API at /api/v1, for applicant-tracking systems to push and close postings.
+
+Every answer is JSON, errors included: `{"error": "...", "fields": {...}}`. Requests
+authenticate with `Authorization: Bearer <token>` (see `talentconnect api-token`);
+the OpenAPI document is public. No cookies, so no CSRF token (the app exempts
+this blueprint).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Response, g, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from portal.api_tokens import ApiToken, authenticate_token, mark_used
+from portal.job_records import (
+    InterestIndex,
+    InvalidJob,
+    close_posting,
+    find_posting,
+    posting_as_dict,
+    save_job,
+    validate_job,
+)
+from portal.web import db
+
+API_PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+log = logging.getLogger("portal.api")
+
+F = TypeVar("F", bound=Callable[..., Any])
+# Every route takes every method and answers a wrong one with a JSON 405: Flask
+# would otherwise raise its routing 405 before this blueprint's error handlers apply.
+ANY_METHOD = ["GET", "PUT", "POST", "PATCH", "DELETE"]
+
+
+def error(status: int, message: str, fields: dict[str, str] | None = None) -> Response:
+    response = jsonify({"error": message, "fields": fields or {}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="talentconnect-api"'
+    return response
+
+
+def token_required(view: F) -> F:
+    """Answer 401 unless the request carries an active API token."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            return error(401, "send your API token as 'Authorization: Bearer <token>'")
+        if scheme.lower() != "bearer" or not token.strip():
+            return error(401, "the Authorization header must be 'Bearer <token>'")
+        found = authenticate_token(db(), token.strip())
+        if found is None:
+            return error(401, "that API token is not valid, or has been revoked")
+        g.api_token = found
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def _wrong_method(allowed: list[str]) -> Response:
+    response = error(405, f"use {' or '.join(allowed)} here")
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+def _json_body() -> tuple[dict[str, Any] | None, Response | None]:
+    """The request's JSON object, or the error response to send instead."""
+    if not request.is_json:
+        return None, error(415, "send the body as JSON, with 'Content-Type: application/json'")
+    raw = request.get_data(cache=False)
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, error(400, f"the body is not valid JSON: {exc}")
+    except RecursionError:
+        return None, error(400, "the body is not valid JSON: it is nested too deeply")
+    if not isinstance(body, dict):
+        return None, error(400, "the body must be a JSON object with the posting's fields")
+    return body, None
+
+
+@bp.route("/jobs/<reference>", methods=ANY_METHOD)
+@token_required
+def job(reference: str) -> Any:
+    if request.method in ("GET", "HEAD"):
+        found = find_posting(db(), reference)
+        if found is None:
+            return error(404, f"no posting with reference {reference!r}")
+        return jsonify(posting_as_dict(found))
+    if request.method != "PUT":
+        return _wrong_method(["GET", "PUT"])
+    body, problem = _json_body()
+    if body is None:
+        return problem
+    given = body.get("reference", reference)
+    if given != reference:
+        return error(
+            422, "the posting has errors", {"reference": "does not match the reference in the URL"}
+        )
+    session = db()
+    try:
+        fields = validate_job({**body, "reference": reference}, InterestIndex(session))
+    except InvalidJob as exc:
+        return error(422, "the posting has errors", exc.fields)
+    posting, outcome = save_job(session, fields)
+    token: ApiToken = g.api_token
+    mark_used(session, token)
+    log.info(
+        "api posting saved", extra={"reference": reference, "outcome": outcome, "token": token.name}
+    )
+    response = jsonify(posting_as_dict(posting))
+    response.status_code = 201 if outcome == "created" else 200
+    if outcome == "created":
+        response.headers["Location"] = url_for("api.job", reference=reference)
+    return response
+
+
+@bp.route("/jobs/<reference>/close", methods=ANY_METHOD)
+@token_required
+def close_job(reference: str) -> Any:
+    if request.method != "POST":
+        return _wrong_method(["POST"])
+    session = db()
+    posting = close_posting(session, reference)
+    if posting is None:
+        return error(404, f"no posting with reference {reference!r}")
+    token: ApiToken = g.api_token
+    mark_used(session, token)
+    log.info("api posting closed", extra={"reference": reference, "token": token.name})
+    return Response(status=204)
+
+
+@bp.route("/openapi.json", methods=ANY_METHOD)
+def openapi() -> Any:
+    if request.method not in ("GET", "HEAD"):
+        return _wrong_method(["GET"])
+    return jsonify(openapi_document(request.url_root.rstrip("/") + API_PREFIX))
+
+
+@bp.route("/", methods=ANY_METHOD)
+@bp.route("/<path:_rest>", methods=ANY_METHOD)
+def not_found(_rest: str = "") -> Any:
+    return error(404, "no such API endpoint; see /api/v1/openapi.json")
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    if exc.code is None or exc.code < 400:
+        return exc
+    return error(exc.code, exc.description or exc.name)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> Any:
+    log.exception("unhandled API error", extra={"path": request.path})
+    return error(500, "something went wrong on our side; please try again")
+
+
+# --- the OpenAPI document ---------------------------------------------------------
+
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def _answer(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"description": description}
+    if schema is not None:
+        body["content"] = {"application/json": {"schema": schema}}
+    return body
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    meaning = {
+        400: "The body is not a JSON object.",
+        401: "No token, a malformed header, or an unknown or revoked token.",
+        404: "No posting has this reference.",
+        415: "The body is not sent as application/json.",
+        422: "A field breaks a rule; `fields` names each one.",
+    }
+    return {str(code): _answer(meaning[code], _ERROR_REF) for code in codes}
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of this API."""
+    reference = {
+        "name": "reference",
+        "in": "path",
+        "required": True,
+        "description": "The posting's reference in your applicant-tracking system.",
+        "schema": {"type": "string", "maxLength": 100},
+    }
+    job_ref = {"$ref": "#/components/schemas/Job"}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Talent Connect job postings API",
+            "version": "1",
+            "description": "Push, read and close job postings from an applicant-tracking "
+            "system. Postings are keyed by your own reference.",
+        },
+        "servers": [{"url": server_url}],
+        "security": [{"bearerToken": []}],
+        "paths": {
+            "/jobs/{reference}": {
+                "parameters": [reference],
+                "get": {
+                    "operationId": "getJob",
+                    "summary": "Read a posting, open or closed.",
+                    "responses": {"200": _answer("The posting.", job_ref), **_errors(401, 404)},
+                },
+                "put": {
+                    "operationId": "putJob",
+                    "summary": "Create the posting, or update the one with this reference.",
+                    "description": "A closed posting stays closed. Omitting posted_at keeps "
+                    "the stored time (or uses now for a new posting).",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/JobInput"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _answer("Updated.", job_ref),
+                        "201": _answer("Created.", job_ref),
+                        **_errors(400, 401, 415, 422),
+                    },
+                },
+            },
+            "/jobs/{reference}/close": {
+                "parameters": [reference],
+                "post": {
+                    "operationId": "closeJob",
+                    "summary": "Close the posting now (closing twice is fine).",
+                    "responses": {"204": _answer("Closed."), **_errors(401, 404)},
+                },
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApi",
+                    "summary": "This document.",
+                    "security": [],
+                    "responses": {"200": _answer("The OpenAPI document.", {"type": "object"})},
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "bearerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from `talentconnect api-token create NAME`.",
+                }
+            },
+            "schemas": {
+                "JobInput": {
+                    "type": "object",
+                    "required": ["title", "apply_url"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "reference": {
+                            "type": "string",
+                            "description": "Optional; must equal the URL's reference.",
+                        },
+                        "title": {"type": "string", "maxLength": 200},
+                        "description": {"type": "string"},
+                        "location": {"type": "string", "maxLength": 200},
+                        "apply_url": {"type": "string", "format": "uri", "pattern": "^https://"},
+                        "interests": {
+                            "description": "Interest names or slugs: a list, or one "
+                            "';'-separated string.",
+                            "oneOf": [
+                                {"type": "array", "items": {"type": "string"}},
+                                {"type": "string"},
+                            ],
+                        },
+                        "posted_at": {
+                            "type": "string",
+                            "description": "ISO 8601 date or date-time; UTC if no offset.",
+                        },
+                    },
+                },
+                "Job": {
+                    "type": "object",
+                    "properties": {
+                        "reference": {"type": "string"},
+                        "title": {"type": "string"},
+                        "description": {"type": "string"},
+                        "location": {"type": "string"},
+                        "apply_url": {"type": "string"},
+                        "interests": {"type": "array", "items": {"type": "string"}},
+                        "posted_at": {"type": "string", "format": "date-time"},
+                        "closed_at": {"type": ["string", "null"], "format": "date-time"},
+                        "open": {"type": "boolean"},
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "fields"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "fields": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    }

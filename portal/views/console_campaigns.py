@@ -1,0 +1,268 @@
+"""Console pages for mass campaigns: list, write, preview the audience, test, schedule, cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, StringField, TextAreaField
+from wtforms.validators import Optional
+
+from mailer.campaign_admin import (
+    EDITABLE,
+    CampaignDraft,
+    CampaignError,
+    CampaignNotFound,
+    active_interests,
+    audience_interest_ids,
+    cancel_campaign,
+    get_campaign,
+    list_campaigns,
+    preview_campaign_audience,
+    render_preview,
+    save_draft,
+    schedule_campaign,
+    send_now,
+    send_test,
+)
+from mailer.campaigns import body_html
+from mailer.models import Campaign, CampaignStatus
+from portal.views.admin import current_recruiter, recruiter_required
+from portal.web import db, settings
+
+bp = Blueprint("console_campaigns", __name__, url_prefix="/admin/campaigns")
+
+PREVIEW_CSP = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; "
+    "frame-ancestors 'self'"
+)
+
+
+class CampaignForm(FlaskForm):
+    name = StringField("Name")
+    subject = StringField("Subject line")
+    body = TextAreaField("Message")
+    # "all" or "interests": radio buttons written out in the template.
+    audience = StringField("Audience", default="all")
+
+
+class ScheduleForm(FlaskForm):
+    send_at = DateTimeLocalField("Send at", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    timezone = StringField("Timezone", default="UTC")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only its CSRF token is checked."""
+
+
+def _campaign_or_404(campaign_id: int) -> Campaign:
+    try:
+        return get_campaign(db(), campaign_id)
+    except CampaignNotFound:
+        abort(404)
+
+
+def _recruiter_id() -> int:
+    recruiter = current_recruiter()
+    assert recruiter is not None  # recruiter_required ran first
+    return recruiter.id
+
+
+@bp.get("/")
+@recruiter_required
+def index() -> Any:
+    return render_template(
+        "admin/campaigns/list.html",
+        campaigns=list_campaigns(db()),
+        notices=get_flashed_messages(category_filter=["campaign"]),
+    )
+
+
+def _chosen_interests() -> list[int]:
+    return [int(v) for v in request.form.getlist("interest_ids") if v.isdigit()]
+
+
+def _edit(campaign: Campaign | None) -> Any:
+    form = CampaignForm(obj=campaign)
+    interests = active_interests(db())
+    chosen = audience_interest_ids(campaign) if campaign is not None else []
+    if request.method == "GET" and campaign is not None and chosen:
+        form.audience.data = "interests"
+    problems: dict[str, str] = {}
+    preview = None
+    if form.validate_on_submit():
+        chosen = _chosen_interests()
+        by_interest = form.audience.data == "interests"
+        draft = CampaignDraft(
+            form.name.data or "",
+            form.subject.data or "",
+            form.body.data or "",
+            chosen if by_interest else [],
+            by_interest=by_interest,
+        )
+        if request.form.get("action") == "preview":
+            preview = body_html(draft.body)
+        else:
+            try:
+                saved = save_draft(
+                    db(),
+                    draft,
+                    campaign_id=campaign.id if campaign is not None else None,
+                    created_by_id=_recruiter_id(),
+                )
+            except CampaignError as exc:
+                problems = exc.problems or {"form": str(exc)}
+            else:
+                flash("The campaign was saved.", "campaign")
+                return redirect(url_for(".detail", campaign_id=saved.id))
+    status = 400 if problems else 200
+    return render_template(
+        "admin/campaigns/form.html",
+        form=form,
+        campaign=campaign,
+        interests=interests,
+        chosen=set(chosen),
+        problems=problems,
+        preview=preview,
+    ), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@recruiter_required
+def new() -> Any:
+    return _edit(None)
+
+
+@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@recruiter_required
+def edit(campaign_id: int) -> Any:
+    campaign = _campaign_or_404(campaign_id)
+    if campaign.status not in EDITABLE:
+        flash(f"A {campaign.status.value} campaign can no longer be edited.", "campaign")
+        return redirect(url_for(".detail", campaign_id=campaign.id))
+    return _edit(campaign)
+
+
+def _detail(campaign: Campaign, schedule_form: ScheduleForm, problems: dict[str, str]) -> Any:
+    interests = {i.id: i.name for i in active_interests(db())}
+    chosen = [interests.get(i, f"interest {i}") for i in audience_interest_ids(campaign)]
+    return render_template(
+        "admin/campaigns/detail.html",
+        campaign=campaign,
+        audience_names=chosen,
+        preview=preview_campaign_audience(db(), campaign.id),
+        schedule_form=schedule_form,
+        action_form=ActionForm(),
+        problems=problems,
+        editable=campaign.status in EDITABLE,
+        cancellable=campaign.status
+        in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.SENT),
+        notices=get_flashed_messages(category_filter=["campaign"]),
+    ), 400 if problems else 200
+
+
+@bp.get("/<int:campaign_id>")
+@recruiter_required
+def detail(campaign_id: int) -> Any:
+    return _detail(_campaign_or_404(campaign_id), ScheduleForm(), {})
+
+
+@bp.get("/<int:campaign_id>/preview.html")
+@recruiter_required
+def preview_html(campaign_id: int) -> Any:
+    """The rendered email for a sample recipient, sandboxed: no scripts, no same-origin access."""
+    campaign = _campaign_or_404(campaign_id)
+    sample = preview_campaign_audience(db(), campaign.id).sample_candidate_id
+    email = render_preview(db(), campaign.id, settings().mail_settings(), candidate_id=sample)
+    response = Response(email.html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    return response
+
+
+@bp.post("/<int:campaign_id>/test")
+@recruiter_required
+def test_send(campaign_id: int) -> Any:
+    campaign = _campaign_or_404(campaign_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        address = send_test(db(), campaign.id, _recruiter_id())
+    except CampaignError as exc:
+        flash(str(exc), "campaign")
+    else:
+        flash(f"A test is on its way to {address}.", "campaign")
+    return redirect(url_for(".detail", campaign_id=campaign.id))
+
+
+def _send_time(form: ScheduleForm) -> datetime:
+    """The form's local time in its timezone, as an aware datetime."""
+    if form.send_at.data is None:
+        raise CampaignError("no send time", {"send_at": "Enter the date and time to send at."})
+    try:
+        zone = ZoneInfo((form.timezone.data or "UTC").strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CampaignError(
+            "unknown timezone",
+            {"timezone": "Enter a timezone name such as UTC or Europe/Berlin."},
+        ) from None
+    return form.send_at.data.replace(tzinfo=zone)
+
+
+@bp.post("/<int:campaign_id>/schedule")
+@recruiter_required
+def schedule(campaign_id: int) -> Any:
+    campaign = _campaign_or_404(campaign_id)
+    form = ScheduleForm()
+    if not form.validate_on_submit() and form.csrf_token.errors:
+        abort(400)
+    try:
+        at = _send_time(form)
+        schedule_campaign(db(), campaign.id, at)
+    except CampaignError as exc:
+        return _detail(campaign, form, exc.problems or {"form": str(exc)})
+    flash(f"Scheduled for {at:%Y-%m-%d %H:%M} {at.tzname()}.", "campaign")
+    return redirect(url_for(".detail", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/send")
+@recruiter_required
+def send(campaign_id: int) -> Any:
+    campaign = _campaign_or_404(campaign_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        queued = send_now(db(), campaign.id)
+    except CampaignError as exc:
+        flash(str(exc).capitalize() + ".", "campaign")
+    else:
+        flash(f"Queued for {queued} recipient{'' if queued == 1 else 's'}.", "campaign")
+    return redirect(url_for(".detail", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/cancel")
+@recruiter_required
+def cancel(campaign_id: int) -> Any:
+    campaign = _campaign_or_404(campaign_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        pending = cancel_campaign(db(), campaign.id)
+    except CampaignError as exc:
+        flash(str(exc).capitalize() + ".", "campaign")
+    else:
+        stopped = f" {pending} message(s) not sent yet will be skipped." if pending else ""
+        flash("The campaign was cancelled." + stopped, "campaign")
+    return redirect(url_for(".detail", campaign_id=campaign.id))

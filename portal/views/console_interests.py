@@ -1,0 +1,162 @@
+"""The console's interests pages: list, create, edit, reorder, retire and merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
+
+from jobs.posting_admin import merge_interest
+from portal.forms import InterestForm, MergeInterestForm
+from portal.views.console_people import me, show_errors, signed_in
+from portal.web import db
+from preferences.interest_admin import (
+    InterestRejected,
+    console_interests,
+    create_interest,
+    move_interest,
+    retire_interest,
+    update_interest,
+)
+from preferences.interests import active_interests
+from preferences.models import Interest, Subscription
+
+bp = Blueprint("console_interests", __name__, url_prefix="/admin/interests")
+
+
+def _subscriber_counts() -> dict[int, int]:
+    rows = db().execute(
+        select(Subscription.interest_id, func.count()).group_by(Subscription.interest_id)
+    )
+    return {interest_id: count for interest_id, count in rows}
+
+
+def _list_page(form: InterestForm, errors: list[str] | None = None) -> Any:
+    failed = bool(errors or form.errors)
+    return render_template(
+        "admin/interests/list.html",
+        interests=console_interests(db()),
+        counts=_subscriber_counts(),
+        form=form,
+        errors=errors or [],
+    ), (400 if failed else 200)
+
+
+def _interest_or_404(interest_id: int) -> Interest:
+    interest = db().get(Interest, interest_id)
+    if interest is None:
+        abort(404)
+    return interest
+
+
+@bp.get("/")
+@signed_in()
+def index() -> Any:
+    return _list_page(InterestForm(formdata=None))
+
+
+@bp.post("/")
+@signed_in()
+def create() -> Any:
+    form = InterestForm()
+    if not form.validate_on_submit():
+        return _list_page(form)
+    try:
+        interest = create_interest(
+            db(),
+            name=form.name.data or "",
+            details=form.details.data or "",
+            keywords=form.keywords.data or "",
+        )
+    except InterestRejected as exc:
+        return _list_page(form, show_errors(form, exc.errors))
+    flash(f"Added {interest.name}.")
+    return redirect(url_for("console_interests.index"))
+
+
+@bp.route("/<int:interest_id>/edit", methods=["GET", "POST"])
+@signed_in()
+def edit(interest_id: int) -> Any:
+    interest = _interest_or_404(interest_id)
+    if request.method == "GET":
+        form = InterestForm(
+            formdata=None,
+            name=interest.name,
+            details=interest.details,
+            keywords=", ".join(interest.keywords),
+        )
+        return render_template("admin/interests/edit.html", interest=interest, form=form)
+    form = InterestForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            update_interest(
+                db(),
+                interest_id,
+                name=form.name.data or "",
+                details=form.details.data or "",
+                keywords=form.keywords.data or "",
+            )
+        except InterestRejected as exc:
+            errors = show_errors(form, exc.errors)
+        else:
+            flash(f"Saved {interest.name}.")
+            return redirect(url_for("console_interests.index"))
+    return render_template(
+        "admin/interests/edit.html", interest=interest, form=form, errors=errors
+    ), 400
+
+
+@bp.post("/<int:interest_id>/move")
+@signed_in()
+def move(interest_id: int) -> Any:
+    try:
+        move_interest(db(), interest_id, request.form.get("direction", ""))
+    except InterestRejected as exc:
+        return _list_page(InterestForm(formdata=None), list(exc.errors.values()))
+    return redirect(url_for("console_interests.index") + f"#interest-{interest_id}")
+
+
+@bp.post("/<int:interest_id>/retire")
+@signed_in()
+def retire(interest_id: int) -> Any:
+    try:
+        interest = retire_interest(db(), interest_id)
+    except InterestRejected as exc:
+        return _list_page(InterestForm(formdata=None), list(exc.errors.values()))
+    flash(f"Retired {interest.name}: candidates can no longer choose it.")
+    return redirect(url_for("console_interests.index"))
+
+
+@bp.route("/<int:interest_id>/merge", methods=["GET", "POST"])
+@signed_in()
+def merge(interest_id: int) -> Any:
+    """Confirm, then merge this interest into another (subscribers, history and job tags)."""
+    source = _interest_or_404(interest_id)
+    form = MergeInterestForm()
+    form.target.choices = [
+        SelectChoice(str(i.id), i.name) for i in active_interests(db()) if i.id != source.id
+    ]
+    errors: list[str] = []
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            result = merge_interest(db(), source.id, int(form.target.data), recruiter_id=me().id)
+        except InterestRejected as exc:
+            errors = show_errors(form, exc.errors)
+        else:
+            flash(
+                f"Merged {result.source.name} into {result.target.name}: "
+                f"{result.moved + result.combined} subscriptions moved, "
+                f"{len(result.to_notify)} candidates will be told by email."
+            )
+            return redirect(url_for("console_interests.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "admin/interests/merge.html",
+        source=source,
+        form=form,
+        errors=errors,
+        subscribers=_subscriber_counts().get(source.id, 0),
+    ), status

@@ -1,0 +1,77 @@
+"""Console reports: charts of subscribers and opt-outs, per-campaign results, the send log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+
+from mailer.campaign_admin import CampaignNotFound, list_campaigns
+from mailer.reports import (
+    ReportError,
+    campaign_report,
+    opt_out_trend,
+    search_send_log,
+    subscribers_per_interest,
+)
+from portal.charts import bar_chart, line_chart
+from portal.views.admin import recruiter_required
+from portal.web import db
+
+bp = Blueprint("console_reports", __name__, url_prefix="/admin/reports")
+
+
+@bp.get("/")
+@recruiter_required
+def index() -> Any:
+    subscribers = subscribers_per_interest(db())
+    trend = opt_out_trend(db())
+    weeks = [f"{w.week:%b} {w.week.day}" for w in trend]
+    return render_template(
+        "admin/reports/index.html",
+        subscribers=subscribers,
+        subscribers_chart=bar_chart(
+            "Subscribers per interest",
+            "Confirmed job-alert subscribers of each active interest: "
+            + ", ".join(f"{name} {count}" for name, count in subscribers),
+            subscribers,
+        ),
+        trend=trend,
+        trend_chart=line_chart(
+            "Opt-outs per week",
+            f"Withdrawals of consent in each of the last {len(trend)} weeks, "
+            "for mass email and for interest alerts. The table below has every number.",
+            weeks,
+            [
+                ("Mass email", [w.mass_email for w in trend]),
+                ("Interest alerts", [w.interests for w in trend]),
+            ],
+        ),
+        campaigns=list_campaigns(db()),
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@recruiter_required
+def campaign(campaign_id: int) -> Any:
+    try:
+        found, report = campaign_report(db(), campaign_id)
+    except CampaignNotFound:
+        abort(404)
+    return render_template("admin/reports/campaign.html", campaign=found, report=report)
+
+
+@bp.get("/send-log")
+@recruiter_required
+def send_log() -> Any:
+    raw = request.args.get("email", "").strip()
+    page = request.args.get("page", "1")
+    result, error = None, None
+    if raw:
+        try:
+            result = search_send_log(db(), raw, page=int(page) if page.isdigit() else 1)
+        except ReportError as exc:
+            error = str(exc)
+    return render_template(
+        "admin/reports/send_log.html", query=raw, result=result, error=error
+    ), 400 if error else 200

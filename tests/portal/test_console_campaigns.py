@@ -1,0 +1,305 @@
+"""Console campaign pages: create, edit, preview, audience, test send, schedule, cancel, CLI."""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+from pathlib import Path
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage
+from preferences.clock import now
+from preferences.db import session_scope
+from preferences.models import (
+    Candidate,
+    MassEmail,
+    MassEmailStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from tests.conftest import TEST_SECRET
+from tests.portal.helpers import (
+    RECRUITER_EMAIL,
+    add_interest,
+    clean_env,
+    csrf_token,
+    login,
+    run_cli,
+)
+
+
+def _seed(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """Two opted-in candidates (one interested in Data), one opted out; two interests."""
+    with session_scope(sessions) as session:
+        data = add_interest(session, "Data Science", position=1)
+        design = add_interest(session, "Design", position=2)
+        ids = {"data": data.id, "design": design.id}
+        for name, mass in (("ana", MassEmail.OPTED_IN), ("bo", MassEmail.OPTED_IN)):
+            candidate = Candidate(
+                email=f"{name}@example.com", first_name=name.title(), email_verified_at=now()
+            )
+            session.add(candidate)
+            session.flush()
+            ids[name] = candidate.id
+            session.add(MassEmailStatus(candidate_id=candidate.id, status=mass))
+        out = Candidate(email="out@example.com", email_verified_at=now())
+        session.add(out)
+        session.flush()
+        session.add(MassEmailStatus(candidate_id=out.id, status=MassEmail.OPTED_OUT))
+        session.add(
+            Subscription(
+                candidate_id=ids["ana"], interest_id=data.id, status=SubscriptionStatus.SUBSCRIBED
+            )
+        )
+        return ids
+
+
+def _create(client: FlaskClient, **fields: object) -> str:
+    page = client.get("/admin/campaigns/new")
+    assert page.status_code == 200
+    data: dict[str, object] = {
+        "csrf_token": csrf_token(page.text),
+        "name": "Autumn news",
+        "subject": "News from Acme",
+        "body": "Hello **everyone**.",
+        "audience": "all",
+        "action": "save",
+        **fields,
+    }
+    response = client.post("/admin/campaigns/new", data=data)
+    assert response.status_code == 302, response.text
+    return response.headers["Location"]
+
+
+def _campaigns(sessions: sessionmaker[Session]) -> list[Campaign]:
+    with sessions() as session:
+        rows = list(session.scalars(select(Campaign).order_by(Campaign.id)))
+        session.expunge_all()
+    return rows
+
+
+def test_campaign_pages_need_a_recruiter(client: FlaskClient) -> None:
+    """Without signing in, every campaign page sends the visitor to the login form."""
+    for path in ("/admin/campaigns/", "/admin/campaigns/new", "/admin/campaigns/1"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert "/admin/login" in response.headers["Location"]
+    assert client.post("/admin/campaigns/1/send").status_code in (302, 400)
+
+
+def test_create_shows_the_audience_and_the_rendered_email(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A new campaign is saved as a draft; its page counts the audience and previews the email."""
+    _seed(sessions)
+    login(client, *recruiter)
+    location = _create(client)
+    (campaign,) = _campaigns(sessions)
+    assert campaign.status is CampaignStatus.DRAFT
+    assert campaign.audience == {"interest_ids": []}
+    page = client.get(location)
+    assert page.status_code == 200
+    assert "<strong>2</strong> candidates would receive it" in page.text
+    assert "opted out of mass email</td><td>1<" in page.text
+    frame = client.get(f"/admin/campaigns/{campaign.id}/preview.html")
+    assert frame.status_code == 200
+    assert "sandbox" in frame.headers["Content-Security-Policy"]
+    assert "<strong>everyone</strong>" in frame.text
+    assert "1 Test Street, Testville" in frame.text  # the bulk footer
+
+
+def test_interest_audience_and_bad_input_keep_the_stored_campaign(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Limiting to an interest narrows the audience; a bad edit is refused and changes nothing."""
+    ids = _seed(sessions)
+    login(client, *recruiter)
+    location = _create(client, audience="interests", interest_ids=[str(ids["data"])])
+    page = client.get(location)
+    assert "<strong>1</strong> candidate would receive it" in page.text
+    (campaign,) = _campaigns(sessions)
+    edit = client.get(f"/admin/campaigns/{campaign.id}/edit")
+    response = client.post(
+        f"/admin/campaigns/{campaign.id}/edit",
+        data={
+            "csrf_token": csrf_token(edit.text),
+            "name": "",
+            "subject": "Changed",
+            "body": "Changed",
+            "audience": "interests",
+            "action": "save",
+        },
+    )
+    assert response.status_code == 400
+    assert "Give the campaign a name" in response.text
+    assert "Tick at least one interest" in response.text
+    (after,) = _campaigns(sessions)
+    assert (after.name, after.subject, after.audience) == (
+        "Autumn news",
+        "News from Acme",
+        {"interest_ids": [ids["data"]]},
+    )
+
+
+def test_server_side_preview_is_sanitized_and_not_saved(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Preview renders the Markdown without scripts and stores nothing."""
+    login(client, *recruiter)
+    page = client.get("/admin/campaigns/new")
+    response = client.post(
+        "/admin/campaigns/new",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "name": "N",
+            "subject": "S",
+            "body": "# Big day\n\n<script>alert(1)</script>[x](javascript:alert(2))",
+            "audience": "all",
+            "action": "preview",
+        },
+    )
+    assert response.status_code == 200
+    assert "<h1>Big day</h1>" in response.text
+    assert (
+        "alert(1)"
+        not in response.text.split("<textarea")[0] + response.text.split("</textarea>")[1]
+    )
+    assert "javascript:alert(2)" not in response.text.split("</textarea>")[1]
+    assert _campaigns(sessions) == []
+
+
+def test_send_a_test_to_me_queues_one_message_to_the_recruiter(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """The test button queues a campaign test row to the signed-in recruiter only."""
+    _seed(sessions)
+    login(client, *recruiter)
+    location = _create(client)
+    page = client.get(location)
+    campaign_id = _campaigns(sessions)[0].id
+    response = client.post(
+        f"/admin/campaigns/{campaign_id}/test", data={"csrf_token": csrf_token(page.text)}
+    )
+    assert response.status_code == 302
+    with sessions() as session:
+        (row,) = session.scalars(select(OutboxMessage)).all()
+        assert (row.kind, row.to_address, row.candidate_id) == (
+            MessageKind.CAMPAIGN,
+            RECRUITER_EMAIL,
+            None,
+        )
+        assert row.context == {"campaign_id": campaign_id, "test": True}
+    assert f"A test is on its way to {RECRUITER_EMAIL}" in html.unescape(client.get(location).text)
+
+
+def test_schedule_rejects_a_bad_time_and_accepts_a_future_one(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A past time or unknown timezone is explained and keeps the draft; a future time schedules."""
+    _seed(sessions)
+    login(client, *recruiter)
+    location = _create(client)
+    campaign_id = _campaigns(sessions)[0].id
+    token = csrf_token(client.get(location).text)
+    past = (now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        f"/admin/campaigns/{campaign_id}/schedule",
+        data={"csrf_token": token, "send_at": past, "timezone": "UTC"},
+    )
+    assert response.status_code == 400
+    assert "Choose a time in the future" in response.text
+    response = client.post(
+        f"/admin/campaigns/{campaign_id}/schedule",
+        data={"csrf_token": token, "send_at": past, "timezone": "Mars/Olympus"},
+    )
+    assert response.status_code == 400
+    assert "Enter a timezone name" in response.text
+    assert _campaigns(sessions)[0].status is CampaignStatus.DRAFT
+    future = (now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        f"/admin/campaigns/{campaign_id}/schedule",
+        data={"csrf_token": token, "send_at": future, "timezone": "Europe/Berlin"},
+    )
+    assert response.status_code == 302
+    campaign = _campaigns(sessions)[0]
+    assert campaign.status is CampaignStatus.SCHEDULED
+    assert campaign.scheduled_at is not None and campaign.scheduled_at > now()
+
+
+def test_send_now_queues_the_audience_and_cancel_stops_the_rest(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Send now queues one row per recipient; cancel then marks the campaign cancelled."""
+    _seed(sessions)
+    login(client, *recruiter)
+    location = _create(client)
+    campaign_id = _campaigns(sessions)[0].id
+    token = csrf_token(client.get(location).text)
+    response = client.post(f"/admin/campaigns/{campaign_id}/send", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert "Queued for 2 recipients" in client.get(location).text
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+    assert _campaigns(sessions)[0].status is CampaignStatus.SENT
+    again = client.post(f"/admin/campaigns/{campaign_id}/send", data={"csrf_token": token})
+    assert again.status_code == 302
+    assert "cannot be sent again" in client.get(location).text
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+    client.post(f"/admin/campaigns/{campaign_id}/cancel", data={"csrf_token": token})
+    assert "2 message(s) not sent yet will be skipped" in client.get(location).text
+    assert _campaigns(sessions)[0].status is CampaignStatus.CANCELLED
+
+
+def test_actions_without_a_csrf_token_are_refused(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A send-now POST without the form's token is a 400 and queues nothing."""
+    _seed(sessions)
+    login(client, *recruiter)
+    _create(client)
+    campaign_id = _campaigns(sessions)[0].id
+    assert client.post(f"/admin/campaigns/{campaign_id}/send").status_code == 400
+    assert _campaigns(sessions)[0].status is CampaignStatus.DRAFT
+
+
+def test_unknown_campaign_is_404(client: FlaskClient, recruiter: tuple[str, str]) -> None:
+    """A campaign id that does not exist is a 404, not an error page."""
+    login(client, *recruiter)
+    assert client.get("/admin/campaigns/999").status_code == 404
+    assert client.get("/admin/campaigns/999/preview.html").status_code == 404
+
+
+def test_cli_dispatch_queues_due_campaigns_once(
+    tmp_path: Path, database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    """`talentconnect campaigns dispatch` queues a due campaign; a second run queues nothing."""
+    _seed(sessions)
+    with session_scope(sessions) as session:
+        session.add(
+            Campaign(
+                name="Due",
+                subject="Hello",
+                body="Hi.",
+                audience={"interest_ids": []},
+                status=CampaignStatus.SCHEDULED,
+                scheduled_at=now() - timedelta(minutes=1),
+            )
+        )
+    env = clean_env(
+        DATABASE_URL=database_url,
+        INSTANCE_DIR=str(tmp_path / "instance"),
+        SECRET_KEYS=TEST_SECRET,
+    )
+    first = run_cli(["campaigns", "dispatch"], env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "1 campaign(s) dispatched, 2 message(s) queued" in first.stdout
+    second = run_cli(["campaigns", "dispatch"], env=env, cwd=tmp_path)
+    assert "0 campaign(s) dispatched, 0 message(s) queued" in second.stdout
+    listed = run_cli(["campaigns", "list"], env=env, cwd=tmp_path)
+    assert "Due" in listed.stdout and "sent" in listed.stdout
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2

@@ -1,0 +1,180 @@
+"""The job-postings console: login, CSRF, create, edit, close, filters and file import."""
+
+from __future__ import annotations
+
+import io
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobs.models import JobPosting
+from preferences.db import session_scope
+from preferences.models import InterestStatus
+from tests.portal.helpers import add_interest, add_job, csrf_token, login
+
+
+def _signed_in(client: FlaskClient, recruiter: tuple[str, str]) -> str:
+    assert login(client, *recruiter).status_code == 302
+    page = client.get("/admin/jobs/new")
+    assert page.status_code == 200
+    return csrf_token(page.text)
+
+
+def _form(token: str, **values: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "csrf_token": token,
+        "reference": "R-1",
+        "title": "Data Engineer",
+        "location": "Lisbon, Portugal",
+        "apply_url": "https://jobs.acme.example.com/apply/r-1",
+        "posted_at": "",
+        "description": "Build pipelines.",
+    }
+    data.update(values)
+    return data
+
+
+def _count(sessions: sessionmaker[Session]) -> int:
+    with sessions() as s:
+        return s.scalar(select(func.count()).select_from(JobPosting)) or 0
+
+
+def test_job_pages_need_a_recruiter_login(client: FlaskClient) -> None:
+    """Signed out, the list, the form and the import page redirect to the login page."""
+    for path in ("/admin/jobs/", "/admin/jobs/new", "/admin/jobs/import", "/admin/jobs/1/edit"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert "/admin/login" in response.headers["Location"]
+
+
+def test_create_without_csrf_is_refused(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A posting form without its CSRF token stores nothing."""
+    token = _signed_in(client, recruiter)
+    data = _form(token)
+    del data["csrf_token"]
+    assert client.post("/admin/jobs/new", data=data).status_code == 400
+    assert _count(sessions) == 0
+
+
+def test_create_tagged_posting_shows_on_the_careers_site(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A new posting tagged with an interest is listed in the console and on /jobs by interest."""
+    with session_scope(sessions) as s:
+        data_id = add_interest(s, "Data Science", position=1).id
+        add_interest(s, "Design", position=2)
+    token = _signed_in(client, recruiter)
+    page = client.get("/admin/jobs/new")
+    assert 'name="interests"' in page.text and "Design" in page.text
+    response = client.post("/admin/jobs/new", data=_form(token, interests=[str(data_id)]))
+    assert response.status_code == 302
+    listing = client.get("/admin/jobs/")
+    assert "Saved R-1: Data Engineer." in listing.text
+    assert "R-1" in listing.text and "Data Science" in listing.text
+    public = client.get("/jobs?interest=data-science")
+    assert "Data Engineer" in public.text
+    assert "Data Engineer" not in client.get("/jobs?interest=design").text
+
+
+def test_bad_postings_are_refused_with_messages_and_nothing_stored(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """http URLs, a used reference, a retired interest and a bad date are each explained."""
+    with session_scope(sessions) as s:
+        old = add_interest(s, "Old", status=InterestStatus.RETIRED)
+        add_job(s, "Existing", reference="TAKEN")
+        old_id = old.id
+    token = _signed_in(client, recruiter)
+    cases = [
+        ({"apply_url": "http://jobs.example.com/1"}, "Enter an https:// address"),
+        ({"apply_url": "javascript:alert(1)"}, "Enter an https:// address"),
+        ({"reference": "TAKEN"}, "Reference TAKEN is already used by a posting."),
+        ({"posted_at": "tomorrow-ish"}, "Enter a date and time, like 2026-11-30T09:00."),
+        ({"interests": [str(old_id)]}, "is not a valid choice for this field."),
+        ({"title": "  "}, "This field is required."),
+        ({"title": "Two\tlines"}, "Use one line without control characters."),
+    ]
+    for values, message in cases:
+        response = client.post("/admin/jobs/new", data=_form(token, **values))
+        assert response.status_code == 400, values
+        assert message in response.text, (values, message)
+    assert _count(sessions) == 1
+
+
+def test_edit_and_close(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Editing saves changes (a clashing reference is refused); closing takes it off /jobs."""
+    with session_scope(sessions) as s:
+        job_id = add_job(s, "Designer", reference="D-1").id
+        add_job(s, "Other", reference="O-1")
+    token = _signed_in(client, recruiter)
+    edit = client.get(f"/admin/jobs/{job_id}/edit")
+    assert 'value="D-1"' in edit.text
+    response = client.post(
+        f"/admin/jobs/{job_id}/edit", data=_form(token, reference="O-1", title="Renamed")
+    )
+    assert response.status_code == 400 and "Reference O-1 is already used" in response.text
+    response = client.post(
+        f"/admin/jobs/{job_id}/edit",
+        data=_form(token, reference="D-1", title="Senior Designer", posted_at="2020-01-02T03:04"),
+    )
+    assert response.status_code == 302
+    with sessions() as s:
+        job = s.get_one(JobPosting, job_id)
+        assert job.title == "Senior Designer"
+        assert job.posted_at.isoformat() == "2020-01-02T03:04:00+00:00"
+    assert "Senior Designer" in client.get("/jobs").text
+    assert client.post(f"/admin/jobs/{job_id}/close", data={"csrf_token": token}).status_code == 302
+    assert "Senior Designer" not in client.get("/jobs").text
+    assert "Closed D-1: it is no longer on the careers site." in client.get("/admin/jobs/").text
+    assert "Senior Designer" not in client.get("/admin/jobs/?show=open").text
+    assert "Senior Designer" in client.get("/admin/jobs/?show=closed").text
+    assert client.post("/admin/jobs/9999/close", data={"csrf_token": token}).status_code == 404
+
+
+def test_import_page_imports_a_csv(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A good CSV upload creates its postings and says how many."""
+    with session_scope(sessions) as s:
+        add_interest(s, "Data Science")
+    token = _signed_in(client, recruiter)
+    csv = (
+        b"reference,title,description,location,apply_url,interests,posted_at\n"
+        b"I-1,Analyst,Numbers,Remote,https://jobs.example.com/i-1,data-science,\n"
+    )
+    response = client.post(
+        "/admin/jobs/import",
+        data={"csrf_token": token, "file": (io.BytesIO(csv), "jobs.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    assert "Imported jobs.csv: 1 created" in client.get("/admin/jobs/").text
+    assert _count(sessions) == 1
+
+
+def test_import_page_lists_every_bad_row_and_imports_nothing(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A CSV with bad rows shows each problem with its line number and stores nothing."""
+    token = _signed_in(client, recruiter)
+    csv = (
+        b"reference,title,description,location,apply_url,interests,posted_at\n"
+        b"I-1,Analyst,Numbers,Remote,https://jobs.example.com/i-1,,\n"
+        b"I-2,Broken,x,y,http://insecure.example.com,,\n"
+    )
+    response = client.post(
+        "/admin/jobs/import",
+        data={"csrf_token": token, "file": (io.BytesIO(csv), "jobs.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "Nothing was imported" in response.text
+    assert "Line 3:" in response.text
+    assert _count(sessions) == 0
+    response = client.post("/admin/jobs/import", data={"csrf_token": token})
+    assert response.status_code == 400 and "This field is required." in response.text

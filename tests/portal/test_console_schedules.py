@@ -1,0 +1,300 @@
+"""Console pages for alert schedules: list, create, edit, preview and test send."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobs.models import AlertSchedule, FrequencyClass
+from mailer.models import MessageKind, OutboxMessage
+from preferences.clock import frozen
+from preferences.db import session_scope
+from tests.portal.helpers import add_interest, add_job, csrf_token, login
+
+# A Wednesday; 08:00 in Berlin has passed, so the next daily run is tomorrow.
+NOW = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def signed_in(client: FlaskClient, recruiter: tuple[str, str]) -> FlaskClient:
+    assert login(client, *recruiter).status_code == 302
+    return client
+
+
+def form(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "name": "Morning digest",
+        "cadence": "daily",
+        "time": "08:00",
+        "weekday": "1",
+        "cron": "",
+        "timezone": "Europe/Berlin",
+        "audience": "all",
+        "frequency_class": "daily",
+        "enabled": "on",
+    }
+    values.update(overrides)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def post(client: FlaskClient, path: str, data: dict[str, Any]) -> Any:
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    return client.post(path, data={**data, "csrf_token": csrf_token(page.text)})
+
+
+def stored(sessions: sessionmaker[Session]) -> list[tuple[str, str, str, bool]]:
+    with session_scope(sessions) as session:
+        return [
+            (s.name, s.cron, s.timezone, s.enabled)
+            for s in session.scalars(select(AlertSchedule).order_by(AlertSchedule.id))
+        ]
+
+
+def test_schedule_pages_need_a_recruiter(client: FlaskClient) -> None:
+    """Every schedule page sends a visitor who is not signed in to the recruiter login."""
+    for path in (
+        "/admin/schedules/",
+        "/admin/schedules/new",
+        "/admin/schedules/1/edit",
+        "/admin/schedules/1/preview",
+    ):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert "/admin/login?next=" in response.headers["Location"]
+    response = client.post("/admin/schedules/1/test")
+    assert response.status_code in (302, 400)
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_stores_nothing(
+    signed_in: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """Creating a schedule without the form's CSRF token is a 400 and stores nothing."""
+    response = signed_in.post("/admin/schedules/new", data=form())
+    assert response.status_code == 400
+    assert stored(sessions) == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "cron", "words"),
+    [
+        ({"cadence": "daily", "time": "08:00"}, "0 8 * * *", "Daily at 08:00"),
+        (
+            {"cadence": "weekly", "time": "09:30", "weekday": "1"},
+            "30 9 * * 1",
+            "Weekly on Monday at 09:30",
+        ),
+        (
+            {"cadence": "weekly", "time": "18:05", "weekday": "0"},
+            "5 18 * * 0",
+            "Weekly on Sunday at 18:05",
+        ),
+        (
+            {"cadence": "cron", "cron": " */15  9-17 * * 1-5 "},
+            "*/15 9-17 * * 1-5",
+            "Cron: */15 9-17 * * 1-5",
+        ),
+    ],
+)
+def test_creating_a_schedule_stores_its_cadence_as_cron_and_lists_it(
+    signed_in: FlaskClient,
+    sessions: sessionmaker[Session],
+    fields: dict[str, str],
+    cron: str,
+    words: str,
+) -> None:
+    """Each cadence choice is stored as a cron string and listed in words."""
+    response = post(signed_in, "/admin/schedules/new", form(**fields))
+    assert response.status_code == 302, response.text
+    assert stored(sessions) == [("Morning digest", cron, "Europe/Berlin", True)]
+    listing = signed_in.get(response.headers["Location"])
+    assert words in html.unescape(listing.text)
+    assert "Schedule saved" in listing.text
+
+
+def test_the_list_shows_the_next_three_run_times_in_the_schedule_zone(
+    signed_in: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """Daily at 08:00 Berlin, seen on 10 June at 11:00 Berlin: the 11th, 12th and 13th at 08:00."""
+    with frozen(NOW):
+        assert post(signed_in, "/admin/schedules/new", form()).status_code == 302
+        page = signed_in.get("/admin/schedules/")
+    for day in ("2026-06-11", "2026-06-12", "2026-06-13"):
+        assert f'datetime="{day}T08:00:00+02:00"' in page.text
+    assert "2026-06-14" not in page.text
+    assert "All interests" in page.text and "Daily subscribers" in page.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"cadence": "cron", "cron": "0 25 * * *"}, "cron", "That cron expression is not valid"),
+        ({"cadence": "cron", "cron": "every morning"}, "cron", "That cron expression is not valid"),
+        ({"cadence": "cron", "cron": "0 8 31 2 *"}, "cron", "That cron expression never runs."),
+        ({"cadence": "cron", "cron": ""}, "cron", "Enter a cron expression"),
+        ({"timezone": "Mars/Olympus"}, "timezone", "is not a time zone we know"),
+        ({"timezone": "../../etc/passwd"}, "timezone", "is not a time zone we know"),
+        ({"time": "24:00"}, "time", "Enter the time as HH:MM"),
+        ({"time": "8am"}, "time", "Enter the time as HH:MM"),
+        ({"cadence": "weekly", "weekday": "9"}, "weekday", "Choose the day of the week."),
+        ({"cadence": "hourly"}, "cadence", "Choose daily, weekly or a cron expression."),
+        ({"name": "  "}, "name", "Enter a name."),
+        ({"audience": "selected"}, "interests", "Choose at least one interest"),
+        ({"frequency_class": "monthly"}, "frequency_class", "Choose daily subscribers"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message_and_nothing_is_stored(
+    signed_in: FlaskClient,
+    sessions: sessionmaker[Session],
+    fields: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    """Bad cron, time zone, time or choice: a 400 naming the problem at its field, no row."""
+    response = post(signed_in, "/admin/schedules/new", form(**fields))
+    assert response.status_code == 400
+    text = html.unescape(response.text)
+    assert message in text
+    assert f'id="error-{field}"' in response.text
+    assert 'aria-invalid="true"' in response.text or field in (
+        "cadence",
+        "interests",
+        "frequency_class",
+    )
+    assert stored(sessions) == []
+
+
+def test_a_duplicate_name_is_refused(
+    signed_in: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """A second schedule with the same name (any case) is refused; the first is unchanged."""
+    assert post(signed_in, "/admin/schedules/new", form()).status_code == 302
+    response = post(signed_in, "/admin/schedules/new", form(name="MORNING DIGEST", time="10:00"))
+    assert response.status_code == 400
+    assert "already exists" in html.unescape(response.text)
+    assert stored(sessions) == [("Morning digest", "0 8 * * *", "Europe/Berlin", True)]
+
+
+def test_editing_changes_the_schedule_and_bad_edits_leave_it_unharmed(
+    signed_in: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """The edit form shows the stored values; a good edit saves, a bad one changes nothing."""
+    with session_scope(sessions) as session:
+        design = add_interest(session, "Design")
+        schedule = AlertSchedule(name="Weekly", cron="30 9 * * 1", timezone="UTC")
+        session.add(schedule)
+        session.flush()
+        schedule_id, design_id = schedule.id, design.id
+    path = f"/admin/schedules/{schedule_id}/edit"
+    page = signed_in.get(path)
+    assert 'value="weekly" checked' in page.text and 'value="09:30"' in page.text
+    assert '<option value="1" selected>Monday</option>' in page.text
+    bad = post(signed_in, path, form(name="Weekly", timezone="Nowhere/Land"))
+    assert bad.status_code == 400
+    assert stored(sessions) == [("Weekly", "30 9 * * 1", "UTC", True)]
+    good = post(
+        signed_in,
+        path,
+        form(
+            name="Weekly design",
+            cadence="weekly",
+            time="07:45",
+            weekday="5",
+            audience="selected",
+            interests=str(design_id),
+            frequency_class="weekly",
+            enabled=None,
+        ),
+    )
+    assert good.status_code == 302
+    assert stored(sessions) == [("Weekly design", "45 7 * * 5", "Europe/Berlin", False)]
+    with session_scope(sessions) as session:
+        saved = session.get_one(AlertSchedule, schedule_id)
+        assert not saved.all_interests
+        assert [i.name for i in saved.interests] == ["Design"]
+        assert saved.frequency_class is FrequencyClass.WEEKLY
+    listing = signed_in.get("/admin/schedules/")
+    assert "Not running (disabled)" in listing.text
+
+
+def test_editing_a_missing_schedule_is_a_404(signed_in: FlaskClient) -> None:
+    """An unknown schedule id is a 404 page, not an error."""
+    assert signed_in.get("/admin/schedules/999/edit").status_code == 404
+    assert signed_in.get("/admin/schedules/999/preview").status_code == 404
+
+
+def test_send_a_test_queues_a_sample_digest_to_the_recruiter(
+    signed_in: FlaskClient, sessions: sessionmaker[Session], recruiter: tuple[str, str]
+) -> None:
+    """Send a test to me queues one job alert to the recruiter's address with the newest jobs."""
+    with session_scope(sessions) as session:
+        design = add_interest(session, "Design")
+        sales = add_interest(session, "Sales")
+        for n in range(12):
+            add_job(session, f"Designer {n}", interests=[design])
+        add_job(session, "Sales lead", interests=[sales])
+        schedule = AlertSchedule(
+            name="Design weekly", cron="0 8 * * 1", interests=[design], all_interests=False
+        )
+        session.add(schedule)
+        session.flush()
+        schedule_id, design_id = schedule.id, design.id
+    path = f"/admin/schedules/{schedule_id}/preview"
+    page = signed_in.get(path)
+    assert "Send a test to me" in page.text
+    response = signed_in.post(
+        f"/admin/schedules/{schedule_id}/test", data={"csrf_token": csrf_token(page.text)}
+    )
+    assert response.status_code == 302
+    confirmation = signed_in.get(response.headers["Location"])
+    assert "A sample digest with 10 jobs is queued to" in confirmation.text
+    with session_scope(sessions) as session:
+        (row,) = session.scalars(select(OutboxMessage))
+        assert row.kind is MessageKind.JOB_ALERT and row.template == "job_alert"
+        assert row.to_address == recruiter[0] and row.candidate_id is None
+        assert row.context["test"] is True
+        assert row.context["interest_ids"] == [design_id]
+        assert len(row.context["job_ids"]) == 10 and row.context["more_count"] == 2
+
+
+def test_send_a_test_without_matching_jobs_says_so_and_queues_nothing(
+    signed_in: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """With no open job for the schedule's interests the page explains; no row is queued."""
+    with session_scope(sessions) as session:
+        schedule = AlertSchedule(name="Empty", cron="0 8 * * *")
+        session.add(schedule)
+        session.flush()
+        schedule_id = schedule.id
+    page = signed_in.get(f"/admin/schedules/{schedule_id}/preview")
+    response = signed_in.post(
+        f"/admin/schedules/{schedule_id}/test", data={"csrf_token": csrf_token(page.text)}
+    )
+    assert response.status_code == 409
+    assert "No open job matches this schedule" in html.unescape(response.text)
+    no_token = signed_in.post(f"/admin/schedules/{schedule_id}/test")
+    assert no_token.status_code == 400
+    with session_scope(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_the_preview_page_shows_next_runs_and_the_audience_or_a_note(
+    signed_in: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """The audience page lists the next runs and how many would receive the digest."""
+    with session_scope(sessions) as session:
+        schedule = AlertSchedule(name="Daily", cron="0 8 * * *", timezone="UTC")
+        session.add(schedule)
+        session.flush()
+        schedule_id = schedule.id
+    with frozen(NOW):
+        page = signed_in.get(f"/admin/schedules/{schedule_id}/preview")
+    assert page.status_code == 200
+    assert 'datetime="2026-06-11T08:00:00+00:00"' in page.text
+    assert "<strong>0</strong> candidates would receive a digest if it ran now." in page.text

@@ -128,8 +128,9 @@ def _check(
 
 
 def _is_campaign_test(message: OutboxMessage) -> bool:
+    """A recruiter's "Send a test to me" of a campaign or a job-alert digest."""
     return (
-        message.kind is MessageKind.CAMPAIGN
+        message.kind.is_bulk
         and message.candidate_id is None
         and message.context.get("test") is True
     )

@@ -11,8 +11,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobs.digests import digest_context
 from jobs.models import AlertSchedule, FrequencyClass
+from mailer.config import SmtpTarget
 from mailer.models import MessageKind, OutboxMessage
+from mailer.sender import SmtpSender
+from mailer.sink import MailSink, MemoryStore
+from mailer.worker import OutboxWorker
+from portal.config import Settings
 from preferences.clock import frozen
 from preferences.db import session_scope
 from tests.portal.helpers import add_interest, add_job, csrf_token, login
@@ -261,6 +267,42 @@ def test_send_a_test_queues_a_sample_digest_to_the_recruiter(
         assert row.context["test"] is True
         assert row.context["interest_ids"] == [design_id]
         assert len(row.context["job_ids"]) == 10 and row.context["more_count"] == 2
+
+
+def test_the_test_digest_reaches_the_recruiter_through_the_worker(
+    signed_in: FlaskClient,
+    sessions: sessionmaker[Session],
+    recruiter: tuple[str, str],
+    smtp_server: MailSink,
+    settings: Settings,
+) -> None:
+    """The queued sample digest passes the send-time check and arrives, listing the jobs."""
+    with session_scope(sessions) as session:
+        design = add_interest(session, "Design")
+        for n in range(3):
+            add_job(session, f"Designer {n}", interests=[design])
+        schedule = AlertSchedule(
+            name="Design daily", cron="0 8 * * *", interests=[design], all_interests=False
+        )
+        session.add(schedule)
+        session.flush()
+        schedule_id = schedule.id
+    page = signed_in.get(f"/admin/schedules/{schedule_id}/preview")
+    signed_in.post(
+        f"/admin/schedules/{schedule_id}/test", data={"csrf_token": csrf_token(page.text)}
+    )
+    worker = OutboxWorker(
+        sessions,
+        lambda: SmtpSender(SmtpTarget(host=smtp_server.host, port=smtp_server.port)),
+        settings.mail_settings(),
+        context_sources={MessageKind.JOB_ALERT: digest_context},
+    )
+    assert worker.run_once().sent == 1
+    assert isinstance(smtp_server.store, MemoryStore)
+    (received,) = smtp_server.store.wait_for(1)
+    assert received.envelope_to == (recruiter[0],)
+    text = received.parsed().get_body(preferencelist=("plain",)).get_content()
+    assert all(f"Designer {n}" in text for n in range(3))
 
 
 def test_send_a_test_without_matching_jobs_says_so_and_queues_nothing(

@@ -8,14 +8,6 @@ from datetime import datetime, timedelta
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jobs.alerts import AlertRunSummary, run_schedule
 from jobs.models import AlertRun, AlertRunStatus, AlertSchedule
 from jobs.scheduler import cron_trigger
+from portal.progress import progress_bars
 from preferences.clock import now
 from preferences.db import make_engine, make_session_factory, session_scope
 
@@ -209,26 +202,13 @@ def alerts_run(
 def _run_all(
     factory: sessionmaker[Session], chosen: list[ScheduleRow], batch_size: int
 ) -> list[AlertRunSummary]:
-    err = Console(stderr=True)
     summaries = []
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with progress_bars() as bars:
         for row in chosen:
-            task = progress.add_task(f"{row.name}: candidates", total=None)
-
-            def advance(done: int, total: int, task: TaskID = task) -> None:
-                progress.update(task, completed=done, total=total)
-
-            summary = run_schedule(factory, row.id, batch_size=batch_size, on_progress=advance)
-            summaries.append(summary)
-            progress.remove_task(task)
+            advance = bars.task(f"{row.name}: candidates")
+            summaries.append(
+                run_schedule(factory, row.id, batch_size=batch_size, on_progress=advance)
+            )
     return summaries
 
 

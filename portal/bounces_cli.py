@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from mailer.bounces import BounceOutcome, BounceRoute, read_maildir
 from mailer.verp import bounce_mailbox
 from portal.inbound_cli import run_listener
+from portal.progress import progress_bar
 from preferences.db import make_engine, make_session_factory
 
 log = logging.getLogger("portal.cli")
@@ -77,23 +77,14 @@ def bounces_read(ctx: click.Context, maildir: Path) -> None:
         raise click.UsageError(f"{maildir} is not a Maildir (it needs cur/, new/ and tmp/)")
     settings = _settings(ctx)
     _quiet_detectors()
-    err = Console(stderr=True)
     engine = make_engine(settings.database_url)
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as progress:
-            task = progress.add_task("Reading reports", total=None)
+        with progress_bar("Reading reports") as on_progress:
             run = read_maildir(
                 make_session_factory(engine),
                 maildir,
                 settings.mail_settings(),
-                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+                on_progress=on_progress,
             )
     finally:
         engine.dispose()

@@ -6,10 +6,10 @@ import logging
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from mailer.campaign_admin import dispatch_due_campaigns, list_campaigns
+from portal.progress import progress_bar
 from preferences.db import make_engine, make_session_factory, session_scope
 
 log = logging.getLogger("portal.cli")
@@ -33,21 +33,9 @@ def campaigns_dispatch(ctx: click.Context) -> None:
     from portal.cli import _settings
 
     engine = make_engine(_settings(ctx).database_url)
-    err = Console(stderr=True)
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as progress:
-            task = progress.add_task("Queueing campaigns", total=None)
-            done = dispatch_due_campaigns(
-                make_session_factory(engine),
-                on_progress=lambda n, total: progress.update(task, completed=n, total=total),
-            )
+        with progress_bar("Queueing campaigns") as on_progress:
+            done = dispatch_due_campaigns(make_session_factory(engine), on_progress=on_progress)
     finally:
         engine.dispose()
     for item in done:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
 from portal.api_tokens import ApiTokenError, create_token, list_tokens, revoke_token
+from portal.progress import progress_bar
 from preferences.db import make_engine, make_session_factory, session_scope
 
 if TYPE_CHECKING:
@@ -33,24 +33,13 @@ def _run_import(ctx: click.Context, path: Path, what: str, importer: Importer) -
 
     settings = _settings(ctx)
     data = path.read_bytes()
-    err = Console(stderr=True)
     engine = make_engine(settings.database_url)
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as progress:
-            task = progress.add_task(f"Importing {what}", total=None)
-
-            def step(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            with session_scope(make_session_factory(engine)) as session:
-                report = importer(session, data, path.name, step)
+        with (
+            progress_bar(f"Importing {what}") as step,
+            session_scope(make_session_factory(engine)) as session,
+        ):
+            report = importer(session, data, path.name, step)
     except ImportRejected as exc:
         for line, reason in exc.errors:
             click.echo(f"{path.name}:{line}: {reason}", err=True)

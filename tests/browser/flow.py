@@ -226,6 +226,14 @@ class FlowPage:
         self.press('button[value="submit"]')
         self.wait_for("/connect/thanks")
 
+    def recruiter_login(self, email: str, password: str) -> None:
+        """Sign in to the recruiter console and land on its home page."""
+        self.goto("/admin/login")
+        self.fill("#email", email)
+        self.fill("#password", password)
+        self.press('main button[type="submit"]')
+        self.wait_for("/admin/")
+
     def thank_you(self) -> list[tuple[str, str]]:
         """Check the thank-you page; return the (title, "Matched: …") of each job listed."""
         self.check("thanks")

@@ -37,11 +37,7 @@ def test_create_interest_and_posting_then_see_it_on_jobs(
     run = "console-phone" if phone else "console"
     with open_flow(chromium, portal, axe_source, run, phone=phone) as flow:
         page = flow.page
-        flow.goto("/admin/login")
-        flow.fill("#email", EMAIL)
-        flow.fill("#password", PASSWORD)
-        flow.press('main button[type="submit"]')
-        flow.wait_for("/admin/")
+        flow.recruiter_login(EMAIL, PASSWORD)
         flow.press('nav a[href="/admin/interests/"]')
         flow.wait_for("/admin/interests/")
         flow.check("interests")

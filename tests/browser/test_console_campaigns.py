@@ -22,7 +22,7 @@ from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import Candidate, MassEmail, MassEmailStatus
 from tests.browser.conftest import LivePortal
-from tests.browser.flow import FlowPage, open_flow
+from tests.browser.flow import open_flow
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -44,14 +44,6 @@ def _seed(portal: LivePortal) -> None:
         session.add(Candidate(email="cy@example.com", email_verified_at=now()))
 
 
-def _log_in(flow: FlowPage) -> None:
-    flow.goto("/admin/login")
-    flow.fill("#email", EMAIL)
-    flow.fill("#password", PASSWORD)
-    flow.press('main button[type="submit"]')
-    flow.wait_for("/admin/")
-
-
 def test_create_preview_and_send_a_test_to_me(
     chromium: Browser, portal: LivePortal, axe_source: str, smtp_server: MailSink
 ) -> None:
@@ -59,7 +51,7 @@ def test_create_preview_and_send_a_test_to_me(
     _seed(portal)
     with open_flow(chromium, portal, axe_source, "campaign") as flow:
         page = flow.page
-        _log_in(flow)
+        flow.recruiter_login(EMAIL, PASSWORD)
         flow.press('nav a[href="/admin/campaigns/"]')
         flow.wait_for("/admin/campaigns/")
         flow.check("campaigns")
@@ -111,7 +103,7 @@ def test_campaign_page_fits_a_phone(chromium: Browser, portal: LivePortal, axe_s
     """On a 375 px phone the new-campaign form and the campaign page fit without scrolling."""
     _seed(portal)
     with open_flow(chromium, portal, axe_source, "campaign", phone=True) as flow:
-        _log_in(flow)
+        flow.recruiter_login(EMAIL, PASSWORD)
         flow.goto("/admin/campaigns/new")
         flow.check("new-campaign")
         flow.page.get_by_label("Name").fill("Phone")

@@ -37,11 +37,7 @@ def test_create_a_weekly_schedule_and_see_its_next_runs(
     run = "schedule-phone" if phone else "schedule"
     with open_flow(chromium, portal, axe_source, run, phone=phone) as flow:
         page = flow.page
-        flow.goto("/admin/login")
-        flow.fill("#email", EMAIL)
-        flow.fill("#password", PASSWORD)
-        flow.press('main button[type="submit"]')
-        flow.wait_for("/admin/")
+        flow.recruiter_login(EMAIL, PASSWORD)
         flow.press('nav a[href="/admin/schedules/"]')
         flow.wait_for("/admin/schedules/")
         flow.check("schedules-empty")

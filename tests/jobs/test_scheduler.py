@@ -690,12 +690,11 @@ def test_a_failing_run_is_logged_and_the_scheduler_keeps_going(
 # ---------------------------------------------------------------- leader election
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_sqlite_runs_a_single_scheduler_without_a_lock(
     factory: sessionmaker[Session], backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """On SQLite the scheduler leads at once, with no lock to compete for."""
-    if backend != "sqlite":
-        pytest.skip("SQLite only")
     instance = AlertScheduler(
         factory, run_schedule=lambda _f, _i: None, run_instant=lambda _f: None
     )
@@ -744,8 +743,7 @@ class Contender:
 
 @pytest.fixture
 def contenders(database_url: str, backend: str) -> Iterator[tuple[Contender, Contender]]:
-    if backend != "postgresql":
-        pytest.skip("leader election is PostgreSQL only")
+    assert backend == "postgresql", "leader election takes a PostgreSQL advisory lock"
     key = secrets.randbits(62)
     pair = (Contender(database_url, key), Contender(database_url, key))
     try:
@@ -755,6 +753,7 @@ def contenders(database_url: str, backend: str) -> Iterator[tuple[Contender, Con
             contender.close()
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])  # leader election
 def test_only_the_lock_holder_runs_jobs_and_a_standby_takes_over_when_it_dies(
     contenders: tuple[Contender, Contender], engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -784,6 +783,7 @@ def test_only_the_lock_holder_runs_jobs_and_a_standby_takes_over_when_it_dies(
     assert not first.ran_since(moment), "the old leader still runs jobs"
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])  # leader election
 def test_a_stopped_leader_hands_over_at_once(contenders: tuple[Contender, Contender]) -> None:
     """shutdown() releases the lock, so the standby leads on its next try."""
     first, second = contenders

@@ -564,6 +564,8 @@ class AlertScheduler:
             # The schedule's own job, made due now: coalesced with any firing under way.
             job = self._scheduler.get_job(f"schedule:{schedule_id}")
             if job is not None:
+                # APScheduler runs on the wall clock, not on preferences.clock: a frozen
+                # `now()` in the past would count as a misfire and the run would be dropped.
                 job.modify(next_run_time=datetime.now(UTC))
             return
         late = last_fire_time(trigger, since=max(reference, at - 2 * self._grace), until=at)

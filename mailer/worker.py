@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.bounces import Report, ReportKind, Target, record_hard_bounce
+from mailer.campaigns import campaign_parts
 from mailer.config import MailSettings
 from mailer.eligibility import BatchCheck, check_batch
 from mailer.errors import MailerError, PermanentSendError, TransientSendError
@@ -162,7 +163,7 @@ class OutboxWorker:
         self._connections = max(1, connections)
         self._limiter = RateLimiter(rate)
         self._sources: dict[MessageKind, ContextSource] = {
-            MessageKind.CAMPAIGN: campaign_context,
+            MessageKind.CAMPAIGN: campaign_parts,
             **(context_sources or {}),
         }
         self._stop = threading.Event()
@@ -455,12 +456,3 @@ def _retry(message: OutboxMessage, error: str, retry_at: Any) -> Outcome:
 async def _close(pool: list[Sender]) -> None:
     for sender in pool:
         await sender.close()
-
-
-def campaign_context(
-    session: Session, messages: Sequence[OutboxMessage], settings: MailSettings
-) -> dict[int, dict[str, Any] | str]:
-    """A campaign's subject and body, read once per campaign for the batch."""
-    from mailer.campaigns import campaign_parts
-
-    return campaign_parts(session, messages, settings)

@@ -1,4 +1,9 @@
-"""Managing job postings from the recruiter console, and merging interests everywhere."""
+"""Managing job postings from the recruiter console, and merging interests everywhere.
+
+The field rules here (lengths, one-line text, https apply URLs, posted-at times)
+are every posting's: `portal.job_records` applies the same ones to import rows and
+API bodies, in its own wording.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,11 @@ MAX_DESCRIPTION = 50_000
 
 LISTS = ("open", "closed", "all")
 
+# What `text_problem` reports; each caller words it for its readers.
+REQUIRED = "required"
+TOO_LONG = "too_long"
+NOT_ONE_LINE = "not_one_line"
+
 
 class PostingRejected(PreferencesError):
     """Posting input that breaks a rule; `errors` maps each bad field to the reason."""
@@ -49,24 +59,62 @@ class PostingDraft:
     interest_ids: Sequence[int]
 
 
-def parse_posted_at(value: str) -> datetime | None:
-    """An ISO date or date-time (a form's datetime-local) as aware UTC; None when blank."""
-    if not value.strip():
-        return None
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 date or date-time as aware UTC; a time without an offset is taken as UTC.
+
+    Raises ValueError for anything else, a blank value included.
+    """
     parsed = datetime.fromisoformat(value.strip())
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
 
 
-def _one_line(value: str, name: str, limit: int, errors: dict[str, str], required: bool) -> str:
-    value = value.strip()
+def parse_posted_at(value: str) -> datetime | None:
+    """An ISO date or date-time (a form's datetime-local) as aware UTC; None when blank."""
+    return parse_time(value) if value.strip() else None
+
+
+def text_problem(value: str, limit: int, *, required: bool, one_line: bool = True) -> str | None:
+    """The rule a stripped text field breaks: REQUIRED, TOO_LONG or NOT_ONE_LINE; else None."""
     if required and not value:
-        errors[name] = "This field is required."
-    elif len(value) > limit:
-        errors[name] = f"Use at most {limit} characters."
-    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
-        errors[name] = "Use one line without control characters."
+        return REQUIRED
+    if len(value) > limit:
+        return TOO_LONG
+    if one_line and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return NOT_ONE_LINE
+    return None
+
+
+def is_apply_url(value: str) -> bool:
+    """Whether `value` is an https:// URL with a host and no whitespace."""
+    parts = urlsplit(value)
+    return (
+        parts.scheme.lower() == "https"
+        and bool(parts.hostname)
+        and not any(c.isspace() for c in value)
+    )
+
+
+_CONSOLE_WORDING = {
+    REQUIRED: "This field is required.",
+    TOO_LONG: "Use at most {limit} characters.",
+    NOT_ONE_LINE: "Use one line without control characters.",
+}
+
+
+def _console_text(
+    value: str,
+    name: str,
+    limit: int,
+    errors: dict[str, str],
+    required: bool,
+    one_line: bool = True,
+) -> str:
+    value = value.strip()
+    problem = text_problem(value, limit, required=required, one_line=one_line)
+    if problem is not None:
+        errors[name] = _CONSOLE_WORDING[problem].format(limit=limit)
     return value
 
 
@@ -76,21 +124,16 @@ def _check(
     job_id = job.id if job is not None else None
     errors: dict[str, str] = {}
     values: dict[str, object] = {
-        "reference": _one_line(draft.reference, "reference", MAX_REFERENCE, errors, True),
-        "title": _one_line(draft.title, "title", MAX_TITLE, errors, True),
-        "location": _one_line(draft.location, "location", MAX_LOCATION, errors, False),
-        "apply_url": _one_line(draft.apply_url, "apply_url", MAX_URL, errors, True),
-        "description": draft.description.strip(),
+        "reference": _console_text(draft.reference, "reference", MAX_REFERENCE, errors, True),
+        "title": _console_text(draft.title, "title", MAX_TITLE, errors, True),
+        "location": _console_text(draft.location, "location", MAX_LOCATION, errors, False),
+        "apply_url": _console_text(draft.apply_url, "apply_url", MAX_URL, errors, True),
+        "description": _console_text(
+            draft.description, "description", MAX_DESCRIPTION, errors, False, one_line=False
+        ),
     }
-    if len(draft.description) > MAX_DESCRIPTION:
-        errors["description"] = f"Use at most {MAX_DESCRIPTION} characters."
-    url = str(values["apply_url"])
-    if "apply_url" not in errors:
-        parts = urlsplit(url)
-        if parts.scheme.lower() != "https" or not parts.hostname or " " in url:
-            errors["apply_url"] = (
-                "Enter an https:// address, like https://jobs.example.com/apply/1."
-            )
+    if "apply_url" not in errors and not is_apply_url(str(values["apply_url"])):
+        errors["apply_url"] = "Enter an https:// address, like https://jobs.example.com/apply/1."
     if "reference" not in errors:
         clash = session.scalar(
             select(JobPosting.id).where(JobPosting.reference == values["reference"])

@@ -127,7 +127,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(preferences.center)
     csrf.exempt(preferences.undo)
     oidc.init_app(app, settings.oidc_providers)
-    init_limiter(app, settings.rate_limit_storage_url, settings.connect_rate_limit)
+    init_limiter(
+        app,
+        settings.rate_limit_storage_url,
+        settings.connect_rate_limit,
+        api_rate=settings.api_rate_limit,
+    )
     csp = content_security_policy(settings)
     brand_css = (
         f":root {{ --brand: {settings.brand_color}; "

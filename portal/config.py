@@ -263,6 +263,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Form submissions allowed per client IP on the connect, login, preference and "
         "dashboard resume forms.",
     ),
+    SettingSpec(
+        "API_RATE_LIMIT",
+        "600 per minute",
+        "Requests allowed to the `/api/v1` REST API per API token (each token counts "
+        "alone); requests without a valid token count per client IP.",
+    ),
 )
 
 DEFAULT_TEXTS: dict[str, str] = {
@@ -331,6 +337,7 @@ class Settings:
     oidc_providers: tuple[Any, ...] = ()
     rate_limit_storage_url: str = "memory://"
     connect_rate_limit: str = "20 per minute;200 per hour"
+    api_rate_limit: str = "600 per minute"
     uses_dev_secret: bool = False
     dkim: DkimSigner | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -662,7 +669,10 @@ def load_settings(
         dropbox_app_key=get("DROPBOX_APP_KEY"),
         oidc_providers=_oidc(get("OIDC_PROVIDERS")),
         rate_limit_storage_url=_storage(get("RATE_LIMIT_STORAGE_URL") or "memory://"),
-        connect_rate_limit=_rate(get("CONNECT_RATE_LIMIT") or "20 per minute;200 per hour"),
+        connect_rate_limit=_rate(
+            "CONNECT_RATE_LIMIT", get("CONNECT_RATE_LIMIT") or "20 per minute;200 per hour"
+        ),
+        api_rate_limit=_rate("API_RATE_LIMIT", get("API_RATE_LIMIT") or "600 per minute"),
         uses_dev_secret=uses_dev_secret,
         dkim=_dkim(get("DKIM_DOMAIN"), get("DKIM_SELECTOR"), get("DKIM_KEY_FILE")),
     )
@@ -737,13 +747,22 @@ def _storage(raw: str) -> str:
     return raw
 
 
-def _rate(raw: str) -> str:
+def _rate(name: str, raw: str) -> str:
+    """A Flask-Limiter rate string, checked at start-up.
+
+    Flask-Limiter itself would only log a malformed limit, and then not apply it.
+    """
     from limits import parse_many
 
     try:
-        parse_many(raw)
+        items = parse_many(raw)
     except ValueError as exc:
-        raise ConfigError(PREFIX + "CONNECT_RATE_LIMIT", f"{raw!r}: {exc}") from None
+        raise ConfigError(
+            PREFIX + name,
+            f"{raw!r} is not a rate such as '600 per minute' or '20/minute;200/hour' ({exc})",
+        ) from None
+    if any(item.amount < 1 for item in items):
+        raise ConfigError(PREFIX + name, f"{raw!r} allows no requests at all")
     return raw
 
 

@@ -1,20 +1,35 @@
 """One job posting as an import row or an API body: validation, then create or update.
 
-Shared by the file imports (`portal.imports`) and the REST API (`portal.views.api`),
-so a posting is checked by the same rules whichever way it arrives.
+Shared by the file imports (`portal.imports`) and the REST API (`portal.views.api`).
+The field rules themselves are `jobs.posting_admin`'s, which the console uses too,
+so a posting is checked by the same rules whichever way it arrives; this module
+adds what only rows and bodies need (types, unknown fields, interests by name) and
+words problems as `field: reason`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from jobs.models import JobPosting
+from jobs.posting_admin import (
+    MAX_DESCRIPTION,
+    MAX_LOCATION,
+    MAX_REFERENCE,
+    MAX_TITLE,
+    MAX_URL,
+    NOT_ONE_LINE,
+    REQUIRED,
+    TOO_LONG,
+    is_apply_url,
+    parse_time,
+    text_problem,
+)
 from preferences.clock import now
 from preferences.models import Interest, InterestStatus
 
@@ -28,12 +43,6 @@ JOB_FIELDS = (
     "posted_at",
 )
 REQUIRED_JOB_FIELDS = ("reference", "title", "apply_url")
-
-MAX_REFERENCE = 100
-MAX_TITLE = 200
-MAX_LOCATION = 200
-MAX_URL = 1000
-MAX_DESCRIPTION = 50_000
 
 
 class InvalidJob(Exception):
@@ -96,12 +105,11 @@ def split_list(value: object) -> list[str] | None:
     return None
 
 
-def parse_time(value: str) -> datetime:
-    """An ISO 8601 date or date-time as aware UTC; a time without an offset is taken as UTC."""
-    parsed = datetime.fromisoformat(value.strip())
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+_WORDING = {
+    REQUIRED: "is required",
+    TOO_LONG: "is longer than {limit} characters",
+    NOT_ONE_LINE: "must be one line without control characters",
+}
 
 
 def _text(
@@ -114,20 +122,14 @@ def _text(
         errors[name] = "must be text"
         return ""
     value = value.strip()
-    if required and not value:
-        errors[name] = "is required"
-    elif len(value) > limit:
-        errors[name] = f"is longer than {limit} characters"
-    elif name != "description" and any(ord(c) < 32 or ord(c) == 127 for c in value):
-        errors[name] = "must be one line without control characters"
+    problem = text_problem(value, limit, required=required, one_line=name != "description")
+    if problem is not None:
+        errors[name] = _WORDING[problem].format(limit=limit)
     return value
 
 
 def _apply_url(value: str, errors: dict[str, str]) -> None:
-    if "apply_url" in errors or not value:
-        return
-    parts = urlsplit(value)
-    if parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in value):
+    if "apply_url" not in errors and value and not is_apply_url(value):
         errors["apply_url"] = f"{value!r} is not an https:// URL"
 
 

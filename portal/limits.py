@@ -1,4 +1,8 @@
-"""Rate limits (Flask-Limiter), keyed by client address, one limiter per app."""
+"""Rate limits (Flask-Limiter), one limiter per app.
+
+Form posts are keyed by client address; the REST API by token (see
+`portal.views.api.rate_limit_key`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from typing import Any
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+
+from portal.views.api import TOKEN_ENDPOINTS, rate_limit_key
 
 # POST endpoints that take form submissions from anonymous visitors.
 LIMITED_ENDPOINTS = (
@@ -39,21 +45,34 @@ LIMITED_GET_ENDPOINTS = ("social.login", "social.callback")
 
 
 def init_limiter(
-    app: Flask, storage_url: str, rate: str, endpoints: Iterable[str] = LIMITED_ENDPOINTS
+    app: Flask,
+    storage_url: str,
+    rate: str,
+    endpoints: Iterable[str] = LIMITED_ENDPOINTS,
+    *,
+    api_rate: str,
 ) -> Limiter:
-    """Attach a limiter to `app` and limit POSTs to `endpoints` to `rate` per client address."""
+    """Attach a limiter to `app`.
+
+    POSTs to `endpoints` get `rate` per client address. Every method of each
+    token-protected API endpoint gets `api_rate`, one budget across the API per
+    token (or per address without a valid token).
+    """
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage_url, headers_enabled=True)
 
     endpoints = tuple(endpoints)
-    limited_posts = frozenset(endpoints)
-    limited_gets = frozenset(LIMITED_GET_ENDPOINTS)
+    api_endpoints = frozenset(TOKEN_ENDPOINTS)
+    no_endpoints: frozenset[str] = frozenset()
+    limited_by_method = {
+        "POST": frozenset(endpoints) | api_endpoints,
+        "GET": frozenset(LIMITED_GET_ENDPOINTS) | api_endpoints,
+        **{method: api_endpoints for method in ("HEAD", "PUT", "PATCH", "DELETE")},
+    }
 
     @limiter.request_filter
     def _not_limited() -> bool:
         # Skip the limiter's bookkeeping on requests no limit applies to (most of them).
-        if request.method == "POST":
-            return request.endpoint not in limited_posts
-        return request.method != "GET" or request.endpoint not in limited_gets
+        return request.endpoint not in limited_by_method.get(request.method, no_endpoints)
 
     targets = [(e, ["POST"]) for e in endpoints] + [(e, ["GET"]) for e in LIMITED_GET_ENDPOINTS]
     for endpoint, methods in targets:
@@ -62,6 +81,13 @@ def init_limiter(
             app.view_functions[endpoint] = _limit_only(
                 view, limiter.limit(rate, methods=methods)(view), methods
             )
+    # One shared budget across the API per key. The key function looks the token up
+    # (once per request; token_required reuses it), so this runs only for API requests.
+    api_limit = limiter.shared_limit(api_rate, scope="api", key_func=rate_limit_key)
+    for endpoint in sorted(api_endpoints):
+        api_view: Any = app.view_functions.get(endpoint)
+        if api_view is not None:
+            app.view_functions[endpoint] = api_limit(api_view)
     return limiter
 
 

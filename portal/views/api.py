@@ -4,6 +4,10 @@ Every answer is JSON, errors included: `{"error": "...", "fields": {...}}`. Requ
 authenticate with `Authorization: Bearer <token>` (see `talentconnect api-token`);
 the OpenAPI document is public. No cookies, so no CSRF token (the app exempts
 this blueprint).
+
+Every endpoint that needs a token is rate-limited by `API_RATE_LIMIT`
+(`portal.limits` applies it to `TOKEN_ENDPOINTS`): per token, or per client
+address for requests without a valid token; past it the answer is a JSON 429.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from portal.api_tokens import ApiToken, authenticate_token, mark_used
@@ -27,7 +33,7 @@ from portal.job_records import (
     save_job,
     validate_job,
 )
-from portal.web import db
+from portal.web import db, settings
 
 API_PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
@@ -37,6 +43,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Every route takes every method and answers a wrong one with a JSON 405: Flask
 # would otherwise raise its routing 405 before this blueprint's error handlers apply.
 ANY_METHOD = ["GET", "PUT", "POST", "PATCH", "DELETE"]
+# Endpoints of views wrapped in `token_required`, filled in as they are defined;
+# `portal.limits` rate-limits each of them with API_RATE_LIMIT.
+TOKEN_ENDPOINTS: set[str] = set()
 
 
 def error(status: int, message: str, fields: dict[str, str] | None = None) -> Response:
@@ -45,6 +54,40 @@ def error(status: int, message: str, fields: dict[str, str] | None = None) -> Re
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="talentconnect-api"'
     return response
+
+
+def presented_token() -> ApiToken | None:
+    """The active API token this request presents, else None; looked up once per request.
+
+    The rate limit's key needs it before the view runs; `token_required` reuses it.
+    """
+    if "api_token" not in g:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        found = None
+        if scheme.lower() == "bearer" and token.strip():
+            found = authenticate_token(db(), token.strip())
+        g.api_token = found
+    token_row: ApiToken | None = g.api_token
+    return token_row
+
+
+def rate_limit_key() -> str:
+    """Whose API_RATE_LIMIT budget a request spends: its token's, else its client address's.
+
+    By the token's row id, never the secret, so integrations behind one address
+    each have their own budget, while guessing tokens spends the address's.
+    """
+    token = presented_token()
+    if token is not None:
+        return f"api-token:{token.id}"
+    return f"api-address:{get_remote_address()}"
+
+
+@bp.teardown_request
+def _forget_token(_exc: BaseException | None) -> None:
+    # g outlives the request when a caller (a test, a script) holds an app context
+    # across requests; a token must never carry over to the next one.
+    g.pop("api_token", None)
 
 
 def token_required(view: F) -> F:
@@ -58,12 +101,11 @@ def token_required(view: F) -> F:
             return error(401, "send your API token as 'Authorization: Bearer <token>'")
         if scheme.lower() != "bearer" or not token.strip():
             return error(401, "the Authorization header must be 'Bearer <token>'")
-        found = authenticate_token(db(), token.strip())
-        if found is None:
+        if presented_token() is None:
             return error(401, "that API token is not valid, or has been revoked")
-        g.api_token = found
         return view(*args, **kwargs)
 
+    TOKEN_ENDPOINTS.add(f"{bp.name}.{view.__name__}")
     return cast(F, wrapper)
 
 
@@ -144,13 +186,26 @@ def close_job(reference: str) -> Any:
 def openapi() -> Any:
     if request.method not in ("GET", "HEAD"):
         return _wrong_method(["GET"])
-    return jsonify(openapi_document(request.url_root.rstrip("/") + API_PREFIX))
+    return jsonify(
+        openapi_document(request.url_root.rstrip("/") + API_PREFIX, settings().api_rate_limit)
+    )
 
 
 @bp.route("/", methods=ANY_METHOD)
 @bp.route("/<path:_rest>", methods=ANY_METHOD)
 def not_found(_rest: str = "") -> Any:
     return error(404, "no such API endpoint; see /api/v1/openapi.json")
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many_requests(exc: RateLimitExceeded) -> Any:
+    # Flask-Limiter's after-request hook adds Retry-After and the X-RateLimit-* headers.
+    who = "with this API token" if presented_token() is not None else "from your address"
+    return error(
+        429,
+        f"too many requests {who} (at most {exc.limit.limit}); "
+        "wait the number of seconds in Retry-After, then try again",
+    )
 
 
 @bp.errorhandler(HTTPException)
@@ -185,12 +240,37 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "No posting has this reference.",
         415: "The body is not sent as application/json.",
         422: "A field breaks a rule; `fields` names each one.",
+        429: "Too many requests: past the token's rate limit (or, without a valid token, "
+        "the client address's). Nothing was changed; retry after Retry-After seconds.",
     }
-    return {str(code): _answer(meaning[code], _ERROR_REF) for code in codes}
+    answers = {str(code): _answer(meaning[code], _ERROR_REF) for code in codes}
+    if 429 in codes:
+        answers["429"]["headers"] = _RATE_LIMIT_HEADERS
+    return answers
 
 
-def openapi_document(server_url: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 description of this API."""
+_RATE_LIMIT_HEADERS = {
+    "Retry-After": {
+        "description": "Seconds until the limit's window resets.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Limit": {
+        "description": "Requests allowed in the window.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in the window.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Reset": {
+        "description": "When the window resets, in seconds since the Unix epoch.",
+        "schema": {"type": "integer"},
+    },
+}
+
+
+def openapi_document(server_url: str, rate_limit: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of this API; `rate_limit` is API_RATE_LIMIT."""
     reference = {
         "name": "reference",
         "in": "path",
@@ -205,7 +285,12 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "title": "Talent Connect job postings API",
             "version": "1",
             "description": "Push, read and close job postings from an applicant-tracking "
-            "system. Postings are keyed by your own reference.",
+            "system. Postings are keyed by your own reference.\n\n"
+            f"Requests that need a token are rate-limited to {rate_limit} per token, "
+            "across all endpoints; requests without a valid token share one such budget "
+            "per client address. Each answer carries X-RateLimit-Limit, "
+            "X-RateLimit-Remaining, X-RateLimit-Reset and Retry-After; past the limit the "
+            "answer is 429 with an Error body, and the request changed nothing.",
         },
         "servers": [{"url": server_url}],
         "security": [{"bearerToken": []}],
@@ -215,7 +300,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "get": {
                     "operationId": "getJob",
                     "summary": "Read a posting, open or closed.",
-                    "responses": {"200": _answer("The posting.", job_ref), **_errors(401, 404)},
+                    "responses": {
+                        "200": _answer("The posting.", job_ref),
+                        **_errors(401, 404, 429),
+                    },
                 },
                 "put": {
                     "operationId": "putJob",
@@ -233,7 +321,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "responses": {
                         "200": _answer("Updated.", job_ref),
                         "201": _answer("Created.", job_ref),
-                        **_errors(400, 401, 415, 422),
+                        **_errors(400, 401, 415, 422, 429),
                     },
                 },
             },
@@ -242,7 +330,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "post": {
                     "operationId": "closeJob",
                     "summary": "Close the posting now (closing twice is fine).",
-                    "responses": {"204": _answer("Closed."), **_errors(401, 404)},
+                    "responses": {"204": _answer("Closed."), **_errors(401, 404, 429)},
                 },
             },
             "/openapi.json": {

@@ -1,18 +1,26 @@
-"""The /api/v1 REST API: token auth, create, update, close and read postings, errors, OpenAPI."""
+"""The /api/v1 REST API: token auth, create, update, close and read postings, errors, OpenAPI,
+and the per-token rate limit."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.models import JobPosting
 from portal.api_tokens import ApiToken, create_token, revoke_token
+from portal.app import create_app
+from portal.config import ConfigError
+from portal.views.api import TOKEN_ENDPOINTS
 from preferences.db import session_scope
-from tests.portal.helpers import add_interest, add_job
+from tests.conftest import make_settings
+from tests.portal.helpers import add_interest, add_job, clean_env, run_cli
 
 BODY = {
     "title": "Backend Engineer",
@@ -182,9 +190,12 @@ def test_openapi_document_is_public_and_lists_the_paths(client: FlaskClient) -> 
     assert doc["openapi"].startswith("3.1")
     assert set(doc["paths"]) == {"/jobs/{reference}", "/jobs/{reference}/close", "/openapi.json"}
     job = doc["paths"]["/jobs/{reference}"]
-    assert set(job["put"]["responses"]) == {"200", "201", "400", "401", "415", "422"}
-    assert set(job["get"]["responses"]) == {"200", "401", "404"}
-    assert doc["paths"]["/jobs/{reference}/close"]["post"]["responses"]["204"]
+    assert set(job["put"]["responses"]) == {"200", "201", "400", "401", "415", "422", "429"}
+    assert set(job["get"]["responses"]) == {"200", "401", "404", "429"}
+    close = doc["paths"]["/jobs/{reference}/close"]["post"]["responses"]
+    assert set(close) == {"204", "401", "404", "429"}
+    assert "Retry-After" in close["429"]["headers"]
+    assert "rate-limited to 600 per minute per token" in doc["info"]["description"]
     assert doc["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
     assert doc["servers"][0]["url"].endswith("/api/v1")
 
@@ -194,3 +205,170 @@ def test_the_api_needs_no_csrf_token_or_cookie(app: Any, token: str) -> None:
     app.config["WTF_CSRF_ENABLED"] = True
     client = app.test_client(use_cookies=False)
     assert put(client, token, "R-1", BODY).status_code == 201
+
+
+# --- rate limiting ------------------------------------------------------------------
+
+LIMIT = 3
+
+
+@pytest.fixture
+def limited_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    """The app with API_RATE_LIMIT at three requests a minute."""
+    application = create_app(
+        make_settings(tmp_path, database_url, API_RATE_LIMIT=f"{LIMIT} per minute")
+    )
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["talentconnect"].engine.dispose()
+
+
+@pytest.fixture
+def limited(limited_app: Flask) -> FlaskClient:
+    return limited_app.test_client()
+
+
+def assert_json_429(response: Any) -> None:
+    assert response.status_code == 429, response.data
+    assert response.is_json
+    body = response.get_json()
+    assert set(body) == {"error", "fields"}
+    assert body["error"].startswith("too many requests")
+    assert f"{LIMIT} per 1 minute" in body["error"]
+    assert 0 < int(response.headers["Retry-After"]) <= 61
+    assert response.headers["X-RateLimit-Limit"] == str(LIMIT)
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_every_token_endpoint_is_rate_limited() -> None:
+    """The limiter's list of API endpoints is exactly the views that need a token."""
+    assert sorted(TOKEN_ENDPOINTS) == ["api.close_job", "api.job"]
+
+
+def test_past_the_limit_a_token_gets_a_json_429_and_another_token_keeps_its_budget(
+    limited: FlaskClient, sessions: sessionmaker[Session], token: str
+) -> None:
+    """One budget per token across the API; the next call is a JSON 429; a 2nd token still works."""
+    with session_scope(sessions) as session:
+        _row, other = create_token(session, "other-ats")
+    answers = [
+        put(limited, token, "R-1", BODY),
+        limited.get("/api/v1/jobs/R-1", headers=auth(token)),
+        limited.post("/api/v1/jobs/R-1/close", headers=auth(token)),
+    ]
+    assert [a.status_code for a in answers] == [201, 200, 204]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
+    assert answers[0].headers["X-RateLimit-Limit"] == str(LIMIT)
+    blocked = limited.get("/api/v1/jobs/R-1", headers=auth(token))
+    assert_json_429(blocked)
+    assert "with this API token" in blocked.get_json()["error"]
+    # Same client address, different token: its own, untouched budget.
+    mine = limited.get("/api/v1/jobs/R-1", headers=auth(other))
+    assert mine.status_code == 200
+    assert mine.headers["X-RateLimit-Remaining"] == str(LIMIT - 1)
+
+
+def test_a_limited_request_changes_nothing(
+    limited: FlaskClient, sessions: sessionmaker[Session], token: str
+) -> None:
+    """A PUT or close refused with 429 creates, updates and closes nothing, nor marks the token."""
+    with session_scope(sessions) as session:
+        add_job(session, "Keep me", reference="R-1")
+    for _ in range(LIMIT):
+        assert limited.get("/api/v1/jobs/R-1", headers=auth(token)).status_code == 200
+    assert_json_429(put(limited, token, "R-2", BODY))
+    assert_json_429(put(limited, token, "R-1", BODY))
+    assert_json_429(limited.post("/api/v1/jobs/R-1/close", headers=auth(token)))
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(JobPosting)) == 1
+        kept = session.scalars(select(JobPosting)).one()
+        assert (kept.title, kept.closed_at) == ("Keep me", None)
+        assert session.scalars(select(ApiToken)).one().last_used_at is None
+
+
+def test_requests_without_a_valid_token_are_limited_by_client_address(
+    limited: FlaskClient, limited_app: Flask, token: str
+) -> None:
+    """Wrong, missing and malformed tokens share their address's budget; guessing is throttled."""
+    guesser = {"REMOTE_ADDR": "203.0.113.7"}
+    attempts = [
+        {"Authorization": "Bearer tc_guess-1"},
+        {"Authorization": "Bearer tc_guess-2"},
+        {},
+    ]
+    for headers in attempts:
+        response = limited.get("/api/v1/jobs/R-1", headers=headers, environ_base=guesser)
+        assert response.status_code == 401
+    blocked = limited.put(
+        "/api/v1/jobs/R-1",
+        json=BODY,
+        headers={"Authorization": "Bearer tc_guess-3"},
+        environ_base=guesser,
+    )
+    assert_json_429(blocked)
+    assert "from your address" in blocked.get_json()["error"]
+    # Another address is not held back by that one, and a valid token from the
+    # guessing address spends its token's budget, not the address's.
+    elsewhere = {"REMOTE_ADDR": "198.51.100.9"}
+    other = limited.get("/api/v1/jobs/R-1", headers=auth("tc_guess-4"), environ_base=elsewhere)
+    assert other.status_code == 401
+    valid = limited.get("/api/v1/jobs/R-1", headers=auth(token), environ_base=guesser)
+    assert valid.status_code == 404
+    # The limiter's storage never holds a presented secret, valid or not.
+    (limiter,) = limited_app.extensions["limiter"]
+    keys = " ".join(map(str, limiter.storage.storage))
+    assert "api-token:" in keys and "api-address:203.0.113.7" in keys
+    assert token not in keys and "tc_guess" not in keys
+
+
+def test_pages_and_the_openapi_document_are_not_api_limited(
+    limited: FlaskClient, token: str
+) -> None:
+    """With the API budget spent, the OpenAPI document and HTML pages answer as before."""
+    for _ in range(LIMIT):
+        limited.get("/api/v1/jobs/R-1", headers=auth(token))
+    assert_json_429(limited.get("/api/v1/jobs/R-1", headers=auth(token)))
+    for _ in range(LIMIT + 1):
+        doc = limited.get("/api/v1/openapi.json")
+        assert doc.status_code == 200
+        assert f"to {LIMIT} per minute per token" in doc.get_json()["info"]["description"]
+        assert "X-RateLimit-Limit" not in doc.headers
+        page = limited.get("/jobs")
+        assert page.status_code == 200
+        assert page.mimetype == "text/html"
+        assert "X-RateLimit-Limit" not in page.headers
+    assert limited.get("/api/v1/nothing", headers=auth(token)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("lots", "'lots' is not a rate such as '600 per minute'"),
+        ("600 per fortnight", "is not a rate"),
+        ("0 per minute", "allows no requests at all"),
+    ],
+)
+def test_a_malformed_api_rate_limit_stops_start_up(
+    tmp_path: Path, value: str, fragment: str
+) -> None:
+    """A bad API_RATE_LIMIT is a ConfigError naming it when the app is made, not at a request."""
+    overrides = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}",
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "SECRET_KEYS": "k" * 40,
+        "API_RATE_LIMIT": value,
+    }
+    with pytest.raises(ConfigError) as info:
+        create_app(overrides)
+    assert info.value.variable == "TALENTCONNECT_API_RATE_LIMIT"
+    assert fragment in str(info.value)
+
+
+def test_the_cli_reports_a_malformed_api_rate_limit(tmp_path: Path) -> None:
+    """`talentconnect` prints one configuration-error line naming API_RATE_LIMIT and exits 2."""
+    env = clean_env(INSTANCE_DIR=str(tmp_path / "instance"), API_RATE_LIMIT="lots")
+    result = run_cli(["outbox", "status"], env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "configuration error" in lines[0] and "TALENTCONNECT_API_RATE_LIMIT" in lines[0]

@@ -2,11 +2,15 @@
 
 A send (a campaign, or an alert run) is a set of outbox rows picked by a SQL
 condition, so one function reports both: `send_report(session, condition)`.
+Both conditions are dedupe-key prefixes (`campaign_rows`, `alert_run_rows`). The
+alert run itself lives in `jobs`, which this package may not import:
+`jobs.run_reports` pairs the run with `alert_run_send_report`.
 
 Unsubscribes a send caused: one-click links carry the list, not the message, so
 no consent event names the campaign or run it came from. The report counts the
 recipients of the send who withdrew through a one-click link from the first
-send until `window` after the last one; the console says so next to the number.
+send until `window` after the last one: from mass email for a campaign, from
+interest alerts for an alert run. The console says so next to the number.
 """
 
 from __future__ import annotations
@@ -141,9 +145,23 @@ def campaign_report(
 
 
 def alert_run_rows(run_id: int) -> ColumnElement[bool]:
-    """Outbox rows of one alert run, for alert runs that put ``run_id`` in their context."""
-    return (OutboxMessage.kind == MessageKind.JOB_ALERT) & (
-        OutboxMessage.context["run_id"].as_integer() == run_id
+    """The outbox rows of one alert run's digests, by their dedupe-key prefix.
+
+    The keys are ``alert-run:<run id>:<candidate id>`` (`jobs.alerts.dedupe_key`,
+    which this package may not import); the colon after the id keeps run 1 from
+    matching run 12. Selected as `campaign_rows` selects a campaign's. A btree
+    index serves a LIKE prefix only under the "C" collation on PostgreSQL (or with
+    a pattern_ops index), and never on SQLite, whose LIKE ignores case.
+    """
+    return OutboxMessage.dedupe_key.like(f"alert-run:{run_id}:%")
+
+
+def alert_run_send_report(
+    session: Session, run_id: int, *, window: timedelta = UNSUBSCRIBE_WINDOW
+) -> SendReport:
+    """The report of one alert run's digests; its unsubscribes are interest-alert opt-outs."""
+    return send_report(
+        session, alert_run_rows(run_id), unsubscribe_scope=ConsentScope.INTEREST, window=window
     )
 
 

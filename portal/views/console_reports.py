@@ -1,4 +1,4 @@
-"""Console reports: charts of subscribers and opt-outs, per-campaign results, the send log."""
+"""Console reports: subscriber and opt-out charts, per-campaign and per-run results, send log."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
+from jobs.run_reports import AlertRunNotFound, alert_run_report, list_alert_runs
 from mailer.campaign_admin import CampaignNotFound, list_campaigns
 from mailer.reports import (
     ReportError,
@@ -48,6 +49,7 @@ def index() -> Any:
             ],
         ),
         campaigns=list_campaigns(db()),
+        runs=list_alert_runs(db()),
     )
 
 
@@ -59,6 +61,21 @@ def campaign(campaign_id: int) -> Any:
     except CampaignNotFound:
         abort(404)
     return render_template("admin/reports/campaign.html", campaign=found, report=report)
+
+
+@bp.get("/runs/<int:run_id>")
+@recruiter_required
+def alert_run(run_id: int) -> Any:
+    try:
+        entry, report = alert_run_report(db(), run_id)
+    except AlertRunNotFound:
+        abort(404)
+    return render_template(
+        "admin/reports/alert_run.html",
+        run=entry.run,
+        schedule_name=entry.schedule_name,
+        report=report,
+    )
 
 
 @bp.get("/send-log")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,9 +13,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobs.alerts import run_schedule
+from jobs.digests import digest_context
+from jobs.models import AlertRun, AlertRunStatus, AlertSchedule, FrequencyClass
+from jobs.run_reports import AlertRunNotFound, alert_run_report, list_alert_runs
+from mailer.config import SmtpTarget
 from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, OutboxStatus
-from mailer.reports import campaign_report, opt_out_trend, search_send_log
+from mailer.outbox import claim_batch, mark_failed, mark_retry, mark_sent, mark_skipped
+from mailer.reports import alert_run_rows, campaign_report, opt_out_trend, search_send_log
+from mailer.sender import SmtpSender
+from mailer.sink import MailSink, MemoryStore
+from mailer.worker import OutboxWorker
 from portal.charts import bar_chart
+from portal.config import Settings
 from preferences.clock import FrozenClock, frozen
 from preferences.db import session_scope
 from preferences.models import (
@@ -23,10 +34,15 @@ from preferences.models import (
     ConsentEvent,
     ConsentScope,
     ConsentSource,
+    Frequency,
+    Interest,
     Subscription,
     SubscriptionStatus,
+    SuppressionReason,
 )
-from tests.portal.helpers import add_interest, login
+from preferences.subscriptions import withdraw_interest
+from preferences.suppressions import suppress
+from tests.portal.helpers import add_interest, add_job, login
 
 T0 = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday
 
@@ -342,3 +358,383 @@ def test_report_pages_need_a_recruiter(client: FlaskClient) -> None:
         response = client.get(path)
         assert response.status_code == 302
         assert "/admin/login" in response.headers["Location"]
+
+
+# --- alert runs -----------------------------------------------------------------------------
+
+SCHEDULE_NAME = "Daily engineering"
+OWNER = "report-test"
+
+
+@dataclass(frozen=True)
+class SeededRuns:
+    """Two real alert runs of one schedule; the first's rows end every way a row can."""
+
+    schedule_id: int
+    run_id: int
+    other_run_id: int
+
+
+def _alert_world(sessions: sessionmaker[Session], emails: list[str]) -> tuple[int, int, list[int]]:
+    """Commit an interest, daily subscribers to it, a new job and a schedule.
+
+    Returns (interest id, schedule id, candidate ids in the order of `emails`).
+    """
+    with session_scope(sessions) as session:
+        interest = add_interest(session, "Engineering")
+        ids = []
+        for email in emails:
+            candidate = Candidate(email=email, first_name=email.split("@")[0].title())
+            session.add(candidate)
+            session.flush()
+            session.add(
+                Subscription(
+                    candidate_id=candidate.id,
+                    interest_id=interest.id,
+                    status=SubscriptionStatus.SUBSCRIBED,
+                    frequency=Frequency.DAILY,
+                    last_alerted_at=T0 - timedelta(days=1),
+                    created_at=T0 - timedelta(days=30),
+                )
+            )
+            ids.append(candidate.id)
+        add_job(
+            session, "Backend engineer", interests=[interest], posted_at=T0 - timedelta(hours=1)
+        )
+        schedule = AlertSchedule(
+            name=SCHEDULE_NAME,
+            all_interests=True,
+            frequency_class=FrequencyClass.DAILY,
+            cron="0 8 * * *",
+            timezone="UTC",
+        )
+        session.add(schedule)
+        session.flush()
+        return interest.id, schedule.id, ids
+
+
+def _run(sessions: sessionmaker[Session], schedule_id: int) -> int:
+    summary = run_schedule(sessions, schedule_id)
+    assert summary.succeeded and summary.run_id is not None, summary
+    return summary.run_id
+
+
+def _candidate(row: OutboxMessage) -> int:
+    assert row.candidate_id is not None
+    return row.candidate_id
+
+
+def _bounce(session: Session, row: OutboxMessage) -> None:
+    """The consent event the bounce processor writes for a hard bounce of `row`."""
+    _event(
+        session,
+        _candidate(row),
+        T0,
+        source=ConsentSource.BOUNCE,
+        action=ConsentAction.CHANGE,
+        detail={"suppressed": "hard_bounce", "outbox_id": row.id},
+    )
+
+
+def _left_alerts(session: Session, candidate_id: int, interest_id: int, at: datetime) -> None:
+    """A one-click withdrawal from an interest's alerts."""
+    _event(session, candidate_id, at, scope=ConsentScope.INTEREST, interest_id=interest_id)
+
+
+def _seed_alert_runs(sessions: sessionmaker[Session], clock: FrozenClock) -> SeededRuns:
+    """Run a schedule for seven subscribers and settle its rows: 2 sent, 3 skipped, 1 failed,
+    1 left pending; then a second run, a campaign row and a test digest that must not count."""
+    interest_id, schedule_id, _ = _alert_world(sessions, [f"dev{n}@example.com" for n in range(7)])
+    run_id = _run(sessions, schedule_id)
+    with session_scope(sessions) as session:
+        claimed = sorted(
+            claim_batch(session, OWNER, limit=6, lease=timedelta(minutes=5)), key=lambda r: r.id
+        )
+        assert [r.dedupe_key.split(":")[1] for r in claimed] == [str(run_id)] * 6
+        sent1, sent2, suppressed1, suppressed2, unsubscribed, failed = claimed
+        for row in (sent1, sent2):
+            assert mark_sent(session, row.id, OWNER, f"<{row.id}@acme.example.com>")
+        for row in (suppressed1, suppressed2):
+            assert mark_skipped(session, row.id, OWNER, "address is suppressed")
+        assert mark_skipped(
+            session, unsubscribed.id, OWNER, "candidate is not subscribed to this interest"
+        )
+        assert mark_failed(session, failed.id, OWNER, "550 5.1.1 no such user")
+        first, second, skipped = (_candidate(r) for r in (sent1, sent2, unsubscribed))
+        _bounce(session, failed)
+        # Counted: a recipient leaves the alerts through a one-click link a day later.
+        _left_alerts(session, first, interest_id, T0 + timedelta(days=1))
+        # Not counted: a recipient after the window, a skipped candidate (no recipient),
+        # and a recipient's opt-out of mass email (another list).
+        _left_alerts(session, second, interest_id, T0 + timedelta(days=9))
+        _left_alerts(session, skipped, interest_id, T0 + timedelta(hours=2))
+        _event(session, second, T0 + timedelta(hours=3))
+        # A campaign to a recipient and a test digest of the schedule: other sends.
+        session.add_all(
+            [
+                OutboxMessage(
+                    dedupe_key=f"campaign:1:{first}",
+                    kind=MessageKind.CAMPAIGN,
+                    template="campaign",
+                    candidate_id=first,
+                    to_address="dev0@example.com",
+                    context={"campaign_id": 1},
+                    status=OutboxStatus.SENT,
+                    sent_at=T0,
+                ),
+                OutboxMessage(
+                    dedupe_key=f"schedule-test:{schedule_id}:rita@acme.example.com:1",
+                    kind=MessageKind.JOB_ALERT,
+                    template="job_alert",
+                    to_address="rita@acme.example.com",
+                    context={"test": True, "schedule_id": schedule_id},
+                    status=OutboxStatus.SENT,
+                    sent_at=T0,
+                ),
+                # A key of run "<id>0": the colon after the id keeps it out of this run.
+                OutboxMessage(
+                    dedupe_key=f"alert-run:{run_id}0:{first}",
+                    kind=MessageKind.JOB_ALERT,
+                    template="job_alert",
+                    candidate_id=first,
+                    to_address="dev0@example.com",
+                    status=OutboxStatus.FAILED,
+                ),
+            ]
+        )
+    # An hour later a new job goes to the same seven: a second run, every row sent.
+    clock.advance(timedelta(hours=1))
+    with session_scope(sessions) as session:
+        add_job(
+            session,
+            "Frontend engineer",
+            interests=[session.get_one(Interest, interest_id)],
+            posted_at=T0 + timedelta(minutes=30),
+        )
+    other_run_id = _run(sessions, schedule_id)
+    with session_scope(sessions) as session:
+        pending = claim_batch(session, OWNER, limit=100, lease=timedelta(minutes=5))
+        others = [r for r in pending if r.dedupe_key.startswith(f"alert-run:{other_run_id}:")]
+        assert len(others) == 7
+        for row in others:
+            assert mark_sent(session, row.id, OWNER, f"<{row.id}@acme.example.com>")
+        _bounce(session, others[0])
+        # The first run's pending row was claimed with the rest: hand it back.
+        for row in pending:
+            if row.dedupe_key.startswith(f"alert-run:{run_id}:"):
+                assert mark_retry(session, row.id, OWNER, "", retry_at=T0)
+    return SeededRuns(schedule_id, run_id, other_run_id)
+
+
+def test_alert_run_report_counts_only_its_own_rows_by_outcome(
+    sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    """A real run's rows by outcome and reason, its bounce and interest opt-outs; not others'."""
+    seeded = _seed_alert_runs(sessions, clock)
+    with sessions() as session:
+        entry, report = alert_run_report(session, seeded.run_id)
+        other_entry, other = alert_run_report(session, seeded.other_run_id)
+        selected = session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(alert_run_rows(seeded.run_id))
+        )
+    assert entry.schedule_name == SCHEDULE_NAME
+    assert (entry.run.id, entry.run.status, entry.run.candidates_matched) == (
+        seeded.run_id,
+        AlertRunStatus.SUCCEEDED,
+        7,
+    )
+    assert selected == entry.run.digests_queued == 7
+    assert (report.queued, report.sent, report.failed, report.pending) == (7, 2, 1, 1)
+    assert report.skipped == [
+        ("address is suppressed", 2),
+        ("candidate is not subscribed to this interest", 1),
+    ]
+    assert report.skipped_total == 3
+    assert report.bounced == 1
+    assert report.complaints == 0
+    assert report.unsubscribes == 1
+    assert (report.first_sent_at, report.last_sent_at) == (T0, T0)
+    # The second run's numbers are its own: its bounce, none of the first run's opt-outs.
+    assert other_entry.run.id == seeded.other_run_id
+    assert (other.queued, other.sent, other.skipped, other.bounced) == (7, 7, [], 1)
+    # Both runs reached the same people: an opt-out in both windows counts for both,
+    # as the page explains (the one two hours after the first run is in the second's).
+    assert other.unsubscribes == 2
+    with sessions() as session, pytest.raises(AlertRunNotFound):
+        alert_run_report(session, 999)
+
+
+def test_alert_run_report_page_shows_the_run_and_its_numbers(
+    client: FlaskClient,
+    recruiter: tuple[str, str],
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+) -> None:
+    """The run page lists the run, every outcome, the skips by reason and the opt-out rule."""
+    seeded = _seed_alert_runs(sessions, clock)
+    login(client, *recruiter)
+    page = client.get(f"/admin/reports/runs/{seeded.run_id}")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert f"<h1>Report: alert run {seeded.run_id} ({SCHEDULE_NAME})</h1>" in text
+    assert f"/admin/schedules/{seeded.schedule_id}/edit" in text
+    assert "<dt>Status</dt><dd>succeeded</dd>" in text
+    assert '<dt>Started</dt><dd><time datetime="2026-11-18T12:00:00+00:00">' in text
+    assert "<dt>Candidates matched</dt><dd>7</dd>" in text
+    assert "<dt>Error</dt>" not in text
+    for label, count in [
+        ("Queued", 7),
+        ("Waiting to be sent", 1),
+        ("Sent", 2),
+        ("Skipped", 3),
+        ("Failed", 1),
+        (r"Bounced \(address suppressed\)", 1),
+        ("Spam complaints", 0),
+        ("Unsubscribes it caused", 1),
+    ]:
+        assert re.search(rf'<th scope="row">{label}</th><td>{count}<', text), label
+    assert '<th scope="row">address is suppressed</th><td>2<' in text
+    assert '<th scope="row">candidate is not subscribed to this interest</th><td>1<' in text
+    assert "<caption>Why 3 digests were not sent" in text
+    assert "left interest alerts through a one-click link" in text
+    assert "7 days after the last" in text
+    assert client.get("/admin/reports/runs/999").status_code == 404
+
+
+def test_reports_index_lists_alert_runs_newest_first(
+    client: FlaskClient,
+    recruiter: tuple[str, str],
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+) -> None:
+    """The index's recent runs table puts the newest run first, each linked to its report."""
+    seeded = _seed_alert_runs(sessions, clock)
+    with sessions() as session:
+        entries = list_alert_runs(session)
+        assert [e.run.id for e in list_alert_runs(session, limit=1)] == [seeded.other_run_id]
+    assert [(e.run.id, e.schedule_name) for e in entries] == [
+        (seeded.other_run_id, SCHEDULE_NAME),
+        (seeded.run_id, SCHEDULE_NAME),
+    ]
+    login(client, *recruiter)
+    page = client.get("/admin/reports/")
+    assert page.status_code == 200
+    section = page.text.split('<h2 id="runs-heading">Recent alert runs</h2>', 1)[1]
+    assert "<caption>Latest 2 runs, newest first</caption>" in section
+    assert re.findall(r'href="/admin/reports/runs/(\d+)">Run \d+ report<', section) == [
+        str(seeded.other_run_id),
+        str(seeded.run_id),
+    ]
+    assert '<th scope="row">Daily engineering</th>' in section
+    assert '<time datetime="2026-11-18T13:00:00+00:00">2026-11-18 13:00</time>' in section
+    for run_id in (seeded.run_id, seeded.other_run_id):
+        assert client.get(f"/admin/reports/runs/{run_id}").status_code == 200
+
+
+def test_reports_index_without_alert_runs_says_so(
+    client: FlaskClient, recruiter: tuple[str, str], clock: FrozenClock
+) -> None:
+    """No run yet: the section says so instead of an empty table."""
+    login(client, *recruiter)
+    page = client.get("/admin/reports/")
+    assert "No alert runs yet." in page.text
+
+
+def test_a_run_whose_schedule_was_deleted_still_reports(
+    client: FlaskClient,
+    recruiter: tuple[str, str],
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+) -> None:
+    """Deleting a schedule keeps its runs' reports; a failed run shows its error."""
+    _, schedule_id, _ = _alert_world(sessions, ["ana@example.com"])
+    run_id = _run(sessions, schedule_id)
+    with session_scope(sessions) as session:
+        session.delete(session.get_one(AlertSchedule, schedule_id))
+        failed = AlertRun(
+            schedule_id=None,
+            status=AlertRunStatus.FAILED,
+            started_at=T0,
+            finished_at=T0 + timedelta(seconds=3),
+            error="OperationalError: <database is locked>",
+        )
+        session.add(failed)
+        session.flush()
+        failed_id = failed.id
+    with sessions() as session:
+        entry, report = alert_run_report(session, run_id)
+    assert (entry.run.schedule_id, entry.schedule_name) == (None, None)
+    assert (report.queued, report.pending) == (1, 1)
+    login(client, *recruiter)
+    page = client.get(f"/admin/reports/runs/{run_id}")
+    assert page.status_code == 200
+    assert f"<h1>Report: alert run {run_id}</h1>" in page.text
+    assert "None: instant alerts, or a schedule that was deleted" in page.text
+    assert ">The schedule</a>" not in page.text
+    assert "Nothing sent yet." in page.text
+    assert "No digest of this run was skipped." in page.text
+    failed_page = client.get(f"/admin/reports/runs/{failed_id}")
+    assert failed_page.status_code == 200
+    assert "<dt>Status</dt><dd>failed</dd>" in failed_page.text
+    assert "<dt>Error</dt><dd>OperationalError: &lt;database is locked&gt;</dd>" in failed_page.text
+    assert "<dt>Digests queued</dt><dd>0</dd>" in failed_page.text
+    assert "This run queued no digests." in failed_page.text
+    index = client.get("/admin/reports/")
+    assert index.text.count("None (instant alerts, or deleted)") == 2
+
+
+def test_alert_run_report_needs_a_recruiter(client: FlaskClient) -> None:
+    """A visitor who is not signed in is sent to the login page, not shown a run."""
+    response = client.get("/admin/reports/runs/1")
+    assert response.status_code == 302
+    assert "/admin/login" in response.headers["Location"]
+
+
+def test_a_digest_the_worker_sent_and_its_one_click_unsubscribe_are_reported(
+    client: FlaskClient,
+    recruiter: tuple[str, str],
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    smtp_server: MailSink,
+    clock: FrozenClock,
+) -> None:
+    """Run → real worker → aiosmtpd → the digest's one-click POST: the report counts each step."""
+    interest_id, schedule_id, (ana, ben, cal) = _alert_world(
+        sessions, ["ana@example.com", "ben@example.com", "cal@example.com"]
+    )
+    run_id = _run(sessions, schedule_id)
+    with session_scope(sessions) as session:
+        # Before the send: Ben leaves in the preference center, Cal's address bounces.
+        withdraw_interest(session, ben, interest_id, source=ConsentSource.PREFERENCE_CENTER)
+        suppress(session, "cal@example.com", SuppressionReason.HARD_BOUNCE)
+    worker = OutboxWorker(
+        sessions,
+        lambda: SmtpSender(SmtpTarget.from_url(f"{smtp_server.url}?timeout=5")),
+        settings.mail_settings(),
+        worker_id=OWNER,
+        batch_size=10,
+        lease=timedelta(minutes=5),
+        context_sources={MessageKind.JOB_ALERT: digest_context},
+    )
+    result = worker.run_once()
+    assert (result.sent, result.skipped) == (1, 2)
+    assert isinstance(smtp_server.store, MemoryStore)
+    (received,) = smtp_server.store.wait_for(1)
+    email = received.parsed()
+    assert email["To"] == "ana@example.com"
+    match = re.search(r"<http://127\.0\.0\.1:8000(/unsubscribe/[^>]+)>", email["List-Unsubscribe"])
+    assert match is not None, email["List-Unsubscribe"]
+    left = client.post(match.group(1), data={"List-Unsubscribe": "One-Click"})
+    assert left.status_code == 200
+    with sessions() as session:
+        _, report = alert_run_report(session, run_id)
+    assert (report.queued, report.sent, report.pending, report.failed) == (3, 1, 0, 0)
+    assert sorted(report.skipped) == [
+        ("address is suppressed", 1),
+        ("candidate is not subscribed to this interest", 1),
+    ]
+    assert report.unsubscribes == 1  # Ana's one-click; Ben was no recipient
+    login(client, *recruiter)
+    page = html.unescape(client.get(f"/admin/reports/runs/{run_id}").text)
+    assert '<th scope="row">Unsubscribes it caused</th><td>1<' in page
+    assert cal and ana

@@ -2,14 +2,24 @@
 
 The sender takes the finished bytes, not a message object, so the relay gets
 exactly what was built and DKIM-signed: nothing re-serializes them on the way.
+
+One transaction is aiosmtplib's MAIL and RCPT, then DATA with the payload put in
+wire form here (`wire_form`). aiosmtplib's `sendmail` would run two regular
+expressions over every message for line endings (once more for the SIZE
+parameter) and one for leading dots: a quarter of a worker's CPU on a 20 kB
+digest. Our messages are already CRLF throughout, which three `bytes.count`
+calls confirm; then doubling leading dots is one `bytes.replace`. A message that
+is not in that form goes through aiosmtplib's own normalization first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Protocol
 
 import aiosmtplib
+from aiosmtplib.protocol import normalize_message_line_endings
 
 from mailer.config import SmtpTarget
 from mailer.errors import PermanentSendError, TransientSendError
@@ -30,6 +40,44 @@ def _classify(
     if code is not None and 500 <= code < 600:
         return PermanentSendError(f"{code} {text}".strip(), code=code, hard_bounce=recipient)
     return TransientSendError(f"{code} {text}".strip() if code else text, code=code)
+
+
+def wire_form(message: bytes) -> tuple[bytes, int]:
+    """The DATA payload for `message` and the SIZE it declares (RFC 5321 4.5.2, RFC 1870).
+
+    Line ends become CRLF, the message ends with one, a leading dot on any line is
+    doubled, and the end-of-data line follows. SIZE counts the message as sent,
+    before the dots are doubled, as aiosmtplib counts it.
+    """
+    crlf = message.count(b"\r\n")
+    if crlf != message.count(b"\n") or crlf != message.count(b"\r"):
+        message = normalize_message_line_endings(message)  # a lone CR or LF somewhere
+    elif not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    size = len(message)
+    stuffed = message.replace(b"\n.", b"\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    return stuffed + b".\r\n", size
+
+
+async def _data(client: aiosmtplib.SMTP, payload: bytes) -> None:
+    """DATA with a payload already in wire form; raises what aiosmtplib's `data` raises."""
+    protocol = client.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    try:
+        protocol.write(b"DATA\r\n")
+        response = await protocol.read_response()
+        if response.code != aiosmtplib.SMTPStatus.start_input:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
+        protocol.write(payload)
+        response = await protocol.read_response()
+        if response.code != aiosmtplib.SMTPStatus.completed:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+        client.close()
+        raise
 
 
 class SmtpSender:
@@ -91,18 +139,23 @@ class SmtpSender:
             options.append("SMTPUTF8")
             if client.supports_extension("8bitmime"):
                 options.append("BODY=8BITMIME")
+        payload, size = wire_form(message)
+        if client.supports_extension("size"):
+            options.insert(0, f"SIZE={size}")
+        encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
         try:
             async with asyncio.timeout(self._target.timeout):
-                errors, _response = await client.sendmail(
-                    envelope_from, [recipient], message, mail_options=options
-                )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0] if exc.recipients else None
-            raise _classify(
-                refused.code if refused else None,
-                refused.message if refused else str(exc),
-                recipient=True,
-            ) from exc
+                await client.mail(envelope_from, options=options, encoding=encoding)
+                try:
+                    await client.rcpt(recipient, encoding=encoding)
+                    await _data(client, payload)
+                except aiosmtplib.SMTPResponseException:
+                    # Refused: reset the envelope so the connection serves the next message.
+                    with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                        await client.rset()
+                    raise
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            raise _classify(exc.code, exc.message, recipient=True) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise _classify(exc.code, exc.message) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:  # TimeoutError is an OSError
@@ -111,9 +164,6 @@ class SmtpSender:
             client.close()
             reason = "the relay did not answer in time" if isinstance(exc, TimeoutError) else exc
             raise TransientSendError(f"connection to the relay failed: {reason}") from exc
-        if recipient in errors:
-            refused_response = errors[recipient]
-            raise _classify(refused_response.code, refused_response.message, recipient=True)
 
     async def close(self) -> None:
         client, self._client = self._client, None

@@ -13,7 +13,7 @@ import pytest
 from mailer.config import SmtpTarget
 from mailer.errors import PermanentSendError, SendError, TransientSendError
 from mailer.message import build_message_bytes
-from mailer.sender import SmtpSender
+from mailer.sender import SmtpSender, wire_form
 from mailer.sink import MailSink, MemoryStore
 from preferences.clock import FrozenClock
 
@@ -77,6 +77,36 @@ def test_the_relay_receives_exactly_the_bytes_given(relay: Relay, clock: FrozenC
     assert run(send_all(SmtpSender(relay.target), ["ana@example.com"], data)) == [None]
     (delivery,) = relay.handler.deliveries
     assert delivery.data == data
+
+
+def test_lone_line_ends_are_sent_as_crlf_and_a_leading_dot_is_kept(
+    relay: Relay, clock: FrozenClock
+) -> None:
+    """A message with bare LF and CR line ends, a dot first and no final line end arrives
+    as CRLF lines with its dots intact, and MAIL FROM declares its size as sent."""
+    data = b".starts with a dot\nSubject: mixed\r\rbody\n.dot line\r\nlast line"
+    expected = b".starts with a dot\r\nSubject: mixed\r\n\r\nbody\r\n.dot line\r\nlast line\r\n"
+    assert run(send_all(SmtpSender(relay.target), ["ana@example.com"], data)) == [None]
+    (delivery,) = relay.handler.deliveries
+    assert delivery.data == expected
+    assert f"SIZE={len(expected)}" in delivery.mail_options
+
+
+@pytest.mark.parametrize(
+    ("message", "payload", "size"),
+    [
+        (b"a\r\n.b\r\n", b"a\r\n..b\r\n.\r\n", 7),
+        (b".a\r\n..b\r\n", b"..a\r\n...b\r\n.\r\n", 9),
+        (b"a\r\nb", b"a\r\nb\r\n.\r\n", 6),
+        (b"a\nb\r.c", b"a\r\nb\r\n..c\r\n.\r\n", 10),
+        (b"", b"\r\n.\r\n", 2),
+    ],
+    ids=["dot-line", "leading-dots", "no-final-crlf", "lone-lf-and-cr", "empty"],
+)
+def test_wire_form_matches_smtp_transparency(message: bytes, payload: bytes, size: int) -> None:
+    """Dots are doubled at line starts (RFC 5321 4.5.2), line ends become CRLF, and the
+    end-of-data line follows; SIZE counts the message before the dots are doubled."""
+    assert wire_form(message) == (payload, size)
 
 
 def test_one_connection_is_reused(relay: Relay, clock: FrozenClock) -> None:

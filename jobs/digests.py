@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.models import JobPosting, job_interests
 from mailer.config import MailSettings
+from mailer.eligibility import subscription_states
 from mailer.models import OutboxMessage
 from preferences.clock import now
-from preferences.models import Interest, Subscription, SubscriptionStatus
+from preferences.db import among
+from preferences.models import Interest, SubscriptionStatus
 
 
 def _ids(value: object) -> list[int]:
@@ -35,6 +37,19 @@ def _interest_ids(message: OutboxMessage) -> list[int]:
     listed = _ids(message.context.get("interest_ids"))
     primary = message.context.get("interest_id")
     return listed or ([primary] if isinstance(primary, int) else [])
+
+
+class DigestJob(NamedTuple):
+    """One job of a digest as the templates read it.
+
+    Attributes, not dict keys: Jinja tries `getattr` first, and on a dict each
+    `job.title` would raise and catch an AttributeError before finding the key.
+    """
+
+    title: str
+    location: str | None
+    url: str
+    matched: list[str]
 
 
 def digest_context(
@@ -48,7 +63,7 @@ def digest_context(
         row.id: row
         for row in session.execute(
             select(JobPosting.id, JobPosting.title, JobPosting.location).where(
-                JobPosting.id.in_(job_ids),
+                among(session, JobPosting.id, job_ids),
                 JobPosting.posted_at <= at,
                 (JobPosting.closed_at.is_(None)) | (JobPosting.closed_at > at),
             )
@@ -57,7 +72,7 @@ def digest_context(
     tags: dict[int, set[int]] = defaultdict(set)
     for job_id, interest_id in session.execute(
         select(job_interests.c.job_id, job_interests.c.interest_id).where(
-            job_interests.c.job_id.in_(list(jobs))
+            among(session, job_interests.c.job_id, jobs)
         )
     ):
         tags[job_id].add(interest_id)
@@ -65,7 +80,7 @@ def digest_context(
         row.id: row
         for row in session.execute(
             select(Interest.id, Interest.name, Interest.slug, Interest.position).where(
-                Interest.id.in_(interest_ids)
+                among(session, Interest.id, interest_ids)
             )
         )
     }
@@ -75,20 +90,11 @@ def digest_context(
         if m.candidate_id is not None
         for i in _interest_ids(m)
     }
-    still_subscribed = (
-        {
-            (row.candidate_id, row.interest_id)
-            for row in session.execute(
-                select(Subscription.candidate_id, Subscription.interest_id).where(
-                    tuple_(Subscription.candidate_id, Subscription.interest_id).in_(list(pairs)),
-                    Subscription.status == SubscriptionStatus.SUBSCRIBED,
-                    or_(Subscription.paused_until.is_(None), Subscription.paused_until <= at),
-                )
-            )
-        }
-        if pairs
-        else set()
-    )
+    still_subscribed = {
+        pair
+        for pair, (status, paused_until) in subscription_states(session, pairs).items()
+        if status is SubscriptionStatus.SUBSCRIBED and (paused_until is None or paused_until <= at)
+    }
     base = settings.base_url
     contexts: dict[int, dict[str, Any] | str] = {}
     for message in messages:
@@ -109,14 +115,7 @@ def digest_context(
             matched = [row.name for row in covered if row.id in tags[job.id]]
             if not matched:
                 continue  # it matched only interests the candidate has left since
-            listed.append(
-                {
-                    "title": job.title,
-                    "location": job.location,
-                    "url": f"{base}/jobs/{job.id}",
-                    "matched": matched,
-                }
-            )
+            listed.append(DigestJob(job.title, job.location, f"{base}/jobs/{job.id}", matched))
         if not covered:
             contexts[message.id] = "every interest of this digest was left or paused"
             continue

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailer.models import MessageKind, OutboxMessage
 from preferences.clock import now
+from preferences.db import among
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -73,7 +74,7 @@ def _check(
             Candidate.status,
             Candidate.email,
             Candidate.first_name,
-        ).where(Candidate.id.in_(candidate_ids))
+        ).where(among(session, Candidate.id, candidate_ids))
     ):
         result.candidates[row.id] = LinkOwner(
             row.id, row.public_id, row.token_version, row.status, row.email
@@ -87,7 +88,7 @@ def _check(
     opted_in = set(
         session.scalars(
             select(MassEmailStatus.candidate_id).where(
-                MassEmailStatus.candidate_id.in_(campaign_ids),
+                among(session, MassEmailStatus.candidate_id, campaign_ids),
                 MassEmailStatus.status == MassEmail.OPTED_IN,
             )
         )
@@ -100,31 +101,42 @@ def _check(
         if m.kind is MessageKind.JOB_ALERT and m.candidate_id is not None
         for interest_id in _interest_ids(m)
     }
-    subscriptions: dict[tuple[int, int], tuple[SubscriptionStatus, datetime | None]] = {
-        (row.candidate_id, row.interest_id): (row.status, row.paused_until)
-        for row in (
-            session.execute(
-                select(
-                    Subscription.candidate_id,
-                    Subscription.interest_id,
-                    Subscription.status,
-                    Subscription.paused_until,
-                ).where(
-                    tuple_(Subscription.candidate_id, Subscription.interest_id).in_(
-                        list(alert_pairs)
-                    )
-                )
-            )
-            if alert_pairs
-            else ()
-        )
-    }
+    subscriptions = subscription_states(session, alert_pairs)
     at = now()
     recruiters = _recruiter_tests(session, messages)
     return [
         _reason(message, suppressed, result.candidates, opted_in, subscriptions, at, recruiters)
         for message in messages
     ]
+
+
+def subscription_states(
+    session: Session, pairs: set[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[SubscriptionStatus, datetime | None]]:
+    """(status, paused until) of each (candidate, interest) subscription among `pairs`.
+
+    One query over the batch's candidates and interests, narrowed to the exact
+    pairs here: a fixed statement, where a list of pairs would change its text
+    with every batch.
+    """
+    if not pairs:
+        return {}
+    rows = session.execute(
+        select(
+            Subscription.candidate_id,
+            Subscription.interest_id,
+            Subscription.status,
+            Subscription.paused_until,
+        ).where(
+            among(session, Subscription.candidate_id, {c for c, _ in pairs}),
+            among(session, Subscription.interest_id, {i for _, i in pairs}),
+        )
+    )
+    return {
+        (row.candidate_id, row.interest_id): (row.status, row.paused_until)
+        for row in rows
+        if (row.candidate_id, row.interest_id) in pairs
+    }
 
 
 def _is_campaign_test(message: OutboxMessage) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from preferences.addresses import normalize_email
 from preferences.clock import now
-from preferences.db import UTCDateTime
+from preferences.db import UTCDateTime, among
 
 DEFAULT_DELIVER_WITHIN = timedelta(days=3)
 
@@ -103,28 +103,20 @@ def claim_batch(
     )
     if not ids:
         return []
+    # The leased rows come back whole from RETURNING: no second read.
     claimed = session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), _claimable(at))
+        .where(among(session, OutboxMessage.id, ids), _claimable(at))
         .values(
             status=OutboxStatus.SENDING,
             lease_owner=owner,
             lease_expires_at=at + lease,
             attempts=OutboxMessage.attempts + 1,
         )
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
     ).all()
-    if not claimed:
-        return []
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.id.in_(claimed))
-            .order_by(OutboxMessage.id)
-            .execution_options(populate_existing=True)
-        )
-    )
+    return sorted(claimed, key=lambda row: row.id)
 
 
 def _finish(session: Session, row_id: int, owner: str, **values: Any) -> bool:

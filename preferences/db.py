@@ -7,15 +7,27 @@ schema and Alembic migrates it in one history.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, text
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -119,6 +131,22 @@ def start_write(session: Session) -> None:
     set_read_only(False)
     if session.get_bind().dialect.name == "sqlite":
         session.commit()
+
+
+def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`, sent to PostgreSQL as one array parameter, `= ANY(:array)`.
+
+    For the worker's batch lookups (a hundred ids or addresses at a time). An IN
+    list makes the SQL text differ with its length, so psycopg parses it afresh
+    each time (it caches statements of at most 50 parameters) and never prepares
+    it; with one array parameter the text is fixed. SQLite gets the IN list.
+    `column` must have a plain type (integer, string), which the array takes.
+    """
+    listed = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, listed, type_=ARRAY(column.type)))
+    result: ColumnElement[bool] = column.in_(listed)
+    return result
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from preferences.addresses import address_hash, normalize_email
+from preferences.db import among
 from preferences.models import HashSalt, Suppression, SuppressionReason
 
 SUPPRESSION_SALT = "suppression"
@@ -77,7 +78,7 @@ def suppressions_among(session: Session, addresses: Iterable[str]) -> dict[str, 
         return {}
     rows = session.execute(
         select(Suppression.address_hash, Suppression.reason).where(
-            Suppression.address_hash.in_(list(by_digest))
+            among(session, Suppression.address_hash, by_digest)
         )
     )
     return {by_digest[digest]: reason for digest, reason in rows}

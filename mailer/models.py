@@ -77,7 +77,12 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # Binary ("C") collation on PostgreSQL, so its unique index also serves prefix
+    # LIKEs: a campaign's or an alert run's rows are picked by key prefix (reports,
+    # cancelling). SQLite's default collation is binary already.
+    dedupe_key: Mapped[str] = mapped_column(
+        String(200).with_variant(String(200, collation="C"), "postgresql"), unique=True
+    )
     kind: Mapped[MessageKind] = mapped_column(enum_column(MessageKind, "message_kind"))
     template: Mapped[str] = mapped_column(String(64))
     # CASCADE: mail queued for a candidate goes when the candidate row goes, so an

@@ -149,9 +149,8 @@ def alert_run_rows(run_id: int) -> ColumnElement[bool]:
 
     The keys are ``alert-run:<run id>:<candidate id>`` (`jobs.alerts.dedupe_key`,
     which this package may not import); the colon after the id keeps run 1 from
-    matching run 12. Selected as `campaign_rows` selects a campaign's. A btree
-    index serves a LIKE prefix only under the "C" collation on PostgreSQL (or with
-    a pattern_ops index), and never on SQLite, whose LIKE ignores case.
+    matching run 12. Selected as `campaign_rows` selects a campaign's, through the
+    unique index on the key (binary collation on both backends, migration 0005).
     """
     return OutboxMessage.dedupe_key.like(f"alert-run:{run_id}:%")
 

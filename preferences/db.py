@@ -100,6 +100,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # commits (never corrupts). PostgreSQL is the choice where that matters.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=15000")
+    # LIKE matches case, as on PostgreSQL; and so a prefix LIKE can use an index
+    # (outbox rows by dedupe-key prefix), which SQLite's default LIKE cannot.
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
 
 

@@ -68,6 +68,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobs.digests import digest_context
 from jobs.models import (
     AlertRun,
     AlertRunStatus,
@@ -78,8 +79,10 @@ from jobs.models import (
     job_interests,
     schedule_interests,
 )
+from mailer.config import MailSettings
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import DEFAULT_DELIVER_WITHIN
+from mailer.render import RenderedEmail, Renderer
 from preferences.clock import now
 from preferences.db import UTCDateTime, read_only_work
 from preferences.models import (
@@ -833,3 +836,44 @@ def _suppressed_and_sample(
     first_name = conn.scalar(select(_CANDIDATES.c.first_name).where(_CANDIDATES.c.id == sample_id))
     context = alert_context(None, digest.job_ids, digest.total, digest.interest_ids)
     return suppressed, SampleRecipient(sample_id, digest.to_address, first_name or "", context)
+
+
+def render_sample(
+    session: Session,
+    sample: SampleRecipient,
+    settings: MailSettings,
+    *,
+    links_url: str,
+    renderer: Renderer | None = None,
+) -> RenderedEmail | str:
+    """The sample's digest as the sender would render it now, or why the sender would skip it.
+
+    The context is the worker's: the base context, the digest's outbox context,
+    then `jobs.digests.digest_context` (open jobs, what each matched, the footer
+    reason). Only the footer's Manage preferences and Unsubscribe links differ:
+    they point at `links_url`, because a recruiter's preview must not carry links
+    that act as the candidate (and would record the candidate's consent).
+    Reads only; the outbox row it renders is never added to the session.
+    """
+    message = OutboxMessage(
+        id=0,
+        kind=MessageKind.JOB_ALERT,
+        template=ALERT_TEMPLATE,
+        to_address=sample.to_address,
+        candidate_id=sample.candidate_id,
+        context=sample.context,
+    )
+    extra = digest_context(session, [message], settings).get(0, "the digest could not be built")
+    if isinstance(extra, str):
+        return extra
+    context: dict[str, Any] = {
+        "company_name": settings.company_name,
+        "base_url": settings.base_url,
+        "postal_address": settings.postal_address,
+        "first_name": sample.first_name,
+        **sample.context,
+        **extra,
+        "preferences_url": links_url,
+        "unsubscribe_url": links_url,
+    }
+    return (renderer or Renderer()).render(ALERT_TEMPLATE, context)

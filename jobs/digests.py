@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.models import JobPosting, job_interests
+from mailer.campaigns import TEST_SUBJECT_PREFIX
 from mailer.config import MailSettings
 from mailer.eligibility import subscription_states
 from mailer.models import OutboxMessage
@@ -124,10 +125,19 @@ def digest_context(
             continue
         names = ", ".join(row.name for row in covered)
         more = message.context.get("more_count")
-        contexts[message.id] = {
+        context: dict[str, Any] = {
             "jobs": listed,
             "more_count": more if isinstance(more, int) and more > 0 else 0,
             "more_url": f"{base}/jobs?interest={quote(covered[0].slug)}",
             "reason": f"You subscribed to job alerts for {names} at {settings.company_name}.",
         }
+        if test:
+            # Nobody subscribed to it: say so, as a campaign test does.
+            context["subject_prefix"] = TEST_SUBJECT_PREFIX
+            context["reason"] = (
+                "This is a test of a job alert, sent to you from the recruiter console; "
+                "each subscriber's footer names the interests they subscribed to and has "
+                "their own Manage preferences and Unsubscribe links."
+            )
+        contexts[message.id] = context
     return contexts

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
+from jobs.alerts import AudiencePreview, preview_schedule, render_sample
+from jobs.alerts import ScheduleNotFound as AlertScheduleNotFound
 from jobs.schedules import (
     CADENCES,
     FREQUENCY_LABELS,
@@ -26,10 +27,14 @@ from jobs.schedules import (
     update_schedule,
 )
 from jobs.schedules import available_zone_names as zone_names
+from mailer.render import RenderedEmail, Renderer
 from portal.views.admin import current_recruiter, recruiter_required
+from portal.views.console_campaigns import PREVIEW_CSP
 from portal.web import db, settings
 
 bp = Blueprint("console_schedules", __name__, url_prefix="/admin/schedules")
+# MJML is compiled once per process; each preview only runs Jinja.
+_renderer = Renderer()
 
 
 class CsrfForm(FlaskForm):
@@ -160,34 +165,69 @@ def edit(schedule_id: int) -> Any:
     return _render_form(values, {}, schedule_id=schedule_id)
 
 
-def _preview(schedule_id: int) -> Any:
-    """jobs.alerts.preview_schedule's AudiencePreview, or None where it is not available."""
-    try:
-        module = importlib.import_module("jobs.alerts")
-    except ImportError:
-        return None
-    preview_schedule = getattr(module, "preview_schedule", None)
-    return preview_schedule(db(), schedule_id) if preview_schedule is not None else None
+def _console_url(schedule_id: int) -> str:
+    """The schedule's audience page: where a preview's or a test's footer links lead."""
+    return f"{settings().base_url}/admin/schedules/{schedule_id}/preview"
 
 
-@bp.get("/<int:schedule_id>/preview")
-@recruiter_required
-def preview(schedule_id: int) -> Any:
+def _sample_email(schedule_id: int) -> tuple[AudiencePreview, RenderedEmail | str | None]:
+    """Who would get the digest now, and the sample's digest (or why it would be skipped).
+
+    Reads only: matching fills temporary tables, which it drops, and nothing is queued.
+    """
+    audience = preview_schedule(db(), schedule_id)
+    if audience.sample is None:
+        return audience, None
+    email = render_sample(
+        db(),
+        audience.sample,
+        settings().mail_settings(),
+        links_url=_console_url(schedule_id),
+        renderer=_renderer,
+    )
+    return audience, email
+
+
+def _render_preview(schedule_id: int, *, queued: str | None, error: str | None) -> str:
     try:
         schedule = get_schedule(db(), schedule_id)
-    except ScheduleNotFound:
+        audience, email = _sample_email(schedule_id)
+    except (ScheduleNotFound, AlertScheduleNotFound):
         abort(404)
     recruiter = current_recruiter()
     return render_template(
         "admin/schedules/preview.html",
         schedule=schedule,
         next_runs=upcoming_runs(schedule),
-        audience=_preview(schedule_id),
+        audience=audience,
+        email=email if isinstance(email, RenderedEmail) else None,
+        skipped=email if isinstance(email, str) else None,
         form=CsrfForm(),
         recruiter_email=recruiter.email if recruiter else "",
-        queued=request.args.get("queued"),
-        error=None,
+        queued=queued,
+        error=error,
     )
+
+
+@bp.get("/<int:schedule_id>/preview")
+@recruiter_required
+def preview(schedule_id: int) -> Any:
+    return _render_preview(schedule_id, queued=request.args.get("queued"), error=None)
+
+
+@bp.get("/<int:schedule_id>/preview.html")
+@recruiter_required
+def preview_html(schedule_id: int) -> Any:
+    """The sample recipient's digest, sandboxed: no scripts, no same-origin access."""
+    try:
+        _audience, email = _sample_email(schedule_id)
+    except AlertScheduleNotFound:
+        abort(404)
+    if not isinstance(email, RenderedEmail):
+        abort(404)  # nobody would receive it: the page shows no frame
+    response = Response(email.html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    return response
 
 
 @bp.post("/<int:schedule_id>/test")
@@ -198,22 +238,11 @@ def send_test(schedule_id: int) -> Any:
         abort(400)
     recruiter = current_recruiter()
     assert recruiter is not None  # recruiter_required
-    console_url = f"{settings().base_url}/admin/schedules/{schedule_id}/preview"
+    console_url = _console_url(schedule_id)
     try:
         count = queue_test_digest(db(), schedule_id, recruiter.email, console_url=console_url)
     except ScheduleNotFound:
         abort(404)
     except NothingToSend as exc:
-        schedule = get_schedule(db(), schedule_id)
-        body = render_template(
-            "admin/schedules/preview.html",
-            schedule=schedule,
-            next_runs=upcoming_runs(schedule),
-            audience=_preview(schedule_id),
-            form=CsrfForm(),
-            recruiter_email=recruiter.email,
-            queued=None,
-            error=str(exc),
-        )
-        return body, 409
+        return _render_preview(schedule_id, queued=None, error=str(exc)), 409
     return redirect(url_for("console_schedules.preview", schedule_id=schedule_id, queued=count))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,20 +11,31 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobs.alerts import run_schedule
 from jobs.digests import digest_context
-from jobs.models import AlertSchedule, FrequencyClass
+from jobs.models import AlertRun, AlertSchedule, DigestItem, FrequencyClass
 from mailer.config import SmtpTarget
 from mailer.models import MessageKind, OutboxMessage
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import OutboxWorker
 from portal.config import Settings
-from preferences.clock import frozen
+from preferences.clock import frozen, now
 from preferences.db import session_scope
+from preferences.models import (
+    ConsentSource,
+    Frequency,
+    Interest,
+    Subscription,
+    SuppressionReason,
+)
+from preferences.subscriptions import get_or_create_candidate, subscribe
+from preferences.suppressions import suppress
 from tests.portal.helpers import add_interest, add_job, csrf_token, login
 
 # A Wednesday; 08:00 in Berlin has passed, so the next daily run is tomorrow.
 NOW = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
 
 
 @pytest.fixture
@@ -340,3 +351,169 @@ def test_the_preview_page_shows_next_runs_and_the_audience_or_a_note(
     assert page.status_code == 200
     assert 'datetime="2026-06-11T08:00:00+00:00"' in page.text
     assert "<strong>0</strong> candidates would receive a digest if it ran now." in page.text
+
+
+def _seed_design_audience(sessions: sessionmaker[Session]) -> int:
+    """Ana subscribed to Design before two Design jobs went up, Ben after: the schedule's id."""
+    with frozen(NOW - timedelta(days=3)), session_scope(sessions) as session:
+        design = add_interest(session, "Design")
+        for name in ("ana", "zoe"):
+            candidate, _ = get_or_create_candidate(
+                session, f"{name}@example.com", first_name=name.title(), email_verified_at=now()
+            )
+            subscribe(
+                session,
+                candidate,
+                design,
+                source=ConsentSource.CONNECT_FORM,
+                frequency=Frequency.DAILY,
+                confirmed=True,
+            )
+        suppress(session, "zoe@example.com", SuppressionReason.HARD_BOUNCE)
+        add_job(session, "Senior <Product> Designer", interests=[design], posted_at=NOW - DAY)
+        add_job(session, "Type Designer", interests=[design], posted_at=NOW - 2 * DAY)
+        schedule = AlertSchedule(
+            name="Design daily", cron="0 8 * * *", interests=[design], all_interests=False
+        )
+        session.add(schedule)
+        session.flush()
+        schedule_id = schedule.id
+    with frozen(NOW), session_scope(sessions) as session:
+        ben, _ = get_or_create_candidate(
+            session, "ben@example.com", first_name="Ben", email_verified_at=now()
+        )
+        subscribe(
+            session,
+            ben,
+            session.scalars(select(Interest).where(Interest.name == "Design")).one(),
+            source=ConsentSource.CONNECT_FORM,
+            frequency=Frequency.DAILY,
+            confirmed=True,
+        )
+    return schedule_id
+
+
+def _written(sessions: sessionmaker[Session]) -> tuple[int, int, int, int]:
+    """Outbox rows, digest items, alert runs and subscriptions marked as alerted."""
+    with session_scope(sessions) as session:
+        return (
+            session.scalar(select(func.count()).select_from(OutboxMessage)) or 0,
+            session.scalar(select(func.count()).select_from(DigestItem)) or 0,
+            session.scalar(select(func.count()).select_from(AlertRun)) or 0,
+            session.scalar(select(func.count()).where(Subscription.last_alerted_at.is_not(None)))
+            or 0,
+        )
+
+
+def test_the_preview_renders_the_sample_recipients_digest(
+    signed_in: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """The page shows the sample's subject and plain text; the frame's HTML lists the jobs."""
+    schedule_id = _seed_design_audience(sessions)
+    with frozen(NOW):
+        page = signed_in.get(f"/admin/schedules/{schedule_id}/preview")
+        frame = signed_in.get(f"/admin/schedules/{schedule_id}/preview.html")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert "<strong>1</strong> candidate would receive a digest if it ran now." in page.text
+    assert "For example, ana@example.com would get 2 jobs." in text
+    assert "New jobs at Acme: Senior <Product> Designer and 1 more" in text
+    assert f'src="/admin/schedules/{schedule_id}/preview.html"' in page.text
+    assert "sandbox" in page.text and "<summary>Plain-text version</summary>" in page.text
+    assert "Hi Ana," in text and "- Type Designer" in text
+    assert "You subscribed to job alerts for Design at Acme." in text
+    # The HTML goes to a sandboxed frame, under a policy that allows no script.
+    assert frame.status_code == 200 and frame.mimetype == "text/html"
+    csp = frame.headers["Content-Security-Policy"]
+    assert csp.startswith("sandbox;") and "default-src 'none'" in csp
+    assert "Senior &lt;Product&gt; Designer" in frame.text and "Type Designer" in frame.text
+    assert "Hi Ana," in frame.text and "1 Test Street, Testville" in frame.text
+    # Footer links lead back to the console, never to a candidate's signed links.
+    for body in (page.text, frame.text):
+        assert "/unsubscribe/" not in body and "/preferences/" not in body
+    assert f"/admin/schedules/{schedule_id}/preview" in frame.text
+
+
+def test_viewing_the_preview_writes_nothing(
+    signed_in: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """Page and frame queue no mail, add no digest item or run and mark nobody as alerted."""
+    schedule_id = _seed_design_audience(sessions)
+    before = _written(sessions)
+    assert before == (0, 0, 0, 0)
+    with frozen(NOW):
+        for _ in range(2):
+            assert signed_in.get(f"/admin/schedules/{schedule_id}/preview").status_code == 200
+            assert signed_in.get(f"/admin/schedules/{schedule_id}/preview.html").status_code == 200
+    assert _written(sessions) == before
+    # The digest is still to come: a run now sends Ana the two jobs the preview showed.
+    with frozen(NOW):
+        summary = run_schedule(sessions, schedule_id)
+    assert (summary.digests_queued, summary.jobs_listed) == (2, 4)
+
+
+def test_the_preview_says_when_nobody_would_receive_it(
+    signed_in: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """No subscriber with anything new: the page says so and shows no frame, which is a 404."""
+    with session_scope(sessions) as session:
+        design = add_interest(session, "Design")
+        add_job(session, "Type Designer", interests=[design])
+        schedule = AlertSchedule(name="Quiet", cron="0 8 * * *")
+        session.add(schedule)
+        session.flush()
+        schedule_id = schedule.id
+    page = signed_in.get(f"/admin/schedules/{schedule_id}/preview")
+    assert page.status_code == 200
+    assert "Nobody would receive a digest if it ran now" in page.text
+    assert "<iframe" not in page.text and "preview.html" not in page.text
+    assert signed_in.get(f"/admin/schedules/{schedule_id}/preview.html").status_code == 404
+
+
+def test_the_preview_html_needs_a_recruiter_and_an_existing_schedule(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A visitor is sent to the login with nothing rendered; an unknown schedule is a 404."""
+    schedule_id = _seed_design_audience(sessions)
+    with frozen(NOW):
+        visitor = client.get(f"/admin/schedules/{schedule_id}/preview.html")
+        assert visitor.status_code == 302
+        assert "/admin/login?next=" in visitor.headers["Location"]
+        assert "Designer" not in visitor.text
+        assert login(client, *recruiter).status_code == 302
+        assert client.get(f"/admin/schedules/{schedule_id}/preview.html").status_code == 200
+        assert client.get("/admin/schedules/999/preview.html").status_code == 404
+        assert client.get("/admin/schedules/999/preview").status_code == 404
+
+
+def test_the_test_digest_says_it_is_a_test(
+    signed_in: FlaskClient,
+    sessions: sessionmaker[Session],
+    smtp_server: MailSink,
+    settings: Settings,
+) -> None:
+    """The recruiter's copy is subject "[Test] …" and its footer says it came from the console."""
+    schedule_id = _seed_design_audience(sessions)
+    with frozen(NOW):
+        page = signed_in.get(f"/admin/schedules/{schedule_id}/preview")
+        signed_in.post(
+            f"/admin/schedules/{schedule_id}/test", data={"csrf_token": csrf_token(page.text)}
+        )
+    worker = OutboxWorker(
+        sessions,
+        lambda: SmtpSender(SmtpTarget(host=smtp_server.host, port=smtp_server.port)),
+        settings.mail_settings(),
+        context_sources={MessageKind.JOB_ALERT: digest_context},
+    )
+    with frozen(NOW):
+        assert worker.run_once().sent == 1
+    assert isinstance(smtp_server.store, MemoryStore)
+    (received,) = smtp_server.store.wait_for(1)
+    message = received.parsed()
+    assert message["Subject"] == "[Test] New jobs at Acme: Senior <Product> Designer and 1 more"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "This is a test of a job alert, sent to you from the recruiter console" in text
+    assert "You subscribed" not in text
+    assert f"/admin/schedules/{schedule_id}/preview" in text
+    html_part = message.get_body(preferencelist=("html",)).get_content()
+    assert "This is a test of a job alert" in html_part

@@ -215,7 +215,7 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         log.info("development mail sink listening", extra={"smtp": sink.url})
 
     scheduler = AlertScheduler(factory, reload_seconds=settings.scheduler_reload_seconds)
-    worker = _make_worker(settings, factory, target)
+    worker = make_worker(settings, factory, target)
     worker_thread = threading.Thread(
         target=worker.run,
         kwargs={"poll_interval": settings.worker_poll_seconds},
@@ -248,9 +248,10 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         log.info("stopped")
 
 
-def _make_worker(
+def make_worker(
     settings: Settings, factory: Any, target: SmtpTarget, batch_size: int | None = None
 ) -> OutboxWorker:
+    """The sender worker as `worker` and `run` build it, with job-alert digests wired in."""
     return OutboxWorker(
         factory,
         lambda: SmtpSender(target),
@@ -330,7 +331,7 @@ def worker(ctx: click.Context, until_empty: bool, batch_size: int | None) -> Non
         )
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
-    sender = _make_worker(settings, factory, target, batch_size)
+    sender = make_worker(settings, factory, target, batch_size)
     with _stop_on_signals(sender.stop):
         sender.run(poll_interval=settings.worker_poll_seconds, until_empty=until_empty)
     engine.dispose()

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import func, select
 
-from jobs.digests import digest_context
 from jobs.models import AlertRun, AlertSchedule, DigestItem, FrequencyClass, JobPosting
 from mailer.config import SmtpTarget
 from mailer.models import MessageKind, OutboxMessage
-from mailer.sender import SmtpSender
 from mailer.sink import MaildirStore, MailSink
-from mailer.worker import BatchResult, OutboxWorker
+from mailer.worker import BatchResult
+from portal.cli import make_worker
 from portal.recruiters import set_recruiter
 from preferences.clock import now
 from preferences.db import session_scope
@@ -123,11 +122,8 @@ def _seed_audience(portal: LivePortal) -> int:
 
 def _deliver_one_batch(portal: LivePortal, sink: MailSink) -> BatchResult:
     """Run the real sender worker once, as `talentconnect run` builds it, into `sink`."""
-    worker = OutboxWorker(
-        portal.sessions,
-        lambda: SmtpSender(SmtpTarget(host=sink.host, port=sink.port, timeout=5)),
-        portal.settings.mail_settings(),
-        context_sources={MessageKind.JOB_ALERT: digest_context},
+    worker = make_worker(
+        portal.settings, portal.sessions, SmtpTarget(host=sink.host, port=sink.port, timeout=5)
     )
     # Sync Playwright keeps an event loop on this thread; the worker runs its own.
     results: list[BatchResult] = []

@@ -185,8 +185,8 @@ def test_campaign_report_page_shows_the_numbers(
     page = client.get(f"/admin/reports/campaigns/{campaign_id}")
     assert page.status_code == 200
     text = html.unescape(page.text)
-    assert "skipped: candidate is opted out of mass email</td><td>2<" in text
-    assert "skipped: address is suppressed</td><td>1<" in text
+    assert '<th scope="row">candidate is opted out of mass email</th><td>2<' in text
+    assert '<th scope="row">address is suppressed</th><td>1<' in text
     assert re.search(r"Bounced \(address suppressed\)</th><td>1<", text)
     assert re.search(r"Unsubscribes it caused</th><td>1<", text)
     assert "7 days after the last" in text
@@ -672,7 +672,7 @@ def test_a_run_whose_schedule_was_deleted_still_reports(
     assert "None: instant alerts, or a schedule that was deleted" in page.text
     assert ">The schedule</a>" not in page.text
     assert "Nothing sent yet." in page.text
-    assert "No digest of this run was skipped." in page.text
+    assert "No digest was skipped." in page.text
     failed_page = client.get(f"/admin/reports/runs/{failed_id}")
     assert failed_page.status_code == 200
     assert "<dt>Status</dt><dd>failed</dd>" in failed_page.text

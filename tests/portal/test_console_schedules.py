@@ -12,13 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.alerts import run_schedule
-from jobs.digests import digest_context
 from jobs.models import AlertRun, AlertSchedule, DigestItem, FrequencyClass
 from mailer.config import SmtpTarget
 from mailer.models import MessageKind, OutboxMessage
-from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
-from mailer.worker import OutboxWorker
+from portal.cli import make_worker
 from portal.config import Settings
 from preferences.clock import frozen, now
 from preferences.db import session_scope
@@ -302,11 +300,8 @@ def test_the_test_digest_reaches_the_recruiter_through_the_worker(
     signed_in.post(
         f"/admin/schedules/{schedule_id}/test", data={"csrf_token": csrf_token(page.text)}
     )
-    worker = OutboxWorker(
-        sessions,
-        lambda: SmtpSender(SmtpTarget(host=smtp_server.host, port=smtp_server.port)),
-        settings.mail_settings(),
-        context_sources={MessageKind.JOB_ALERT: digest_context},
+    worker = make_worker(
+        settings, sessions, SmtpTarget(host=smtp_server.host, port=smtp_server.port)
     )
     assert worker.run_once().sent == 1
     assert isinstance(smtp_server.store, MemoryStore)
@@ -499,11 +494,8 @@ def test_the_test_digest_says_it_is_a_test(
         signed_in.post(
             f"/admin/schedules/{schedule_id}/test", data={"csrf_token": csrf_token(page.text)}
         )
-    worker = OutboxWorker(
-        sessions,
-        lambda: SmtpSender(SmtpTarget(host=smtp_server.host, port=smtp_server.port)),
-        settings.mail_settings(),
-        context_sources={MessageKind.JOB_ALERT: digest_context},
+    worker = make_worker(
+        settings, sessions, SmtpTarget(host=smtp_server.host, port=smtp_server.port)
     )
     with frozen(NOW):
         assert worker.run_once().sent == 1

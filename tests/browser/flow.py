@@ -234,6 +234,28 @@ class FlowPage:
         self.press('main button[type="submit"]')
         self.wait_for("/admin/")
 
+    def add_interest(self, name: str, details: str, keywords: str) -> None:
+        """From anywhere in the console: add an interest and see it listed."""
+        self.press('nav a[href="/admin/interests/"]')
+        self.wait_for("/admin/interests/")
+        self.check("interests")
+        self.page.get_by_label("Name").fill(name)
+        self.page.get_by_label("Details", exact=False).fill(details)
+        self.page.get_by_label("Keywords", exact=False).fill(keywords)
+        self.press("form.form-card button.button-primary")
+        self.wait_for("/admin/interests/")
+        assert self.page.get_by_role("status").inner_text() == f"Added {name}."
+        assert self.page.get_by_role("row", name=name).count() == 1
+        self.check("interest-added")
+
+    def open_new_job(self) -> None:
+        """From anywhere in the console: open the new-posting form."""
+        self.press('nav a[href="/admin/jobs/"]')
+        self.wait_for("/admin/jobs/")
+        self.press('main a[href="/admin/jobs/new"]')
+        self.wait_for("/admin/jobs/new")
+        self.check("job-new")
+
     def thank_you(self) -> list[tuple[str, str]]:
         """Check the thank-you page; return the (title, "Matched: …") of each job listed."""
         self.check("thanks")

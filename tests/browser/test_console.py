@@ -38,23 +38,8 @@ def test_create_interest_and_posting_then_see_it_on_jobs(
     with open_flow(chromium, portal, axe_source, run, phone=phone) as flow:
         page = flow.page
         flow.recruiter_login(EMAIL, PASSWORD)
-        flow.press('nav a[href="/admin/interests/"]')
-        flow.wait_for("/admin/interests/")
-        flow.check("interests")
-        page.get_by_label("Name").fill("Robotics")
-        page.get_by_label("Details", exact=False).fill("Robots that pick and pack.")
-        page.get_by_label("Keywords", exact=False).fill("ros, embedded")
-        flow.press("form.form-card button.button-primary")
-        flow.wait_for("/admin/interests/")
-        assert page.get_by_role("status").inner_text() == "Added Robotics."
-        assert page.get_by_role("row", name="Robotics").count() == 1
-        flow.check("interest-added")
-
-        flow.press('nav a[href="/admin/jobs/"]')
-        flow.wait_for("/admin/jobs/")
-        flow.press('main a[href="/admin/jobs/new"]')
-        flow.wait_for("/admin/jobs/new")
-        flow.check("job-new")
+        flow.add_interest("Robotics", "Robots that pick and pack.", "ros, embedded")
+        flow.open_new_job()
         page.get_by_label("Reference").fill("ROB-1")
         page.get_by_label("Title").fill("Robotics Engineer")
         page.get_by_label("Location").fill("Porto, Portugal")

@@ -153,26 +153,12 @@ def test_interest_posting_schedule_preview_and_test_send(
             flow.recruiter_login(EMAIL, PASSWORD)
 
             # 1. The interest.
-            flow.press('nav a[href="/admin/interests/"]')
-            flow.wait_for("/admin/interests/")
-            flow.check("interests")
-            page.get_by_label("Name").fill(INTEREST)
-            page.get_by_label("Details", exact=False).fill(DETAILS)
-            page.get_by_label("Keywords", exact=False).fill(KEYWORDS)
-            flow.press("form.form-card button.button-primary")
-            flow.wait_for("/admin/interests/")
-            assert page.get_by_role("status").inner_text() == f"Added {INTEREST}."
-            assert page.get_by_role("row", name=INTEREST).count() == 1
-            flow.check("interest-added")
+            flow.add_interest(INTEREST, DETAILS, KEYWORDS)
             # Subscribers who were there before the job was posted.
             interest_id = _seed_audience(portal)
 
             # 2. A posting tagged with it.
-            flow.press('nav a[href="/admin/jobs/"]')
-            flow.wait_for("/admin/jobs/")
-            flow.press('main a[href="/admin/jobs/new"]')
-            flow.wait_for("/admin/jobs/new")
-            flow.check("job-new")
+            flow.open_new_job()
             page.get_by_label("Reference").fill(REFERENCE)
             page.get_by_label("Title").fill(TITLE)
             page.get_by_label("Location").fill("Aberdeen, UK")

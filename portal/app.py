@@ -12,6 +12,7 @@ from flask import Flask, Response, g, has_request_context, render_template, requ
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import Settings, load_settings
 from portal.limits import init_limiter
@@ -133,6 +134,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         settings.connect_rate_limit,
         api_rate=settings.api_rate_limit,
     )
+    if settings.proxy_hops:
+        # The client address is the entry PROXY_HOPS from the right of X-Forwarded-For
+        # (each trusted proxy appends the address it received from); everything left of
+        # it came from the client and is ignored. Scheme and host are not taken from
+        # headers: links use BASE_URL, and gunicorn handles X-Forwarded-Proto.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=0, x_host=0)  # type: ignore[method-assign]
     csp = content_security_policy(settings)
     brand_css = (
         f":root {{ --brand: {settings.brand_color}; "

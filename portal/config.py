@@ -269,6 +269,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Requests allowed to the `/api/v1` REST API per API token (each token counts "
         "alone); requests without a valid token count per client IP.",
     ),
+    SettingSpec(
+        "PROXY_HOPS",
+        "0",
+        "Reverse proxies in front of the app that append the client to `X-Forwarded-For`; "
+        "the client IP (rate limits, consent records) is read that many entries from the "
+        "right. 0 trusts no header. Set it only behind proxies that always set the header: "
+        "otherwise a client can forge its address.",
+    ),
 )
 
 DEFAULT_TEXTS: dict[str, str] = {
@@ -338,6 +346,7 @@ class Settings:
     rate_limit_storage_url: str = "memory://"
     connect_rate_limit: str = "20 per minute;200 per hour"
     api_rate_limit: str = "600 per minute"
+    proxy_hops: int = 0
     uses_dev_secret: bool = False
     dkim: DkimSigner | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -673,6 +682,7 @@ def load_settings(
             "CONNECT_RATE_LIMIT", get("CONNECT_RATE_LIMIT") or "20 per minute;200 per hour"
         ),
         api_rate_limit=_rate("API_RATE_LIMIT", get("API_RATE_LIMIT") or "600 per minute"),
+        proxy_hops=_int("PROXY_HOPS", get("PROXY_HOPS") or "0", minimum=0, maximum=5),
         uses_dev_secret=uses_dev_secret,
         dkim=_dkim(get("DKIM_DOMAIN"), get("DKIM_SELECTOR"), get("DKIM_KEY_FILE")),
     )

@@ -6,6 +6,7 @@ import html
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import itsdangerous.timed
 import pytest
@@ -530,3 +531,104 @@ def test_a_digest_link_of_several_interests_leaves_exactly_those(
     again = one_click_post(app.test_client(use_cookies=False), path, "urlencoded")
     assert again.status_code == 200
     assert state(sessions, ana).events == after.events
+
+
+# --- behind a reverse proxy: PROXY_HOPS ----------------------------------------------
+
+PROXY_IP = "10.0.0.2"
+
+
+@pytest.mark.parametrize(
+    ("hops", "forwarded_for", "recorded"),
+    [
+        (0, "203.0.113.9", PROXY_IP),  # no proxy trusted: the header is ignored
+        (1, "203.0.113.9", "203.0.113.9"),
+        (1, "198.51.100.66, 203.0.113.9", "203.0.113.9"),  # a forged entry on the left
+        (2, "198.51.100.66, 203.0.113.9, 10.0.0.1", "203.0.113.9"),
+    ],
+    ids=["untrusted", "one-proxy", "forged-left-entry", "two-proxies"],
+)
+def test_the_consent_record_takes_the_client_address_proxy_hops_from_the_right(
+    tmp_path: Any,
+    database_url: str,
+    sessions: sessionmaker[Session],
+    ana: Ana,
+    hops: int,
+    forwarded_for: str,
+    recorded: str,
+) -> None:
+    """With PROXY_HOPS=n the client is the n-th X-Forwarded-For entry from the right; with
+    0 (the default) the header is ignored and the peer (the proxy) is recorded."""
+    from portal.app import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, database_url, PROXY_HOPS=str(hops))
+    app = create_app(settings)
+    try:
+        path = link_path(settings, sessions, ana, "mass_email")
+        response = app.test_client(use_cookies=False).post(
+            path,
+            data=ONE_CLICK_BODY,
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-Forwarded-For": forwarded_for},
+            environ_base={"REMOTE_ADDR": PROXY_IP},
+        )
+        assert response.status_code == 200, response.text
+        assert state(sessions, ana).events[-1] == (
+            "mass_email",
+            None,
+            "withdraw",
+            "one_click",
+            recorded,
+        )
+    finally:
+        app.extensions["talentconnect"].engine.dispose()
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_rate_limit(
+    tmp_path: Any, database_url: str, sessions: sessionmaker[Session], ana: Ana
+) -> None:
+    """With PROXY_HOPS=1 two visitors behind one proxy spend separate CONNECT_RATE_LIMIT
+    budgets on the preference Save; with 0 they share the proxy's."""
+    from portal.app import create_app
+    from portal.views.preferences import link_form_token
+    from tests.conftest import make_settings
+
+    def codes(hops: int) -> list[int]:
+        settings = make_settings(
+            tmp_path, database_url, PROXY_HOPS=str(hops), CONNECT_RATE_LIMIT="2 per minute"
+        )
+        with session_scope(sessions) as session:
+            candidate = session.get_one(Candidate, ana.candidate_id)
+            token = make_link_token(settings.secret_keys, LinkPurpose.PREFERENCES, candidate)
+        save = {
+            "csrf_token": link_form_token(token, settings.secret_keys[0]),
+            "interest": [str(ana.engineering_id), str(ana.design_id)],
+        }
+        app = create_app(settings)
+        try:
+            client = app.test_client(use_cookies=False)
+            return [
+                client.post(
+                    f"/preferences/{token}",
+                    data=save,
+                    headers={"X-Forwarded-For": visitor},
+                    environ_base={"REMOTE_ADDR": PROXY_IP},
+                ).status_code
+                for visitor in ("203.0.113.9", "203.0.113.9", "198.51.100.7", "198.51.100.7")
+            ]
+        finally:
+            app.extensions["talentconnect"].engine.dispose()
+
+    assert codes(1) == [200, 200, 200, 200]
+    assert codes(0) == [200, 200, 429, 429]
+
+
+def test_proxy_hops_must_be_a_small_whole_number(tmp_path: Any, database_url: str) -> None:
+    """A bad PROXY_HOPS stops start-up with a message naming the setting."""
+    from portal.config import ConfigError
+    from tests.conftest import make_settings
+
+    for bad in ("-1", "6", "two"):
+        with pytest.raises(ConfigError, match="TALENTCONNECT_PROXY_HOPS"):
+            make_settings(tmp_path, database_url, PROXY_HOPS=bad)

@@ -867,10 +867,7 @@ def render_sample(
     if isinstance(extra, str):
         return extra
     context: dict[str, Any] = {
-        "company_name": settings.company_name,
-        "base_url": settings.base_url,
-        "postal_address": settings.postal_address,
-        "first_name": sample.first_name,
+        **settings.base_context(sample.first_name),
         **sample.context,
         **extra,
         "preferences_url": links_url,

@@ -506,10 +506,7 @@ def render_preview(
         first_name = candidate.first_name if candidate is not None else ""
     console = f"{settings.base_url}/admin/campaigns/{campaign.id}"
     context = {
-        "company_name": settings.company_name,
-        "base_url": settings.base_url,
-        "postal_address": settings.postal_address,
-        "first_name": first_name,
+        **settings.base_context(first_name),
         "subject": campaign.subject,
         "body_text": campaign.body,
         "body_html": body_html(campaign.body),

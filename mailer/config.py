@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -98,6 +98,15 @@ class MailSettings:
     bounce_stale_days: int = 7
     # Signs every message when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE are set.
     dkim: DkimSigner | None = None
+
+    def base_context(self, first_name: str = "") -> dict[str, Any]:
+        """What every template may use: company, portal, postal address, reader's name."""
+        return {
+            "company_name": self.company_name,
+            "base_url": self.base_url,
+            "postal_address": self.postal_address,
+            "first_name": first_name,
+        }
 
     @property
     def return_path_domain(self) -> str:

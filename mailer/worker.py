@@ -309,13 +309,8 @@ class OutboxWorker:
         return jobs
 
     def _base_context(self, message: OutboxMessage, check: BatchCheck) -> dict[str, Any]:
-        s = self._settings
-        context: dict[str, Any] = {
-            "company_name": s.company_name,
-            "base_url": s.base_url,
-            "postal_address": s.postal_address,
-            "first_name": check.first_names.get(message.candidate_id or 0, ""),
-        }
+        first_name = check.first_names.get(message.candidate_id or 0, "")
+        context = self._settings.base_context(first_name)
         context.update(message.context)
         return context
 

@@ -32,10 +32,15 @@ def campaigns_dispatch(ctx: click.Context) -> None:
     # Imported here: portal.cli imports this module to register the command.
     from portal.cli import _settings
 
-    engine = make_engine(_settings(ctx).database_url)
+    settings = _settings(ctx)
+    engine = make_engine(settings.database_url)
     try:
         with progress_bar("Queueing campaigns") as on_progress:
-            done = dispatch_due_campaigns(make_session_factory(engine), on_progress=on_progress)
+            done = dispatch_due_campaigns(
+                make_session_factory(engine),
+                on_progress=on_progress,
+                settings=settings.mail_settings(),
+            )
     finally:
         engine.dispose()
     for item in done:

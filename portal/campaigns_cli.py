@@ -27,7 +27,9 @@ def campaigns_dispatch(ctx: click.Context) -> None:
 
     Each campaign's audience is queued in one statement with one row per
     recipient, so a second run, or a run after a crash, queues nobody twice.
-    The worker sends the rows and re-checks every opt-out first.
+    The worker sends the rows and re-checks every opt-out first. A campaign
+    with an image without alt text, or whose email passes 100 KB of HTML, is
+    not queued: it goes back to draft, with a warning in the log.
     """
     # Imported here: portal.cli imports this module to register the command.
     from portal.cli import _settings

@@ -11,8 +11,8 @@ Rules: the ones Debian's `spamassassin` package ships in /usr/share/spamassassin
 which load without `sa-update` (pinned with --configpath, so rules an `sa-update`
 fetched into /var/lib/spamassassin on a developer's machine do not change the
 result); the site configuration in /etc/spamassassin (its .pre files load the
-plugins) as the package installs it. Bayes is off and the user preferences file
-is a temporary one, so a run learns nothing and writes nothing to the home
+plugins) as the package installs it. Bayes is off, and the user preferences file
+and HOME are temporary, so a run learns nothing and writes nothing to the home
 directory. Install with `apt-get install spamassassin` (`.ci/run` does); without
 it the test skips locally and fails under CI=true.
 """
@@ -20,6 +20,7 @@ it the test skips locally and fails under CI=true.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
 import subprocess
@@ -168,7 +169,9 @@ def _score_all(messages: dict[str, bytes], tmp: Path) -> dict[str, Score]:
     if (SHIPPED_RULES / "50_scores.cf").is_file():
         command += ["-C", str(SHIPPED_RULES)]
     command += ["--cf=use_bayes 0", "--cf=bayes_auto_learn 0", *map(str, paths)]
-    done = subprocess.run(command, capture_output=True, timeout=600, check=False)
+    # HOME too: spamassassin creates ~/.spamassassin even when told not to write prefs.
+    env = {**os.environ, "HOME": str(tmp)}
+    done = subprocess.run(command, capture_output=True, timeout=600, check=False, env=env)
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     # Each message comes back whole, its X-Spam-* fields first, the report at its end.
     outputs = re.split(rb"(?m)^(?=X-Spam-Checker-Version:)", done.stdout)[1:]

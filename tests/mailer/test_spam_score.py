@@ -12,9 +12,10 @@ which load without `sa-update` (pinned with --configpath, so rules an `sa-update
 fetched into /var/lib/spamassassin on a developer's machine do not change the
 result); the site configuration in /etc/spamassassin (its .pre files load the
 plugins) as the package installs it. Bayes is off, and the user preferences file
-and HOME are temporary, so a run learns nothing and writes nothing to the home
-directory. Install with `apt-get install spamassassin` (`.ci/run` does); without
-it the test skips locally and fails under CI=true.
+and HOME are temporary, so a run learns nothing and keeps no state (spamassassin
+still creates an empty ~/.spamassassin in the account's passwd home, its "global
+state dir"; no option moves it). Install with `apt-get install spamassassin`
+(`.ci/run` does); without it the test skips locally and fails under CI=true.
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def _score_all(messages: dict[str, bytes], tmp: Path) -> dict[str, Score]:
     if (SHIPPED_RULES / "50_scores.cf").is_file():
         command += ["-C", str(SHIPPED_RULES)]
     command += ["--cf=use_bayes 0", "--cf=bayes_auto_learn 0", *map(str, paths)]
-    # HOME too: spamassassin creates ~/.spamassassin even when told not to write prefs.
+    # HOME too: its user state (~/.spamassassin, bayes files) would go there otherwise.
     env = {**os.environ, "HOME": str(tmp)}
     done = subprocess.run(command, capture_output=True, timeout=600, check=False, env=env)
     assert done.returncode == 0, done.stderr.decode(errors="replace")

@@ -12,6 +12,12 @@ Dispatch queues the whole audience with one INSERT … SELECT (dedupe key
 ``campaign:<id>:<candidate id>``, context ``{"campaign_id": id}``), so running it
 twice, or again after a crash, never queues anyone twice. The worker re-checks
 opt-in and suppression when each row is sent.
+
+The content rules of `mailer.campaigns.content_problem` (alt text on every image,
+the email's HTML within `MAX_EMAIL_HTML_BYTES`) refuse a save and block Send now,
+Schedule, test sends and dispatch; a due campaign that breaks them goes back to
+draft instead of being queued. The size needs the sender settings, so it is
+checked only where the caller passes `settings`.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from mailer.campaigns import body_html
+from mailer.campaigns import campaign_context, content_problem
 from mailer.config import MailSettings
 from mailer.errors import MailerError
 from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, OutboxStatus
@@ -252,7 +258,9 @@ def active_interests(session: Session) -> list[Interest]:
     )
 
 
-def _validated(session: Session, draft: CampaignDraft) -> CampaignDraft:
+def _validated(
+    session: Session, draft: CampaignDraft, settings: MailSettings | None
+) -> CampaignDraft:
     problems: dict[str, str] = {}
     name, subject = " ".join(draft.name.split()), " ".join(draft.subject.split())
     body = draft.body.replace("\r\n", "\n").strip()
@@ -268,6 +276,8 @@ def _validated(session: Session, draft: CampaignDraft) -> CampaignDraft:
         problems["body"] = "Write the message (Markdown is fine)."
     elif len(body) > MAX_BODY:
         problems["body"] = f"The message can be at most {MAX_BODY:,} characters."
+    elif problem := content_problem(body, settings, subject):
+        problems["body"] = problem
     wanted = sorted(set(draft.interest_ids))
     if draft.by_interest and not wanted:
         problems["interest_ids"] = "Tick at least one interest, or choose everyone opted in."
@@ -286,9 +296,10 @@ def save_draft(
     *,
     campaign_id: int | None = None,
     created_by_id: int | None = None,
+    settings: MailSettings | None = None,
 ) -> Campaign:
     """Create a draft, or edit a draft or scheduled campaign. Raises `CampaignError`."""
-    clean = _validated(session, draft)
+    clean = _validated(session, draft, settings)
     if campaign_id is None:
         campaign = Campaign(created_by_id=created_by_id, status=CampaignStatus.DRAFT)
         session.add(campaign)
@@ -302,11 +313,21 @@ def save_draft(
     return campaign
 
 
-def schedule_campaign(session: Session, campaign_id: int, at: datetime) -> Campaign:
+def check_sendable(campaign: Campaign, settings: MailSettings | None) -> None:
+    """Raise `CampaignError` (the problem under "body") if the content rules block sending."""
+    problem = content_problem(campaign.body, settings, campaign.subject)
+    if problem is not None:
+        raise CampaignError(problem, {"body": problem})
+
+
+def schedule_campaign(
+    session: Session, campaign_id: int, at: datetime, *, settings: MailSettings | None = None
+) -> Campaign:
     """Schedule a draft (or move a scheduled campaign) to be sent at `at`."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status not in EDITABLE:
         raise CampaignError(f"a {campaign.status.value} campaign cannot be scheduled")
+    check_sendable(campaign, settings)
     if at.tzinfo is None:
         raise CampaignError("the send time needs a timezone", {"send_at": "Choose a timezone."})
     if at <= now():
@@ -319,11 +340,12 @@ def schedule_campaign(session: Session, campaign_id: int, at: datetime) -> Campa
     return campaign
 
 
-def send_now(session: Session, campaign_id: int) -> int:
+def send_now(session: Session, campaign_id: int, *, settings: MailSettings | None = None) -> int:
     """Queue a draft or scheduled campaign for its whole audience now; returns rows queued."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status not in EDITABLE:
         raise CampaignError(f"a {campaign.status.value} campaign cannot be sent again")
+    check_sendable(campaign, settings)
     campaign.status, campaign.scheduled_at = CampaignStatus.SCHEDULED, now()
     return _dispatch(session, campaign)
 
@@ -453,6 +475,7 @@ def dispatch_due_campaigns(
     *,
     at: datetime | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    settings: MailSettings | None = None,
 ) -> list[Dispatched]:
     """Queue every due campaign, each in its own transaction. Safe to run again at any time.
 
@@ -479,9 +502,19 @@ def dispatch_due_campaigns(
             ).first()
             if claimed is None:
                 continue  # cancelled or dispatched meanwhile
-            done.append(
-                Dispatched(campaign_id, _dispatch(session, get_campaign(session, campaign_id)))
-            )
+            campaign = get_campaign(session, campaign_id)
+            try:
+                check_sendable(campaign, settings)
+            except CampaignError as exc:
+                # Queued every minute otherwise; as a draft it waits for the recruiter.
+                campaign.status, campaign.scheduled_at = CampaignStatus.DRAFT, None
+                session.flush()
+                log.warning(
+                    "campaign not sent: back to draft",
+                    extra={"campaign_id": campaign_id, "reason": str(exc)},
+                )
+                continue
+            done.append(Dispatched(campaign_id, _dispatch(session, campaign)))
     if on_progress is not None:
         on_progress(len(ids), len(ids))
     return done
@@ -506,18 +539,21 @@ def render_preview(
         first_name = candidate.first_name if candidate is not None else ""
     console = f"{settings.base_url}/admin/campaigns/{campaign.id}"
     context = {
-        **settings.base_context(first_name),
-        "subject": campaign.subject,
-        "body_text": campaign.body,
-        "body_html": body_html(campaign.body),
-        "reason": f"You opted in to emails from the {settings.company_name} talent community.",
+        **campaign_context(settings, campaign.subject, campaign.body),
+        "first_name": first_name,
         "preferences_url": console,
         "unsubscribe_url": console,
     }
     return (renderer or Renderer()).render("campaign", context)
 
 
-def send_test(session: Session, campaign_id: int, recruiter_id: int) -> str:
+def send_test(
+    session: Session,
+    campaign_id: int,
+    recruiter_id: int,
+    *,
+    settings: MailSettings | None = None,
+) -> str:
     """Queue one test of the campaign to the recruiter's own address; returns that address.
 
     It is a campaign row with no candidate and ``"test": true`` in its context,
@@ -527,6 +563,7 @@ def send_test(session: Session, campaign_id: int, recruiter_id: int) -> str:
     recruiter = session.get(RecruiterUser, recruiter_id)
     if recruiter is None or not recruiter.active:
         raise CampaignError("only an active recruiter can receive a test")
+    check_sendable(campaign, settings)
     at = now()
     enqueue(
         session,

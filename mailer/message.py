@@ -15,6 +15,11 @@ extra headers becomes RFC 2047 encoded-words, unless the message needs SMTPUTF8
 (an internationalized address), where RFC 6532 allows raw UTF-8. ASCII values are
 never encoded, only folded at their spaces: `List-Unsubscribe` must stay
 readable, and ``<uri>, <uri>`` folds between its URIs.
+
+Addresses (`parse_mailbox`) may carry a display name, quoted or not: an unquoted
+one may hold UTF-8 (RFC 6532) and specials such as the comma and full stop of
+``Acme, Inc. <careers@acme.example.com>``. The name is written as a quoted string
+when it holds specials, and as encoded-words where raw UTF-8 is not allowed.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 # RFC 5322 specials: a display name holding one must be a quoted string.
 _SPECIALS = re.compile(r'[][()<>@,;:\\".]')
+# `display name <addr-spec>`: the name is everything before the last "<".
+_ANGLE_ADDRESS = re.compile(r"(.*?)\s*<([^<>]*)>", re.S)
 
 
 class HeaderError(MailerError, ValueError):
@@ -79,6 +86,29 @@ def needs_smtputf8(*addresses: str) -> bool:
 def addr_spec(address: str) -> str:
     """The bare `local@domain` of an address that may carry a display name."""
     return _split_address(address)[1]
+
+
+def parse_mailbox(address: str) -> tuple[str, str]:
+    """(display name, addr-spec) of `Name <addr>`, `"Name" <addr>` or a bare `addr`.
+
+    Everything before the final ``<addr>`` is the display name: unquoted, it is
+    taken as typed (white space collapsed), so UTF-8 and specials need no quotes.
+    Raises `HeaderError` for something that is not one address.
+    """
+    return _split_address(address)
+
+
+def format_mailbox(name: str, spec: str) -> str:
+    """`name <spec>` with the name quoted when it is more than plain ASCII words; raw UTF-8.
+
+    The form every parser reads back (email.utils, email-validator), used for settings.
+    """
+    _check("display name", name)
+    if not name:
+        return spec
+    if _SPECIALS.search(name) or not name.isascii():
+        name = _quoted(name)
+    return f"{name} <{spec}>"
 
 
 def uri_list(uris: Sequence[str]) -> str:
@@ -184,10 +214,19 @@ def _split_address(address: str) -> tuple[str, str]:
 def _parse_address(address: str) -> tuple[str, str]:
     # Cached: the From address is the same for every message, and parsing is slow.
     _check("address", address)
-    name, spec = parseaddr(address)
-    if "@" not in spec:
+    angle = _ANGLE_ADDRESS.fullmatch(address.strip())
+    if angle is not None and '"' not in angle.group(1):
+        # `Acme, Inc. <…>` or `José Müller <…>`: parseaddr would split at the comma.
+        name, spec = " ".join(angle.group(1).split()), angle.group(2).strip()
+    else:
+        name, spec = parseaddr(address)
+    if "@" not in spec or any(c.isspace() for c in spec):
         raise HeaderError(f"{address!r} is not an email address")
     return name, spec
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _mailbox(address: str, utf8: bool) -> str:
@@ -197,7 +236,7 @@ def _mailbox(address: str, utf8: bool) -> str:
         return spec
     if (utf8 or name.isascii()) and "=?" not in name:
         if _SPECIALS.search(name):
-            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            name = _quoted(name)
         return f"{name} <{spec}>"
     # A display name is a phrase: encode it whole, never partly inside quotes.
     return " ".join(_encoded_words(name)) + f" <{spec}>"

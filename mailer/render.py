@@ -19,6 +19,12 @@ such as `{% for %}` between MJML elements). Jinja expressions inside attribute
 values must not contain double quotes. The HTML is autoescaped; text and
 subject are not, and the subject is collapsed to one line.
 
+Preheader (the inbox preview line): a `display:none` div in `<mj-raw>` at the
+top of `<mj-body>`, never `<mj-preview>`. mjml-python writes the preview in
+white on the body's light grey, which SpamAssassin scores as hidden text
+(HTML_FONT_LOW_CONTRAST); `tests/mailer/test_spam_score.py` scores every
+template.
+
 Context. The worker supplies `company_name`, `base_url`, `postal_address` and
 `first_name` (may be empty) to every template; the code that queues a message
 adds the rest:

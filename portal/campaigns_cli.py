@@ -27,15 +27,22 @@ def campaigns_dispatch(ctx: click.Context) -> None:
 
     Each campaign's audience is queued in one statement with one row per
     recipient, so a second run, or a run after a crash, queues nobody twice.
-    The worker sends the rows and re-checks every opt-out first.
+    The worker sends the rows and re-checks every opt-out first. A campaign
+    with an image without alt text, or whose email passes 100 KB of HTML, is
+    not queued: it goes back to draft, with a warning in the log.
     """
     # Imported here: portal.cli imports this module to register the command.
     from portal.cli import _settings
 
-    engine = make_engine(_settings(ctx).database_url)
+    settings = _settings(ctx)
+    engine = make_engine(settings.database_url)
     try:
         with progress_bar("Queueing campaigns") as on_progress:
-            done = dispatch_due_campaigns(make_session_factory(engine), on_progress=on_progress)
+            done = dispatch_due_campaigns(
+                make_session_factory(engine),
+                on_progress=on_progress,
+                settings=settings.mail_settings(),
+            )
     finally:
         engine.dispose()
     for item in done:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.digests import digest_context
 from jobs.scheduler import AlertScheduler
+from mailer.campaign_admin import dispatch_due_campaigns
 from mailer.config import SmtpTarget
 from mailer.models import MessageKind
 from mailer.outbox import outbox_report
@@ -214,7 +215,11 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         target = SmtpTarget(host=sink.host, port=sink.port)
         log.info("development mail sink listening", extra={"smtp": sink.url})
 
-    scheduler = AlertScheduler(factory, reload_seconds=settings.scheduler_reload_seconds)
+    scheduler = AlertScheduler(
+        factory,
+        reload_seconds=settings.scheduler_reload_seconds,
+        dispatch_campaigns=campaign_dispatcher(settings),
+    )
     worker = make_worker(settings, factory, target)
     worker_thread = threading.Thread(
         target=worker.run,
@@ -246,6 +251,12 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         app.extensions["talentconnect"].engine.dispose()
         engine.dispose()
         log.info("stopped")
+
+
+def campaign_dispatcher(settings: Settings) -> Callable[[Any], object]:
+    """The scheduler's campaign dispatch, with the sender settings its size check needs."""
+    mail = settings.mail_settings()
+    return lambda factory: dispatch_due_campaigns(factory, settings=mail)
 
 
 def make_worker(
@@ -349,7 +360,9 @@ def scheduler(ctx: click.Context) -> None:
     settings = _settings(ctx)
     engine = make_engine(settings.database_url)
     alert_scheduler = AlertScheduler(
-        make_session_factory(engine), reload_seconds=settings.scheduler_reload_seconds
+        make_session_factory(engine),
+        reload_seconds=settings.scheduler_reload_seconds,
+        dispatch_campaigns=campaign_dispatcher(settings),
     )
     done = threading.Event()
     try:

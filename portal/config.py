@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from mailer.config import MailSettings, SmtpTarget
+from mailer.message import HeaderError, format_mailbox, parse_mailbox
 
 if TYPE_CHECKING:
     from mailer.dkim import DkimSigner
@@ -89,7 +90,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "MAIL_FROM",
         "Acme Careers <careers@acme.example.com>",
-        "From address of every email, optionally with a display name.",
+        "From address of every email, optionally with a display name, which may hold "
+        "UTF-8 and commas without quotes, e.g. José Müller, Acme Inc. <careers@acme.example.com>.",
     ),
     SettingSpec(
         "UNSUBSCRIBE_MAILBOX",
@@ -573,13 +575,7 @@ def load_settings(
     if production and parts.scheme != "https":
         raise ConfigError(PREFIX + "BASE_URL", "must use https in production")
 
-    mail_from = get("MAIL_FROM") or "Acme Careers <careers@acme.example.com>"
-    try:
-        validate_email(
-            mail_from, allow_display_name=True, check_deliverability=False, test_environment=True
-        )
-    except EmailNotValidError as exc:
-        raise ConfigError(PREFIX + "MAIL_FROM", f"{mail_from!r}: {exc}") from None
+    mail_from = _mail_from(get("MAIL_FROM") or "Acme Careers <careers@acme.example.com>")
     unsubscribe_mailbox = _unsubscribe_mailbox(get("UNSUBSCRIBE_MAILBOX"), mail_from)
 
     postal_address = get("POSTAL_ADDRESS")
@@ -686,6 +682,23 @@ def load_settings(
         uses_dev_secret=uses_dev_secret,
         dkim=_dkim(get("DKIM_DOMAIN"), get("DKIM_SELECTOR"), get("DKIM_KEY_FILE")),
     )
+
+
+def _mail_from(raw: str) -> str:
+    """The sender as `name <address>`, the name quoted where needed (RFC 6532 names welcome)."""
+    try:
+        name, spec = parse_mailbox(raw)
+    except HeaderError:
+        raise ConfigError(
+            PREFIX + "MAIL_FROM",
+            f"{raw!r} is not one address such as Acme Careers <careers@acme.example.com>",
+        ) from None
+    try:
+        validate_email(spec, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ConfigError(PREFIX + "MAIL_FROM", f"{raw!r}: {exc}") from None
+    # Quoted, so email-validator and email.utils read it back (an unquoted comma splits it).
+    return format_mailbox(name, spec)
 
 
 def _unsubscribe_mailbox(raw: str, mail_from: str) -> str:

@@ -38,7 +38,7 @@ from mailer.campaign_admin import (
     send_now,
     send_test,
 )
-from mailer.campaigns import body_html
+from mailer.campaigns import body_html, content_problem, email_size
 from mailer.models import Campaign, CampaignStatus
 from portal.views.admin import current_recruiter, recruiter_required
 from portal.web import db, settings
@@ -75,6 +75,12 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
         abort(404)
 
 
+def _sentence(exc: CampaignError) -> str:
+    """The error as a sentence for a notice: capital first letter, full stop."""
+    text = str(exc)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def _recruiter_id() -> int:
     recruiter = current_recruiter()
     assert recruiter is not None  # recruiter_required ran first
@@ -103,6 +109,8 @@ def _edit(campaign: Campaign | None) -> Any:
         form.audience.data = "interests"
     problems: dict[str, str] = {}
     preview = None
+    size = None
+    problem = None
     if form.validate_on_submit():
         chosen = _chosen_interests()
         by_interest = form.audience.data == "interests"
@@ -115,6 +123,9 @@ def _edit(campaign: Campaign | None) -> Any:
         )
         if request.form.get("action") == "preview":
             preview = body_html(draft.body)
+            mail = settings().mail_settings()
+            size = email_size(mail, draft.subject, draft.body)
+            problem = content_problem(draft.body, mail, draft.subject)
         else:
             try:
                 saved = save_draft(
@@ -122,6 +133,7 @@ def _edit(campaign: Campaign | None) -> Any:
                     draft,
                     campaign_id=campaign.id if campaign is not None else None,
                     created_by_id=_recruiter_id(),
+                    settings=settings().mail_settings(),
                 )
             except CampaignError as exc:
                 problems = exc.problems or {"form": str(exc)}
@@ -137,6 +149,8 @@ def _edit(campaign: Campaign | None) -> Any:
         chosen=set(chosen),
         problems=problems,
         preview=preview,
+        size=size,
+        content_problem=problem,
     ), status
 
 
@@ -159,6 +173,7 @@ def edit(campaign_id: int) -> Any:
 def _detail(campaign: Campaign, schedule_form: ScheduleForm, problems: dict[str, str]) -> Any:
     interests = {i.id: i.name for i in active_interests(db())}
     chosen = [interests.get(i, f"interest {i}") for i in audience_interest_ids(campaign)]
+    mail = settings().mail_settings()
     return render_template(
         "admin/campaigns/detail.html",
         campaign=campaign,
@@ -167,6 +182,9 @@ def _detail(campaign: Campaign, schedule_form: ScheduleForm, problems: dict[str,
         schedule_form=schedule_form,
         action_form=ActionForm(),
         problems=problems,
+        size=email_size(mail, campaign.subject, campaign.body),
+        # Blocks Send now, Schedule and the test send (the service functions refuse them too).
+        content_problem=content_problem(campaign.body, mail, campaign.subject),
         editable=campaign.status in EDITABLE,
         cancellable=campaign.status
         in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.SENT),
@@ -199,9 +217,9 @@ def test_send(campaign_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        address = send_test(db(), campaign.id, _recruiter_id())
+        address = send_test(db(), campaign.id, _recruiter_id(), settings=settings().mail_settings())
     except CampaignError as exc:
-        flash(str(exc), "campaign")
+        flash(_sentence(exc), "campaign")
     else:
         flash(f"A test is on its way to {address}.", "campaign")
     return redirect(url_for(".detail", campaign_id=campaign.id))
@@ -230,7 +248,7 @@ def schedule(campaign_id: int) -> Any:
         abort(400)
     try:
         at = _send_time(form)
-        schedule_campaign(db(), campaign.id, at)
+        schedule_campaign(db(), campaign.id, at, settings=settings().mail_settings())
     except CampaignError as exc:
         return _detail(campaign, form, exc.problems or {"form": str(exc)})
     flash(f"Scheduled for {at:%Y-%m-%d %H:%M} {at.tzname()}.", "campaign")
@@ -244,9 +262,9 @@ def send(campaign_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        queued = send_now(db(), campaign.id)
+        queued = send_now(db(), campaign.id, settings=settings().mail_settings())
     except CampaignError as exc:
-        flash(str(exc).capitalize() + ".", "campaign")
+        flash(_sentence(exc), "campaign")
     else:
         flash(f"Queued for {queued} recipient{'' if queued == 1 else 's'}.", "campaign")
     return redirect(url_for(".detail", campaign_id=campaign.id))

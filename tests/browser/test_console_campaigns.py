@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mailer.config import SmtpTarget
+from mailer.models import Campaign
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import BatchResult, OutboxWorker
@@ -114,3 +115,39 @@ def test_campaign_page_fits_a_phone(chromium: Browser, portal: LivePortal, axe_s
         flow.check("campaign-detail")
         flow.goto("/admin/reports/")
         flow.check("reports")
+
+
+def test_content_refusals_are_readable_on_a_phone(
+    chromium: Browser, portal: LivePortal, axe_source: str
+) -> None:
+    """A refused image and a blocked oversized campaign explain themselves within 375 px."""
+    _seed(portal)
+    long_image = (
+        "https://cdn.acme.example.com/campaigns/2026/berlin-hiring-day/team-photo-large.png"
+    )
+    with session_scope(portal.sessions) as session:
+        big = Campaign(
+            name="Too big",
+            subject="News",
+            body="[Open roles](https://careers.acme.example.com/jobs)\n\n" * 1_800,
+            audience={"interest_ids": []},
+        )
+        session.add(big)
+        session.flush()
+        big_id = big.id
+    with open_flow(chromium, portal, axe_source, "campaign-rules", phone=True) as flow:
+        flow.recruiter_login(EMAIL, PASSWORD)
+        flow.goto("/admin/campaigns/new")
+        flow.page.get_by_label("Name").fill("Team")
+        flow.page.get_by_label("Subject line").fill("Meet the team")
+        flow.page.get_by_label("Message").fill(f"Hello\n\n![]({long_image})")
+        flow.press('button[value="save"]')
+        flow.page.wait_for_load_state("load")
+        assert "Add alt text to this image" in flow.page.inner_text("main")
+        # The refusal is a 400 page on purpose; the browser logs that status.
+        flow.console_errors[:] = [e for e in flow.console_errors if "status of 400" not in e]
+        flow.check("campaign-alt-refused")
+        flow.goto(f"/admin/campaigns/{big_id}")
+        assert "This campaign can't be sent yet" in flow.page.inner_text("main")
+        assert flow.page.locator("#email-size").is_visible()
+        flow.check("campaign-too-large")

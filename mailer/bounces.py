@@ -314,13 +314,18 @@ def _bounce(
     delayed: bool,
     reported: tuple[str, ...] = (),
     reply: int | None = None,
+    notification: bool = False,
 ) -> Report:
     classification = classify_failure(status, diagnostic, delayed=delayed, reply=reply)
+    kept = _text(diagnostic)
+    if notification and len(kept) > MAX_DIAGNOSTIC_CHARS:
+        # A notification's reason comes after its boilerplate: keep the end.
+        kept = "…" + kept[-(MAX_DIAGNOSTIC_CHARS - 1) :]
     return Report(
         _KIND_OF[classification.verdict],
         # The code that counted: a generic 5.0.0 gives way to one found in the text.
         classification.status or status,
-        _text(diagnostic)[:MAX_DIAGNOSTIC_CHARS],
+        kept[:MAX_DIAGNOSTIC_CHARS],
         reported,
         category=classification.category,
     )
@@ -334,13 +339,15 @@ def _parse_dsn(message: Message) -> Report:
     if failures:
         final = [f for f in failures if not f.action.startswith("delay")]
         chosen = (final or failures)[0]
+        if chosen.diagnostic:
+            return _bounce(chosen.status, chosen.diagnostic, delayed=not final, reported=reported)
         # Without a Diagnostic-Code, the notification's text may still say why.
-        diagnostic = chosen.diagnostic or _notification_text(message)
-        return _bounce(chosen.status, diagnostic, delayed=not final, reported=reported)
+        text = _notification_text(message)
+        return _bounce(chosen.status, text, delayed=not final, reported=reported, notification=True)
     if permanent or temporary:
         # A bounce without DSN fields (qmail, Yahoo …): its text is all there is.
         text = _notification_text(message)
-        return _bounce("", text, delayed=not permanent, reported=reported)
+        return _bounce("", text, delayed=not permanent, reported=reported, notification=True)
     if fields:
         raise UnusableReport(BounceOutcome.DELIVERY_NOTICE, "a DSN that reports no failure")
     raise UnusableReport(BounceOutcome.NOT_A_REPORT, "neither a bounce nor a feedback report")

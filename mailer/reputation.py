@@ -267,6 +267,11 @@ def _unsent(session: Session, campaign_id: int, statuses: tuple[OutboxStatus, ..
     )
 
 
+def held_count(session: Session, campaign_id: int) -> int:
+    """How many of a campaign's messages are held (while it is paused)."""
+    return _unsent(session, campaign_id, (OutboxStatus.HELD,))
+
+
 def pause_campaign(session: Session, campaign_id: int) -> int | None:
     """Pause a campaign that is being sent and hold its pending rows; return how many.
 

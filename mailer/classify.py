@@ -193,9 +193,9 @@ def enhanced_code(status: str, diagnostic: str) -> str:
     code = ".".join(given.groups()) if given else ""
     if code and not code.endswith(".0.0"):
         return code
-    found = _ENHANCED.search(diagnostic[:MAX_CLASSIFIED_CHARS])
-    if found and found.group(1) != "2":
-        return ".".join(found.groups())
+    for found in _ENHANCED.finditer(diagnostic[:MAX_CLASSIFIED_CHARS]):
+        if found.group(1) != "2":  # 2.x.x is success: a version number, more likely
+            return ".".join(found.groups())
     return code
 
 

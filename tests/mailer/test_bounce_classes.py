@@ -1,4 +1,4 @@
-"""Bounce classification: RFC 3463 codes and diagnostic text, and real-world formats of many MTAs."""
+"""Bounce classification: RFC 3463 codes and diagnostic text, and real bounces of many MTAs."""
 
 from __future__ import annotations
 
@@ -42,68 +42,101 @@ A, FULL, BIG, SLOW, POLICY, OTHER = (
     BounceCategory.OTHER,
 )
 
-# (Status field, diagnostic text, delayed) -> (category, verdict, the code that counted)
-RULES: list[tuple[str, str, bool, BounceCategory, Verdict, str]] = [
+SUP, SOFT_, POL = Verdict.SUPPRESS, Verdict.SOFT, Verdict.POLICY
+
+
+def rule(
+    status: str,
+    diagnostic: str,
+    category: BounceCategory,
+    verdict: Verdict,
+    *,
+    code: str | None = None,
+    delayed: bool = False,
+) -> tuple[str, str, bool, Classification]:
+    """A DSN Status and diagnostic, and what they classify as (the Status read, unless `code`)."""
+    read = status if code is None else code
+    return status, diagnostic, delayed, Classification(category, verdict, read)
+
+
+RULES = [
     # Address failures, and only those, suppress.
-    ("5.1.1", "550 5.1.1 <a@x>: Recipient address rejected: User unknown", False, A, "suppress", "5.1.1"),
-    ("5.1.10", "550 5.1.10 RESOLVER.ADR.RecipientNotFound", False, A, "suppress", "5.1.10"),
-    ("5.2.1", "550-5.2.1 The email account that you tried to reach is disabled.", False, A, "suppress", "5.2.1"),
-    ("5.0.0", "550 Requested action not taken: no such user here", False, A, "suppress", "5.0.0"),
-    ("5.0.0", "Unrouteable address", False, A, "suppress", "5.0.0"),
-    ("5.4.4", "Host or domain name not found. Name service error for name=exampel.test type=A", False, A, "suppress", "5.4.4"),
-    ("", "Sorry, no mailbox here by that name. (#5.1.1)", False, A, "suppress", "5.1.1"),
+    rule("5.1.1", "550 5.1.1 <a@x>: Recipient address rejected: User unknown", A, SUP),
+    rule("5.1.10", "550 5.1.10 RESOLVER.ADR.RecipientNotFound", A, SUP),
+    rule("5.2.1", "550-5.2.1 The email account that you tried to reach is disabled.", A, SUP),
+    rule("5.0.0", "550 Requested action not taken: no such user here", A, SUP),
+    rule("5.0.0", "Unrouteable address", A, SUP),
+    rule(
+        "5.4.4",
+        "Host or domain name not found. Name service error for name=exampel.test type=A",
+        A,
+        SUP,
+    ),
+    rule("", "Sorry, no mailbox here by that name. (#5.1.1)", A, SUP, code="5.1.1"),
     # An address failure that is only delayed, or temporary, is soft.
-    ("4.1.1", "450 4.1.1 <a@x>: Recipient address rejected: unverified address", False, A, "soft", "4.1.1"),
-    ("5.1.1", "550 5.1.1 user unknown", True, A, "soft", "5.1.1"),
+    rule("4.1.1", "450 4.1.1 <a@x>: Recipient address rejected: unverified address", A, SOFT_),
+    rule("5.1.1", "550 5.1.1 user unknown", A, SOFT_, delayed=True),
     # A generic 5.0.0 gives way to the code in the text.
-    ("5.0.0", "smtp; 552 5.2.2 <a@x>: Mailbox quota exceeded", False, FULL, "soft", "5.2.2"),
-    ("5.0.0", "smtp; 550 Mailbox quota exceeded for a@x", False, FULL, "soft", "5.0.0"),
-    ("5.0.0", "552 Requested mail action aborted: exceeded storage allocation", False, FULL, "soft", "5.0.0"),
-    ("5.2.2", "552-5.2.2 The recipient's inbox is out of storage space.", False, FULL, "soft", "5.2.2"),
+    rule("5.0.0", "smtp; 552 5.2.2 <a@x>: Mailbox quota exceeded", FULL, SOFT_, code="5.2.2"),
+    rule("5.0.0", "smtp; 550 Mailbox quota exceeded for a@x", FULL, SOFT_),
+    rule("5.0.0", "552 Requested mail action aborted: exceeded storage allocation", FULL, SOFT_),
+    rule("5.2.2", "552-5.2.2 The recipient's inbox is out of storage space.", FULL, SOFT_),
     # Full-mailbox text wins over an address code.
-    ("5.1.1", "550 5.1.1 mailbox is full", False, FULL, "soft", "5.1.1"),
-    ("5.3.4", "552 5.3.4 Message size exceeds fixed maximum message size", False, BIG, "soft", "5.3.4"),
-    ("5.0.0", "553 exceeded maximum inbound message size", False, BIG, "soft", "5.0.0"),
-    ("", "552 message rejected", False, BIG, "soft", ""),
+    rule("5.1.1", "550 5.1.1 mailbox is full", FULL, SOFT_),
+    rule("5.3.4", "552 5.3.4 Message size exceeds fixed maximum message size", BIG, SOFT_),
+    rule("5.0.0", "553 exceeded maximum inbound message size", BIG, SOFT_),
+    rule("", "552 message rejected", BIG, SOFT_),
     # Greylisting and rate limits are soft, even under an X.7 or X.2.1 code.
-    ("4.7.1", "451 4.7.1 Greylisting in action, please come back later", False, SLOW, "soft", "4.7.1"),
-    ("4.2.0", "450 4.2.0 <a@x>: Recipient address rejected: Greylisted", True, SLOW, "soft", "4.2.0"),
-    ("4.2.1", "452-4.2.1 The recipient is receiving mail at a rate that prevents", False, SLOW, "soft", "4.2.1"),
-    ("5.0.0", "550 too many messages to this mailbox, slow down", False, SLOW, "soft", "5.0.0"),
+    rule("4.7.1", "451 4.7.1 Greylisting in action, please come back later", SLOW, SOFT_),
+    rule(
+        "4.2.0",
+        "450 4.2.0 <a@x>: Recipient address rejected: Greylisted",
+        SLOW,
+        SOFT_,
+        delayed=True,
+    ),
+    rule("4.2.1", "452-4.2.1 The recipient is receiving mail at a rate that prevents", SLOW, SOFT_),
+    rule("5.0.0", "550 too many messages to this mailbox, slow down", SLOW, SOFT_),
     # Policy, spam and reputation: the sender's problem, whatever the code.
-    ("5.7.1", "550-5.7.1 this message is likely unsolicited mail", False, POLICY, "policy", "5.7.1"),
-    ("5.7.1", "554 5.7.1 Client host [198.51.100.25] blocked using zen.spamhaus.org", False, POLICY, "policy", "5.7.1"),
-    ("5.0.0", "554 Message rejected due to low sender reputation", False, POLICY, "policy", "5.0.0"),
-    ("5.1.1", "550 5.1.1 rejected as spam", False, POLICY, "policy", "5.1.1"),
-    ("5.7.26", "550 5.7.26 Unauthenticated email is not accepted due to DMARC policy", False, POLICY, "policy", "5.7.26"),
-    ("4.7.0", "421 4.7.0 [TSS04] Messages temporarily deferred due to user complaints", True, POLICY, "policy", "4.7.0"),
-    ("5.7.606", "550 5.7.606 Access denied, banned sending IP [198.51.100.25]", False, POLICY, "policy", "5.7.606"),
-    ("5.0.0", "553 Sender address rejected: Domain not found", False, POLICY, "policy", "5.0.0"),
-    ("5.1.8", "553 5.1.8 <bounces@x>: Sender address rejected", False, POLICY, "policy", "5.1.8"),
-    ("5.7.0", "550 5.7.0 refused", False, POLICY, "policy", "5.7.0"),
+    rule("5.7.1", "550-5.7.1 this message is likely unsolicited mail", POLICY, POL),
+    rule(
+        "5.7.1", "554 5.7.1 Client host [198.51.100.25] blocked using zen.spamhaus.org", POLICY, POL
+    ),
+    rule("5.0.0", "554 Message rejected due to low sender reputation", POLICY, POL),
+    rule("5.1.1", "550 5.1.1 rejected as spam", POLICY, POL),
+    rule(
+        "5.7.26",
+        "550 5.7.26 Unauthenticated email is not accepted due to DMARC policy",
+        POLICY,
+        POL,
+    ),
+    rule(
+        "4.7.0",
+        "421 4.7.0 [TSS04] Messages temporarily deferred due to user complaints",
+        POLICY,
+        POL,
+        delayed=True,
+    ),
+    rule("5.7.606", "550 5.7.606 Access denied, banned sending IP [198.51.100.25]", POLICY, POL),
+    rule("5.0.0", "553 Sender address rejected: Domain not found", POLICY, POL),
+    rule("5.1.8", "553 5.1.8 <bounces@x>: Sender address rejected", POLICY, POL),
+    rule("5.7.0", "550 5.7.0 refused", POLICY, POL),
     # Nothing to go on: soft, so only a failure that keeps coming suppresses.
-    ("5.0.0", "", False, OTHER, "soft", "5.0.0"),
-    ("", "", False, OTHER, "soft", ""),
-    ("5.4.7", "delivery time expired", False, OTHER, "soft", "5.4.7"),
+    rule("5.0.0", "", OTHER, SOFT_),
+    rule("", "", OTHER, SOFT_),
+    rule("5.4.7", "delivery time expired", OTHER, SOFT_),
     # IP addresses and version numbers are no status codes.
-    ("", "host mx[192.0.2.5] said: 550 relay 2.11.3 (Postfix 3.7.1)", False, OTHER, "soft", ""),
-    ("5.0.0", "Postfix 2.11.3 said: 550 5.1.1 no such user", False, A, "suppress", "5.1.1"),
+    rule("", "host mx[192.0.2.5] said: 550 relay 2.11.3 (Postfix 3.7.1)", OTHER, SOFT_),
+    rule("5.0.0", "Postfix 2.11.3 said: 550 5.1.1 no such user", A, SUP, code="5.1.1"),
 ]
 
 
-@pytest.mark.parametrize(("status", "diagnostic", "delayed", "category", "verdict", "code"), RULES)
+@pytest.mark.parametrize(("status", "diagnostic", "delayed", "expected"), RULES)
 def test_the_classifier_reads_code_and_text(
-    status: str,
-    diagnostic: str,
-    delayed: bool,
-    category: BounceCategory,
-    verdict: str,
-    code: str,
+    status: str, diagnostic: str, delayed: bool, expected: Classification
 ) -> None:
     """Each rule of mailer.classify: the category, what it does to the address, the code read."""
-    assert classify_failure(status, diagnostic, delayed=delayed) == Classification(
-        category, Verdict(verdict), code
-    )
+    assert classify_failure(status, diagnostic, delayed=delayed) == expected
 
 
 def test_a_reply_code_given_apart_from_the_text_counts() -> None:

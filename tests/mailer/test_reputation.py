@@ -166,7 +166,7 @@ def test_a_campaign_pauses_itself_past_the_pause_rate_and_resumes_without_losing
     clock: FrozenClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """3 of the first 20 refused by a block list (15 %): warned, paused, 40 held; resume sends them."""
+    """3 of the first 20 refused by a block list (15 %): warned, paused, 40 held; resume sends."""
     caplog.set_level(logging.INFO)
     mail = settings(reputation_min_sample=20)
     campaign_id = start_campaign(sessions, 60)

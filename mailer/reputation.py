@@ -303,9 +303,15 @@ def resume_campaign(session: Session, campaign_id: int) -> int:
     Held rows get a fresh delivery window, and the alarm a fresh sample: the
     rates are measured again from here. Raises `ResumeError` if it is not paused.
     """
-    campaign = session.get(Campaign, campaign_id, with_for_update=True)
-    if campaign is None:
+    found = session.get(Campaign, campaign_id)
+    if found is None:
         raise ResumeError(f"there is no campaign {campaign_id}")
+    if found.status is not CampaignStatus.PAUSED:
+        raise ResumeError(f"a {found.status.value} campaign cannot be resumed")
+    key = f"campaign:{campaign_id}:"
+    # The alarm's row first, then the campaign's: the order the alarm check locks them in.
+    alarm = _alarm(session, key)
+    campaign = session.get_one(Campaign, campaign_id, with_for_update=True, populate_existing=True)
     if campaign.status is not CampaignStatus.PAUSED:
         raise ResumeError(f"a {campaign.status.value} campaign cannot be resumed")
     at = now()
@@ -324,9 +330,7 @@ def resume_campaign(session: Session, campaign_id: int) -> int:
         .execution_options(synchronize_session=False)
     )
     campaign.status = CampaignStatus.SENT
-    key = f"campaign:{campaign_id}:"
     total = send_rate(session, key)
-    alarm = _alarm(session, key)
     alarm.base_policy, alarm.base_handed = total.policy, total.handed
     alarm.warned_at = alarm.paused_at = None
     alarm.resumed_at = at

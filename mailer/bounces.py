@@ -9,10 +9,14 @@ return path of mail sent to someone else. The report's content decides only what
 happened.
 
 - **Delivery status notifications** (RFC 3464) are read with flufl.bounce
-  (`all_failures`, which also knows many older non-standard formats) and with the
-  DSN's own Status fields. A failure with a 5.x.x status is a hard bounce; a
-  delay, a failure with a 4.x.x status, or a full mailbox (x.2.2, which RFC 3463
-  calls a persistent transient failure, even as 5.2.2) is a soft bounce.
+  (`all_failures`, which also knows many older non-standard formats, such as
+  qmail's and Yahoo's plain-text bounces) and with the DSN's own fields. What a
+  failure means is decided by `mailer.classify.classify_failure` from the enhanced
+  status code *and* the diagnostic text (the DSN's Diagnostic-Code, or the
+  notification's text when there is none): only an address failure (X.1.x: no
+  such user, bad domain, mailbox disabled) is a hard bounce; a full mailbox, a
+  message too large, greylisting, rate limits, delays and unexplained failures are
+  soft bounces; policy, spam and reputation rejections are the sender's problem.
 - **Complaints** are ARF feedback reports (RFC 5965, multipart/report;
   report-type=feedback-report) of type abuse or fraud. Feedback loops send them
   to the address registered with the mailbox provider (`bounce_mailbox`), so the
@@ -23,6 +27,9 @@ happened.
 What each does (flushes, never commits; each change is a consent event):
 
 - hard bounce: the address is suppressed at once;
+- policy rejection: recorded (a `BounceEvent`, counted per receiving domain and per
+  send, feeding the sender-reputation alarm of `mailer.reputation`), never
+  counted against the address;
 - soft bounce: scored like Mailman does. Each adds 0.5 (a hard bounce would add
   1.0, so it suppresses outright), at most once per UTC day, so the same DSN read
   twice or a burst of retries counts once; a bounce more than
@@ -30,6 +37,10 @@ What each does (flushes, never commits; each change is a consent event):
   `bounce_score_threshold` suppresses the address;
 - complaint: the candidate is opted out of mass email, every interest
   subscription is withdrawn, and the address is suppressed.
+
+Every classified bounce of a known outbox row is also written as a `BounceEvent`.
+The worker sends the relay's own 5xx answers (at RCPT or DATA) through the same
+classifier and the same actions (`record_bounce`).
 
 A suppression by bounce writes one consent event (scope mass_email, action
 change, source bounce) whose detail says why mail stopped: the candidate did not
@@ -65,10 +76,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailer.classify import (
+    MAX_CLASSIFIED_CHARS,
+    BounceCategory,
+    Classification,
+    Verdict,
+    classify_failure,
+)
 from mailer.config import MailSettings
 from mailer.errors import MailerError
 from mailer.inbound import InboundMessage, same_address, token_candidates
 from mailer.models import BounceScore, OutboxMessage
+from mailer.reputation import recipient_domain, record_bounce_event
 from mailer.verp import VERP_PREFIX, bounce_mailbox, parse_verp
 from preferences.addresses import address_hash, normalize_email
 from preferences.clock import now
@@ -110,6 +129,7 @@ _STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 class ReportKind(enum.StrEnum):
     HARD_BOUNCE = "hard_bounce"
     SOFT_BOUNCE = "soft_bounce"
+    POLICY = "policy"
     COMPLAINT = "complaint"
 
 
@@ -121,6 +141,8 @@ class BounceOutcome(enum.StrEnum):
     SOFT_BOUNCE_SAME_DAY = "soft_bounce_same_day"
     SOFT_BOUNCE_SUPPRESSED = "soft_bounce_suppressed"
     ALREADY_SUPPRESSED = "already_suppressed"
+    POLICY_RECORDED = "policy_recorded"
+    POLICY_ALREADY_RECORDED = "policy_already_recorded"
     COMPLAINT_APPLIED = "complaint_applied"
     COMPLAINT_ALREADY_APPLIED = "complaint_already_applied"
     # Ignored:
@@ -171,6 +193,8 @@ class Report:
     # one-click tokens from the reported message's List-Unsubscribe.
     outbox_ids: tuple[int, ...] = ()
     link_tokens: tuple[str, ...] = ()
+    # For bounces: what the failure says about the address (`mailer.classify`).
+    category: BounceCategory | None = None
 
 
 @dataclass(frozen=True)
@@ -217,19 +241,49 @@ def _dsn_fields(message: Message) -> list[_DsnField]:
                 _DsnField(
                     action=action,
                     status=status.group(0) if status else "",
-                    diagnostic=_text(block.get("Diagnostic-Code"))[:MAX_DIAGNOSTIC_CHARS],
+                    diagnostic=_text(block.get("Diagnostic-Code"))[:MAX_CLASSIFIED_CHARS],
                 )
             )
     return found
 
 
-def _is_hard(entry: _DsnField) -> bool:
-    if not entry.action.startswith(("fail", "error")):
-        return False  # delayed
-    if not entry.status:
-        return True  # failed, and nothing says it might pass
-    # x.2.2 is a full mailbox: RFC 3463 calls it a persistent transient failure.
-    return entry.status.startswith("5.") and not entry.status.endswith(".2.2")
+# Where a plain-text bounce starts quoting the returned message: its words are ours
+# (a footer's "privacy policy"), not the server's.
+_RETURNED = re.compile(
+    r"^\s*(?:-{2,}|={2,}).*(?:below this line|copy of the message|original message|"
+    r"returned message|message headers|undelivered message|forwarded message)"
+    r"|^\s*(?:received|return-path|message-id|dkim-signature):",
+    re.IGNORECASE,
+)
+# qmail (QSBMF) and Yahoo name each failed recipient on a line of its own: "<a@b>:".
+_RECIPIENT_LINE = re.compile(r"^\s*<[^<>\s]+@[^<>\s]+>:")
+
+
+def _notification_text(message: Message) -> str:
+    """The human-readable part of a bounce, up to where it quotes the returned message.
+
+    From the first failed recipient's line (qmail, Yahoo) when there is one, so
+    the classifier reads the server's reason and not the boilerplate around it.
+    """
+    for part in typed_subpart_iterator(message, "text", "plain"):
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            text = payload.decode(charset, "replace")
+        except LookupError:  # an unknown charset name
+            text = payload.decode("utf-8", "replace")
+        lines: list[str] = []
+        for line in text.splitlines():
+            if _RETURNED.match(line):
+                break
+            lines.append(line)
+        starts = [i for i, line in enumerate(lines) if _RECIPIENT_LINE.match(line)]
+        if starts:
+            lines = lines[starts[0] :]
+        return "\n".join(lines)[:MAX_CLASSIFIED_CHARS]
+    return ""
 
 
 def _failures(message: Message) -> tuple[list[str], list[str]]:
@@ -246,20 +300,54 @@ def _failures(message: Message) -> tuple[list[str], list[str]]:
     return decode(temporary), decode(permanent)
 
 
+_KIND_OF = {
+    Verdict.SUPPRESS: ReportKind.HARD_BOUNCE,
+    Verdict.SOFT: ReportKind.SOFT_BOUNCE,
+    Verdict.POLICY: ReportKind.POLICY,
+}
+
+
+def _bounce(
+    status: str,
+    diagnostic: str,
+    *,
+    delayed: bool,
+    reported: tuple[str, ...] = (),
+    reply: int | None = None,
+    notification: bool = False,
+) -> Report:
+    classification = classify_failure(status, diagnostic, delayed=delayed, reply=reply)
+    kept = _text(diagnostic)
+    if notification and len(kept) > MAX_DIAGNOSTIC_CHARS:
+        # A notification's reason comes after its boilerplate: keep the end.
+        kept = "…" + kept[-(MAX_DIAGNOSTIC_CHARS - 1) :]
+    return Report(
+        _KIND_OF[classification.verdict],
+        # The code that counted: a generic 5.0.0 gives way to one found in the text.
+        classification.status or status,
+        kept[:MAX_DIAGNOSTIC_CHARS],
+        reported,
+        category=classification.category,
+    )
+
+
 def _parse_dsn(message: Message) -> Report:
     fields = _dsn_fields(message)
     temporary, permanent = _failures(message)
     failures = [f for f in fields if f.action.startswith(("fail", "error", "delay"))]
     reported = tuple(permanent + temporary)
     if failures:
-        hard = [f for f in failures if _is_hard(f)]
-        chosen = (hard or failures)[0]
-        kind = ReportKind.HARD_BOUNCE if hard else ReportKind.SOFT_BOUNCE
-        return Report(kind, chosen.status, chosen.diagnostic, reported)
-    if permanent:
-        return Report(ReportKind.HARD_BOUNCE, reported=reported)
-    if temporary:
-        return Report(ReportKind.SOFT_BOUNCE, reported=reported)
+        final = [f for f in failures if not f.action.startswith("delay")]
+        chosen = (final or failures)[0]
+        if chosen.diagnostic:
+            return _bounce(chosen.status, chosen.diagnostic, delayed=not final, reported=reported)
+        # Without a Diagnostic-Code, the notification's text may still say why.
+        text = _notification_text(message)
+        return _bounce(chosen.status, text, delayed=not final, reported=reported, notification=True)
+    if permanent or temporary:
+        # A bounce without DSN fields (qmail, Yahoo …): its text is all there is.
+        text = _notification_text(message)
+        return _bounce("", text, delayed=not permanent, reported=reported, notification=True)
     if fields:
         raise UnusableReport(BounceOutcome.DELIVERY_NOTICE, "a DSN that reports no failure")
     raise UnusableReport(BounceOutcome.NOT_A_REPORT, "neither a bounce nor a feedback report")
@@ -321,6 +409,11 @@ def _parse_arf(fields: Message, original: Message | None, settings: MailSettings
         outbox_ids=tuple(outbox_ids),
         link_tokens=tuple(tokens[:MAX_LINK_TOKENS]),
     )
+
+
+def smtp_report(code: int | None, text: str) -> Report:
+    """The relay's 5xx answer about one recipient at send time, as a classified bounce."""
+    return _bounce("", text, delayed=False, reply=code)
 
 
 def parse_report(raw: bytes, settings: MailSettings) -> Report:
@@ -540,6 +633,42 @@ def record_complaint(session: Session, target: Target, report: Report) -> Bounce
     return BounceOutcome.COMPLAINT_ALREADY_APPLIED
 
 
+def record_bounce(
+    session: Session, target: Target, report: Report, settings: MailSettings, *, via: str = "dsn"
+) -> BounceOutcome:
+    """Act on a classified bounce: suppress, score, or only record a policy rejection.
+
+    The one path for bounce messages and for the relay's own 5xx answers at send
+    time (`via="smtp"`). A bounce of a known outbox row is recorded as a
+    `BounceEvent` first; a new policy rejection checks its send's reputation alarm.
+    """
+    recorded = False
+    if target.outbox_id is not None and report.category is not None:
+        classification = Classification(report.category, _VERDICT_OF[report.kind], report.status)
+        recorded = record_bounce_event(
+            session,
+            target.outbox_id,
+            classification,
+            report.diagnostic,
+            via=via,
+            settings=settings,
+            check=via == "dsn",
+        )
+    if report.kind is ReportKind.HARD_BOUNCE:
+        return record_hard_bounce(session, target, report)
+    if report.kind is ReportKind.SOFT_BOUNCE:
+        return record_soft_bounce(session, target, report, settings)
+    if report.kind is ReportKind.POLICY:
+        # The sender's problem: the address and its score stay as they are.
+        if recorded or target.outbox_id is None:
+            return BounceOutcome.POLICY_RECORDED
+        return BounceOutcome.POLICY_ALREADY_RECORDED
+    raise ValueError(f"not a bounce: {report.kind}")
+
+
+_VERDICT_OF = {kind: verdict for verdict, kind in _KIND_OF.items()}
+
+
 def process_report(
     session: Session, raw: bytes, *, recipients: Sequence[str], settings: MailSettings
 ) -> BounceOutcome:
@@ -555,19 +684,19 @@ def process_report(
     except UnusableReport as exc:
         log.warning("bounce ignored", extra={"outcome": exc.outcome.value, "reason": exc.reason})
         return exc.outcome
-    if report.kind is ReportKind.HARD_BOUNCE:
-        outcome = record_hard_bounce(session, target, report)
-    elif report.kind is ReportKind.SOFT_BOUNCE:
-        outcome = record_soft_bounce(session, target, report, settings)
-    else:
+    if report.kind is ReportKind.COMPLAINT:
         outcome = record_complaint(session, target, report)
+    else:
+        outcome = record_bounce(session, target, report, settings)
     candidate = session.get(Candidate, target.candidate_id) if target.candidate_id else None
     log.info(
         "bounce processed",
         extra={
             "outcome": outcome.value,
             "kind": report.kind.value,
+            "category": report.category.value if report.category is not None else "-",
             "status": report.status or "-",
+            "domain": recipient_domain(target.address) or "-",
             "outbox_id": target.outbox_id or "-",
             "candidate": candidate.public_id if candidate is not None else "-",
             # Whether the report itself names the address the signed reference names;

@@ -54,6 +54,7 @@ from mailer.errors import MailerError
 from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import DEFAULT_DELIVER_WITHIN, enqueue
 from mailer.render import RenderedEmail, Renderer
+from mailer.reputation import skip_held
 from preferences.clock import now
 from preferences.db import UTCDateTime, session_scope
 from preferences.models import (
@@ -360,12 +361,16 @@ def cancel_campaign(session: Session, campaign_id: int) -> int:
         .select_from(OutboxMessage)
         .where(
             OutboxMessage.dedupe_key.like(f"{_key_prefix(campaign.id)}%"),
-            OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+            OutboxMessage.status.in_(
+                (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)
+            ),
         )
     )
     if campaign.status is CampaignStatus.SENT and not pending:
         raise CampaignError("the campaign has already been sent to everyone")
     campaign.status = CampaignStatus.CANCELLED
+    # A paused campaign's held rows are out of the queue: settle them here.
+    skip_held(session, campaign.id, "the campaign was cancelled")
     session.flush()
     return pending or 0
 

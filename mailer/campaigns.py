@@ -40,7 +40,9 @@ from sqlalchemy.orm import Session
 
 from mailer.config import MailSettings
 from mailer.models import Campaign, CampaignStatus, OutboxMessage
+from mailer.outbox import Hold
 from mailer.render import Renderer
+from mailer.reputation import PAUSE_REASON
 from preferences.models import CandidateStatus, new_public_id
 from preferences.tokens import LinkOwner, LinkPurpose, make_link_token
 
@@ -372,8 +374,11 @@ def is_test(message: OutboxMessage) -> bool:
 
 def campaign_parts(
     session: Session, messages: Sequence[OutboxMessage], settings: MailSettings
-) -> dict[int, dict[str, Any] | str]:
-    """Per outbox id: subject, bodies and footer reason; a cancelled campaign is a skip."""
+) -> dict[int, dict[str, Any] | str | Hold]:
+    """Per outbox id: subject, bodies and footer reason; a cancelled campaign is a skip.
+
+    A paused campaign's rows are held (`Hold`): not sent, not lost.
+    """
     ids = {m.context.get("campaign_id") for m in messages}
     campaigns = {
         c.id: c for c in session.scalars(select(Campaign).where(Campaign.id.in_(ids - {None})))
@@ -381,7 +386,7 @@ def campaign_parts(
     reason = _reason(settings)
     html: dict[int, Markup] = {}
     text: dict[int, str] = {}
-    parts: dict[int, dict[str, Any] | str] = {}
+    parts: dict[int, dict[str, Any] | str | Hold] = {}
     for message in messages:
         campaign = campaigns.get(message.context.get("campaign_id"))  # type: ignore[arg-type]
         if campaign is None:
@@ -390,6 +395,9 @@ def campaign_parts(
         test = is_test(message)
         if campaign.status is CampaignStatus.CANCELLED and not test:
             parts[message.id] = "the campaign was cancelled"
+            continue
+        if campaign.status is CampaignStatus.PAUSED and not test:
+            parts[message.id] = Hold(PAUSE_REASON)
             continue
         if campaign.id not in html:
             html[campaign.id] = body_html(campaign.body)

@@ -96,6 +96,13 @@ class MailSettings:
     # how many days without a bounce start the score afresh.
     bounce_score_threshold: float = 5.0
     bounce_stale_days: int = 7
+    # The sender-reputation alarm (mailer.reputation): the share of policy rejections
+    # (percent of the messages a send handed to the relay) that logs a warning, and
+    # that pauses a campaign; 0 turns either off. Neither is judged before a send has
+    # handed `reputation_min_sample` messages to the relay.
+    reputation_warn_percent: float = 2.0
+    reputation_pause_percent: float = 5.0
+    reputation_min_sample: int = 100
     # Signs every message when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE are set.
     dkim: DkimSigner | None = None
 

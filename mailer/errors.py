@@ -30,10 +30,12 @@ class TransientSendError(SendError):
 class PermanentSendError(SendError):
     """A failure that retrying will not fix: a 5xx answer.
 
-    `hard_bounce` is set when the relay refused the recipient itself (5xx to RCPT),
-    which means the address does not work; a refused login or message does not.
+    `bounce` is set when the answer is about this recipient or this message (5xx
+    to RCPT or to DATA): a bounce at send time, which `mailer.classify` judges like
+    a DSN (an unknown user suppresses the address, a full mailbox or a spam block
+    does not). A refused login or sender says nothing about the recipient.
     """
 
-    def __init__(self, message: str, *, code: int | None = None, hard_bounce: bool = False):
+    def __init__(self, message: str, *, code: int | None = None, bounce: bool = False):
         super().__init__(message, code=code)
-        self.hard_bounce = hard_bounce
+        self.bounce = bounce

@@ -6,9 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from mailer.classify import BounceCategory
 from preferences.clock import now
 from preferences.db import Base, UTCDateTime, enum_column
 
@@ -19,6 +20,9 @@ class CampaignStatus(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     CANCELLED = "cancelled"
+    # Stopped by the sender-reputation alarm (mailer.reputation): its unsent rows are
+    # held until a recruiter resumes or cancels it.
+    PAUSED = "paused"
 
 
 class Campaign(Base):
@@ -65,6 +69,8 @@ class OutboxStatus(enum.StrEnum):
     SENT = "sent"
     SKIPPED = "skipped"
     FAILED = "failed"
+    # Out of the queue while its campaign is paused; back to pending on resume.
+    HELD = "held"
 
 
 class OutboxMessage(Base):
@@ -122,3 +128,51 @@ class BounceScore(Base):
     bounces: Mapped[int] = mapped_column(Integer, default=0)
     last_bounce_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+class BounceEvent(Base):
+    """One classified delivery failure of one outbox row (`mailer.classify`).
+
+    Written for every bounce, from a DSN or from the relay's answer at send time, so
+    reports can count failures by kind, by receiving domain and by send, and the
+    sender-reputation alarm can count policy rejections. One row per outbox row and
+    category: reading the same DSN twice records it once.
+    """
+
+    __tablename__ = "bounce_events"
+    __table_args__ = (UniqueConstraint("outbox_id", "category"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True
+    )
+    category: Mapped[BounceCategory] = mapped_column(enum_column(BounceCategory, "bounce_category"))
+    # The receiving domain (the part after @ of the recipient), never the address.
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="")
+    # The server's text, addresses in it reduced to their domain.
+    diagnostic: Mapped[str] = mapped_column(String(200), default="")
+    # "dsn" (a bounce message) or "smtp" (the relay's answer at send time).
+    via: Mapped[str] = mapped_column(String(8))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, index=True)
+
+
+class SendAlarm(Base):
+    """The sender-reputation alarm of one send (a campaign or an alert run).
+
+    `send_key` is the send's dedupe-key prefix (`campaign:12:`, `alert-run:7:`).
+    Rates are measured since the last resume: `base_policy` and `base_handed` are
+    the counts at that moment, so a resumed campaign starts a fresh sample.
+    """
+
+    __tablename__ = "send_alarms"
+
+    send_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Policy rejections and messages handed to the relay when the alarm last rose.
+    policy: Mapped[int] = mapped_column(Integer, default=0)
+    handed: Mapped[int] = mapped_column(Integer, default=0)
+    base_policy: Mapped[int] = mapped_column(Integer, default=0)
+    base_handed: Mapped[int] = mapped_column(Integer, default=0)

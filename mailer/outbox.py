@@ -26,6 +26,17 @@ from preferences.db import UTCDateTime, among
 DEFAULT_DELIVER_WITHIN = timedelta(days=3)
 
 
+@dataclass(frozen=True)
+class Hold:
+    """A `ContextSource`'s answer for a row that must wait, not go or be skipped.
+
+    The worker records the row as held: out of the queue, neither sent nor lost,
+    until whatever holds it (a paused campaign) lets it go again.
+    """
+
+    reason: str
+
+
 def enqueue(
     session: Session,
     *,

@@ -26,7 +26,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from mailer.campaign_admin import campaign_rows, get_campaign
 from mailer.errors import MailerError
-from mailer.models import Campaign, MessageKind, OutboxMessage, OutboxStatus
+from mailer.models import Campaign, MessageKind, OutboxMessage, OutboxStatus, SendAlarm
+from mailer.reputation import alarm_of, bounce_categories, policy_domains
 from preferences.addresses import normalize_email
 from preferences.clock import now
 from preferences.errors import InvalidEmail
@@ -64,10 +65,31 @@ class SendReport:
     unsubscribe_window: timedelta
     first_sent_at: datetime | None
     last_sent_at: datetime | None
+    # Held while the campaign is paused: neither sent nor lost.
+    held: int = 0
+    # Classified failures by category label (DSNs and refusals at send time).
+    failures: tuple[tuple[str, int], ...] = ()
+    # Refused for policy, spam or reputation reasons, per receiving domain.
+    policy_domains: tuple[tuple[str, int], ...] = ()
+    # The sender-reputation alarm of this send, if it ever rose.
+    alarm: SendAlarm | None = None
 
     @property
     def skipped_total(self) -> int:
         return sum(count for _, count in self.skipped)
+
+    @property
+    def handed(self) -> int:
+        """Messages handed to the relay: sent, or refused by it."""
+        return self.sent + self.failed
+
+    @property
+    def policy_rejections(self) -> int:
+        return sum(count for _, count in self.policy_domains)
+
+    @property
+    def policy_percent(self) -> float:
+        return 100.0 * self.policy_rejections / self.handed if self.handed else 0.0
 
 
 def send_report(
@@ -76,6 +98,7 @@ def send_report(
     *,
     unsubscribe_scope: ConsentScope = ConsentScope.MASS_EMAIL,
     window: timedelta = UNSUBSCRIBE_WINDOW,
+    send_key: str | None = None,
 ) -> SendReport:
     """Count the outbox rows matching `rows` by outcome, with the bounces and opt-outs after."""
     by_status: Counter[OutboxStatus] = Counter()
@@ -133,6 +156,10 @@ def send_report(
         unsubscribe_window=window,
         first_sent_at=first,
         last_sent_at=last,
+        held=by_status[OutboxStatus.HELD],
+        failures=tuple(bounce_categories(session, rows)),
+        policy_domains=tuple(policy_domains(session, rows)),
+        alarm=alarm_of(session, send_key) if send_key is not None else None,
     )
 
 
@@ -141,7 +168,10 @@ def campaign_report(
 ) -> tuple[Campaign, SendReport]:
     """The campaign and the report of the rows queued for its audience (test sends aside)."""
     campaign = get_campaign(session, campaign_id)
-    return campaign, send_report(session, campaign_rows(campaign_id), window=window)
+    report = send_report(
+        session, campaign_rows(campaign_id), window=window, send_key=f"campaign:{campaign_id}:"
+    )
+    return campaign, report
 
 
 def alert_run_rows(run_id: int) -> ColumnElement[bool]:
@@ -160,7 +190,11 @@ def alert_run_send_report(
 ) -> SendReport:
     """The report of one alert run's digests; its unsubscribes are interest-alert opt-outs."""
     return send_report(
-        session, alert_run_rows(run_id), unsubscribe_scope=ConsentScope.INTEREST, window=window
+        session,
+        alert_run_rows(run_id),
+        unsubscribe_scope=ConsentScope.INTEREST,
+        window=window,
+        send_key=f"alert-run:{run_id}:",
     )
 
 

@@ -35,10 +35,11 @@ class Sender(Protocol):
 
 
 def _classify(
-    code: int | None, text: str, *, recipient: bool = False
+    code: int | None, text: str, *, bounce: bool = False
 ) -> TransientSendError | PermanentSendError:
+    """5xx is permanent, anything else transient; `bounce`: the answer is about the recipient."""
     if code is not None and 500 <= code < 600:
-        return PermanentSendError(f"{code} {text}".strip(), code=code, hard_bounce=recipient)
+        return PermanentSendError(f"{code} {text}".strip(), code=code, bounce=bounce)
     return TransientSendError(f"{code} {text}".strip() if code else text, code=code)
 
 
@@ -154,8 +155,9 @@ class SmtpSender:
                     with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                         await client.rset()
                     raise
-        except aiosmtplib.SMTPRecipientRefused as exc:
-            raise _classify(exc.code, exc.message, recipient=True) from exc
+        except (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as exc:
+            # About this recipient or this message: a bounce at send time.
+            raise _classify(exc.code, exc.message, bounce=True) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise _classify(exc.code, exc.message) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:  # TimeoutError is an OSError

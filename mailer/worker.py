@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailer.bounces import Report, ReportKind, Target, record_hard_bounce
+from mailer.bounces import ReportKind, Target, record_bounce, smtp_report
 from mailer.campaigns import campaign_parts
 from mailer.config import MailSettings
 from mailer.eligibility import BatchCheck, check_batch
@@ -43,8 +43,9 @@ from mailer.errors import MailerError, PermanentSendError, TransientSendError
 from mailer.inbound import unsubscribe_mailto
 from mailer.message import build_message_bytes, uri_list
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
-from mailer.outbox import Outcome, claim_batch, record_outcomes
+from mailer.outbox import Hold, Outcome, claim_batch, record_outcomes
 from mailer.render import Renderer
+from mailer.reputation import check_sends, recipient_domain, release_unpaused, send_key
 from mailer.sender import Sender
 from mailer.verp import verp_address
 from preferences.clock import now
@@ -76,13 +77,14 @@ class ContextSource(Protocol):
     """Send-time context for one kind of message, loaded for a whole batch at once.
 
     Returns, per outbox id, the extra template context, or a string: the reason
-    the row must be skipped (for example, every job in a digest has closed).
+    the row must be skipped (for example, every job in a digest has closed), or a
+    `Hold`: the row waits out of the queue (its campaign is paused).
     Packages that `mailer` may not import (jobs) plug in this way.
     """
 
     def __call__(
         self, session: Session, messages: Sequence[OutboxMessage], settings: MailSettings
-    ) -> Mapping[int, dict[str, Any] | str]: ...
+    ) -> Mapping[int, dict[str, Any] | str | Hold]: ...
 
 
 @dataclass
@@ -95,6 +97,7 @@ class BatchResult:
     retried: int = 0
     failed: int = 0
     released: int = 0
+    held: int = 0
 
 
 @dataclass
@@ -103,8 +106,11 @@ class _Batch:
 
     result: BatchResult
     outcomes: list[Outcome] = field(default_factory=list)
-    # Rows the relay refused the recipient of (5xx to RCPT): hard bounces.
+    # Rows the relay refused the recipient or message of (5xx to RCPT or DATA): bounces,
+    # classified and acted on like DSNs when the batch is recorded.
     bounces: list[tuple[OutboxMessage, PermanentSendError]] = field(default_factory=list)
+    # Rows held because their campaign is paused.
+    held: list[int] = field(default_factory=list)
     # Rows still to send, each with its context.
     jobs: list[_Job] = field(default_factory=list)
 
@@ -244,13 +250,36 @@ class OutboxWorker:
         await asyncio.gather(*(self._drain(sender, queue, state) for sender in pool))
 
     def _record(self, state: _Batch) -> None:
-        """Record a batch's outcomes and hard bounces in one transaction."""
+        """Record a batch's outcomes and bounces in one transaction.
+
+        A bounce at send time goes through the same classifier and actions as a
+        DSN; the sends that met policy rejections then have their alarm checked.
+        """
         with session_scope(self._sessions) as session:
             record_outcomes(session, self.worker_id, state.outcomes)
+            policy_sends: list[str] = []
             for message, error in state.bounces:
                 target = Target(message.to_address, message.candidate_id, message.id)
-                report = Report(ReportKind.HARD_BOUNCE, str(error.code or ""), str(error))
-                record_hard_bounce(session, target, report)
+                report = smtp_report(error.code, str(error))
+                outcome = record_bounce(session, target, report, self._settings, via="smtp")
+                log.info(
+                    "bounce at send time",
+                    extra={
+                        **_fields(message),
+                        "outcome": outcome.value,
+                        "category": report.category.value if report.category else "-",
+                        "status": report.status or "-",
+                        "domain": recipient_domain(message.to_address),
+                    },
+                )
+                key = send_key(message.dedupe_key)
+                if report.kind is ReportKind.POLICY and key is not None:
+                    policy_sends.append(key)
+            if policy_sends:
+                check_sends(session, policy_sends, self._settings)
+            if state.held:
+                # A campaign resumed while this batch was out must not leave them held.
+                release_unpaused(session, state.held)
         result = state.result
         log.info(
             "batch done",
@@ -262,6 +291,7 @@ class OutboxWorker:
                 "retried": result.retried,
                 "failed": result.failed,
                 "released": result.released,
+                "held": result.held,
             },
         )
 
@@ -274,7 +304,7 @@ class OutboxWorker:
         outcomes, result = state.outcomes, state.result
         with session_scope(self._sessions) as session:
             check = check_batch(session, batch)
-            extras: dict[int, dict[str, Any] | str] = {}
+            extras: dict[int, dict[str, Any] | str | Hold] = {}
             for kind, source in self._sources.items():
                 of_kind = [m for m in batch if m.kind is kind and m.id not in check.skip]
                 if of_kind:
@@ -291,6 +321,19 @@ class OutboxWorker:
                 continue
             reason = check.skip.get(message.id)
             extra = extras.get(message.id)
+            if reason is None and isinstance(extra, Hold):
+                outcomes.append(
+                    Outcome(
+                        id=message.id,
+                        status=OutboxStatus.HELD,
+                        next_attempt_at=message.next_attempt_at,
+                        last_error=extra.reason,
+                    )
+                )
+                state.held.append(message.id)
+                result.held += 1
+                log.info("held", extra={**fields, "reason": extra.reason})
+                continue
             if reason is None and isinstance(extra, str):
                 reason = extra
             if reason is not None:
@@ -390,7 +433,7 @@ class OutboxWorker:
             )
         except PermanentSendError as exc:
             outcomes.append(_final(message, OutboxStatus.FAILED, str(exc)))
-            if exc.hard_bounce:
+            if exc.bounce:
                 state.bounces.append((message, exc))
             result.failed += 1
             log.warning("permanent failure", extra={**fields, "error": str(exc)})

@@ -38,10 +38,12 @@ def bounces_serve(ctx: click.Context, host: str, port: int) -> None:
     """Receive bounces and complaint reports over SMTP until SIGTERM or SIGINT.
 
     Route bounces@ and bounces+*@ TALENTCONNECT_BOUNCE_DOMAIN here from your MX.
-    A DSN suppresses (hard bounce) or scores (soft bounce) the address its signed
-    return path names; an ARF abuse report opts the candidate out and suppresses
-    the address. Unsigned or forged bounces+ addresses, and any other recipient,
-    are refused with 550.
+    A DSN about the address its signed return path names suppresses it only when
+    the address does not work (no such user, bad domain); a full mailbox, a size
+    limit or greylisting scores it (soft bounce); a policy or spam refusal is
+    recorded and never counts against it. An ARF abuse report opts the candidate
+    out and suppresses the address. Unsigned or forged bounces+ addresses, and any
+    other recipient, are refused with 550.
     """
     # Imported here: portal.cli imports this module to register the command.
     from portal.cli import _settings

@@ -118,6 +118,25 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Days without a bounce after which an address's soft-bounce score starts afresh.",
     ),
     SettingSpec(
+        "REPUTATION_WARN_PERCENT",
+        "2",
+        "Share of a campaign's or alert run's messages refused for policy, spam or "
+        "reputation reasons (percent of those handed to the relay) above which a "
+        "`sender reputation warning` is logged; 0: never.",
+    ),
+    SettingSpec(
+        "REPUTATION_PAUSE_PERCENT",
+        "5",
+        "Share of policy rejections above which a campaign pauses itself: its unsent "
+        "messages are held until a recruiter resumes or cancels it; 0: never.",
+    ),
+    SettingSpec(
+        "REPUTATION_MIN_SAMPLE",
+        "100",
+        "Messages a campaign or alert run must have handed to the relay (since it was "
+        "last resumed) before the two rates above are judged.",
+    ),
+    SettingSpec(
         "POSTAL_ADDRESS",
         "",
         "Company postal address printed in every bulk email (CAN-SPAM). Required in production.",
@@ -332,6 +351,9 @@ class Settings:
     bounce_domain: str = ""
     bounce_score_threshold: float = 5.0
     bounce_stale_days: int = 7
+    reputation_warn_percent: float = 2.0
+    reputation_pause_percent: float = 5.0
+    reputation_min_sample: int = 100
     privacy_url: str = ""
     brand_color: str = "#0b3d91"
     texts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
@@ -377,6 +399,9 @@ class Settings:
             bounce_domain=self.bounce_domain,
             bounce_score_threshold=self.bounce_score_threshold,
             bounce_stale_days=self.bounce_stale_days,
+            reputation_warn_percent=self.reputation_warn_percent,
+            reputation_pause_percent=self.reputation_pause_percent,
+            reputation_min_sample=self.reputation_min_sample,
         )
 
 
@@ -656,6 +681,21 @@ def load_settings(
         ),
         bounce_stale_days=_int(
             "BOUNCE_STALE_DAYS", get("BOUNCE_STALE_DAYS") or "7", minimum=1, maximum=365
+        ),
+        reputation_warn_percent=_float(
+            "REPUTATION_WARN_PERCENT", get("REPUTATION_WARN_PERCENT") or "2", minimum=0, maximum=100
+        ),
+        reputation_pause_percent=_float(
+            "REPUTATION_PAUSE_PERCENT",
+            get("REPUTATION_PAUSE_PERCENT") or "5",
+            minimum=0,
+            maximum=100,
+        ),
+        reputation_min_sample=_int(
+            "REPUTATION_MIN_SAMPLE",
+            get("REPUTATION_MIN_SAMPLE") or "100",
+            minimum=1,
+            maximum=1_000_000,
         ),
         privacy_url=_link("PRIVACY_URL", get("PRIVACY_URL")),
         brand_color=_color(get("BRAND_COLOR") or "#0b3d91"),

@@ -40,6 +40,7 @@ from mailer.campaign_admin import (
 )
 from mailer.campaigns import body_html, content_problem, email_size
 from mailer.models import Campaign, CampaignStatus
+from mailer.reputation import ResumeError, alarm_of, held_count, resume_campaign
 from portal.views.admin import current_recruiter, recruiter_required
 from portal.web import db, settings
 
@@ -187,7 +188,15 @@ def _detail(campaign: Campaign, schedule_form: ScheduleForm, problems: dict[str,
         content_problem=content_problem(campaign.body, mail, campaign.subject),
         editable=campaign.status in EDITABLE,
         cancellable=campaign.status
-        in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.SENT),
+        in (
+            CampaignStatus.DRAFT,
+            CampaignStatus.SCHEDULED,
+            CampaignStatus.SENT,
+            CampaignStatus.PAUSED,
+        ),
+        paused=campaign.status is CampaignStatus.PAUSED,
+        alarm=alarm_of(db(), f"campaign:{campaign.id}:"),
+        held=held_count(db(), campaign.id) if campaign.status is CampaignStatus.PAUSED else 0,
         notices=get_flashed_messages(category_filter=["campaign"]),
     ), 400 if problems else 200
 
@@ -283,4 +292,24 @@ def cancel(campaign_id: int) -> Any:
     else:
         stopped = f" {pending} message(s) not sent yet will be skipped." if pending else ""
         flash("The campaign was cancelled." + stopped, "campaign")
+    return redirect(url_for(".detail", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/resume")
+@recruiter_required
+def resume(campaign_id: int) -> Any:
+    """Send a campaign the sender-reputation alarm paused after all."""
+    campaign = _campaign_or_404(campaign_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        released = resume_campaign(db(), campaign.id)
+    except ResumeError as exc:
+        flash(str(exc).capitalize() + ".", "campaign")
+    else:
+        flash(
+            f"Sending again: {released} held message{'' if released == 1 else 's'} "
+            "went back to the queue.",
+            "campaign",
+        )
     return redirect(url_for(".detail", campaign_id=campaign.id))

@@ -15,9 +15,12 @@ from mailer.reports import (
     search_send_log,
     subscribers_per_interest,
 )
+from mailer.reputation import policy_rejections_by_domain
 from portal.charts import bar_chart, line_chart
 from portal.views.admin import recruiter_required
-from portal.web import db
+from portal.web import db, settings
+
+POLICY_DAYS = 30
 
 bp = Blueprint("console_reports", __name__, url_prefix="/admin/reports")
 
@@ -50,6 +53,8 @@ def index() -> Any:
         ),
         campaigns=list_campaigns(db()),
         runs=list_alert_runs(db()),
+        policy_by_domain=policy_rejections_by_domain(db(), days=POLICY_DAYS),
+        policy_days=POLICY_DAYS,
     )
 
 
@@ -60,7 +65,12 @@ def campaign(campaign_id: int) -> Any:
         found, report = campaign_report(db(), campaign_id)
     except CampaignNotFound:
         abort(404)
-    return render_template("admin/reports/campaign.html", campaign=found, report=report)
+    return render_template(
+        "admin/reports/campaign.html",
+        campaign=found,
+        report=report,
+        reputation_settings=settings().mail_settings(),
+    )
 
 
 @bp.get("/runs/<int:run_id>")
@@ -75,6 +85,7 @@ def alert_run(run_id: int) -> Any:
         run=entry.run,
         schedule_name=entry.schedule_name,
         report=report,
+        reputation_settings=settings().mail_settings(),
     )
 
 

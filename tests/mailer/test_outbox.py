@@ -435,6 +435,7 @@ def test_outbox_report_counts_every_status(
         "sent": 1,
         "skipped": 1,
         "failed": 1,
+        "held": 0,
     }
     assert report.oldest_pending_at == T0
     assert report.recent_errors == [

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import SmtpTarget
-from mailer.models import MessageKind, OutboxStatus
+from mailer.models import BounceEvent, BounceScore, MessageKind, OutboxStatus
 from mailer.outbox import claim_batch
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
@@ -233,6 +234,80 @@ def test_refused_message_fails_without_suppressing_the_address(
     assert outbox(sessions)["a"].status is OutboxStatus.FAILED
     with session_scope(sessions) as session:
         assert not is_suppressed(session, "ana@example.com")
+
+
+SYNC_BOUNCES = {
+    # stage, reply -> suppressed, soft score, bounce event category
+    "gmail unsolicited at RCPT": (
+        "rcpt",
+        # A multi-line reply, as Gmail sends it.
+        "550-5.7.1 [198.51.100.25 12] Our system has detected that this message is\r\n"
+        "550-5.7.1 likely unsolicited mail. To reduce the amount of spam sent to Gmail,\r\n"
+        "550 5.7.1 this message has been blocked.",
+        False,
+        None,
+        "policy",
+    ),
+    "block list at RCPT": (
+        "rcpt",
+        "554 5.7.1 Service unavailable; Client host [198.51.100.25] blocked using zen.spamhaus.org",
+        False,
+        None,
+        "policy",
+    ),
+    "mailbox full at DATA": ("data", "552 5.2.2 mailbox full", False, 0.5, "mailbox_full"),
+    "too large at DATA": (
+        "data",
+        "552 5.3.4 Message size exceeds fixed maximum message size",
+        False,
+        0.5,
+        "too_large",
+    ),
+    "quota without an enhanced code at RCPT": (
+        "rcpt",
+        "550 Mailbox quota exceeded",
+        False,
+        0.5,
+        "mailbox_full",
+    ),
+    "no such user at RCPT": ("rcpt", "550 5.1.1 no such user", True, None, "address"),
+    "no such user at DATA": (
+        "data",
+        "550 5.1.1 <gone@example.com>: no such user",
+        True,
+        None,
+        "address",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SYNC_BOUNCES))
+def test_a_refusal_at_send_time_goes_through_the_bounce_classifier(
+    sessions: sessionmaker[Session], relay: Relay, clock: FrozenClock, name: str
+) -> None:
+    """Only an address failure suppresses; a policy block is recorded, a full mailbox scored."""
+    stage, reply, suppressed, score, category = SYNC_BOUNCES[name]
+    replies = relay.handler.rcpt_replies if stage == "rcpt" else relay.handler.data_replies
+    replies["gone@example.com"] = reply
+    queue(sessions, "gone@example.com", "a")
+    assert make_worker(sessions, relay.target).run_once() == BatchResult(claimed=1, failed=1)
+    row = outbox(sessions)["a"]
+    assert row.status is OutboxStatus.FAILED
+    assert row.last_error.startswith(reply[:3])
+    with session_scope(sessions) as session:
+        assert is_suppressed(session, "gone@example.com") is suppressed
+        scores = [s.score for s in session.scalars(select(BounceScore))]
+        assert scores == ([score] if score is not None else [])
+        events = [
+            (e.outbox_id, e.category.value, e.via, e.domain)
+            for e in session.scalars(select(BounceEvent))
+        ]
+    assert events == [(row.id, category, "smtp", "example.com")]
+    # The next message to a kept address goes out once the relay takes it again.
+    replies.clear()
+    queue(sessions, "gone@example.com", "b")
+    expected = BatchResult(claimed=1, skipped=1) if suppressed else BatchResult(claimed=1, sent=1)
+    assert make_worker(sessions, relay.target).run_once() == expected
 
 
 def test_temporary_refusal_schedules_a_retry(

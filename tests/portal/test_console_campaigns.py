@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage
+from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, SendAlarm
+from mailer.reputation import pause_campaign
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import (
@@ -252,6 +253,73 @@ def test_send_now_queues_the_audience_and_cancel_stops_the_rest(
     client.post(f"/admin/campaigns/{campaign_id}/cancel", data={"csrf_token": token})
     assert "2 message(s) not sent yet will be skipped" in client.get(location).text
     assert _campaigns(sessions)[0].status is CampaignStatus.CANCELLED
+
+
+def _pause_after_send(client: FlaskClient, sessions: sessionmaker[Session]) -> tuple[int, str, str]:
+    """A campaign sent now to its 2 recipients, then paused by the reputation alarm."""
+    location = _create(client)
+    campaign_id = _campaigns(sessions)[0].id
+    token = csrf_token(client.get(location).text)
+    client.post(f"/admin/campaigns/{campaign_id}/send", data={"csrf_token": token})
+    with session_scope(sessions) as session:
+        assert pause_campaign(session, campaign_id) == 2
+        session.add(
+            SendAlarm(
+                send_key=f"campaign:{campaign_id}:",
+                warned_at=now(),
+                paused_at=now(),
+                policy=6,
+                handed=100,
+                base_policy=0,
+                base_handed=0,
+            )
+        )
+    return campaign_id, location, token
+
+
+def _statuses(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as session:
+        return sorted(r.value for r in session.scalars(select(OutboxMessage.status)))
+
+
+def test_a_paused_campaign_says_why_and_resumes(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """The page explains the pause and the held messages; Resume puts them back in the queue."""
+    _seed(sessions)
+    login(client, *recruiter)
+    campaign_id, location, token = _pause_after_send(client, sessions)
+    assert ">paused<" in client.get("/admin/campaigns/").text
+    page = html.unescape(client.get(location).text)
+    assert "Sending is paused" in page
+    assert "6 of the 100 messages handed to the relay (6.0%)" in page
+    assert "2 messages are held: not sent, not lost." in page
+    assert "Resume sending the 2 held messages" in page
+    assert "Cancel the campaign" in page
+    assert _statuses(sessions) == ["held", "held"]
+    response = client.post(f"/admin/campaigns/{campaign_id}/resume", data={"csrf_token": token})
+    assert response.status_code == 302
+    page = html.unescape(client.get(location).text)
+    assert "Sending again: 2 held messages went back to the queue." in page
+    assert "Sending is paused" not in page
+    assert _campaigns(sessions)[0].status is CampaignStatus.SENT
+    assert _statuses(sessions) == ["pending", "pending"]
+    client.post(f"/admin/campaigns/{campaign_id}/resume", data={"csrf_token": token})
+    assert "A sent campaign cannot be resumed." in client.get(location).text
+    assert client.post(f"/admin/campaigns/{campaign_id}/resume").status_code == 400
+
+
+def test_cancelling_a_paused_campaign_skips_the_held_messages(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Cancel on a paused campaign settles its held messages as skipped."""
+    _seed(sessions)
+    login(client, *recruiter)
+    campaign_id, location, token = _pause_after_send(client, sessions)
+    client.post(f"/admin/campaigns/{campaign_id}/cancel", data={"csrf_token": token})
+    assert "2 message(s) not sent yet will be skipped" in client.get(location).text
+    assert _campaigns(sessions)[0].status is CampaignStatus.CANCELLED
+    assert _statuses(sessions) == ["skipped", "skipped"]
 
 
 def test_actions_without_a_csrf_token_are_refused(

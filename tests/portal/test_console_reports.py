@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Iterator
@@ -17,12 +18,14 @@ from jobs.alerts import run_schedule
 from jobs.digests import digest_context
 from jobs.models import AlertRun, AlertRunStatus, AlertSchedule, FrequencyClass
 from jobs.run_reports import AlertRunNotFound, alert_run_report, list_alert_runs
+from mailer.bounces import BounceOutcome, process_report
 from mailer.config import SmtpTarget
 from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import claim_batch, mark_failed, mark_retry, mark_sent, mark_skipped
 from mailer.reports import alert_run_rows, campaign_report, opt_out_trend, search_send_log
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
+from mailer.verp import verp_address
 from mailer.worker import OutboxWorker
 from portal.charts import bar_chart
 from portal.config import Settings
@@ -42,6 +45,8 @@ from preferences.models import (
 )
 from preferences.subscriptions import withdraw_interest
 from preferences.suppressions import suppress
+from tests.mailer.samples import sample
+from tests.mailer.support import SETTINGS as MAIL_SETTINGS
 from tests.portal.helpers import add_interest, add_job, login
 
 T0 = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -191,6 +196,64 @@ def test_campaign_report_page_shows_the_numbers(
     assert re.search(r"Unsubscribes it caused</th><td>1<", text)
     assert "7 days after the last" in text
     assert client.get("/admin/reports/campaigns/999").status_code == 404
+
+
+BOUNCE_MAIL = dataclasses.replace(MAIL_SETTINGS, secret_keys=("reports-test-key-" + "p" * 32,))
+
+
+def _policy_bounce(sessions: sessionmaker[Session], row_id: int) -> None:
+    """A Spamhaus block list DSN comes back to the row's return path."""
+    verp = verp_address(BOUNCE_MAIL, row_id)
+    raw = sample("postfix_spamhaus_5_7_1.eml", verp=verp)
+    with session_scope(sessions) as session:
+        outcome = process_report(session, raw, recipients=[verp], settings=BOUNCE_MAIL)
+    assert outcome is BounceOutcome.POLICY_RECORDED
+
+
+def test_policy_refusals_are_counted_per_domain_and_per_campaign(
+    client: FlaskClient,
+    recruiter: tuple[str, str],
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+) -> None:
+    """Two block-list DSNs: the reports page counts them by domain, the campaign report by send."""
+    campaign_id = _seed_campaign(sessions)
+    with sessions() as session:
+        sent = session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.dedupe_key.like(f"campaign:{campaign_id}:%"))
+            .where(OutboxMessage.status == OutboxStatus.SENT)
+            .order_by(OutboxMessage.id)
+        ).all()
+    for row_id in sent[:2]:
+        _policy_bounce(sessions, row_id)
+    with sessions() as session:
+        _, report = campaign_report(session, campaign_id)
+    assert (report.policy_rejections, report.handed, report.policy_domains) == (
+        2,
+        4,
+        (("example.com", 2),),
+    )
+    assert report.bounced == 1  # the addresses refused for policy reasons were kept
+    login(client, *recruiter)
+    index = html.unescape(client.get("/admin/reports/").text)
+    assert "Policy, spam and reputation refusals by receiving domain" in index
+    assert re.search(r'<th scope="row">example.com</th>\s*<td>2</td>', index)
+    assert "blocked using zen.spamhaus.org" in index
+    page = html.unescape(client.get(f"/admin/reports/campaigns/{campaign_id}").text)
+    assert re.search(r"Refused for policy, spam or reputation \(address kept\)</th><td>2<", page)
+    assert "2 of the 4 messages handed to the relay (50.0%)" in page
+    assert '<th scope="row">example.com</th><td>2</td>' in page
+    assert '<th scope="row">refused by policy, spam filter or reputation</th><td>2</td>' in page
+    assert "c0@example.com" not in index + page
+
+
+def test_without_policy_refusals_the_reports_page_says_so(
+    client: FlaskClient, recruiter: tuple[str, str], clock: FrozenClock
+) -> None:
+    """No refusals in the last 30 days: one sentence instead of an empty table."""
+    login(client, *recruiter)
+    assert "No policy refusals in the last 30 days." in client.get("/admin/reports/").text
 
 
 def test_reports_page_has_accessible_svg_charts_and_data_tables(

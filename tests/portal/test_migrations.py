@@ -103,3 +103,29 @@ def test_cli_db_upgrade_prints_the_revision(empty_database_url: str, tmp_path: P
         assert _schema_diff(engine) == []
     finally:
         engine.dispose()
+
+
+def test_migrated_statuses_take_paused_and_held_and_refuse_others(empty_engine: Engine) -> None:
+    """Migration 0008 widens the status CHECKs: a paused campaign and a held row, nothing else."""
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO campaigns (name, subject, body, audience, status, created_at) "
+                "VALUES ('n', 's', 'b', '{}', 'paused', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO outbox_messages (dedupe_key, kind, template, to_address, context, "
+                "status, attempts, next_attempt_at, last_error, created_at) VALUES "
+                "('campaign:1:1', 'campaign', 'campaign', 'a@example.com', '{}', 'held', 0, "
+                "CURRENT_TIMESTAMP, '', CURRENT_TIMESTAMP)"
+            )
+        )
+    for table in ("campaigns", "outbox_messages"):
+        with pytest.raises(IntegrityError), empty_engine.begin() as conn:
+            conn.execute(text(f"UPDATE {table} SET status = 'bogus'"))  # noqa: S608
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM campaigns")).scalars().all() == ["paused"]
+        assert conn.execute(text("SELECT status FROM outbox_messages")).scalars().all() == ["held"]

@@ -3,6 +3,11 @@
 They name the placeholder return path `SAMPLE_VERP` (well formed, signed by no key)
 and, in the headers-only ARF report, the placeholder one-click token `SAMPLE_TOKEN`;
 `sample` swaps in real ones.
+
+Each file follows its MTA's real format (Postfix, Exim, Sendmail, qmail, Exchange,
+Google, Yahoo; headers, DSN parts, the wording of their diagnostics) with our own
+test addresses and hosts. `tests/mailer/test_bounce_classes.py` (`SAMPLE_SET`)
+lists every file with the outcome it must have; a new file must be added there.
 """
 
 from __future__ import annotations

@@ -75,13 +75,17 @@ def seed_draft(
     interests: list[int],
     suggested: list[int],
     email: str = "emily@example.com",
+    email_verified: bool = False,
 ) -> None:
-    """The draft as the wizard leaves it after a resume suggested `suggested`."""
+    """The draft as the wizard leaves it after a resume suggested `suggested`.
+
+    `email_verified`: as a social provider's verified address leaves it.
+    """
     with client.session_transaction() as cookie:
         cookie["connect"] = {
-            "source": "manual",
-            "provider": None,
-            "email_verified": False,
+            "source": "social" if email_verified else "manual",
+            "provider": "test" if email_verified else None,
+            "email_verified": email_verified,
             "profile": {"first_name": "Emily", "last_name": "Carter", "email": email},
             "interests": interests,
             "suggested": suggested,
@@ -151,6 +155,16 @@ def sign_up(
     if mass_email:
         data["mass_email"] = "yes"
     return client.post("/connect/review", data=data)
+
+
+def confirm_form(html: str) -> dict[str, Any]:
+    """What the confirm page's form posts: its token and the list it showed."""
+    fields: dict[str, Any] = {"csrf_token": csrf_token(html)}
+    for name, value in re.findall(
+        r'<input type="hidden" name="(interest|mass_email)" value="([^"]*)"', html
+    ):
+        fields.setdefault(name, []).append(value)
+    return fields
 
 
 def run_worker(sessions: sessionmaker[Session], settings: Settings, sink: MailSink) -> None:
@@ -240,7 +254,9 @@ def test_consent_events_record_the_boxes_the_person_ticked(
     with session_scope(sessions) as session:
         events = {
             e.interest_id: e.detail
-            for e in session.scalars(select(ConsentEvent).where(ConsentEvent.interest_id.isnot(None)))
+            for e in session.scalars(
+                select(ConsentEvent).where(ConsentEvent.interest_id.isnot(None))
+            )
         }
         subscribed = set(session.scalars(select(Subscription.interest_id)))
     assert subscribed == {world["design"], world["data"]}  # the unticked suggestion: nothing
@@ -329,11 +345,19 @@ def test_a_sign_up_with_a_members_address_changes_nothing_and_offers_only_new_ch
 ) -> None:
     """A stranger's form writes nothing to her record; her opt-outs are not even offered back."""
     ana = make_member(
-        sessions, world, subscribed=("design",), withdrawn=("sales",), mass_email=MassEmail.OPTED_OUT
+        sessions,
+        world,
+        subscribed=("design",),
+        withdrawn=("sales",),
+        mass_email=MassEmail.OPTED_OUT,
     )
     before = member_state(sessions, ana)
     r = sign_up(
-        client, world, email="ana@example.com", interests=("design", "data", "sales"), mass_email=True
+        client,
+        world,
+        email="ana@example.com",
+        interests=("design", "data", "sales"),
+        mass_email=True,
     )
     assert r.status_code == 302 and r.headers["Location"].endswith("/connect/thanks")
     assert member_state(sessions, ana) == before
@@ -371,12 +395,14 @@ def test_the_member_confirms_exactly_the_listed_changes(
     member = app.test_client()  # Ana, in her own browser
     page = member.get(path)
     assert page.status_code == 200
-    listed = re.findall(r"<li[^>]*>(.*?)</li>", page.text, flags=re.S)
+    change_list = re.search(r'<ul class="change-list">(.*?)</ul>', page.text, flags=re.S)
+    assert change_list is not None
+    listed = re.findall(r"<li[^>]*>(.*?)</li>", change_list.group(1), flags=re.S)
     assert len(listed) == 2
     assert "Data" in listed[0] and ALERTS_WORDING in listed[0]
     assert MASS_EMAIL_WORDING.format(company="Acme") in listed[1]
     assert "Sales" not in page.text
-    done = member.post(path, data={"csrf_token": csrf_token(page.text)})
+    done = member.post(path, data=confirm_form(page.text))
     assert done.status_code == 200
 
     state = member_state(sessions, ana)
@@ -390,7 +416,9 @@ def test_the_member_confirms_exactly_the_listed_changes(
     with session_scope(sessions) as session:
         new = session.scalars(
             select(ConsentEvent)
-            .where(ConsentEvent.candidate_id == ana, ConsentEvent.source == ConsentSource.CONNECT_FORM)
+            .where(
+                ConsentEvent.candidate_id == ana, ConsentEvent.source == ConsentSource.CONNECT_FORM
+            )
             .order_by(ConsentEvent.id)
         ).all()
         assert [(e.scope, e.interest_id, e.action) for e in new] == [
@@ -403,7 +431,7 @@ def test_the_member_confirms_exactly_the_listed_changes(
         assert all(e.detail["via"] == "confirmation_link" for e in new)
         assert all(e.wording_version == CURRENT_WORDING_VERSION for e in new)
     # Confirming again changes nothing and records nothing.
-    again = member.post(path, data={"csrf_token": csrf_token(page.text)})
+    again = member.post(path, data=confirm_form(page.text))
     assert again.status_code == 200
     assert member_state(sessions, ana) == state
 
@@ -417,7 +445,11 @@ def test_a_confirmation_link_never_undoes_an_opt_out(
     which the connect form used to send to any member's address.
     """
     ana = make_member(
-        sessions, world, subscribed=("design",), withdrawn=("sales",), mass_email=MassEmail.OPTED_OUT
+        sessions,
+        world,
+        subscribed=("design",),
+        withdrawn=("sales",),
+        mass_email=MassEmail.OPTED_OUT,
     )
     with session_scope(sessions) as session:
         candidate = session.get_one(Candidate, ana)
@@ -440,7 +472,17 @@ def test_a_confirmation_link_never_undoes_an_opt_out(
         assert page.status_code == 200
         assert "Sales" not in page.text
         assert MASS_EMAIL_WORDING.format(company="Acme") not in page.text
-        member.post(f"/connect/confirm/{token}", data={"csrf_token": csrf_token(page.text)})
+        assert "Nothing left to confirm" in page.text
+        # Even a form claiming more than any page showed turns on nothing she turned off.
+        form = member.get("/connect/confirm/resend")
+        member.post(
+            f"/connect/confirm/{token}",
+            data={
+                "csrf_token": csrf_token(form.text),
+                "interest": [str(world["sales"])],
+                "mass_email": "yes",
+            },
+        )
     assert member_state(sessions, ana) == before
 
 
@@ -458,7 +500,7 @@ def test_an_opt_out_made_after_the_email_wins_over_its_link(
     path = notice.context["confirm_url"].removeprefix(BASE)
     member = app.test_client()
     page = member.get(path)
-    member.post(path, data={"csrf_token": csrf_token(page.text)})
+    member.post(path, data=confirm_form(page.text))
     state = member_state(sessions, ana)
     assert state["mass_email"] is MassEmail.OPTED_OUT
     assert state["subscriptions"][world["data"]] is SubscriptionStatus.SUBSCRIBED
@@ -469,7 +511,11 @@ def test_nothing_to_change_sends_nothing_and_the_visitor_cannot_tell(
 ) -> None:
     """No email when nothing would change; the visitor's pages are the same in all three cases."""
     unchanged = make_member(
-        sessions, world, email="ana@example.com", subscribed=("design",), mass_email=MassEmail.OPTED_IN
+        sessions,
+        world,
+        email="ana@example.com",
+        subscribed=("design",),
+        mass_email=MassEmail.OPTED_IN,
     )
     changed = make_member(sessions, world, email="bo@example.com", subscribed=("sales",))
     answers = []
@@ -478,11 +524,60 @@ def test_nothing_to_change_sends_nothing_and_the_visitor_cannot_tell(
         r = sign_up(visitor, world, email=email, interests=("design",), mass_email=True)
         thanks = visitor.get("/connect/thanks")
         answers.append(
-            (r.status_code, r.headers.get("Location"), thanks.status_code, without_tokens(thanks.text))
+            (
+                r.status_code,
+                r.headers.get("Location"),
+                thanks.status_code,
+                without_tokens(thanks.text),
+            )
         )
     assert answers[0] == answers[1] == answers[2]
     assert outbox(sessions, unchanged) == []
     assert [m.template for m in outbox(sessions, changed)] == ["connect_existing"]
+
+
+def test_a_provider_verified_sign_up_is_hers_and_applies_at_once(
+    client: FlaskClient, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    """With the address verified by her provider, what she ticks applies; a notice lists it."""
+    ana = make_member(sessions, world, subscribed=("design",), withdrawn=("sales",))
+    for _ in range(2):
+        seed_draft(
+            client,
+            interests=[world["design"], world["sales"]],
+            suggested=[],
+            email="ana@example.com",
+            email_verified=True,
+        )
+        review = client.get("/connect/review")
+        r = client.post(
+            "/connect/review",
+            data=review_form(
+                review.text,
+                email="ana@example.com",
+                interest=[str(world["design"]), str(world["sales"])],
+                alerts="yes",
+                mass_email="yes",
+                action="submit",
+            ),
+        )
+        assert r.status_code == 302
+    state = member_state(sessions, ana)
+    assert state["subscriptions"] == {
+        world["design"]: SubscriptionStatus.SUBSCRIBED,
+        world["sales"]: SubscriptionStatus.SUBSCRIBED,  # she turned it back on herself
+    }
+    assert state["mass_email"] is MassEmail.OPTED_IN
+    # One notice, for the first time; the second changed nothing and sent nothing.
+    (notice,) = outbox(sessions, ana)
+    assert notice.template == "connect_existing"
+    assert notice.context == {
+        "confirm_url": "",
+        "verified": True,
+        "interests": ["Sales"],
+        "mass_email": True,
+        "resume_added": False,
+    }
 
 
 # -- no visitor text in mail to an unconfirmed address -----------------------------------
@@ -496,7 +591,14 @@ def test_mail_to_an_unconfirmed_address_carries_no_typed_text(
     world: dict[str, int],
 ) -> None:
     """A name typed into the form never reaches an address nobody has confirmed."""
-    sign_up(client, world, email="victim@example.com", interests=("design",), mass_email=True, first_name=EVIL_NAME)
+    sign_up(
+        client,
+        world,
+        email="victim@example.com",
+        interests=("design",),
+        mass_email=True,
+        first_name=EVIL_NAME,
+    )
     page = client.get("/login")
     client.post(
         "/login",

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.models import MessageKind, OutboxMessage
-from mailer.outbox import VISITOR_MAIL_KINDS, MailCap, recent_mail_count
+from mailer.outbox import VISITOR_MAIL_KINDS, MailCap, recent_mail_query
 from portal.config import ConfigError, Settings
 from preferences.clock import FrozenClock, frozen
 from preferences.db import session_scope
@@ -170,7 +170,7 @@ def _plan(engine: Engine, backend: str) -> str:
     """The query plan of the count the cap runs, on this backend."""
     since = T0 - timedelta(days=1)
     with Session(engine) as session:
-        statement = recent_mail_count(1, VISITOR_MAIL_KINDS, since)
+        statement = recent_mail_query(1, VISITOR_MAIL_KINDS, [since])
         compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
         if backend == "sqlite":
             rows = session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()

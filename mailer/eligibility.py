@@ -38,6 +38,8 @@ class BatchCheck:
 
     skip: dict[int, str] = field(default_factory=dict)  # outbox id -> reason
     candidates: dict[int, LinkOwner] = field(default_factory=dict)
+    # Only for confirmed addresses: a name typed into a form is never mailed to an
+    # address nobody has confirmed (it could be anyone's, and the text anything).
     first_names: dict[int, str] = field(default_factory=dict)
 
 
@@ -74,12 +76,13 @@ def _check(
             Candidate.status,
             Candidate.email,
             Candidate.first_name,
+            Candidate.email_verified_at,
         ).where(among(session, Candidate.id, candidate_ids))
     ):
         result.candidates[row.id] = LinkOwner(
             row.id, row.public_id, row.token_version, row.status, row.email
         )
-        result.first_names[row.id] = row.first_name
+        result.first_names[row.id] = row.first_name if row.email_verified_at else ""
     campaign_ids = {
         m.candidate_id
         for m in messages

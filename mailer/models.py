@@ -80,6 +80,9 @@ class OutboxMessage(Base):
     __table_args__ = (
         # The claim query: due pending rows, and expired leases of sending rows.
         Index("ix_outbox_messages_claim", "status", "next_attempt_at"),
+        # A candidate's mail (and the ON DELETE CASCADE from candidates), and the
+        # per-address caps: one candidate's recent rows of some kinds (mailer.outbox).
+        Index("ix_outbox_messages_candidate_kind_created", "candidate_id", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -94,7 +97,7 @@ class OutboxMessage(Base):
     # CASCADE: mail queued for a candidate goes when the candidate row goes, so an
     # erased person is never mailed from a stale row.
     candidate_id: Mapped[int | None] = mapped_column(
-        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+        ForeignKey("candidates.id", ondelete="CASCADE")
     )
     to_address: Mapped[str] = mapped_column(String(320))
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

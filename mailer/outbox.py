@@ -7,13 +7,14 @@ the single conditional UPDATE is atomic because SQLite has one writer.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import String, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Select, String, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -22,8 +23,15 @@ from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from preferences.addresses import normalize_email
 from preferences.clock import now
 from preferences.db import UTCDateTime, among
+from preferences.models import Candidate
+
+log = logging.getLogger("mailer.outbox")
 
 DEFAULT_DELIVER_WITHIN = timedelta(days=3)
+
+# Mail that anyone can have sent to an address by typing it into a form: sign-in and
+# preference links, and confirmations. Per-address caps count these kinds together.
+VISITOR_MAIL_KINDS: tuple[MessageKind, ...] = (MessageKind.LOGIN_LINK, MessageKind.CONFIRMATION)
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,85 @@ def enqueue(
     # reports 1 even when the conflict clause inserted nothing.
     stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
     return session.execute(stmt).first() is not None
+
+
+@dataclass(frozen=True)
+class MailCap:
+    """At most `amount` messages to one address within any `window`."""
+
+    amount: int
+    window: timedelta
+
+
+def recent_mail_query(
+    candidate_id: int, kinds: Collection[MessageKind], since: Sequence[datetime]
+) -> Select[*tuple[int, ...]]:
+    """One count per time in `since`: the candidate's rows of `kinds` queued from then on.
+
+    All counts come from one range scan of `ix_outbox_messages_candidate_kind_created`,
+    bounded by the earliest time, so it costs the same with a million candidates.
+    """
+    created = OutboxMessage.created_at
+    return select(*(func.count().filter(created >= at) for at in since)).where(
+        OutboxMessage.candidate_id == candidate_id,
+        OutboxMessage.kind.in_(list(kinds)),
+        created >= min(since),
+    )
+
+
+def under_caps(
+    session: Session,
+    candidate_id: int,
+    caps: Sequence[MailCap],
+    kinds: Collection[MessageKind] = VISITOR_MAIL_KINDS,
+) -> bool:
+    """Whether one more message of `kinds` to the candidate stays within every cap.
+
+    Rows count from when they were queued, whatever became of them. On PostgreSQL
+    the candidate's row is locked first, so two requests at once cannot both take
+    the last place (SQLite has one writer already).
+    """
+    if not caps:
+        return True
+    session.execute(select(Candidate.id).where(Candidate.id == candidate_id).with_for_update())
+    at = now()
+    counts = session.execute(
+        recent_mail_query(candidate_id, kinds, [at - cap.window for cap in caps])
+    ).one()
+    return all(count < cap.amount for count, cap in zip(counts, caps, strict=True))
+
+
+def enqueue_capped(
+    session: Session,
+    caps: Sequence[MailCap],
+    *,
+    kind: MessageKind,
+    template: str,
+    to_address: str,
+    dedupe_key: str,
+    candidate_id: int,
+    context: dict[str, Any] | None = None,
+) -> bool:
+    """`enqueue` mail a visitor asked for, unless the address has had its cap of such mail.
+
+    Returns whether a row was queued. Past a cap nothing is queued and only a log
+    line tells; the caller answers the visitor the same either way.
+    """
+    if not under_caps(session, candidate_id, caps):
+        log.info(
+            "address mail cap reached",
+            extra={"candidate_id": candidate_id, "template": template},
+        )
+        return False
+    return enqueue(
+        session,
+        kind=kind,
+        template=template,
+        to_address=to_address,
+        dedupe_key=dedupe_key,
+        candidate_id=candidate_id,
+        context=context,
+    )
 
 
 def _claimable(at: datetime) -> Any:

@@ -26,11 +26,16 @@ white on the body's light grey, which SpamAssassin scores as hidden text
 template.
 
 Context. The worker supplies `company_name`, `base_url`, `postal_address` and
-`first_name` (may be empty) to every template; the code that queues a message
-adds the rest:
+`first_name` (empty until the reader's address is confirmed, so a name typed into
+a form never reaches an unconfirmed address) to every template; the code that
+queues a message adds the rest:
 
-- `confirmation`: `confirm_url`, `interests` (list of names).
-- `connect_existing`: `confirm_url` (may be empty), `interests`, `verified`.
+- `confirmation`: `confirm_url`, `interests` (list of names), `mass_email`
+  (whether confirming also opts in to mass email; rows queued before it default
+  to false). Goes to an unconfirmed address, so it greets without a name.
+- `connect_existing`: `confirm_url` (empty for a `verified` notice), `interests`
+  (names turned on, or to confirm), `mass_email`, `resume_added` (notice only),
+  `verified`.
 - `login_link`: `login_url`. `preference_link`: `preferences_url`.
 - `welcome` and `account_deleted`: nothing more. `resume_nudge`: `dashboard_url`.
 - `job_alert`: `jobs` (at most 10 dicts with `title`, `location` (may be

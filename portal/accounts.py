@@ -14,7 +14,7 @@ from flask import session
 from sqlalchemy.orm import Session
 
 from mailer.models import MessageKind
-from mailer.outbox import enqueue
+from mailer.outbox import enqueue, enqueue_capped
 from portal.config import Settings
 from portal.passwords import hash_password, verify_password
 from preferences.clock import now
@@ -81,13 +81,17 @@ def _stamp(candidate: Candidate) -> str:
 
 
 def send_login_link(db: Session, email: str, settings: Settings) -> None:
-    """Email a 15-minute, single-use sign-in link if the address belongs to a member."""
+    """Email a 15-minute, single-use sign-in link if the address belongs to a member.
+
+    Within `ADDRESS_MAIL_LIMIT` per address only; the caller answers the same either way.
+    """
     candidate = find_active_candidate(db, email)
     if candidate is None:
         return
     token = make_link_token(settings.secret_keys, LinkPurpose.LOGIN, candidate, u=_stamp(candidate))
-    enqueue(
+    enqueue_capped(
         db,
+        settings.address_mail_caps,
         kind=MessageKind.LOGIN_LINK,
         template="login_link",
         to_address=candidate.email,

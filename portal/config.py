@@ -13,6 +13,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from mailer.message import HeaderError, format_mailbox, parse_mailbox
 
 if TYPE_CHECKING:
     from mailer.dkim import DkimSigner
+    from mailer.outbox import MailCap
 
 PREFIX = "TALENTCONNECT_"
 DEV_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -285,6 +287,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "dashboard resume forms.",
     ),
     SettingSpec(
+        "ADDRESS_MAIL_LIMIT",
+        "5 per hour;10 per day",
+        "Sign-in, preference-link and confirmation emails sent to one address, at most, "
+        "counted together whoever asks for them; beyond it nothing is sent and the visitor "
+        "sees the same page. Rates as in CONNECT_RATE_LIMIT.",
+    ),
+    SettingSpec(
         "API_RATE_LIMIT",
         "600 per minute",
         "Requests allowed to the `/api/v1` REST API per API token (each token counts "
@@ -369,6 +378,7 @@ class Settings:
     oidc_providers: tuple[Any, ...] = ()
     rate_limit_storage_url: str = "memory://"
     connect_rate_limit: str = "20 per minute;200 per hour"
+    address_mail_limit: str = "5 per hour;10 per day"
     api_rate_limit: str = "600 per minute"
     proxy_hops: int = 0
     uses_dev_secret: bool = False
@@ -378,6 +388,18 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def address_mail_caps(self) -> tuple[MailCap, ...]:
+        """ADDRESS_MAIL_LIMIT as caps for `mailer.outbox.enqueue_capped`."""
+        from limits import parse_many
+
+        from mailer.outbox import MailCap
+
+        return tuple(
+            MailCap(item.amount, timedelta(seconds=item.get_expiry()))
+            for item in parse_many(self.address_mail_limit)
+        )
 
     @property
     def smtp_target(self) -> SmtpTarget | None:
@@ -716,6 +738,9 @@ def load_settings(
         rate_limit_storage_url=_storage(get("RATE_LIMIT_STORAGE_URL") or "memory://"),
         connect_rate_limit=_rate(
             "CONNECT_RATE_LIMIT", get("CONNECT_RATE_LIMIT") or "20 per minute;200 per hour"
+        ),
+        address_mail_limit=_rate(
+            "ADDRESS_MAIL_LIMIT", get("ADDRESS_MAIL_LIMIT") or "5 per hour;10 per day"
         ),
         api_rate_limit=_rate("API_RATE_LIMIT", get("API_RATE_LIMIT") or "600 per minute"),
         proxy_hops=_int("PROXY_HOPS", get("PROXY_HOPS") or "0", minimum=0, maximum=5),

@@ -2,12 +2,25 @@
 
 The outcome a visitor sees never depends on whether the address was already
 known, so the form cannot be used to find out who is in the talent community.
+
+Consent is only what the person did. Whoever fills in the form may be someone
+else, so a sign-up with a member's address that nobody verified changes nothing
+in her record. It can only email her a list of changes (interests to add, mass
+email on) inside a signed confirmation link, and confirming applies exactly that
+list, re-checked against her record at that moment. When nothing would change,
+no email is sent. What she turned off herself (an interest she unsubscribed
+from, mass email she opted out of) is never offered back by someone else's form,
+nor turned on by any confirmation link: she turns it on again from her
+preference page or dashboard, where she is known by her own link or sign-in.
+A sign-up whose address a social provider verified is hers, and applies at once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailer.models import MessageKind
-from mailer.outbox import enqueue
+from mailer.outbox import MailCap, enqueue, enqueue_capped
 from portal.resumes import StoredResume, delete_resume
 from preferences.clock import now
 from preferences.interests import active_interests
@@ -25,6 +38,7 @@ from preferences.models import (
     CandidateStatus,
     ConsentSource,
     Interest,
+    MassEmailStatus,
     Resume,
     ResumeSource,
     Subscription,
@@ -53,8 +67,12 @@ ALERTS_WORDING = (
     "unsubscribe from any alert email."
 )
 
-# Resend throttling: at most one confirmation email per address per window.
+# Resend throttling: at most one confirmation email per address and list per window.
 RESEND_WINDOW_SECONDS = 600
+# More than any form offers; keeps a confirmation token small.
+MAX_LISTED_INTERESTS = 50
+# Recorded in the consent events a confirmation link causes.
+VIA_CONFIRMATION = {"via": "confirmation_link"}
 
 
 @dataclass
@@ -72,6 +90,21 @@ class Submission:
     ip_address: str | None = None
     wording_version: str = CURRENT_WORDING_VERSION
     company_name: str = ""
+    # Interests the review step suggested from the resume (shown unticked).
+    suggested_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ticked_boxes(self) -> list[str]:
+        """The boxes the person ticked on the review form, as recorded in consent events."""
+        boxes = [f"interest:{i}" for i in self.interest_ids] + ["alerts"]
+        return sorted(boxes + (["mass_email"] if self.mass_email else []))
+
+    def form_detail(self, interest_id: int | None = None) -> dict[str, Any]:
+        """Consent-event detail: what was ticked, and whether this interest was a suggestion."""
+        detail: dict[str, Any] = {"ticked": self.ticked_boxes}
+        if interest_id is not None:
+            detail["suggested"] = interest_id in self.suggested_ids
+        return detail
 
 
 @dataclass(frozen=True)
@@ -84,23 +117,136 @@ class Outcome:
 
 @dataclass(frozen=True)
 class LinkContext:
-    """What building links into emails needs."""
+    """What building links into emails (and queueing them) needs."""
 
     secret_keys: Sequence[str]
     base_url: str
     upload_dir: Path
+    # ADDRESS_MAIL_LIMIT: confirmations count against it with sign-in links.
+    mail_caps: Sequence[MailCap] = ()
 
 
-def _confirm_url(
-    links: LinkContext, candidate: Candidate, *, mass_email: bool, wording: str
-) -> str:
+@dataclass(frozen=True)
+class Changes:
+    """What a confirmation link may turn on: exactly these interests, and mass email or not."""
+
+    interest_ids: tuple[int, ...] = ()
+    mass_email: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.interest_ids) or self.mass_email
+
+    def link_extra(self) -> dict[str, Any]:
+        """The list as it rides in the signed link."""
+        return {"i": list(self.interest_ids), **({"m": True} if self.mass_email else {})}
+
+    def digest(self) -> str:
+        """A short fingerprint of the list, so each distinct list queues its own email."""
+        raw = json.dumps(self.link_extra(), sort_keys=True).encode()
+        return hashlib.sha256(raw).hexdigest()[:12]
+
+    def within(self, shown: Changes) -> Changes:
+        """Only what is also in `shown` (the list the confirm page showed)."""
+        return Changes(
+            tuple(i for i in self.interest_ids if i in shown.interest_ids),
+            self.mass_email and shown.mass_email,
+        )
+
+    @classmethod
+    def of(cls, interest_ids: Sequence[object], mass_email: object) -> Changes:
+        """From untrusted values (a link, a form): positive ids only; mass email iff True."""
+        ids = {i for i in interest_ids if isinstance(i, int) and not isinstance(i, bool) and i > 0}
+        return cls(tuple(sorted(ids)[:MAX_LISTED_INTERESTS]), mass_email is True)
+
+
+@dataclass(frozen=True)
+class PendingConfirmation:
+    """A confirmation link's list as it stands now: what confirming would turn on."""
+
+    interests: list[Interest]
+    mass_email: bool
+    # The address itself is not confirmed yet; confirming does that too.
+    confirms_address: bool
+
+    def __bool__(self) -> bool:
+        return bool(self.interests) or self.mass_email
+
+    def changes(self) -> Changes:
+        return Changes(tuple(sorted(i.id for i in self.interests)), self.mass_email)
+
+
+def _confirm_url(links: LinkContext, candidate: Candidate, changes: Changes) -> str:
     token = make_link_token(
-        links.secret_keys,
-        LinkPurpose.CONFIRM_EMAIL,
-        candidate,
-        **({"m": True, "w": wording} if mass_email else {}),
+        links.secret_keys, LinkPurpose.CONFIRM_EMAIL, candidate, **changes.link_extra()
     )
     return f"{links.base_url}/connect/confirm/{token}"
+
+
+def _statuses(session: Session, candidate: Candidate) -> dict[int, SubscriptionStatus]:
+    return {
+        row.interest_id: row.status
+        for row in session.execute(
+            select(Subscription.interest_id, Subscription.status).where(
+                Subscription.candidate_id == candidate.id
+            )
+        )
+    }
+
+
+def _never_chose_mass_email(session: Session, candidate: Candidate) -> bool:
+    """No mass-email record at all: neither an opt-in nor an opt-out of hers to respect."""
+    return (
+        session.scalar(
+            select(MassEmailStatus.candidate_id).where(MassEmailStatus.candidate_id == candidate.id)
+        )
+        is None
+    )
+
+
+def _offerable(
+    session: Session, candidate: Candidate, interest_ids: Sequence[int], mass_email: bool
+) -> PendingConfirmation:
+    """What of this list would be new for the candidate and is hers to say yes to.
+
+    An interest she is subscribed to changes nothing; one she unsubscribed from,
+    and mass email she has any record for, are her own choices and stay as they are.
+    """
+    statuses = _statuses(session, candidate)
+    interests = [
+        interest
+        for interest in active_interests(session, list(interest_ids))
+        if statuses.get(interest.id) in (None, SubscriptionStatus.UNCONFIRMED)
+    ]
+    return PendingConfirmation(
+        interests=interests,
+        mass_email=mass_email and _never_chose_mass_email(session, candidate),
+        confirms_address=candidate.email_verified_at is None,
+    )
+
+
+def link_changes(session: Session, candidate: Candidate, extra: Mapping[str, Any]) -> Changes:
+    """The list a verified confirmation link carries.
+
+    Links sent before lists were signed into them carry none; theirs is the
+    candidate's unconfirmed subscriptions (what such a link confirmed), plus mass
+    email if it named it.
+    """
+    listed = extra.get("i")
+    if isinstance(listed, list):
+        return Changes.of(listed, extra.get("m"))
+    unconfirmed = [
+        interest_id
+        for interest_id, status in _statuses(session, candidate).items()
+        if status is SubscriptionStatus.UNCONFIRMED
+    ]
+    return Changes.of(unconfirmed, extra.get("m"))
+
+
+def pending_confirmation(
+    session: Session, candidate: Candidate, changes: Changes
+) -> PendingConfirmation:
+    """What confirming `changes` would turn on now (the confirm page lists exactly this)."""
+    return _offerable(session, candidate, changes.interest_ids, changes.mass_email)
 
 
 # Form field name -> Candidate attribute, for the profile fields a candidate row keeps.
@@ -149,14 +295,17 @@ def _attach_resume(session: Session, candidate: Candidate, sub: Submission) -> N
 def submit_profile(
     session: Session, sub: Submission, links: LinkContext, *, double_opt_in: bool
 ) -> Outcome:
-    """Create or merge the candidate, subscriptions, consent and resume; queue the email."""
+    """Create the candidate, or offer a known one the changes; queue the email.
+
+    The `Outcome` is the same for a new address, a known one with changes to
+    confirm and a known one with nothing to change.
+    """
     interests = active_interests(session, sub.interest_ids)
     if not interests:
         raise ValueError("at least one active interest is required")
     chosen_ids = [i.id for i in interests]
     confirmed_now = sub.email_verified or not double_opt_in
     outcome = Outcome(needs_confirmation=not confirmed_now, interest_ids=chosen_ids)
-    source, ip = ConsentSource.CONNECT_FORM, sub.ip_address
 
     candidate = find_candidate(session, sub.email)
     if candidate is not None and candidate.status is CandidateStatus.DELETED:
@@ -165,71 +314,149 @@ def submit_profile(
             delete_resume(links.upload_dir, sub.resume.storage_name)
         log.info("connect from an erased address ignored")
         return outcome
-
     if candidate is None:
-        candidate = Candidate(email=sub.email, **_candidate_fields(sub.profile))
-        if sub.email_verified:
-            candidate.email_verified_at = now()
-        session.add(candidate)
-        session.flush()
-        for interest in interests:
-            subscribe(
-                session,
-                candidate,
-                interest,
-                confirmed=confirmed_now,
-                wording_version=sub.wording_version,
-                wording=ALERTS_WORDING,
-                source=source,
-                ip_address=ip,
-            )
-        if sub.mass_email and confirmed_now:
-            opt_in_mass_email(
-                session,
-                candidate,
-                wording_version=sub.wording_version,
-                wording=MASS_EMAIL_WORDING.format(company=sub.company_name),
-                source=source,
-                ip_address=ip,
-            )
-        _attach_resume(session, candidate, sub)
-        if confirmed_now:
-            _queue_welcome(session, candidate)
-        else:
-            _queue_confirmation(session, candidate, links, sub, kind="confirmation")
-        log.info("candidate connected", extra={"candidate": candidate.public_id, "new": True})
-        return outcome
+        _create_candidate(session, sub, interests, links, confirmed_now=confirmed_now)
+    elif sub.email_verified:
+        _update_verified_member(session, candidate, sub, interests, links)
+    else:
+        if sub.resume is not None:
+            # Never attach a file to someone's profile on an unverified claim to their address.
+            delete_resume(links.upload_dir, sub.resume.storage_name)
+        _offer_changes(session, candidate, sub, interests, links)
+    return outcome
 
-    # A known address. Only a provider-verified submission may change things at once;
-    # otherwise new interests wait, unconfirmed, for the owner to confirm by email.
+
+def _create_candidate(
+    session: Session,
+    sub: Submission,
+    interests: Sequence[Interest],
+    links: LinkContext,
+    *,
+    confirmed_now: bool,
+) -> None:
+    source, ip = ConsentSource.CONNECT_FORM, sub.ip_address
+    candidate = Candidate(email=sub.email, **_candidate_fields(sub.profile))
+    if sub.email_verified:
+        candidate.email_verified_at = now()
+    session.add(candidate)
+    session.flush()
     for interest in interests:
         subscribe(
             session,
             candidate,
             interest,
-            confirmed=sub.email_verified,
+            confirmed=confirmed_now,
             wording_version=sub.wording_version,
             wording=ALERTS_WORDING,
             source=source,
             ip_address=ip,
+            detail=sub.form_detail(interest.id),
         )
-    if sub.email_verified:
-        if sub.mass_email:
-            opt_in_mass_email(
-                session,
-                candidate,
-                wording_version=sub.wording_version,
-                wording=MASS_EMAIL_WORDING.format(company=sub.company_name),
-                source=source,
-                ip_address=ip,
-            )
-        _attach_resume(session, candidate, sub)
-    elif sub.resume is not None:
-        # Never attach a file to someone's profile on an unverified claim to their address.
-        delete_resume(links.upload_dir, sub.resume.storage_name)
-    _queue_confirmation(session, candidate, links, sub, kind="connect_existing")
+    if sub.mass_email and confirmed_now:
+        opt_in_mass_email(
+            session,
+            candidate,
+            wording_version=sub.wording_version,
+            wording=MASS_EMAIL_WORDING.format(company=sub.company_name),
+            source=source,
+            ip_address=ip,
+            detail=sub.form_detail(),
+        )
+    _attach_resume(session, candidate, sub)
+    if confirmed_now:
+        _queue_welcome(session, candidate)
+    else:
+        # The list is what was ticked; the subscriptions wait, unconfirmed, for the link.
+        changes = Changes.of([i.id for i in interests], sub.mass_email)
+        pending = PendingConfirmation(list(interests), sub.mass_email, confirms_address=True)
+        _queue_confirmation(session, candidate, links, changes, pending, template="confirmation")
+    log.info("candidate connected", extra={"candidate": candidate.public_id, "new": True})
+
+
+def _update_verified_member(
+    session: Session,
+    candidate: Candidate,
+    sub: Submission,
+    interests: Sequence[Interest],
+    links: LinkContext,
+) -> None:
+    """A member whose provider verified the address filled in the form: it is her choice.
+
+    What she ticked applies at once, an interest she had turned off included, and
+    she gets a notice listing what changed (none when nothing did).
+    """
+    source, ip = ConsentSource.CONNECT_FORM, sub.ip_address
+    statuses = _statuses(session, candidate)
+    added = []
+    for interest in interests:
+        if statuses.get(interest.id) is SubscriptionStatus.SUBSCRIBED:
+            continue
+        subscribe(
+            session,
+            candidate,
+            interest,
+            confirmed=True,
+            wording_version=sub.wording_version,
+            wording=ALERTS_WORDING,
+            source=source,
+            ip_address=ip,
+            detail=sub.form_detail(interest.id),
+        )
+        added.append(interest)
+    mass_on = sub.mass_email and opt_in_mass_email(
+        session,
+        candidate,
+        wording_version=sub.wording_version,
+        wording=MASS_EMAIL_WORDING.format(company=sub.company_name),
+        source=source,
+        ip_address=ip,
+        detail=sub.form_detail(),
+    )
+    if candidate.email_verified_at is None:
+        candidate.email_verified_at = now()
+    _attach_resume(session, candidate, sub)
     log.info("candidate connected", extra={"candidate": candidate.public_id, "new": False})
-    return outcome
+    if not (added or mass_on or sub.resume is not None):
+        return
+    changes = Changes.of([i.id for i in added], mass_on)
+    enqueue_capped(
+        session,
+        links.mail_caps,
+        kind=MessageKind.CONFIRMATION,
+        template="connect_existing",
+        to_address=candidate.email,
+        dedupe_key=f"connect_existing:{candidate.id}:{changes.digest()}:{_window()}",
+        candidate_id=candidate.id,
+        context={
+            "confirm_url": "",
+            "verified": True,
+            "interests": [i.name for i in added],
+            "mass_email": mass_on,
+            "resume_added": sub.resume is not None,
+        },
+    )
+
+
+def _offer_changes(
+    session: Session,
+    candidate: Candidate,
+    sub: Submission,
+    interests: Sequence[Interest],
+    links: LinkContext,
+) -> None:
+    """An unverified sign-up with a member's address: email her what she may confirm.
+
+    Nothing in her record changes here. The email lists only what would be new to
+    her and hers to decide; with nothing such, no email at all.
+    """
+    pending = _offerable(session, candidate, [i.id for i in interests], sub.mass_email)
+    if not pending:
+        log.info("connect for a known address: nothing to offer")
+        return
+    _queue_confirmation(
+        session, candidate, links, pending.changes(), pending, template="connect_existing"
+    )
+    log.info("candidate connected", extra={"candidate": candidate.public_id, "new": False})
 
 
 def _queue_welcome(session: Session, candidate: Candidate) -> None:
@@ -244,100 +471,94 @@ def _queue_welcome(session: Session, candidate: Candidate) -> None:
 
 
 def _queue_confirmation(
-    session: Session, candidate: Candidate, links: LinkContext, sub: Submission, *, kind: str
+    session: Session,
+    candidate: Candidate,
+    links: LinkContext,
+    changes: Changes,
+    pending: PendingConfirmation,
+    *,
+    template: str,
 ) -> None:
-    pending = [
-        name
-        for name in session.scalars(
-            select(Interest.name)
-            .join(Subscription, Subscription.interest_id == Interest.id)
-            .where(
-                Subscription.candidate_id == candidate.id,
-                Subscription.status == SubscriptionStatus.UNCONFIRMED,
-            )
-            .order_by(Interest.position, Interest.name)
-        )
-    ]
-    context: dict[str, Any] = {
-        "confirm_url": _confirm_url(
-            links, candidate, mass_email=sub.mass_email, wording=sub.wording_version
-        )
-        if pending or sub.mass_email
-        else "",
-        "interests": pending,
-        "verified": sub.email_verified,
-    }
-    enqueue(
+    """Queue a confirmation listing `pending`, whose link carries exactly `changes`.
+
+    Its context holds no text a visitor typed: interest names come from the
+    recruiters, and the greeting's name is left out while the address is unconfirmed.
+    """
+    enqueue_capped(
         session,
+        links.mail_caps,
         kind=MessageKind.CONFIRMATION,
-        template=kind,
+        template=template,
         to_address=candidate.email,
-        dedupe_key=f"{kind}:{candidate.id}:{_window()}",
+        dedupe_key=f"{template}:{candidate.id}:{changes.digest()}:{_window()}",
         candidate_id=candidate.id,
-        context=context,
+        context={
+            "confirm_url": _confirm_url(links, candidate, changes),
+            "interests": [i.name for i in pending.interests],
+            "mass_email": pending.mass_email,
+            "verified": False,
+        },
     )
 
 
 def resend_confirmation(session: Session, email: str, links: LinkContext) -> None:
-    """Send a fresh confirmation link if the address has something to confirm.
+    """Send a fresh confirmation link if the address has subscriptions to confirm.
 
     Says nothing either way; the caller shows the same page whatever happened.
+    A mass-email opt-in that was waiting only in the first link is not repeated.
     """
     candidate = find_active_candidate(session, email)
     if candidate is None:
         return
-    has_pending = session.scalar(
-        select(Subscription.id).where(
-            Subscription.candidate_id == candidate.id,
-            Subscription.status == SubscriptionStatus.UNCONFIRMED,
-        )
-    )
-    if has_pending is None:
+    changes = link_changes(session, candidate, {})
+    pending = pending_confirmation(session, candidate, changes)
+    if not pending:
         return
-    sub = Submission(email=candidate.email, profile={}, interest_ids=[], mass_email=False)
-    _queue_confirmation(session, candidate, links, sub, kind="confirmation")
+    _queue_confirmation(session, candidate, links, changes, pending, template="confirmation")
 
 
 def confirm_email(
     session: Session,
     candidate: Candidate,
+    changes: Changes,
     *,
-    mass_email: bool,
-    wording_version: str,
     ip_address: str | None,
     company_name: str = "",
-) -> list[Interest]:
-    """Confirm every pending subscription (and a pending mass-email opt-in)."""
-    pending = session.scalars(
-        select(Subscription).where(
-            Subscription.candidate_id == candidate.id,
-            Subscription.status == SubscriptionStatus.UNCONFIRMED,
-        )
-    ).all()
+) -> PendingConfirmation:
+    """Confirm the address and turn on exactly `changes`, as far as they are still pending.
+
+    Returns what was turned on. The consent events quote the wording the confirm
+    page showed; a choice the candidate made since the link was sent wins over it.
+    """
+    pending = pending_confirmation(session, candidate, changes)
     first_time = candidate.email_verified_at is None
-    confirmed: list[Interest] = []
-    for subscription in pending:
-        interest = subscription.interest
-        confirm_subscription(
-            session,
-            candidate,
-            interest,
-            source=ConsentSource.CONNECT_FORM,
-            ip_address=ip_address,
-        )
-        confirmed.append(interest)
-    if candidate.email_verified_at is None:
-        candidate.email_verified_at = now()
-    if mass_email:
+    statuses = _statuses(session, candidate)
+    source = ConsentSource.CONNECT_FORM
+    for interest in pending.interests:
+        if statuses.get(interest.id) is SubscriptionStatus.UNCONFIRMED:
+            confirm_subscription(session, candidate, interest, source=source, ip_address=ip_address)
+        else:
+            subscribe(
+                session,
+                candidate,
+                interest,
+                confirmed=True,
+                wording=ALERTS_WORDING,
+                source=source,
+                ip_address=ip_address,
+                detail=dict(VIA_CONFIRMATION),
+            )
+    if pending.mass_email:
         opt_in_mass_email(
             session,
             candidate,
-            source=ConsentSource.CONNECT_FORM,
-            wording_version=wording_version,
+            source=source,
             wording=MASS_EMAIL_WORDING.format(company=company_name),
             ip_address=ip_address,
+            detail=dict(VIA_CONFIRMATION),
         )
     if first_time:
+        candidate.email_verified_at = now()
         _queue_welcome(session, candidate)
     session.flush()
-    return confirmed
+    return pending

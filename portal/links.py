@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from mailer.models import MessageKind
-from mailer.outbox import enqueue
+from mailer.outbox import enqueue_capped
 from portal.config import Settings
 from preferences.clock import now
 from preferences.subscriptions import find_active_candidate
@@ -25,12 +25,16 @@ def one_click_url(settings: Settings, candidate: LinkHolder, list_ref: str) -> s
 
 
 def send_preference_link(db: Session, email: str, settings: Settings) -> None:
-    """Email a fresh preference-center link if the address belongs to a member."""
+    """Email a fresh preference-center link if the address belongs to a member.
+
+    Within `ADDRESS_MAIL_LIMIT` per address only; the caller answers the same either way.
+    """
     candidate = find_active_candidate(db, email)
     if candidate is None:
         return
-    enqueue(
+    enqueue_capped(
         db,
+        settings.address_mail_caps,
         kind=MessageKind.LOGIN_LINK,
         template="preference_link",
         to_address=candidate.email,

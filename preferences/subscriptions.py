@@ -214,10 +214,12 @@ def subscribe(
     wording_version: str = CURRENT_WORDING_VERSION,
     wording: str | None = None,
     ip_address: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> Subscription:
     """Subscribe `candidate` to job alerts for `interest`.
 
-    `wording` is the exact consent text the candidate saw; it is kept in the event.
+    `wording` is the exact consent text the candidate saw; it is kept in the event,
+    with `detail` (for example which boxes the person ticked).
 
     A new subscription starts unconfirmed unless `confirmed` is set (the address
     was already verified). Subscribing again while subscribed changes nothing
@@ -256,6 +258,7 @@ def subscribe(
             "status": sub.status.value,
             "frequency": sub.frequency.value,
             **({"wording": wording} if wording else {}),
+            **(detail or {}),
         },
         ip_address=ip_address,
     )
@@ -484,8 +487,12 @@ def opt_in_mass_email(
     wording_version: str = CURRENT_WORDING_VERSION,
     wording: str | None = None,
     ip_address: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
-    """Opt the candidate in to mass email (`wording`: the text they agreed to)."""
+    """Opt the candidate in to mass email (`wording`: the text they agreed to).
+
+    `detail` is kept in the consent event beside the wording.
+    """
     _require_active(candidate)
     return set_mass_email_status(
         session,
@@ -495,7 +502,7 @@ def opt_in_mass_email(
         source,
         wording_version=wording_version,
         ip_address=ip_address,
-        detail={"wording": wording} if wording else None,
+        detail={**({"wording": wording} if wording else {}), **(detail or {})} or None,
     )
 
 

@@ -20,6 +20,20 @@
       if (event.key === " ") { event.preventDefault(); link.click(); }
     });
   });
+  // "Add suggested interests" ticks the resume's suggestions in place instead of posting
+  // the form back. Only this button ever ticks them; they are never ticked on their own.
+  document.querySelectorAll("button[data-add-suggested]").forEach(function (button) {
+    var form = button.form;
+    var status = document.getElementById("suggestions-status");
+    button.addEventListener("click", function (event) {
+      if (!form) { return; }
+      event.preventDefault();
+      form.querySelectorAll("input[type=checkbox][data-suggested]").forEach(function (box) {
+        box.checked = true;
+      });
+      if (status) { status.textContent = button.getAttribute("data-added-message") || ""; }
+    });
+  });
   // Move focus to the error summary so screen readers announce it.
   var summary = document.getElementById("error-summary");
   if (summary) { summary.setAttribute("tabindex", "-1"); summary.focus(); }

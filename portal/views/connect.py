@@ -28,9 +28,12 @@ from portal import connect_state, oidc
 from portal.connecting import (
     ALERTS_WORDING,
     MASS_EMAIL_WORDING,
+    Changes,
     LinkContext,
     Submission,
     confirm_email,
+    link_changes,
+    pending_confirmation,
     resend_confirmation,
     submit_profile,
 )
@@ -67,7 +70,7 @@ DONE_KEY = "connect_done"
 
 def _links() -> LinkContext:
     s = settings()
-    return LinkContext(s.secret_keys, s.base_url, s.upload_dir)
+    return LinkContext(s.secret_keys, s.base_url, s.upload_dir, s.address_mail_caps)
 
 
 def _steps(current: str) -> list[dict[str, Any]]:
@@ -299,24 +302,37 @@ def _review_values(data: dict[str, Any]) -> dict[str, Any]:
 
 @bp.route("/review", methods=["GET", "POST"])
 def review() -> Any:
-    """Check everything, fill in what's missing, consent, and Submit Profile."""
+    """Check everything, fill in what's missing, consent, and Submit Profile.
+
+    Interests suggested from the resume are shown unticked (a pre-ticked box is
+    not consent); **Add suggested interests** ticks them, with JavaScript in
+    place, without it by posting the form back here with nothing stored.
+    """
     s = settings()
     data = connect_state.draft()
     options = active_interests(db())
     valid = {i.id for i in options}
     errors: dict[str, str] = {}
     values = _review_values(data)
-    chosen = set(data.get("interests") or []) | set(data.get("suggested") or [])
+    chosen = {i for i in data.get("interests") or [] if i in valid}
+    suggested = [i for i in data.get("suggested") or [] if i in valid]
+    added: list[Interest] = []
     mass_email = False
     alerts = False
     if request.method == "POST":
+        action = request.form.get("action")
         check = check_profile(
             request.form, required=s.required_fields, region=s.phone_default_region
         )
         values = dict(check.values)
         chosen = {
-            int(v) for v in request.form.getlist("interest") if v.isdecimal() and int(v) in valid
+            int(v)
+            for v in request.form.getlist("interest")
+            if v.isdecimal() and len(v) < 19 and int(v) in valid
         }
+        if action == "add_suggested":
+            added = [o for o in options if o.id in suggested and o.id not in chosen]
+            chosen |= set(suggested)
         mass_email = request.form.get("mass_email") == "yes"
         alerts = request.form.get("alerts") == "yes"
         profile = dict(data.get("profile") or {})
@@ -327,17 +343,17 @@ def review() -> Any:
             data["email_verified"] = False
         data["profile"] = profile
         data["interests"] = sorted(chosen)
-        data["suggested"] = []
         connect_state.save(data)
-        if request.form.get("action") == "back":
+        if action == "back":
             return redirect(url_for("connect.resume" if s.resume_step else "connect.interests"))
-        errors = dict(check.errors)
-        if not chosen:
-            errors["interest"] = "Choose at least one area of interest."
-        if not alerts:
-            errors["alerts"] = "Tick this box so we can send you job alerts for your areas."
-        if not errors:
-            return _submit(data, values, sorted(chosen), mass_email)
+        if action != "add_suggested":
+            errors = dict(check.errors)
+            if not chosen:
+                errors["interest"] = "Choose at least one area of interest."
+            if not alerts:
+                errors["alerts"] = "Tick this box so we can send you job alerts for your areas."
+            if not errors:
+                return _submit(data, values, sorted(chosen), mass_email, suggested)
     return _render(
         "connect/review.html",
         "review",
@@ -346,7 +362,9 @@ def review() -> Any:
         values=values,
         options=options,
         chosen=chosen,
-        suggested=set(data.get("suggested") or []),
+        suggested=set(suggested),
+        suggestions=[o for o in options if o.id in suggested],
+        added=added,
         required=s.required_fields,
         mass_email=mass_email,
         alerts=alerts,
@@ -358,7 +376,11 @@ def review() -> Any:
 
 
 def _submit(
-    data: dict[str, Any], values: dict[str, Any], chosen: list[int], mass_email: bool
+    data: dict[str, Any],
+    values: dict[str, Any],
+    chosen: list[int],
+    mass_email: bool,
+    suggested: list[int],
 ) -> Any:
     s = settings()
     resume = data.get("resume")
@@ -384,6 +406,7 @@ def _submit(
         ip_address=request.remote_addr,
         wording_version=CURRENT_WORDING_VERSION,
         company_name=s.company_name,
+        suggested_ids=suggested,
     )
     outcome = submit_profile(db(), submission, _links(), double_opt_in=s.double_opt_in)
     connect_state.clear()
@@ -419,7 +442,12 @@ def _expired_page(message: str) -> Any:
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Any:
-    """Confirm an email address: GET shows a button (scanners prefetch links), POST confirms."""
+    """Confirm an email address and the changes its link lists.
+
+    GET shows exactly what confirming turns on, with the consent wording, and a
+    button (scanners prefetch links); the form carries that list back, and POST
+    applies no more than both the link and the page named.
+    """
     s = settings()
     try:
         link = read_link_token(s.secret_keys, LinkPurpose.CONFIRM_EMAIL, token)
@@ -435,13 +463,23 @@ def confirm(token: str) -> Any:
             "You can ask for a new confirmation link below.",
             resend=True,
         ), 400
+    changes = link_changes(db(), candidate, link.extra)
     if request.method == "GET":
-        return render_template("connect/confirm.html", token=token)
+        return render_template(
+            "connect/confirm.html",
+            token=token,
+            pending=pending_confirmation(db(), candidate, changes),
+            alerts_wording=ALERTS_WORDING,
+            mass_email_wording=MASS_EMAIL_WORDING.format(company=s.company_name),
+        )
+    shown = Changes.of(
+        [int(v) for v in request.form.getlist("interest")[:100] if v.isdecimal() and len(v) < 19],
+        request.form.get("mass_email") == "yes",
+    )
     confirmed = confirm_email(
         db(),
         candidate,
-        mass_email=bool(link.extra.get("m")),
-        wording_version=str(link.extra.get("w") or CURRENT_WORDING_VERSION),
+        changes.within(shown),
         ip_address=request.remote_addr,
         company_name=s.company_name,
     )

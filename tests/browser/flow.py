@@ -210,7 +210,7 @@ class FlowPage:
     def submit_review_with_errors(self) -> None:
         """Press Submit Profile and wait for the page to come back with its error summary."""
         with self.page.expect_response(lambda r: r.request.method == "POST") as answer:
-            self.press('button[value="submit"]')
+            self.press('.form-actions button[value="submit"]')
         assert answer.value.status == 400
         self.page.get_by_role("alert").wait_for()
         # The browser logs the expected 400 like any failed load; that's not a page error.
@@ -223,7 +223,7 @@ class FlowPage:
         self.tick("#field-alerts")
         if mass_email:
             self.tick("#field-mass_email")
-        self.press('button[value="submit"]')
+        self.press('.form-actions button[value="submit"]')
         self.wait_for("/connect/thanks")
 
     def recruiter_login(self, email: str, password: str) -> None:

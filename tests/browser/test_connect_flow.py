@@ -179,11 +179,22 @@ def test_manual_path_with_a_resume_by_keyboard_alone(
         assert flow.value("linkedin_url") == "https://www.linkedin.com/in/emily-carter-dev"
         assert flow.value("github_url") == "https://github.com/ecarter"
         assert flow.value("portfolio_url") == "https://emilycarter.dev"
+        # The resume's suggestion is offered, never ticked for her.
         suggested = page.locator(f"#review-interest-{portal.interests['software']}")
-        assert suggested.is_checked()
+        assert not suggested.is_checked()
         label = page.locator(f'label[for="review-interest-{portal.interests["software"]}"]')
         assert "Suggested from your resume" in label.inner_text()
         assert page.locator(f"#review-interest-{portal.interests['design']}").is_checked()
+        # One control adds it; with JavaScript, in place (no reload, nothing sent).
+        page.evaluate("window.__sameDocument = true")
+        flow.press('button[value="add_suggested"]')
+        assert suggested.is_checked()
+        assert page.evaluate("window.__sameDocument === true")
+        status = page.locator("#suggestions-status")
+        assert status.get_attribute("role") == "status"
+        assert status.inner_text() == (
+            "Added to your interests: Software Engineering. Untick any you don't want."
+        )
         flow.submit_review()
         listed = flow.thank_you()
         assert page.get_by_text("Please check your inbox").is_visible()
@@ -319,6 +330,46 @@ def test_without_javascript_the_flow_completes_and_details_open_a_page(
     saved = stored(portal, "noor@example.com")
     assert saved.subscriptions == {"design": SubscriptionStatus.UNCONFIRMED}
     assert saved.outbox == ["confirmation"]
+
+
+def test_without_javascript_suggestions_are_unticked_and_one_button_adds_them(
+    chromium: Browser, portal: LivePortal
+) -> None:
+    """With JavaScript off, "Add suggested interests" posts the form back with them ticked."""
+    with open_flow(chromium, portal, None, "nojs-suggest", javascript=False) as flow:
+        page = flow.page
+        flow.start_manually()
+        flow.enter_details("Emily", "Carter", "emily.nojs@example.com")
+        flow.choose_interests(["design"])
+        flow.upload_resume(RESUME)
+        software = page.locator(f"#review-interest-{portal.interests['software']}")
+        assert not software.is_checked()
+        flow.check("review-suggested", "review")
+        flow.fill("#field-location", "Oakland, CA")
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            page.get_by_role("button", name="Add suggested interests").click()
+        assert answer.value.status == 200
+        flow.wait_for("/connect/review#field-interest")
+        flow.check("review-suggestions-added", "review")
+        assert software.is_checked()
+        assert page.locator(f"#review-interest-{portal.interests['design']}").is_checked()
+        assert not page.locator(f"#review-interest-{portal.interests['data']}").is_checked()
+        # Only the suggestions: the consent boxes stay as she left them.
+        assert not page.locator("#field-alerts").is_checked()
+        assert not page.locator("#field-mass_email").is_checked()
+        assert flow.value("location") == "Oakland, CA"
+        assert page.locator("#suggestions-status").inner_text() == (
+            "Added to your interests: Software Engineering. Untick any you don't want."
+        )
+        flow.submit_review()
+        flow.thank_you()
+
+    saved = stored(portal, "emily.nojs@example.com")
+    assert saved.subscriptions == {
+        "design": SubscriptionStatus.UNCONFIRMED,
+        "software": SubscriptionStatus.UNCONFIRMED,
+    }
+    assert saved.candidate.location == "Oakland, CA"
 
 
 def test_show_details_reveals_the_details_in_place(

@@ -36,10 +36,13 @@ def add_candidate(
     first_name: str = "",
     status: CandidateStatus = CandidateStatus.ACTIVE,
     mass_email: MassEmail | None = None,
+    verified: bool = False,
 ) -> int:
-    """Commit a candidate and return its id."""
+    """Commit a candidate and return its id; `verified`: the address is confirmed."""
     with session_scope(sessions) as session:
         candidate = Candidate(email=email, first_name=first_name, status=status)
+        if verified:
+            candidate.email_verified_at = T0
         session.add(candidate)
         session.flush()
         if mass_email is not None:

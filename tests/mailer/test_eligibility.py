@@ -190,3 +190,22 @@ def test_a_digest_of_several_interests_is_paused_only_when_all_are(
     assert skip_reason(db_session, alert) is None
     pause_subscription(db_session, ana, design, until, source=ConsentSource.DASHBOARD)
     assert skip_reason(db_session, alert) == "alerts are paused"
+
+
+def test_the_batch_names_only_readers_whose_address_is_confirmed(
+    db_session: Session, ana: Candidate
+) -> None:
+    """A name typed into a form is given to templates only once its address is confirmed."""
+    from mailer.eligibility import check_batch
+    from preferences.clock import now
+
+    stranger, _ = get_or_create_candidate(
+        db_session, "victim@example.com", first_name="URGENT: verify at https://evil.example"
+    )
+    ana.email_verified_at = now()
+    db_session.flush()
+    rows = [message(MessageKind.WELCOME, ana), message(MessageKind.WELCOME, stranger)]
+    rows[0].id, rows[1].id = 1, 2
+    check = check_batch(db_session, rows)
+    assert check.skip == {}
+    assert check.first_names == {ana.id: "Ana", stranger.id: ""}

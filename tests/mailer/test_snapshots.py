@@ -37,6 +37,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "postal_address": "1 Main Street, Springfield, IL 62701, USA",
     "confirm_url": "https://careers.acme.example.com/connect/confirm/CONFIRM-TOKEN",
     "interests": ["Data Science", "Design"],
+    "mass_email": True,
+    "resume_added": False,
     "verified": False,
     "login_url": "https://careers.acme.example.com/login/link/LOGIN-TOKEN",
     "preferences_url": "https://careers.acme.example.com/preferences/PREFERENCES-TOKEN",

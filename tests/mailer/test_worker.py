@@ -65,7 +65,7 @@ def test_welcome_message_is_delivered_and_marked_sent(
     sessions: sessionmaker[Session], smtp_server: MailSink, clock: FrozenClock
 ) -> None:
     """A queued welcome reaches the relay with the right envelope and headers and is marked sent."""
-    ana = add_candidate(sessions, "ana@example.com", first_name="Ana")
+    ana = add_candidate(sessions, "ana@example.com", first_name="Ana", verified=True)
     queue(sessions, "Ana@Example.com", "welcome:ana", candidate_id=ana)
     result = make_worker(sessions, sink_target(smtp_server)).run_once()
     assert result == BatchResult(claimed=1, sent=1)
@@ -409,7 +409,7 @@ def test_internationalized_recipient_is_delivered_with_smtputf8(
     sessions: sessionmaker[Session], smtp_server: MailSink, clock: FrozenClock
 ) -> None:
     """An internationalized address is delivered through a relay that offers SMTPUTF8."""
-    jose = add_candidate(sessions, "josé@exämple.test", first_name="José")
+    jose = add_candidate(sessions, "josé@exämple.test", first_name="José", verified=True)
     queue(sessions, "JOSÉ@EXÄMPLE.TEST", "welcome:jose", candidate_id=jose)
     assert make_worker(sessions, sink_target(smtp_server)).run_once() == BatchResult(
         claimed=1, sent=1

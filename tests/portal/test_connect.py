@@ -163,7 +163,14 @@ def test_confirmation_link_get_shows_button_and_post_confirms(
     assert page.status_code == 200 and "Confirm my email" in page.text
     with session_scope(sessions) as session:
         assert session.scalars(select(Subscription.status)).one() is SubscriptionStatus.UNCONFIRMED
-    done = client.post(path, data={"csrf_token": csrf_token(page.text)})
+    # The page lists what confirming turns on, and its form carries that list back.
+    assert "Job alerts for Design." in page.text
+    assert MASS_EMAIL_WORDING.format(company="Acme") in page.text
+    listed = dict(
+        re.findall(r'<input type="hidden" name="(interest|mass_email)" value="([^"]*)"', page.text)
+    )
+    assert listed == {"interest": str(world["design"]), "mass_email": "yes"}
+    done = client.post(path, data={"csrf_token": csrf_token(page.text), **listed})
     assert done.status_code == 200 and "You're confirmed" in done.text
     with session_scope(sessions) as session:
         assert session.scalars(select(Subscription.status)).one() is SubscriptionStatus.SUBSCRIBED
@@ -212,7 +219,7 @@ def test_expired_confirmation_link_offers_a_new_one(
 def test_existing_email_creates_no_duplicate_and_answers_the_same(
     client: FlaskClient, app: Flask, sessions: sessionmaker[Session], world: dict[str, Any]
 ) -> None:
-    """Connecting with a known address merges interests, downgrades nothing, reveals nothing."""
+    """Connecting with a known address changes nothing, offers the new interest, reveals nothing."""
     with session_scope(sessions) as session:
         known, _ = get_or_create_candidate(session, "ana@example.com", first_name="Ana")
         from preferences.models import Interest
@@ -236,15 +243,14 @@ def test_existing_email_creates_no_duplicate_and_answers_the_same(
                 select(Subscription).where(Subscription.candidate_id == ana.id)
             )
         }
-        assert states == {
-            world["design"]: SubscriptionStatus.SUBSCRIBED,
-            world["sales"]: SubscriptionStatus.UNCONFIRMED,
-        }
+        # Nothing is written until Ana herself confirms the emailed list.
+        assert states == {world["design"]: SubscriptionStatus.SUBSCRIBED}
         notice = session.scalars(
             select(OutboxMessage).where(OutboxMessage.candidate_id == ana.id)
         ).one()
         assert notice.template == "connect_existing"
         assert notice.to_address == "ana@example.com"
+        assert notice.context["interests"] == ["Sales"]
 
 
 def _without_name(html: str) -> str:

@@ -10,7 +10,7 @@ and adds the constraint (one scan of each table, no rewrite); SQLite recreates
 the two tables (batch mode, with the old type named so the old CHECK goes).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-10 09:00:00.000000
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

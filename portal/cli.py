@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.digests import digest_context
-from jobs.scheduler import AlertScheduler
+from jobs.scheduler import AlertScheduler, PeriodicTask
 from mailer.config import SmtpTarget
 from mailer.models import MessageKind
 from mailer.outbox import outbox_report
@@ -214,7 +214,11 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         target = SmtpTarget(host=sink.host, port=sink.port)
         log.info("development mail sink listening", extra={"smtp": sink.url})
 
-    scheduler = AlertScheduler(factory, reload_seconds=settings.scheduler_reload_seconds)
+    scheduler = AlertScheduler(
+        factory,
+        reload_seconds=settings.scheduler_reload_seconds,
+        tasks=_scheduled_tasks(settings),
+    )
     worker = make_worker(settings, factory, target)
     worker_thread = threading.Thread(
         target=worker.run,
@@ -246,6 +250,13 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         app.extensions["talentconnect"].engine.dispose()
         engine.dispose()
         log.info("stopped")
+
+
+def _scheduled_tasks(settings: Settings) -> list[PeriodicTask]:
+    """The portal's housekeeping, run by whichever scheduler leads (`run` or `scheduler`)."""
+    from portal.uploads import prune_task
+
+    return [prune_task(settings.upload_dir, settings.upload_unclaimed_hours)]
 
 
 def make_worker(
@@ -349,7 +360,9 @@ def scheduler(ctx: click.Context) -> None:
     settings = _settings(ctx)
     engine = make_engine(settings.database_url)
     alert_scheduler = AlertScheduler(
-        make_session_factory(engine), reload_seconds=settings.scheduler_reload_seconds
+        make_session_factory(engine),
+        reload_seconds=settings.scheduler_reload_seconds,
+        tasks=_scheduled_tasks(settings),
     )
     done = threading.Event()
     try:
@@ -400,17 +413,21 @@ def uploads() -> None:
 @click.option(
     "--older-than",
     "hours",
-    default=24.0,
-    show_default=True,
+    default=None,
     type=click.FloatRange(min=0),
-    help="Only files older than this many hours.",
+    help="Only files older than this many hours (default: UPLOAD_UNCLAIMED_HOURS, 24).",
 )
 @click.pass_context
-def uploads_prune(ctx: click.Context, hours: float) -> None:
-    """Delete uploaded resumes that no profile claimed (abandoned connect drafts)."""
+def uploads_prune(ctx: click.Context, hours: float | None) -> None:
+    """Delete uploaded resumes that no profile claimed (abandoned connect drafts).
+
+    The running scheduler (`run`, `scheduler`) does this every hour by itself.
+    """
     from portal.uploads import prune_orphan_uploads
 
     settings = _settings(ctx)
+    if hours is None:
+        hours = settings.upload_unclaimed_hours
     engine = make_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:

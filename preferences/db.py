@@ -199,6 +199,9 @@ def slow_work(session: Session) -> Iterator[None]:
     yield
 
 
+# Execution options of a textual statement that touches temporary tables only
+# (`text(...).execution_options(**TEMPORARY_ONLY)`): it takes no write lock.
+TEMPORARY_ONLY = {"talentconnect_temporary_only": True}
 _WRITE_SQL = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.I)
 _TEMP_DDL = re.compile(r"\s*(?:CREATE|DROP)\s+(?:TEMP|TEMPORARY)\b", re.I)
 _DML_IN_WITH = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
@@ -218,6 +221,8 @@ def _writes(statement: str, context: Any) -> bool:
     if context is not None and context.isddl:
         target = getattr(element, "element", None)
         return not (_is_temporary(target) or _is_temporary(getattr(target, "table", None)))
+    if context is not None and context.execution_options.get("talentconnect_temporary_only"):
+        return False
     if _TEMP_DDL.match(statement):
         return False
     if _WRITE_SQL.match(statement):

@@ -191,7 +191,6 @@ def _seed_demo(factory: Any) -> DemoResult:
 def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> None:
     """Run everything for one machine: web server, scheduler, sender worker and,
     without TALENTCONNECT_SMTP_URL, the development mail sink."""
-    from portal.app import create_app
 
     settings = _settings(ctx)
     if demo and settings.is_production:
@@ -202,7 +201,7 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
     factory = make_session_factory(engine)
     demo_result = _seed_demo(factory) if demo else None
     # Bind first, so a busy port fails before any background thread starts.
-    app = create_app(settings)
+    app = _web_app(settings)
     server: Any = _listen(app, host, port, threads)
 
     sink: MailSink | None = None
@@ -252,6 +251,16 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         log.info("stopped")
 
 
+def _web_app(settings: Settings) -> Any:
+    """The app a server runs, with its resume-parsing server started ahead of the first upload."""
+    from portal.app import create_app
+    from portal.resumes.sandbox import warm_up
+
+    app = create_app(settings)
+    warm_up()
+    return app
+
+
 def _scheduled_tasks(settings: Settings) -> list[PeriodicTask]:
     """The portal's housekeeping, run by whichever scheduler leads (`run` or `scheduler`)."""
     from portal.uploads import prune_task
@@ -297,7 +306,6 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
     Each worker process builds its own app and database connections. SIGTERM
     finishes the requests in flight, then exits 0.
     """
-    from portal.app import create_app
     from portal.serving import WebServer, check_port_free, default_workers
 
     settings = _settings(ctx)
@@ -314,7 +322,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
     )
     try:
         WebServer(
-            lambda: create_app(settings),
+            lambda: _web_app(settings),
             host=host,
             port=port,
             workers=count,

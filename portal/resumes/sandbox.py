@@ -71,7 +71,7 @@ def _context() -> BaseContext:
     """The fork-server context, preloading the parser (and the main module, as multiprocessing
     would otherwise import it again in every child)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", __name__])
+    context.set_forkserver_preload(["__main__", __name__, "portal.resumes._warm"])
     return context
 
 

@@ -313,6 +313,8 @@ def bench_server(
             seeded = web.seed(url, args.candidates, _Quiet())
             interest_id = _first_interest(url)
             env = web.clean_env(url, instance)
+            if args.server_pythonpath:  # measure another checkout's server (e.g. before a change)
+                env["PYTHONPATH"] = args.server_pythonpath
             port = web.free_port()
             server = web.start_server(
                 "portal",
@@ -333,6 +335,11 @@ def bench_server(
                 figures.update(_load_phase(port, interest_id, hostile_set, seeded, args.seconds))
             finally:
                 figures["server_exit"] = web.stop_server(server)
+                log = server.log_path.read_text(errors="replace")
+                # Any unhandled error's log lines, to say what a 5xx was.
+                figures["server_errors"] = [
+                    line[:2000] for line in log.splitlines() if "unhandled error" in line
+                ][:3]
     return figures
 
 
@@ -435,7 +442,7 @@ def _load_phase(
             with lock:
                 latencies[kind].append(elapsed)
                 if status >= 400:
-                    errors[kind].append(str(status))
+                    errors[kind].append(f"{status} after {elapsed:.0f} ms")
 
     threads = [threading.Thread(target=uploader, args=(k,)) for k in range(HOSTILE_UPLOADERS)]
     threads += [
@@ -461,6 +468,7 @@ def _load_phase(
             "p50_ms": percentile(samples, 0.50),
             "p99_ms": percentile(samples, 0.99),
             "errors": len(errors[kind]),
+            "first_errors": errors[kind][:5],
         }
     outcome["upload_errors"] = errors["upload"][:5]
     return outcome
@@ -475,6 +483,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="load phase per backend (10)")
     parser.add_argument("--candidates", type=int, default=500, help="seeded per backend (500)")
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated; none")
+    parser.add_argument(
+        "--server-pythonpath",
+        default="",
+        help="PYTHONPATH for the server only, to measure another checkout under this load",
+    )
     args = parser.parse_args(argv)
     backends = [b.strip() for b in args.backends.split(",") if b.strip() and b != "none"]
     results: dict[str, Any] = {

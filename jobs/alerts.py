@@ -84,7 +84,7 @@ from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import DEFAULT_DELIVER_WITHIN
 from mailer.render import RenderedEmail, Renderer
 from preferences.clock import now
-from preferences.db import UTCDateTime, read_only_work
+from preferences.db import TEMPORARY_ONLY, UTCDateTime, read_only_work
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -153,8 +153,13 @@ _RANKED = Table(
 _TEMP_TABLES = (_PAIRS, _TARGETS, _MATCHES, _RANKED)
 # Built after the rows are in, which is cheaper than maintaining them row by row;
 # plain DDL, because Index objects would be emitted with the CREATE TABLE.
-_PAIRS_INDEX = text("CREATE INDEX ix_tc_alert_pairs ON tc_alert_pairs (interest_id, posted_at)")
-_TARGETS_INDEX = text("CREATE INDEX ix_tc_alert_targets ON tc_alert_targets (candidate_id)")
+# Statements on the temporary tables only: on SQLite they need no write lock (preferences.db).
+_PAIRS_INDEX = text(
+    "CREATE INDEX ix_tc_alert_pairs ON tc_alert_pairs (interest_id, posted_at)"
+).execution_options(**TEMPORARY_ONLY)
+_TARGETS_INDEX = text(
+    "CREATE INDEX ix_tc_alert_targets ON tc_alert_targets (candidate_id)"
+).execution_options(**TEMPORARY_ONLY)
 
 _CLASS_FREQUENCIES = {
     FrequencyClass.DAILY: (Frequency.DAILY,),
@@ -231,7 +236,7 @@ def _threshold() -> Any:
 
 def _drop_temp(conn: Connection) -> None:
     for table in reversed(_TEMP_TABLES):
-        conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+        conn.execute(text(f"DROP TABLE IF EXISTS {table.name}").execution_options(**TEMPORARY_ONLY))
 
 
 def _pairs_query(at: datetime, scope: _Scope) -> Any:
@@ -303,7 +308,9 @@ def _match(conn: Connection, scope: _Scope, at: datetime) -> int:
     if conn.dialect.name == "postgresql":
         # Autovacuum never analyzes temporary tables; without statistics the planner
         # guesses, and the per-chunk joins below went from milliseconds to a second.
-        conn.execute(text("ANALYZE tc_alert_pairs, tc_alert_targets"))
+        conn.execute(
+            text("ANALYZE tc_alert_pairs, tc_alert_targets").execution_options(**TEMPORARY_ONLY)
+        )
     return (
         conn.scalar(select(func.count(distinct(_TARGETS.c.candidate_id))).select_from(_TARGETS))
         or 0
@@ -315,7 +322,9 @@ def _rank_chunk(conn: Connection, lo: int, hi: int) -> None:
     if conn.dialect.name == "postgresql":
         # Not DELETE: temporary tables are never vacuumed, so dead rows would pile
         # up chunk after chunk and every scan would wade through them.
-        conn.execute(text("TRUNCATE tc_alert_matches, tc_alert_ranked"))
+        conn.execute(
+            text("TRUNCATE tc_alert_matches, tc_alert_ranked").execution_options(**TEMPORARY_ONLY)
+        )
     else:
         conn.execute(delete(_MATCHES))
         conn.execute(delete(_RANKED))

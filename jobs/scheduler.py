@@ -17,7 +17,8 @@ import contextlib
 import importlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -52,6 +53,21 @@ _KEEPALIVES = {"tcp_keepalives_idle": 15, "tcp_keepalives_interval": 5, "tcp_kee
 
 ScheduleRunner = Callable[[sessionmaker[Session], int], object]
 InstantRunner = Callable[[sessionmaker[Session]], object]
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Housekeeping another package hands the scheduler to run while it leads.
+
+    `run(session_factory)` is called once when this process takes the lead, then
+    every `seconds`. The scheduler knows nothing of what it does: `jobs` may not
+    import `portal`, so the portal registers its own tasks (e.g. pruning uploads).
+    """
+
+    name: str
+    seconds: float
+    run: InstantRunner
+
 
 _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
@@ -351,6 +367,7 @@ class AlertScheduler:
         dispatch_campaigns: InstantRunner = dispatch_campaigns_now,
         lock: LeaderLock | None = None,
         lock_key: int = LEADER_LOCK_KEY,
+        tasks: Sequence[PeriodicTask] = (),
     ) -> None:
         self._sessions = session_factory
         self._reload_seconds = reload_seconds
@@ -360,6 +377,7 @@ class AlertScheduler:
         self._run_schedule = run_schedule
         self._run_instant = run_instant
         self._dispatch_campaigns = dispatch_campaigns
+        self._tasks = tuple(tasks)
         engine: Engine = session_factory.kw["bind"]
         self._lock = lock if lock is not None else leader_lock(engine, lock_key)
         self._scheduler = BackgroundScheduler(timezone=UTC)
@@ -436,6 +454,19 @@ class AlertScheduler:
                     coalesce=True,
                     max_instances=1,
                 )
+            for task in self._tasks:
+                self._scheduler.add_job(
+                    self._run_task,
+                    "interval",
+                    args=(task,),
+                    seconds=task.seconds,
+                    id=f"task:{task.name}",
+                    replace_existing=True,
+                    coalesce=True,
+                    max_instances=1,
+                    # Once at once (APScheduler's wall clock, like the catch-up below).
+                    next_run_time=datetime.now(UTC),
+                )
         self.reload()
 
     def _step_down(self) -> None:
@@ -471,6 +502,14 @@ class AlertScheduler:
             self._dispatch_campaigns(self._sessions)
         except Exception:
             log.exception("campaign dispatch failed")
+
+    def _run_task(self, task: PeriodicTask) -> None:
+        if not self._leading:
+            return
+        try:
+            task.run(self._sessions)
+        except Exception:
+            log.exception("scheduled task failed", extra={"task": task.name})
 
     def reload(self) -> None:
         """Bring the jobs in line with the enabled schedules, then catch up missed firings."""

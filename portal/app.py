@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -16,9 +17,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import Settings, load_settings
 from portal.limits import init_limiter
+from portal.resumes.sandbox import ParseBudget, ResumeParser
 from portal.web import EXTENSION_KEY, Runtime
 from preferences.clock import now
-from preferences.db import make_engine, make_session_factory, set_read_only
+from preferences.db import (
+    WriteMode,
+    make_engine,
+    make_session_factory,
+    reset_write_mode,
+    set_write_mode,
+)
 
 log = logging.getLogger("portal.request")
 csrf = CSRFProtect()
@@ -77,7 +85,18 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=secure,
     )
     engine = make_engine(settings.database_url)
-    app.extensions[EXTENSION_KEY] = Runtime(settings, engine, make_session_factory(engine))
+    app.extensions[EXTENSION_KEY] = Runtime(
+        settings,
+        engine,
+        make_session_factory(engine),
+        ResumeParser(
+            ParseBudget(
+                seconds=settings.resume_parse_seconds,
+                memory_mb=settings.resume_parse_memory_mb,
+                concurrency=settings.resume_parse_concurrency,
+            )
+        ),
+    )
     csrf.init_app(app)
 
     from portal import oidc
@@ -200,9 +219,10 @@ def _install_request_hooks(app: Flask, csp: str) -> None:
     @app.before_request
     def _start_timer() -> None:
         g.request_started = time.perf_counter()
-        # GET and HEAD never write (one-click and every change are POSTs), so on
-        # SQLite they read without queueing behind writers.
-        set_read_only(request.method in ("GET", "HEAD"))
+        # Every request reads without SQLite's write lock and takes it at its first
+        # write, so slow work done before writing (parsing an upload, a download,
+        # hashing a password) never makes other requests wait (preferences.db.WriteMode).
+        g.write_mode = set_write_mode(WriteMode.ON_FIRST_WRITE)
 
     @app.after_request
     def _commit_and_harden(response: Response) -> Response:
@@ -233,6 +253,10 @@ def _install_request_hooks(app: Flask, csp: str) -> None:
         if session is not None:
             session.rollback()
             session.close()
+        token = g.pop("write_mode", None)
+        if token is not None:
+            with contextlib.suppress(ValueError):  # set in another context: nothing to undo
+                reset_write_mode(token)
 
 
 def _install_error_pages(app: Flask) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.digests import digest_context
-from jobs.scheduler import AlertScheduler
+from jobs.scheduler import AlertScheduler, PeriodicTask
 from mailer.campaign_admin import dispatch_due_campaigns
 from mailer.config import SmtpTarget
 from mailer.models import MessageKind
@@ -192,7 +192,6 @@ def _seed_demo(factory: Any) -> DemoResult:
 def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> None:
     """Run everything for one machine: web server, scheduler, sender worker and,
     without TALENTCONNECT_SMTP_URL, the development mail sink."""
-    from portal.app import create_app
 
     settings = _settings(ctx)
     if demo and settings.is_production:
@@ -203,7 +202,7 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
     factory = make_session_factory(engine)
     demo_result = _seed_demo(factory) if demo else None
     # Bind first, so a busy port fails before any background thread starts.
-    app = create_app(settings)
+    app = _web_app(settings)
     server: Any = _listen(app, host, port, threads)
 
     sink: MailSink | None = None
@@ -219,6 +218,7 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         factory,
         reload_seconds=settings.scheduler_reload_seconds,
         dispatch_campaigns=campaign_dispatcher(settings),
+        tasks=_scheduled_tasks(settings),
     )
     worker = make_worker(settings, factory, target)
     worker_thread = threading.Thread(
@@ -259,6 +259,23 @@ def campaign_dispatcher(settings: Settings) -> Callable[[Any], object]:
     return lambda factory: dispatch_due_campaigns(factory, settings=mail)
 
 
+def _web_app(settings: Settings) -> Any:
+    """The app a server runs, with its resume-parsing server started ahead of the first upload."""
+    from portal.app import create_app
+    from portal.resumes.sandbox import warm_up
+
+    app = create_app(settings)
+    warm_up()
+    return app
+
+
+def _scheduled_tasks(settings: Settings) -> list[PeriodicTask]:
+    """The portal's housekeeping, run by whichever scheduler leads (`run` or `scheduler`)."""
+    from portal.uploads import prune_task
+
+    return [prune_task(settings.upload_dir, settings.upload_unclaimed_hours)]
+
+
 def make_worker(
     settings: Settings, factory: Any, target: SmtpTarget, batch_size: int | None = None
 ) -> OutboxWorker:
@@ -297,7 +314,6 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
     Each worker process builds its own app and database connections. SIGTERM
     finishes the requests in flight, then exits 0.
     """
-    from portal.app import create_app
     from portal.serving import WebServer, check_port_free, default_workers
 
     settings = _settings(ctx)
@@ -314,7 +330,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
     )
     try:
         WebServer(
-            lambda: create_app(settings),
+            lambda: _web_app(settings),
             host=host,
             port=port,
             workers=count,
@@ -363,6 +379,7 @@ def scheduler(ctx: click.Context) -> None:
         make_session_factory(engine),
         reload_seconds=settings.scheduler_reload_seconds,
         dispatch_campaigns=campaign_dispatcher(settings),
+        tasks=_scheduled_tasks(settings),
     )
     done = threading.Event()
     try:
@@ -413,17 +430,21 @@ def uploads() -> None:
 @click.option(
     "--older-than",
     "hours",
-    default=24.0,
-    show_default=True,
+    default=None,
     type=click.FloatRange(min=0),
-    help="Only files older than this many hours.",
+    help="Only files older than this many hours (default: UPLOAD_UNCLAIMED_HOURS, 24).",
 )
 @click.pass_context
-def uploads_prune(ctx: click.Context, hours: float) -> None:
-    """Delete uploaded resumes that no profile claimed (abandoned connect drafts)."""
+def uploads_prune(ctx: click.Context, hours: float | None) -> None:
+    """Delete uploaded resumes that no profile claimed (abandoned connect drafts).
+
+    The running scheduler (`run`, `scheduler`) does this every hour by itself.
+    """
     from portal.uploads import prune_orphan_uploads
 
     settings = _settings(ctx)
+    if hours is None:
+        hours = settings.upload_unclaimed_hours
     engine = make_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:

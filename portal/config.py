@@ -256,6 +256,41 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("MAX_UPLOAD_MB", "10", "Largest resume upload, in megabytes."),
     SettingSpec(
+        "RESUME_PARSE_SECONDS",
+        "5",
+        "Wall-clock budget for reading one resume (in a separate process); a file that "
+        "takes longer is refused and the process is killed.",
+    ),
+    SettingSpec(
+        "RESUME_PARSE_MEMORY_MB",
+        "256",
+        "Address-space limit (`RLIMIT_AS`) of the process that reads one resume, "
+        "interpreter included; a file that needs more is refused.",
+    ),
+    SettingSpec(
+        "RESUME_PARSE_CONCURRENCY",
+        "2",
+        'Resumes read at once per web process; one more gets a 503 "try again in a few '
+        'seconds" answer.',
+    ),
+    SettingSpec(
+        "UPLOAD_VISITOR_MAX_FILES",
+        "10",
+        "Uploaded resumes one visitor (client IP) may have that no profile claimed yet; "
+        "past it, uploads are refused until they are submitted or pruned.",
+    ),
+    SettingSpec(
+        "UPLOAD_VISITOR_MAX_MB",
+        "50",
+        "Megabytes of unclaimed uploaded resumes one visitor (client IP) may have.",
+    ),
+    SettingSpec(
+        "UPLOAD_UNCLAIMED_HOURS",
+        "24",
+        "Age after which an uploaded resume no profile claimed is deleted; the scheduler "
+        "(`talentconnect run` or `scheduler`) prunes every hour.",
+    ),
+    SettingSpec(
         "REMOTE_FETCH_HOSTS",
         "www.googleapis.com,content.dropboxapi.com,dl.dropboxusercontent.com",
         "HTTPS hosts resumes may be imported from (Google "
@@ -371,6 +406,12 @@ class Settings:
     double_opt_in: bool = True
     phone_default_region: str = "US"
     max_upload_mb: int = 10
+    resume_parse_seconds: float = 5.0
+    resume_parse_memory_mb: int = 256
+    resume_parse_concurrency: int = 2
+    upload_visitor_max_files: int = 10
+    upload_visitor_max_mb: int = 50
+    upload_unclaimed_hours: float = 24.0
     remote_fetch_hosts: tuple[str, ...] = ()
     google_api_key: str = ""
     google_client_id: str = ""
@@ -727,6 +768,39 @@ def load_settings(
         double_opt_in=_bool("DOUBLE_OPT_IN", get("DOUBLE_OPT_IN") or "true"),
         phone_default_region=_region(get("PHONE_DEFAULT_REGION") or "US"),
         max_upload_mb=_int("MAX_UPLOAD_MB", get("MAX_UPLOAD_MB") or "10", minimum=1, maximum=100),
+        resume_parse_seconds=_float(
+            "RESUME_PARSE_SECONDS", get("RESUME_PARSE_SECONDS") or "5", minimum=0.1, maximum=60
+        ),
+        resume_parse_memory_mb=_int(
+            "RESUME_PARSE_MEMORY_MB",
+            get("RESUME_PARSE_MEMORY_MB") or "256",
+            minimum=64,
+            maximum=16_384,
+        ),
+        resume_parse_concurrency=_int(
+            "RESUME_PARSE_CONCURRENCY",
+            get("RESUME_PARSE_CONCURRENCY") or "2",
+            minimum=1,
+            maximum=64,
+        ),
+        upload_visitor_max_files=_int(
+            "UPLOAD_VISITOR_MAX_FILES",
+            get("UPLOAD_VISITOR_MAX_FILES") or "10",
+            minimum=1,
+            maximum=10_000,
+        ),
+        upload_visitor_max_mb=_int(
+            "UPLOAD_VISITOR_MAX_MB",
+            get("UPLOAD_VISITOR_MAX_MB") or "50",
+            minimum=1,
+            maximum=100_000,
+        ),
+        upload_unclaimed_hours=_float(
+            "UPLOAD_UNCLAIMED_HOURS",
+            get("UPLOAD_UNCLAIMED_HOURS") or "24",
+            minimum=0.1,
+            maximum=24 * 365,
+        ),
         remote_fetch_hosts=_hosts(
             get("REMOTE_FETCH_HOSTS")
             or "www.googleapis.com,content.dropboxapi.com,dl.dropboxusercontent.com"

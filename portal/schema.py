@@ -7,10 +7,17 @@ from sqlalchemy import MetaData
 import jobs.models
 import mailer.models
 import portal.api_tokens
+import portal.uploads
 import preferences.models
 from preferences.db import Base
 
-MODEL_MODULES = (preferences.models, jobs.models, mailer.models, portal.api_tokens)
+MODEL_MODULES = (
+    preferences.models,
+    jobs.models,
+    mailer.models,
+    portal.api_tokens,
+    portal.uploads,
+)
 
 
 def metadata() -> MetaData:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.config import Settings
+from portal.resumes.sandbox import ResumeParser
 
 EXTENSION_KEY = "talentconnect"
 
@@ -20,6 +21,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    # Reads uploaded resumes in child processes; its concurrency limit is per process.
+    parser: ResumeParser
 
 
 def runtime() -> Runtime:
@@ -30,6 +33,11 @@ def runtime() -> Runtime:
 
 def settings() -> Settings:
     return runtime().settings
+
+
+def resume_parser() -> ResumeParser:
+    """Return this process's resume parser (child processes with time and memory budgets)."""
+    return runtime().parser
 
 
 def db() -> Session:

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
+from preferences.errors import InvalidTransition
 from preferences.interests import DISPLAY_ORDER, IS_ACTIVE
 from preferences.models import (
     Candidate,
@@ -202,47 +203,14 @@ def apply_state(
         have = before.interests[interest.id]
         if want is None:
             continue
-        if not want.subscribed:
-            if have.subscribed and unsubscribe(
-                session, candidate, interest, source=source, ip_address=ip_address
-            ):
-                changes.append(f"Stopped job alerts for {interest.name}.")
+        try:
+            changes += _apply_interest(
+                session, candidate, interest, want, have, source=source, ip_address=ip_address
+            )
+        except InvalidTransition:
+            # Changed by another request since `before` was read (a one-click unsubscribe
+            # between reading and writing): that later choice stands, nothing is re-done.
             continue
-        if not have.subscribed:
-            subscribe(
-                session,
-                candidate,
-                interest,
-                source=source,
-                frequency=want.frequency,
-                confirmed=True,
-                ip_address=ip_address,
-            )
-            changes.append(
-                f"Started job alerts for {interest.name}, {FREQUENCY_WORDS[want.frequency]}."
-            )
-        elif have.pending:
-            confirm_subscription(session, candidate, interest, source=source, ip_address=ip_address)
-            changes.append(f"Confirmed job alerts for {interest.name}.")
-        if have.subscribed and want.frequency is not have.frequency:
-            set_frequency(
-                session, candidate, interest, want.frequency, source=source, ip_address=ip_address
-            )
-            changes.append(f"{interest.name} alerts now arrive {FREQUENCY_WORDS[want.frequency]}.")
-        if want.paused_until != (have.paused_until if have.subscribed else None):
-            pause_subscription(
-                session,
-                candidate,
-                interest,
-                want.paused_until,
-                source=source,
-                ip_address=ip_address,
-            )
-            changes.append(
-                f"Paused {interest.name} alerts until {want.paused_until:%B %-d, %Y}."
-                if want.paused_until
-                else f"Resumed {interest.name} alerts."
-            )
     if desired.mass_email != before.mass_email:
         if desired.mass_email:
             opt_in_mass_email(session, candidate, source=source, ip_address=ip_address)
@@ -250,4 +218,60 @@ def apply_state(
         else:
             opt_out_mass_email(session, candidate, source=source, ip_address=ip_address)
             changes.append("Unsubscribed from mass email communications.")
+    return changes
+
+
+def _apply_interest(
+    session: Session,
+    candidate: Candidate,
+    interest: Interest,
+    want: InterestChoice,
+    have: InterestChoice,
+    *,
+    source: ConsentSource,
+    ip_address: str | None,
+) -> list[str]:
+    """Make one interest's subscription match `want`; return a sentence per change."""
+    changes: list[str] = []
+    if not want.subscribed:
+        if have.subscribed and unsubscribe(
+            session, candidate, interest, source=source, ip_address=ip_address
+        ):
+            changes.append(f"Stopped job alerts for {interest.name}.")
+        return changes
+    if not have.subscribed:
+        subscribe(
+            session,
+            candidate,
+            interest,
+            source=source,
+            frequency=want.frequency,
+            confirmed=True,
+            ip_address=ip_address,
+        )
+        changes.append(
+            f"Started job alerts for {interest.name}, {FREQUENCY_WORDS[want.frequency]}."
+        )
+    elif have.pending:
+        confirm_subscription(session, candidate, interest, source=source, ip_address=ip_address)
+        changes.append(f"Confirmed job alerts for {interest.name}.")
+    if have.subscribed and want.frequency is not have.frequency:
+        set_frequency(
+            session, candidate, interest, want.frequency, source=source, ip_address=ip_address
+        )
+        changes.append(f"{interest.name} alerts now arrive {FREQUENCY_WORDS[want.frequency]}.")
+    if want.paused_until != (have.paused_until if have.subscribed else None):
+        pause_subscription(
+            session,
+            candidate,
+            interest,
+            want.paused_until,
+            source=source,
+            ip_address=ip_address,
+        )
+        changes.append(
+            f"Paused {interest.name} alerts until {want.paused_until:%B %-d, %Y}."
+            if want.paused_until
+            else f"Resumed {interest.name} alerts."
+        )
     return changes

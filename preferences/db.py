@@ -7,9 +7,10 @@ schema and Alembic migrates it in one history.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,22 +107,54 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-_may_write: ContextVar[bool] = ContextVar("talentconnect_may_write", default=True)
+class WriteMode(enum.Enum):
+    """How the transactions begun in a context take SQLite's one write lock."""
+
+    # At BEGIN (BEGIN IMMEDIATE): writers queue for the lock instead of failing to upgrade.
+    # Jobs, workers and commands, whose transactions exist to write.
+    IMMEDIATE = "immediate"
+    # At the first write: the transaction begins deferred and reads without the lock;
+    # the first INSERT, UPDATE, DELETE or DDL statement ends that read transaction and
+    # starts a BEGIN IMMEDIATE one. Web requests, which do their slow work (parsing,
+    # fetching, password hashing) before they write.
+    ON_FIRST_WRITE = "on_first_write"
+    # Never: the block only reads (or writes temporary tables).
+    READ_ONLY = "read_only"
+
+
+_write_mode: ContextVar[WriteMode] = ContextVar(
+    "talentconnect_write_mode", default=WriteMode.IMMEDIATE
+)
+# Keys in a connection's `info` for the transaction under way.
+_TX_MODE = "talentconnect_tx_mode"
+_TX_WROTE = "talentconnect_tx_wrote"
 
 
 @contextmanager
 def read_only_work() -> Iterator[None]:
     """Declare that the block only reads, so SQLite need not take its write lock."""
-    token = _may_write.set(False)
+    token = _write_mode.set(WriteMode.READ_ONLY)
     try:
         yield
     finally:
-        _may_write.reset(token)
+        _write_mode.reset(token)
 
 
 def set_read_only(read_only: bool) -> None:
     """Mark the current context (for example one web request) as read-only or not."""
-    _may_write.set(not read_only)
+    _write_mode.set(WriteMode.READ_ONLY if read_only else WriteMode.IMMEDIATE)
+
+
+def set_write_mode(mode: WriteMode) -> Token[WriteMode]:
+    """Set how transactions begun from now on in this context take the write lock.
+
+    Returns the token that `reset_write_mode` takes to put the previous mode back.
+    """
+    return _write_mode.set(mode)
+
+
+def reset_write_mode(token: Token[WriteMode]) -> None:
+    _write_mode.reset(token)
 
 
 def start_write(session: Session) -> None:
@@ -134,6 +167,107 @@ def start_write(session: Session) -> None:
     set_read_only(False)
     if session.get_bind().dialect.name == "sqlite":
         session.commit()
+
+
+class WriteBeforeSlowWork(RuntimeError):
+    """Slow work was started after the transaction had written: it would hold locks meanwhile."""
+
+
+def wrote_in_transaction(session: Session) -> bool:
+    """Whether the session's transaction has sent a write (or has changes waiting to)."""
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        return True
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().info.get(_TX_WROTE))
+
+
+@contextmanager
+def slow_work(session: Session) -> Iterator[None]:
+    """Run slow work (parsing a file, a network fetch, hashing a password) outside any transaction.
+
+    The session's reads so far are committed, which ends its transaction: SQLite's
+    snapshot and PostgreSQL's connection go back, and no lock of any kind is held
+    while the block runs. Objects already loaded stay usable; the next statement
+    begins a new transaction. Raises WriteBeforeSlowWork if the transaction has
+    already written, since its locks would be held across the block: read, work,
+    then write.
+    """
+    if wrote_in_transaction(session):
+        raise WriteBeforeSlowWork("the transaction wrote before slow work; write after it")
+    session.commit()
+    yield
+
+
+# Execution options of a textual statement that touches temporary tables only
+# (`text(...).execution_options(**TEMPORARY_ONLY)`): it takes no write lock.
+TEMPORARY_ONLY = {"talentconnect_temporary_only": True}
+_WRITE_SQL = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.I)
+_TEMP_DDL = re.compile(r"\s*(?:CREATE|DROP)\s+(?:TEMP|TEMPORARY)\b", re.I)
+_DML_IN_WITH = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
+
+
+def _is_temporary(table: Any) -> bool:
+    prefixes = getattr(table, "_prefixes", None) or ()
+    return any(str(p).upper() in ("TEMP", "TEMPORARY") for p in prefixes)
+
+
+def _writes(statement: str, context: Any) -> bool:
+    """Whether a statement about to run changes the database (temporary tables aside)."""
+    compiled = getattr(context, "compiled", None)
+    element = getattr(compiled, "statement", None)
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        return not _is_temporary(getattr(element, "table", None))
+    if context is not None and context.isddl:
+        target = getattr(element, "element", None)
+        return not (_is_temporary(target) or _is_temporary(getattr(target, "table", None)))
+    if context is not None and context.execution_options.get("talentconnect_temporary_only"):
+        return False
+    if _TEMP_DDL.match(statement):
+        return False
+    if _WRITE_SQL.match(statement):
+        return True
+    return statement.lstrip()[:4].upper() == "WITH" and bool(_DML_IN_WITH.search(statement))
+
+
+def _track_writes(engine: Engine) -> None:
+    """Note the first write of each transaction (for `slow_work`), on every backend."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(
+        conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        info = conn.info
+        if info.get(_TX_WROTE) or not _writes(statement, context):
+            return
+        if info.get(_TX_MODE) is WriteMode.ON_FIRST_WRITE:
+            _take_write_lock(conn)
+        info[_TX_WROTE] = True
+
+    @event.listens_for(engine, "begin")
+    def _begun(conn: Any) -> None:
+        # A pooled connection's info outlives its transactions; start each one clean.
+        conn.info.pop(_TX_WROTE, None)
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _ended(conn: Any) -> None:
+        conn.info.pop(_TX_WROTE, None)
+        conn.info.pop(_TX_MODE, None)
+
+
+def _take_write_lock(conn: Any) -> None:
+    """SQLite: end the deferred read transaction and begin one holding the write lock.
+
+    Upgrading the read transaction in place would fail at once (SQLITE_BUSY_SNAPSHOT)
+    whenever another connection committed since it began, so it is ended instead: the
+    reads before this point are as under PostgreSQL's READ COMMITTED, and from here on
+    the transaction is serialized with every other writer.
+    """
+    raw = conn.connection.dbapi_connection
+    raw.execute("COMMIT")
+    raw.execute("BEGIN IMMEDIATE")
+    conn.info[_TX_MODE] = WriteMode.IMMEDIATE
 
 
 def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
@@ -165,21 +299,34 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            # A transaction that may write takes the write lock at BEGIN, so two
-            # writers queue on busy_timeout instead of failing on lock upgrade.
-            # Read-only work (GET pages) begins deferred and never waits for writers.
+            # A transaction that may write takes the write lock at BEGIN (or, for web
+            # requests, at its first write: see WriteMode), so two writers queue on
+            # busy_timeout instead of failing on lock upgrade. Read-only work begins
+            # deferred and never waits for writers.
             # Straight to the driver: this runs once per transaction, on every request.
+            mode = _write_mode.get()
             conn.connection.dbapi_connection.execute(
-                "BEGIN IMMEDIATE" if _may_write.get() else "BEGIN"
+                "BEGIN IMMEDIATE" if mode is WriteMode.IMMEDIATE else "BEGIN"
             )
+            conn.info[_TX_MODE] = mode
+
+        @event.listens_for(engine, "savepoint")
+        def _savepoint(conn: Any, _name: str) -> None:
+            # A savepoint is taken to write under it; committing the read transaction
+            # later would release it, so the lock is taken before the savepoint.
+            if conn.info.get(_TX_MODE) is WriteMode.ON_FIRST_WRITE:
+                _take_write_lock(conn)
 
         # pysqlite's own BEGIN handling must be off for the explicit BEGIN above.
         @event.listens_for(engine, "connect")
         def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
+        _track_writes(engine)
         return engine
-    return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    _track_writes(engine)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

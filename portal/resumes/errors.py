@@ -84,6 +84,30 @@ class ExtractionFailed(ResumeError):
     )
 
 
+class ParseRefused(ResumeError):
+    """Reading the file went over the time or memory budget; nothing of it is kept."""
+
+    message = (
+        "We couldn't read this file in time; please upload a simpler PDF or Word file, or skip."
+    )
+
+
+class ParserBusy(ResumeError):
+    """Every parsing slot of this web process is taken; the visitor should try again shortly."""
+
+    message = "We're busy reading other files. Please try again in a few seconds."
+    retry_after_seconds = 5
+
+
+class UploadQuotaExceeded(ResumeError):
+    """This visitor already has as many unclaimed uploads (or bytes) as allowed."""
+
+    message = (
+        "You've uploaded several files that aren't part of a profile yet. Please submit "
+        "your profile with the last one, or try again later."
+    )
+
+
 def human_size(n: int) -> str:
     """Return `n` bytes as a short figure such as "10 MB" or "512 KB"."""
     mb = 1024 * 1024

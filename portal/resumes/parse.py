@@ -13,7 +13,7 @@ from typing import Any
 
 from portal.resumes import contacts
 from portal.resumes.errors import ExtractionFailed
-from portal.resumes.extract import extract_text
+from portal.resumes.extract import DEFAULT_EXTRACT_LIMITS, ExtractLimits, extract_text
 from portal.resumes.names import find_name
 from portal.resumes.places import find_city_region, split_items
 from portal.resumes.skills import InterestKeywords, match_interests
@@ -112,14 +112,17 @@ def parse_file(
     interests: Sequence[InterestKeywords],
     *,
     default_region: str = "US",
+    limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS,
 ) -> ParsedResume:
-    """Extract and parse a stored resume; never raises.
+    """Extract and parse a stored resume; raises nothing but MemoryError.
 
     When the text cannot be read the result is empty with `failed=True`: a resume that
     cannot be parsed is still attached, and the candidate types their details instead.
+    Untrusted files are parsed through `portal.resumes.sandbox`, which runs this in a
+    separate process with a time and a memory budget.
     """
     try:
-        text = extract_text(path, kind)
+        text = extract_text(path, kind, limits)
     except ExtractionFailed as exc:
         log.info("resume parse skipped: %s", exc.detail)
         return ParsedResume(failed=True)
@@ -127,6 +130,8 @@ def parse_file(
         return ParsedResume(failed=True)
     try:
         return parse_resume(text, interests, default_region=default_region)
+    except MemoryError:
+        raise  # over the sandbox's memory budget: the file is refused, not half-read
     except Exception:
         # parse_resume is tested never to raise; this guard keeps the connect flow going anyway.
         log.exception("resume parser error")

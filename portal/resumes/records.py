@@ -9,16 +9,12 @@ the row pointing at a missing file. A new file whose row never commits is left f
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy.orm import Session
 
-from portal.resumes.parse import parse_file
-from portal.resumes.skills import InterestKeywords
-from portal.resumes.storage import StoredResume, resume_path
+from portal.resumes.parse import ParsedResume
+from portal.resumes.storage import StoredResume
 from preferences.audit import ACTOR_CANDIDATE, record_audit
 from preferences.clock import now
-from preferences.interests import active_interests
 from preferences.models import Candidate, Resume, ResumeSource
 
 
@@ -35,25 +31,16 @@ def replace_resume(
     session: Session,
     candidate: Candidate,
     stored: StoredResume,
+    parsed: ParsedResume,
     *,
-    upload_dir: Path,
-    default_region: str,
     source: ResumeSource = ResumeSource.UPLOAD,
 ) -> str | None:
-    """Make the stored file the candidate's resume, parsed afresh.
+    """Make the stored file the candidate's resume, with the fields parsed from it.
 
     Updates the current Resume row in place (or adds one when there is none) and records
     "resume.replaced" (or "resume.added"). Returns the storage name of the file replaced.
+    The caller parses first (`portal.resumes.sandbox`), outside the transaction.
     """
-    interests = [
-        InterestKeywords(i.id, i.name, list(i.keywords or [])) for i in active_interests(session)
-    ]
-    parsed = parse_file(
-        resume_path(upload_dir, stored.storage_name),
-        stored.kind,
-        interests,
-        default_region=default_region,
-    )
     resume = current_resume(candidate)
     replaced = resume.storage_name if resume is not None else None
     if resume is None:

@@ -39,20 +39,28 @@ from portal.connecting import (
 )
 from portal.profile import LABELS, check_profile
 from portal.resumes import (
-    FileTooLarge,
     InterestKeywords,
+    NoFileChosen,
     ParsedResume,
     ResumeError,
     StoredResume,
     delete_resume,
     fetch_remote,
-    parse_file,
     resume_path,
-    store_upload,
 )
-from portal.web import db, settings
+from portal.resumes.errors import ParserBusy
+from portal.uploads import (
+    check_upload_quota,
+    forget_pending_upload,
+    record_pending_upload,
+    refusal_status,
+    store_form_upload,
+    visitor_key,
+)
+from portal.web import db, resume_parser, settings
+from preferences.db import slow_work
 from preferences.interests import active_interests, interest_by_slug
-from preferences.models import Interest
+from preferences.models import Interest, Resume
 from preferences.subscriptions import CURRENT_WORDING_VERSION
 from preferences.tokens import (
     InvalidLink,
@@ -175,20 +183,46 @@ def interest_detail(slug: str) -> Any:
     return _render("connect/interest_detail.html", "interests", interest=interest)
 
 
+def _visitor() -> str:
+    return visitor_key(settings().secret_keys[0], request.remote_addr)
+
+
 def _accept_resume(stored: StoredResume, source: str) -> None:
-    """Parse a stored resume into the draft, replacing any earlier one."""
+    """Parse a stored resume into the draft, replacing any earlier one.
+
+    The visitor's cap on unclaimed uploads is checked first; the parse runs in the
+    sandbox with no transaction open (read, parse, then a short write). On any
+    ResumeError (over the cap, parser busy, over the parse budget) the new file is
+    deleted, nothing is recorded, and the error is raised for the page to show.
+    """
     s = settings()
+    session = db()
+    visitor = _visitor()
+    try:
+        check_upload_quota(
+            session,
+            visitor,
+            max_files=s.upload_visitor_max_files,
+            max_bytes=s.upload_visitor_max_mb * 1024 * 1024,
+            incoming_bytes=stored.size_bytes,
+            older_than_hours=s.upload_unclaimed_hours,
+        )
+        keywords = _interest_keywords(active_interests(session))
+        with slow_work(session):
+            parsed = resume_parser().parse(
+                resume_path(s.upload_dir, stored.storage_name),
+                stored.kind,
+                keywords,
+                default_region=s.phone_default_region,
+            )
+    except ResumeError:
+        delete_resume(s.upload_dir, stored.storage_name)
+        raise
     data = connect_state.draft()
     previous = data.get("resume")
-    if isinstance(previous, dict) and previous.get("storage_name"):
-        delete_resume(s.upload_dir, previous["storage_name"])
-    options = active_interests(db())
-    parsed = parse_file(
-        resume_path(s.upload_dir, stored.storage_name),
-        stored.kind,
-        _interest_keywords(options),
-        default_region=s.phone_default_region,
-    )
+    if isinstance(previous, dict) and isinstance(previous.get("storage_name"), str):
+        _drop_draft_file(session, previous["storage_name"])
+    record_pending_upload(session, stored, visitor)
     data["resume"] = {
         "storage_name": stored.storage_name,
         "original_filename": stored.original_filename,
@@ -212,9 +246,21 @@ def _accept_resume(stored: StoredResume, source: str) -> None:
     )
 
 
+def _drop_draft_file(session: Any, storage_name: str) -> None:
+    """Delete the draft's earlier upload, unless a profile claimed it (an old cookie replayed)."""
+    claimed = session.scalar(select(Resume.id).where(Resume.storage_name == storage_name))
+    if claimed is not None:
+        return
+    try:
+        delete_resume(settings().upload_dir, storage_name)
+    except ValueError:
+        return  # not a name we made: nothing of ours to delete
+    forget_pending_upload(session, storage_name)
+
+
 def _resume_page(status: int, error: str | None) -> Any:
     s = settings()
-    return _render(
+    body, status = _render(
         "connect/resume.html",
         "resume",
         status,
@@ -224,6 +270,9 @@ def _resume_page(status: int, error: str | None) -> Any:
         google_client_id=s.google_client_id,
         dropbox_app_key=s.dropbox_app_key,
     )
+    # Every parser busy: the same page, and when to try again.
+    headers = {"Retry-After": str(ParserBusy.retry_after_seconds)} if status == 503 else {}
+    return body, status, headers
 
 
 @bp.route("/resume", methods=["GET", "POST"])
@@ -237,28 +286,17 @@ def resume() -> Any:
     if request.method == "POST":
         if request.form.get("action") == "back":
             return redirect(url_for("connect.interests"))
-        upload = request.files.get("resume")
-        if upload is None or not upload.filename:
-            error = "Choose a file to upload, or skip this step."
-            status = 400
+        try:
+            stored = store_form_upload(
+                request.files.get("resume"), s.upload_dir, max_upload_mb=s.max_upload_mb
+            )
+            _accept_resume(stored, "upload")
+        except NoFileChosen:
+            error, status = "Choose a file to upload, or skip this step.", 400
+        except ResumeError as exc:
+            error, status = exc.message, refusal_status(exc)
         else:
-            try:
-                stored = store_upload(
-                    upload.stream,
-                    upload.filename,
-                    s.upload_dir,
-                    max_bytes=s.max_upload_mb * 1024 * 1024,
-                )
-            except FileTooLarge as exc:
-                error, status = exc.message, 413
-            except ResumeError as exc:
-                error, status = exc.message, 400
-            else:
-                _accept_resume(stored, "upload")
-                return redirect(url_for("connect.review"))
-            finally:
-                # Werkzeug spools big parts to temporary files; release them now.
-                upload.close()
+            return redirect(url_for("connect.review"))
     return _resume_page(status, error)
 
 
@@ -273,20 +311,21 @@ def resume_import() -> Any:
         return _resume_page(400, "That import didn't work.")
     headers = {"Authorization": f"Bearer {token}"} if source == "drive" and token else None
     try:
-        stored = fetch_remote(
-            url,
-            s.upload_dir,
-            allowed_hosts=s.remote_fetch_hosts,
-            max_bytes=s.max_upload_mb * 1024 * 1024,
-            headers=headers,
-            allow_private_hosts=current_app.config.get("REMOTE_FETCH_ALLOW_PRIVATE", ()),
-            verify=current_app.config.get("REMOTE_FETCH_VERIFY", True),
-            filename=request.form.get("name", "")[:255] or None,
-        )
+        # A download of up to MAX_UPLOAD_MB: no transaction stays open across it.
+        with slow_work(db()):
+            stored = fetch_remote(
+                url,
+                s.upload_dir,
+                allowed_hosts=s.remote_fetch_hosts,
+                max_bytes=s.max_upload_mb * 1024 * 1024,
+                headers=headers,
+                allow_private_hosts=current_app.config.get("REMOTE_FETCH_ALLOW_PRIVATE", ()),
+                verify=current_app.config.get("REMOTE_FETCH_VERIFY", True),
+                filename=request.form.get("name", "")[:255] or None,
+            )
+        _accept_resume(stored, source)
     except ResumeError as exc:
-        status = 413 if isinstance(exc, FileTooLarge) else 400
-        return _resume_page(status, exc.message)
-    _accept_resume(stored, source)
+        return _resume_page(refusal_status(exc), exc.message)
     return redirect(url_for("connect.review"))
 
 

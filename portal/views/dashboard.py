@@ -15,11 +15,14 @@ from sqlalchemy import select
 from jobs.postings import open_jobs_for_interests
 from portal import accounts
 from portal.profile import LABELS, check_profile
-from portal.resumes import ResumeError, delete_resume, human_size
+from portal.resumes import InterestKeywords, ResumeError, delete_resume, human_size, resume_path
+from portal.resumes.errors import ParserBusy, ParseRefused
 from portal.resumes.records import current_resume, delete_current_resume, replace_resume
 from portal.uploads import refusal_status, store_form_upload
 from portal.views.preferences import apply_undo, show_or_save
-from portal.web import db, settings
+from portal.web import db, resume_parser, settings
+from preferences.db import slow_work
+from preferences.interests import active_interests
 from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
 from preferences.privacy import export_candidate_data
 
@@ -28,6 +31,8 @@ log = logging.getLogger("portal.dashboard")
 
 # Flashed messages about the resume show in its card, where the redirect scrolls to.
 RESUME_FLASH = "resume"
+# The sandbox's refusal without the connect flow's "or skip".
+PARSE_REFUSED = "We couldn't read this file in time; please upload a simpler PDF or Word file."
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,6 +88,7 @@ def resume_upload(candidate: Candidate) -> Any:
     if request.method == "GET":
         return redirect(url_for("dashboard.home", _anchor="resume"))
     s = settings()
+    session = db()
     try:
         stored = store_form_upload(
             request.files.get("resume"), s.upload_dir, max_upload_mb=s.max_upload_mb
@@ -90,14 +96,26 @@ def resume_upload(candidate: Candidate) -> Any:
     except ResumeError as exc:
         # Nothing was stored and nothing changed: the resume on file keeps its row and file.
         return _home_page(candidate, resume_error=exc.message, status=refusal_status(exc))
-    session = db()
-    replaced = replace_resume(
-        session,
-        candidate,
-        stored,
-        upload_dir=s.upload_dir,
-        default_region=s.phone_default_region,
-    )
+    interests = [
+        InterestKeywords(i.id, i.name, list(i.keywords or [])) for i in active_interests(session)
+    ]
+    try:
+        # Read, parse with no transaction open, then write briefly.
+        with slow_work(session):
+            parsed = resume_parser().parse(
+                resume_path(s.upload_dir, stored.storage_name),
+                stored.kind,
+                interests,
+                default_region=s.phone_default_region,
+            )
+    except ResumeError as exc:
+        delete_resume(s.upload_dir, stored.storage_name)
+        message = PARSE_REFUSED if isinstance(exc, ParseRefused) else exc.message
+        page, status = _home_page(candidate, resume_error=message, status=refusal_status(exc))
+        if isinstance(exc, ParserBusy):
+            return page, status, {"Retry-After": str(exc.retry_after_seconds)}
+        return page, status
+    replaced = replace_resume(session, candidate, stored, parsed)
     # Commit before the old file goes: if the commit fails, the old row and file stay as
     # they were (and the new file, which no row names, is left for `uploads prune`).
     session.commit()

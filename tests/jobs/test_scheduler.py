@@ -21,6 +21,7 @@ from jobs.scheduler import (
     RELOAD_JOB_ID,
     AdvisoryLock,
     AlertScheduler,
+    PeriodicTask,
     SingleSchedulerLock,
     cron_trigger,
     next_fire_times,
@@ -605,6 +606,35 @@ def test_instant_alerts_run_on_their_own_interval(factory: sessionmaker[Session]
         instant = instance._scheduler.get_job(INSTANT_JOB_ID)
         assert instant is not None and instant.trigger.interval == timedelta(seconds=0.2)
         assert done.wait(5), "run_instant was not called twice"
+    finally:
+        instance.shutdown()
+
+
+def test_a_registered_task_runs_once_on_taking_the_lead_then_on_its_interval(
+    factory: sessionmaker[Session],
+) -> None:
+    """Housekeeping handed in by another package runs at once, then every `seconds`."""
+    calls: list[sessionmaker[Session]] = []
+    done = threading.Event()
+
+    def task(sessions: sessionmaker[Session]) -> None:
+        calls.append(sessions)
+        if len(calls) >= 2:
+            done.set()
+
+    instance = AlertScheduler(
+        factory,
+        reload_seconds=3600,
+        instant_seconds=3600,
+        run_schedule=lambda _f, _i: None,
+        run_instant=lambda _f: None,
+        lock_key=secrets.randbits(62),
+        tasks=[PeriodicTask("tidy", 0.3, task)],
+    )
+    try:
+        instance.start()
+        assert done.wait(5), "the task did not run at the start and again"
+        assert calls[0] is factory
     finally:
         instance.shutdown()
 

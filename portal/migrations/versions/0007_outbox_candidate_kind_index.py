@@ -11,7 +11,7 @@ Building the index locks the outbox against writes while it runs; on a large
 outbox run the upgrade in a quiet hour (see docs/DEPLOYMENT.md, PostgreSQL).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-09 09:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -37,3 +37,7 @@ class PermanentSendError(SendError):
     def __init__(self, message: str, *, code: int | None = None, hard_bounce: bool = False):
         super().__init__(message, code=code)
         self.hard_bounce = hard_bounce
+
+
+class LinkNotSigned(MailerError):
+    """A queued message's link can't be signed: no keys, no candidate or a bad recipe."""

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import enqueue
 from portal.resumes import StoredResume, delete_resume
@@ -38,7 +39,7 @@ from preferences.subscriptions import (
     opt_in_mass_email,
     subscribe,
 )
-from preferences.tokens import LinkPurpose, make_link_token
+from preferences.tokens import LinkPurpose
 
 log = logging.getLogger("portal.connect")
 
@@ -93,14 +94,14 @@ class LinkContext:
 
 def _confirm_url(
     links: LinkContext, candidate: Candidate, *, mass_email: bool, wording: str
-) -> str:
-    token = make_link_token(
-        links.secret_keys,
+) -> dict[str, Any]:
+    # The outbox row keeps how to sign the link, not the link (mailer.links).
+    return signed_link(
         LinkPurpose.CONFIRM_EMAIL,
+        "/connect/confirm/",
         candidate,
         **({"m": True, "w": wording} if mass_email else {}),
     )
-    return f"{links.base_url}/connect/confirm/{token}"
 
 
 # Form field name -> Candidate attribute, for the profile fields a candidate row keeps.

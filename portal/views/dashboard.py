@@ -217,7 +217,8 @@ def password(candidate: Candidate) -> Any:
     password (that is how a forgotten one is replaced, or a first one set).
     """
     login = accounts.current_login(db())
-    assert login is not None  # login_required found it
+    if login is None:  # login_required found it; only a race with a sign-out ends here
+        return redirect(url_for("auth.login"))
     new = request.form.get("password", "")[:500]
     if new != request.form.get("confirm", "")[:500]:
         flash("The two passwords don't match.", "error")

@@ -276,6 +276,21 @@ def test_deactivating_a_recruiter_ends_their_sessions(
     assert client.get("/admin/").status_code == 302
 
 
+def test_resetting_a_recruiters_password_ends_their_sessions(
+    client: FlaskClient, sessions: sessionmaker[Session], recruiter: tuple[str, str]
+) -> None:
+    """A password reset (the CLI, the demo's start) signs the recruiter out everywhere."""
+    from portal.recruiters import set_recruiter
+
+    email, password = recruiter
+    login(client, email, password)
+    assert client.get("/admin/").status_code == 200
+    with session_scope(sessions) as session:
+        set_recruiter(session, email, password="a brand new password")
+    r = client.get("/admin/")
+    assert r.status_code == 302 and "/admin/login" in r.headers["Location"]
+
+
 def test_a_deleted_account_leaves_no_sessions(
     app: Flask, client: FlaskClient, sessions: sessionmaker[Session], member: int
 ) -> None:

@@ -16,12 +16,14 @@ from mailer.bounces import (
 from mailer.config import MailSettings, SmtpTarget
 from mailer.eligibility import skip_reason
 from mailer.errors import (
+    LinkNotSigned,
     MailerError,
     PermanentSendError,
     SendError,
     TemplateNotFound,
     TransientSendError,
 )
+from mailer.links import sign_links, signed_link
 from mailer.message import (
     HeaderError,
     OutgoingMessage,
@@ -62,6 +64,7 @@ __all__ = [
     "Campaign",
     "CampaignStatus",
     "HeaderError",
+    "LinkNotSigned",
     "MailSettings",
     "MailSink",
     "MaildirRun",
@@ -105,6 +108,8 @@ __all__ = [
     "process_report",
     "read_maildir",
     "retry_delay",
+    "sign_links",
+    "signed_link",
     "skip_reason",
     "uri_list",
     "verp_address",

@@ -39,3 +39,7 @@ class PermanentSendError(SendError):
     def __init__(self, message: str, *, code: int | None = None, bounce: bool = False):
         super().__init__(message, code=code)
         self.bounce = bounce
+
+
+class LinkNotSigned(MailerError):
+    """A queued message's link can't be signed: no keys, no candidate or a bad recipe."""

@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.header import Header, decode_header
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,6 +18,17 @@ from typing import Any, Protocol
 from aiosmtpd.controller import Controller
 
 from preferences.clock import now
+
+
+def _header_text(value: object) -> str:
+    """A header value as text; the envelope of SMTPUTF8 mail is raw UTF-8, not RFC 2047."""
+    if isinstance(value, Header):
+        # The compat32 parser wraps raw 8-bit bytes in a Header of charset unknown-8bit.
+        return "".join(
+            part.decode("utf-8", "replace") if isinstance(part, bytes) else part
+            for part, _charset in decode_header(value)
+        )
+    return str(value or "")
 
 
 @dataclass(frozen=True)
@@ -108,9 +120,11 @@ class MaildirStore:
             msg = box.get_message(key)
         except KeyError:
             return None
-        envelope_from = str(msg.get("X-Sink-Envelope-From", ""))
+        envelope_from = _header_text(msg.get("X-Sink-Envelope-From", ""))
         envelope_to = tuple(
-            a.strip() for a in str(msg.get("X-Sink-Envelope-To", "")).split(",") if a.strip()
+            a.strip()
+            for a in _header_text(msg.get("X-Sink-Envelope-To", "")).split(",")
+            if a.strip()
         )
         del msg["X-Sink-Envelope-From"]
         del msg["X-Sink-Envelope-To"]

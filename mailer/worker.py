@@ -41,6 +41,7 @@ from mailer.config import MailSettings
 from mailer.eligibility import BatchCheck, check_batch
 from mailer.errors import MailerError, PermanentSendError, TransientSendError
 from mailer.inbound import unsubscribe_mailto
+from mailer.links import LinkNotSigned, sign_links
 from mailer.message import build_message_bytes, uri_list
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import Hold, Outcome, claim_batch, record_outcomes
@@ -345,6 +346,19 @@ class OutboxWorker:
             if isinstance(extra, dict):
                 context.update(extra)
             owner = check.candidates.get(message.candidate_id or 0)
+            try:
+                # Rows keep how to sign their links, never a live link (mailer.links).
+                sign_links(
+                    context,
+                    public_id=owner.public_id if owner is not None else None,
+                    secret_keys=self._settings.secret_keys,
+                    base_url=self._settings.base_url,
+                )
+            except LinkNotSigned as exc:
+                outcomes.append(_final(message, OutboxStatus.FAILED, f"link not signed: {exc}"))
+                result.failed += 1
+                log.error("link not signed", extra={**fields, "error": str(exc)})
+                continue
             job = _Job(message, context)
             if message.kind.is_bulk and owner is not None:
                 self._add_bulk_parts(job, owner)

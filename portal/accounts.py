@@ -1,8 +1,10 @@
 """Candidate sign-in: sessions, passwords and single-use login links.
 
-Answers never depend on whether an address is known. A session remembers the
-candidate's `token_version`, so "sign me out everywhere" (which bumps it) ends
-every session and revokes every emailed link at once.
+Answers never depend on whether an address is known. Sessions live on the
+server (`portal.login_sessions`): signing out ends this one, a password change
+every other one. A session also remembers the candidate's `token_version`, so
+"sign me out everywhere" (which bumps it) ends every session and revokes every
+emailed link at once.
 """
 
 from __future__ import annotations
@@ -10,17 +12,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import session
 from sqlalchemy.orm import Session
 
+from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import enqueue, enqueue_capped
+from portal import login_sessions
 from portal.config import Settings
 from portal.passwords import hash_password, verify_password
 from preferences.clock import now
 from preferences.errors import InvalidEmail
-from preferences.models import Candidate, CandidateStatus
+from preferences.models import Candidate, LoginSession
 from preferences.privacy import erase_candidate
+from preferences.sessions import end_sessions, used_link_recently
 from preferences.subscriptions import find_active_candidate
 from preferences.suppressions import is_suppressed
 from preferences.tokens import (
@@ -28,38 +32,35 @@ from preferences.tokens import (
     LinkData,
     LinkPurpose,
     candidate_for_link,
-    make_link_token,
 )
 
-SESSION_KEY = "candidate"
 MIN_PASSWORD_LENGTH = 10
 
 
-def log_in(candidate: Candidate) -> None:
-    """Start a fresh session for `candidate` (a new session id against fixation)."""
-    session.clear()
-    session[SESSION_KEY] = {"id": candidate.id, "tv": candidate.token_version}
-    session.permanent = True
+class PasswordRefused(ValueError):
+    """A password change that is not allowed; the message says what to do."""
 
 
-def log_out() -> None:
-    session.pop(SESSION_KEY, None)
+def log_in(db: Session, candidate: Candidate, *, by_link: bool = False) -> None:
+    """Start a fresh session for `candidate`; `by_link` when an emailed sign-in link did."""
+    login_sessions.begin(db, candidate=candidate, by_link=by_link, permanent=True)
+
+
+def log_out(db: Session) -> None:
+    """End this browser's session, on the server too."""
+    login_sessions.end(db)
 
 
 def current_candidate(db: Session) -> Candidate | None:
     """The signed-in candidate, if the session is still valid."""
-    data = session.get(SESSION_KEY)
-    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
-        return None
-    candidate = db.get(Candidate, data["id"])
-    if (
-        candidate is None
-        or candidate.status is not CandidateStatus.ACTIVE
-        or candidate.token_version != data.get("tv")
-    ):
-        session.pop(SESSION_KEY, None)
-        return None
-    return candidate
+    found = login_sessions.current_candidate(db)
+    return found[1] if found is not None else None
+
+
+def current_login(db: Session) -> LoginSession | None:
+    """This browser's live candidate session."""
+    found = login_sessions.current_candidate(db)
+    return found[0] if found is not None else None
 
 
 def check_password(db: Session, email: str, password: str) -> Candidate | None:
@@ -76,6 +77,37 @@ def set_password(candidate: Candidate, password: str) -> None:
     candidate.password_hash = hash_password(password)
 
 
+def may_skip_current_password(login: LoginSession) -> bool:
+    """A session an emailed sign-in link started in the last 10 minutes needs no current one."""
+    return used_link_recently(login)
+
+
+def change_password(
+    db: Session, candidate: Candidate, login: LoginSession, *, current: str, new: str
+) -> None:
+    """Set a new password and end every other session of the candidate.
+
+    The current password is asked for, unless an emailed sign-in link started this
+    session within the last 10 minutes (then reading the mailbox proved who it is;
+    that is also how a candidate without a password sets one). Raises
+    `PasswordRefused` (nothing changed) when neither holds, and `ValueError` for a
+    new password that is too short.
+    """
+    if not may_skip_current_password(login):
+        if candidate.password_hash is None:
+            raise PasswordRefused(
+                "To set a password, sign in with a link we email you, then set it "
+                "within 10 minutes."
+            )
+        if not current:
+            raise PasswordRefused("Enter your current password.")
+        if not verify_password(candidate.password_hash, current):
+            raise PasswordRefused("That isn't your current password. Nothing was changed.")
+    set_password(candidate, new)
+    end_sessions(db, candidate_id=candidate.id, keep=login)
+    db.flush()
+
+
 def _stamp(candidate: Candidate) -> str:
     return candidate.updated_at.isoformat() if candidate.updated_at else ""
 
@@ -88,7 +120,6 @@ def send_login_link(db: Session, email: str, settings: Settings) -> None:
     candidate = find_active_candidate(db, email)
     if candidate is None:
         return
-    token = make_link_token(settings.secret_keys, LinkPurpose.LOGIN, candidate, u=_stamp(candidate))
     enqueue_capped(
         db,
         settings.address_mail_caps,
@@ -98,7 +129,12 @@ def send_login_link(db: Session, email: str, settings: Settings) -> None:
         # One link per address per minute at most; a burst of requests sends one email.
         dedupe_key=f"login:{candidate.id}:{int(now().timestamp()) // 60}",
         candidate_id=candidate.id,
-        context={"login_url": f"{settings.base_url}/login/link/{token}"},
+        # The row keeps how to sign the link, not the link: the worker signs it at send time.
+        context={
+            "login_url": signed_link(
+                LinkPurpose.LOGIN, "/login/link/", candidate, u=_stamp(candidate)
+            )
+        },
     )
 
 

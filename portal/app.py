@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal import idn, signed_routes
 from portal.config import Settings, load_settings
 from portal.limits import init_limiter
 from portal.resumes.sandbox import ParseBudget, ResumeParser
@@ -84,6 +85,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=secure,
     )
+    # Before any blueprint: routes of signed links declare their token with it.
+    app.url_map.converters[signed_routes.CONVERTER] = signed_routes.LinkTokenConverter
     engine = make_engine(settings.database_url)
     app.extensions[EXTENSION_KEY] = Runtime(
         settings,
@@ -172,6 +175,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     app.add_url_rule("/brand.css", endpoint="brand_css", view_func=brand_css_view)
 
+    # Console pages show an address with its punycode beside it when its domain mixes scripts.
+    app.add_template_filter(idn.address_markup, "address")
     _install_request_hooks(app, csp)
     _install_error_pages(app)
 
@@ -234,13 +239,18 @@ def _install_request_hooks(app: Flask, csp: str) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        if signed_routes.needs_no_store():
+            # A signed link's page, or a candidate's dashboard: never kept by a browser
+            # cache or a shared proxy, so neither history nor a cache holds it.
+            response.headers["Cache-Control"] = "no-store"
         started = g.get("request_started")
         if request.endpoint != "static":
             log.info(
                 "request",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    # Never a signed link's token: the log is not a place for live links.
+                    "path": signed_routes.redacted_path(),
                     "status": response.status_code,
                     "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
                 },
@@ -300,5 +310,7 @@ def _install_error_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
-        logging.getLogger("portal.error").exception("unhandled error", extra={"path": request.path})
+        logging.getLogger("portal.error").exception(
+            "unhandled error", extra={"path": signed_routes.redacted_path()}
+        )
         return render_error(500)

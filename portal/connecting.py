@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import MailCap, enqueue, enqueue_capped
 from portal.resumes import StoredResume, delete_resume
@@ -52,7 +53,7 @@ from preferences.subscriptions import (
     opt_in_mass_email,
     subscribe,
 )
-from preferences.tokens import LinkPurpose, make_link_token
+from preferences.tokens import LinkPurpose
 
 log = logging.getLogger("portal.connect")
 
@@ -175,11 +176,11 @@ class PendingConfirmation:
         return Changes(tuple(sorted(i.id for i in self.interests)), self.mass_email)
 
 
-def _confirm_url(links: LinkContext, candidate: Candidate, changes: Changes) -> str:
-    token = make_link_token(
-        links.secret_keys, LinkPurpose.CONFIRM_EMAIL, candidate, **changes.link_extra()
+def _confirm_url(links: LinkContext, candidate: Candidate, changes: Changes) -> dict[str, Any]:
+    # The outbox row keeps how to sign the link, not the link (mailer.links).
+    return signed_link(
+        LinkPurpose.CONFIRM_EMAIL, "/connect/confirm/", candidate, **changes.link_extra()
     )
-    return f"{links.base_url}/connect/confirm/{token}"
 
 
 def _statuses(session: Session, candidate: Candidate) -> dict[int, SubscriptionStatus]:

@@ -34,6 +34,8 @@ LIMITED_ENDPOINTS = (
     "preferences.undo",
     "dashboard.preferences_undo",
     "preferences.resend",
+    # Signed in, but a stolen cookie must not try current passwords at will.
+    "dashboard.password",
     # Signed in, but these store, parse and delete resume files.
     "dashboard.resume_upload",
     "dashboard.resume_delete",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import enqueue_capped
 from portal.config import Settings
@@ -41,5 +42,8 @@ def send_preference_link(db: Session, email: str, settings: Settings) -> None:
         # At most one such email per address every ten minutes.
         dedupe_key=f"preference-link:{candidate.id}:{int(now().timestamp()) // 600}",
         candidate_id=candidate.id,
-        context={"preferences_url": preference_url(settings, candidate)},
+        # How to sign the link, not the link: the worker signs it when it sends.
+        context={
+            "preferences_url": signed_link(LinkPurpose.PREFERENCES, "/preferences/", candidate)
+        },
     )

@@ -326,7 +326,7 @@ def _finish_login(name: str, claims: dict[str, Any]) -> Response:
         )
         log.info("social login without a profile", extra={"provider": name})
         return redirect(url_for("auth.login"))
-    accounts.log_in(candidate)
+    accounts.log_in(db(), candidate)
     log.info("candidate signed in", extra={"provider": name})
     return redirect(url_for("dashboard.home"))
 

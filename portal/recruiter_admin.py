@@ -21,6 +21,7 @@ from preferences.addresses import normalize_email
 from preferences.audit import record_audit, recruiter_actor
 from preferences.clock import now
 from preferences.models import AuditEvent, RecruiterRole, RecruiterUser
+from preferences.sessions import end_sessions
 
 LOGIN_LINK_MAX_AGE = 24 * 3600
 LOGIN_LINK_USED = "recruiter.login_link_used"
@@ -190,7 +191,7 @@ def set_role(session: Session, user_id: int, role: RecruiterRole, *, by: int) ->
 
 
 def deactivate(session: Session, user_id: int, *, by: int) -> RecruiterUser:
-    """Stop an account from signing in (its session ends on its next request)."""
+    """Stop an account from signing in, and end every session it has open."""
     user = _get(session, user_id)
     if user.id == by:
         raise RecruiterError("you can't deactivate your own account")
@@ -199,6 +200,7 @@ def deactivate(session: Session, user_id: int, *, by: int) -> RecruiterUser:
     if user.role is RecruiterRole.ADMIN and _active_admins(session) <= 1:
         raise RecruiterError("there must always be an active admin")
     user.active = False
+    end_sessions(session, recruiter_id=user.id)
     record_audit(
         session,
         actor=recruiter_actor(by),

@@ -10,6 +10,7 @@ from preferences.addresses import normalize_email
 from preferences.clock import now
 from preferences.errors import InvalidEmail
 from preferences.models import RecruiterRole, RecruiterUser
+from preferences.sessions import end_sessions
 
 
 def set_recruiter(
@@ -20,12 +21,17 @@ def set_recruiter(
     role: RecruiterRole = RecruiterRole.RECRUITER,
     name: str = "",
 ) -> RecruiterUser:
-    """Create the recruiter, or reset the password and role of an existing one."""
+    """Create the recruiter, or reset the password and role of an existing one.
+
+    A reset password ends every session the recruiter has open.
+    """
     address = normalize_email(email)
     user = session.scalar(select(RecruiterUser).where(RecruiterUser.email == address))
     if user is None:
         user = RecruiterUser(email=address, name=name, role=role)
         session.add(user)
+    else:
+        end_sessions(session, recruiter_id=user.id)
     user.role = role
     user.active = True
     if name:

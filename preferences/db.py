@@ -7,11 +7,15 @@ schema and Alembic migrates it in one history.
 from __future__ import annotations
 
 import enum
+import logging
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +34,8 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
+
+_log = logging.getLogger("preferences.db")
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -286,10 +292,42 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement
     return result
 
 
+def _owner_only(database: str | None) -> None:
+    """Create the SQLite file `database` readable by its owner only (0600), or tighten it.
+
+    SQLite gives the `-wal` and `-shm` files it makes the mode of the database file,
+    so they are owner-only too. In-memory and URI-style databases are left alone.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        # O_EXCL: only a file that is not there yet is made here; SQLite takes an
+        # empty file for an empty database.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # a missing folder and the like: let SQLite report it on connect
+    for candidate in (path, *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm"))):
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+            if mode & 0o077:
+                candidate.chmod(mode & 0o700)
+                _log.warning(
+                    "database file made private", extra={"file": candidate.name, "was": oct(mode)}
+                )
+        except FileNotFoundError:
+            continue
+        except OSError:
+            _log.warning("database file is readable by others", extra={"file": candidate.name})
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for `url` with the settings each backend needs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        _owner_only(parsed.database)
         engine = create_engine(
             parsed,
             echo=echo,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -329,3 +330,31 @@ def _refuse_audit_update(_mapper: Any, _conn: Any, target: AuditEvent) -> None:
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_audit_delete(_mapper: Any, _conn: Any, target: AuditEvent) -> None:
     raise AppendOnlyViolation(f"audit event {target.id} is append-only")
+
+
+class LoginSession(Base):
+    """One signed-in browser: the cookie holds a random id whose SHA-256 is `id_hash`.
+
+    A session belongs to a candidate or to a recruiter, never both. Signing out sets
+    `ended_at`, so a copy of the cookie stops working too (see `preferences.sessions`).
+    """
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (
+        CheckConstraint("(candidate_id IS NULL) <> (recruiter_id IS NULL)", name="one_principal"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    candidate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    recruiter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recruiter_users.id", ondelete="CASCADE"), index=True
+    )
+    # The candidate's token_version at sign-in: "sign me out everywhere" bumps it.
+    token_version: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    # When an emailed sign-in link started this session (it may then set a password).
+    link_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -48,6 +48,7 @@ from preferences.models import (
     CandidateStatus,
     ConsentEvent,
     Interest,
+    LoginSession,
     Resume,
     Subscription,
     SuppressionReason,
@@ -310,6 +311,8 @@ def erase_candidate(
     candidate.password_hash = None
     # Every signed link carries the version, so this revokes all of them.
     candidate.token_version += 1
+    # Signed-in browsers too: their sessions go, with when they signed in.
+    session.execute(delete(LoginSession).where(LoginSession.candidate_id == candidate.id))
     session.flush()
 
     counts["files"] = _delete_files(upload_dir, storage_names)

@@ -1,4 +1,4 @@
-"""The recruiter console: sign-in and, in development, the mail sink viewer."""
+"""The recruiter console: sign-in and, in development, the mail sink viewer (admins only)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 
 from mailer.sink import MaildirStore
+from portal import login_sessions
 from portal.forms import RecruiterLoginForm
 from portal.recruiters import authenticate_recruiter
 from portal.web import db, settings
-from preferences.models import RecruiterUser
+from preferences.models import RecruiterRole, RecruiterUser
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -29,11 +29,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def current_recruiter() -> RecruiterUser | None:
-    recruiter_id = session.get("recruiter_id")
-    if not isinstance(recruiter_id, int):
-        return None
-    user = db().get(RecruiterUser, recruiter_id)
-    return user if user is not None and user.active else None
+    """The signed-in, active recruiter of this browser's live session."""
+    found = login_sessions.current_recruiter(db())
+    return found[1] if found is not None else None
 
 
 def recruiter_required(view: F) -> F:
@@ -41,6 +39,21 @@ def recruiter_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_recruiter() is None:
             return redirect(url_for("admin.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def admin_required(view: F) -> F:
+    """A signed-in admin: others see the login page, or 403 when signed in as a recruiter."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = current_recruiter()
+        if user is None:
+            return redirect(url_for("admin.login", next=request.path))
+        if user.role is not RecruiterRole.ADMIN:
+            abort(403)
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
@@ -80,8 +93,7 @@ def login() -> Any:
     if form.validate_on_submit():
         user = authenticate_recruiter(db(), form.email.data or "", form.password.data or "")
         if user is not None:
-            session.clear()
-            session["recruiter_id"] = user.id
+            login_sessions.begin(db(), recruiter=user)
             return redirect(_safe_next(request.args.get("next")))
         error = "That email and password don't match an active recruiter account."
     status = 400 if request.method == "POST" else 200
@@ -90,7 +102,8 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    session.pop("recruiter_id", None)
+    """Sign out: the session ends on the server, so a copy of the cookie stops working too."""
+    login_sessions.end(db())
     return redirect(url_for("public.index"))
 
 
@@ -109,9 +122,12 @@ def _sink() -> MaildirStore:
 
 @bp.get("/mail")
 @development_only
-@recruiter_required
+@admin_required
 def mail() -> Any:
-    """Every message the development mail sink caught, newest first."""
+    """Every message the development mail sink caught, newest first.
+
+    Admins only: the messages hold every recipient's live sign-in and preference links.
+    """
     store = _sink()
     return render_template(
         "admin/mail.html",
@@ -122,7 +138,7 @@ def mail() -> Any:
 
 @bp.get("/mail/<key>")
 @development_only
-@recruiter_required
+@admin_required
 def mail_message(key: str) -> Any:
     item = _sink().get(key)
     if item is None:
@@ -140,7 +156,7 @@ def mail_message(key: str) -> Any:
 
 @bp.get("/mail/<key>/html")
 @development_only
-@recruiter_required
+@admin_required
 def mail_html(key: str) -> Any:
     """The HTML part, sandboxed: no scripts, no same-origin access."""
     item = _sink().get(key)

@@ -36,7 +36,7 @@ def login() -> Any:
         else:
             candidate = accounts.check_password(db(), email, request.form.get("password", "")[:500])
             if candidate is not None:
-                accounts.log_in(candidate)
+                accounts.log_in(db(), candidate)
                 return redirect(url_for("dashboard.home"))
             error = BAD_LOGIN
     return render_template(
@@ -59,14 +59,14 @@ def forgot() -> Any:
     return render_template("auth/forgot.html", sent=sent, message=LINK_SENT)
 
 
-@bp.route("/login/link/<token>", methods=["GET", "POST"])
+@bp.route("/login/link/<link_token:token>", methods=["GET", "POST"])
 def login_link(token: str) -> Any:
     """A sign-in link: GET shows a button (mail scanners prefetch), POST signs in once."""
     try:
         link = read_link_token(settings().secret_keys, LinkPurpose.LOGIN, token)
         if request.method == "POST":
             candidate = accounts.use_login_link(db(), link)
-            accounts.log_in(candidate)
+            accounts.log_in(db(), candidate, by_link=True)
             return redirect(url_for("dashboard.home"))
         accounts.candidate_for_link_check(db(), link)
     except LinkExpired:
@@ -78,5 +78,6 @@ def login_link(token: str) -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    accounts.log_out()
+    """Sign out: the session ends on the server, so a copy of the cookie stops working too."""
+    accounts.log_out(db())
     return redirect(url_for("public.index"))

@@ -479,7 +479,7 @@ def _expired_page(message: str) -> Any:
     return render_template("connect/link_expired.html", message=message), 410
 
 
-@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@bp.route("/confirm/<link_token:token>", methods=["GET", "POST"])
 def confirm(token: str) -> Any:
     """Confirm an email address and the changes its link lists.
 

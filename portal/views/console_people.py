@@ -6,9 +6,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
+from portal import login_sessions
 from portal.forms import InviteRecruiterForm
 from portal.recruiter_admin import (
     LoginLinkInvalid,
@@ -158,14 +159,13 @@ def deactivate_recruiter(user_id: int) -> Any:
     return redirect(url_for("console_people.recruiters"))
 
 
-@bp.route("/login/<token>", methods=["GET", "POST"])
+@bp.route("/login/<link_token:token>", methods=["GET", "POST"])
 def login_link(token: str) -> Any:
     """A one-time login link: GET shows a button (mail scanners prefetch), POST signs in once."""
     try:
         if request.method == "POST":
             user = use_login_link(db(), settings().secret_keys, token)
-            session.clear()
-            session["recruiter_id"] = user.id
+            login_sessions.begin(db(), recruiter=user, by_link=True)
             return redirect(url_for("admin.home"))
         user = check_login_link(db(), settings().secret_keys, token)
     except LoginLinkInvalid as exc:

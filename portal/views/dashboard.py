@@ -25,6 +25,7 @@ from preferences.db import slow_work
 from preferences.interests import active_interests
 from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
 from preferences.privacy import export_candidate_data
+from preferences.sessions import end_sessions
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 log = logging.getLogger("portal.dashboard")
@@ -62,6 +63,7 @@ def home(candidate: Candidate) -> Any:
 
 def _home_page(candidate: Candidate, *, resume_error: str | None = None, status: int = 200) -> Any:
     session = db()
+    login = accounts.current_login(session)
     subscribed = list(
         session.scalars(
             select(Subscription.interest_id).where(
@@ -75,6 +77,7 @@ def _home_page(candidate: Candidate, *, resume_error: str | None = None, status:
         candidate=candidate,
         matches=open_jobs_for_interests(session, subscribed, limit=10),
         has_password=bool(candidate.password_hash),
+        needs_current_password=login is None or not accounts.may_skip_current_password(login),
         resume=current_resume(candidate),
         resume_error=resume_error,
         max_mb=settings().max_upload_mb,
@@ -226,18 +229,28 @@ def profile(candidate: Candidate) -> Any:
 @bp.post("/password")
 @login_required
 def password(candidate: Candidate) -> Any:
-    """Set or change the password."""
+    """Set or change the password: the current one is asked for, and other sessions end.
+
+    A session an emailed sign-in link started in the last 10 minutes needs no current
+    password (that is how a forgotten one is replaced, or a first one set).
+    """
+    login = accounts.current_login(db())
+    if login is None:  # login_required found it; only a race with a sign-out ends here
+        return redirect(url_for("auth.login"))
     new = request.form.get("password", "")[:500]
     if new != request.form.get("confirm", "")[:500]:
         flash("The two passwords don't match.", "error")
+        return redirect(url_for("dashboard.home"))
+    try:
+        accounts.change_password(
+            db(), candidate, login, current=request.form.get("current_password", "")[:500], new=new
+        )
+    except accounts.PasswordRefused as exc:
+        flash(str(exc), "error")
+    except ValueError as exc:
+        flash(f"Choose a longer password: {exc}.", "error")
     else:
-        try:
-            accounts.set_password(candidate, new)
-        except ValueError as exc:
-            flash(f"Choose a longer password: {exc}.", "error")
-        else:
-            db().flush()
-            flash("Your password is set.", "info")
+        flash("Your password is set. You're signed out on every other device.", "info")
     return redirect(url_for("dashboard.home"))
 
 
@@ -262,8 +275,8 @@ def delete(candidate: Candidate) -> Any:
         return render_template(
             "dashboard/delete.html", candidate=candidate, error="Tick the box to confirm."
         ), 400
+    accounts.log_out(db())
     accounts.delete_account(db(), candidate, upload_dir=settings().upload_dir)
-    accounts.log_out()
     return render_template("dashboard/deleted.html")
 
 
@@ -272,7 +285,8 @@ def delete(candidate: Candidate) -> Any:
 def signout_everywhere(candidate: Candidate) -> Any:
     """End every session and revoke every link emailed so far."""
     candidate.token_version += 1
+    end_sessions(db(), candidate_id=candidate.id)
     db().flush()
-    accounts.log_out()
+    accounts.log_out(db())
     flash("You're signed out everywhere. Links in earlier emails no longer work.", "info")
     return redirect(url_for("auth.login"))

@@ -267,7 +267,7 @@ def resend() -> Any:
     return render_template("preferences/resend.html", sent=sent)
 
 
-@bp.route("/<token>", methods=["GET", "POST"])
+@bp.route("/<link_token:token>", methods=["GET", "POST"])
 def center(token: str) -> Any:
     """Show (GET) or save (POST) every subscription choice on one page."""
     action = f"/preferences/{token}"
@@ -365,7 +365,7 @@ def _apply_and_show(
     )
 
 
-@bp.post("/<token>/undo")
+@bp.post("/<link_token:token>/undo")
 def undo(token: str) -> Any:
     """Put back the state from before a Save; the Undo link works for 30 days."""
     try:

@@ -49,7 +49,7 @@ def _bad_link() -> Response:
     )
 
 
-@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@bp.route("/unsubscribe/<link_token:token>", methods=["GET", "POST"])
 def one_click(token: str) -> Response:
     """GET: ask to confirm. POST with List-Unsubscribe=One-Click: unsubscribe, answer 200."""
     s = settings()

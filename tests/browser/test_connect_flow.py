@@ -30,6 +30,7 @@ from preferences.models import (
 from preferences.subscriptions import CURRENT_WORDING_VERSION
 from tests.browser.conftest import INTERESTS, LivePortal
 from tests.browser.flow import CORPUS, open_flow
+from tests.portal.helpers import emailed_link
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -223,7 +224,13 @@ def test_manual_path_with_a_resume_by_keyboard_alone(
         # The emailed link: a page with one button (scanners only GET), then confirmed.
         with session_scope(portal.sessions) as session:
             mail = session.scalars(select(OutboxMessage)).one()
-            confirm_url = mail.context["confirm_url"]
+            confirm_url = emailed_link(
+                session,
+                mail,
+                "confirm_url",
+                base_url=portal.url,
+                secret_keys=portal.settings.secret_keys,
+            )
         assert confirm_url.startswith(portal.url + "/connect/confirm/")
         page.goto(confirm_url)
         flow.check("confirm")

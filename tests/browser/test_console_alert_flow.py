@@ -32,6 +32,7 @@ from preferences.models import (
     ConsentSource,
     Frequency,
     Interest,
+    RecruiterRole,
     Subscription,
     SuppressionReason,
 )
@@ -140,7 +141,8 @@ def test_interest_posting_schedule_preview_and_test_send(
 ) -> None:
     """Create interest, posting and schedule; the preview counts the audience; a test arrives."""
     with session_scope(portal.sessions) as session:
-        set_recruiter(session, EMAIL, password=PASSWORD, name="Rob")
+        # An admin: the development mail viewer, where the test is read, is for admins.
+        set_recruiter(session, EMAIL, password=PASSWORD, name="Rob", role=RecruiterRole.ADMIN)
     sink_dir = portal.settings.mail_sink_dir
     sink_dir.parent.mkdir(parents=True, exist_ok=True)
     # The development mail sink, as `talentconnect run` starts it; /admin/mail reads it.

@@ -71,6 +71,17 @@ def test_maildir_store_keeps_envelope_and_message(maildir_sink: MailSink) -> Non
     assert fetched.data == listed.data
 
 
+def test_maildir_store_keeps_an_internationalized_envelope(maildir_sink: MailSink) -> None:
+    """SMTPUTF8 envelope addresses read back as the same Unicode text, not mangled bytes."""
+    sender, recipient = "bounces@acme.example.com", "josé@\u0430pple.com"
+    with smtplib.SMTP(maildir_sink.host, maildir_sink.port) as client:
+        client.ehlo()
+        client.sendmail(sender, [recipient, "b@example.com"], RAW, mail_options=["SMTPUTF8"])
+    assert isinstance(maildir_sink.store, MaildirStore)
+    (listed,) = maildir_sink.store.list()
+    assert listed.envelope_to == (recipient, "b@example.com")
+
+
 @pytest.mark.parametrize("key", ["no-such-key", "../../etc/passwd", "cur/x"])
 def test_maildir_store_get_unknown_or_unsafe_key(tmp_path: Path, key: str) -> None:
     """get() returns None for unknown keys and for keys with path separators."""

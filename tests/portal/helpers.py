@@ -22,8 +22,11 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from jobs.models import JobPosting
+from mailer.links import sign_links
+from mailer.models import OutboxMessage
 from preferences.clock import now
-from preferences.models import Interest, InterestStatus
+from preferences.models import Candidate, Interest, InterestStatus
+from tests.conftest import TEST_SECRET
 
 T = TypeVar("T")
 
@@ -64,6 +67,27 @@ def login(
         # Flask-WTF checks the Referer on https requests.
         headers={"Referer": f"{base_url}/admin/login"},
     )
+
+
+def emailed_link(
+    session: Session,
+    row: OutboxMessage,
+    key: str,
+    *,
+    base_url: str = "http://127.0.0.1:8000",
+    secret_keys: Sequence[str] = (TEST_SECRET,),
+) -> str:
+    """The URL the worker puts in `row`'s email for `key` (the row keeps only how to sign it)."""
+    candidate = session.get(Candidate, row.candidate_id) if row.candidate_id else None
+    context = {key: row.context[key]}
+    sign_links(
+        context,
+        public_id=candidate.public_id if candidate else None,
+        secret_keys=secret_keys,
+        base_url=base_url,
+    )
+    url: str = context[key]
+    return url
 
 
 def add_interest(

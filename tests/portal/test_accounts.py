@@ -27,7 +27,7 @@ from preferences.subscriptions import get_or_create_candidate, subscribe
 from preferences.tokens import LinkPurpose, make_link_token
 from tests.conftest import TEST_SECRET
 
-from .helpers import add_interest, add_job, csrf_token, without_tokens
+from .helpers import add_interest, add_job, csrf_token, emailed_link, without_tokens
 
 PASSWORD = "a long enough passphrase"
 
@@ -98,7 +98,7 @@ def test_login_link_works_once(
     """The emailed link signs in on POST (GET only shows a button) and cannot be reused."""
     post_login(client, email="ana@example.com", action="link")
     with session_scope(sessions) as session:
-        url = session.scalars(select(OutboxMessage)).one().context["login_url"]
+        url = emailed_link(session, session.scalars(select(OutboxMessage)).one(), "login_url")
     path = url.removeprefix("http://127.0.0.1:8000")
     page = client.get(path)
     assert page.status_code == 200 and client.get("/dashboard").status_code == 302

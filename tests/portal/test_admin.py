@@ -259,6 +259,15 @@ def test_next_cannot_leave_the_site(
 
 
 @pytest.fixture
+def admin(sessions: sessionmaker[Session]) -> tuple[str, str]:
+    """An active admin account (the mail viewer is for admins); returns (email, password)."""
+    email, password = "ada.admin@acme.example.com", "admin-password-" + "a" * 12
+    with sessions.begin() as session:
+        set_recruiter(session, email, password=password, name="Ada", role=RecruiterRole.ADMIN)
+    return email, password
+
+
+@pytest.fixture
 def sink(settings: Settings) -> MaildirStore:
     """The Maildir the development sink of `talentconnect run` would write to."""
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
@@ -270,16 +279,16 @@ def _only_key(store: MaildirStore) -> str:
     return item.key
 
 
-def test_mail_sink_empty(client: FlaskClient, recruiter: tuple[str, str]) -> None:
+def test_mail_sink_empty(client: FlaskClient, admin: tuple[str, str]) -> None:
     """With no mail yet, the viewer says so (and does not fail on a missing folder)."""
-    login(client, *recruiter)
+    login(client, *admin)
     response = client.get("/admin/mail")
     assert response.status_code == 200
     assert "No mail yet." in response.text
 
 
 def test_mail_sink_lists_messages(
-    client: FlaskClient, recruiter: tuple[str, str], sink: MaildirStore
+    client: FlaskClient, admin: tuple[str, str], sink: MaildirStore
 ) -> None:
     """Messages in the Maildir sink are listed with recipient and subject, linking to each."""
     sink.add("bounces@acme.example.com", ["ada@example.com"], sample_email(subject="Hello Ada"))
@@ -288,7 +297,7 @@ def test_mail_sink_lists_messages(
         ["grace@example.com"],
         sample_email(subject="Hello Grace", to="grace@example.com"),
     )
-    login(client, *recruiter)
+    login(client, *admin)
     response = client.get("/admin/mail")
     assert response.status_code == 200
     page = response.text
@@ -300,7 +309,7 @@ def test_mail_sink_lists_messages(
 
 
 def test_mail_sink_shows_one_message(
-    client: FlaskClient, recruiter: tuple[str, str], sink: MaildirStore
+    client: FlaskClient, admin: tuple[str, str], sink: MaildirStore
 ) -> None:
     """One message shows its headers, envelope and plain text, and frames the HTML part."""
     sink.add(
@@ -309,7 +318,7 @@ def test_mail_sink_shows_one_message(
         sample_email(subject="Your application", text="Dear Ada,\nwe loved it.\n"),
     )
     key = _only_key(sink)
-    login(client, *recruiter)
+    login(client, *admin)
     response = client.get(f"/admin/mail/{key}")
     assert response.status_code == 200
     page = html.unescape(response.text)
@@ -322,7 +331,7 @@ def test_mail_sink_shows_one_message(
 
 
 def test_mail_sink_serves_html_sandboxed(
-    client: FlaskClient, recruiter: tuple[str, str], sink: MaildirStore
+    client: FlaskClient, admin: tuple[str, str], sink: MaildirStore
 ) -> None:
     """The HTML part is served as-is under a sandbox CSP that forbids scripts."""
     sink.add(
@@ -331,7 +340,7 @@ def test_mail_sink_serves_html_sandboxed(
         sample_email(html="<p>Hi <b>Ada</b></p><script>alert(1)</script>"),
     )
     key = _only_key(sink)
-    login(client, *recruiter)
+    login(client, *admin)
     response = client.get(f"/admin/mail/{key}/html")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
@@ -344,12 +353,12 @@ def test_mail_sink_serves_html_sandboxed(
 
 
 def test_mail_sink_message_headers_are_escaped(
-    client: FlaskClient, recruiter: tuple[str, str], sink: MaildirStore
+    client: FlaskClient, admin: tuple[str, str], sink: MaildirStore
 ) -> None:
     """A subject with markup is shown as text in the list and on the message page."""
     sink.add("b@acme.example.com", ["x@example.com"], sample_email(subject="<script>x</script>"))
     key = _only_key(sink)
-    login(client, *recruiter)
+    login(client, *admin)
     for path in ("/admin/mail", f"/admin/mail/{key}"):
         page = client.get(path).text
         assert "<script>" not in page
@@ -357,12 +366,12 @@ def test_mail_sink_message_headers_are_escaped(
 
 
 def test_text_only_message_has_no_html_view(
-    client: FlaskClient, recruiter: tuple[str, str], sink: MaildirStore
+    client: FlaskClient, admin: tuple[str, str], sink: MaildirStore
 ) -> None:
     """A message without an HTML part shows text only; its HTML URL is a 404."""
     sink.add("b@acme.example.com", ["x@example.com"], sample_email(html=None))
     key = _only_key(sink)
-    login(client, *recruiter)
+    login(client, *admin)
     page = client.get(f"/admin/mail/{key}").text
     assert "<iframe" not in page
     assert client.get(f"/admin/mail/{key}/html").status_code == 404
@@ -370,15 +379,30 @@ def test_text_only_message_has_no_html_view(
 
 @pytest.mark.parametrize("key", ["no-such-key", "..", "%2e%2e", "cur"])
 def test_unknown_mail_key_is_404(
-    client: FlaskClient, recruiter: tuple[str, str], sink: MaildirStore, key: str
+    client: FlaskClient, admin: tuple[str, str], sink: MaildirStore, key: str
 ) -> None:
     """An unknown or path-like message key is a friendly 404, not a file read."""
     sink.add("b@acme.example.com", ["x@example.com"], sample_email())
-    login(client, *recruiter)
+    login(client, *admin)
     for path in (f"/admin/mail/{key}", f"/admin/mail/{key}/html"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "find that page" in response.text
+
+
+def test_mail_sink_is_for_admins_only(
+    client: FlaskClient, recruiter: tuple[str, str], sink: MaildirStore
+) -> None:
+    """A recruiter who is not an admin gets 403 from the viewer (its mail holds live links)."""
+    sink.add("b@acme.example.com", ["x@example.com"], sample_email(subject="Sign in"))
+    key = _only_key(sink)
+    login(client, *recruiter)
+    for path in ("/admin/mail", f"/admin/mail/{key}", f"/admin/mail/{key}/html"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert "Sign in" not in response.text
+    home = client.get("/admin/")
+    assert home.status_code == 200 and "/admin/mail" not in home.text
 
 
 # --- production ----------------------------------------------------------------------
@@ -389,7 +413,9 @@ def test_mail_sink_is_hidden_in_production(
 ) -> None:
     """In production /admin/mail and its messages are 404 and the console hides the link."""
     with sessions.begin() as session:
-        set_recruiter(session, "boss@acme.example.com", password="pw-" + "z" * 20)
+        set_recruiter(
+            session, "boss@acme.example.com", password="pw-" + "z" * 20, role=RecruiterRole.ADMIN
+        )
     production_settings.instance_dir.mkdir(parents=True, exist_ok=True)
     store = MaildirStore(production_settings.mail_sink_dir)
     store.add("b@acme.example.com", ["x@example.com"], sample_email())

@@ -31,7 +31,7 @@ from preferences.subscriptions import get_or_create_candidate, subscribe
 from preferences.tokens import LinkPurpose, make_link_token
 from tests.conftest import TEST_SECRET
 
-from .helpers import add_interest, add_job, csrf_token, without_tokens
+from .helpers import add_interest, add_job, csrf_token, emailed_link, without_tokens
 
 
 @pytest.fixture
@@ -121,7 +121,9 @@ def test_manual_path_creates_candidate_unconfirmed_and_queues_confirmation(
         assert {e.detail["wording"] for e in events} == {ALERTS_WORDING}
         (mail,) = session.scalars(select(OutboxMessage)).all()
         assert mail.template == "confirmation"
-        assert mail.context["confirm_url"].startswith("http://127.0.0.1:8000/connect/confirm/")
+        assert emailed_link(session, mail, "confirm_url").startswith(
+            "http://127.0.0.1:8000/connect/confirm/"
+        )
 
 
 def test_thank_you_lists_open_matching_jobs_newest_first_with_what_matched(
@@ -157,7 +159,7 @@ def test_confirmation_link_get_shows_button_and_post_confirms(
     """GET on the confirm link changes nothing; POST confirms subscriptions and mass email."""
     walk_manual(client, world, mass_email=True)
     with session_scope(sessions) as session:
-        url = session.scalars(select(OutboxMessage)).one().context["confirm_url"]
+        url = emailed_link(session, session.scalars(select(OutboxMessage)).one(), "confirm_url")
     path = url.removeprefix("http://127.0.0.1:8000")
     page = client.get(path)
     assert page.status_code == 200 and "Confirm my email" in page.text

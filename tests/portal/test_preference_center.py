@@ -32,7 +32,7 @@ from preferences.subscriptions import get_or_create_candidate, opt_in_mass_email
 from preferences.tokens import LinkPurpose, make_link_token
 from tests.conftest import TEST_SECRET, make_settings
 
-from .helpers import add_interest, csrf_token, without_tokens
+from .helpers import add_interest, csrf_token, emailed_link, without_tokens
 
 
 @pytest.fixture
@@ -326,7 +326,7 @@ def test_expired_link_offers_a_new_one_and_resend_says_the_same_for_anyone(
     with session_scope(sessions) as session:
         (row,) = session.scalars(select(OutboxMessage)).all()
         assert (row.template, row.to_address) == ("preference_link", "ana@example.com")
-        url = row.context["preferences_url"]
+        url = emailed_link(session, row, "preferences_url")
     assert client.get(url.removeprefix("http://127.0.0.1:8000")).status_code == 200
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +15,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from preferences.db import UTCDateTime, make_session_factory, ping, session_scope
+from preferences.db import UTCDateTime, make_engine, make_session_factory, ping, session_scope
 from preferences.models import Candidate, Interest
 
 
@@ -121,3 +126,69 @@ def test_ping_succeeds_on_a_live_database(engine: Engine) -> None:
     ping(engine)
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT 1")) == 1
+
+
+def _mode(path: str) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The common umask 022, under which files are made world-readable unless asked otherwise."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(
+    tmp_path: Path, open_umask: None
+) -> None:
+    """The database file and the -wal and -shm files SQLite makes beside it are 0600."""
+    path = str(tmp_path / "private.db")
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE notes (body TEXT)"))
+            conn.execute(text("INSERT INTO notes VALUES ('secret')"))
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT body FROM notes")).scalar() == "secret"
+            for suffix in ("", "-wal", "-shm"):
+                assert _mode(path + suffix) == 0o600, suffix
+    finally:
+        engine.dispose()
+    sibling = tmp_path / "other-file"
+    sibling.touch()
+    assert _mode(str(sibling)) == 0o644, "the umask itself still makes readable files"
+
+
+def test_an_existing_readable_database_is_made_private(
+    tmp_path: Path, open_umask: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database left readable by others (an older install) is tightened, and it is logged."""
+    path = tmp_path / "old.db"
+    first = make_engine(f"sqlite:///{path}")
+    with first.begin() as conn:
+        conn.execute(text("CREATE TABLE notes (body TEXT)"))
+    first.dispose()
+    path.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="preferences.db"):
+        engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM notes")).scalar() == 0
+            assert _mode(str(path)) == _mode(f"{path}-wal") == 0o600
+    finally:
+        engine.dispose()
+    assert [r.getMessage() for r in caplog.records] == ["database file made private"]
+
+
+def test_in_memory_sqlite_needs_no_file(tmp_path: Path) -> None:
+    """An in-memory database makes no file and still works."""
+    engine = make_engine("sqlite://")
+    try:
+        ping(engine)
+    finally:
+        engine.dispose()
+    assert list(tmp_path.iterdir()) == []

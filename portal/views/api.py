@@ -23,17 +23,21 @@ from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
+from jobs.posting_admin import MAX_REFERENCE
 from portal.api_tokens import ApiToken, authenticate_token, mark_used
 from portal.job_records import (
     InterestIndex,
     InvalidJob,
+    JsonNumberTooLong,
     close_posting,
     find_posting,
+    load_json,
     posting_as_dict,
     save_job,
     validate_job,
 )
 from portal.web import db, settings
+from preferences.text import is_clean_line
 
 API_PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
@@ -121,26 +125,46 @@ def _json_body() -> tuple[dict[str, Any] | None, Response | None]:
         return None, error(415, "send the body as JSON, with 'Content-Type: application/json'")
     raw = request.get_data(cache=False)
     try:
-        body = json.loads(raw)
+        body = load_json(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return None, error(400, f"the body is not valid JSON: {exc}")
     except RecursionError:
         return None, error(400, "the body is not valid JSON: it is nested too deeply")
+    except JsonNumberTooLong as exc:
+        return None, error(400, f"the body can't be read: {exc}")
     if not isinstance(body, dict):
         return None, error(400, "the body must be a JSON object with the posting's fields")
     return body, None
+
+
+def _storable_reference(reference: str) -> bool:
+    """Whether a reference from the URL could name a posting: one clean line, not too long.
+
+    Anything else (a NUL, a line break, spaces at the ends) names no posting, and is never
+    looked up: PostgreSQL refuses a NUL in a query parameter.
+    """
+    return is_clean_line(reference) and 0 < len(reference) <= MAX_REFERENCE
 
 
 @bp.route("/jobs/<reference>", methods=ANY_METHOD)
 @token_required
 def job(reference: str) -> Any:
     if request.method in ("GET", "HEAD"):
-        found = find_posting(db(), reference)
+        found = find_posting(db(), reference) if _storable_reference(reference) else None
         if found is None:
             return error(404, f"no posting with reference {reference!r}")
         return jsonify(posting_as_dict(found))
     if request.method != "PUT":
         return _wrong_method(["GET", "PUT"])
+    if not _storable_reference(reference):
+        return error(
+            422,
+            "the posting has errors",
+            {
+                "reference": f"must be at most {MAX_REFERENCE} characters of one line, "
+                "without control characters or spaces at the ends"
+            },
+        )
     body, problem = _json_body()
     if body is None:
         return problem
@@ -173,7 +197,7 @@ def close_job(reference: str) -> Any:
     if request.method != "POST":
         return _wrong_method(["POST"])
     session = db()
-    posting = close_posting(session, reference)
+    posting = close_posting(session, reference) if _storable_reference(reference) else None
     if posting is None:
         return error(404, f"no posting with reference {reference!r}")
     token: ApiToken = g.api_token

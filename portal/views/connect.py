@@ -34,6 +34,7 @@ from portal.connecting import (
     resend_confirmation,
     submit_profile,
 )
+from portal.forms import form_ids
 from portal.profile import LABELS, check_profile
 from portal.resumes import (
     FileTooLarge,
@@ -141,9 +142,7 @@ def interests() -> Any:
     error = None
     if request.method == "POST":
         valid = {i.id for i in options}
-        chosen = [
-            int(v) for v in request.form.getlist("interest") if v.isdecimal() and int(v) in valid
-        ]
+        chosen = [i for i in form_ids(request.form.getlist("interest")) if i in valid]
         data["interests"] = sorted(set(chosen))
         connect_state.save(data)
         if request.form.get("action") == "back":
@@ -314,9 +313,7 @@ def review() -> Any:
             request.form, required=s.required_fields, region=s.phone_default_region
         )
         values = dict(check.values)
-        chosen = {
-            int(v) for v in request.form.getlist("interest") if v.isdecimal() and int(v) in valid
-        }
+        chosen = {i for i in form_ids(request.form.getlist("interest")) if i in valid}
         mass_email = request.form.get("mass_email") == "yes"
         alerts = request.form.get("alerts") == "yes"
         profile = dict(data.get("profile") or {})

@@ -16,6 +16,7 @@ from mailer.reports import (
     subscribers_per_interest,
 )
 from portal.charts import bar_chart, line_chart
+from portal.forms import form_id
 from portal.views.admin import recruiter_required
 from portal.web import db
 
@@ -86,7 +87,7 @@ def send_log() -> Any:
     result, error = None, None
     if raw:
         try:
-            result = search_send_log(db(), raw, page=int(page) if page.isdigit() else 1)
+            result = search_send_log(db(), raw, page=form_id(page) or 1)
         except ReportError as exc:
             error = str(exc)
     return render_template(

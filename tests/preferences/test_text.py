@@ -44,7 +44,7 @@ def test_control_characters_and_lone_surrogates_are_refused_by_name(
     assert scrub_text(f"Data{char} Science", kind) == "Data Science"
 
 
-@pytest.mark.parametrize("char", WHITESPACE_CONTROLS + ["\u2028", "\u2029"])
+@pytest.mark.parametrize("char", [*WHITESPACE_CONTROLS, "\u2028", "\u2029"])
 def test_single_line_fields_fold_tabs_and_line_breaks_into_one_space(char: str) -> None:
     """A tab or any line break, with the spaces around it, becomes one space; ends are trimmed."""
     assert clean_text(f" Data {char}{char} Science{char}", LINE) == "Data Science"
@@ -54,7 +54,9 @@ def test_single_line_fields_fold_tabs_and_line_breaks_into_one_space(char: str) 
 def test_single_line_fields_keep_inner_spaces_and_format_characters() -> None:
     """Plain spaces inside a line stay as typed; ZWJ/ZWNJ and bidi marks are text, not controls."""
     assert clean_text("R  1", LINE) == "R  1"
-    assert clean_text("می\u200cخواهم 👩\u200d💻 \u200f", LINE) == "می\u200cخواهم 👩\u200d💻 \u200f"
+    # Persian "I want" (a zero-width non-joiner inside), a ZWJ emoji, a right-to-left mark.
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    assert clean_text(f"{persian} 👩\u200d💻 \u200f", LINE) == f"{persian} 👩\u200d💻 \u200f"
     assert clean_text("josé", LINE) == "josé"
 
 

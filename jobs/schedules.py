@@ -163,9 +163,9 @@ def _check(
     elif len(name) > 120:
         errors["name"] = "Use at most 120 characters for the name."
     else:
-        clash = session.scalar(
-            select(AlertSchedule.id).where(func.lower(AlertSchedule.name) == name.lower())
-        )
+        # Compared in Python: SQLite's lower() folds ASCII only (see interest names).
+        rows = session.execute(select(AlertSchedule.id, AlertSchedule.name))
+        clash = next((i for i, n in rows if n.casefold() == name.casefold()), None)
         if clash is not None and clash != schedule_id:
             errors["name"] = f"A schedule named {name!r} already exists."
     timezone = data.timezone.strip()

@@ -86,9 +86,10 @@ def _name_problem(session: Session, name: str, editing: Interest | None) -> str 
         return f"Use at most {MAX_NAME} characters."
     if not slugify(name):
         return "Use at least one letter or digit."
-    clash = session.scalar(
-        select(Interest.id).where(func.lower(Interest.name) == name.lower()).limit(1)
-    )
+    # Compared in Python: SQLite's lower() folds ASCII only, so "É" would slip past it to the
+    # unique index (a 500); casefold() agrees on both databases.
+    rows = session.execute(select(Interest.id, Interest.name))
+    clash = next((i for i, n in rows if n.casefold() == name.casefold()), None)
     if clash is not None and (editing is None or clash != editing.id):
         return f"An interest called {name!r} already exists."
     return None

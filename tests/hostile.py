@@ -63,15 +63,18 @@ def hostile_text(*, max_size: int = 40) -> st.SearchStrategy[str]:
     return st.text(st.one_of(characters, st.characters(codec="ascii")), max_size=max_size)
 
 
-def json_safe_text(*, max_size: int = 40) -> st.SearchStrategy[str]:
-    """Hostile text that a form post can carry (no lone surrogates: a browser can't send them)."""
-    return st.text(
-        st.one_of(
-            st.sampled_from([c for c in NASTY_CHARACTERS if not 0xD800 <= ord(c) <= 0xDFFF]),
-            st.characters(codec="utf-8"),
-        ),
-        max_size=max_size,
-    )
+def _drop_surrogates(value: str) -> str:
+    return "".join(c for c in value if not 0xD800 <= ord(c) <= 0xDFFF)
+
+
+def postable(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """The strategy's strings without lone surrogates: what a form post can carry (UTF-8)."""
+    return strategy.map(_drop_surrogates)
+
+
+def form_text(*, max_size: int = 40) -> st.SearchStrategy[str]:
+    """Hostile text that a form post can carry."""
+    return postable(hostile_text(max_size=max_size))
 
 
 # Dates and times as people and programs write them, well-formed or not, near and far.

@@ -63,13 +63,14 @@ def hostile_text(*, max_size: int = 40) -> st.SearchStrategy[str]:
     return st.text(st.one_of(characters, st.characters(codec="ascii")), max_size=max_size)
 
 
-def _drop_surrogates(value: str) -> str:
+def postable_text(value: str) -> str:
+    """`value` without lone surrogates: what a form post or a UTF-8 file can carry."""
     return "".join(c for c in value if not 0xD800 <= ord(c) <= 0xDFFF)
 
 
 def postable(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    """The strategy's strings without lone surrogates: what a form post can carry (UTF-8)."""
-    return strategy.map(_drop_surrogates)
+    """The strategy's strings without lone surrogates."""
+    return strategy.map(postable_text)
 
 
 def form_text(*, max_size: int = 40) -> st.SearchStrategy[str]:

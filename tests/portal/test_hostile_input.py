@@ -9,13 +9,18 @@ candidate forms.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,16 +28,37 @@ from werkzeug.test import TestResponse
 
 from jobs.models import AlertSchedule, JobPosting
 from mailer.models import Campaign, CampaignStatus
+from portal.accounts import set_password
 from portal.api_tokens import create_token
+from portal.config import Settings
+from portal.imports import ImportRejected, import_candidates, import_jobs
 from portal.recruiters import set_recruiter
 from preferences.clock import EARLIEST, LATEST
 from preferences.db import session_scope
-from preferences.models import Interest, RecruiterRole, RecruiterUser
+from preferences.models import (
+    Candidate,
+    ConsentEvent,
+    Interest,
+    RecruiterRole,
+    RecruiterUser,
+    Subscription,
+)
+from preferences.subscriptions import get_or_create_candidate
 from preferences.text import TextKind, clean_text
-from tests.hostile import form_text, hostile_datetimes, hostile_urls, postable
+from tests.conftest import make_settings
+from tests.hostile import (
+    form_text,
+    hostile_datetimes,
+    hostile_text,
+    hostile_urls,
+    json_values,
+    postable,
+    postable_text,
+)
 from tests.portal.helpers import RECRUITER_PASSWORD, add_interest, add_job, csrf_token, login
 
 BIG_NUMBER = "9" * 5000
+CANDIDATE_PASSWORD = "a long enough passphrase"
 GOOD_JOB = {
     "title": "Backend Engineer",
     "description": "Build the APIs.",
@@ -41,6 +67,12 @@ GOOD_JOB = {
     "interests": ["engineering"],
     "posted_at": "2026-11-02T09:00:00Z",
 }
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The test settings, with an API rate limit the property tests never reach."""
+    return make_settings(tmp_path, database_url, API_RATE_LIMIT="100000 per minute")
 
 
 @pytest.fixture
@@ -122,8 +154,6 @@ def test_json_import_with_a_huge_number_or_a_lone_surrogate_is_refused_with_its_
 ) -> None:
     """A 5,000-digit number or a title holding an unpaired surrogate rejects the file, naming the
     line, instead of raising ValueError or storing text no database can hold."""
-    from portal.imports import ImportRejected, import_jobs
-
     row = {"reference": "R-1", "title": "Engineer", "apply_url": "https://ats.example.com/1"}
     big = f'[\n{json.dumps(row)},\n{{"reference": "R-2", "title": {BIG_NUMBER}}}\n]'
     with pytest.raises(ImportRejected) as info:
@@ -278,8 +308,6 @@ def test_candidate_pages_with_nul_in_the_path_are_not_found(
 
 def test_import_consent_times_outside_the_range_are_refused(db_session: Session) -> None:
     """A candidate's consent time in year 1 or one that overflows UTC is a row error."""
-    from portal.imports import ImportRejected, import_candidates
-
     add_interest(db_session, "Engineering", slug="engineering")
     header = "email,interests,consent_at\n"
     for value in ("0001-01-01T00:00:00+01:00", "0001-01-01", "1900-01-01"):
@@ -293,8 +321,8 @@ def test_import_consent_times_outside_the_range_are_refused(db_session: Session)
 # --- property-based: every boundary, any input --------------------------------------------
 
 # Modest budgets: each example is a request (or an import) on a real database, twice over.
-PROPERTY = settings(
-    max_examples=25,
+PROPERTY = hypothesis_settings(
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -605,3 +633,379 @@ def test_recruiter_invite_never_fails(
         assert_stored(after[-1][1])
     else:
         assert after == before
+
+
+# Raw bodies no dict can produce: huge and odd numbers, constants, broken and deep JSON.
+RAW_BODIES = st.sampled_from(
+    [
+        BIG_NUMBER,
+        f'{{"title": {BIG_NUMBER}}}',
+        f'{{"title": -{BIG_NUMBER}}}',
+        f'{{"title": 1{"0" * 5000}.5}}',
+        '{"title": 1e999, "apply_url": -1e999}',
+        '{"title": NaN, "posted_at": Infinity}',
+        '{"title": "\\ud800", "apply_url": "https://x.example/\\udfff"}',
+        '{"title": "a\\u0000b"}',
+        '{"title": "x", "title": "y"}',
+        "[" * 5000,
+        '"just a string"',
+        "null",
+        "",
+        "{",
+        '{"a": 1} trailing',
+        "\ufeff{}",
+    ]
+)
+# Hostile values for each field of a posting, and for fields it doesn't have.
+API_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "title": st.one_of(hostile_text(), json_values),
+    "description": st.one_of(hostile_text(max_size=200), json_values),
+    "location": st.one_of(hostile_text(), json_values),
+    "apply_url": st.one_of(hostile_urls, json_values),
+    "interests": st.one_of(st.lists(hostile_text(max_size=12), max_size=3), json_values),
+    "posted_at": st.one_of(hostile_datetimes, json_values),
+    "reference": st.one_of(hostile_text(max_size=12), json_values),
+    "salary": json_values,
+}
+API_BODIES = st.one_of(
+    # A good posting with up to three fields replaced by hostile values: the success path
+    # sees the cleaning rule at work (a tab in a title), the failure path one bad field.
+    st.lists(st.sampled_from(list(API_FIELDS)), max_size=3, unique=True)
+    .flatmap(lambda names: st.fixed_dictionaries({n: API_FIELDS[n] for n in names}))
+    .map(lambda hostile: {**GOOD_JOB, **hostile}),
+    # Anything at all.
+    st.dictionaries(hostile_text(max_size=8), json_values, max_size=4),
+)
+REFERENCES = st.one_of(
+    st.from_regex(r"[A-Za-z0-9._-]{1,12}", fullmatch=True), hostile_text(max_size=12)
+)
+
+
+def api_snapshot(sessions: sessionmaker[Session]) -> list[tuple[Any, ...]]:
+    return postings(sessions)
+
+
+def assert_api_answer(response: TestResponse) -> None:
+    """Never a 5xx; every error is JSON with a message and a fields object."""
+    assert response.status_code < 500, response.get_data(as_text=True)
+    if response.status_code >= 400:
+        body = response.get_json()
+        assert isinstance(body["error"], str) and body["error"]
+        assert isinstance(body["fields"], dict)
+        assert all(isinstance(v, str) and v for v in body["fields"].values())
+
+
+@PROPERTY
+@given(
+    reference=REFERENCES,
+    body=st.one_of(API_BODIES.map(json.dumps), RAW_BODIES),
+    content_type=st.sampled_from(
+        ["application/json", "application/json; charset=utf-8", "text/plain"]
+    ),
+)
+def test_api_put_never_fails(
+    client: FlaskClient,
+    sessions: sessionmaker[Session],
+    token: str,
+    reference: str,
+    body: str,
+    content_type: str,
+) -> None:
+    """PUT /jobs/{reference} with any reference and body: a clean posting (readable again by
+    GET) or a JSON 4xx with a message, and then no posting changed."""
+    before = api_snapshot(sessions)
+    path = "/api/v1/jobs/" + quote(reference.encode("utf-8", "surrogatepass"), safe="")
+    response = client.put(
+        path,
+        data=body.encode("utf-8", "surrogatepass"),
+        headers=bearer(token),
+        content_type=content_type,
+    )
+    assert_api_answer(response)
+    __import__("hypothesis").event(str(response.status_code))
+    after = api_snapshot(sessions)
+    if response.status_code >= 400:
+        assert after == before
+    else:
+        assert response.status_code in (200, 201)
+        assert len(after) - len(before) == (1 if response.status_code == 201 else 0)
+        again = client.get(path, headers=bearer(token))
+        assert again.status_code == 200 and again.get_json() == response.get_json()
+    assert_postings_stored_cleanly(after)
+    for method, url in (("GET", path), ("POST", path + "/close")):
+        assert_api_answer(client.open(url, method=method, headers=bearer(token)))
+
+
+def _csv(rows: list[dict[str, str]], columns: list[str]) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns])
+    return out.getvalue().encode("utf-8")
+
+
+GOOD_ROW = {**GOOD_JOB, "reference": "R-1", "interests": "engineering"}
+
+
+def _numbered(rows: list[Any]) -> list[Any]:
+    """The rows with their text references made distinct (R-1 0, R-1 1, …), as a file has."""
+    return [
+        {**row, "reference": f"{row['reference']} {i}"}
+        if isinstance(row, dict) and isinstance(row.get("reference"), str)
+        else row
+        for i, row in enumerate(rows)
+    ]
+
+
+CSV_ROWS = st.lists(
+    st.lists(st.sampled_from(list(API_FIELDS)), max_size=2, unique=True)
+    .flatmap(
+        lambda names: st.fixed_dictionaries(
+            {n: maybe(str(GOOD_ROW.get(n, "")), form_text()) for n in names}
+        )
+    )
+    .map(lambda hostile: {**GOOD_ROW, **hostile}),
+    min_size=1,
+    max_size=3,
+).map(_numbered)
+JSON_ROWS = st.lists(
+    st.one_of(API_BODIES.map(lambda body: {"reference": "R-1", **body}), json_values),
+    min_size=1,
+    max_size=3,
+).map(_numbered)
+IMPORT_FILES = st.one_of(
+    CSV_ROWS.map(lambda rows: (_csv(rows, [*GOOD_ROW]), "jobs.csv")),
+    CSV_ROWS.map(lambda rows: (_csv(rows, [*GOOD_ROW, "salary"]), "jobs.csv")),
+    JSON_ROWS.map(lambda rows: (json.dumps(rows).encode(), "jobs.json")),
+    RAW_BODIES.map(lambda raw: (f"[{raw}]".encode("utf-8", "surrogatepass"), "jobs.json")),
+    st.binary(max_size=200).map(lambda data: (data, "jobs.csv")),
+)
+
+
+@PROPERTY
+@given(file=IMPORT_FILES)
+def test_console_job_import_never_fails(
+    client: FlaskClient, sessions: sessionmaker[Session], admin: str, file: tuple[bytes, str]
+) -> None:
+    """Any CSV, JSON or binary file uploaded to the import page imports cleanly or is refused
+    with its problems listed, and a refused file changes no posting."""
+    data, filename = file
+    before = postings(sessions)
+    response = client.post(
+        "/admin/jobs/import",
+        data={"csrf_token": admin, "file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+    after = postings(sessions)
+    if not assert_html_answer(response, ok=(302,)):
+        assert after == before
+    assert_postings_stored_cleanly(after)
+
+
+CANDIDATE_COLUMNS = [
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "interests",
+    "mass_email",
+    "consent_source",
+    "consent_at",
+]
+GOOD_CANDIDATE = {
+    "email": "ana@example.com",
+    "first_name": "Ana",
+    "last_name": "Silva",
+    "phone": "+49 30 901820",
+    "interests": "engineering",
+    "mass_email": "yes",
+    "consent_source": "Careers fair 2025",
+    "consent_at": "2025-03-01T09:00Z",
+}
+CANDIDATE_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "email": st.one_of(form_text(), st.emails().map(str)),
+    "first_name": hostile_text(),
+    "last_name": hostile_text(),
+    "phone": st.one_of(
+        hostile_text(max_size=20), st.from_regex(r"\+?[0-9 ()-]{3,25}", fullmatch=True)
+    ),
+    "interests": st.one_of(hostile_text(), st.lists(hostile_text(max_size=12), max_size=2)),
+    "mass_email": st.one_of(st.sampled_from(["yes", "no", "", "YES "]), json_values),
+    "consent_source": hostile_text(max_size=60),
+    "consent_at": hostile_datetimes,
+    "extra": json_values,
+}
+CANDIDATE_ROWS = st.lists(
+    st.lists(st.sampled_from(list(CANDIDATE_VALUES)), max_size=3, unique=True)
+    .flatmap(lambda names: st.fixed_dictionaries({n: CANDIDATE_VALUES[n] for n in names}))
+    .map(lambda hostile: {**GOOD_CANDIDATE, **hostile}),
+    min_size=1,
+    max_size=3,
+)
+
+
+def candidate_rows(session: Session) -> list[tuple[Any, ...]]:
+    return [
+        (c.email, c.first_name, c.last_name, c.phone_e164)
+        for c in session.scalars(select(Candidate).order_by(Candidate.id))
+    ]
+
+
+@PROPERTY
+@given(rows=CANDIDATE_ROWS, as_json=st.booleans())
+def test_candidate_import_never_fails(
+    db_session: Session, rows: list[dict[str, Any]], as_json: bool
+) -> None:
+    """Any candidate rows, as JSON or CSV, import cleanly or are refused with a line and a
+    reason for each problem, and a refused file adds no candidate, subscription or event."""
+    if not db_session.scalar(select(func.count()).select_from(Interest)):
+        add_interest(db_session, "Engineering", slug="engineering")
+    if as_json:
+        data, filename = json.dumps(rows).encode(), "people.json"
+    else:
+        text_rows = [{k: v for k, v in r.items() if isinstance(v, str)} for r in rows]
+        data = _csv(
+            [{k: postable_text(v) for k, v in r.items()} for r in text_rows], CANDIDATE_COLUMNS
+        )
+        filename = "people.csv"
+    before = (
+        candidate_rows(db_session),
+        db_session.scalar(select(func.count()).select_from(Subscription)),
+        db_session.scalar(select(func.count()).select_from(ConsentEvent)),
+    )
+    try:
+        import_candidates(db_session, data, filename)
+    except ImportRejected as exc:
+        assert exc.errors and all(
+            line >= 1 and isinstance(reason, str) and reason for line, reason in exc.errors
+        )
+        after = (
+            candidate_rows(db_session),
+            db_session.scalar(select(func.count()).select_from(Subscription)),
+            db_session.scalar(select(func.count()).select_from(ConsentEvent)),
+        )
+        assert after == before
+    for email, first_name, last_name, phone in candidate_rows(db_session):
+        for value in (email, first_name, last_name, phone):
+            assert_stored(value)
+
+
+GOOD_PROFILE = {
+    "first_name": "Ana",
+    "last_name": "Silva",
+    "email": "ana@example.com",
+    "phone": "+49 30 901820",
+    "location": "Berlin",
+    "linkedin_url": "https://www.linkedin.com/in/ana",
+    "github_url": "",
+    "portfolio_url": "ana.example.com",
+}
+PROFILE_FIELDS = {
+    "first_name": form_text(),
+    "last_name": form_text(),
+    "email": st.one_of(form_text(), st.emails().map(str)),
+    "phone": form_text(max_size=20),
+    "location": form_text(),
+    "linkedin_url": postable(hostile_urls),
+    "github_url": postable(hostile_urls),
+    "portfolio_url": postable(hostile_urls),
+}
+# A good profile with up to three fields replaced by hostile values (or left out).
+PROFILES = (
+    st.lists(st.sampled_from(list(PROFILE_FIELDS)), max_size=3, unique=True)
+    .flatmap(
+        lambda names: st.fixed_dictionaries(
+            {n: st.one_of(st.none(), PROFILE_FIELDS[n]) for n in names}
+        )
+    )
+    .map(lambda hostile: {k: v for k, v in {**GOOD_PROFILE, **hostile}.items() if v is not None})
+)
+
+
+def candidates_snapshot(sessions: sessionmaker[Session]) -> list[tuple[Any, ...]]:
+    with sessions() as session:
+        return [
+            (
+                c.email,
+                c.first_name,
+                c.last_name,
+                c.phone_e164,
+                c.location,
+                c.linkedin_url,
+                c.github_url,
+                c.portfolio_url,
+            )
+            for c in session.scalars(select(Candidate).order_by(Candidate.id))
+        ]
+
+
+def assert_candidates_stored_cleanly(rows: list[tuple[Any, ...]]) -> None:
+    for row in rows:
+        for value in row:
+            assert_stored(value)
+
+
+@PROPERTY
+@given(profile=PROFILES, interest=maybe("1", st.sampled_from(["2", "²", "9" * 5000, ""])))
+def test_connect_review_never_fails(
+    client: FlaskClient,
+    sessions: sessionmaker[Session],
+    profile: dict[str, str],
+    interest: str,
+) -> None:
+    """Submit Profile with any details stores a clean candidate or shows a message at the
+    field, and a refused form stores no candidate."""
+    with session_scope(sessions) as session:
+        if not session.scalar(select(func.count()).select_from(Interest)):
+            add_interest(session, "Engineering", slug="engineering", position=1)
+    before = candidates_snapshot(sessions)
+    page = client.get("/connect/review")
+    response = client.post(
+        "/connect/review",
+        data={
+            "csrf_token": csrf_token(page.text),
+            **profile,
+            "interest": [interest],
+            "alerts": "yes",
+            "action": "submit",
+        },
+    )
+    after = candidates_snapshot(sessions)
+    if not assert_html_answer(response, ok=(302,)):
+        assert after == before
+    assert_candidates_stored_cleanly(after)
+
+
+@PROPERTY
+@given(profile=PROFILES)
+def test_dashboard_profile_never_fails(
+    client: FlaskClient, sessions: sessionmaker[Session], profile: dict[str, str]
+) -> None:
+    """The dashboard's profile form saves clean values or shows a message and changes nothing."""
+    with session_scope(sessions) as session:
+        candidate = session.scalar(select(Candidate))
+        if candidate is None:
+            candidate, _ = get_or_create_candidate(session, "ana@example.com", first_name="Ana")
+            set_password(candidate, CANDIDATE_PASSWORD)
+    if client.get("/dashboard/profile").status_code != 200:
+        page = client.get("/login")
+        client.post(
+            "/login",
+            data={
+                "csrf_token": csrf_token(page.text),
+                "email": "ana@example.com",
+                "password": CANDIDATE_PASSWORD,
+                "action": "password",
+            },
+        )
+    page = client.get("/dashboard/profile")
+    assert page.status_code == 200
+    before = candidates_snapshot(sessions)
+    response = client.post(
+        "/dashboard/profile", data={"csrf_token": csrf_token(page.text), **profile}
+    )
+    after = candidates_snapshot(sessions)
+    if not assert_html_answer(response, ok=(302,)):
+        assert after == before
+    assert_candidates_stored_cleanly(after)

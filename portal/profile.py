@@ -65,7 +65,8 @@ def _url(name: str, raw: str) -> tuple[str | None, str | None]:
     try:
         parts = urlsplit(value)
         host = (parts.hostname or "").lower()
-    except ValueError:  # e.g. an unbalanced "[" reads as a broken IPv6 literal
+        _port = parts.port
+    except ValueError:  # an unbalanced "[" (a broken IPv6 literal), a port out of range
         return None, "Enter a web address like https://example.com/you."
     if parts.scheme not in ("http", "https") or "." not in host:
         return None, "Enter a web address like https://example.com/you."

@@ -32,6 +32,7 @@ from portal.accounts import set_password
 from portal.api_tokens import create_token
 from portal.config import Settings
 from portal.imports import ImportRejected, import_candidates, import_jobs
+from portal.profile import check_profile
 from portal.recruiters import set_recruiter
 from preferences.clock import EARLIEST, LATEST
 from preferences.db import session_scope
@@ -292,6 +293,29 @@ def test_a_campaign_scheduled_at_the_end_of_time_is_refused(
     with sessions() as session:
         campaign = session.get_one(Campaign, campaign_id)
         assert campaign.status is CampaignStatus.DRAFT and campaign.scheduled_at is None
+
+
+def test_candidate_details_refuse_control_characters_and_ports_out_of_range() -> None:
+    """A name holding NUL is a message at the field (the form shows it again without the NUL),
+    a tab in a name is a space, and a link with port 99999 is refused like a broken one."""
+    check = check_profile(
+        {
+            "email": "ana@example.com",
+            "first_name": "A\x00na",
+            "last_name": "Sil\tva",
+            "location": "Berlin\x1b[2J",
+            "portfolio_url": "https://ana.example.com:99999/",
+        },
+        required=("email",),
+        region="US",
+    )
+    assert check.errors["first_name"] == (
+        "First name contains the control character U+0000; remove it."
+    )
+    assert "U+001B" in check.errors["location"]
+    assert "portfolio_url" in check.errors
+    assert check.values["first_name"] == "Ana"
+    assert check.values["last_name"] == "Sil va"
 
 
 def test_candidate_pages_with_nul_in_the_path_are_not_found(

@@ -23,7 +23,7 @@ from preferences.clock import TimeOutOfRange, now, utc_in_range
 from preferences.errors import PreferencesError
 from preferences.interest_admin import SubscriptionMerge, merge_subscriptions
 from preferences.models import Candidate, Interest, InterestStatus
-from preferences.text import TextKind, UnstorableText, clean_text
+from preferences.text import TextKind, UnstorableText, clean_text, scrub_text
 
 MAX_REFERENCE = 100
 MAX_TITLE = 200
@@ -97,7 +97,7 @@ def check_text(
     try:
         value = clean_text(value, kind)
     except UnstorableText as exc:
-        return TextCheck(value, UNSTORABLE, exc)
+        return TextCheck(scrub_text(value, kind), UNSTORABLE, exc)
     if required and not value:
         return TextCheck(value, REQUIRED)
     if len(value) > limit:

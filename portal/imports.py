@@ -381,14 +381,13 @@ def _candidate_row(
     if raw_at:
         try:
             consent_at = parse_time(raw_at)
-        except TimeOutOfRange as exc:
+        except ValueError as exc:
+            late = isinstance(exc, TimeOutOfRange) and exc.late
             errors["consent_at"] = (
                 f"{raw_at!r} is in the future"
-                if exc.late
-                else time_problem(raw_at, "2025-03-01T09:00Z")
+                if late
+                else time_problem(raw_at, exc, "2025-03-01T09:00Z")
             )
-        except ValueError:
-            errors["consent_at"] = time_problem(raw_at, "2025-03-01T09:00Z")
         else:
             if consent_at > now():
                 errors["consent_at"] = f"{raw_at!r} is in the future"

@@ -180,14 +180,10 @@ def _text(
     return checked.value
 
 
-def time_problem(raw: str, example: str) -> str:
-    """Why `parse_time` refused `raw`, worded for an API body or an import row."""
-    try:
-        parse_time(raw)
-    except TimeOutOfRange:
+def time_problem(raw: str, error: ValueError, example: str) -> str:
+    """Why `parse_time` refused `raw` (with `error`), worded for an API body or an import row."""
+    if isinstance(error, TimeOutOfRange):
         return f"{raw!r} is not between 1970 and 2099"
-    except ValueError:
-        pass
     return f"{raw!r} is not an ISO 8601 date or date-time (like {example})"
 
 
@@ -219,8 +215,8 @@ def validate_job(raw: Mapping[str, object], interests: InterestIndex) -> JobFiel
         else:
             try:
                 posted_at = parse_time(raw_posted)
-            except ValueError:
-                errors["posted_at"] = time_problem(raw_posted, "2026-11-30T09:00Z")
+            except ValueError as exc:
+                errors["posted_at"] = time_problem(raw_posted, exc, "2026-11-30T09:00Z")
     if errors:
         raise InvalidJob(errors)
     return JobFields(reference, title, description, location, apply_url, chosen, posted_at)

@@ -13,11 +13,13 @@ the REST API, the file imports, the CLI) passes it through `clean_text` with the
 Both kinds are stripped at their ends. What is whitespace is normalised, silently: a tab or a
 line break pasted into a title is formatting, not content. What has no meaning in text is
 **refused**, with `UnstorableText` naming the character, never silently dropped: NUL and the
-other C0 control characters, DEL and the C1 controls (U+0080 to U+009F, but NEL), and lone
-surrogates (U+D800 to U+DFFF on their own, which only a JSON ``\\ud800`` escape can produce and
-no database or mail header can carry). The person sees a message at the field and can fix the
-source of the text; nothing is half-stored. Format characters (U+200B to U+200F, U+2060, the
-bidirectional marks) are text in many scripts and are kept.
+other C0 control characters, DEL and the C1 controls (U+0080 to U+009F, but NEL), the
+bidirectional embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069, which
+can make a name or a subject read as something else), and lone surrogates (U+D800 to U+DFFF
+on their own, which only a JSON ``\\ud800`` escape can produce and no database or mail header
+can carry). The person sees a message at the field and can fix the source of the text;
+nothing is half-stored. Other format characters (zero-width joiners and non-joiners, the
+left-to-right and right-to-left marks) are text in many scripts and are kept.
 
 `scrub_text` applies the same rule without refusing: it drops what `clean_text` would refuse.
 It is the second line of defence for text that was stored before the rule, or that reaches a
@@ -36,8 +38,12 @@ from preferences.errors import PreferencesError
 _BREAKS = "\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029"
 _LINE_BREAKS = re.compile(f"[\t\x1f{_BREAKS}]+")
 _TEXT_BREAK = re.compile(f"\r\n|[{_BREAKS}]")
-# Everything else in C0 and C1, DEL, and the surrogate code points.
-_REFUSED = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")
+# Everything else in C0 and C1, DEL, the bidirectional embeddings, overrides and isolates
+# (which can make a name read as something else), and the surrogate code points.
+_REFUSED = re.compile(
+    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 class TextKind(Enum):
@@ -55,6 +61,8 @@ class UnstorableText(PreferencesError, ValueError):
         self.code_point = f"U+{ord(char):04X}"
         if 0xD800 <= ord(char) <= 0xDFFF:
             what = f"an unpaired surrogate ({self.code_point}), which is not valid Unicode text"
+        elif _BIDI.match(char):
+            what = f"the bidirectional control character {self.code_point}"
         else:
             what = f"the control character {self.code_point}"
         #: A clause for messages such as "title: contains …".
@@ -66,6 +74,8 @@ class UnstorableText(PreferencesError, ValueError):
         """A sentence for a form field: what to do about it."""
         if 0xD800 <= ord(self.char) <= 0xDFFF:
             return f"Remove the invalid character {self.code_point} (an unpaired surrogate)."
+        if _BIDI.match(self.char):
+            return f"Remove the bidirectional control character {self.code_point}."
         return f"Remove the control character {self.code_point}; it cannot be stored or sent."
 
 

@@ -20,6 +20,8 @@ REFUSED = [
     "\x7f",
     *(chr(c) for c in range(0x80, 0x85)),
     *(chr(c) for c in range(0x86, 0xA0)),
+    *(chr(c) for c in range(0x202A, 0x202F)),
+    *(chr(c) for c in range(0x2066, 0x206A)),
     "\ud800",
     "\udfff",
 ]
@@ -32,8 +34,9 @@ LINE_BREAKS = ["\n", "\v", "\f", "\r", "\x1c", "\x1d", "\x1e", "\x85", "\u2028",
 def test_control_characters_and_lone_surrogates_are_refused_by_name(
     char: str, kind: TextKind
 ) -> None:
-    """NUL, every other C0 control but whitespace, DEL, C1 but NEL and lone surrogates raise
-    UnstorableText naming the code point; scrub_text drops them instead."""
+    """NUL, every other C0 control but whitespace, DEL, C1 but NEL, bidi embeddings, overrides
+    and isolates, and lone surrogates raise UnstorableText naming the code point; scrub_text
+    drops them instead."""
     with pytest.raises(UnstorableText) as info:
         clean_text(f"Data{char} Science", kind)
     assert info.value.char == char
@@ -91,6 +94,7 @@ def test_whatever_is_accepted_can_be_stored_and_is_stable(value: str, kind: Text
     assert "\x00" not in cleaned
     assert all(ord(c) >= 0x20 or c in "\t\n" for c in cleaned)
     assert not any(0x7F <= ord(c) <= 0x9F for c in cleaned)
+    assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in cleaned)
     if kind is LINE:
         assert len(cleaned.splitlines()) <= 1 and "\t" not in cleaned
         assert is_clean_line(cleaned)

@@ -318,6 +318,40 @@ def test_candidate_details_refuse_control_characters_and_ports_out_of_range() ->
     assert check.values["last_name"] == "Sil va"
 
 
+def test_posted_ids_that_int_cannot_read_are_ignored(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A 5,000-digit interest id (past int()'s limit) or "²" (a digit int() refuses) in a
+    form, or as a page number, is no id at all: a message or the first page, not a 500."""
+    page = client.get("/connect/interests")
+    response = client.post(
+        "/connect/interests",
+        data={"csrf_token": csrf_token(page.text), "interest": ["9" * 5000, "²"]},
+    )
+    assert response.status_code == 400 and "Choose at least one" in response.text
+    token = _console(client, recruiter, "/admin/schedules/new")
+    response = client.post(
+        "/admin/schedules/new",
+        data={
+            "csrf_token": token,
+            "name": "Morning",
+            "cadence": "daily",
+            "time": "08:00",
+            "timezone": "UTC",
+            "audience": "selected",
+            "interests": ["²", "9" * 5000, "9" * 25],
+            "frequency_class": "daily",
+        },
+    )
+    assert response.status_code == 400 and "Choose at least one interest" in response.text
+    assert count(sessions, AlertSchedule) == 0
+    for number in ("²", "9" * 5000):
+        log = client.get(
+            "/admin/reports/send-log", query_string={"email": "a@b.example", "page": number}
+        )
+        assert log.status_code == 200
+
+
 def test_candidate_pages_with_nul_in_the_path_are_not_found(
     client: FlaskClient, sessions: sessionmaker[Session]
 ) -> None:

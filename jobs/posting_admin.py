@@ -1,8 +1,8 @@
 """Managing job postings from the recruiter console, and merging interests everywhere.
 
-The field rules here (lengths, one-line text, https apply URLs, posted-at times)
-are every posting's: `portal.job_records` applies the same ones to import rows and
-API bodies, in its own wording.
+The field rules here (the stored-text rule of `preferences.text`, lengths, https apply
+URLs, posted-at times from 1970 to 2099) are every posting's: `portal.job_records`
+applies the same ones to import rows and API bodies, in its own wording.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from jobs.models import JobPosting, job_interests, schedule_interests
 from mailer.models import MessageKind
 from mailer.outbox import enqueue
 from preferences.audit import record_audit, recruiter_actor
-from preferences.clock import now
+from preferences.clock import TimeOutOfRange, now, utc_in_range
 from preferences.errors import PreferencesError
 from preferences.interest_admin import SubscriptionMerge, merge_subscriptions
 from preferences.models import Candidate, Interest, InterestStatus
+from preferences.text import TextKind, UnstorableText, clean_text, scrub_text
 
 MAX_REFERENCE = 100
 MAX_TITLE = 200
@@ -32,10 +33,10 @@ MAX_DESCRIPTION = 50_000
 
 LISTS = ("open", "closed", "all")
 
-# What `text_problem` reports; each caller words it for its readers.
+# What `check_text` reports; each caller words it for its readers.
 REQUIRED = "required"
 TOO_LONG = "too_long"
-NOT_ONE_LINE = "not_one_line"
+UNSTORABLE = "unstorable"
 
 
 class PostingRejected(PreferencesError):
@@ -62,12 +63,13 @@ class PostingDraft:
 def parse_time(value: str) -> datetime:
     """An ISO 8601 date or date-time as aware UTC; a time without an offset is taken as UTC.
 
-    Raises ValueError for anything else, a blank value included.
+    Raises ValueError for anything else, a blank value included, and its subclass
+    `TimeOutOfRange` for a time before 1970, from 2100 on, or beyond what UTC can hold.
     """
     parsed = datetime.fromisoformat(value.strip())
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return utc_in_range(parsed)
 
 
 def parse_posted_at(value: str) -> datetime | None:
@@ -75,31 +77,47 @@ def parse_posted_at(value: str) -> datetime | None:
     return parse_time(value) if value.strip() else None
 
 
-def text_problem(value: str, limit: int, *, required: bool, one_line: bool = True) -> str | None:
-    """The rule a stripped text field breaks: REQUIRED, TOO_LONG or NOT_ONE_LINE; else None."""
+@dataclass(frozen=True)
+class TextCheck:
+    """A text field after the stored-text rule: the value to store and the rule it breaks.
+
+    `problem` is None, REQUIRED, TOO_LONG or UNSTORABLE (then `unstorable` says which
+    character); `value` is the cleaned text, or what is left of it to show again.
+    """
+
+    value: str
+    problem: str | None = None
+    unstorable: UnstorableText | None = None
+
+
+def check_text(
+    value: str, limit: int, *, required: bool, kind: TextKind = TextKind.LINE
+) -> TextCheck:
+    """Clean a text field by `preferences.text`'s rule, then check it is given and short enough."""
+    try:
+        value = clean_text(value, kind)
+    except UnstorableText as exc:
+        return TextCheck(scrub_text(value, kind), UNSTORABLE, exc)
     if required and not value:
-        return REQUIRED
+        return TextCheck(value, REQUIRED)
     if len(value) > limit:
-        return TOO_LONG
-    if one_line and any(ord(c) < 32 or ord(c) == 127 for c in value):
-        return NOT_ONE_LINE
-    return None
+        return TextCheck(value, TOO_LONG)
+    return TextCheck(value)
 
 
 def is_apply_url(value: str) -> bool:
-    """Whether `value` is an https:// URL with a host and no whitespace."""
-    parts = urlsplit(value)
-    return (
-        parts.scheme.lower() == "https"
-        and bool(parts.hostname)
-        and not any(c.isspace() for c in value)
-    )
+    """Whether `value` is an https:// URL with a host, a valid port if any, and no whitespace."""
+    try:
+        parts = urlsplit(value)
+        host, _port = parts.hostname, parts.port
+    except ValueError:  # an unbalanced "[" (a broken IPv6 literal), a port out of range
+        return False
+    return parts.scheme.lower() == "https" and bool(host) and not any(c.isspace() for c in value)
 
 
 _CONSOLE_WORDING = {
     REQUIRED: "This field is required.",
     TOO_LONG: "Use at most {limit} characters.",
-    NOT_ONE_LINE: "Use one line without control characters.",
 }
 
 
@@ -109,13 +127,14 @@ def _console_text(
     limit: int,
     errors: dict[str, str],
     required: bool,
-    one_line: bool = True,
+    kind: TextKind = TextKind.LINE,
 ) -> str:
-    value = value.strip()
-    problem = text_problem(value, limit, required=required, one_line=one_line)
-    if problem is not None:
-        errors[name] = _CONSOLE_WORDING[problem].format(limit=limit)
-    return value
+    checked = check_text(value, limit, required=required, kind=kind)
+    if checked.unstorable is not None:
+        errors[name] = checked.unstorable.message
+    elif checked.problem is not None:
+        errors[name] = _CONSOLE_WORDING[checked.problem].format(limit=limit)
+    return checked.value
 
 
 def _check(
@@ -129,7 +148,7 @@ def _check(
         "location": _console_text(draft.location, "location", MAX_LOCATION, errors, False),
         "apply_url": _console_text(draft.apply_url, "apply_url", MAX_URL, errors, True),
         "description": _console_text(
-            draft.description, "description", MAX_DESCRIPTION, errors, False, one_line=False
+            draft.description, "description", MAX_DESCRIPTION, errors, False, TextKind.TEXT
         ),
     }
     if "apply_url" not in errors and not is_apply_url(str(values["apply_url"])):
@@ -144,6 +163,8 @@ def _check(
         posted = parse_posted_at(draft.posted_at)
         if posted is not None:
             values["posted_at"] = posted
+    except TimeOutOfRange:
+        errors["posted_at"] = "Enter a date and time from 1970 to 2099."
     except ValueError:
         errors["posted_at"] = "Enter a date and time, like 2026-11-30T09:00."
     ids = sorted(set(draft.interest_ids))

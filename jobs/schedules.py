@@ -22,6 +22,7 @@ from mailer.models import MessageKind
 from mailer.outbox import enqueue
 from preferences.clock import now
 from preferences.models import Interest, InterestStatus
+from preferences.text import TextKind, UnstorableText, clean_text, unstorable
 
 CADENCES = ("daily", "weekly", "cron")
 # Crontab numbering, Monday first as people read a week.
@@ -126,6 +127,9 @@ def _cadence_cron(data: ScheduleInput, errors: dict[str, str]) -> str:
         errors["cadence"] = "Choose daily, weekly or a cron expression."
         return ""
     if data.cadence == "cron":
+        if unstorable(data.cron) is not None:
+            errors["cron"] = "Use only the characters of a cron expression: digits, * , - and /."
+            return ""
         expression = " ".join(data.cron.split())
         if not expression:
             errors["cron"] = "Enter a cron expression, for example 0 8 * * 1-5."
@@ -148,15 +152,20 @@ def _check(
 ) -> tuple[str, FrequencyClass, list[Interest]]:
     """The cron string, frequency class and interests of valid input; raises InvalidSchedule."""
     errors: dict[str, str] = {}
-    name = data.name.strip()
-    if not name:
+    try:
+        name = clean_text(data.name, TextKind.LINE)
+    except UnstorableText as exc:
+        name, errors["name"] = "", exc.message
+    if "name" in errors:
+        pass
+    elif not name:
         errors["name"] = "Enter a name."
     elif len(name) > 120:
         errors["name"] = "Use at most 120 characters for the name."
     else:
-        clash = session.scalar(
-            select(AlertSchedule.id).where(func.lower(AlertSchedule.name) == name.lower())
-        )
+        # Compared in Python: SQLite's lower() folds ASCII only (see interest names).
+        rows = session.execute(select(AlertSchedule.id, AlertSchedule.name))
+        clash = next((i for i, n in rows if n.casefold() == name.casefold()), None)
         if clash is not None and clash != schedule_id:
             errors["name"] = f"A schedule named {name!r} already exists."
     timezone = data.timezone.strip()
@@ -210,7 +219,7 @@ def _apply(
     checked: tuple[str, FrequencyClass, list[Interest]],
 ) -> AlertSchedule:
     cron, frequency, interests = checked
-    schedule.name = data.name.strip()
+    schedule.name = clean_text(data.name, TextKind.LINE)
     schedule.cron = cron
     schedule.timezone = data.timezone.strip()
     schedule.frequency_class = frequency

@@ -55,7 +55,7 @@ from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, 
 from mailer.outbox import DEFAULT_DELIVER_WITHIN, enqueue
 from mailer.render import RenderedEmail, Renderer
 from mailer.reputation import skip_held
-from preferences.clock import now
+from preferences.clock import LATEST, TimeOutOfRange, now, utc_in_range
 from preferences.db import UTCDateTime, session_scope
 from preferences.models import (
     Candidate,
@@ -69,6 +69,7 @@ from preferences.models import (
     SubscriptionStatus,
 )
 from preferences.suppressions import suppressions_among
+from preferences.text import TextKind, UnstorableText, clean_text
 
 log = logging.getLogger("mailer.campaigns")
 
@@ -259,21 +260,37 @@ def active_interests(session: Session) -> list[Interest]:
     )
 
 
+def _cleaned(value: str, kind: TextKind, field: str, problems: dict[str, str]) -> str:
+    """`value` by the stored-text rule; "" and a message in `problems` if it is refused."""
+    try:
+        return clean_text(value, kind)
+    except UnstorableText as exc:
+        problems[field] = exc.message
+        return ""
+
+
 def _validated(
     session: Session, draft: CampaignDraft, settings: MailSettings | None
 ) -> CampaignDraft:
     problems: dict[str, str] = {}
-    name, subject = " ".join(draft.name.split()), " ".join(draft.subject.split())
-    body = draft.body.replace("\r\n", "\n").strip()
-    if not name:
+    name = " ".join(_cleaned(draft.name, TextKind.LINE, "name", problems).split())
+    subject = " ".join(_cleaned(draft.subject, TextKind.LINE, "subject", problems).split())
+    body = _cleaned(draft.body, TextKind.TEXT, "body", problems)
+    if "name" in problems:
+        pass
+    elif not name:
         problems["name"] = "Give the campaign a name (only recruiters see it)."
     elif len(name) > MAX_NAME:
         problems["name"] = f"The name can be at most {MAX_NAME} characters."
-    if not subject:
+    if "subject" in problems:
+        pass
+    elif not subject:
         problems["subject"] = "Enter the subject line candidates will see."
     elif len(subject) > MAX_SUBJECT:
         problems["subject"] = f"The subject can be at most {MAX_SUBJECT} characters."
-    if not body:
+    if "body" in problems:
+        pass
+    elif not body:
         problems["body"] = "Write the message (Markdown is fine)."
     elif len(body) > MAX_BODY:
         problems["body"] = f"The message can be at most {MAX_BODY:,} characters."
@@ -331,6 +348,12 @@ def schedule_campaign(
     check_sendable(campaign, settings)
     if at.tzinfo is None:
         raise CampaignError("the send time needs a timezone", {"send_at": "Choose a timezone."})
+    try:
+        at = utc_in_range(at)
+    except TimeOutOfRange:
+        raise CampaignError(
+            "the send time is out of range", {"send_at": f"Choose a time before {LATEST:%Y}."}
+        ) from None
     if at <= now():
         raise CampaignError(
             "the send time is in the past",

@@ -24,6 +24,7 @@ from preferences.addresses import normalize_email
 from preferences.clock import now
 from preferences.db import UTCDateTime, among
 from preferences.models import Candidate
+from preferences.text import TextKind, scrub_text
 
 log = logging.getLogger("mailer.outbox")
 
@@ -218,6 +219,8 @@ def claim_batch(
 
 
 def _finish(session: Session, row_id: int, owner: str, **values: Any) -> bool:
+    if "last_error" in values:
+        values["last_error"] = scrub_text(values["last_error"], TextKind.TEXT)
     result = session.execute(
         update(OutboxMessage)
         .where(
@@ -315,7 +318,8 @@ def record_outcomes(session: Session, owner: str, outcomes: Sequence[Outcome]) -
                 "b_owner": owner,
                 "b_status": o.status,
                 "b_next": o.next_attempt_at,
-                "b_error": o.last_error,
+                # Relay replies are text from elsewhere: PostgreSQL refuses a NUL in them.
+                "b_error": scrub_text(o.last_error, TextKind.TEXT),
                 "b_message_id": o.message_id,
                 "b_sent_at": o.sent_at,
                 "b_to": o.to_address,

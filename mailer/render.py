@@ -17,7 +17,8 @@ MJML runs before Jinja, and Jinja tags pass through the compile untouched in
 text content, in attribute values and in `<mj-raw>` (the place for block tags
 such as `{% for %}` between MJML elements). Jinja expressions inside attribute
 values must not contain double quotes. The HTML is autoescaped; text and
-subject are not, and the subject is collapsed to one line.
+subject are not, and the subject is collapsed to one line without control characters
+(`preferences.text.scrub_text`).
 
 Preheader (the inbox preview line): a `display:none` div in `<mj-raw>` at the
 top of `<mj-body>`, never `<mj-preview>`. mjml-python writes the preview in
@@ -73,6 +74,7 @@ from jinja2 import (
 from mjml import mjml2html
 
 from mailer.errors import MailerError, TemplateNotFound
+from preferences.text import scrub_text
 
 TEMPLATE_PACKAGE = "templates_email"
 # Names are plain words, so no name can reach a file outside the package.
@@ -172,7 +174,9 @@ class Renderer:
         try:
             subject, text, html = self._templates(name)
             return RenderedEmail(
-                subject=" ".join(subject.render(context).split()),
+                # scrub_text: a control character that reached a stored value before the
+                # stored-text rule must not fail every message (`message` refuses it).
+                subject=" ".join(scrub_text(subject.render(context)).split()),
                 text=text.render(context),
                 html=html.render(context),
             )

@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     EmailField,
+    Field,
+    Form,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -14,7 +16,22 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from preferences.text import unstorable
+
+
+class StoredText:
+    """A WTForms validator: the field's text holds nothing the stored-text rule refuses.
+
+    That is a control character (NUL included) or a lone surrogate (`preferences.text`).
+    Line breaks and tabs are the services' to normalise, by the field's kind.
+    """
+
+    def __call__(self, form: Form, field: Field) -> None:
+        problem = unstorable(field.data) if isinstance(field.data, str) else None
+        if problem is not None:
+            raise ValidationError(problem.message)
 
 
 class RecruiterLoginForm(FlaskForm):
@@ -25,22 +42,41 @@ class RecruiterLoginForm(FlaskForm):
 class InterestForm(FlaskForm):
     """Create or edit an interest; `preferences.interest_admin` checks the values."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=120), StoredText()])
     details = TextAreaField(
-        "Details (what candidates see under “Show Details”)", validators=[Length(max=5000)]
+        "Details (what candidates see under “Show Details”)",
+        validators=[Length(max=5000), StoredText()],
     )
     keywords = TextAreaField(
         "Keywords (separated by commas; used to suggest this interest from a resume)",
-        validators=[Length(max=5000)],
+        validators=[Length(max=5000), StoredText()],
     )
+
+
+# A database id as a form sends it: ASCII digits, short enough for a 64-bit column.
+_MAX_ID_DIGITS = 18
+
+
+def form_id(value: object) -> int | None:
+    """A row id posted in a form, or None for anything else.
+
+    Not `str.isdigit()` then `int()`: "²" is a digit that int() refuses, and a 5,000-digit
+    string is beyond int()'s limit, or beyond what SQLite and PostgreSQL can compare.
+    """
+    text = str(value)
+    if 0 < len(text) <= _MAX_ID_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+def form_ids(values: list[str]) -> list[int]:
+    """The row ids among posted values, in order; anything else is left out."""
+    return [i for i in map(form_id, values) if i is not None]
 
 
 def _id_or_zero(value: object) -> int:
     # A tampered value becomes "Not a valid choice", not WTForms' "could not coerce".
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0
+    return form_id(value) or 0
 
 
 class MergeInterestForm(FlaskForm):
@@ -50,12 +86,14 @@ class MergeInterestForm(FlaskForm):
 class JobPostingForm(FlaskForm):
     """Create or edit a posting; `jobs.posting_admin` checks the values."""
 
-    reference = StringField("Reference", validators=[DataRequired(), Length(max=100)])
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    location = StringField("Location", validators=[Length(max=200)])
-    apply_url = URLField("Apply URL (https://)", validators=[DataRequired(), Length(max=1000)])
+    reference = StringField("Reference", validators=[DataRequired(), Length(max=100), StoredText()])
+    title = StringField("Title", validators=[DataRequired(), Length(max=200), StoredText()])
+    location = StringField("Location", validators=[Length(max=200), StoredText()])
+    apply_url = URLField(
+        "Apply URL (https://)", validators=[DataRequired(), Length(max=1000), StoredText()]
+    )
     posted_at = StringField("Posted at (UTC; empty means now)", validators=[Length(max=40)])
-    description = TextAreaField("Description", validators=[Length(max=50_000)])
+    description = TextAreaField("Description", validators=[Length(max=50_000), StoredText()])
     interests = SelectMultipleField("Interests", coerce=_id_or_zero)
 
 
@@ -65,7 +103,7 @@ class ImportJobsForm(FlaskForm):
 
 class InviteRecruiterForm(FlaskForm):
     email = EmailField("Work email", validators=[DataRequired(), Length(max=320)])
-    name = StringField("Name", validators=[Length(max=200)])
+    name = StringField("Name", validators=[Length(max=200), StoredText()])
     role = SelectField(
         "Role",
         choices=[SelectChoice("recruiter", "Recruiter"), SelectChoice("admin", "Admin")],

@@ -23,17 +23,21 @@ from sqlalchemy.orm import Session
 
 from portal.job_records import (
     JOB_FIELDS,
+    JSON_DECODER,
     REQUIRED_JOB_FIELDS,
     InterestIndex,
     InvalidJob,
     JobFields,
+    JsonNumberTooLong,
+    field_label,
+    interest_names,
     parse_time,
     save_job,
-    split_list,
+    time_problem,
     validate_job,
 )
 from preferences.addresses import normalize_email
-from preferences.clock import now
+from preferences.clock import TimeOutOfRange, now
 from preferences.errors import InvalidEmail
 from preferences.models import (
     Candidate,
@@ -51,6 +55,7 @@ from preferences.models import (
     SuppressionReason,
 )
 from preferences.suppressions import suppressions_among
+from preferences.text import TextKind, UnstorableText, clean_text
 
 CANDIDATE_FIELDS = (
     "email",
@@ -187,7 +192,7 @@ def _skip_space(text: str, at: int) -> int:
 
 def _json_items(text: str) -> Iterator[tuple[int, object]]:
     """Each element of a top-level JSON array with the line it starts on."""
-    decoder = json.JSONDecoder()
+    decoder = JSON_DECODER
     at = _skip_space(text, 0)
     if at >= len(text) or text[at] != "[":
         line = text.count("\n", 0, at) + 1
@@ -203,6 +208,8 @@ def _json_items(text: str) -> Iterator[tuple[int, object]]:
             raise ImportRejected([(exc.lineno, f"not valid JSON: {exc.msg}")]) from None
         except RecursionError:
             raise ImportRejected([(line, "not valid JSON: nested too deeply")]) from None
+        except JsonNumberTooLong as exc:
+            raise ImportRejected([(line, f"not valid JSON here: {exc}")]) from None
         yield line, item
         at = _skip_space(text, at)
         if at < len(text) and text[at] == ",":
@@ -316,13 +323,18 @@ def _phone(raw: str, region: str) -> str | None:
 
 
 def _str(values: Mapping[str, Any], name: str, errors: dict[str, str]) -> str:
+    """The field as one line of text by the stored-text rule; "" (and a reason) if it is not."""
     value = values.get(name)
     if value is None:
         return ""
     if not isinstance(value, str):
         errors[name] = "must be text"
         return ""
-    return value.strip()
+    try:
+        return clean_text(value, TextKind.LINE)
+    except UnstorableText as exc:
+        errors[name] = exc.reason
+        return ""
 
 
 def _candidate_row(
@@ -331,7 +343,7 @@ def _candidate_row(
     errors: dict[str, str] = {}
     values = row.values
     for name in sorted(set(values) - set(CANDIDATE_FIELDS)):
-        errors[str(name)] = "is not a known field"
+        errors[field_label(name)] = "is not a known field"
     raw_email = _str(values, "email", errors)
     email = ""
     if not raw_email and "email" not in errors:
@@ -350,14 +362,9 @@ def _candidate_row(
     phone = _phone(raw_phone, region) if raw_phone else None
     if raw_phone and phone is None:
         errors["phone"] = f"{raw_phone!r} is not a phone number (add the country code)"
-    interest_names = split_list(values.get("interests"))
-    interests: list[Interest] = []
-    if interest_names is None:
-        errors["interests"] = "must be a list of interest names or a ';'-separated string"
-    else:
-        interests, problems = index.resolve(interest_names)
-        if problems:
-            errors["interests"] = "; ".join(problems)
+    interests, problems = index.resolve(interest_names(values.get("interests"), errors))
+    if problems:
+        errors["interests"] = "; ".join(problems)
     raw_mass = values.get("mass_email")
     mass_email = False
     if isinstance(raw_mass, bool):
@@ -374,9 +381,12 @@ def _candidate_row(
     if raw_at:
         try:
             consent_at = parse_time(raw_at)
-        except ValueError:
+        except ValueError as exc:
+            late = isinstance(exc, TimeOutOfRange) and exc.late
             errors["consent_at"] = (
-                f"{raw_at!r} is not an ISO 8601 date or date-time (like 2025-03-01T09:00Z)"
+                f"{raw_at!r} is in the future"
+                if late
+                else time_problem(raw_at, exc, "2025-03-01T09:00Z")
             )
         else:
             if consent_at > now():

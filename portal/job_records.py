@@ -9,9 +9,11 @@ words problems as `field: reason`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -23,15 +25,15 @@ from jobs.posting_admin import (
     MAX_REFERENCE,
     MAX_TITLE,
     MAX_URL,
-    NOT_ONE_LINE,
     REQUIRED,
     TOO_LONG,
+    check_text,
     is_apply_url,
     parse_time,
-    text_problem,
 )
-from preferences.clock import now
+from preferences.clock import TimeOutOfRange, now
 from preferences.models import Interest, InterestStatus
+from preferences.text import TextKind, UnstorableText, clean_text, is_clean_line
 
 JOB_FIELDS = (
     "reference",
@@ -43,6 +45,29 @@ JOB_FIELDS = (
     "posted_at",
 )
 REQUIRED_JOB_FIELDS = ("reference", "title", "apply_url")
+
+
+class JsonNumberTooLong(ValueError):
+    """A JSON integer with more digits than Python converts (`sys.get_int_max_str_digits`)."""
+
+
+def _json_int(digits: str) -> int:
+    try:
+        return int(digits)
+    except ValueError:
+        raise JsonNumberTooLong(
+            f"a number has {len(digits.lstrip('-'))} digits, more than any field takes"
+        ) from None
+
+
+# Decodes JSON import files element by element: a 5,000-digit integer is a JsonNumberTooLong,
+# a ValueError like every other decoding problem, never an unexpected one.
+JSON_DECODER = json.JSONDecoder(parse_int=_json_int)
+
+
+def load_json(data: str | bytes) -> Any:
+    """`json.loads` (UTF-8, -16 or -32), raising JsonNumberTooLong for an integer too long."""
+    return json.loads(data, parse_int=_json_int)
 
 
 class InvalidJob(Exception):
@@ -95,20 +120,45 @@ class JobFields:
 
 
 def split_list(value: object) -> list[str] | None:
-    """A `;`-separated string or a list of strings as a list of non-empty names; None if neither."""
+    """A `;`-separated string or a list of strings as a list of non-empty names; None if neither.
+
+    Names are cleaned by the stored-text rule (one line); raises `UnstorableText` for a name
+    holding a control character or a lone surrogate.
+    """
     if value is None:
         return []
     if isinstance(value, str):
-        return [part.strip() for part in value.split(";") if part.strip()]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [v.strip() for v in value if v.strip()]
-    return None
+        parts = value.split(";")
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        parts = value
+    else:
+        return None
+    names = (clean_text(part, TextKind.LINE) for part in parts)
+    return [name for name in names if name]
+
+
+def interest_names(value: object, errors: dict[str, str], field: str = "interests") -> list[str]:
+    """`split_list` of a row's or a body's interests, with a reason in `errors` if unusable."""
+    try:
+        names = split_list(value)
+    except UnstorableText as exc:
+        errors[field] = exc.reason
+        return []
+    if names is None:
+        errors[field] = "must be a list of interest names or a ';'-separated string"
+        return []
+    return names
+
+
+def field_label(name: object) -> str:
+    """An unknown field's name as it may be shown back: quoted and escaped unless plain text."""
+    text = str(name)
+    return text if is_clean_line(text) and text.isprintable() else ascii(text)
 
 
 _WORDING = {
     REQUIRED: "is required",
     TOO_LONG: "is longer than {limit} characters",
-    NOT_ONE_LINE: "must be one line without control characters",
 }
 
 
@@ -121,11 +171,20 @@ def _text(
     if not isinstance(value, str):
         errors[name] = "must be text"
         return ""
-    value = value.strip()
-    problem = text_problem(value, limit, required=required, one_line=name != "description")
-    if problem is not None:
-        errors[name] = _WORDING[problem].format(limit=limit)
-    return value
+    kind = TextKind.TEXT if name == "description" else TextKind.LINE
+    checked = check_text(value, limit, required=required, kind=kind)
+    if checked.unstorable is not None:
+        errors[name] = checked.unstorable.reason
+    elif checked.problem is not None:
+        errors[name] = _WORDING[checked.problem].format(limit=limit)
+    return checked.value
+
+
+def time_problem(raw: str, error: ValueError, example: str) -> str:
+    """Why `parse_time` refused `raw` (with `error`), worded for an API body or an import row."""
+    if isinstance(error, TimeOutOfRange):
+        return f"{raw!r} is not between 1970 and 2099"
+    return f"{raw!r} is not an ISO 8601 date or date-time (like {example})"
 
 
 def _apply_url(value: str, errors: dict[str, str]) -> None:
@@ -138,21 +197,16 @@ def validate_job(raw: Mapping[str, object], interests: InterestIndex) -> JobFiel
     errors: dict[str, str] = {}
     unknown = sorted(set(raw) - set(JOB_FIELDS))
     for name in unknown:
-        errors[str(name)] = "is not a known field"
+        errors[field_label(name)] = "is not a known field"
     reference = _text(raw, "reference", MAX_REFERENCE, errors, required=True)
     title = _text(raw, "title", MAX_TITLE, errors, required=True)
     description = _text(raw, "description", MAX_DESCRIPTION, errors, required=False)
     location = _text(raw, "location", MAX_LOCATION, errors, required=False)
     apply_url = _text(raw, "apply_url", MAX_URL, errors, required=True)
     _apply_url(apply_url, errors)
-    names = split_list(raw.get("interests"))
-    chosen: list[Interest] = []
-    if names is None:
-        errors["interests"] = "must be a list of interest names or a ';'-separated string"
-    else:
-        chosen, problems = interests.resolve(names)
-        if problems:
-            errors["interests"] = "; ".join(problems)
+    chosen, problems = interests.resolve(interest_names(raw.get("interests"), errors))
+    if problems:
+        errors["interests"] = "; ".join(problems)
     posted_at: datetime | None = None
     raw_posted = raw.get("posted_at")
     if raw_posted not in (None, ""):
@@ -161,10 +215,8 @@ def validate_job(raw: Mapping[str, object], interests: InterestIndex) -> JobFiel
         else:
             try:
                 posted_at = parse_time(raw_posted)
-            except ValueError:
-                errors["posted_at"] = (
-                    f"{raw_posted!r} is not an ISO 8601 date or date-time (like 2026-11-30T09:00Z)"
-                )
+            except ValueError as exc:
+                errors["posted_at"] = time_problem(raw_posted, exc, "2026-11-30T09:00Z")
     if errors:
         raise InvalidJob(errors)
     return JobFields(reference, title, description, location, apply_url, chosen, posted_at)

@@ -10,6 +10,7 @@ import phonenumbers
 
 from preferences.addresses import normalize_email
 from preferences.errors import InvalidEmail
+from preferences.text import UnstorableText, scrub_text, unstorable
 
 LABELS = {
     "first_name": "First name",
@@ -50,10 +51,13 @@ class ProfileCheck:
         return not self.errors
 
 
-def _clean_text(raw: object) -> str:
+def _clean_text(raw: object) -> tuple[str, UnstorableText | None]:
+    """One line by the stored-text rule, and what the rule refuses in it, if anything.
+
+    The text comes back without the refused characters, to show in the form again.
+    """
     text = raw if isinstance(raw, str) else ""
-    # Control characters (NUL included) never belong in a name or a city.
-    return " ".join("".join(c for c in text if c.isprintable()).split())
+    return " ".join(scrub_text(text).split()), unstorable(text)
 
 
 def _url(name: str, raw: str) -> tuple[str | None, str | None]:
@@ -61,7 +65,8 @@ def _url(name: str, raw: str) -> tuple[str | None, str | None]:
     try:
         parts = urlsplit(value)
         host = (parts.hostname or "").lower()
-    except ValueError:  # e.g. an unbalanced "[" reads as a broken IPv6 literal
+        _port = parts.port
+    except ValueError:  # an unbalanced "[" (a broken IPv6 literal), a port out of range
         return None, "Enter a web address like https://example.com/you."
     if parts.scheme not in ("http", "https") or "." not in host:
         return None, "Enter a web address like https://example.com/you."
@@ -77,7 +82,11 @@ def check_profile(
     """Clean every profile field in `data`; required ones must be present."""
     result = ProfileCheck()
     for name, label in LABELS.items():
-        raw = _clean_text(data.get(name, ""))
+        raw, problem = _clean_text(data.get(name, ""))
+        if problem is not None:
+            result.values[name] = raw[: MAX_LENGTHS[name]] or None
+            result.errors[name] = f"{label} {problem.reason}; remove it."
+            continue
         if not raw:
             result.values[name] = None
             if name in required:

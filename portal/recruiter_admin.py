@@ -22,6 +22,7 @@ from preferences.audit import record_audit, recruiter_actor
 from preferences.clock import now
 from preferences.models import AuditEvent, RecruiterRole, RecruiterUser
 from preferences.sessions import end_sessions
+from preferences.text import TextKind, UnstorableText, clean_text
 
 LOGIN_LINK_MAX_AGE = 24 * 3600
 LOGIN_LINK_USED = "recruiter.login_link_used"
@@ -34,6 +35,10 @@ class RecruiterError(Exception):
 
 class RecruiterExists(RecruiterError):
     """The address already belongs to a recruiter account."""
+
+
+class RecruiterNameRefused(RecruiterError):
+    """The display name holds a character the stored-text rule refuses."""
 
 
 class LoginLinkInvalid(RecruiterError):
@@ -80,6 +85,10 @@ def create_recruiter(
     (and set no password until an admin gives one with `--password-stdin`).
     """
     address = normalize_email(email)  # InvalidEmail for a malformed address
+    try:
+        clean_name = clean_text(name, TextKind.LINE)[:200]
+    except UnstorableText as exc:
+        raise RecruiterNameRefused(f"the name {exc.reason}") from None
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise RecruiterError(f"use a password of at least {MIN_PASSWORD_LENGTH} characters")
     taken = session.scalar(select(RecruiterUser.id).where(RecruiterUser.email == address))
@@ -87,7 +96,7 @@ def create_recruiter(
         raise RecruiterExists(f"a recruiter account for {address} already exists")
     user = RecruiterUser(
         email=address,
-        name=name.strip()[:200],
+        name=clean_name,
         role=role,
         active=True,
         password_hash=hash_password(password) if password is not None else None,

@@ -5,7 +5,16 @@ from __future__ import annotations
 from preferences.addresses import address_hash, normalize_email
 from preferences.audit import record_audit, recruiter_actor
 from preferences.center import InterestChoice, PreferenceState, apply_state, current_state
-from preferences.clock import Clock, FrozenClock, SystemClock, frozen, now, set_clock
+from preferences.clock import (
+    Clock,
+    FrozenClock,
+    SystemClock,
+    TimeOutOfRange,
+    frozen,
+    now,
+    set_clock,
+    utc_in_range,
+)
 from preferences.db import (
     Base,
     UTCDateTime,
@@ -75,6 +84,7 @@ from preferences.subscriptions import (
     unsubscribe,
 )
 from preferences.suppressions import is_suppressed, suppress, suppression_salt
+from preferences.text import TextKind, UnstorableText, clean_text, is_clean_line, scrub_text
 from preferences.tokens import (
     InvalidLink,
     LinkData,
@@ -129,12 +139,16 @@ __all__ = [
     "Suppression",
     "SuppressionReason",
     "SystemClock",
+    "TextKind",
+    "TimeOutOfRange",
     "UTCDateTime",
     "UnknownList",
+    "UnstorableText",
     "active_interests",
     "address_hash",
     "apply_state",
     "candidate_for_link",
+    "clean_text",
     "confirm_subscription",
     "current_state",
     "enum_column",
@@ -146,6 +160,7 @@ __all__ = [
     "frozen",
     "get_or_create_candidate",
     "interest_by_slug",
+    "is_clean_line",
     "is_suppressed",
     "make_engine",
     "make_link_token",
@@ -163,6 +178,7 @@ __all__ = [
     "record_consent",
     "recruiter_actor",
     "resolve_list",
+    "scrub_text",
     "session_scope",
     "set_clock",
     "set_frequency",
@@ -171,4 +187,5 @@ __all__ = [
     "suppression_salt",
     "unsubscribe",
     "unsubscribe_from_list",
+    "utc_in_range",
 ]

@@ -42,6 +42,40 @@ class FrozenClock:
 
 _clock: Clock = SystemClock()
 
+# The instants a stored time given by a person or a program may name: anything else is a typo or
+# hostile (year 9999 with a -23:59 offset is past the last instant Python can hold in UTC).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+class TimeOutOfRange(ValueError):
+    """A time before EARLIEST, from LATEST on, or beyond what a datetime can hold in UTC.
+
+    `late` tells which side it fell off.
+    """
+
+    def __init__(self, message: str, *, late: bool) -> None:
+        super().__init__(message)
+        self.late = late
+
+
+def utc_in_range(at: datetime) -> datetime:
+    """`at` (aware) as UTC if EARLIEST <= at < LATEST; raises `TimeOutOfRange` otherwise."""
+    if at.tzinfo is None:
+        raise ValueError("utc_in_range needs an aware datetime")
+    try:
+        utc = at.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        # Converting overflows only next to year 1 or year 9999.
+        late = utc >= LATEST if utc is not None else at.year > 5000
+        raise TimeOutOfRange(
+            f"{at.isoformat()} is not between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)",
+            late=late,
+        )
+    return utc
+
 
 def now() -> datetime:
     """Return the current time as an aware UTC datetime."""

@@ -28,6 +28,7 @@ from preferences.models import (
     SubscriptionStatus,
 )
 from preferences.subscriptions import append_consent
+from preferences.text import TextKind, UnstorableText, clean_text
 
 MAX_NAME = 120
 MAX_DETAILS = 5000
@@ -62,32 +63,65 @@ def parse_keywords(text: str) -> list[str]:
     return words
 
 
-def _check_fields(
-    session: Session, name: str, details: str, keywords: list[str], *, editing: Interest | None
-) -> str:
-    errors: dict[str, str] = {}
-    name = " ".join(name.split())
+def _cleaned(value: str, kind: TextKind, field: str, errors: dict[str, str]) -> str:
+    """`value` by the stored-text rule; "" and a message in `errors` if it is refused."""
+    try:
+        return clean_text(value, kind)
+    except UnstorableText as exc:
+        errors[field] = exc.message
+        return ""
+
+
+@dataclass(frozen=True)
+class _Fields:
+    name: str
+    details: str
+    keywords: list[str]
+
+
+def _name_problem(session: Session, name: str, editing: Interest | None) -> str | None:
     if not name:
-        errors["name"] = "Enter a name."
-    elif len(name) > MAX_NAME:
-        errors["name"] = f"Use at most {MAX_NAME} characters."
-    elif not slugify(name):
-        errors["name"] = "Use at least one letter or digit."
-    else:
-        clash = session.scalar(
-            select(Interest.id).where(func.lower(Interest.name) == name.lower()).limit(1)
-        )
-        if clash is not None and (editing is None or clash != editing.id):
-            errors["name"] = f"An interest called {name!r} already exists."
-    if len(details) > MAX_DETAILS:
-        errors["details"] = f"Use at most {MAX_DETAILS} characters."
-    if len(keywords) > MAX_KEYWORDS:
-        errors["keywords"] = f"Use at most {MAX_KEYWORDS} keywords."
-    elif any(len(k) > MAX_KEYWORD for k in keywords):
-        errors["keywords"] = f"Each keyword can be at most {MAX_KEYWORD} characters."
+        return "Enter a name."
+    if len(name) > MAX_NAME:
+        return f"Use at most {MAX_NAME} characters."
+    if not slugify(name):
+        return "Use at least one letter or digit."
+    # Compared in Python: SQLite's lower() folds ASCII only, so "É" would slip past it to the
+    # unique index (a 500); casefold() agrees on both databases.
+    rows = session.execute(select(Interest.id, Interest.name))
+    clash = next((i for i, n in rows if n.casefold() == name.casefold()), None)
+    if clash is not None and (editing is None or clash != editing.id):
+        return f"An interest called {name!r} already exists."
+    return None
+
+
+def _keywords_problem(words: list[str]) -> str | None:
+    if len(words) > MAX_KEYWORDS:
+        return f"Use at most {MAX_KEYWORDS} keywords."
+    if any(len(k) > MAX_KEYWORD for k in words):
+        return f"Each keyword can be at most {MAX_KEYWORD} characters."
+    return None
+
+
+def _check_fields(
+    session: Session, name: str, details: str, keywords: str, *, editing: Interest | None
+) -> _Fields:
+    """The cleaned name, details and keywords; raises `InterestRejected` with every problem."""
+    errors: dict[str, str] = {}
+    name = " ".join(_cleaned(name, TextKind.LINE, "name", errors).split())
+    details = _cleaned(details, TextKind.TEXT, "details", errors)
+    words = parse_keywords(_cleaned(keywords, TextKind.TEXT, "keywords", errors))
+    problems = {
+        "name": _name_problem(session, name, editing) if "name" not in errors else None,
+        "details": f"Use at most {MAX_DETAILS} characters." if len(details) > MAX_DETAILS else None,
+        "keywords": _keywords_problem(words),
+    }
+    for field_name, problem in problems.items():
+        if problem is not None:
+            errors.setdefault(field_name, problem)
     if errors:
         raise InterestRejected(errors)
-    return name
+    return _Fields(name, details, words)
 
 
 def _free_slug(session: Session, name: str) -> str:
@@ -117,14 +151,13 @@ def get_interest(session: Session, interest_id: int) -> Interest:
 
 def create_interest(session: Session, *, name: str, details: str, keywords: str) -> Interest:
     """Add an active interest at the end of the list; the slug comes from the name."""
-    words = parse_keywords(keywords)
-    clean = _check_fields(session, name, details.strip(), words, editing=None)
+    clean = _check_fields(session, name, details, keywords, editing=None)
     last = session.scalar(select(func.max(Interest.position)))
     interest = Interest(
-        name=clean,
-        slug=_free_slug(session, clean),
-        details=details.strip(),
-        keywords=words,
+        name=clean.name,
+        slug=_free_slug(session, clean.name),
+        details=clean.details,
+        keywords=clean.keywords,
         position=(last or 0) + 1,
         status=InterestStatus.ACTIVE,
     )
@@ -138,10 +171,8 @@ def update_interest(
 ) -> Interest:
     """Change the name, details and keywords; the slug stays, so links keep working."""
     interest = get_interest(session, interest_id)
-    words = parse_keywords(keywords)
-    interest.name = _check_fields(session, name, details.strip(), words, editing=interest)
-    interest.details = details.strip()
-    interest.keywords = words
+    clean = _check_fields(session, name, details, keywords, editing=interest)
+    interest.name, interest.details, interest.keywords = clean.name, clean.details, clean.keywords
     session.flush()
     return interest
 

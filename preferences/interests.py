@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preferences.models import Interest, InterestStatus
+from preferences.text import is_clean_line
 
 # The interests candidates can choose, and the order they are shown in.
 IS_ACTIVE = (Interest.status == InterestStatus.ACTIVE, Interest.merged_into_id.is_(None))
@@ -25,5 +26,11 @@ def active_interests(session: Session, ids: Sequence[int] | None = None) -> list
 
 
 def interest_by_slug(session: Session, slug: str) -> Interest | None:
-    """Return the interest with this slug, whatever its status."""
+    """Return the interest with this slug, whatever its status.
+
+    A "slug" the stored-text rule would change (a NUL, a line break) names no interest and is
+    never looked up: PostgreSQL refuses a NUL in a query parameter.
+    """
+    if not is_clean_line(slug):
+        return None
     return session.scalar(select(Interest).where(Interest.slug == slug))

@@ -23,26 +23,32 @@ from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
+from jobs.posting_admin import MAX_DESCRIPTION, MAX_LOCATION, MAX_REFERENCE, MAX_TITLE, MAX_URL
 from portal.api_tokens import ApiToken, authenticate_token, mark_used
 from portal.job_records import (
     InterestIndex,
     InvalidJob,
+    JsonNumberTooLong,
     close_posting,
     find_posting,
+    load_json,
     posting_as_dict,
     save_job,
     validate_job,
 )
 from portal.web import db, settings
+from preferences.text import is_clean_line
 
 API_PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 log = logging.getLogger("portal.api")
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Every route takes every method and answers a wrong one with a JSON 405: Flask
-# would otherwise raise its routing 405 before this blueprint's error handlers apply.
-ANY_METHOD = ["GET", "PUT", "POST", "PATCH", "DELETE"]
+# Every route takes every standard method and answers a wrong one with a JSON 405 (with
+# Allow): Flask would otherwise raise its routing 405, an HTML page, before this blueprint's
+# error handlers apply. OPTIONS is answered here too (204 with Allow), not by Flask, whose
+# automatic answer would list every method of ANY_METHOD rather than the supported ones.
+ANY_METHOD = ["GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY", "CONNECT"]
 # Endpoints of views wrapped in `token_required`, filled in as they are defined;
 # `portal.limits` rate-limits each of them with API_RATE_LIMIT.
 TOKEN_ENDPOINTS: set[str] = set()
@@ -110,7 +116,11 @@ def token_required(view: F) -> F:
 
 
 def _wrong_method(allowed: list[str]) -> Response:
-    response = error(405, f"use {' or '.join(allowed)} here")
+    """A 405 naming the methods this URL takes; for OPTIONS, a 204 listing them."""
+    if request.method == "OPTIONS":
+        response = Response(status=204)
+    else:
+        response = error(405, f"use {' or '.join(allowed)} here")
     response.headers["Allow"] = ", ".join(allowed)
     return response
 
@@ -121,26 +131,46 @@ def _json_body() -> tuple[dict[str, Any] | None, Response | None]:
         return None, error(415, "send the body as JSON, with 'Content-Type: application/json'")
     raw = request.get_data(cache=False)
     try:
-        body = json.loads(raw)
+        body = load_json(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return None, error(400, f"the body is not valid JSON: {exc}")
     except RecursionError:
         return None, error(400, "the body is not valid JSON: it is nested too deeply")
+    except JsonNumberTooLong as exc:
+        return None, error(400, f"the body can't be read: {exc}")
     if not isinstance(body, dict):
         return None, error(400, "the body must be a JSON object with the posting's fields")
     return body, None
 
 
-@bp.route("/jobs/<reference>", methods=ANY_METHOD)
+def _storable_reference(reference: str) -> bool:
+    """Whether a reference from the URL could name a posting: one clean line, not too long.
+
+    Anything else (a NUL, a line break, spaces at the ends) names no posting, and is never
+    looked up: PostgreSQL refuses a NUL in a query parameter.
+    """
+    return is_clean_line(reference) and 0 < len(reference) <= MAX_REFERENCE
+
+
+@bp.route("/jobs/<reference>", methods=ANY_METHOD, provide_automatic_options=False)
 @token_required
 def job(reference: str) -> Any:
     if request.method in ("GET", "HEAD"):
-        found = find_posting(db(), reference)
+        found = find_posting(db(), reference) if _storable_reference(reference) else None
         if found is None:
             return error(404, f"no posting with reference {reference!r}")
         return jsonify(posting_as_dict(found))
     if request.method != "PUT":
         return _wrong_method(["GET", "PUT"])
+    if not _storable_reference(reference):
+        return error(
+            422,
+            "the posting has errors",
+            {
+                "reference": f"must be at most {MAX_REFERENCE} characters of one line, "
+                "without control characters or spaces at the ends"
+            },
+        )
     body, problem = _json_body()
     if body is None:
         return problem
@@ -167,13 +197,13 @@ def job(reference: str) -> Any:
     return response
 
 
-@bp.route("/jobs/<reference>/close", methods=ANY_METHOD)
+@bp.route("/jobs/<reference>/close", methods=ANY_METHOD, provide_automatic_options=False)
 @token_required
 def close_job(reference: str) -> Any:
     if request.method != "POST":
         return _wrong_method(["POST"])
     session = db()
-    posting = close_posting(session, reference)
+    posting = close_posting(session, reference) if _storable_reference(reference) else None
     if posting is None:
         return error(404, f"no posting with reference {reference!r}")
     token: ApiToken = g.api_token
@@ -182,7 +212,7 @@ def close_job(reference: str) -> Any:
     return Response(status=204)
 
 
-@bp.route("/openapi.json", methods=ANY_METHOD)
+@bp.route("/openapi.json", methods=ANY_METHOD, provide_automatic_options=False)
 def openapi() -> Any:
     if request.method not in ("GET", "HEAD"):
         return _wrong_method(["GET"])
@@ -191,8 +221,8 @@ def openapi() -> Any:
     )
 
 
-@bp.route("/", methods=ANY_METHOD)
-@bp.route("/<path:_rest>", methods=ANY_METHOD)
+@bp.route("/", methods=ANY_METHOD, provide_automatic_options=False)
+@bp.route("/<path:_rest>", methods=ANY_METHOD, provide_automatic_options=False)
 def not_found(_rest: str = "") -> Any:
     return error(404, "no such API endpoint; see /api/v1/openapi.json")
 
@@ -235,11 +265,15 @@ def _answer(description: str, schema: dict[str, Any] | None = None) -> dict[str,
 
 def _errors(*codes: int) -> dict[str, Any]:
     meaning = {
-        400: "The body is not a JSON object.",
+        400: "The body is not JSON, not a JSON object, or holds a number too long to read.",
         401: "No token, a malformed header, or an unknown or revoked token.",
-        404: "No posting has this reference.",
+        404: "No posting has this reference (a reference holding a control character or "
+        "a line break, or spaces at its ends, names none).",
         415: "The body is not sent as application/json.",
-        422: "A field breaks a rule; `fields` names each one.",
+        422: "A field breaks a rule; `fields` names each one. Text may not hold control "
+        "characters (NUL, U+0001 to U+0008, U+000E to U+001F but the separators, DEL, U+0080 "
+        "to U+009F but NEL) or lone surrogates; tabs and line breaks in one-line fields "
+        "become spaces.",
         429: "Too many requests: past the token's rate limit (or, without a valid token, "
         "the client address's). Nothing was changed; retry after Retry-After seconds.",
     }
@@ -275,8 +309,9 @@ def openapi_document(server_url: str, rate_limit: str) -> dict[str, Any]:
         "name": "reference",
         "in": "path",
         "required": True,
-        "description": "The posting's reference in your applicant-tracking system.",
-        "schema": {"type": "string", "maxLength": 100},
+        "description": "The posting's reference in your applicant-tracking system: one line, "
+        "without control characters or spaces at its ends.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_REFERENCE},
     }
     job_ref = {"$ref": "#/components/schemas/Job"}
     return {
@@ -360,10 +395,19 @@ def openapi_document(server_url: str, rate_limit: str) -> dict[str, Any]:
                             "type": "string",
                             "description": "Optional; must equal the URL's reference.",
                         },
-                        "title": {"type": "string", "maxLength": 200},
-                        "description": {"type": "string"},
-                        "location": {"type": "string", "maxLength": 200},
-                        "apply_url": {"type": "string", "format": "uri", "pattern": "^https://"},
+                        "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE},
+                        "description": {
+                            "type": "string",
+                            "maxLength": MAX_DESCRIPTION,
+                            "description": "Several lines; CRLF and CR become LF.",
+                        },
+                        "location": {"type": "string", "maxLength": MAX_LOCATION},
+                        "apply_url": {
+                            "type": "string",
+                            "format": "uri",
+                            "pattern": "^https://",
+                            "maxLength": MAX_URL,
+                        },
                         "interests": {
                             "description": "Interest names or slugs: a list, or one "
                             "';'-separated string.",
@@ -374,7 +418,8 @@ def openapi_document(server_url: str, rate_limit: str) -> dict[str, Any]:
                         },
                         "posted_at": {
                             "type": "string",
-                            "description": "ISO 8601 date or date-time; UTC if no offset.",
+                            "description": "ISO 8601 date or date-time from 1970 to 2099; "
+                            "UTC if no offset.",
                         },
                     },
                 },

@@ -37,6 +37,7 @@ from portal.connecting import (
     resend_confirmation,
     submit_profile,
 )
+from portal.forms import form_ids
 from portal.profile import LABELS, check_profile
 from portal.resumes import (
     InterestKeywords,
@@ -152,9 +153,7 @@ def interests() -> Any:
     error = None
     if request.method == "POST":
         valid = {i.id for i in options}
-        chosen = [
-            int(v) for v in request.form.getlist("interest") if v.isdecimal() and int(v) in valid
-        ]
+        chosen = [i for i in form_ids(request.form.getlist("interest")) if i in valid]
         data["interests"] = sorted(set(chosen))
         connect_state.save(data)
         if request.form.get("action") == "back":
@@ -364,11 +363,7 @@ def review() -> Any:
             request.form, required=s.required_fields, region=s.phone_default_region
         )
         values = dict(check.values)
-        chosen = {
-            int(v)
-            for v in request.form.getlist("interest")
-            if v.isdecimal() and len(v) < 19 and int(v) in valid
-        }
+        chosen = {i for i in form_ids(request.form.getlist("interest")) if i in valid}
         if action == "add_suggested":
             added = [o for o in options if o.id in suggested and o.id not in chosen]
             chosen |= set(suggested)
@@ -512,7 +507,7 @@ def confirm(token: str) -> Any:
             mass_email_wording=MASS_EMAIL_WORDING.format(company=s.company_name),
         )
     shown = Changes.of(
-        [int(v) for v in request.form.getlist("interest")[:100] if v.isdecimal() and len(v) < 19],
+        form_ids(request.form.getlist("interest")[:100]),
         request.form.get("mass_email") == "yes",
     )
     confirmed = confirm_email(

@@ -41,6 +41,7 @@ from mailer.campaign_admin import (
 from mailer.campaigns import body_html, content_problem, email_size
 from mailer.models import Campaign, CampaignStatus
 from mailer.reputation import ResumeError, alarm_of, held_count, resume_campaign
+from portal.forms import form_ids
 from portal.views.admin import current_recruiter, recruiter_required
 from portal.web import db, settings
 
@@ -99,7 +100,7 @@ def index() -> Any:
 
 
 def _chosen_interests() -> list[int]:
-    return [int(v) for v in request.form.getlist("interest_ids") if v.isdigit()]
+    return form_ids(request.form.getlist("interest_ids"))
 
 
 def _edit(campaign: Campaign | None) -> Any:

@@ -14,6 +14,7 @@ from portal.forms import InviteRecruiterForm
 from portal.recruiter_admin import (
     LoginLinkInvalid,
     RecruiterError,
+    RecruiterNameRefused,
     check_login_link,
     create_recruiter,
     deactivate,
@@ -125,6 +126,9 @@ def invite() -> Any:
         )
     except InvalidEmail as exc:
         form.email.errors = [f"Enter a valid email address ({exc.reason})."]
+        return _people_page(form)
+    except RecruiterNameRefused as exc:
+        form.name.errors = [str(exc).capitalize() + "."]
         return _people_page(form)
     except RecruiterError as exc:
         form.email.errors = [str(exc).capitalize() + "."]

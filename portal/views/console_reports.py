@@ -17,6 +17,7 @@ from mailer.reports import (
 )
 from mailer.reputation import policy_rejections_by_domain
 from portal.charts import bar_chart, line_chart
+from portal.forms import form_id
 from portal.views.admin import recruiter_required
 from portal.web import db, settings
 
@@ -97,7 +98,7 @@ def send_log() -> Any:
     result, error = None, None
     if raw:
         try:
-            result = search_send_log(db(), raw, page=int(page) if page.isdigit() else 1)
+            result = search_send_log(db(), raw, page=form_id(page) or 1)
         except ReportError as exc:
             error = str(exc)
     return render_template(

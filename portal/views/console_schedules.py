@@ -28,6 +28,7 @@ from jobs.schedules import (
 )
 from jobs.schedules import available_zone_names as zone_names
 from mailer.render import RenderedEmail, Renderer
+from portal.forms import form_ids
 from portal.views.admin import current_recruiter, recruiter_required
 from portal.views.console_campaigns import PREVIEW_CSP
 from portal.web import db, settings
@@ -42,10 +43,7 @@ class CsrfForm(FlaskForm):
 
 
 def _input(form: Any) -> ScheduleInput:
-    ids: list[int] = []
-    for value in form.getlist("interests"):
-        if value.isdigit():
-            ids.append(int(value))
+    ids = form_ids(form.getlist("interests"))
     return ScheduleInput(
         name=form.get("name", ""),
         cadence=form.get("cadence", ""),
@@ -90,7 +88,7 @@ def _posted_values() -> dict[str, Any]:
         "cron": form.get("cron", ""),
         "timezone": form.get("timezone", ""),
         "audience": form.get("audience", "all"),
-        "interest_ids": {int(v) for v in form.getlist("interests") if v.isdigit()},
+        "interest_ids": set(form_ids(form.getlist("interests"))),
         "frequency_class": form.get("frequency_class", "daily"),
         "enabled": form.get("enabled") == "on",
     }

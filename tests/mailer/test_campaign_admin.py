@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -275,6 +276,58 @@ def test_a_send_time_in_the_past_is_refused(
         schedule_campaign(session, campaign_id, T0 - timedelta(minutes=1))
     assert "future" in raised.value.problems["send_at"]
     assert _campaign(sessions, campaign_id).status is CampaignStatus.DRAFT
+
+
+def test_a_send_time_past_the_range_is_refused_not_an_overflow(
+    sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    """9999-12-31T23:59 in Etc/GMT+12 lies past the last UTC instant Python holds: scheduling it
+    is a field message, not an OverflowError, and the campaign stays a draft."""
+    campaign_id = _draft(sessions)
+    for at in (
+        datetime(9999, 12, 31, 23, 59, tzinfo=ZoneInfo("Etc/GMT+12")),
+        datetime(2100, 1, 1, tzinfo=UTC),
+    ):
+        with sessions() as session, pytest.raises(CampaignError) as raised:
+            schedule_campaign(session, campaign_id, at)
+        assert raised.value.problems["send_at"] == "Choose a time before 2100."
+    assert _campaign(sessions, campaign_id).status is CampaignStatus.DRAFT
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x1b", "\x7f", "\x9b", "\ud800"])
+def test_control_characters_in_a_draft_are_refused_at_their_field(
+    sessions: sessionmaker[Session], clock: FrozenClock, char: str
+) -> None:
+    """A name, subject or body holding a control character or a lone surrogate is refused with
+    a message naming it, and nothing is stored; a line break in the subject is one space."""
+    with sessions() as session, pytest.raises(CampaignError) as raised:
+        save_draft(session, CampaignDraft(f"A{char}", f"News{char}", f"Hi{char}"))
+    assert set(raised.value.problems) == {"name", "subject", "body"}
+    code = f"U+{ord(char):04X}"
+    assert all(code in message for message in raised.value.problems.values())
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+        campaign = save_draft(
+            session, CampaignDraft("Autumn", "News\r\n from\tAcme", "One\r\nTwo\rThree")
+        )
+        assert (campaign.subject, campaign.body) == ("News from Acme", "One\nTwo\nThree")
+
+
+def test_a_subject_stored_with_control_characters_still_sends(
+    sessions: sessionmaker[Session], smtp_server: MailSink, clock: FrozenClock
+) -> None:
+    """A subject saved before the rule with \x01 and ESC (PostgreSQL would have refused NUL) no
+    longer fails every email of the campaign: rendering drops the control characters."""
+    world = _seed(sessions)
+    campaign_id = _draft(sessions)
+    with session_scope(sessions) as session:
+        session.get_one(Campaign, campaign_id).subject = "News\x01 from\x1b Acme"
+        assert send_test(session, campaign_id, world.recruiter_id) == RECRUITER
+    result = make_worker(sessions, sink_target(smtp_server)).run_once()
+    assert result == BatchResult(claimed=1, sent=1)
+    assert isinstance(smtp_server.store, MemoryStore)
+    (received,) = smtp_server.store.wait_for(1)
+    assert received.parsed()["Subject"] == "[Test] News from Acme"
 
 
 # --- Markdown -------------------------------------------------------------------------------

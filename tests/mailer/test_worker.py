@@ -578,3 +578,15 @@ def test_send_rate_limits_messages_per_second(
     assert worker.run_once() == BatchResult(claimed=30, sent=30)
     assert time.monotonic() - started >= 0.45
     assert len(store(smtp_server).wait_for(30)) == 30
+
+
+def test_a_relay_reply_with_control_characters_is_recorded_without_them(
+    sessions: sessionmaker[Session], relay: Relay, clock: FrozenClock
+) -> None:
+    """A relay's error text holding NUL and other control characters is stored without them
+    (PostgreSQL refuses NUL), so the batch is recorded and the message retried as usual."""
+    relay.handler.data_replies["ana@example.com"] = "451 4.3.0 try\x00 later\x01\x1b[31m"
+    queue(sessions, "ana@example.com", "a")
+    assert make_worker(sessions, relay.target).run_once() == BatchResult(claimed=1, retried=1)
+    row = outbox(sessions)["a"]
+    assert (row.status, row.last_error) == (OutboxStatus.PENDING, "451 4.3.0 try later[31m")

@@ -182,6 +182,22 @@ def test_unknown_paths_and_wrong_methods_answer_in_json(client: FlaskClient, tok
     assert close_get.status_code == 405
 
 
+def test_every_standard_method_gets_a_json_answer_with_allow(
+    client: FlaskClient, token: str
+) -> None:
+    """TRACE, QUERY and CONNECT are a JSON 405 with Allow (not Flask's HTML routing 405), and
+    OPTIONS is a 204 whose Allow lists only what the URL takes."""
+    for method in ("TRACE", "QUERY", "CONNECT", "PATCH"):
+        response = client.open("/api/v1/jobs/R-1", method=method, headers=auth(token))
+        assert response.status_code == 405, method
+        assert response.is_json and response.get_json()["error"]
+        assert response.headers["Allow"] == "GET, PUT"
+    options = client.options("/api/v1/jobs/R-1/close", headers=auth(token))
+    assert options.status_code == 204
+    assert options.headers["Allow"] == "POST"
+    assert client.options("/api/v1/openapi.json").headers["Allow"] == "GET"
+
+
 def test_openapi_document_is_public_and_lists_the_paths(client: FlaskClient) -> None:
     """The OpenAPI 3.1 document needs no token and describes every endpoint and its answers."""
     response = client.get("/api/v1/openapi.json")

@@ -150,6 +150,17 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(preferences.center)
     csrf.exempt(preferences.undo)
     oidc.init_app(app, settings.oidc_providers)
+
+    # Registered before the limiter's, so it runs after it (Flask runs after-request
+    # hooks last-registered first): a view's own Retry-After (a busy parser's few
+    # seconds, portal.uploads.busy_headers) wins over the rate window's reset.
+    @app.after_request
+    def _own_retry_after(response: Response) -> Response:
+        own = g.get("retry_after")
+        if own is not None:
+            response.headers["Retry-After"] = own
+        return response
+
     init_limiter(
         app,
         settings.rate_limit_storage_url,

@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from flask import g
 from sqlalchemy import Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from werkzeug.datastructures import FileStorage
@@ -138,6 +139,18 @@ def refusal_status(exc: ResumeError) -> int:
     if isinstance(exc, ParserBusy):
         return 503
     return 400
+
+
+def busy_headers() -> dict[str, str]:
+    """The Retry-After of a "busy, try again" answer, kept as it is by the app.
+
+    Flask-Limiter stretches a limited endpoint's Retry-After to the end of its rate
+    window (a minute); `portal.app` puts this one back, since a parse slot frees
+    within seconds.
+    """
+    seconds = str(ParserBusy.retry_after_seconds)
+    g.retry_after = seconds
+    return {"Retry-After": seconds}
 
 
 def prune_orphan_uploads(

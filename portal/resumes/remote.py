@@ -73,7 +73,7 @@ def fetch_remote(
         response = _follow(session, target, allowed, dict(headers or {}), guard, verify)
         with response:
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 raise FileTooLarge(max_bytes, f"Content-Length {declared}")
             name = filename or _filename(response, response.url or target.url)
             return store_upload(_Body(response, guard), name, upload_dir, max_bytes=max_bytes)

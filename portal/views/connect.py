@@ -49,8 +49,8 @@ from portal.resumes import (
     fetch_remote,
     resume_path,
 )
-from portal.resumes.errors import ParserBusy
 from portal.uploads import (
+    busy_headers,
     check_upload_quota,
     forget_pending_upload,
     record_pending_upload,
@@ -270,7 +270,7 @@ def _resume_page(status: int, error: str | None) -> Any:
         dropbox_app_key=s.dropbox_app_key,
     )
     # Every parser busy: the same page, and when to try again.
-    headers = {"Retry-After": str(ParserBusy.retry_after_seconds)} if status == 503 else {}
+    headers = busy_headers() if status == 503 else {}
     return body, status, headers
 
 

@@ -18,7 +18,7 @@ from portal.profile import LABELS, check_profile
 from portal.resumes import InterestKeywords, ResumeError, delete_resume, human_size, resume_path
 from portal.resumes.errors import ParserBusy, ParseRefused
 from portal.resumes.records import current_resume, delete_current_resume, replace_resume
-from portal.uploads import refusal_status, store_form_upload
+from portal.uploads import busy_headers, refusal_status, store_form_upload
 from portal.views.preferences import apply_undo, show_or_save
 from portal.web import db, resume_parser, settings
 from preferences.db import slow_work
@@ -116,7 +116,7 @@ def resume_upload(candidate: Candidate) -> Any:
         message = PARSE_REFUSED if isinstance(exc, ParseRefused) else exc.message
         page, status = _home_page(candidate, resume_error=message, status=refusal_status(exc))
         if isinstance(exc, ParserBusy):
-            return page, status, {"Retry-After": str(exc.retry_after_seconds)}
+            return page, status, busy_headers()
         return page, status
     replaced = replace_resume(session, candidate, stored, parsed)
     # Commit before the old file goes: if the commit fails, the old row and file stay as

@@ -327,6 +327,36 @@ def submit_profile(
     return outcome
 
 
+def _subscribe_as_ticked(
+    session: Session, candidate: Candidate, sub: Submission, interest: Interest, *, confirmed: bool
+) -> None:
+    """Subscribe to one interest the person ticked on the form, recording what they ticked."""
+    subscribe(
+        session,
+        candidate,
+        interest,
+        confirmed=confirmed,
+        wording_version=sub.wording_version,
+        wording=ALERTS_WORDING,
+        source=ConsentSource.CONNECT_FORM,
+        ip_address=sub.ip_address,
+        detail=sub.form_detail(interest.id),
+    )
+
+
+def _opt_in_as_ticked(session: Session, candidate: Candidate, sub: Submission) -> bool:
+    """Opt in to mass email as ticked on the form; False if already opted in."""
+    return opt_in_mass_email(
+        session,
+        candidate,
+        wording_version=sub.wording_version,
+        wording=MASS_EMAIL_WORDING.format(company=sub.company_name),
+        source=ConsentSource.CONNECT_FORM,
+        ip_address=sub.ip_address,
+        detail=sub.form_detail(),
+    )
+
+
 def _create_candidate(
     session: Session,
     sub: Submission,
@@ -335,34 +365,15 @@ def _create_candidate(
     *,
     confirmed_now: bool,
 ) -> None:
-    source, ip = ConsentSource.CONNECT_FORM, sub.ip_address
     candidate = Candidate(email=sub.email, **_candidate_fields(sub.profile))
     if sub.email_verified:
         candidate.email_verified_at = now()
     session.add(candidate)
     session.flush()
     for interest in interests:
-        subscribe(
-            session,
-            candidate,
-            interest,
-            confirmed=confirmed_now,
-            wording_version=sub.wording_version,
-            wording=ALERTS_WORDING,
-            source=source,
-            ip_address=ip,
-            detail=sub.form_detail(interest.id),
-        )
+        _subscribe_as_ticked(session, candidate, sub, interest, confirmed=confirmed_now)
     if sub.mass_email and confirmed_now:
-        opt_in_mass_email(
-            session,
-            candidate,
-            wording_version=sub.wording_version,
-            wording=MASS_EMAIL_WORDING.format(company=sub.company_name),
-            source=source,
-            ip_address=ip,
-            detail=sub.form_detail(),
-        )
+        _opt_in_as_ticked(session, candidate, sub)
     _attach_resume(session, candidate, sub)
     if confirmed_now:
         _queue_welcome(session, candidate)
@@ -386,33 +397,14 @@ def _update_verified_member(
     What she ticked applies at once, an interest she had turned off included, and
     she gets a notice listing what changed (none when nothing did).
     """
-    source, ip = ConsentSource.CONNECT_FORM, sub.ip_address
     statuses = _statuses(session, candidate)
     added = []
     for interest in interests:
         if statuses.get(interest.id) is SubscriptionStatus.SUBSCRIBED:
             continue
-        subscribe(
-            session,
-            candidate,
-            interest,
-            confirmed=True,
-            wording_version=sub.wording_version,
-            wording=ALERTS_WORDING,
-            source=source,
-            ip_address=ip,
-            detail=sub.form_detail(interest.id),
-        )
+        _subscribe_as_ticked(session, candidate, sub, interest, confirmed=True)
         added.append(interest)
-    mass_on = sub.mass_email and opt_in_mass_email(
-        session,
-        candidate,
-        wording_version=sub.wording_version,
-        wording=MASS_EMAIL_WORDING.format(company=sub.company_name),
-        source=source,
-        ip_address=ip,
-        detail=sub.form_detail(),
-    )
+    mass_on = sub.mass_email and _opt_in_as_ticked(session, candidate, sub)
     if candidate.email_verified_at is None:
         candidate.email_verified_at = now()
     _attach_resume(session, candidate, sub)

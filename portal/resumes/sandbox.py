@@ -75,12 +75,24 @@ def _context() -> BaseContext:
     return context
 
 
-def warm_up() -> None:
-    """Start the fork server now rather than on the first upload (it imports the parser once)."""
-    from multiprocessing import forkserver
+def _nothing() -> None:
+    """A child that does nothing: forking it shows the fork server has finished loading."""
 
-    _context()
-    forkserver.ensure_running()
+
+def warm_up(timeout: float = 60.0) -> None:
+    """Start the fork server now, not on the first upload, and wait until it has loaded.
+
+    The server imports the parser and reads a sample resume before it forks anything
+    (a second or two of CPU). Waiting for one empty child here puts that work before
+    the web worker takes its first request instead of beside its first requests.
+    """
+    context: Any = _context()
+    child = context.Process(target=_nothing, name="resume-parser-warm-up", daemon=True)
+    child.start()
+    child.join(timeout)
+    if child.is_alive():
+        child.kill()
+        child.join()
 
 
 class ResumeParser:

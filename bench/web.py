@@ -72,7 +72,7 @@ MINIMAL_TEMPLATE = """<!doctype html>
 
 def run_minimal_server(port: int, database_url: str, workers: int, threads: int) -> None:
     """Serve the ceiling page: one query and one Jinja template, nothing else."""
-    from portal.serving import WebServer
+    from portal.web.serving import WebServer
 
     def factory() -> Any:
         from flask import Flask, render_template
@@ -646,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated")
     args = parser.parse_args(argv)
     if args.workers is None:
-        from portal.serving import default_workers
+        from portal.web.serving import default_workers
 
         args.workers = default_workers()
     if not 1 <= args.seconds <= 300:

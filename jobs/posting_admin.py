@@ -1,7 +1,7 @@
 """Managing job postings from the recruiter console, and merging interests everywhere.
 
 The field rules here (the stored-text rule of `preferences.text`, lengths, https apply
-URLs, posted-at times from 1970 to 2099) are every posting's: `portal.job_records`
+URLs, posted-at times from 1970 to 2099) are every posting's: `portal.console.job_records`
 applies the same ones to import rows and API bodies, in its own wording.
 """
 

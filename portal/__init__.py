@@ -1,8 +1,8 @@
-"""The web portal, its configuration and the `talentconnect` command."""
+"""The web portal and the `talentconnect` command, in floors (see docs/ARCHITECTURE.md).
 
-from __future__ import annotations
-
-from portal.app import create_app
-from portal.config import ConfigError, Settings, load_settings
-
-__all__ = ["ConfigError", "Settings", "create_app", "load_settings"]
+The loose modules are the top and the ground: `app` assembles the Flask app from
+every floor; `config` (the settings table), `logs`, `schema` and `migrate` (the
+database) and `demo` (the demo company) are what every floor stands on.
+Importing this package loads nothing else, so a command that serves no page
+never loads Flask.
+"""

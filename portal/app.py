@@ -15,11 +15,30 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import idn, signed_routes
+from portal.auth import oidc
 from portal.config import Settings, load_settings
-from portal.limits import init_limiter
+from portal.console import idn
 from portal.resumes.sandbox import ParseBudget, ResumeParser
-from portal.web import EXTENSION_KEY, Runtime
+from portal.views import (
+    admin,
+    api,
+    auth,
+    connect,
+    console_campaigns,
+    console_interests,
+    console_jobs,
+    console_people,
+    console_reports,
+    console_schedules,
+    dashboard,
+    health,
+    public,
+    unsubscribe,
+)
+from portal.views import preferences as preference_center
+from portal.web import signed_routes
+from portal.web.limits import init_limiter
+from portal.web.runtime import EXTENSION_KEY, Runtime
 from preferences.clock import now
 from preferences.db import (
     WriteMode,
@@ -102,25 +121,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     csrf.init_app(app)
 
-    from portal import oidc
-    from portal.views import (
-        admin,
-        api,
-        auth,
-        connect,
-        console_campaigns,
-        console_interests,
-        console_jobs,
-        console_people,
-        console_reports,
-        console_schedules,
-        dashboard,
-        health,
-        preferences,
-        public,
-        unsubscribe,
-    )
-
     blueprints = (
         public.bp,
         health.bp,
@@ -128,7 +128,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         oidc.bp,
         auth.bp,
         admin.bp,
-        preferences.bp,
+        preference_center.bp,
         unsubscribe.bp,
         dashboard.bp,
         api.bp,
@@ -147,13 +147,13 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api.bp)
     # The signed preference pages check a form token bound to their link instead
     # of the session's (portal.views.preferences.link_form_token): no cookie needed.
-    csrf.exempt(preferences.center)
-    csrf.exempt(preferences.undo)
+    csrf.exempt(preference_center.center)
+    csrf.exempt(preference_center.undo)
     oidc.init_app(app, settings.oidc_providers)
 
     # Registered before the limiter's, so it runs after it (Flask runs after-request
     # hooks last-registered first): a view's own Retry-After (a busy parser's few
-    # seconds, portal.uploads.busy_headers) wins over the rate window's reset.
+    # seconds, portal.connect.uploads.busy_headers) wins over the rate window's reset.
     @app.after_request
     def _own_retry_after(response: Response) -> Response:
         own = g.get("retry_after")
@@ -166,6 +166,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         settings.rate_limit_storage_url,
         settings.connect_rate_limit,
         api_rate=settings.api_rate_limit,
+        api_endpoints=api.TOKEN_ENDPOINTS,
+        api_key=api.rate_limit_key,
     )
     if settings.proxy_hops:
         # The client address is the entry PROXY_HOPS from the right of X-Forwarded-For

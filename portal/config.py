@@ -24,10 +24,11 @@ from sqlalchemy.exc import ArgumentError
 
 from mailer.config import MailSettings, SmtpTarget
 from mailer.message import HeaderError, format_mailbox, parse_mailbox
+from mailer.outbox import MailCap
+from portal.auth.providers import OidcProviderConfig, parse_provider_configs
 
 if TYPE_CHECKING:
     from mailer.dkim import DkimSigner
-    from mailer.outbox import MailCap
 
 PREFIX = "TALENTCONNECT_"
 DEV_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -416,7 +417,7 @@ class Settings:
     google_api_key: str = ""
     google_client_id: str = ""
     dropbox_app_key: str = ""
-    oidc_providers: tuple[Any, ...] = ()
+    oidc_providers: tuple[OidcProviderConfig, ...] = ()
     rate_limit_storage_url: str = "memory://"
     connect_rate_limit: str = "20 per minute;200 per hour"
     address_mail_limit: str = "5 per hour;10 per day"
@@ -434,8 +435,6 @@ class Settings:
     def address_mail_caps(self) -> tuple[MailCap, ...]:
         """ADDRESS_MAIL_LIMIT as caps for `mailer.outbox.enqueue_capped`."""
         from limits import parse_many
-
-        from mailer.outbox import MailCap
 
         return tuple(
             MailCap(item.amount, timedelta(seconds=item.get_expiry()))
@@ -547,11 +546,9 @@ def _region(raw: str) -> str:
     return region
 
 
-def _oidc(raw: str) -> tuple[Any, ...]:
+def _oidc(raw: str) -> tuple[OidcProviderConfig, ...]:
     if not raw:
         return ()
-    from portal.oidc import parse_provider_configs
-
     items = _json("OIDC_PROVIDERS", raw, list)
     try:
         return tuple(parse_provider_configs(items))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.models import AlertSchedule, FrequencyClass, JobPosting
-from portal.recruiters import set_recruiter
+from portal.auth.recruiters import set_recruiter
 from preferences.clock import now
 from preferences.models import Interest, RecruiterRole
 

@@ -6,8 +6,8 @@ from sqlalchemy import MetaData
 
 import jobs.models
 import mailer.models
-import portal.api_tokens
-import portal.uploads
+import portal.auth.api_tokens
+import portal.connect.uploads
 import preferences.models
 from preferences.db import Base
 
@@ -15,8 +15,8 @@ MODEL_MODULES = (
     preferences.models,
     jobs.models,
     mailer.models,
-    portal.api_tokens,
-    portal.uploads,
+    portal.auth.api_tokens,
+    portal.connect.uploads,
 )
 
 

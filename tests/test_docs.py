@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from portal.cli import cli
+from portal.cli.main import cli
 from portal.config import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,10 +17,10 @@ from flask import (
 )
 
 from mailer.sink import MaildirStore
-from portal import login_sessions
-from portal.forms import RecruiterLoginForm
-from portal.recruiters import authenticate_recruiter
-from portal.web import db, settings
+from portal.auth.recruiters import authenticate_recruiter
+from portal.web import sessions
+from portal.web.forms import RecruiterLoginForm
+from portal.web.runtime import db, settings
 from preferences.models import RecruiterRole, RecruiterUser
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -30,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def current_recruiter() -> RecruiterUser | None:
     """The signed-in, active recruiter of this browser's live session."""
-    found = login_sessions.current_recruiter(db())
+    found = sessions.current_recruiter(db())
     return found[1] if found is not None else None
 
 
@@ -93,7 +93,7 @@ def login() -> Any:
     if form.validate_on_submit():
         user = authenticate_recruiter(db(), form.email.data or "", form.password.data or "")
         if user is not None:
-            login_sessions.begin(db(), recruiter=user)
+            sessions.begin(db(), recruiter=user)
             return redirect(_safe_next(request.args.get("next")))
         error = "That email and password don't match an active recruiter account."
     status = 400 if request.method == "POST" else 200
@@ -103,7 +103,7 @@ def login() -> Any:
 @bp.post("/logout")
 def logout() -> Any:
     """Sign out: the session ends on the server, so a copy of the cookie stops working too."""
-    login_sessions.end(db())
+    sessions.end(db())
     return redirect(url_for("public.index"))
 
 

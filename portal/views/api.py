@@ -6,7 +6,7 @@ the OpenAPI document is public. No cookies, so no CSRF token (the app exempts
 this blueprint).
 
 Every endpoint that needs a token is rate-limited by `API_RATE_LIMIT`
-(`portal.limits` applies it to `TOKEN_ENDPOINTS`): per token, or per client
+(`portal.web.limits` applies it to `TOKEN_ENDPOINTS`): per token, or per client
 address for requests without a valid token; past it the answer is a JSON 429.
 """
 
@@ -24,8 +24,8 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from jobs.posting_admin import MAX_DESCRIPTION, MAX_LOCATION, MAX_REFERENCE, MAX_TITLE, MAX_URL
-from portal.api_tokens import ApiToken, authenticate_token, mark_used
-from portal.job_records import (
+from portal.auth.api_tokens import ApiToken, authenticate_token, mark_used
+from portal.console.job_records import (
     InterestIndex,
     InvalidJob,
     JsonNumberTooLong,
@@ -36,7 +36,7 @@ from portal.job_records import (
     save_job,
     validate_job,
 )
-from portal.web import db, settings
+from portal.web.runtime import db, settings
 from preferences.text import is_clean_line
 
 API_PREFIX = "/api/v1"
@@ -50,7 +50,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # automatic answer would list every method of ANY_METHOD rather than the supported ones.
 ANY_METHOD = ["GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY", "CONNECT"]
 # Endpoints of views wrapped in `token_required`, filled in as they are defined;
-# `portal.limits` rate-limits each of them with API_RATE_LIMIT.
+# `portal.web.limits` rate-limits each of them with API_RATE_LIMIT.
 TOKEN_ENDPOINTS: set[str] = set()
 
 

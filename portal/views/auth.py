@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from portal import accounts, oidc
-from portal.web import db, settings
+from portal.auth import accounts, oidc
+from portal.web import sessions
+from portal.web.runtime import db, settings
 from preferences.tokens import InvalidLink, LinkExpired, LinkPurpose, read_link_token
 
 bp = Blueprint("auth", __name__)
@@ -23,7 +24,7 @@ BAD_LOGIN = "That email and password don't match. Try again, or get a sign-in li
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Sign in with a social account, a password, or a link by email."""
-    if accounts.current_candidate(db()) is not None and request.method == "GET":
+    if sessions.current_candidate(db()) is not None and request.method == "GET":
         return redirect(url_for("dashboard.home"))
     error = None
     sent = False
@@ -36,7 +37,7 @@ def login() -> Any:
         else:
             candidate = accounts.check_password(db(), email, request.form.get("password", "")[:500])
             if candidate is not None:
-                accounts.log_in(db(), candidate)
+                sessions.log_in(db(), candidate)
                 return redirect(url_for("dashboard.home"))
             error = BAD_LOGIN
     return render_template(
@@ -66,7 +67,7 @@ def login_link(token: str) -> Any:
         link = read_link_token(settings().secret_keys, LinkPurpose.LOGIN, token)
         if request.method == "POST":
             candidate = accounts.use_login_link(db(), link)
-            accounts.log_in(db(), candidate, by_link=True)
+            sessions.log_in(db(), candidate, by_link=True)
             return redirect(url_for("dashboard.home"))
         accounts.candidate_for_link_check(db(), link)
     except LinkExpired:
@@ -79,5 +80,5 @@ def login_link(token: str) -> Any:
 @bp.post("/logout")
 def logout() -> Any:
     """Sign out: the session ends on the server, so a copy of the cookie stops working too."""
-    accounts.log_out(db())
+    sessions.log_out(db())
     return redirect(url_for("public.index"))

@@ -1,7 +1,7 @@
 """The "Connect With Us" flow: start, details, interests, resume, review, thank you.
 
 Each step reads and writes only the draft in the session (see
-`portal.connect_state`); the database changes once, at **Submit Profile**.
+`portal.connect.draft`); the database changes once, at **Submit Profile**.
 Every step works without JavaScript.
 """
 
@@ -24,8 +24,10 @@ from flask import (
 from sqlalchemy import select
 
 from jobs.postings import open_jobs_for_interests
-from portal import connect_state, oidc
-from portal.connecting import (
+from portal.auth import oidc
+from portal.connect import draft as connect_state
+from portal.connect.profile import LABELS, check_profile
+from portal.connect.submit import (
     ALERTS_WORDING,
     MASS_EMAIL_WORDING,
     Changes,
@@ -37,8 +39,15 @@ from portal.connecting import (
     resend_confirmation,
     submit_profile,
 )
-from portal.forms import form_ids
-from portal.profile import LABELS, check_profile
+from portal.connect.uploads import (
+    busy_headers,
+    check_upload_quota,
+    forget_pending_upload,
+    record_pending_upload,
+    refusal_status,
+    store_form_upload,
+    visitor_key,
+)
 from portal.resumes import (
     InterestKeywords,
     NoFileChosen,
@@ -49,16 +58,8 @@ from portal.resumes import (
     fetch_remote,
     resume_path,
 )
-from portal.uploads import (
-    busy_headers,
-    check_upload_quota,
-    forget_pending_upload,
-    record_pending_upload,
-    refusal_status,
-    store_form_upload,
-    visitor_key,
-)
-from portal.web import db, resume_parser, settings
+from portal.web.forms import form_ids
+from portal.web.runtime import db, resume_parser, settings
 from preferences.db import slow_work
 from preferences.interests import active_interests, interest_by_slug
 from preferences.models import Interest, Resume

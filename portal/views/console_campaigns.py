@@ -41,9 +41,9 @@ from mailer.campaign_admin import (
 from mailer.campaigns import body_html, content_problem, email_size
 from mailer.models import Campaign, CampaignStatus
 from mailer.reputation import ResumeError, alarm_of, held_count, resume_campaign
-from portal.forms import form_ids
 from portal.views.admin import current_recruiter, recruiter_required
-from portal.web import db, settings
+from portal.web.forms import form_ids
+from portal.web.runtime import db, settings
 
 bp = Blueprint("console_campaigns", __name__, url_prefix="/admin/campaigns")
 

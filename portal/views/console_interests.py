@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from jobs.posting_admin import merge_interest
-from portal.forms import InterestForm, MergeInterestForm
 from portal.views.console_people import me, show_errors, signed_in
-from portal.web import db
+from portal.web.forms import InterestForm, MergeInterestForm
+from portal.web.runtime import db
 from preferences.interest_admin import (
     InterestRejected,
     console_interests,

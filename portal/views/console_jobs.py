@@ -16,10 +16,10 @@ from jobs.posting_admin import (
     list_postings,
     save_posting,
 )
-from portal.forms import ImportJobsForm, JobPostingForm
-from portal.imports import ImportRejected, import_jobs
+from portal.console.imports import ImportRejected, import_jobs
 from portal.views.console_people import show_errors, signed_in
-from portal.web import db
+from portal.web.forms import ImportJobsForm, JobPostingForm
+from portal.web.runtime import db
 from preferences.interests import active_interests
 from preferences.models import InterestStatus
 

@@ -9,9 +9,7 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
-from portal import login_sessions
-from portal.forms import InviteRecruiterForm
-from portal.recruiter_admin import (
+from portal.console.recruiter_admin import (
     LoginLinkInvalid,
     RecruiterError,
     RecruiterNameRefused,
@@ -24,7 +22,9 @@ from portal.recruiter_admin import (
     use_login_link,
 )
 from portal.views.admin import current_recruiter
-from portal.web import db, settings
+from portal.web import sessions
+from portal.web.forms import InviteRecruiterForm
+from portal.web.runtime import db, settings
 from preferences.errors import InvalidEmail
 from preferences.models import RecruiterRole, RecruiterUser
 
@@ -169,7 +169,7 @@ def login_link(token: str) -> Any:
     try:
         if request.method == "POST":
             user = use_login_link(db(), settings().secret_keys, token)
-            login_sessions.begin(db(), recruiter=user, by_link=True)
+            sessions.begin(db(), recruiter=user, by_link=True)
             return redirect(url_for("admin.home"))
         user = check_login_link(db(), settings().secret_keys, token)
     except LoginLinkInvalid as exc:

@@ -16,10 +16,10 @@ from mailer.reports import (
     subscribers_per_interest,
 )
 from mailer.reputation import policy_rejections_by_domain
-from portal.charts import bar_chart, line_chart
-from portal.forms import form_id
+from portal.console.charts import bar_chart, line_chart
 from portal.views.admin import recruiter_required
-from portal.web import db, settings
+from portal.web.forms import form_id
+from portal.web.runtime import db, settings
 
 POLICY_DAYS = 30
 

@@ -28,10 +28,10 @@ from jobs.schedules import (
 )
 from jobs.schedules import available_zone_names as zone_names
 from mailer.render import RenderedEmail, Renderer
-from portal.forms import form_ids
 from portal.views.admin import current_recruiter, recruiter_required
 from portal.views.console_campaigns import PREVIEW_CSP
-from portal.web import db, settings
+from portal.web.forms import form_ids
+from portal.web.runtime import db, settings
 
 bp = Blueprint("console_schedules", __name__, url_prefix="/admin/schedules")
 # MJML is compiled once per process; each preview only runs Jinja.

@@ -13,14 +13,15 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from sqlalchemy import select
 
 from jobs.postings import open_jobs_for_interests
-from portal import accounts
-from portal.profile import LABELS, check_profile
+from portal.auth import accounts
+from portal.connect.profile import LABELS, check_profile
+from portal.connect.uploads import busy_headers, refusal_status, store_form_upload
 from portal.resumes import InterestKeywords, ResumeError, delete_resume, human_size, resume_path
 from portal.resumes.errors import ParserBusy, ParseRefused
 from portal.resumes.records import current_resume, delete_current_resume, replace_resume
-from portal.uploads import busy_headers, refusal_status, store_form_upload
 from portal.views.preferences import apply_undo, show_or_save
-from portal.web import db, resume_parser, settings
+from portal.web import sessions
+from portal.web.runtime import db, resume_parser, settings
 from preferences.db import slow_work
 from preferences.interests import active_interests
 from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
@@ -41,7 +42,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def login_required(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        candidate = accounts.current_candidate(db())
+        candidate = sessions.current_candidate(db())
         if candidate is None:
             return redirect(url_for("auth.login"))
         return view(candidate, *args, **kwargs)
@@ -63,7 +64,7 @@ def home(candidate: Candidate) -> Any:
 
 def _home_page(candidate: Candidate, *, resume_error: str | None = None, status: int = 200) -> Any:
     session = db()
-    login = accounts.current_login(session)
+    login = sessions.current_login(session)
     subscribed = list(
         session.scalars(
             select(Subscription.interest_id).where(
@@ -234,7 +235,7 @@ def password(candidate: Candidate) -> Any:
     A session an emailed sign-in link started in the last 10 minutes needs no current
     password (that is how a forgotten one is replaced, or a first one set).
     """
-    login = accounts.current_login(db())
+    login = sessions.current_login(db())
     if login is None:  # login_required found it; only a race with a sign-out ends here
         return redirect(url_for("auth.login"))
     new = request.form.get("password", "")[:500]
@@ -275,7 +276,7 @@ def delete(candidate: Candidate) -> Any:
         return render_template(
             "dashboard/delete.html", candidate=candidate, error="Tick the box to confirm."
         ), 400
-    accounts.log_out(db())
+    sessions.log_out(db())
     accounts.delete_account(db(), candidate, upload_dir=settings().upload_dir)
     return render_template("dashboard/deleted.html")
 
@@ -287,6 +288,6 @@ def signout_everywhere(candidate: Candidate) -> Any:
     candidate.token_version += 1
     end_sessions(db(), candidate_id=candidate.id)
     db().flush()
-    accounts.log_out(db())
+    sessions.log_out(db())
     flash("You're signed out everywhere. Links in earlier emails no longer work.", "info")
     return redirect(url_for("auth.login"))

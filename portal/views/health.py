@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.web import runtime
+from portal.web.runtime import runtime
 from preferences.db import ping
 
 bp = Blueprint("health", __name__)

@@ -14,8 +14,8 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from portal.links import send_preference_link
-from portal.web import db, settings
+from portal.web.links import send_preference_link
+from portal.web.runtime import db, settings
 from preferences.center import (
     InterestChoice,
     InterestOption,

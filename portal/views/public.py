@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 
 from jobs.postings import get_job, list_open_jobs
-from portal.web import db
+from portal.web.runtime import db
 from preferences.clock import now
 from preferences.interests import active_interests, interest_by_slug
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Blueprint, Response, make_response, render_template, request, url_for
 
-from portal.links import preference_url
-from portal.web import db, settings
+from portal.web.links import preference_url
+from portal.web.runtime import db, settings
 from preferences.db import set_read_only, start_write
 from preferences.lists import (
     ListUnavailable,

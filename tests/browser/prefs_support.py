@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts import set_password
+from portal.auth.accounts import set_password
 from preferences.db import session_scope
 from preferences.models import (
     Candidate,

@@ -24,8 +24,8 @@ from mailer.config import SmtpTarget
 from mailer.models import MessageKind, OutboxMessage
 from mailer.sink import MaildirStore, MailSink
 from mailer.worker import BatchResult
-from portal.cli import make_worker
-from portal.recruiters import set_recruiter
+from portal.auth.recruiters import set_recruiter
+from portal.cli.main import make_worker
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import (

@@ -18,7 +18,7 @@ from mailer.models import Campaign
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import BatchResult, OutboxWorker
-from portal.recruiters import set_recruiter
+from portal.auth.recruiters import set_recruiter
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import Candidate, MassEmail, MassEmailStatus

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from jobs.models import AlertSchedule
-from portal.recruiters import set_recruiter
+from portal.auth.recruiters import set_recruiter
 from preferences.db import session_scope
 from tests.browser.conftest import LivePortal
 from tests.browser.flow import open_flow

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from portal.auth.providers import DEFAULT_SCOPES, OidcProviderConfig, parse_provider_configs
 from portal.config import ConfigError
-from portal.oidc import DEFAULT_SCOPES, OidcProviderConfig, parse_provider_configs
 from tests.conftest import make_settings
 
 CUSTOM = {

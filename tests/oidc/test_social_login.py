@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal.oidc import enabled_providers
+from portal.auth.oidc import enabled_providers
 from tests.oidc.conftest import AppFactory
 from tests.oidc.helpers import (
     assert_refused,
@@ -110,7 +110,7 @@ def test_a_slow_provider_times_out_instead_of_hanging(
     make_app: AppFactory, provider: OidcTestProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A provider that accepts the connection but never answers ends in the friendly message."""
-    monkeypatch.setattr("portal.oidc.HTTP_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr("portal.auth.oidc.HTTP_TIMEOUT_SECONDS", 0.5)
     with socket.create_server(("127.0.0.1", 0)) as silent:
         port = silent.getsockname()[1]
         config = provider.portal_config(

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.app import create_app
+from portal.auth.recruiters import set_recruiter
 from portal.config import Settings
-from portal.recruiters import set_recruiter
 from preferences.db import make_session_factory
 from tests.conftest import make_settings
 from tests.portal.helpers import RECRUITER_EMAIL, RECRUITER_PASSWORD, STRONG_SECRET

@@ -185,7 +185,7 @@ def talentconnect_command() -> list[str]:
     script = Path(sys.executable).parent / "talentconnect"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from portal.cli import main; main()"]
+    return [sys.executable, "-c", "from portal.cli.main import main; main()"]
 
 
 def clean_env(**settings: str) -> dict[str, str]:

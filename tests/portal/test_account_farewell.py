@@ -13,7 +13,7 @@ from mailer.outbox import enqueue
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import ERASED_RECIPIENT, BatchResult, OutboxWorker
-from portal.accounts import set_password
+from portal.auth.accounts import set_password
 from portal.config import Settings
 from preferences.db import session_scope
 from preferences.models import Candidate, SuppressionReason

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.models import OutboxMessage
-from portal.accounts import set_password
+from portal.auth.accounts import set_password
 from portal.views.auth import BAD_LOGIN, LINK_SENT
 from preferences.db import session_scope
 from preferences.models import (

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.sink import MaildirStore
 from portal.app import create_app
+from portal.auth.recruiters import authenticate_recruiter, set_recruiter
 from portal.config import Settings
-from portal.recruiters import authenticate_recruiter, set_recruiter
 from preferences.models import RecruiterRole, RecruiterUser
 from tests.conftest import make_settings
 from tests.portal.conftest import PRODUCTION_BASE_URL

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.models import JobPosting
-from portal.api_tokens import ApiToken, create_token, revoke_token
 from portal.app import create_app
+from portal.auth.api_tokens import ApiToken, create_token, revoke_token
 from portal.config import ConfigError
 from portal.views.api import TOKEN_ENDPOINTS
 from preferences.db import session_scope

@@ -14,7 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis import Case
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.api_tokens import create_token
+from portal.auth.api_tokens import create_token
 from portal.config import Settings
 from preferences.db import session_scope
 from tests.conftest import make_settings

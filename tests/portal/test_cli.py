@@ -431,7 +431,7 @@ def test_help_for_every_command(tmp_path: Path) -> None:
     """`talentconnect --help` and every subcommand's --help print usage and exit 0."""
     from click.testing import CliRunner
 
-    from portal.cli import cli
+    from portal.cli.main import cli
 
     # The installed script itself, once; every subcommand in-process (one process
     # each would start the whole application about fifty times).

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.models import OutboxMessage
-from portal.connecting import ALERTS_WORDING, MASS_EMAIL_WORDING
+from portal.connect.submit import ALERTS_WORDING, MASS_EMAIL_WORDING
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import (
@@ -352,7 +352,7 @@ def test_resend_answers_the_same_for_known_and_unknown_addresses(
 
 def test_profile_check_turns_broken_urls_into_field_errors() -> None:
     """A link hypothesis once broke urlsplit with ("[") is a field error, not an exception."""
-    from portal.profile import check_profile
+    from portal.connect.profile import check_profile
 
     result = check_profile(
         {"email": "a@example.com", "portfolio_url": "http://[oops", "github_url": "gitlab.com/x"},

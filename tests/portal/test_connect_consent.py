@@ -23,7 +23,7 @@ from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import OutboxWorker
 from portal.config import Settings
-from portal.connecting import ALERTS_WORDING, MASS_EMAIL_WORDING
+from portal.connect.submit import ALERTS_WORDING, MASS_EMAIL_WORDING
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import (

@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from mailer.campaigns import MAX_EMAIL_HTML_BYTES
 from mailer.models import Campaign, CampaignStatus, OutboxMessage
-from portal.cli import campaign_dispatcher
+from portal.cli.main import campaign_dispatcher
 from portal.config import Settings
 from preferences.clock import now
 from preferences.db import session_scope

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.recruiter_admin import LOGIN_LINK_MAX_AGE, make_login_link_token
-from portal.recruiters import set_recruiter
+from portal.auth.recruiters import set_recruiter
+from portal.console.recruiter_admin import LOGIN_LINK_MAX_AGE, make_login_link_token
 from preferences import clock
 from preferences.db import session_scope
 from preferences.models import RecruiterRole, RecruiterUser

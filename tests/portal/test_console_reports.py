@@ -27,8 +27,8 @@ from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.verp import verp_address
 from mailer.worker import OutboxWorker
-from portal.charts import bar_chart
 from portal.config import Settings
+from portal.console.charts import bar_chart
 from preferences.clock import FrozenClock, frozen
 from preferences.db import session_scope
 from preferences.models import (

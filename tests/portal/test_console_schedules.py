@@ -16,7 +16,7 @@ from jobs.models import AlertRun, AlertSchedule, DigestItem, FrequencyClass
 from mailer.config import SmtpTarget
 from mailer.models import MessageKind, OutboxMessage
 from mailer.sink import MailSink, MemoryStore
-from portal.cli import make_worker
+from portal.cli.main import make_worker
 from portal.config import Settings
 from preferences.clock import frozen, now
 from preferences.db import session_scope

@@ -14,8 +14,8 @@ from markupsafe import escape
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.accounts import set_password
 from portal.app import create_app
+from portal.auth.accounts import set_password
 from portal.config import Settings
 from portal.resumes import EmptyFile, NoFileChosen, UnsafeArchive, UnsupportedFile, store_upload
 from preferences.clock import now

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from jobs.models import AlertSchedule, FrequencyClass, JobPosting
 from jobs.postings import list_open_jobs
+from portal.auth.recruiters import authenticate_recruiter
 from portal.demo import DEMO_RECRUITER_EMAIL, seed_demo, slugify
-from portal.recruiters import authenticate_recruiter
 from preferences.models import Interest, InterestStatus, RecruiterRole, RecruiterUser
 
 

@@ -28,12 +28,12 @@ from werkzeug.test import TestResponse
 
 from jobs.models import AlertSchedule, JobPosting
 from mailer.models import Campaign, CampaignStatus
-from portal.accounts import set_password
-from portal.api_tokens import create_token
+from portal.auth.accounts import set_password
+from portal.auth.api_tokens import create_token
+from portal.auth.recruiters import set_recruiter
 from portal.config import Settings
-from portal.imports import ImportRejected, import_candidates, import_jobs
-from portal.profile import check_profile
-from portal.recruiters import set_recruiter
+from portal.connect.profile import check_profile
+from portal.console.imports import ImportRejected, import_candidates, import_jobs
 from preferences.clock import EARLIEST, LATEST
 from preferences.db import session_scope
 from preferences.models import (

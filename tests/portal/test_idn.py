@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.models import MessageKind
 from mailer.outbox import enqueue
-from portal.idn import address_markup, label_mixes_scripts, mixed_script_domain
-from portal.recruiters import set_recruiter
+from portal.auth.recruiters import set_recruiter
+from portal.console.idn import address_markup, label_mixes_scripts, mixed_script_domain
 from preferences.db import session_scope
 from preferences.models import RecruiterRole
 from tests.portal.helpers import login, sample_email

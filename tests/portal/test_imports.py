@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jobs.models import JobPosting
-from portal.imports import ImportRejected, import_candidates, import_jobs
+from portal.console.imports import ImportRejected, import_candidates, import_jobs
 from preferences.models import (
     Candidate,
     ConsentEvent,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.models import JobPosting
-from portal.api_tokens import ApiToken, authenticate_token, hash_token
+from portal.auth.api_tokens import ApiToken, authenticate_token, hash_token
 from preferences.db import session_scope
 from preferences.models import Candidate, SuppressionReason
 from preferences.suppressions import suppress

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.models import OutboxMessage
-from portal.accounts import check_password, set_password
 from portal.app import create_app
+from portal.auth.accounts import check_password, set_password
 from preferences.clock import frozen, now
 from preferences.db import session_scope
 from preferences.models import Candidate, LoginSession
@@ -257,8 +257,8 @@ def test_deactivating_a_recruiter_ends_their_sessions(
     app: Flask, sessions: sessionmaker[Session], recruiter: tuple[str, str]
 ) -> None:
     """Deactivation ends the recruiter's session rows, not only their next request."""
-    from portal.recruiter_admin import deactivate
-    from portal.recruiters import set_recruiter
+    from portal.auth.recruiters import set_recruiter
+    from portal.console.recruiter_admin import deactivate
     from preferences.models import RecruiterRole
 
     client = app.test_client()
@@ -280,7 +280,7 @@ def test_resetting_a_recruiters_password_ends_their_sessions(
     client: FlaskClient, sessions: sessionmaker[Session], recruiter: tuple[str, str]
 ) -> None:
     """A password reset (the CLI, the demo's start) signs the recruiter out everywhere."""
-    from portal.recruiters import set_recruiter
+    from portal.auth.recruiters import set_recruiter
 
     email, password = recruiter
     login(client, email, password)

@@ -19,9 +19,9 @@ from mailer.models import OutboxMessage, OutboxStatus
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import OutboxWorker
-from portal.accounts import set_password
+from portal.auth.accounts import set_password
 from portal.config import Settings
-from portal.connecting import LinkContext, resend_confirmation
+from portal.connect.submit import LinkContext, resend_confirmation
 from portal.migrate import upgrade
 from preferences.db import make_engine, make_session_factory, session_scope
 from preferences.models import ConsentSource, Interest

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.passwords import verify_password
+from portal.auth.passwords import verify_password
 from preferences.models import RecruiterRole, RecruiterUser
 from tests.conftest import TEST_SECRET
 from tests.portal.helpers import clean_env, csrf_token, login, talentconnect_command

@@ -18,9 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal.app import create_app
 from portal.config import Settings
+from portal.connect.uploads import (
+    PendingUpload,
+    check_upload_quota,
+    prune_orphan_uploads,
+    visitor_key,
+)
 from portal.migrate import upgrade
-from portal.uploads import PendingUpload, check_upload_quota, prune_orphan_uploads, visitor_key
-from portal.web import EXTENSION_KEY
+from portal.web.runtime import EXTENSION_KEY
 from preferences.clock import now
 from preferences.db import make_engine, session_scope
 from preferences.models import Resume

@@ -1,4 +1,4 @@
-"""The gunicorn set-up of `talentconnect serve` (portal.serving)."""
+"""The gunicorn set-up of `talentconnect serve` (portal.web.serving)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import json
 import subprocess
 import sys
 
-from portal.serving import GC_YOUNG_THRESHOLD
+from portal.web.serving import GC_YOUNG_THRESHOLD
 
 # Run in a child process: freezing the collector would change this test process.
 LOAD_IN_CHILD = """
 import gc, json
-from portal.serving import WebServer
+from portal.web.serving import WebServer
 made = []
 server = WebServer(lambda: made.append(object()) or "app", host="127.0.0.1", port=0, workers=1)
 before = gc.get_freeze_count()

@@ -10,9 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.accounts import set_password
-from portal.recruiter_admin import make_login_link_token
-from portal.recruiters import set_recruiter
+from portal.auth.accounts import set_password
+from portal.auth.recruiters import set_recruiter
+from portal.console.recruiter_admin import make_login_link_token
 from preferences.db import session_scope
 from preferences.models import ConsentSource
 from preferences.subscriptions import get_or_create_candidate, subscribe

@@ -26,7 +26,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.accounts import set_password
+from portal.auth.accounts import set_password
 from portal.config import Settings
 from preferences.db import session_scope
 from preferences.models import ConsentSource

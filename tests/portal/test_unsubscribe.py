@@ -20,7 +20,7 @@ from mailer.eligibility import skip_reason
 from mailer.models import MessageKind, OutboxMessage
 from mailer.outbox import enqueue
 from portal.config import Settings
-from portal.links import one_click_url
+from portal.web.links import one_click_url
 from preferences.db import session_scope
 from preferences.models import (
     Candidate,

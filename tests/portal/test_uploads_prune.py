@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from portal.uploads import prune_orphan_uploads
+from portal.connect.uploads import prune_orphan_uploads
 from preferences.models import Resume
 from preferences.subscriptions import get_or_create_candidate
 

@@ -1,7 +1,7 @@
 """api tokens
 
 Adds `api_tokens`: named bearer tokens for the /api/v1 REST API, stored as
-SHA-256 hashes (see `portal.api_tokens`).
+SHA-256 hashes (see `portal.auth.api_tokens`).
 
 Revision ID: 0004
 Revises: 0003

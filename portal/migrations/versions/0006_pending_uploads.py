@@ -3,7 +3,7 @@
 Adds `pending_uploads`: one row per resume stored from the connect flow, with the
 visitor it came from (a keyed hash of the client address, no IP), its size and
 time, so each visitor's unclaimed uploads are capped and the scheduler prunes
-them (see `portal.uploads`). A file is claimed once a `resumes` row names it.
+them (see `portal.connect.uploads`). A file is claimed once a `resumes` row names it.
 
 Revision ID: 0006
 Revises: 0005

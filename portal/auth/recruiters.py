@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.passwords import hash_password, verify_password
+from portal.auth.passwords import hash_password, verify_password
 from preferences.addresses import normalize_email
 from preferences.clock import now
 from preferences.errors import InvalidEmail

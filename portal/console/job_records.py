@@ -1,6 +1,6 @@
 """One job posting as an import row or an API body: validation, then create or update.
 
-Shared by the file imports (`portal.imports`) and the REST API (`portal.views.api`).
+Shared by the file imports (`portal.console.imports`) and the REST API (`portal.views.api`).
 The field rules themselves are `jobs.posting_admin`'s, which the console uses too,
 so a posting is checked by the same rules whichever way it arrives; this module
 adds what only rows and bodies need (types, unknown fields, interests by name) and

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import click
 
 from mailer.inbound import InboundHandler, InboundListener, InboundRoute, UnsubscribeRoute
+from portal.cli.context import settings_for, stop_on_signals
 from preferences.db import make_engine, make_session_factory
 
 log = logging.getLogger("portal.cli")
@@ -30,10 +31,9 @@ def inbound_serve(ctx: click.Context, host: str, port: int) -> None:
     whose Subject (or body) holds the token of a bulk email's mailto: unsubscribe link
     unsubscribes exactly like the one-click link; other recipients are refused with 550.
     """
-    # Imported here: portal.cli imports this module to register the command.
-    from portal.cli import _settings
+    # Imported here: portal.cli.main imports this module to register the command.
 
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     run_listener(
         settings.database_url,
         [UnsubscribeRoute(settings.unsubscribe_mailbox, settings.secret_keys)],
@@ -54,7 +54,6 @@ def run_listener(
     fields: dict[str, str],
 ) -> None:
     """Serve `routes` over SMTP on host:port until SIGTERM or SIGINT (the `serve` commands)."""
-    from portal.cli import _stop_on_signals
 
     engine = make_engine(database_url)
     listener = InboundListener(
@@ -71,7 +70,7 @@ def run_listener(
     log.info(started, extra={"smtp": listener.url, **fields})
     done = threading.Event()
     try:
-        with _stop_on_signals(done.set):
+        with stop_on_signals(done.set):
             while not done.wait(1.0):
                 pass
     finally:

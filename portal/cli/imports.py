@@ -6,32 +6,27 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from portal.api_tokens import ApiTokenError, create_token, list_tokens, revoke_token
-from portal.progress import progress_bar
+from portal.auth.api_tokens import ApiTokenError, create_token, list_tokens, revoke_token
+from portal.cli.context import settings_for
+from portal.cli.progress import progress_bar
+from portal.console.imports import ImportRejected, ImportReport, import_candidates, import_jobs
 from preferences.db import make_engine, make_session_factory, session_scope
-
-if TYPE_CHECKING:
-    from portal.imports import ImportReport
 
 log = logging.getLogger("portal.cli")
 
 FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
-Importer = Callable[[Session, bytes, str, Callable[[int, int], None]], "ImportReport"]
+Importer = Callable[[Session, bytes, str, Callable[[int, int], None]], ImportReport]
 
 
 def _run_import(ctx: click.Context, path: Path, what: str, importer: Importer) -> None:
-    # Imported here, like the importers below, to keep `talentconnect --help` quick.
-    from portal.cli import _settings
-    from portal.imports import ImportRejected
 
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     data = path.read_bytes()
     engine = make_engine(settings.database_url)
     try:
@@ -90,7 +85,6 @@ def jobs_import(ctx: click.Context, file: Path) -> None:
     (interests: names or slugs separated by ';'). A known reference updates that
     posting. Any bad row rejects the file: every problem is printed with its line.
     """
-    from portal.imports import import_jobs
 
     _run_import(
         ctx,
@@ -116,10 +110,8 @@ def candidates_import(ctx: click.Context, file: Path) -> None:
     consent_at. Known addresses only gain what they lack; suppressed and erased
     addresses are skipped.
     """
-    from portal.cli import _settings
-    from portal.imports import import_candidates
 
-    region = _settings(ctx).phone_default_region
+    region = settings_for(ctx).phone_default_region
     _run_import(
         ctx,
         file,
@@ -140,9 +132,8 @@ def api_token_group() -> None:
 @click.pass_context
 def api_token_create(ctx: click.Context, name: str) -> None:
     """Make a token called NAME and print it once (only its hash is stored)."""
-    from portal.cli import _settings
 
-    engine = make_engine(_settings(ctx).database_url)
+    engine = make_engine(settings_for(ctx).database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
             _row, token = create_token(session, name)
@@ -159,9 +150,8 @@ def api_token_create(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def api_token_list(ctx: click.Context) -> None:
     """Print every token's name, state and times (never the token)."""
-    from portal.cli import _settings
 
-    engine = make_engine(_settings(ctx).database_url)
+    engine = make_engine(settings_for(ctx).database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
             rows = [
@@ -191,9 +181,8 @@ def api_token_list(ctx: click.Context) -> None:
 @click.pass_context
 def api_token_revoke(ctx: click.Context, name: str) -> None:
     """Revoke the token called NAME; requests using it are refused from now on."""
-    from portal.cli import _settings
 
-    engine = make_engine(_settings(ctx).database_url)
+    engine = make_engine(settings_for(ctx).database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
             changed = revoke_token(session, name)

@@ -12,14 +12,12 @@ connect page with a friendly message and one structured log line.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
@@ -29,16 +27,17 @@ from flask import Blueprint, Flask, abort, current_app, flash, redirect, request
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
-from portal.connect_state import prefill_from_provider
-from portal.web import db, settings
+from portal.auth import accounts
+from portal.auth.providers import DISCOVERY_SUFFIX, OidcProviderConfig, url_problem
+from portal.connect.draft import prefill_from_provider
+from portal.web import sessions
+from portal.web.runtime import db, settings
 
 log = logging.getLogger("portal.oidc")
 
 bp = Blueprint("social", __name__, url_prefix="/connect/social")
 
 EXTENSION_KEY = "talentconnect.oidc"
-DEFAULT_SCOPES = "openid email profile"
-DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
 # Long enough for a slow provider, short enough that a hung one can't pin a worker.
 HTTP_TIMEOUT_SECONDS = 10
 # Authlib caches a discovery document forever; re-reading it daily picks up new endpoints.
@@ -54,176 +53,11 @@ _SIGNING_ALGORITHMS: Final = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 _TOKEN_AUTH_METHODS: Final = ("client_secret_basic", "client_secret_post")
-_NAME_RE: Final = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-_SCOPE_RE: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
-_ALLOWED_KEYS: Final = frozenset(
-    {"name", "label", "client_id", "client_secret", "discovery_url", "scopes"}
-)
 _REQUIRED_ENDPOINTS: Final = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 # Authlib passes discovered metadata as keyword arguments to its HTTP client, so a
 # document with e.g. "code_challenge_method" or "jwks" could change how we talk to the
 # provider. Only standard discovery fields are kept.
 _METADATA_SUFFIXES: Final = ("_endpoint", "_uri", "_supported")
-
-
-@dataclass(frozen=True)
-class OidcProviderConfig:
-    """One social sign-in provider, validated from the OIDC_PROVIDERS setting."""
-
-    name: str
-    label: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    discovery_url: str
-    scopes: str = DEFAULT_SCOPES
-    use_pkce: bool = True
-    # None: choose from the discovery document's token_endpoint_auth_methods_supported.
-    client_auth_method: str | None = None
-    # False tolerates an ID token without a nonce (a nonce that is present must still match).
-    require_nonce_claim: bool = True
-    # iss values accepted besides the discovered issuer.
-    extra_issuers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Preset:
-    label: str
-    discovery_url: str
-    use_pkce: bool = True
-    client_auth_method: str | None = None
-    require_nonce_claim: bool = True
-    extra_issuers: tuple[str, ...] = ()
-
-
-PRESETS: Final[Mapping[str, _Preset]] = {
-    # Google documents both forms of its issuer in ID tokens.
-    "google": _Preset(
-        "Google",
-        "https://accounts.google.com" + DISCOVERY_SUFFIX,
-        extra_issuers=("accounts.google.com",),
-    ),
-    # LinkedIn's web flow wants the secret in the POST body without saying so in its
-    # discovery document, answers 401 to a PKCE verifier from a confidential client, and
-    # leaves the nonce out of its ID tokens.
-    "linkedin": _Preset(
-        "LinkedIn",
-        "https://www.linkedin.com/oauth" + DISCOVERY_SUFFIX,
-        use_pkce=False,
-        client_auth_method="client_secret_post",
-        require_nonce_claim=False,
-    ),
-    "microsoft": _Preset(
-        "Microsoft", "https://login.microsoftonline.com/common/v2.0" + DISCOVERY_SUFFIX
-    ),
-}
-
-
-def parse_provider_configs(items: list[Any]) -> tuple[OidcProviderConfig, ...]:
-    """Validate the OIDC_PROVIDERS setting; raise ValueError saying what is wrong."""
-    if not isinstance(items, list):
-        raise ValueError("must be a list of providers")
-    configs: list[OidcProviderConfig] = []
-    seen: set[str] = set()
-    for index, item in enumerate(items, start=1):
-        config = _parse_one(index, item)
-        if config.name in seen:
-            raise ValueError(f"provider {config.name!r} is listed twice")
-        seen.add(config.name)
-        configs.append(config)
-    return tuple(configs)
-
-
-def _parse_one(index: int, item: Any) -> OidcProviderConfig:
-    if not isinstance(item, Mapping):
-        raise ValueError(f"provider #{index} must be an object with name, client_id, …")
-    name = item.get("name")
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise ValueError(
-            f"provider #{index}: name must be a lower-case slug like 'google' "
-            "(letters, digits, - or _, up to 32 characters)"
-        )
-    where = f"provider {name!r}"
-    unknown = sorted(str(k) for k in item if k not in _ALLOWED_KEYS)
-    if unknown:
-        raise ValueError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(_ALLOWED_KEYS))}"
-        )
-    client_id = _text(item, "client_id", where)
-    if not client_id:
-        raise ValueError(f"{where}: client_id is required")
-    client_secret = _text(item, "client_secret", where)
-    label = _text(item, "label", where)
-    discovery_url = _text(item, "discovery_url", where)
-    preset = PRESETS.get(name)
-    if preset is None:
-        if not discovery_url or not label:
-            raise ValueError(
-                f"{where}: a provider other than {', '.join(PRESETS)} needs discovery_url and label"
-            )
-    elif not client_secret:
-        raise ValueError(f"{where}: client_secret is required for {preset.label}")
-    discovery_url = discovery_url or (preset.discovery_url if preset else "")
-    problem = _url_problem(discovery_url)
-    if problem:
-        raise ValueError(f"{where}: discovery_url {problem}")
-    if not urlsplit(discovery_url).path.endswith(DISCOVERY_SUFFIX):
-        raise ValueError(f"{where}: discovery_url must end with {DISCOVERY_SUFFIX}")
-    return OidcProviderConfig(
-        name=name,
-        label=label or (preset.label if preset else name),
-        client_id=client_id,
-        client_secret=client_secret,
-        discovery_url=discovery_url,
-        scopes=_scopes(item.get("scopes", DEFAULT_SCOPES), where),
-        use_pkce=preset.use_pkce if preset else True,
-        client_auth_method=preset.client_auth_method if preset else None,
-        require_nonce_claim=preset.require_nonce_claim if preset else True,
-        extra_issuers=preset.extra_issuers if preset else (),
-    )
-
-
-def _text(item: Mapping[str, Any], key: str, where: str) -> str:
-    value = item.get(key, "")
-    if not isinstance(value, str):
-        raise ValueError(f"{where}: {key} must be a string")
-    return value.strip()
-
-
-def _scopes(raw: Any, where: str) -> str:
-    if isinstance(raw, str):
-        scopes = raw.split()
-    elif isinstance(raw, list) and all(isinstance(s, str) for s in raw):
-        scopes = [s.strip() for s in raw]
-    else:
-        raise ValueError(f"{where}: scopes must be a string like {DEFAULT_SCOPES!r} or a list")
-    for scope in scopes:
-        if not _SCOPE_RE.fullmatch(scope):
-            raise ValueError(f"{where}: {scope!r} is not a valid scope")
-    if "openid" not in scopes:
-        raise ValueError(f"{where}: scopes must include openid")
-    return " ".join(dict.fromkeys(scopes))
-
-
-def _url_problem(url: str) -> str | None:
-    """Why `url` can't be a provider URL: https, or http on a loopback host for local tests."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return f"{url!r} must be an absolute https:// URL"
-    if parts.username or parts.password or parts.fragment:
-        return f"{url!r} must not contain credentials or a #fragment"
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        return f"{url!r} must use https:// (http:// is allowed only for 127.0.0.1, ::1, localhost)"
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
@@ -315,7 +149,6 @@ def callback(name: str) -> Response:
 
 
 def _finish_login(name: str, claims: dict[str, Any]) -> Response:
-    from portal import accounts
 
     candidate = accounts.finish_social_login(db(), claims)
     if candidate is None:
@@ -326,7 +159,7 @@ def _finish_login(name: str, claims: dict[str, Any]) -> Response:
         )
         log.info("social login without a profile", extra={"provider": name})
         return redirect(url_for("auth.login"))
-    accounts.log_in(db(), candidate)
+    sessions.log_in(db(), candidate)
     log.info("candidate signed in", extra={"provider": name})
     return redirect(url_for("dashboard.home"))
 
@@ -373,7 +206,7 @@ def _check_metadata(provider: _Provider, metadata: dict[str, Any]) -> None:
             raise _DiscoveryError(f"{key} is missing")
     for key in (*_REQUIRED_ENDPOINTS, "userinfo_endpoint"):
         value = metadata.get(key)
-        if value is not None and (not isinstance(value, str) or _url_problem(value)):
+        if value is not None and (not isinstance(value, str) or url_problem(value)):
             raise _DiscoveryError(f"{key} {value!r} is not an allowed URL")
     issuer: str = metadata["issuer"]
     expected = config.discovery_url[: -len(DISCOVERY_SUFFIX)]

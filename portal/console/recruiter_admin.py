@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.passwords import hash_password
+from portal.auth.passwords import hash_password
 from preferences.addresses import normalize_email
 from preferences.audit import record_audit, recruiter_actor
 from preferences.clock import now

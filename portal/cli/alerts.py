@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from jobs.alerts import AlertRunSummary, run_schedule
 from jobs.models import AlertRun, AlertRunStatus, AlertSchedule
 from jobs.scheduler import cron_trigger
-from portal.progress import progress_bars
+from portal.cli.context import settings_for
+from portal.cli.progress import progress_bars
 from preferences.clock import now
 from preferences.db import make_engine, make_session_factory, session_scope
 
@@ -92,9 +93,8 @@ def load_schedules(session: Session, at: datetime) -> list[ScheduleRow]:
 
 
 def _factory(ctx: click.Context) -> tuple[sessionmaker[Session], Engine]:
-    from portal.cli import _settings
 
-    engine = make_engine(_settings(ctx).database_url)
+    engine = make_engine(settings_for(ctx).database_url)
     return make_session_factory(engine), engine
 
 

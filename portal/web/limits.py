@@ -1,20 +1,18 @@
 """Rate limits (Flask-Limiter), one limiter per app.
 
-Form posts are keyed by client address; the REST API by token (see
-`portal.views.api.rate_limit_key`).
+Form posts are keyed by client address; the REST API by token (the app factory
+passes in `portal.views.api`'s endpoints and key function).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-
-from portal.views.api import TOKEN_ENDPOINTS, rate_limit_key
 
 # POST endpoints that take form submissions from anonymous visitors.
 LIMITED_ENDPOINTS = (
@@ -53,22 +51,24 @@ def init_limiter(
     endpoints: Iterable[str] = LIMITED_ENDPOINTS,
     *,
     api_rate: str,
+    api_endpoints: Iterable[str] = (),
+    api_key: Callable[[], str] = get_remote_address,
 ) -> Limiter:
     """Attach a limiter to `app`.
 
-    POSTs to `endpoints` get `rate` per client address. Every method of each
-    token-protected API endpoint gets `api_rate`, one budget across the API per
-    token (or per address without a valid token).
+    POSTs to `endpoints` get `rate` per client address. Every method of each of
+    `api_endpoints` (the token-protected API) gets `api_rate`, one budget across
+    the API per `api_key` (the token, or the address without a valid token).
     """
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage_url, headers_enabled=True)
 
     endpoints = tuple(endpoints)
-    api_endpoints = frozenset(TOKEN_ENDPOINTS)
+    token_endpoints = frozenset(api_endpoints)
     no_endpoints: frozenset[str] = frozenset()
     limited_by_method = {
-        "POST": frozenset(endpoints) | api_endpoints,
-        "GET": frozenset(LIMITED_GET_ENDPOINTS) | api_endpoints,
-        **{method: api_endpoints for method in ("HEAD", "PUT", "PATCH", "DELETE")},
+        "POST": frozenset(endpoints) | token_endpoints,
+        "GET": frozenset(LIMITED_GET_ENDPOINTS) | token_endpoints,
+        **{method: token_endpoints for method in ("HEAD", "PUT", "PATCH", "DELETE")},
     }
 
     @limiter.request_filter
@@ -85,8 +85,8 @@ def init_limiter(
             )
     # One shared budget across the API per key. The key function looks the token up
     # (once per request; token_required reuses it), so this runs only for API requests.
-    api_limit = limiter.shared_limit(api_rate, scope="api", key_func=rate_limit_key)
-    for endpoint in sorted(api_endpoints):
+    api_limit = limiter.shared_limit(api_rate, scope="api", key_func=api_key)
+    for endpoint in sorted(token_endpoints):
         api_view: Any = app.view_functions.get(endpoint)
         if api_view is not None:
             app.view_functions[endpoint] = api_limit(api_view)

@@ -21,7 +21,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.job_records import (
+from portal.console.job_records import (
     JOB_FIELDS,
     JSON_DECODER,
     REQUIRED_JOB_FIELDS,

@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from portal.recruiter_admin import RecruiterError, create_recruiter, make_login_link_token
+from portal.cli.context import settings_for
+from portal.console.recruiter_admin import RecruiterError, create_recruiter, make_login_link_token
 from preferences.db import make_engine, make_session_factory, session_scope
 from preferences.errors import InvalidEmail
 from preferences.models import RecruiterRole
@@ -44,15 +45,14 @@ def recruiter_create(
     Without --password-stdin, prints a one-time login link (valid 24 hours);
     the recruiter signs in with it once. An existing address is refused (exit 2).
     """
-    # Imported here: portal.cli imports this module to register the command.
-    from portal.cli import _settings
+    # Imported here: portal.cli.main imports this module to register the command.
 
     password: str | None = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise click.UsageError("--password-stdin: no password on standard input")
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     engine = make_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mailer.campaign_admin import dispatch_due_campaigns, list_campaigns
-from portal.progress import progress_bar
+from portal.cli.context import settings_for
+from portal.cli.progress import progress_bar
 from preferences.db import make_engine, make_session_factory, session_scope
 
 log = logging.getLogger("portal.cli")
@@ -31,10 +32,9 @@ def campaigns_dispatch(ctx: click.Context) -> None:
     with an image without alt text, or whose email passes 100 KB of HTML, is
     not queued: it goes back to draft, with a warning in the log.
     """
-    # Imported here: portal.cli imports this module to register the command.
-    from portal.cli import _settings
+    # Imported here: portal.cli.main imports this module to register the command.
 
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     engine = make_engine(settings.database_url)
     try:
         with progress_bar("Queueing campaigns") as on_progress:
@@ -57,9 +57,8 @@ def campaigns_dispatch(ctx: click.Context) -> None:
 @click.pass_context
 def campaigns_list(ctx: click.Context) -> None:
     """Print every campaign with its status and send time."""
-    from portal.cli import _settings
 
-    engine = make_engine(_settings(ctx).database_url)
+    engine = make_engine(settings_for(ctx).database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
             rows = [

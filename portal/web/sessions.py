@@ -1,4 +1,4 @@
-"""The browser side of sign-in sessions: the cookie names a server-side session by its id.
+"""Signing a browser in and out: the cookie names a server-side session by its id.
 
 Flask's signed cookie keeps only the random id (`SESSION_ID_KEY`); whose session it
 is, and whether it still holds, is read from `preferences.sessions` once per request.
@@ -65,7 +65,7 @@ def _cache() -> dict[str, Any]:
     return cache
 
 
-def current_candidate(db: Session) -> tuple[LoginSession, Candidate] | None:
+def _candidate_here(db: Session) -> tuple[LoginSession, Candidate] | None:
     """This browser's live candidate session and its candidate (looked up once per request)."""
     cache = _cache()
     if "candidate" not in cache:
@@ -83,3 +83,25 @@ def current_recruiter(db: Session) -> tuple[LoginSession, RecruiterUser] | None:
         cache["recruiter"] = recruiter_session(db, session_id) if session_id is not None else None
     found: tuple[LoginSession, RecruiterUser] | None = cache["recruiter"]
     return found
+
+
+def log_in(db: Session, candidate: Candidate, *, by_link: bool = False) -> None:
+    """Start a fresh candidate session; `by_link` when an emailed sign-in link did."""
+    begin(db, candidate=candidate, by_link=by_link, permanent=True)
+
+
+def log_out(db: Session) -> None:
+    """End this browser's session, on the server too."""
+    end(db)
+
+
+def current_candidate(db: Session) -> Candidate | None:
+    """The signed-in candidate, if the session is still valid."""
+    found = _candidate_here(db)
+    return found[1] if found is not None else None
+
+
+def current_login(db: Session) -> LoginSession | None:
+    """This browser's live candidate session."""
+    found = _candidate_here(db)
+    return found[0] if found is not None else None

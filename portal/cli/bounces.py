@@ -11,8 +11,9 @@ from rich.table import Table
 
 from mailer.bounces import BounceOutcome, BounceRoute, read_maildir
 from mailer.verp import bounce_mailbox
-from portal.inbound_cli import run_listener
-from portal.progress import progress_bar
+from portal.cli.context import settings_for
+from portal.cli.inbound import run_listener
+from portal.cli.progress import progress_bar
 from preferences.db import make_engine, make_session_factory
 
 log = logging.getLogger("portal.cli")
@@ -45,10 +46,9 @@ def bounces_serve(ctx: click.Context, host: str, port: int) -> None:
     out and suppresses the address. Unsigned or forged bounces+ addresses, and any
     other recipient, are refused with 550.
     """
-    # Imported here: portal.cli imports this module to register the command.
-    from portal.cli import _settings
+    # Imported here: portal.cli.main imports this module to register the command.
 
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     _quiet_detectors()
     mail = settings.mail_settings()
     run_listener(
@@ -73,11 +73,10 @@ def bounces_read(ctx: click.Context, maildir: Path) -> None:
     cron. Each message is processed like `bounces serve` would, then moved to
     cur/ and flagged seen, so the next run skips it.
     """
-    from portal.cli import _settings
 
     if not all((maildir / sub).is_dir() for sub in ("cur", "new", "tmp")):
         raise click.UsageError(f"{maildir} is not a Maildir (it needs cur/, new/ and tmp/)")
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     _quiet_detectors()
     engine = make_engine(settings.database_url)
     try:

@@ -1,10 +1,10 @@
-"""Candidate sign-in: sessions, passwords and single-use login links.
+"""Candidate accounts: passwords, single-use login links, social sign-in and deletion.
 
 Answers never depend on whether an address is known. Sessions live on the
-server (`portal.login_sessions`): signing out ends this one, a password change
-every other one. A session also remembers the candidate's `token_version`, so
-"sign me out everywhere" (which bumps it) ends every session and revokes every
-emailed link at once.
+server (`preferences.sessions`; the browser side is `portal.web.sessions`):
+signing out ends this one, a password change every other one. A session also
+remembers the candidate's `token_version`, so "sign me out everywhere" (which
+bumps it) ends every session and revokes every emailed link at once.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import enqueue, enqueue_capped
-from portal import login_sessions
+from portal.auth.passwords import hash_password, verify_password
 from portal.config import Settings
-from portal.passwords import hash_password, verify_password
 from preferences.clock import now
 from preferences.errors import InvalidEmail
 from preferences.models import Candidate, LoginSession
@@ -39,28 +38,6 @@ MIN_PASSWORD_LENGTH = 10
 
 class PasswordRefused(ValueError):
     """A password change that is not allowed; the message says what to do."""
-
-
-def log_in(db: Session, candidate: Candidate, *, by_link: bool = False) -> None:
-    """Start a fresh session for `candidate`; `by_link` when an emailed sign-in link did."""
-    login_sessions.begin(db, candidate=candidate, by_link=by_link, permanent=True)
-
-
-def log_out(db: Session) -> None:
-    """End this browser's session, on the server too."""
-    login_sessions.end(db)
-
-
-def current_candidate(db: Session) -> Candidate | None:
-    """The signed-in candidate, if the session is still valid."""
-    found = login_sessions.current_candidate(db)
-    return found[1] if found is not None else None
-
-
-def current_login(db: Session) -> LoginSession | None:
-    """This browser's live candidate session."""
-    found = login_sessions.current_candidate(db)
-    return found[0] if found is not None else None
 
 
 def check_password(db: Session, email: str, password: str) -> Candidate | None:

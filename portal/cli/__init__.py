@@ -1,0 +1,1 @@
+"""The `talentconnect` command: `main` registers one module per command group."""

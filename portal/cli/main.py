@@ -1,0 +1,281 @@
+"""The `talentconnect` command: the root group, `run` and `serve`, and the entry point.
+
+Each other command lives in a module of its own in this package; this one
+registers them on the root group.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from jobs.scheduler import AlertScheduler
+from mailer.config import SmtpTarget
+from mailer.sink import MaildirStore, MailSink
+from portal.cli.alerts import alerts
+from portal.cli.bounces import bounces
+from portal.cli.campaigns import campaigns
+from portal.cli.context import make_database_dir, settings_for, stop_on_signals
+from portal.cli.database import db
+from portal.cli.imports import api_token_group, candidates_group, jobs_group
+from portal.cli.inbound import inbound
+from portal.cli.links import preference_link
+from portal.cli.outbox import outbox
+from portal.cli.recruiters import recruiter
+from portal.cli.uploads import uploads
+from portal.cli.workers import campaign_dispatcher, make_worker, scheduled_tasks, scheduler, worker
+from portal.config import SETTINGS, ConfigError, Settings
+from portal.demo import DemoResult, seed_demo
+from portal.migrate import upgrade
+from portal.resumes.sandbox import warm_up
+from preferences.db import make_engine, make_session_factory, session_scope
+
+log = logging.getLogger("portal.cli")
+console = Console(stderr=True)
+
+
+def _listen(app: Any, host: str, port: int, threads: int) -> Any:
+    """Return a waitress server bound to host:port, or a one-line error if that fails."""
+    from waitress import create_server
+
+    try:
+        return create_server(app, host=host, port=port, threads=threads)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+            "(is another copy running? choose another --port)"
+        ) from None
+
+
+@click.group(
+    help="Talent Connect: a talent-community portal and email subscription manager.\n\n"
+    "Settings come from TALENTCONNECT_* environment variables and an optional TOML "
+    "file (see `talentconnect settings`)."
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="TOML settings file (same as TALENTCONNECT_CONFIG_FILE).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None) -> None:
+    ctx.obj = {"config_file": config_file, "settings": None}
+
+
+@cli.command("settings")
+def settings_cmd() -> None:
+    """List every setting with its default."""
+    table = Table(title="Settings (environment variable, default, meaning)")
+    table.add_column("Variable")
+    table.add_column("Default")
+    table.add_column("Meaning")
+    for spec in SETTINGS:
+        table.add_row(f"TALENTCONNECT_{spec.name}", spec.default or "(empty)", spec.help)
+    Console().print(table)
+
+
+def _print_demo_login(email: str, password: str, base_url: str) -> None:
+    console.print(
+        f"\n[bold]Demo recruiter login[/bold] at {base_url}/admin/login\n"
+        f"  email:    [bold]{email}[/bold]\n"
+        f"  password: [bold]{password}[/bold]  (new on every start)\n"
+    )
+
+
+def _seed_demo(factory: Any) -> DemoResult:
+
+    with session_scope(factory) as session:
+        result = seed_demo(session)
+    log.info(
+        "demo data ready",
+        extra={
+            "interests_created": result.interests_created,
+            "jobs_created": result.jobs_created,
+            "schedules_created": result.schedules_created,
+        },
+    )
+    return result
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Seed the demo company (idempotent).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 128))
+@click.pass_context
+def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> None:
+    """Run everything for one machine: web server, scheduler, sender worker and,
+    without TALENTCONNECT_SMTP_URL, the development mail sink."""
+
+    settings = settings_for(ctx)
+    if demo and settings.is_production:
+        raise click.UsageError("--demo is refused in production")
+    make_database_dir(settings.database_url)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    demo_result = _seed_demo(factory) if demo else None
+    # Bind first, so a busy port fails before any background thread starts.
+    app = _web_app(settings)
+    server: Any = _listen(app, host, port, threads)
+
+    sink: MailSink | None = None
+    target = settings.smtp_target
+    if target is None:
+        settings.mail_sink_dir.parent.mkdir(parents=True, exist_ok=True)
+        sink = MailSink(MaildirStore(settings.mail_sink_dir), port=settings.mail_sink_port)
+        sink.start()
+        target = SmtpTarget(host=sink.host, port=sink.port)
+        log.info("development mail sink listening", extra={"smtp": sink.url})
+
+    scheduler = AlertScheduler(
+        factory,
+        reload_seconds=settings.scheduler_reload_seconds,
+        dispatch_campaigns=campaign_dispatcher(settings),
+        tasks=scheduled_tasks(settings),
+    )
+    worker = make_worker(settings, factory, target)
+    worker_thread = threading.Thread(
+        target=worker.run,
+        kwargs={"poll_interval": settings.worker_poll_seconds},
+        name="outbox-worker",
+    )
+    try:
+        scheduler.start()
+        worker_thread.start()
+        url = f"http://{host}:{server.effective_port}"
+        log.info("web server listening", extra={"url": url, "threads": threads})
+        console.print(
+            f"[bold green]Talent Connect is running at {url}[/bold green]  (Ctrl-C stops)"
+        )
+        if sink is not None:
+            console.print(f"Mail sink: every email is kept; read it at {url}/admin/mail")
+        if demo_result is not None:
+            _print_demo_login(demo_result.recruiter_email, demo_result.recruiter_password, url)
+        with stop_on_signals(worker.stop, interrupt=True):
+            # Returns once a signal interrupts it; waitress then stops its threads.
+            server.run()
+    finally:
+        worker.stop()
+        server.close()
+        worker_thread.join(timeout=60)
+        scheduler.shutdown()
+        if sink is not None:
+            sink.stop()
+        app.extensions["talentconnect"].engine.dispose()
+        engine.dispose()
+        log.info("stopped")
+
+
+def _web_app(settings: Settings) -> Any:
+    """The app a server runs, with its resume-parsing server started ahead of the first upload."""
+    # Imported here: only `run` and `serve` load Flask and every view; other commands start fast.
+    from portal.app import create_app
+
+    app = create_app(settings)
+    warm_up()
+    return app
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="Worker processes (default: one per core, at least 2).",
+)
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 128),
+    help="Threads per worker process; above 1, idle keep-alive connections are held too.",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the web portal only (gunicorn), for production behind a reverse proxy.
+
+    Each worker process builds its own app and database connections. SIGTERM
+    finishes the requests in flight, then exits 0.
+    """
+    # Imported here: gunicorn is loaded by `serve` alone.
+    from portal.web.serving import WebServer, check_port_free, default_workers
+
+    settings = settings_for(ctx)
+    problem = check_port_free(host, port)
+    if problem is not None:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {problem} "
+            "(is another copy running? choose another --port)"
+        )
+    count = workers or default_workers()
+    log.info(
+        "web server starting",
+        extra={"url": f"http://{host}:{port}", "workers": count, "threads": threads},
+    )
+    try:
+        WebServer(
+            lambda: _web_app(settings),
+            host=host,
+            port=port,
+            workers=count,
+            threads=threads,
+            log_level=settings.log_level,
+        ).run()
+    except SystemExit as exc:  # gunicorn's arbiter ends with sys.exit
+        if exc.code not in (0, None):
+            raise
+    log.info("stopped")
+
+
+for command in (
+    db,
+    worker,
+    scheduler,
+    outbox,
+    uploads,
+    preference_link,
+    inbound,
+    bounces,
+    alerts,
+    campaigns,
+    jobs_group,
+    candidates_group,
+    api_token_group,
+    recruiter,
+):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `talentconnect` console script."""
+    try:
+        cli.main(args=argv, prog_name="talentconnect", standalone_mode=False)
+    except ConfigError as exc:
+        click.echo(f"talentconnect: configuration error: {exc}", err=True)
+        sys.exit(2)
+    except SQLAlchemyError as exc:
+        # One line an operator can act on, instead of a driver traceback.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        click.echo(
+            f"talentconnect: database error: {reason} (check TALENTCONNECT_DATABASE_URL; "
+            "a new database needs `talentconnect db upgrade`)",
+            err=True,
+        )
+        sys.exit(1)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

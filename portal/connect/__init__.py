@@ -1,0 +1,1 @@
+"""The "Connect With Us" flow's services: the draft, profile checks, uploads, Submit Profile."""

@@ -1,0 +1,1 @@
+"""Recruiter-side services behind the console: imports, job records, recruiter admin, charts."""

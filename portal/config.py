@@ -26,6 +26,7 @@ from mailer.config import MailSettings, SmtpTarget
 from mailer.message import HeaderError, format_mailbox, parse_mailbox
 from mailer.outbox import MailCap
 from portal.auth.providers import OidcProviderConfig, parse_provider_configs
+from portal.errors import PortalError
 
 if TYPE_CHECKING:
     from mailer.dkim import DkimSigner
@@ -35,7 +36,7 @@ DEV_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_LENGTH = 32
 
 
-class ConfigError(Exception):
+class ConfigError(PortalError):
     """A setting is missing or malformed."""
 
     def __init__(self, variable: str, message: str) -> None:

@@ -19,6 +19,7 @@ from mailer.models import MessageKind
 from mailer.outbox import enqueue, enqueue_capped
 from portal.auth.passwords import hash_password, verify_password
 from portal.config import Settings
+from portal.errors import PortalError
 from preferences.clock import now
 from preferences.errors import InvalidEmail
 from preferences.models import Candidate, LoginSession
@@ -36,7 +37,7 @@ from preferences.tokens import (
 MIN_PASSWORD_LENGTH = 10
 
 
-class PasswordRefused(ValueError):
+class PasswordRefused(PortalError, ValueError):
     """A password change that is not allowed; the message says what to do."""
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from portal.errors import PortalError
 from preferences.clock import now
 from preferences.db import Base, UTCDateTime
 
@@ -40,7 +41,7 @@ class ApiToken(Base):
         return self.revoked_at is None
 
 
-class ApiTokenError(Exception):
+class ApiTokenError(PortalError):
     """A token command that can't be carried out; the message says why."""
 
 

@@ -30,6 +30,7 @@ from werkzeug.wrappers import Response
 from portal.auth import accounts
 from portal.auth.providers import DISCOVERY_SUFFIX, OidcProviderConfig, url_problem
 from portal.connect.draft import prefill_from_provider
+from portal.errors import PortalError
 from portal.web import sessions
 from portal.web.runtime import db, settings
 
@@ -66,7 +67,7 @@ class _Provider:
     client: Any  # authlib's FlaskOAuth2App, which is untyped
 
 
-class _DiscoveryError(Exception):
+class _DiscoveryError(PortalError):
     """The provider's discovery document is unusable."""
 
 

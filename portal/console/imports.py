@@ -36,6 +36,7 @@ from portal.console.job_records import (
     time_problem,
     validate_job,
 )
+from portal.errors import PortalError
 from preferences.addresses import normalize_email
 from preferences.clock import TimeOutOfRange, now
 from preferences.errors import InvalidEmail
@@ -83,7 +84,7 @@ _SUPPRESSION_WORDS = {
 }
 
 
-class ImportRejected(Exception):
+class ImportRejected(PortalError):
     """A file with bad rows; nothing was stored. `errors`: (line number, reason), by line."""
 
     def __init__(self, errors: list[tuple[int, str]]) -> None:

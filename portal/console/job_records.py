@@ -31,6 +31,7 @@ from jobs.posting_admin import (
     is_apply_url,
     parse_time,
 )
+from portal.errors import PortalError
 from preferences.clock import TimeOutOfRange, now
 from preferences.models import Interest, InterestStatus
 from preferences.text import TextKind, UnstorableText, clean_text, is_clean_line
@@ -47,7 +48,7 @@ JOB_FIELDS = (
 REQUIRED_JOB_FIELDS = ("reference", "title", "apply_url")
 
 
-class JsonNumberTooLong(ValueError):
+class JsonNumberTooLong(PortalError, ValueError):
     """A JSON integer with more digits than Python converts (`sys.get_int_max_str_digits`)."""
 
 
@@ -70,7 +71,7 @@ def load_json(data: str | bytes) -> Any:
     return json.loads(data, parse_int=_json_int)
 
 
-class InvalidJob(Exception):
+class InvalidJob(PortalError):
     """A posting that breaks a rule; `fields` maps each bad field to the reason."""
 
     def __init__(self, fields: dict[str, str]) -> None:

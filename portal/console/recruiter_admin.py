@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.auth.passwords import hash_password
+from portal.errors import PortalError
 from preferences.addresses import normalize_email
 from preferences.audit import record_audit, recruiter_actor
 from preferences.clock import now
@@ -29,7 +30,7 @@ LOGIN_LINK_USED = "recruiter.login_link_used"
 MIN_PASSWORD_LENGTH = 12
 
 
-class RecruiterError(Exception):
+class RecruiterError(PortalError):
     """A recruiter-account change that is refused; the message says why."""
 
 

@@ -17,6 +17,8 @@ from typing import IO, Any
 
 from lxml import etree
 
+from portal.errors import PortalError
+
 log = logging.getLogger(__name__)
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -42,7 +44,7 @@ MAIN_PART = "word/document.xml"
 _MAX_RELS_BYTES = 1024 * 1024
 
 
-class _CapReached(Exception):
+class _CapReached(PortalError):
     """The document has more XML than the caps allow; the text read so far stands."""
 
 

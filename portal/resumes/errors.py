@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from portal.errors import PortalError
 
-class ResumeError(Exception):
+
+class ResumeError(PortalError):
     """Base of every error resume intake raises on purpose; `.message` is for the candidate."""
 
     message = "We couldn't use that file. Please try another one, or skip this step."

@@ -19,6 +19,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPSConnectionPool
 
+from portal.errors import PortalError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # Special-purpose blocks that Python 3.11's is_global still calls global.
@@ -28,7 +30,7 @@ _ALSO_NOT_PUBLIC = tuple(
 )
 
 
-class AddressRefused(Exception):
+class AddressRefused(PortalError):
     """The host resolved to an address we never connect to (private, loopback...)."""
 
     def __init__(self, host: str, address: str) -> None:

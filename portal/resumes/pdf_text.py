@@ -16,6 +16,7 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
 
+from portal.errors import PortalError
 from portal.resumes.errors import ExtractionFailed
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ _STRINGS = re.compile(rb"\((?:\\.|[^\\()])*\)|<[0-9A-Fa-f\s]*>", re.S)
 _OPERATOR = re.compile(rb"(?<![^\s\[\]()<>{}])[A-Za-z'\"*][A-Za-z0-9*'\"]*")
 
 
-class _CapReached(Exception):
+class _CapReached(PortalError):
     """A page would take the file past one of the caps."""
 
 

@@ -14,7 +14,6 @@ a firing missed while no scheduler was leading, once, within the grace period.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -30,7 +29,9 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobs import alerts as alert_runs
 from jobs.models import AlertRun, AlertSchedule
+from mailer import campaign_admin
 from preferences.clock import now
 from preferences.db import session_scope
 
@@ -321,26 +322,19 @@ def leader_lock(engine: Engine, key: int = LEADER_LOCK_KEY) -> LeaderLock:
 # ---------------------------------------------------------------- runners
 
 
-def _alerts() -> Any:
-    # Imported when first needed: the alert run lives in jobs.alerts.
-    return importlib.import_module("jobs.alerts")
-
-
 def run_schedule_now(session_factory: sessionmaker[Session], schedule_id: int) -> object:
     """The default schedule runner: `jobs.alerts.run_schedule`."""
-    return _alerts().run_schedule(session_factory, schedule_id)
+    return alert_runs.run_schedule(session_factory, schedule_id)
 
 
 def run_instant_now(session_factory: sessionmaker[Session]) -> object:
     """The default instant runner: `jobs.alerts.run_instant`."""
-    return _alerts().run_instant(session_factory)
+    return alert_runs.run_instant(session_factory)
 
 
 def dispatch_campaigns_now(session_factory: sessionmaker[Session]) -> object:
     """The default campaign runner: queue the campaigns whose send time has come."""
-    from mailer.campaign_admin import dispatch_due_campaigns
-
-    return dispatch_due_campaigns(session_factory)
+    return campaign_admin.dispatch_due_campaigns(session_factory)
 
 
 # ---------------------------------------------------------------- the scheduler

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
+from preferences.clock import now
 from preferences.errors import InvalidTransition
-from preferences.interests import DISPLAY_ORDER, IS_ACTIVE
+from preferences.interests import DISPLAY_ORDER, IS_ACTIVE, active_interests
 from preferences.models import (
     Candidate,
     ConsentSource,
@@ -39,6 +41,8 @@ FREQUENCY_WORDS = {
     Frequency.DAILY: "in a daily digest",
     Frequency.WEEKLY: "in a weekly digest",
 }
+# How far ahead a pause chosen on the page may end.
+MAX_PAUSE_DAYS = 366
 
 
 @dataclass
@@ -275,3 +279,131 @@ def _apply_interest(
             else f"Resumed {interest.name} alerts."
         )
     return changes
+
+
+@dataclass(frozen=True)
+class CenterPage:
+    """What the preference page shows: the active interests in order, and a choice for each."""
+
+    interests: list[InterestOption]
+    state: PreferenceState
+
+
+def center_page(session: Session, candidate: Candidate | LinkOwner) -> CenterPage:
+    """The preference page as stored now (`load_center`'s one query)."""
+    interests, state = load_center(session, candidate)
+    return CenterPage(interests, state)
+
+
+@dataclass(frozen=True)
+class CenterForm:
+    """The preference form as posted, unchecked: `fields` by input name, `chosen` the ticked ids."""
+
+    fields: Mapping[str, str]
+    chosen: Collection[str]
+    mass_email_optout: bool
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    """What a Save or an Undo did, and the page to show after it.
+
+    With `errors` nothing was applied and `page` is the form as posted. `undo`
+    is the state from before, when something changed: what an Undo puts back.
+    """
+
+    page: CenterPage
+    changes: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    undo: PreferenceState | None = None
+
+
+def read_form(
+    form: CenterForm, interests: list[Interest], *, today: date
+) -> tuple[PreferenceState, dict[str, str]]:
+    """The desired state the form asks for, with a message per bad field.
+
+    A frequency the menu does not offer reads as daily; a pause end is read
+    only for a ticked interest and must be a date after `today`, within a year.
+    """
+    errors: dict[str, str] = {}
+    state = PreferenceState(mass_email=not form.mass_email_optout)
+    chosen = set(form.chosen)
+    for interest in interests:
+        key = str(interest.id)
+        raw_frequency = form.fields.get(f"frequency-{key}", "daily")
+        frequency = (
+            Frequency(raw_frequency)
+            if raw_frequency in {f.value for f in Frequency}
+            else Frequency.DAILY
+        )
+        paused_until = None
+        raw_pause = (form.fields.get(f"pause-{key}") or "").strip()
+        if raw_pause and key in chosen:
+            try:
+                day = date.fromisoformat(raw_pause)
+            except ValueError:
+                errors[f"pause-{key}"] = f"Enter the pause end for {interest.name} as a date."
+            else:
+                if day <= today:
+                    errors[f"pause-{key}"] = f"The pause for {interest.name} must end after today."
+                elif day > today + timedelta(days=MAX_PAUSE_DAYS):
+                    errors[f"pause-{key}"] = "Alerts can be paused for up to a year."
+                else:
+                    paused_until = datetime.combine(day, time.min, tzinfo=UTC)
+        state.interests[interest.id] = InterestChoice(
+            subscribed=key in chosen, frequency=frequency, paused_until=paused_until
+        )
+    return state, errors
+
+
+def save_center(
+    session: Session,
+    candidate: Candidate,
+    form: CenterForm,
+    *,
+    source: ConsentSource,
+    ip_address: str | None = None,
+) -> SaveOutcome:
+    """Apply a Save of the preference form; a bad field applies nothing and says why."""
+    interests = active_interests(session)
+    desired, errors = read_form(form, interests, today=now().date())
+    if errors:
+        options = [InterestOption(i.id, i.name) for i in interests]
+        return SaveOutcome(CenterPage(options, desired), errors=errors)
+    return _apply_and_read(session, candidate, interests, desired, source, ip_address)
+
+
+def restore_center(
+    session: Session,
+    candidate: Candidate,
+    previous: PreferenceState,
+    *,
+    source: ConsentSource,
+    ip_address: str | None = None,
+) -> SaveOutcome:
+    """Put back `previous` (the state an Undo link carries) for the interests still active.
+
+    A pause that has ended since is not restored: a pause must end in the future.
+    """
+    interests = active_interests(session)
+    for choice in previous.interests.values():
+        if choice.paused_until is not None and choice.paused_until <= now():
+            choice.paused_until = None
+    return _apply_and_read(session, candidate, interests, previous, source, ip_address)
+
+
+def _apply_and_read(
+    session: Session,
+    candidate: Candidate,
+    interests: list[Interest],
+    desired: PreferenceState,
+    source: ConsentSource,
+    ip_address: str | None,
+) -> SaveOutcome:
+    """Apply `desired`, then read the page back; the state from before is the Undo."""
+    before = current_state(session, candidate, interests)
+    changes = apply_state(
+        session, candidate, interests, desired, source=source, ip_address=ip_address, before=before
+    )
+    return SaveOutcome(center_page(session, candidate), changes, undo=before if changes else None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -17,15 +16,15 @@ from sqlalchemy.orm import Session
 from portal.web.links import send_preference_link
 from portal.web.runtime import db, settings
 from preferences.center import (
-    InterestChoice,
+    CenterForm,
+    CenterPage,
     InterestOption,
     PreferenceState,
-    apply_state,
-    current_state,
-    load_center,
+    SaveOutcome,
+    center_page,
+    restore_center,
+    save_center,
 )
-from preferences.clock import now
-from preferences.interests import active_interests
 from preferences.models import Candidate, ConsentSource, Frequency, Interest
 from preferences.tokens import (
     InvalidLink,
@@ -41,7 +40,6 @@ from preferences.tokens import (
 bp = Blueprint("preferences", __name__, url_prefix="/preferences")
 
 UNDO_SECONDS = 30 * 86400
-MAX_PAUSE_DAYS = 366
 
 
 def _invalid() -> Any:
@@ -90,39 +88,13 @@ def _candidate(token: str) -> Candidate:
     return candidate_for_link(db(), link)
 
 
-def parse_form(
-    form: Any, interests: list[Interest], *, today: date
-) -> tuple[PreferenceState, dict[str, str]]:
-    """Read the preference form into a desired state, with a message per bad field."""
-    errors: dict[str, str] = {}
-    state = PreferenceState(mass_email=form.get("mass_email_optout") != "yes")
-    chosen = set(form.getlist("interest"))
-    for interest in interests:
-        key = str(interest.id)
-        raw_frequency = form.get(f"frequency-{key}", "daily")
-        frequency = (
-            Frequency(raw_frequency)
-            if raw_frequency in {f.value for f in Frequency}
-            else Frequency.DAILY
-        )
-        paused_until = None
-        raw_pause = (form.get(f"pause-{key}") or "").strip()
-        if raw_pause and key in chosen:
-            try:
-                day = date.fromisoformat(raw_pause)
-            except ValueError:
-                errors[f"pause-{key}"] = f"Enter the pause end for {interest.name} as a date."
-            else:
-                if day <= today:
-                    errors[f"pause-{key}"] = f"The pause for {interest.name} must end after today."
-                elif day > today + timedelta(days=MAX_PAUSE_DAYS):
-                    errors[f"pause-{key}"] = "Alerts can be paused for up to a year."
-                else:
-                    paused_until = datetime.combine(day, time.min, tzinfo=UTC)
-        state.interests[interest.id] = InterestChoice(
-            subscribed=key in chosen, frequency=frequency, paused_until=paused_until
-        )
-    return state, errors
+def read_center_form(form: Any) -> CenterForm:
+    """The posted preference form, as the service reads it."""
+    return CenterForm(
+        fields=form,
+        chosen=form.getlist("interest"),
+        mass_email_optout=form.get("mass_email_optout") == "yes",
+    )
 
 
 def undo_token_for(candidate: Candidate, before: PreferenceState) -> str:
@@ -220,34 +192,31 @@ def render_center(
     candidate: Candidate | LinkOwner,
     *,
     action: str,
+    page: CenterPage | None = None,
     status: int = 200,
     changes: list[str] | None = None,
     undo_token: str | None = None,
     errors: dict[str, str] | None = None,
-    form_state: PreferenceState | None = None,
     undo_action: str | None = None,
     undone: bool = False,
-    interests: Sequence[Interest | InterestOption] | None = None,
     form_csrf: str | None = None,
 ) -> Any:
-    """The preference page; with neither `interests` nor `form_state`, one read of both.
+    """The preference page; without `page`, the stored one (one read).
 
     `form_csrf` is the signed page's link-bound form token; without it the form
     carries the session's CSRF token (the dashboard).
     """
     errors = errors or {}
-    if form_state is not None and interests is not None:
-        state = form_state
-    else:
-        interests, state = load_center(session, candidate)
+    if page is None:
+        page = center_page(session, candidate)
     return render_template(
         "preferences/center.html",
         candidate=candidate,
         rows_html=Markup("").join(
-            row_markup(row) for row in center_rows(interests, state, errors, request.form)
+            row_markup(row) for row in center_rows(page.interests, page.state, errors, request.form)
         ),
         form_csrf=form_csrf or generate_csrf(),
-        mass_email=state.mass_email,
+        mass_email=page.state.mass_email,
         action=action,
         changes=changes,
         undo_token=undo_token,
@@ -305,61 +274,47 @@ def show_or_save(
     session = db()
     if request.method == "GET":
         return render_center(session, candidate, action=action, form_csrf=form_csrf)
-    interests = active_interests(session)
-    desired, errors = parse_form(request.form, interests, today=now().date())
-    if errors:
+    outcome = save_center(
+        session,
+        candidate,
+        read_center_form(request.form),
+        source=source,
+        ip_address=request.remote_addr,
+    )
+    if outcome.errors:
         return render_center(
             session,
             candidate,
             action=action,
+            page=outcome.page,
             status=400,
-            errors=errors,
-            form_state=desired,
-            interests=interests,
+            errors=outcome.errors,
             form_csrf=form_csrf,
         )
-    return _apply_and_show(
-        candidate,
-        interests,
-        desired,
-        action=action,
-        undo_action=undo_action,
-        source=source,
-        form_csrf=form_csrf,
+    return _show_outcome(
+        candidate, outcome, action=action, undo_action=undo_action, form_csrf=form_csrf
     )
 
 
-def _apply_and_show(
+def _show_outcome(
     candidate: Candidate,
-    interests: list[Interest],
-    desired: PreferenceState,
+    outcome: SaveOutcome,
     *,
     action: str,
     undo_action: str,
-    source: ConsentSource,
     undone: bool = False,
     form_csrf: str | None = None,
 ) -> Any:
-    """Apply `desired`, then show the page listing what changed, with an Undo of it."""
-    session = db()
-    before = current_state(session, candidate, interests)
-    changes = apply_state(
-        session,
-        candidate,
-        interests,
-        desired,
-        source=source,
-        ip_address=request.remote_addr,
-        before=before,
-    )
-    shown = changes or (["Nothing to undo; your choices are as before."] if undone else [])
+    """The page after a Save or an Undo, listing what changed, with an Undo of it."""
+    shown = outcome.changes or (["Nothing to undo; your choices are as before."] if undone else [])
     return render_center(
-        session,
+        db(),
         candidate,
         action=action,
+        page=outcome.page,
         changes=shown,
         undone=undone,
-        undo_token=undo_token_for(candidate, before) if changes else None,
+        undo_token=undo_token_for(candidate, outcome.undo) if outcome.undo is not None else None,
         undo_action=undo_action,
         form_csrf=form_csrf,
     )
@@ -407,18 +362,14 @@ def apply_undo(
         return _expired()
     except (InvalidLink, ValueError):
         return _invalid()
-    interests = active_interests(db())
-    # Pauses that ended meanwhile are not restored: a pause must end in the future.
-    for choice in previous.interests.values():
-        if choice.paused_until is not None and choice.paused_until <= now():
-            choice.paused_until = None
-    return _apply_and_show(
+    outcome = restore_center(
+        db(), candidate, previous, source=source, ip_address=request.remote_addr
+    )
+    return _show_outcome(
         candidate,
-        interests,
-        previous,
+        outcome,
         action=action,
         undo_action=undo_action,
-        source=source,
         undone=True,
         form_csrf=form_csrf,
     )

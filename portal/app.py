@@ -317,6 +317,8 @@ def _install_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
+        if request.blueprint is None and api.is_api_path(request.path):
+            return api.unrouted(exc)
         if exc.code is None or exc.code < 400:
             return exc
         return render_error(exc.code)

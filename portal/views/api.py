@@ -41,17 +41,29 @@ from preferences.text import is_clean_line
 
 API_PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+NO_SUCH_ENDPOINT = f"no such API endpoint; see {API_PREFIX}/openapi.json"
+
 log = logging.getLogger("portal.api")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
 # Every route takes every standard method and answers a wrong one with a JSON 405 (with
 # Allow): Flask would otherwise raise its routing 405, an HTML page, before this blueprint's
 # error handlers apply. OPTIONS is answered here too (204 with Allow), not by Flask, whose
 # automatic answer would list every method of ANY_METHOD rather than the supported ones.
 ANY_METHOD = ["GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY", "CONNECT"]
 # Endpoints of views wrapped in `token_required`, filled in as they are defined;
-# `portal.web.limits` rate-limits each of them with API_RATE_LIMIT.
+# `portal.app` hands them to `portal.web.limits`, which rate-limits each with API_RATE_LIMIT.
 TOKEN_ENDPOINTS: set[str] = set()
+
+
+def route(rule: str, **options: Any) -> Callable[[F], F]:
+    """An API route: every method reaches the view (which answers 405 itself), and a path
+    is never redirected (no merging of doubled slashes): it matches, or is a JSON 404."""
+    return bp.route(
+        rule, methods=ANY_METHOD, provide_automatic_options=False, merge_slashes=False, **options
+    )
 
 
 def error(status: int, message: str, fields: dict[str, str] | None = None) -> Response:
@@ -60,6 +72,23 @@ def error(status: int, message: str, fields: dict[str, str] | None = None) -> Re
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="talentconnect-api"'
     return response
+
+
+def is_api_path(path: str) -> bool:
+    """Whether `path` is under the API, whether or not a route matched it."""
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def unrouted(exc: HTTPException) -> Response:
+    """The JSON answer for an API path that no route took.
+
+    The catch-all below misses a path with a newline (Werkzeug's `path` converter
+    does not match one) or a doubled slash (API routes don't merge them): both
+    answer "no such endpoint" as JSON, never the site's HTML page.
+    """
+    if exc.code is None or exc.code < 400 or exc.code == 404:
+        return error(404, NO_SUCH_ENDPOINT)
+    return error(exc.code, exc.description or exc.name)
 
 
 def presented_token() -> ApiToken | None:
@@ -152,7 +181,7 @@ def _storable_reference(reference: str) -> bool:
     return is_clean_line(reference) and 0 < len(reference) <= MAX_REFERENCE
 
 
-@bp.route("/jobs/<reference>", methods=ANY_METHOD, provide_automatic_options=False)
+@route("/jobs/<reference>")
 @token_required
 def job(reference: str) -> Any:
     if request.method in ("GET", "HEAD"):
@@ -197,7 +226,7 @@ def job(reference: str) -> Any:
     return response
 
 
-@bp.route("/jobs/<reference>/close", methods=ANY_METHOD, provide_automatic_options=False)
+@route("/jobs/<reference>/close")
 @token_required
 def close_job(reference: str) -> Any:
     if request.method != "POST":
@@ -212,7 +241,7 @@ def close_job(reference: str) -> Any:
     return Response(status=204)
 
 
-@bp.route("/openapi.json", methods=ANY_METHOD, provide_automatic_options=False)
+@route("/openapi.json")
 def openapi() -> Any:
     if request.method not in ("GET", "HEAD"):
         return _wrong_method(["GET"])
@@ -221,10 +250,10 @@ def openapi() -> Any:
     )
 
 
-@bp.route("/", methods=ANY_METHOD, provide_automatic_options=False)
-@bp.route("/<path:_rest>", methods=ANY_METHOD, provide_automatic_options=False)
+@route("", strict_slashes=False)
+@route("/<path:_rest>")
 def not_found(_rest: str = "") -> Any:
-    return error(404, "no such API endpoint; see /api/v1/openapi.json")
+    return error(404, NO_SUCH_ENDPOINT)
 
 
 @bp.errorhandler(RateLimitExceeded)

@@ -182,6 +182,31 @@ def test_unknown_paths_and_wrong_methods_answer_in_json(client: FlaskClient, tok
     assert close_get.status_code == 405
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/jobs/%0A%2F",  # a newline, which the catch-all's path converter misses
+        "/api/v1/jobs/%2F%0A",  # doubled slashes, which Werkzeug would redirect
+        "/api/v1//jobs",
+        "/api/v1",
+        "/api/v1/x%0Ay/close",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "PUT", "POST"])
+def test_paths_no_route_takes_answer_a_json_404(
+    client: FlaskClient, token: str, path: str, method: str
+) -> None:
+    """Found by the property test: an API path that no route matches is a JSON 404, never
+    the site's HTML page or a 308 redirect (of a PUT)."""
+    response = client.open(path, method=method, headers=auth(token), json={"title": "x"})
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.get_json() == {
+        "error": "no such API endpoint; see /api/v1/openapi.json",
+        "fields": {},
+    }
+
+
 def test_every_standard_method_gets_a_json_answer_with_allow(
     client: FlaskClient, token: str
 ) -> None:

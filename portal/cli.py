@@ -31,7 +31,7 @@ from mailer.worker import OutboxWorker
 from portal.alerts_cli import alerts
 from portal.bounces_cli import bounces
 from portal.campaigns_cli import campaigns
-from portal.config import SETTINGS, ConfigError, Settings, load_settings
+from portal.config import SETTINGS, ConfigError, Settings, load_settings, settings_markdown
 from portal.demo import DemoResult, seed_demo
 from portal.imports_cli import api_token_group, candidates_group, jobs_group
 from portal.inbound_cli import inbound
@@ -117,8 +117,12 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
 
 
 @cli.command("settings")
-def settings_cmd() -> None:
+@click.option("--markdown", is_flag=True, help="Print the table of docs/CONFIGURATION.md instead.")
+def settings_cmd(markdown: bool) -> None:
     """List every setting with its default."""
+    if markdown:
+        click.echo(settings_markdown(), nl=False)
+        return
     table = Table(title="Settings (environment variable, default, meaning)")
     table.add_column("Variable")
     table.add_column("Default")

@@ -93,6 +93,10 @@ class SettingSpec:
         return self.name.lower() if self.field == "" else self.field
 
 
+# Readers: each checks one setting's value and returns it typed, or raises a ConfigError
+# naming the variable. The table below says which setting each one reads.
+
+
 def _text(value: str, at: Reading) -> str:
     return value
 
@@ -103,28 +107,71 @@ def _path(value: str, at: Reading) -> Path:
 
 def _whole_number(*, minimum: int, maximum: int) -> Reader:
     def read(value: str, at: Reading) -> int:
-        return _int(at.name, value, minimum=minimum, maximum=maximum)
+        try:
+            number = int(value)
+        except ValueError:
+            raise at.error(f"{value!r} is not a whole number") from None
+        if not minimum <= number <= maximum:
+            raise at.error(f"{number} is not between {minimum} and {maximum}")
+        return number
 
     return read
 
 
 def _number(*, minimum: float, maximum: float) -> Reader:
     def read(value: str, at: Reading) -> float:
-        return _float(at.name, value, minimum=minimum, maximum=maximum)
+        try:
+            number = float(value)
+        except ValueError:
+            raise at.error(f"{value!r} is not a number") from None
+        if not minimum <= number <= maximum:
+            raise at.error(f"{number} is not between {minimum} and {maximum}")
+        return number
 
     return read
 
 
 def _flag(value: str, at: Reading) -> bool:
-    return _bool(at.name, value)
-
-
-def _rate_limit(value: str, at: Reading) -> str:
-    return _rate(at.name, value)
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise at.error(f"{value!r} must be true or false")
 
 
 def _https_or_path(value: str, at: Reading) -> str:
-    return _link(at.name, value)
+    if value and not (value.startswith("https://") or value.startswith("/")):
+        raise at.error("must be an https:// URL or a /path")
+    return value
+
+
+def _rate_limit(value: str, at: Reading) -> str:
+    """A Flask-Limiter rate string, checked at start-up.
+
+    Flask-Limiter itself would only log a malformed limit, and then not apply it.
+    """
+    from limits import parse_many
+
+    try:
+        items = parse_many(value)
+    except ValueError as exc:
+        raise at.error(
+            f"{value!r} is not a rate such as '600 per minute' or '20/minute;200/hour' ({exc})"
+        ) from None
+    if any(item.amount < 1 for item in items):
+        raise at.error(f"{value!r} allows no requests at all")
+    return value
+
+
+def _json(value: str, at: Reading, kind: type) -> Any:
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise at.error(f"is not valid JSON ({exc.msg})") from None
+    if not isinstance(parsed, kind):
+        raise at.error(f"must be a JSON {kind.__name__}")
+    return parsed
 
 
 DEFAULT_TEXTS: dict[str, str] = {
@@ -148,10 +195,6 @@ PROFILE_FIELD_NAMES = (
     "github_url",
     "portfolio_url",
 )
-
-
-# Readers: each checks one setting's value and returns it typed, or raises a ConfigError
-# naming the variable. The table below says which setting each one reads.
 
 
 def _env(value: str, at: Reading) -> str:
@@ -333,7 +376,7 @@ def _texts(value: str, at: Reading) -> dict[str, str]:
     texts = dict(DEFAULT_TEXTS)
     if not value:
         return texts
-    given = _json(at.name, value, dict)
+    given = _json(value, at, dict)
     for key, text in given.items():
         if key not in DEFAULT_TEXTS:
             raise at.error(f"unknown text {key!r}")
@@ -375,7 +418,7 @@ def _oidc(value: str, at: Reading) -> tuple[Any, ...]:
         return ()
     from portal.oidc import parse_provider_configs
 
-    items = _json(at.name, value, list)
+    items = _json(value, at, list)
     try:
         return tuple(parse_provider_configs(items))
     except ValueError as exc:
@@ -389,70 +432,8 @@ def _storage(value: str, at: Reading) -> str:
     return value
 
 
-def _link(name: str, raw: str) -> str:
-    if raw and not (raw.startswith("https://") or raw.startswith("/")):
-        raise ConfigError(PREFIX + name, "must be an https:// URL or a /path")
-    return raw
-
-
-def _rate(name: str, raw: str) -> str:
-    """A Flask-Limiter rate string, checked at start-up.
-
-    Flask-Limiter itself would only log a malformed limit, and then not apply it.
-    """
-    from limits import parse_many
-
-    try:
-        items = parse_many(raw)
-    except ValueError as exc:
-        raise ConfigError(
-            PREFIX + name,
-            f"{raw!r} is not a rate such as '600 per minute' or '20/minute;200/hour' ({exc})",
-        ) from None
-    if any(item.amount < 1 for item in items):
-        raise ConfigError(PREFIX + name, f"{raw!r} allows no requests at all")
-    return raw
-
-
-def _bool(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(PREFIX + name, f"{raw!r} must be true or false")
-
-
-def _json(name: str, raw: str, kind: type) -> Any:
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(PREFIX + name, f"is not valid JSON ({exc.msg})") from None
-    if not isinstance(value, kind):
-        raise ConfigError(PREFIX + name, f"must be a JSON {kind.__name__}")
-    return value
-
-
-def _int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(PREFIX + name, f"{raw!r} is not a whole number") from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(PREFIX + name, f"{value} is not between {minimum} and {maximum}")
-    return value
-
-
-def _float(name: str, raw: str, *, minimum: float, maximum: float) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(PREFIX + name, f"{raw!r} is not a number") from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(PREFIX + name, f"{value} is not between {minimum} and {maximum}")
-    return value
-
-
+# Read top to bottom: a reader may use the settings above it (ENV, INSTANCE_DIR, MAIL_FROM,
+# the DKIM pair), and of several malformed values the highest is reported.
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "ENV",
@@ -491,14 +472,6 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _smtp_url,
     ),
     SettingSpec(
-        "SECRET_KEYS",
-        "generated into <INSTANCE_DIR>/secret_key",
-        "Comma-separated signing keys, newest first; the first signs, all verify. "
-        "At least 32 characters each in production.",
-        _secret_keys,
-        derived_default=True,
-    ),
-    SettingSpec(
         "BASE_URL",
         "http://127.0.0.1:8000",
         "Public URL of the portal, used in links in emails.",
@@ -521,6 +494,74 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "to `talentconnect inbound serve`, which applies the request like the one-click link.",
         _unsubscribe_mailbox,
         derived_default=True,
+    ),
+    SettingSpec(
+        "POSTAL_ADDRESS",
+        "",
+        "Company postal address printed in every bulk email (CAN-SPAM). Required in "
+        "production; in development a demo address stands in.",
+        _postal_address,
+    ),
+    SettingSpec(
+        "SECRET_KEYS",
+        "generated into <INSTANCE_DIR>/secret_key",
+        "Comma-separated signing keys, newest first; the first signs, all verify. "
+        "At least 32 characters each in production.",
+        _secret_keys,
+        derived_default=True,
+    ),
+    SettingSpec("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR.", _log_level),
+    SettingSpec("COMPANY_NAME", "Acme", "Company name shown on the portal and in emails.", _text),
+    SettingSpec(
+        "UPLOAD_DIR",
+        "<INSTANCE_DIR>/uploads",
+        "Where resumes are stored, outside the web root.",
+        _upload_dir,
+        derived_default=True,
+    ),
+    SettingSpec(
+        "WORKER_BATCH_SIZE",
+        "100",
+        "Outbox rows a sender worker claims at once. A worker killed mid-batch may "
+        "send up to this many twice (their lease expires and another worker sends them).",
+        _whole_number(minimum=1, maximum=10_000),
+    ),
+    SettingSpec(
+        "WORKER_POLL_SECONDS",
+        "2",
+        "How long an idle worker waits before looking for due mail again.",
+        _number(minimum=0.05, maximum=3600),
+    ),
+    SettingSpec(
+        "SMTP_CONNECTIONS",
+        "4",
+        "SMTP connections each sender worker keeps open to the relay and sends over at once.",
+        _whole_number(minimum=1, maximum=64),
+    ),
+    SettingSpec(
+        "SEND_RATE",
+        "0",
+        "Most messages per second each sender worker hands to the relay; 0: no limit.",
+        _number(minimum=0, maximum=1_000_000),
+    ),
+    SettingSpec(
+        "SCHEDULER_RELOAD_SECONDS",
+        "60",
+        "How often the scheduler re-reads alert schedules from the database.",
+        _whole_number(minimum=1, maximum=86_400),
+    ),
+    SettingSpec(
+        "MAIL_SINK_PORT",
+        "0",
+        "Port of the development mail sink on 127.0.0.1; 0 picks a free one.",
+        _whole_number(minimum=0, maximum=65_535),
+    ),
+    SettingSpec(
+        "COMPANY_LOGO_URL",
+        "",
+        "URL of the company logo shown in the header; empty shows "
+        "the first letter of COMPANY_NAME.",
+        _https_or_path,
     ),
     SettingSpec(
         "BOUNCE_DOMAIN",
@@ -565,91 +606,6 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Messages a campaign or alert run must have handed to the relay (since it was "
         "last resumed) before the two rates above are judged.",
         _whole_number(minimum=1, maximum=1_000_000),
-    ),
-    SettingSpec(
-        "POSTAL_ADDRESS",
-        "",
-        "Company postal address printed in every bulk email (CAN-SPAM). Required in "
-        "production; in development a demo address stands in.",
-        _postal_address,
-    ),
-    SettingSpec(
-        "DKIM_DOMAIN",
-        "",
-        "Signing domain (`d=`) of the DKIM signature on every email, usually the domain of "
-        "MAIL_FROM. Set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE together, or none: "
-        "then mail goes out unsigned.",
-        _text,
-        field=None,
-    ),
-    SettingSpec(
-        "DKIM_SELECTOR",
-        "",
-        "DKIM selector (`s=`); the public key is the TXT record at "
-        "`<selector>._domainkey.<DKIM_DOMAIN>`.",
-        _text,
-        field=None,
-    ),
-    SettingSpec(
-        "DKIM_KEY_FILE",
-        "",
-        "PEM file with the unencrypted DKIM private key: RSA of 2048 bits or more, or "
-        "Ed25519. Read once at start-up.",
-        _dkim,
-        field="dkim",
-    ),
-    SettingSpec("COMPANY_NAME", "Acme", "Company name shown on the portal and in emails.", _text),
-    SettingSpec(
-        "UPLOAD_DIR",
-        "<INSTANCE_DIR>/uploads",
-        "Where resumes are stored, outside the web root.",
-        _upload_dir,
-        derived_default=True,
-    ),
-    SettingSpec("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR.", _log_level),
-    SettingSpec(
-        "WORKER_BATCH_SIZE",
-        "100",
-        "Outbox rows a sender worker claims at once. A worker killed mid-batch may "
-        "send up to this many twice (their lease expires and another worker sends them).",
-        _whole_number(minimum=1, maximum=10_000),
-    ),
-    SettingSpec(
-        "SMTP_CONNECTIONS",
-        "4",
-        "SMTP connections each sender worker keeps open to the relay and sends over at once.",
-        _whole_number(minimum=1, maximum=64),
-    ),
-    SettingSpec(
-        "SEND_RATE",
-        "0",
-        "Most messages per second each sender worker hands to the relay; 0: no limit.",
-        _number(minimum=0, maximum=1_000_000),
-    ),
-    SettingSpec(
-        "WORKER_POLL_SECONDS",
-        "2",
-        "How long an idle worker waits before looking for due mail again.",
-        _number(minimum=0.05, maximum=3600),
-    ),
-    SettingSpec(
-        "SCHEDULER_RELOAD_SECONDS",
-        "60",
-        "How often the scheduler re-reads alert schedules from the database.",
-        _whole_number(minimum=1, maximum=86_400),
-    ),
-    SettingSpec(
-        "MAIL_SINK_PORT",
-        "0",
-        "Port of the development mail sink on 127.0.0.1; 0 picks a free one.",
-        _whole_number(minimum=0, maximum=65_535),
-    ),
-    SettingSpec(
-        "COMPANY_LOGO_URL",
-        "",
-        "URL of the company logo shown in the header; empty shows "
-        "the first letter of COMPANY_NAME.",
-        _https_or_path,
     ),
     SettingSpec(
         "PRIVACY_URL",
@@ -804,6 +760,31 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "right. 0 trusts no header. Set it only behind proxies that always set the header: "
         "otherwise a client can forge its address.",
         _whole_number(minimum=0, maximum=5),
+    ),
+    SettingSpec(
+        "DKIM_DOMAIN",
+        "",
+        "Signing domain (`d=`) of the DKIM signature on every email, usually the domain of "
+        "MAIL_FROM. Set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE together, or none: "
+        "then mail goes out unsigned.",
+        _text,
+        field=None,
+    ),
+    SettingSpec(
+        "DKIM_SELECTOR",
+        "",
+        "DKIM selector (`s=`); the public key is the TXT record at "
+        "`<selector>._domainkey.<DKIM_DOMAIN>`.",
+        _text,
+        field=None,
+    ),
+    SettingSpec(
+        "DKIM_KEY_FILE",
+        "",
+        "PEM file with the unencrypted DKIM private key: RSA of 2048 bits or more, or "
+        "Ed25519. Read once at start-up.",
+        _dkim,
+        field="dkim",
     ),
 )
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/fanout.py || status=1; \
 	$(BIN)/python bench/matching.py || status=1; \
 	exit $$status
+
+# docs/CONFIGURATION.md's settings table is written from the table in portal/config.py.
+docs: $(STAMP)
+	$(BIN)/python scripts/settings_doc.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -31,7 +31,7 @@ from portal.cli.outbox import outbox
 from portal.cli.recruiters import recruiter
 from portal.cli.uploads import uploads
 from portal.cli.workers import campaign_dispatcher, make_worker, scheduled_tasks, scheduler, worker
-from portal.config import SETTINGS, ConfigError, Settings
+from portal.config import SETTINGS, ConfigError, Settings, settings_markdown
 from portal.demo import DemoResult, seed_demo
 from portal.migrate import upgrade
 from portal.resumes.sandbox import warm_up
@@ -71,8 +71,12 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
 
 
 @cli.command("settings")
-def settings_cmd() -> None:
+@click.option("--markdown", is_flag=True, help="Print the table of docs/CONFIGURATION.md instead.")
+def settings_cmd(markdown: bool) -> None:
     """List every setting with its default."""
+    if markdown:
+        click.echo(settings_markdown(), nl=False)
+        return
     table = Table(title="Settings (environment variable, default, meaning)")
     table.add_column("Variable")
     table.add_column("Default")

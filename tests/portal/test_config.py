@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import stat
+from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -475,3 +478,32 @@ def test_malformed_dkim_domain_or_selector_is_named(tmp_path: Path, name: str, v
     error = _dkim_error(tmp_path, **{name: value})
     assert error.variable == f"TALENTCONNECT_{name}"
     assert repr(value) in error.message
+
+
+def test_settings_attributes_and_the_table_agree() -> None:
+    """Each Settings attribute comes from one row of SETTINGS, typed as its reader returns."""
+    from mailer.dkim import DkimSigner
+
+    names = {"DkimSigner": DkimSigner}
+    hints = get_type_hints(Settings, localns=names)
+    by_attribute = {spec.attribute: spec for spec in SETTINGS if spec.attribute}
+    assert len(by_attribute) == len([spec for spec in SETTINGS if spec.attribute])
+    # uses_dev_secret says how SECRET_KEYS was filled; it is no setting of its own.
+    assert set(hints) == {*by_attribute, "uses_dev_secret"}
+    for attribute, spec in by_attribute.items():
+        returns = get_type_hints(spec.read, localns=names)["return"]
+        assert returns == hints[attribute], spec.name
+
+
+def test_settings_attributes_have_no_defaults_of_their_own() -> None:
+    """Defaults are written once, in SETTINGS: the dataclass repeats none of them."""
+    for attribute in fields(Settings):
+        assert attribute.default is MISSING, attribute.name
+        assert attribute.default_factory is MISSING, attribute.name
+
+
+def test_a_derived_default_is_described_not_given() -> None:
+    """A default worked out from other settings names them in <…>, and only such a default."""
+    for spec in SETTINGS:
+        names_another = re.search(r"<(domain of )?[A-Z_]+>", spec.default) is not None
+        assert spec.derived_default == names_another, spec.name

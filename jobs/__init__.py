@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from jobs.alerts import (
-    AlertError,
     AlertRunSummary,
     AudiencePreview,
     SampleRecipient,
-    ScheduleNotFound,
     preview_schedule,
     run_instant,
     run_schedule,
 )
+from jobs.errors import AlertError, JobsError, ScheduleError, ScheduleNotFound
 from jobs.models import (
     AlertRun,
     AlertRunStatus,
@@ -38,7 +37,9 @@ __all__ = [
     "JobMatch",
     "JobPage",
     "JobPosting",
+    "JobsError",
     "SampleRecipient",
+    "ScheduleError",
     "ScheduleNotFound",
     "cron_trigger",
     "get_job",

@@ -69,6 +69,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.digests import digest_context
+from jobs.errors import ScheduleNotFound
 from jobs.models import (
     AlertRun,
     AlertRunStatus,
@@ -168,18 +169,6 @@ _CLASS_FREQUENCIES = {
 }
 
 Progress = Callable[[int, int], None]
-
-
-class AlertError(Exception):
-    """Base class of the alert-run errors."""
-
-
-class ScheduleNotFound(AlertError):
-    """No alert schedule has this id or name."""
-
-    def __init__(self, key: object) -> None:
-        super().__init__(f"no alert schedule {key!r}")
-        self.key = key
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from jobs.alerts import AlertError
+from jobs.errors import AlertError
 from jobs.models import AlertRun, AlertSchedule
 from mailer.reports import UNSUBSCRIBE_WINDOW, SendReport, alert_run_send_report
 

@@ -84,6 +84,7 @@ from mailer.config import MailSettings
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import DEFAULT_DELIVER_WITHIN
 from mailer.render import RenderedEmail, Renderer
+from mailer.sends import SendKind, register_send_kind
 from preferences.clock import now
 from preferences.db import TEMPORARY_ONLY, UTCDateTime, read_only_work
 from preferences.models import (
@@ -169,6 +170,10 @@ _CLASS_FREQUENCIES = {
 }
 
 Progress = Callable[[int, int], None]
+
+# An alert run's digests are a send (`mailer.sends`): keys `alert-run:<run id>:<candidate id>`.
+# Registered at import, so the mailer's worker and reports tell a run's rows apart.
+ALERT_RUN = register_send_kind(SendKind("alert-run"))
 
 
 @dataclass(frozen=True)
@@ -442,7 +447,7 @@ def alert_context(
 
 def dedupe_key(run_id: int, candidate_id: int) -> str:
     """The outbox dedupe key of a run's digest to one candidate."""
-    return f"alert-run:{run_id}:{candidate_id}"
+    return ALERT_RUN.dedupe_key(run_id, candidate_id)
 
 
 def _write_chunk(conn: Connection, run_id: int, at: datetime, lo: int, hi: int) -> tuple[int, int]:

@@ -9,9 +9,17 @@ from types import ModuleType
 
 import pytest
 
+import jobs.alerts
+import jobs.schedules
 from jobs.errors import AlertError, JobsError, ScheduleError, ScheduleNotFound
+from jobs.posting_admin import PostingRejected
+from mailer.dkim import DkimError
 from mailer.errors import MailerError
+from mailer.message import HeaderError
+from preferences.clock import TimeOutOfRange
+from preferences.db import WriteBeforeSlowWork
 from preferences.errors import PreferencesError
+from preferences.text import UnstorableText
 
 ROOTS: dict[str, type[Exception]] = {
     "preferences": PreferencesError,
@@ -65,9 +73,6 @@ def test_the_package_roots_are_unrelated() -> None:
 def test_one_schedule_not_found_for_runs_and_the_schedule_service() -> None:
     """The alert runner and the schedule service raise the same ScheduleNotFound, which both
     families (and JobsError) catch."""
-    import jobs.alerts
-    import jobs.schedules
-
     assert jobs.alerts.ScheduleNotFound is jobs.schedules.ScheduleNotFound is ScheduleNotFound
     error = ScheduleNotFound(999)
     assert isinstance(error, AlertError) and isinstance(error, ScheduleError)
@@ -76,20 +81,12 @@ def test_one_schedule_not_found_for_runs_and_the_schedule_service() -> None:
 
 def test_posting_rejected_is_a_jobs_error_not_a_preferences_one() -> None:
     """Posting input errors belong to jobs."""
-    from jobs.posting_admin import PostingRejected
-
     assert issubclass(PostingRejected, JobsError)
     assert not issubclass(PostingRejected, PreferencesError)
 
 
 def test_value_error_mixins_stay_for_callers_that_catch_them() -> None:
     """Exceptions that callers catch as ValueError or RuntimeError still are those too."""
-    from mailer.dkim import DkimError
-    from mailer.message import HeaderError
-    from preferences.clock import TimeOutOfRange
-    from preferences.db import WriteBeforeSlowWork
-    from preferences.text import UnstorableText
-
     for cls in (UnstorableText, TimeOutOfRange, DkimError, HeaderError):
         assert issubclass(cls, ValueError)
     assert issubclass(WriteBeforeSlowWork, RuntimeError)

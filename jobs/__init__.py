@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from jobs.alerts import (
-    AlertError,
     AlertRunSummary,
     AudiencePreview,
     SampleRecipient,
-    ScheduleNotFound,
     preview_schedule,
     run_instant,
     run_schedule,
 )
+from jobs.errors import AlertError, JobsError, ScheduleError, ScheduleNotFound
 from jobs.models import (
     AlertRun,
     AlertRunStatus,
@@ -23,9 +22,13 @@ from jobs.models import (
     schedule_interests,
 )
 from jobs.postings import JobMatch, JobPage, get_job, list_open_jobs, open_jobs_for_interests
+from jobs.privacy import DIGEST_DATA
 from jobs.scheduler import AlertScheduler, cron_trigger
 
+# DIGEST_DATA: importing any part of jobs registers the digest items' export and erasure
+# hook, after mailer's (jobs.alerts imports mailer first), so exports list emails first.
 __all__ = [
+    "DIGEST_DATA",
     "AlertError",
     "AlertRun",
     "AlertRunStatus",
@@ -38,7 +41,9 @@ __all__ = [
     "JobMatch",
     "JobPage",
     "JobPosting",
+    "JobsError",
     "SampleRecipient",
+    "ScheduleError",
     "ScheduleNotFound",
     "cron_trigger",
     "get_job",

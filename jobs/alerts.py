@@ -69,6 +69,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.digests import digest_context
+from jobs.errors import ScheduleNotFound
 from jobs.models import (
     AlertRun,
     AlertRunStatus,
@@ -83,6 +84,7 @@ from mailer.config import MailSettings
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import DEFAULT_DELIVER_WITHIN
 from mailer.render import RenderedEmail, Renderer
+from mailer.sends import SendKind, register_send_kind
 from preferences.clock import now
 from preferences.db import TEMPORARY_ONLY, UTCDateTime, read_only_work
 from preferences.models import (
@@ -169,17 +171,9 @@ _CLASS_FREQUENCIES = {
 
 Progress = Callable[[int, int], None]
 
-
-class AlertError(Exception):
-    """Base class of the alert-run errors."""
-
-
-class ScheduleNotFound(AlertError):
-    """No alert schedule has this id or name."""
-
-    def __init__(self, key: object) -> None:
-        super().__init__(f"no alert schedule {key!r}")
-        self.key = key
+# An alert run's digests are a send (`mailer.sends`): keys `alert-run:<run id>:<candidate id>`.
+# Registered at import, so the mailer's worker and reports tell a run's rows apart.
+ALERT_RUN = register_send_kind(SendKind("alert-run"))
 
 
 @dataclass(frozen=True)
@@ -453,7 +447,7 @@ def alert_context(
 
 def dedupe_key(run_id: int, candidate_id: int) -> str:
     """The outbox dedupe key of a run's digest to one candidate."""
-    return f"alert-run:{run_id}:{candidate_id}"
+    return ALERT_RUN.dedupe_key(run_id, candidate_id)
 
 
 def _write_chunk(conn: Connection, run_id: int, at: datetime, lo: int, hi: int) -> tuple[int, int]:

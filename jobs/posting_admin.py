@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 
+from jobs.errors import JobsError
 from jobs.models import JobPosting, job_interests, schedule_interests
 from mailer.models import MessageKind
 from mailer.outbox import enqueue
 from preferences.audit import record_audit, recruiter_actor
 from preferences.clock import TimeOutOfRange, now, utc_in_range
-from preferences.errors import PreferencesError
 from preferences.interest_admin import SubscriptionMerge, merge_subscriptions
 from preferences.models import Candidate, Interest, InterestStatus
 from preferences.text import TextKind, UnstorableText, clean_text, scrub_text
@@ -39,7 +39,7 @@ TOO_LONG = "too_long"
 UNSTORABLE = "unstorable"
 
 
-class PostingRejected(PreferencesError):
+class PostingRejected(JobsError):
     """Posting input that breaks a rule; `errors` maps each bad field to the reason."""
 
     def __init__(self, errors: dict[str, str]) -> None:

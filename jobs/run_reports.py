@@ -1,10 +1,10 @@
 """Reports of alert runs for the console: the recent runs, and what became of one run's digests.
 
-The counting is `mailer.reports.alert_run_send_report` (the run's outbox rows by
-dedupe-key prefix); this module adds the run and its schedule's name, which live
-in `jobs`, a package `mailer` may not import. A run's schedule may be gone:
-`alert_runs.schedule_id` is SET NULL when a schedule is deleted, and instant runs
-never had one, so the name is None for both.
+The counting is `mailer.reports.send_report` over the run's outbox rows, picked by
+the dedupe-key prefix `jobs.alerts.ALERT_RUN` builds; this module adds the run and
+its schedule's name, which live in `jobs`, a package `mailer` may not import. A
+run's schedule may be gone: `alert_runs.schedule_id` is SET NULL when a schedule is
+deleted, and instant runs never had one, so the name is None for both.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from datetime import timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from jobs.alerts import AlertError
+from jobs.alerts import ALERT_RUN
+from jobs.errors import AlertError
 from jobs.models import AlertRun, AlertSchedule
-from mailer.reports import UNSUBSCRIBE_WINDOW, SendReport, alert_run_send_report
+from mailer.reports import UNSUBSCRIBE_WINDOW, SendReport, send_report
+from preferences.models import ConsentScope
 
 RECENT_RUNS = 20
 
@@ -53,6 +56,24 @@ def list_alert_runs(session: Session, *, limit: int = RECENT_RUNS) -> list[Alert
     """
     rows = session.execute(_entries().order_by(AlertRun.id.desc()).limit(limit))
     return [AlertRunEntry(run, name) for run, name in rows]
+
+
+def alert_run_rows(run_id: int) -> ColumnElement[bool]:
+    """The outbox rows of one alert run's digests, by their dedupe-key prefix."""
+    return ALERT_RUN.rows(run_id)
+
+
+def alert_run_send_report(
+    session: Session, run_id: int, *, window: timedelta = UNSUBSCRIBE_WINDOW
+) -> SendReport:
+    """The report of one alert run's digests; its unsubscribes are interest-alert opt-outs."""
+    return send_report(
+        session,
+        alert_run_rows(run_id),
+        unsubscribe_scope=ConsentScope.INTEREST,
+        window=window,
+        send_key=ALERT_RUN.prefix(run_id),
+    )
 
 
 def alert_run_report(

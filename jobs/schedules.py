@@ -16,6 +16,7 @@ from zoneinfo import available_timezones
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from jobs.errors import ScheduleError, ScheduleNotFound
 from jobs.models import AlertSchedule, FrequencyClass, JobPosting, job_interests
 from jobs.scheduler import cron_trigger, next_fire_times
 from mailer.models import MessageKind
@@ -45,22 +46,12 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DAY_NAMES = dict(WEEKDAYS) | {"7": "Sunday"}
 
 
-class ScheduleError(Exception):
-    """Base of the errors raised on purpose by the schedule service."""
-
-
 class InvalidSchedule(ScheduleError):
     """Input that cannot make a schedule; `errors` maps each bad field to a message."""
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
-
-
-class ScheduleNotFound(ScheduleError):
-    def __init__(self, schedule_id: int) -> None:
-        super().__init__(f"no alert schedule {schedule_id}")
-        self.schedule_id = schedule_id
 
 
 class NothingToSend(ScheduleError):

@@ -50,13 +50,16 @@ from mailer.outbox import (
     mark_skipped,
     outbox_report,
 )
+from mailer.privacy import OUTBOX_DATA
 from mailer.render import RenderedEmail, Renderer
 from mailer.sender import Sender, SmtpSender
 from mailer.sink import MaildirStore, MailSink, MemoryStore, MessageStore, SinkMessage, free_port
 from mailer.verp import bounce_mailbox, parse_verp, verp_address
 from mailer.worker import BatchResult, OutboxWorker, retry_delay
 
+# OUTBOX_DATA: importing any part of mailer registers the outbox's export and erasure hook.
 __all__ = [
+    "OUTBOX_DATA",
     "BatchResult",
     "BounceOutcome",
     "BounceRoute",

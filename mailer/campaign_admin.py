@@ -9,7 +9,7 @@ everyone opted in to mass email. Who would receive it is decided in SQL:
 - with interests chosen, they are subscribed to at least one of them.
 
 Dispatch queues the whole audience with one INSERT … SELECT (dedupe key
-``campaign:<id>:<candidate id>``, context ``{"campaign_id": id}``), so running it
+`mailer.sends.CAMPAIGN.dedupe_key`, context ``{"campaign_id": id}``), so running it
 twice, or again after a crash, never queues anyone twice. The worker re-checks
 opt-in and suppression when each row is sent.
 
@@ -42,7 +42,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,6 +54,7 @@ from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, 
 from mailer.outbox import DEFAULT_DELIVER_WITHIN, enqueue
 from mailer.render import RenderedEmail, Renderer
 from mailer.reputation import skip_held
+from mailer.sends import CAMPAIGN
 from preferences.clock import LATEST, TimeOutOfRange, now, utc_in_range
 from preferences.db import UTCDateTime, session_scope
 from preferences.models import (
@@ -383,7 +383,7 @@ def cancel_campaign(session: Session, campaign_id: int) -> int:
         select(func.count())
         .select_from(OutboxMessage)
         .where(
-            OutboxMessage.dedupe_key.like(f"{_key_prefix(campaign.id)}%"),
+            CAMPAIGN.rows(campaign.id),
             OutboxMessage.status.in_(
                 (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)
             ),
@@ -401,13 +401,9 @@ def cancel_campaign(session: Session, campaign_id: int) -> int:
 # --- dispatch ----------------------------------------------------------------------
 
 
-def _key_prefix(campaign_id: int) -> str:
-    return f"campaign:{campaign_id}:"
-
-
 def campaign_rows(campaign_id: int) -> ColumnElement[bool]:
     """The outbox rows queued for a campaign's audience (not its test sends)."""
-    return OutboxMessage.dedupe_key.like(f"{_key_prefix(campaign_id)}%")
+    return CAMPAIGN.rows(campaign_id)
 
 
 def queue_audience(session: Session, campaign: Campaign) -> int:
@@ -417,7 +413,7 @@ def queue_audience(session: Session, campaign: Campaign) -> int:
     at = now()
     source = (
         select(
-            literal(_key_prefix(campaign.id), String) + sql_cast(Candidate.id, String),
+            CAMPAIGN.dedupe_key_sql(campaign.id, Candidate.id),
             literal(MessageKind.CAMPAIGN.value, String),
             literal("campaign", String),
             Candidate.id,

@@ -2,9 +2,9 @@
 
 A send (a campaign, or an alert run) is a set of outbox rows picked by a SQL
 condition, so one function reports both: `send_report(session, condition)`.
-Both conditions are dedupe-key prefixes (`campaign_rows`, `alert_run_rows`). The
-alert run itself lives in `jobs`, which this package may not import:
-`jobs.run_reports` pairs the run with `alert_run_send_report`.
+Both conditions are dedupe-key prefixes (`mailer.sends`). The alert run itself
+lives in `jobs`, which this package may not import: `jobs.run_reports` passes in
+the run's rows and key, built by jobs' `ALERT_RUN`.
 
 Unsubscribes a send caused: one-click links carry the list, not the message, so
 no consent event names the campaign or run it came from. The report counts the
@@ -28,6 +28,7 @@ from mailer.campaign_admin import campaign_rows, get_campaign
 from mailer.errors import MailerError
 from mailer.models import Campaign, MessageKind, OutboxMessage, OutboxStatus, SendAlarm
 from mailer.reputation import alarm_of, bounce_categories, policy_domains
+from mailer.sends import CAMPAIGN
 from preferences.addresses import normalize_email
 from preferences.clock import now
 from preferences.errors import InvalidEmail
@@ -169,33 +170,9 @@ def campaign_report(
     """The campaign and the report of the rows queued for its audience (test sends aside)."""
     campaign = get_campaign(session, campaign_id)
     report = send_report(
-        session, campaign_rows(campaign_id), window=window, send_key=f"campaign:{campaign_id}:"
+        session, campaign_rows(campaign_id), window=window, send_key=CAMPAIGN.prefix(campaign_id)
     )
     return campaign, report
-
-
-def alert_run_rows(run_id: int) -> ColumnElement[bool]:
-    """The outbox rows of one alert run's digests, by their dedupe-key prefix.
-
-    The keys are ``alert-run:<run id>:<candidate id>`` (`jobs.alerts.dedupe_key`,
-    which this package may not import); the colon after the id keeps run 1 from
-    matching run 12. Selected as `campaign_rows` selects a campaign's, through the
-    unique index on the key (binary collation on both backends, migration 0005).
-    """
-    return OutboxMessage.dedupe_key.like(f"alert-run:{run_id}:%")
-
-
-def alert_run_send_report(
-    session: Session, run_id: int, *, window: timedelta = UNSUBSCRIBE_WINDOW
-) -> SendReport:
-    """The report of one alert run's digests; its unsubscribes are interest-alert opt-outs."""
-    return send_report(
-        session,
-        alert_run_rows(run_id),
-        unsubscribe_scope=ConsentScope.INTEREST,
-        window=window,
-        send_key=f"alert-run:{run_id}:",
-    )
 
 
 # --- charts' data ---------------------------------------------------------------------

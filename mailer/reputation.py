@@ -6,8 +6,8 @@ time. Policy rejections (spam filters, block lists, reputation, authentication)
 are the sender's problem and never count against an address, but they are the
 first sign that a sending IP or domain is in trouble, so they feed an alarm:
 
-- A *send* is a campaign's or an alert run's outbox rows (dedupe-key prefix
-  `campaign:<id>:` or `alert-run:<id>:`). Its policy rate is its policy
+- A *send* is a campaign's or an alert run's outbox rows (a dedupe-key prefix
+  such as `campaign:<id>:`, see `mailer.sends`). Its policy rate is its policy
   rejections over the messages it handed to the relay (rows sent or failed).
 - When that rate passes `reputation_warn_percent` (2 %) a warning is logged once
   (``msg="sender reputation warning"``, with the counts and the worst domains).
@@ -51,6 +51,7 @@ from mailer.models import (
     SendAlarm,
 )
 from mailer.outbox import DEFAULT_DELIVER_WITHIN
+from mailer.sends import CAMPAIGN, send_key, send_rows
 from preferences.clock import now
 from preferences.db import among
 
@@ -59,7 +60,6 @@ log = logging.getLogger("mailer.reputation")
 MAX_DIAGNOSTIC_CHARS = 200
 # Domains named in the warning log line.
 TOP_DOMAINS = 3
-_SEND_KEY = re.compile(r"^(campaign|alert-run):(\d+):")
 # An address in a server's text; only its domain is kept.
 _ADDRESS = re.compile(r"[^\s<>()\[\];:,\"'=]+@([A-Za-z0-9.-]+)")
 HANDED = (OutboxStatus.SENT, OutboxStatus.FAILED)
@@ -69,21 +69,6 @@ PAUSE_REASON = "the campaign is paused"
 
 class ResumeError(MailerError):
     """A campaign that cannot be resumed, with a message for the recruiter."""
-
-
-def send_key(dedupe_key: str) -> str | None:
-    """The send an outbox row belongs to (`campaign:12:`), or None (a welcome, a test)."""
-    found = _SEND_KEY.match(dedupe_key)
-    return found.group(0) if found else None
-
-
-def _campaign_id(key: str) -> int | None:
-    found = _SEND_KEY.match(key)
-    return int(found.group(2)) if found and found.group(1) == "campaign" else None
-
-
-def _rows(key: str) -> ColumnElement[bool]:
-    return OutboxMessage.dedupe_key.like(f"{key}%")
 
 
 def recipient_domain(address: str) -> str:
@@ -163,13 +148,13 @@ def send_rate(session: Session, key: str) -> SendRate:
     handed = session.scalar(
         select(func.count())
         .select_from(OutboxMessage)
-        .where(_rows(key), OutboxMessage.status.in_(HANDED))
+        .where(send_rows(key), OutboxMessage.status.in_(HANDED))
     )
     policy = session.scalar(
         select(func.count())
         .select_from(BounceEvent)
         .join(OutboxMessage, OutboxMessage.id == BounceEvent.outbox_id)
-        .where(_rows(key), BounceEvent.category == BounceCategory.POLICY)
+        .where(send_rows(key), BounceEvent.category == BounceCategory.POLICY)
     )
     return SendRate(policy or 0, handed or 0)
 
@@ -221,7 +206,7 @@ def _check(session: Session, key: str, settings: MailSettings) -> None:
         return
     percent = rate.percent
     warn, pause = settings.reputation_warn_percent, settings.reputation_pause_percent
-    campaign_id = _campaign_id(key)
+    campaign_id = CAMPAIGN.send_id(key)
     warn_now = warn > 0 and percent > warn and (alarm is None or alarm.warned_at is None)
     pause_now = (
         campaign_id is not None
@@ -233,7 +218,7 @@ def _check(session: Session, key: str, settings: MailSettings) -> None:
         return
     alarm = _alarm(session, key)
     alarm.policy, alarm.handed = rate.policy, rate.handed
-    worst = policy_domains(session, _rows(key))[:TOP_DOMAINS]
+    worst = policy_domains(session, send_rows(key))[:TOP_DOMAINS]
     fields = {
         "send": key.rstrip(":"),
         "policy_rejections": rate.policy,
@@ -261,7 +246,7 @@ def _unsent(session: Session, campaign_id: int, statuses: tuple[OutboxStatus, ..
         session.scalar(
             select(func.count())
             .select_from(OutboxMessage)
-            .where(_rows(f"campaign:{campaign_id}:"), OutboxMessage.status.in_(statuses))
+            .where(CAMPAIGN.rows(campaign_id), OutboxMessage.status.in_(statuses))
         )
         or 0
     )
@@ -286,7 +271,7 @@ def pause_campaign(session: Session, campaign_id: int) -> int | None:
     result = session.execute(
         update(OutboxMessage)
         .where(
-            _rows(f"campaign:{campaign_id}:"),
+            CAMPAIGN.rows(campaign_id),
             OutboxMessage.status == OutboxStatus.PENDING,
         )
         .values(status=OutboxStatus.HELD, last_error=PAUSE_REASON)
@@ -308,7 +293,7 @@ def resume_campaign(session: Session, campaign_id: int) -> int:
         raise ResumeError(f"there is no campaign {campaign_id}")
     if found.status is not CampaignStatus.PAUSED:
         raise ResumeError(f"a {found.status.value} campaign cannot be resumed")
-    key = f"campaign:{campaign_id}:"
+    key = CAMPAIGN.prefix(campaign_id)
     # The alarm's row first, then the campaign's: the order the alarm check locks them in.
     alarm = _alarm(session, key)
     campaign = session.get_one(Campaign, campaign_id, with_for_update=True, populate_existing=True)
@@ -318,7 +303,7 @@ def resume_campaign(session: Session, campaign_id: int) -> int:
     result = session.execute(
         update(OutboxMessage)
         .where(
-            _rows(f"campaign:{campaign_id}:"),
+            CAMPAIGN.rows(campaign_id),
             OutboxMessage.status == OutboxStatus.HELD,
         )
         .values(
@@ -345,7 +330,7 @@ def skip_held(session: Session, campaign_id: int, reason: str) -> int:
     result = session.execute(
         update(OutboxMessage)
         .where(
-            _rows(f"campaign:{campaign_id}:"),
+            CAMPAIGN.rows(campaign_id),
             OutboxMessage.status == OutboxStatus.HELD,
         )
         .values(status=OutboxStatus.SKIPPED, last_error=reason)
@@ -372,7 +357,7 @@ def release_unpaused(session: Session, row_ids: list[int]) -> int:
     ).all()
     by_campaign: dict[int, list[int]] = {}
     for row_id, dedupe_key in held:
-        campaign_id = _campaign_id(dedupe_key)
+        campaign_id = CAMPAIGN.send_id(dedupe_key)
         if campaign_id is not None:
             by_campaign.setdefault(campaign_id, []).append(row_id)
     if not by_campaign:

@@ -46,8 +46,9 @@ from mailer.message import build_message_bytes, uri_list
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import Hold, Outcome, claim_batch, record_outcomes
 from mailer.render import Renderer
-from mailer.reputation import check_sends, recipient_domain, release_unpaused, send_key
+from mailer.reputation import check_sends, recipient_domain, release_unpaused
 from mailer.sender import Sender
+from mailer.sends import send_key
 from mailer.verp import verp_address
 from preferences.clock import now
 from preferences.db import session_scope

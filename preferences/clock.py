@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from preferences.errors import PreferencesError
+
 
 class Clock(Protocol):
     """Anything that tells the current time as an aware UTC datetime."""
@@ -48,10 +50,11 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-class TimeOutOfRange(ValueError):
+class TimeOutOfRange(PreferencesError, ValueError):
     """A time before EARLIEST, from LATEST on, or beyond what a datetime can hold in UTC.
 
-    `late` tells which side it fell off.
+    `late` tells which side it fell off. Also a `ValueError`, which callers that
+    check times among other values catch.
     """
 
     def __init__(self, message: str, *, late: bool) -> None:

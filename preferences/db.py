@@ -35,6 +35,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
+from preferences.errors import PreferencesError
+
 _log = logging.getLogger("preferences.db")
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -175,8 +177,11 @@ def start_write(session: Session) -> None:
         session.commit()
 
 
-class WriteBeforeSlowWork(RuntimeError):
-    """Slow work was started after the transaction had written: it would hold locks meanwhile."""
+class WriteBeforeSlowWork(PreferencesError, RuntimeError):
+    """Slow work was started after the transaction had written: it would hold locks meanwhile.
+
+    A mistake in the calling code, not in anyone's input, hence also a `RuntimeError`.
+    """
 
 
 def wrote_in_transaction(session: Session) -> bool:

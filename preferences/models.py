@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import secrets
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,21 @@ from preferences.errors import AppendOnlyViolation
 def new_public_id() -> str:
     """Return an unguessable identifier that is safe to put in links."""
     return secrets.token_urlsafe(16)
+
+
+# A resume file's name in the upload folder (`Resume.storage_name`): 32 lowercase hex
+# digits, which can never climb out of that folder.
+_RESUME_STORAGE_NAME = re.compile(r"[0-9a-f]{32}")
+
+
+def new_resume_storage_name() -> str:
+    """Return a random name to store a resume file under."""
+    return secrets.token_hex(16)
+
+
+def is_resume_storage_name(name: object) -> bool:
+    """Whether `name` has the shape `new_resume_storage_name` gives, so is safe as a file name."""
+    return isinstance(name, str) and _RESUME_STORAGE_NAME.fullmatch(name) is not None
 
 
 class CandidateStatus(enum.StrEnum):

@@ -1,9 +1,13 @@
 """GDPR data export and erasure for candidates.
 
 `preferences` imports none of our other packages, yet a candidate's data also
-lives in the outbox (mailer) and in digest items (jobs). Those tables are
-reached here by name through lightweight `table()` clauses that list only the
-columns used, so the layering holds and the SQL stays plain Core.
+lives in the outbox (mailer) and in digest items (jobs). Each package that keeps
+rows about candidates answers for them itself: it registers a `CandidateDataHook`
+(`register_erasure_hook`) when it is imported, whose `export` adds its sections
+to the export and whose `erase` deletes or scrubs its rows. `mailer` and `jobs`
+register theirs from their package `__init__`, so any process that has imported
+their models (as `portal.schema` does) has their hooks; hooks run in the order
+they were registered, and `jobs` imports `mailer` before registering its own.
 
 Erasure keeps the candidate row as a tombstone (status deleted, no personal
 fields, an `@invalid` placeholder address), because consent events and the
@@ -16,12 +20,8 @@ audit log refer to it:
   exception to their append-only rule.
 - The address goes on the suppression list, which stores only a salted hash
   (see `preferences.suppressions`), so the person is never mailed again.
-- Queued mail that has not been claimed is deleted; mail already sent, skipped
-  or failed keeps its row for the sending statistics, with the address
-  replaced by the placeholder and the render context emptied. A row a worker
-  is sending at this moment is left alone: the worker's send-time check finds
-  the candidate deleted and the address suppressed and skips it; erasing again
-  later scrubs it.
+- Each hook removes its own rows (see `mailer.privacy` and `jobs.privacy`): the
+  outbox's unclaimed mail goes and its history is scrubbed, digest items go.
 - Resume files are deleted after the database changes are flushed, so a
   constraint failure leaves the files in place. If the transaction is rolled
   back afterwards the rows point to missing files; erasing again finishes.
@@ -30,18 +30,18 @@ audit log refer to it:
 from __future__ import annotations
 
 import contextlib
-import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import JSON, Integer, String, Table, column, delete, select, table, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from preferences.addresses import normalize_email
 from preferences.audit import ACTOR_CANDIDATE, record_audit
 from preferences.clock import now
-from preferences.db import UTCDateTime
 from preferences.errors import InvalidEmail
 from preferences.models import (
     Candidate,
@@ -52,6 +52,7 @@ from preferences.models import (
     Resume,
     Subscription,
     SuppressionReason,
+    is_resume_storage_name,
 )
 from preferences.suppressions import suppress
 
@@ -63,40 +64,58 @@ ABOUT_EXPORT = (
     "if you set one, is stored only as a one-way hash and is not included."
 )
 
-# Names made by portal.resumes.storage.store_upload: 32 lowercase hex digits.
-_STORAGE_NAME = re.compile(r"[0-9a-f]{32}")
 
-_outbox = table(
-    "outbox_messages",
-    column("id", Integer),
-    column("candidate_id", Integer),
-    column("kind", String),
-    column("template", String),
-    column("status", String),
-    column("to_address", String),
-    column("context", JSON),
-    column("created_at", UTCDateTime()),
-    column("sent_at", UTCDateTime()),
-)
-_digest_items = table(
-    "digest_items",
-    column("id", Integer),
-    column("candidate_id", Integer),
-    column("job_id", Integer),
-    column("created_at", UTCDateTime()),
-)
-_job_postings = table(
-    "job_postings",
-    column("id", Integer),
-    column("reference", String),
-    column("title", String),
-)
+@dataclass(frozen=True)
+class Erasure:
+    """Whose rows an erasure hook removes.
+
+    `addresses` holds the candidate's address as stored and normalized, and the
+    placeholder, since mail may have been queued to any of them; `placeholder`
+    replaces the address in rows kept as history.
+    """
+
+    candidate_id: int
+    addresses: frozenset[str]
+    placeholder: str
+
+
+# Sections added to the export, each a list of JSON-safe rows, by section name.
+ExportSections = dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class CandidateDataHook:
+    """How a package that keeps rows about candidates exports and erases them.
+
+    `tables` names the owner's tables those rows live in, for the check that every
+    table referring to a candidate is answered for. `export(session, candidate_id)`
+    returns the sections it adds to the export; `erase(session, erasure)` deletes or
+    scrubs the rows (Core statements, flushing nothing else) and returns the counts
+    it adds to the audit event.
+    """
+
+    owner: str
+    tables: tuple[str, ...]
+    export: Callable[[Session, int], ExportSections]
+    erase: Callable[[Session, Erasure], dict[str, int]]
+
+
+_hooks: dict[str, CandidateDataHook] = {}
+
+
+def register_erasure_hook(hook: CandidateDataHook) -> CandidateDataHook:
+    """Have export and erasure ask `hook` too; registering an owner again replaces its hook."""
+    _hooks[hook.owner] = hook
+    return hook
+
+
+def erasure_hooks() -> tuple[CandidateDataHook, ...]:
+    """The registered hooks, in the order their owners first registered."""
+    return tuple(_hooks.values())
+
 
 # Core, not ORM: the mapper refuses updates to consent events (see the module docstring).
 _consent_events = cast(Table, ConsentEvent.__table__)
-
-# Outbox states whose row is history rather than work still to do.
-_FINISHED = ("sent", "skipped", "failed")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -164,40 +183,9 @@ def export_candidate_data(
                 .order_by(Resume.created_at, Resume.id)
             )
         ],
-        "emails": [
-            {
-                "kind": row.kind,
-                "template": row.template,
-                "status": row.status,
-                "created_at": _iso(row.created_at),
-                "sent_at": _iso(row.sent_at),
-            }
-            for row in session.execute(
-                select(
-                    _outbox.c.kind,
-                    _outbox.c.template,
-                    _outbox.c.status,
-                    _outbox.c.created_at,
-                    _outbox.c.sent_at,
-                )
-                .where(_outbox.c.candidate_id == candidate.id)
-                .order_by(_outbox.c.created_at, _outbox.c.id)
-            )
-        ],
-        "job_alerts": [
-            {"job_reference": row.reference, "job_title": row.title, "created_at": _iso(row.at)}
-            for row in session.execute(
-                select(
-                    _job_postings.c.reference,
-                    _job_postings.c.title,
-                    _digest_items.c.created_at.label("at"),
-                )
-                .join(_job_postings, _job_postings.c.id == _digest_items.c.job_id)
-                .where(_digest_items.c.candidate_id == candidate.id)
-                .order_by(_digest_items.c.created_at, _digest_items.c.id)
-            )
-        ],
     }
+    for hook in erasure_hooks():
+        data.update(hook.export(session, candidate.id))
     record_audit(session, actor=actor, action="candidate.exported", subject=candidate.public_id)
     return data
 
@@ -272,18 +260,9 @@ def erase_candidate(
     addresses = {original, placeholder}
     with contextlib.suppress(InvalidEmail):
         addresses.add(normalize_email(original))
-    mine = (_outbox.c.candidate_id == candidate.id) | _outbox.c.to_address.in_(addresses)
-    counts["queued_emails"] = _rowcount(
-        session.execute(delete(_outbox).where(mine, _outbox.c.status == "pending"))
-    )
-    session.execute(
-        update(_outbox)
-        .where(mine, _outbox.c.status.in_(_FINISHED))
-        .values(to_address=placeholder, context={})
-    )
-    counts["job_alerts"] = _rowcount(
-        session.execute(delete(_digest_items).where(_digest_items.c.candidate_id == candidate.id))
-    )
+    erasure = Erasure(candidate.id, frozenset(addresses), placeholder)
+    for hook in erasure_hooks():
+        counts.update(hook.erase(session, erasure))
     session.execute(
         update(_consent_events)
         .where(_consent_events.c.candidate_id == candidate.id)
@@ -325,7 +304,8 @@ def erase_candidate(
     )
 
 
-def _rowcount(result: Any) -> int:
+def rowcount(result: Any) -> int:
+    """How many rows a Core DELETE or UPDATE touched, for an erasure's counts (0 if unknown)."""
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -340,7 +320,7 @@ def _delete_files(upload_dir: Path, storage_names: list[str]) -> int:
     """Delete stored resume files; returns how many existed. Odd names are never used as paths."""
     deleted = 0
     for name in storage_names:
-        if not _STORAGE_NAME.fullmatch(name):
+        if not is_resume_storage_name(name):
             continue
         path = Path(upload_dir) / name
         try:

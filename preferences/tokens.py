@@ -2,7 +2,9 @@
 
 A token carries the candidate's public id and `token_version`; bumping the
 version revokes every older link. Keys are given newest first: the newest
-signs and every key verifies.
+signs and every key verifies. Tokens are stamped and aged by `preferences.clock`
+(`ClockSigner`, `loads_fresh`), never by itsdangerous' own reading of the wall clock,
+so a frozen clock decides whether a link has expired.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from preferences.clock import now
 from preferences.errors import PreferencesError
 from preferences.models import Candidate, CandidateStatus
 
@@ -59,6 +62,45 @@ class LinkData:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class ClockSigner(TimestampSigner):
+    """Stamps tokens with `preferences.clock.now()`, the time `loads_fresh` ages them by."""
+
+    def get_timestamp(self) -> int:
+        return int(now().timestamp())
+
+
+def timed_serializer(secret_keys: Sequence[str], salt: str) -> URLSafeTimedSerializer:
+    """A SHA-256 serializer for `salt` that stamps by the clock; `secret_keys` are newest first."""
+    # itsdangerous signs with the last key of the list; our setting lists the newest first.
+    return URLSafeTimedSerializer(
+        list(reversed(secret_keys)),
+        salt=salt,
+        signer=ClockSigner,
+        signer_kwargs={"digest_method": hashlib.sha256},
+    )
+
+
+def loads_fresh(serializer: URLSafeTimedSerializer, token: str, *, lifetime: int) -> Any:
+    """The payload of `token`, checked first for its signature, then for its age by the clock.
+
+    Raises itsdangerous' `BadSignature` for a token that does not verify, and its
+    `SignatureExpired` (carrying the loaded payload) for one signed more than
+    `lifetime` seconds before `now()`, or after it: a token from the future is not
+    trusted to be fresh, as itsdangerous' own `max_age` check would have it.
+    """
+    payload, signed_at = serializer.loads(token, return_timestamp=True)
+    age = int(now().timestamp()) - int(signed_at.timestamp())
+    if age > lifetime:
+        raise SignatureExpired(
+            f"Signature age {age} > {lifetime} seconds", payload=payload, date_signed=signed_at
+        )
+    if age < 0:
+        raise SignatureExpired(
+            f"Signature age {age} < 0 seconds", payload=payload, date_signed=signed_at
+        )
+    return payload
+
+
 def _serializer(secret_keys: Sequence[str], purpose: LinkPurpose) -> URLSafeTimedSerializer:
     return _cached_serializer(tuple(secret_keys), purpose)
 
@@ -67,12 +109,7 @@ def _serializer(secret_keys: Sequence[str], purpose: LinkPurpose) -> URLSafeTime
 def _cached_serializer(
     secret_keys: tuple[str, ...], purpose: LinkPurpose
 ) -> URLSafeTimedSerializer:
-    # itsdangerous signs with the last key of the list; our setting lists the newest first.
-    return URLSafeTimedSerializer(
-        list(reversed(secret_keys)),
-        salt=f"talentconnect.{purpose.value}",
-        signer_kwargs={"digest_method": hashlib.sha256},
-    )
+    return timed_serializer(secret_keys, f"talentconnect.{purpose.value}")
 
 
 class LinkHolder(Protocol):
@@ -99,23 +136,21 @@ def make_link_token(
 
 
 def read_link_token(
-    secret_keys: Sequence[str], purpose: LinkPurpose, token: str, *, max_age: int | None = None
+    secret_keys: Sequence[str], purpose: LinkPurpose, token: str, *, lifetime: int | None = None
 ) -> LinkData:
-    """Verify a token's signature and age; raises `LinkExpired` or `InvalidLink`."""
+    """Verify a token's signature and age; raises `LinkExpired` or `InvalidLink`.
+
+    The age limit is the purpose's (`LIFETIMES`) unless `lifetime` (seconds) is given.
+    """
     serializer = _serializer(secret_keys, purpose)
-    age = LIFETIMES[purpose] if max_age is None else max_age
+    age = LIFETIMES[purpose] if lifetime is None else lifetime
     if not token or len(token) > 2000:
         raise InvalidLink("the link is malformed")
     try:
-        payload = serializer.loads(token, max_age=age)
+        payload = loads_fresh(serializer, token, lifetime=age)
     except SignatureExpired as exc:
-        public_id = None
-        if isinstance(exc.payload, bytes):
-            try:
-                loaded = serializer.load_payload(exc.payload)
-                public_id = loaded.get("c") if isinstance(loaded, dict) else None
-            except BadSignature:
-                public_id = None
+        loaded = exc.payload
+        public_id = loaded.get("c") if isinstance(loaded, dict) else None
         raise LinkExpired("the link has expired", public_id=public_id) from exc
     except BadSignature as exc:
         raise InvalidLink("the link is not valid") from exc

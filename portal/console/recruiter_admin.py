@@ -8,11 +8,10 @@ each link signs in once. Links last 24 hours.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -24,6 +23,7 @@ from preferences.clock import now
 from preferences.models import AuditEvent, RecruiterRole, RecruiterUser
 from preferences.sessions import end_sessions
 from preferences.text import TextKind, UnstorableText, clean_text
+from preferences.tokens import loads_fresh, timed_serializer
 
 LOGIN_LINK_MAX_AGE = 24 * 3600
 LOGIN_LINK_USED = "recruiter.login_link_used"
@@ -46,21 +46,8 @@ class LoginLinkInvalid(RecruiterError):
     """A one-time login link that is tampered with, expired, used or for an inactive account."""
 
 
-class _ClockSigner(TimestampSigner):
-    """Stamps and ages tokens by `preferences.clock`, so tests can freeze time."""
-
-    def get_timestamp(self) -> int:
-        return int(now().timestamp())
-
-
 def _serializer(secret_keys: Sequence[str]) -> URLSafeTimedSerializer:
-    # itsdangerous signs with the last key; our setting lists the newest first.
-    return URLSafeTimedSerializer(
-        list(reversed(secret_keys)),
-        salt="talentconnect.recruiter-login-link",
-        signer=_ClockSigner,
-        signer_kwargs={"digest_method": hashlib.sha256},
-    )
+    return timed_serializer(secret_keys, "talentconnect.recruiter-login-link")
 
 
 def list_recruiters(session: Session) -> list[RecruiterUser]:
@@ -119,7 +106,7 @@ def _read(
     if not token or len(token) > 1000:
         raise LoginLinkInvalid("this login link is not valid")
     try:
-        payload = _serializer(secret_keys).loads(token, max_age=LOGIN_LINK_MAX_AGE)
+        payload = loads_fresh(_serializer(secret_keys), token, lifetime=LOGIN_LINK_MAX_AGE)
     except SignatureExpired:
         raise LoginLinkInvalid("this login link has expired; ask an admin for a new one") from None
     except BadSignature:

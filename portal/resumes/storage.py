@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,10 @@ from portal.resumes.sniff import (
     detect_kind,
     plausible_head,
 )
+from preferences.models import is_resume_storage_name, new_resume_storage_name
 
 CHUNK_SIZE = 64 * 1024
 MAX_FILENAME_CHARS = 200
-_TOKEN_BYTES = 16
-_STORAGE_NAME = re.compile(r"[0-9a-f]{32}")
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -60,7 +58,7 @@ def store_upload(
     """
     upload_dir = Path(upload_dir)
     upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    storage_name = secrets.token_hex(_TOKEN_BYTES)
+    storage_name = new_resume_storage_name()
     # Written under a ".part" name first, so a crash never leaves a half file that looks stored.
     partial = upload_dir / f"{storage_name}.part"
     fd = os.open(partial, _OPEN_FLAGS, 0o600)
@@ -142,7 +140,7 @@ def kind_for_content_type(content_type: str) -> str | None:
 
 def resume_path(upload_dir: Path, storage_name: str) -> Path:
     """Return the path of a stored resume; refuses anything but a name `store_upload` made."""
-    if not isinstance(storage_name, str) or not _STORAGE_NAME.fullmatch(storage_name):
+    if not is_resume_storage_name(storage_name):
         raise ValueError(f"not a resume storage name: {storage_name!r}")
     return Path(upload_dir) / storage_name
 

@@ -41,6 +41,7 @@ from mailer.campaign_admin import (
 from mailer.campaigns import body_html, content_problem, email_size
 from mailer.models import Campaign, CampaignStatus
 from mailer.reputation import ResumeError, alarm_of, held_count, resume_campaign
+from mailer.sends import CAMPAIGN
 from portal.views.admin import current_recruiter, recruiter_required
 from portal.web.forms import form_ids
 from portal.web.runtime import db, settings
@@ -196,7 +197,7 @@ def _detail(campaign: Campaign, schedule_form: ScheduleForm, problems: dict[str,
             CampaignStatus.PAUSED,
         ),
         paused=campaign.status is CampaignStatus.PAUSED,
-        alarm=alarm_of(db(), f"campaign:{campaign.id}:"),
+        alarm=alarm_of(db(), CAMPAIGN.prefix(campaign.id)),
         held=held_count(db(), campaign.id) if campaign.status is CampaignStatus.PAUSED else 0,
         notices=get_flashed_messages(category_filter=["campaign"]),
     ), 400 if problems else 200

@@ -8,7 +8,6 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_wtf import FlaskForm
 
 from jobs.alerts import AudiencePreview, preview_schedule, render_sample
-from jobs.alerts import ScheduleNotFound as AlertScheduleNotFound
 from jobs.schedules import (
     CADENCES,
     FREQUENCY_LABELS,
@@ -190,7 +189,7 @@ def _render_preview(schedule_id: int, *, queued: str | None, error: str | None) 
     try:
         schedule = get_schedule(db(), schedule_id)
         audience, email = _sample_email(schedule_id)
-    except (ScheduleNotFound, AlertScheduleNotFound):
+    except ScheduleNotFound:
         abort(404)
     recruiter = current_recruiter()
     return render_template(
@@ -219,7 +218,7 @@ def preview_html(schedule_id: int) -> Any:
     """The sample recipient's digest, sandboxed: no scripts, no same-origin access."""
     try:
         _audience, email = _sample_email(schedule_id)
-    except AlertScheduleNotFound:
+    except ScheduleNotFound:
         abort(404)
     if not isinstance(email, RenderedEmail):
         abort(404)  # nobody would receive it: the page shows no frame

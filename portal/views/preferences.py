@@ -353,7 +353,7 @@ def apply_undo(
             settings().secret_keys,
             LinkPurpose.PREFERENCES,
             request.form.get("undo", ""),
-            max_age=UNDO_SECONDS,
+            lifetime=UNDO_SECONDS,
         )
         if snapshot.public_id != candidate.public_id or "undo" not in snapshot.extra:
             raise InvalidLink("not an undo token for this candidate")

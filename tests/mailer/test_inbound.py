@@ -7,7 +7,6 @@ import logging
 import re
 import signal
 import smtplib
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +14,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import itsdangerous.timed
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +32,7 @@ from mailer.models import MessageKind
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore, free_port
 from mailer.worker import OutboxWorker
+from preferences.clock import frozen, now
 from preferences.db import make_engine, make_session_factory, session_scope
 from preferences.models import (
     Candidate,
@@ -250,14 +249,8 @@ def _signed_long_ago(
 ) -> str:
     """A genuine one-click token signed just past its lifetime ago."""
 
-    class SignedLongAgo:
-        @staticmethod
-        def time() -> float:
-            return time.time() - LIFETIMES[LinkPurpose.ONE_CLICK] - 60
-
-    # itsdangerous stamps tokens with its own time.time(), not preferences.clock.
-    with monkeypatch.context() as patch:
-        patch.setattr(itsdangerous.timed, "time", SignedLongAgo)
+    lifetime = timedelta(seconds=LIFETIMES[LinkPurpose.ONE_CLICK] + 60)
+    with frozen(now() - lifetime):
         return token_for(sessions, ana, "mass_email")
 
 

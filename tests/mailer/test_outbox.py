@@ -483,8 +483,8 @@ def test_a_sends_rows_are_found_through_the_dedupe_key_index(
 ) -> None:
     """A campaign's and an alert run's rows are picked by key prefix through the unique
     index (binary collation), case-sensitively, and never match a longer id."""
+    from jobs.run_reports import alert_run_rows
     from mailer.campaign_admin import campaign_rows
-    from mailer.reports import alert_run_rows
 
     for key in ("campaign:7:1", "campaign:7:2", "campaign:70:1", "CAMPAIGN:7:3", "alert-run:7:1"):
         enqueue(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.models import OutboxMessage
 from portal.connect.submit import ALERTS_WORDING, MASS_EMAIL_WORDING
-from preferences.clock import now
+from preferences.clock import frozen, now
 from preferences.db import session_scope
 from preferences.models import (
     Candidate,
@@ -201,19 +201,11 @@ def test_expired_confirmation_link_offers_a_new_one(
     app: Flask, client: FlaskClient, sessions: sessionmaker[Session], world: dict[str, Any]
 ) -> None:
     """A genuine but expired link gets the 'email me a new link' page."""
-    from itsdangerous import URLSafeTimedSerializer  # noqa: F401 - the signer under test
-
     with session_scope(sessions) as session:
         candidate, _ = get_or_create_candidate(session, "old@example.com")
         token = make_link_token([TEST_SECRET], LinkPurpose.CONFIRM_EMAIL, candidate)
-    import time
-
-    real_time = time.time
-    try:
-        time.time = lambda: real_time() + 31 * 86400  # type: ignore[assignment]
+    with frozen(now() + timedelta(days=31)):
         r = client.get(f"/connect/confirm/{token}")
-    finally:
-        time.time = real_time  # type: ignore[assignment]
     assert r.status_code == 410
     assert "Email me a new link" in r.text
 

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from jobs.alerts import run_schedule
 from jobs.digests import digest_context
 from jobs.models import AlertRun, AlertRunStatus, AlertSchedule, FrequencyClass
-from jobs.run_reports import AlertRunNotFound, alert_run_report, list_alert_runs
+from jobs.run_reports import AlertRunNotFound, alert_run_report, alert_run_rows, list_alert_runs
 from mailer.bounces import BounceOutcome, process_report
 from mailer.config import SmtpTarget
 from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import claim_batch, mark_failed, mark_retry, mark_sent, mark_skipped
-from mailer.reports import alert_run_rows, campaign_report, opt_out_trend, search_send_log
+from mailer.reports import campaign_report, opt_out_trend, search_send_log
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.verp import verp_address

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailer.eligibility import skip_reason
 from mailer.models import MessageKind, OutboxMessage
 from portal.app import create_app
-from preferences.clock import now
+from preferences.clock import frozen, now
 from preferences.db import session_scope
 from preferences.models import (
     Candidate,
@@ -304,15 +304,10 @@ def test_expired_link_offers_a_new_one_and_resend_says_the_same_for_anyone(
     client: FlaskClient,
     sessions: sessionmaker[Session],
     member: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An expired link leads to /preferences/resend, which mails members and tells no one."""
-    import itsdangerous.timed
-
-    real = itsdangerous.timed.time.time
-    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real() + 91 * 86400)
-    expired = client.get(f"/preferences/{member['token']}")
-    monkeypatch.setattr(itsdangerous.timed.time, "time", real)
+    with frozen(now() + timedelta(days=91)):
+        expired = client.get(f"/preferences/{member['token']}")
     assert expired.status_code == 410 and 'href="/preferences/resend"' in expired.text
     answers = []
     for email in ("ana@example.com", "nobody@example.com"):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-import itsdangerous.timed
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -21,6 +20,7 @@ from mailer.models import MessageKind, OutboxMessage
 from mailer.outbox import enqueue
 from portal.config import Settings
 from portal.web.links import one_click_url
+from preferences.clock import frozen, now
 from preferences.db import session_scope
 from preferences.models import (
     Candidate,
@@ -333,18 +333,11 @@ def test_an_expired_token_offers_a_new_link_with_410(
     settings: Settings,
     sessions: sessionmaker[Session],
     ana: Ana,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A link older than its lifetime gets the "email me a new link" page, and changes nothing."""
 
-    class SignedLongAgo:
-        @staticmethod
-        def time() -> float:
-            return time.time() - LIFETIMES[LinkPurpose.ONE_CLICK] - 60
-
-    monkeypatch.setattr(itsdangerous.timed, "time", SignedLongAgo)
-    path = link_path(settings, sessions, ana, f"interest:{ana.engineering_id}")
-    monkeypatch.undo()
+    with frozen(now() - timedelta(seconds=LIFETIMES[LinkPurpose.ONE_CLICK] + 60)):
+        path = link_path(settings, sessions, ana, f"interest:{ana.engineering_id}")
     before = state(sessions, ana)
     for method in ("GET", "POST"):
         response = client.open(

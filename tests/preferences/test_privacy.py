@@ -17,6 +17,7 @@ from jobs.models import DigestItem, JobPosting
 from mailer.eligibility import skip_reason
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import enqueue
+from preferences import privacy
 from preferences.clock import FrozenClock
 from preferences.errors import CandidateDeleted
 from preferences.models import (
@@ -33,7 +34,14 @@ from preferences.models import (
     Suppression,
     SuppressionReason,
 )
-from preferences.privacy import erase_candidate, erased_address, export_candidate_data
+from preferences.privacy import (
+    CandidateDataHook,
+    Erasure,
+    erase_candidate,
+    erased_address,
+    erasure_hooks,
+    export_candidate_data,
+)
 from preferences.subscriptions import (
     confirm_subscription,
     find_candidate,
@@ -443,3 +451,61 @@ def test_tombstone_refuses_subscription_changes(
     erase_candidate(db_session, full_candidate, upload_dir=upload_dir)
     with pytest.raises(CandidateDeleted):
         subscribe(db_session, full_candidate, interest, source=ConsentSource.DASHBOARD)
+
+
+def test_export_sections_keep_their_order(db_session: Session, full_candidate: Candidate) -> None:
+    """The owners' sections follow the core's, emails (mailer) before job alerts (jobs)."""
+    assert list(export_candidate_data(db_session, full_candidate)) == [
+        "about",
+        "generated_at",
+        "profile",
+        "subscriptions",
+        "mass_email",
+        "consent_history",
+        "resumes",
+        "emails",
+        "job_alerts",
+    ]
+
+
+def test_export_and_erasure_ask_every_registered_hook(
+    db_session: Session,
+    full_candidate: Candidate,
+    upload_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A package's hook adds its export section and its erasure counts, and is told the
+    candidate, every address the candidate's mail may have gone to, and the placeholder."""
+    full_candidate.email = "Ana@Example.com"
+    db_session.flush()
+    seen: list[Erasure] = []
+
+    def erase(session: Session, erasure: Erasure) -> dict[str, int]:
+        seen.append(erasure)
+        return {"notes": 2}
+
+    hook = CandidateDataHook(
+        owner="tests",
+        tables=(),
+        export=lambda session, candidate_id: {"notes": [{"candidate": candidate_id}]},
+        erase=erase,
+    )
+    monkeypatch.setitem(privacy._hooks, hook.owner, hook)
+    assert [h.owner for h in erasure_hooks()] == ["mailer", "jobs", "tests"]
+    assert export_candidate_data(db_session, full_candidate)["notes"] == [
+        {"candidate": full_candidate.id}
+    ]
+    placeholder = erased_address(full_candidate)
+    erase_candidate(db_session, full_candidate, upload_dir=upload_dir)
+    assert seen == [
+        Erasure(
+            full_candidate.id,
+            frozenset({"Ana@Example.com", "ana@example.com", placeholder}),
+            placeholder,
+        )
+    ]
+    event = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "candidate.erased")
+    ).one()
+    assert event.detail["deleted"]["notes"] == 2
+    assert event.detail["deleted"]["queued_emails"] == 1

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
-import itsdangerous.timed
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from itsdangerous.encoding import base64_decode
 from sqlalchemy.orm import Session
 
+from preferences.clock import FrozenClock, frozen
 from preferences.models import Candidate, CandidateStatus
 from preferences.tokens import (
     LIFETIMES,
@@ -41,25 +41,21 @@ def person(email: str = "ana.lovelace@example.com", version: int = 3) -> Candida
     )
 
 
-class FakeTime:
-    """Stands in for the `time` module inside itsdangerous.timed, which reads time.time()."""
+class SigningClock:
+    """The frozen `preferences.clock`, moved in seconds: tokens are signed and aged by it."""
 
-    def __init__(self, at: float) -> None:
-        self.at = at
-
-    def time(self) -> float:
-        return self.at
+    def __init__(self, clock: FrozenClock) -> None:
+        self.clock = clock
 
     def advance(self, seconds: float) -> None:
-        self.at += seconds
+        self.clock.advance(timedelta(seconds=seconds))
 
 
 @pytest.fixture
-def signing_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTime]:
-    """Freeze the clock itsdangerous signs and checks ages with."""
-    fake = FakeTime(1_800_000_000.0)
-    monkeypatch.setattr(itsdangerous.timed, "time", fake)
-    yield fake
+def signing_clock() -> Iterator[SigningClock]:
+    """Freeze the clock tokens are stamped and checked with."""
+    with frozen(datetime.fromtimestamp(1_800_000_000, UTC)) as clock:
+        yield SigningClock(clock)
 
 
 def payload_json(token: str) -> dict[str, object]:
@@ -143,7 +139,7 @@ def test_preference_and_unsubscribe_links_last_at_least_sixty_days() -> None:
 
 @pytest.mark.parametrize("purpose", [LinkPurpose.PREFERENCES, LinkPurpose.ONE_CLICK])
 def test_a_link_is_valid_at_59_days_and_expires_just_after_its_lifetime(
-    signing_clock: FakeTime, purpose: LinkPurpose
+    signing_clock: SigningClock, purpose: LinkPurpose
 ) -> None:
     """With a frozen clock: valid at 59 days and at the lifetime, expired one second later."""
     token = make_link_token(KEYS, purpose, person())
@@ -158,7 +154,7 @@ def test_a_link_is_valid_at_59_days_and_expires_just_after_its_lifetime(
     assert info.value.public_id == person().public_id
 
 
-def test_a_login_link_expires_after_fifteen_minutes(signing_clock: FakeTime) -> None:
+def test_a_login_link_expires_after_fifteen_minutes(signing_clock: SigningClock) -> None:
     """Login links have the short lifetime."""
     token = make_link_token(KEYS, LinkPurpose.LOGIN, person())
     signing_clock.advance(15 * 60)
@@ -168,7 +164,7 @@ def test_a_login_link_expires_after_fifteen_minutes(signing_clock: FakeTime) -> 
         read_link_token(KEYS, LinkPurpose.LOGIN, token)
 
 
-def test_an_expired_tampered_token_is_invalid_not_expired(signing_clock: FakeTime) -> None:
+def test_an_expired_tampered_token_is_invalid_not_expired(signing_clock: SigningClock) -> None:
     """Age is only checked after the signature, so a forged old token is plain invalid."""
     token = make_link_token(KEYS, LinkPurpose.PREFERENCES, person())
     signing_clock.advance(LIFETIMES[LinkPurpose.PREFERENCES] + DAY)
@@ -246,6 +242,46 @@ def test_no_mutation_of_a_valid_token_is_accepted(mutated: str) -> None:
     assert data == VALID_DATA
 
 
-def test_the_signing_clock_fixture_controls_itsdangerous() -> None:
-    """Guard: itsdangerous.timed still reads time.time() through its `time` module import."""
-    assert itsdangerous.timed.time is time
+def test_link_expiry_follows_the_frozen_clock_not_the_wall_clock() -> None:
+    """A link signed under a frozen clock is aged by that clock alone: decades of wall time
+    since its date change nothing, and moving the clock past its lifetime expires it."""
+    long_ago = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)
+    with frozen(long_ago) as clock:
+        login = make_link_token(KEYS, LinkPurpose.LOGIN, person())
+        preferences = make_link_token(KEYS, LinkPurpose.PREFERENCES, person())
+        clock.advance(timedelta(seconds=LIFETIMES[LinkPurpose.LOGIN]))
+        assert read_link_token(KEYS, LinkPurpose.LOGIN, login).public_id == person().public_id
+        clock.advance(timedelta(seconds=1))
+        with pytest.raises(LinkExpired):
+            read_link_token(KEYS, LinkPurpose.LOGIN, login)
+        assert read_link_token(KEYS, LinkPurpose.PREFERENCES, preferences).token_version == 3
+    # Back on the real clock, the 2001 stamp is decades old.
+    with pytest.raises(LinkExpired):
+        read_link_token(KEYS, LinkPurpose.PREFERENCES, preferences)
+
+
+def test_a_token_signed_after_the_clocks_now_is_expired_not_accepted(
+    signing_clock: SigningClock,
+) -> None:
+    """A genuine token stamped later than `now()` (a clock set back, or another machine's
+    clock ahead) is refused as expired, naming its candidate so a new link can be sent;
+    once the clock reaches its stamp it works."""
+    signing_clock.advance(60)
+    token = make_link_token(KEYS, LinkPurpose.PREFERENCES, person())
+    signing_clock.advance(-60)
+    with pytest.raises(LinkExpired) as info:
+        read_link_token(KEYS, LinkPurpose.PREFERENCES, token)
+    assert info.value.public_id == person().public_id
+    signing_clock.advance(60)
+    assert read_link_token(KEYS, LinkPurpose.PREFERENCES, token).public_id == person().public_id
+
+
+def test_a_custom_lifetime_replaces_the_purposes(signing_clock: SigningClock) -> None:
+    """`lifetime=` (the Undo token's 30 days) ages a token instead of the purpose's 90."""
+    token = make_link_token(KEYS, LinkPurpose.PREFERENCES, person())
+    signing_clock.advance(30 * DAY)
+    read_link_token(KEYS, LinkPurpose.PREFERENCES, token, lifetime=30 * DAY)
+    signing_clock.advance(1)
+    with pytest.raises(LinkExpired):
+        read_link_token(KEYS, LinkPurpose.PREFERENCES, token, lifetime=30 * DAY)
+    assert read_link_token(KEYS, LinkPurpose.PREFERENCES, token).public_id

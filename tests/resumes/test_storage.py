@@ -26,6 +26,7 @@ from portal.resumes import (
     sanitize_filename,
     store_upload,
 )
+from preferences.models import is_resume_storage_name
 from tests.resumes.support import (
     CONTENT_TYPES_XML,
     ELF_HEADER,
@@ -254,3 +255,14 @@ def test_existing_upload_dir_is_used_as_is(tmp_path: Path) -> None:
     os.chmod(upload_dir, 0o710)  # noqa: S103 - an operator's choice the code must keep
     store(corpus_bytes("08_plain.txt"), "cv.txt", upload_dir)
     assert stat.S_IMODE(upload_dir.stat().st_mode) == 0o710
+
+
+def test_stored_names_follow_the_resume_models_rule(upload_dir: Path) -> None:
+    """The names store_upload gives pass `preferences.models.is_resume_storage_name`, the one
+    rule erasure also checks before deleting a file; anything path-like fails it."""
+    stored = store_upload(
+        io.BytesIO(b"Ana Silva\nPython developer\n"), "cv.txt", upload_dir, max_bytes=MB
+    )
+    assert is_resume_storage_name(stored.storage_name)
+    for odd in ("../etc/passwd", stored.storage_name.upper(), stored.storage_name + "\n", "", None):
+        assert not is_resume_storage_name(odd)

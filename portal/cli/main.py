@@ -20,11 +20,12 @@ from jobs.scheduler import AlertScheduler
 from mailer.config import SmtpTarget
 from mailer.sink import MaildirStore, MailSink
 from portal.cli.alerts import alerts
+from portal.cli.api_tokens import api_token_group
 from portal.cli.bounces import bounces
 from portal.cli.campaigns import campaigns
 from portal.cli.context import make_database_dir, settings_for, stop_on_signals
 from portal.cli.database import db
-from portal.cli.imports import api_token_group, candidates_group, jobs_group
+from portal.cli.imports import candidates_group, jobs_group
 from portal.cli.inbound import inbound
 from portal.cli.links import preference_link
 from portal.cli.outbox import outbox

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 
 from jobs.postings import get_job, list_open_jobs
+from portal.web import sessions
 from portal.web.runtime import db
 from preferences.clock import now
 from preferences.interests import active_interests, interest_by_slug
@@ -71,4 +72,6 @@ def job(job_id: int) -> Any:
     # A posting dated in the future is not published yet.
     if posting is None or posting.posted_at > now():
         abort(404)
-    return render_template("jobs/detail.html", job=posting)
+    # The invitation to join is for visitors; a signed-in member has joined already.
+    member = sessions.current_candidate(db()) is not None
+    return render_template("jobs/detail.html", job=posting, member=member)

@@ -190,6 +190,8 @@ class AlertRunSummary:
     started_at: datetime
     finished_at: datetime
     error: str = ""
+    # Why nothing was queued, with counts, when a scheduled run matched nobody.
+    explanation: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -309,6 +311,61 @@ def _match(conn: Connection, scope: _Scope, at: datetime) -> int:
         conn.scalar(select(func.count(distinct(_TARGETS.c.candidate_id))).select_from(_TARGETS))
         or 0
     )
+
+
+def _explain_nothing(conn: Connection, scope: _Scope, at: datetime) -> str:
+    """Why `_match` found nobody, with counts, read in the same snapshot as the match.
+
+    Three causes, checked in order: no eligible subscriber at all; subscribers, but
+    no open job in their interests posted since their last alert; new jobs, but each
+    one already listed for that candidate by an earlier digest (another schedule, or
+    instant alerts).
+    """
+    eligible = and_(
+        _eligible_subscription(at, scope), _CANDIDATES.c.status == CandidateStatus.ACTIVE
+    )
+    people = (
+        conn.scalar(
+            select(func.count(distinct(_SUBS.c.candidate_id)))
+            .select_from(_SUBS.join(_CANDIDATES, _CANDIDATES.c.id == _SUBS.c.candidate_id))
+            .where(eligible)
+        )
+        or 0
+    )
+    if not people:
+        return (
+            "No eligible subscribers: nobody is subscribed (confirmed, not paused) to "
+            "this schedule's interests at its frequency."
+        )
+    open_jobs = conn.scalar(select(func.count(distinct(_PAIRS.c.job_id)))) or 0
+    has_new_job = (
+        select(_PAIRS.c.job_id)
+        .where(_PAIRS.c.interest_id == _SUBS.c.interest_id, _PAIRS.c.posted_at > _threshold())
+        .correlate(_SUBS)
+        .exists()
+    )
+    with_new = (
+        conn.scalar(
+            select(func.count(distinct(_SUBS.c.candidate_id)))
+            .select_from(_SUBS.join(_CANDIDATES, _CANDIDATES.c.id == _SUBS.c.candidate_id))
+            .where(eligible, has_new_job)
+        )
+        or 0
+    )
+    if not with_new:
+        return (
+            f"No new jobs since the last alert: {_count(people, 'subscriber')}, "
+            f"{_count(open_jobs, 'open job')} in their interests, none posted since "
+            "each subscriber's last alert."
+        )
+    return (
+        f"Jobs already sent: {_count(with_new, 'subscriber')} with new jobs, but every "
+        "one was already listed in an earlier digest (another schedule, or instant alerts)."
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _rank_chunk(conn: Connection, lo: int, hi: int) -> None:
@@ -549,13 +606,15 @@ def _run(
     at = at or now()
     started = now()
     queued = listed = matched = 0
-    error = ""
+    error = explanation = ""
     run_id: int | None = None
     with _connection(session_factory) as conn:
         try:
             # Reads and temporary tables only: on SQLite, no write lock is held meanwhile.
             with read_only_work(), conn.begin():
                 matched = _match(conn, scope, at)
+                if not matched and record_empty:
+                    explanation = _explain_nothing(conn, scope, at)
             if matched or record_empty:
                 with conn.begin():
                     run_id = _start_run(conn, schedule_id, started)
@@ -596,6 +655,7 @@ def _run(
                         candidates_matched=matched,
                         digests_queued=queued,
                         error=error,
+                        explanation=explanation,
                     )
                 )
             _drop_temp(conn)
@@ -610,6 +670,7 @@ def _run(
         started_at=started,
         finished_at=finished,
         error=error,
+        explanation=explanation,
     )
     log.info(
         "alert run finished",
@@ -621,6 +682,7 @@ def _run(
             "digests_queued": queued,
             "jobs_listed": listed,
             "seconds": round((finished - started).total_seconds(), 3),
+            **({"why": explanation} if explanation else {}),
         },
     )
     return summary

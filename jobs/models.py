@@ -116,6 +116,8 @@ class AlertRun(Base):
     candidates_matched: Mapped[int] = mapped_column(Integer, default=0)
     digests_queued: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
+    # Why a run that matched nobody queued nothing, with counts (`jobs.alerts`).
+    explanation: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class DigestItem(Base):

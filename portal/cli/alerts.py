@@ -237,3 +237,5 @@ def _print_summaries(summaries: list[AlertRunSummary]) -> None:
     for s in summaries:
         if s.error:
             out.print(f"{s.name}: {s.error}")
+        elif s.explanation:
+            out.print(f"{s.name}: nothing queued. {s.explanation}")

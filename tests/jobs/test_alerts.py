@@ -649,3 +649,58 @@ def test_preview_works_inside_a_read_only_request(world: World) -> None:
         session.commit()
     assert preview.receive == 1
     assert preview.sample is not None and preview.sample.candidate_id == ana
+
+
+def _stored_explanation(world: World, run_id: int | None) -> str:
+    with world.sessions() as session:
+        return session.get_one(AlertRun, run_id).explanation
+
+
+def test_a_run_with_no_subscribers_says_so(world: World) -> None:
+    """Nobody eligible (only a weekly and a paused subscriber for a daily run): the run
+    says there are no eligible subscribers, in its summary and on its row."""
+    world.person("wes@example.com", {"eng": {"frequency": Frequency.WEEKLY}})
+    world.person("pam@example.com", {"eng": {"paused_until": T0 + DAY}})
+    world.job("New", ["eng"])
+    summary = run_schedule(world.sessions, world.schedule())
+    assert summary.digests_queued == 0
+    assert summary.explanation.startswith("No eligible subscribers")
+    assert _stored_explanation(world, summary.run_id) == summary.explanation
+
+
+def test_a_run_with_nothing_new_counts_subscribers_and_open_jobs(world: World) -> None:
+    """Subscribers whose open jobs are all older than their last alert: "no new jobs", with
+    the number of subscribers and of open jobs in their interests."""
+    world.person("ana@example.com", ["eng"])
+    world.person("bo@example.com", ["eng", "design"])
+    world.job("Old", ["eng"], age=2 * DAY)
+    world.job("Older", ["design"], age=3 * DAY)
+    summary = run_schedule(world.sessions, world.schedule())
+    assert summary.explanation == (
+        "No new jobs since the last alert: 2 subscribers, 2 open jobs in their interests, "
+        "none posted since each subscriber's last alert."
+    )
+    assert _stored_explanation(world, summary.run_id) == summary.explanation
+
+
+def test_a_run_whose_new_jobs_went_out_already_says_so(world: World) -> None:
+    """A new job that another schedule listed for the subscriber already: "already sent"."""
+    ana = world.person("ana@example.com", ["eng"])
+    job = world.job("New", ["eng"])
+    with session_scope(world.sessions) as session:
+        session.add(DigestItem(candidate_id=ana, job_id=job))
+    summary = run_schedule(world.sessions, world.schedule())
+    assert summary.digests_queued == 0
+    assert summary.explanation == (
+        "Jobs already sent: 1 subscriber with new jobs, but every one was already listed "
+        "in an earlier digest (another schedule, or instant alerts)."
+    )
+
+
+def test_a_run_that_queues_digests_explains_nothing(world: World) -> None:
+    world.person("ana@example.com", ["eng"])
+    world.job("New", ["eng"])
+    summary = run_schedule(world.sessions, world.schedule())
+    assert summary.digests_queued == 1
+    assert summary.explanation == ""
+    assert _stored_explanation(world, summary.run_id) == ""

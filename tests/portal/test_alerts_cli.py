@@ -113,8 +113,13 @@ def test_alerts_run_one_schedule_queues_the_digest_once(
     result = run_cli(["alerts", "run", "--schedule", "Daily"], env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert re.search(r"Daily\s*│\s*1\s*│\s*succeeded\s*│\s*1\s*│\s*1\s*│\s*1\s*│", result.stdout)
+    assert "nothing queued" not in result.stdout
     again = run_cli(["alerts", "run", "--schedule", "Daily"], env=env, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+    # A run that queues nothing says why, with counts.
+    assert "Daily: nothing queued. No new jobs since the last alert: 1 subscriber" in " ".join(
+        again.stdout.split()
+    )
     assert runs(sessions) == [
         ("Daily", AlertRunStatus.SUCCEEDED, 1),
         ("Daily", AlertRunStatus.SUCCEEDED, 0),

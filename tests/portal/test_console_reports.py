@@ -801,3 +801,24 @@ def test_a_digest_the_worker_sent_and_its_one_click_unsubscribe_are_reported(
     page = html.unescape(client.get(f"/admin/reports/runs/{run_id}").text)
     assert '<th scope="row">Unsubscribes it caused</th><td>1<' in page
     assert cal and ana
+
+
+def test_a_run_that_queued_nothing_says_why_on_its_page(
+    client: FlaskClient,
+    recruiter: tuple[str, str],
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+) -> None:
+    """Run twice: the second run finds nothing new, and its page says so with counts."""
+    _, schedule_id, _ = _alert_world(sessions, ["ana@example.com"])
+    first = _run(sessions, schedule_id)
+    second = _run(sessions, schedule_id)
+    login(client, *recruiter)
+    first_page = html.unescape(client.get(f"/admin/reports/runs/{first}").text)
+    assert "Why nothing was queued" not in first_page
+    second_page = html.unescape(client.get(f"/admin/reports/runs/{second}").text)
+    assert "<dt>Digests queued</dt><dd>0</dd>" in second_page
+    assert (
+        "<dt>Why nothing was queued</dt><dd>No new jobs since the last alert: 1 subscriber,"
+        in second_page
+    )

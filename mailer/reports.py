@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from math import ceil
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -197,26 +198,61 @@ def subscribers_per_interest(session: Session) -> list[tuple[str, int]]:
 
 @dataclass(frozen=True)
 class OptOutWeek:
-    """Withdrawals of consent in the week starting `week` (a Monday, UTC)."""
+    """People who opted out on a day of the week starting `week` (a Monday, UTC)."""
 
     week: datetime
     mass_email: int
     interests: int
 
 
+def _utc_day(session: Session, column: Any) -> Any:
+    """The UTC calendar day of a stored time, as SQL on either backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)  # SQLite keeps naive UTC text
+
+
 def opt_out_trend(session: Session, *, weeks: int = 12) -> list[OptOutWeek]:
-    """Weekly withdrawals (mass email and interest alerts) for the last `weeks` weeks."""
+    """Opt-outs per week (mass email and interest alerts) for the last `weeks` weeks.
+
+    Counted in SQL as net changes per person and day: a person counts once a day (per
+    scope) when, for some list, that day's withdrawals outnumber its grants; so a Save
+    followed by Undo (a withdrawal, then a grant) counts nothing.
+    """
     today = now().replace(hour=0, minute=0, second=0, microsecond=0)
     this_week = today - timedelta(days=today.weekday())
     start = this_week - timedelta(weeks=weeks - 1)
-    counts: Counter[tuple[datetime, ConsentScope]] = Counter()
-    for occurred_at, scope in session.execute(
-        select(ConsentEvent.occurred_at, ConsentEvent.scope).where(
-            ConsentEvent.action == ConsentAction.WITHDRAW, ConsentEvent.occurred_at >= start
+    day = _utc_day(session, ConsentEvent.occurred_at).label("day")
+    net = func.sum(
+        case(
+            (ConsentEvent.action == ConsentAction.WITHDRAW, -1),
+            (ConsentEvent.action == ConsentAction.GRANT, 1),
+            else_=0,
         )
+    )
+    per_person_day = (
+        select(
+            ConsentEvent.candidate_id.label("candidate_id"), ConsentEvent.scope.label("scope"), day
+        )
+        .where(
+            ConsentEvent.occurred_at >= start,
+            ConsentEvent.action.in_((ConsentAction.WITHDRAW, ConsentAction.GRANT)),
+        )
+        .group_by(ConsentEvent.candidate_id, ConsentEvent.scope, ConsentEvent.interest_id, day)
+        .having(net < 0)
+        .subquery()
+    )
+    counts: Counter[tuple[datetime, ConsentScope]] = Counter()
+    for scope, on, number in session.execute(
+        select(
+            per_person_day.c.scope,
+            per_person_day.c.day,
+            func.count(distinct(per_person_day.c.candidate_id)),
+        ).group_by(per_person_day.c.scope, per_person_day.c.day)
     ):
-        week = start + timedelta(weeks=(occurred_at - start).days // 7)
-        counts[(week, scope)] += 1
+        when = date.fromisoformat(str(on))
+        week = start + timedelta(weeks=(when - start.date()).days // 7)
+        counts[(week, ConsentScope(scope))] += number
     return [
         OptOutWeek(
             week,

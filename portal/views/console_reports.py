@@ -44,8 +44,9 @@ def index() -> Any:
         trend=trend,
         trend_chart=line_chart(
             "Opt-outs per week",
-            f"Withdrawals of consent in each of the last {len(trend)} weeks, "
-            "for mass email and for interest alerts. The table below has every number.",
+            f"People who opted out in each of the last {len(trend)} weeks, of mass email "
+            "and of interest alerts; an opt-out undone the same day is not counted. "
+            "The table below has every number.",
             weeks,
             [
                 ("Mass email", [w.mass_email for w in trend]),

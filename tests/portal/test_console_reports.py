@@ -297,7 +297,7 @@ def test_reports_page_has_accessible_svg_charts_and_data_tables(
 
 
 def test_opt_out_trend_buckets_by_week(sessions: sessionmaker[Session], clock: FrozenClock) -> None:
-    """Withdrawals land in their Monday-started week; grants and old events are left out."""
+    """Opt-outs land in their Monday-started week; a grant alone and old events are left out."""
     with session_scope(sessions) as session:
         candidate = Candidate(email="t@example.com")
         session.add(candidate)
@@ -313,7 +313,10 @@ def test_opt_out_trend_buckets_by_week(sessions: sessionmaker[Session], clock: F
             interest_id=interest.id,
             source=ConsentSource.PREFERENCE_CENTER,
         )
-        _event(session, candidate.id, T0, action=ConsentAction.GRANT)
+        other = Candidate(email="o@example.com")
+        session.add(other)
+        session.flush()
+        _event(session, other.id, T0, action=ConsentAction.GRANT)
         _event(session, candidate.id, T0 - timedelta(weeks=30))
     with sessions() as session:
         trend = opt_out_trend(session, weeks=4)
@@ -822,3 +825,32 @@ def test_a_run_that_queued_nothing_says_why_on_its_page(
         "<dt>Why nothing was queued</dt><dd>No new jobs since the last alert: 1 subscriber,"
         in second_page
     )
+
+
+def test_opt_outs_are_net_changes_per_person_and_day(
+    sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    """A Save then Undo (withdraw, grant) counts nothing; one person leaving three interests
+    in one day counts once; withdraw, grant, withdraw the same day counts once."""
+    with session_scope(sessions) as session:
+        undo, many, flip = (Candidate(email=f"{n}@example.com") for n in ("u", "m", "f"))
+        session.add_all([undo, many, flip])
+        session.flush()
+        interests = [add_interest(session, name) for name in ("Sales", "Design", "Data")]
+        _event(session, undo.id, T0 - timedelta(hours=2))
+        _event(session, undo.id, T0 - timedelta(hours=1), action=ConsentAction.GRANT)
+        for interest in interests:
+            _event(
+                session,
+                many.id,
+                T0,
+                scope=ConsentScope.INTEREST,
+                interest_id=interest.id,
+                source=ConsentSource.PREFERENCE_CENTER,
+            )
+        _event(session, flip.id, T0 - timedelta(hours=3))
+        _event(session, flip.id, T0 - timedelta(hours=2), action=ConsentAction.GRANT)
+        _event(session, flip.id, T0 - timedelta(hours=1))
+    with sessions() as session:
+        trend = opt_out_trend(session, weeks=1)
+    assert [(w.mass_email, w.interests) for w in trend] == [(1, 1)]

@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# The demo company is in Berlin: its new alert schedules start in that time zone.
 run: $(STAMP)
-	exec $(BIN)/talentconnect run --demo
+	exec env TALENTCONNECT_COMPANY_TIME_ZONE="$${TALENTCONNECT_COMPANY_TIME_ZONE:-Europe/Berlin}" \
+		$(BIN)/talentconnect run --demo
 
 test: lint typecheck pytest
 

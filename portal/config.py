@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import tomllib
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -398,6 +399,13 @@ def _required_fields(value: str, at: Reading) -> tuple[str, ...]:
     return tuple(n for n in PROFILE_FIELD_NAMES if n in names)
 
 
+def _time_zone(value: str, at: Reading) -> str:
+    name = value.strip()
+    if name not in zoneinfo.available_timezones():
+        raise at.error(f"{value!r} is not a time zone; use a name such as Europe/Berlin or UTC")
+    return name
+
+
 def _region(value: str, at: Reading) -> str:
     import phonenumbers
 
@@ -512,6 +520,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR.", _log_level),
     SettingSpec("COMPANY_NAME", "Acme", "Company name shown on the portal and in emails.", _text),
+    SettingSpec(
+        "COMPANY_TIME_ZONE",
+        "UTC",
+        "The company's time zone (an IANA name such as Europe/Berlin): where a new alert "
+        "schedule starts.",
+        _time_zone,
+    ),
     SettingSpec(
         "UPLOAD_DIR",
         "<INSTANCE_DIR>/uploads",
@@ -819,6 +834,7 @@ class Settings:
     mail_from: str
     postal_address: str
     company_name: str
+    company_time_zone: str
     upload_dir: Path
     log_level: str
     worker_batch_size: int

@@ -129,7 +129,7 @@ def new() -> Any:
         "time": "08:00",
         "weekday": "1",
         "cron": "",
-        "timezone": "UTC",
+        "timezone": settings().company_time_zone,
         "audience": "all",
         "interest_ids": set(),
         "frequency_class": "daily",

@@ -197,6 +197,7 @@ def test_unreadable_config_file_is_named(
 
 
 MALFORMED: list[tuple[str, str, str]] = [
+    ("COMPANY_TIME_ZONE", "Mars/Olympus_Mons", "is not a time zone"),
     ("DATABASE_URL", "garbage", "not a database URL"),
     ("DATABASE_URL", "mysql://user@db.example.com/talent", "'mysql' is not supported"),
     ("DATABASE_URL", "postgresql+asyncpg://user@db.example.com/talent", "psycopg"),

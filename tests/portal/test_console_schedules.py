@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -509,3 +512,13 @@ def test_the_test_digest_says_it_is_a_test(
     assert f"/admin/schedules/{schedule_id}/preview" in text
     html_part = message.get_body(preferencelist=("html",)).get_content()
     assert "This is a test of a job alert" in html_part
+
+
+def test_a_new_schedule_starts_in_the_company_time_zone(app: Flask, signed_in: FlaskClient) -> None:
+    """The new-schedule form's time zone is COMPANY_TIME_ZONE (UTC unless set)."""
+    assert 'name="timezone" type="text"' in signed_in.get("/admin/schedules/new").text
+    assert 'value="UTC"' in signed_in.get("/admin/schedules/new").text
+    runtime = app.extensions["talentconnect"]
+    runtime.settings = dataclasses.replace(runtime.settings, company_time_zone="Europe/Berlin")
+    page = signed_in.get("/admin/schedules/new").text
+    assert re.search(r'id="field-timezone"[^>]*value="Europe/Berlin"', page)

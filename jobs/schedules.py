@@ -169,11 +169,8 @@ def _check(
     if cron and "cadence" not in errors and "cron" not in errors:
         try:
             trigger = cron_trigger(cron, timezone if "timezone" not in errors else "UTC")
-        except ValueError as exc:
-            errors["cron"] = (
-                f"That cron expression is not valid ({exc}). Use five fields: "
-                "minute hour day-of-month month day-of-week, for example 0 8 * * 1-5."
-            )
+        except ValueError:
+            errors["cron"] = cron_problem(cron)
         else:
             if not next_fire_times(trigger, now(), 1):
                 errors["cron"] = "That cron expression never runs."
@@ -246,22 +243,78 @@ def get_schedule(session: Session, schedule_id: int) -> AlertSchedule:
     return schedule
 
 
-def describe_cadence(cron: str) -> str:
-    """The cadence in words: "Daily at 08:00", "Weekly on Monday at 09:30" or the cron."""
+# The five crontab fields: name, allowed numbers, and a harmless expression to test one in.
+_CRON_FIELDS = (
+    ("minute", "0 to 59", "{} * * * *"),
+    ("hour", "0 to 23", "0 {} * * *"),
+    ("day of the month", "1 to 31", "0 0 {} * *"),
+    ("month", "1 to 12", "0 0 1 {} *"),
+    ("day of the week", "0 to 6 (0 is Sunday)", "0 0 * * {}"),
+)
+_CRON_SHAPES = "*, a list (1,5), a range (1-5) or a step (*/2)"
+
+
+def cron_problem(cron: str) -> str:
+    """A plain sentence saying what is wrong with a cron expression the trigger refused."""
     fields = cron.split()
-    if (
-        len(fields) == 5
-        and fields[0].isdigit()
-        and fields[1].isdigit()
-        and fields[2:4] == ["*", "*"]
-        and int(fields[0]) < 60
-        and int(fields[1]) < 24
-    ):
-        at = f"{int(fields[1]):02d}:{int(fields[0]):02d}"
-        if fields[4] == "*":
-            return f"Daily at {at}"
-        if fields[4] in _DAY_NAMES:
-            return f"Weekly on {_DAY_NAMES[fields[4]]} at {at}"
+    example = "for example 0 8 * * 1-5 (08:00 on weekdays)"
+    if len(fields) != 5:
+        return (
+            f"That cron expression has {len(fields)} field{'s' if len(fields) != 1 else ''}; "
+            "use five: minute, hour, day of the month, month and day of the week, "
+            f"{example}."
+        )
+    for value, (name, numbers, probe) in zip(fields, _CRON_FIELDS, strict=True):
+        try:
+            cron_trigger(probe.format(value), "UTC")
+        except ValueError:
+            return (
+                f"The {name} field, {value!r}, is not valid: use {numbers}, or {_CRON_SHAPES}; "
+                f"{example}."
+            )
+    return f"That cron expression is not valid; {example}."
+
+
+def _at(minute: str, hour: str) -> str:
+    return f"{int(hour):02d}:{int(minute):02d}"
+
+
+def _day_list(field: str) -> str | None:
+    """Day-of-week numbers in words: "Monday and Thursday", or None if not a plain list."""
+    days = field.split(",")
+    if not all(day in _DAY_NAMES for day in days):
+        return None
+    names = [_DAY_NAMES[day] for day in days]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def describe_cadence(cron: str) -> str:
+    """The cadence in words ("Daily at 08:00", "Every weekday at 07:30", "Every hour at
+    :15"); the cron itself only when no words fit."""
+    fields = cron.split()
+    if len(fields) != 5:
+        return f"Cron: {cron}"
+    minute, hour, day, month, weekday = fields
+    if day != "*" or month != "*" or not minute.isdigit() or int(minute) >= 60:
+        return f"Cron: {cron}"
+    if hour == "*" and weekday == "*":
+        return f"Every hour at :{int(minute):02d}"
+    if hour.startswith("*/") and hour[2:].isdigit() and weekday == "*":
+        return f"Every {int(hour[2:])} hours at :{int(minute):02d}"
+    if not hour.isdigit() or int(hour) >= 24:
+        return f"Cron: {cron}"
+    at = _at(minute, hour)
+    if weekday in ("1-5", "MON-FRI", "mon-fri"):
+        return f"Every weekday at {at}"
+    if weekday in ("0,6", "6,0", "6,7", "6-7", "SAT,SUN", "sat,sun"):
+        return f"Every weekend day at {at}"
+    if weekday == "*":
+        return f"Daily at {at}"
+    if weekday in _DAY_NAMES:
+        return f"Weekly on {_DAY_NAMES[weekday]} at {at}"
+    days = _day_list(weekday)
+    if days is not None:
+        return f"Every {days} at {at}"
     return f"Cron: {cron}"
 
 

@@ -118,6 +118,17 @@ def test_a_post_without_the_csrf_token_is_refused_and_stores_nothing(
             "*/15 9-17 * * 1-5",
             "Cron: */15 9-17 * * 1-5",
         ),
+        # Cron input that words fit is listed in words.
+        ({"cadence": "cron", "cron": "30 7 * * 1-5"}, "30 7 * * 1-5", "Every weekday at 07:30"),
+        ({"cadence": "cron", "cron": "0 10 * * 0,6"}, "0 10 * * 0,6", "Every weekend day at 10:00"),
+        (
+            {"cadence": "cron", "cron": "0 8 * * 1,4"},
+            "0 8 * * 1,4",
+            "Every Monday and Thursday at 08:00",
+        ),
+        ({"cadence": "cron", "cron": "15 * * * *"}, "15 * * * *", "Every hour at :15"),
+        ({"cadence": "cron", "cron": "0 */2 * * *"}, "0 */2 * * *", "Every 2 hours at :00"),
+        ({"cadence": "cron", "cron": "0 8 1 * *"}, "0 8 1 * *", "Cron: 0 8 1 * *"),
     ],
 )
 def test_creating_a_schedule_stores_its_cadence_as_cron_and_lists_it(
@@ -152,8 +163,10 @@ def test_the_list_shows_the_next_three_run_times_in_the_schedule_zone(
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"cadence": "cron", "cron": "0 25 * * *"}, "cron", "That cron expression is not valid"),
-        ({"cadence": "cron", "cron": "every morning"}, "cron", "That cron expression is not valid"),
+        # A plain sentence naming the field, not the scheduling library's message.
+        ({"cadence": "cron", "cron": "0 25 * * *"}, "cron", "The hour field, '25', is not valid"),
+        ({"cadence": "cron", "cron": "0 8 * * 9"}, "cron", "day of the week field, '9'"),
+        ({"cadence": "cron", "cron": "every morning"}, "cron", "has 2 fields; use five"),
         ({"cadence": "cron", "cron": "0 8 31 2 *"}, "cron", "That cron expression never runs."),
         ({"cadence": "cron", "cron": ""}, "cron", "Enter a cron expression"),
         ({"timezone": "Mars/Olympus"}, "timezone", "is not a time zone we know"),

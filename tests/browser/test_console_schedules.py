@@ -80,3 +80,36 @@ def test_create_a_weekly_schedule_and_see_its_next_runs(
             "America/New_York",
             False,
         )
+
+
+@pytest.mark.parametrize(
+    ("phone", "javascript"),
+    [(False, True), (True, True), (False, False)],
+    ids=["desktop", "phone", "no-js"],
+)
+def test_the_form_shows_the_fields_of_the_chosen_cadence(
+    chromium: Browser, portal: LivePortal, axe_source: str, phone: bool, javascript: bool
+) -> None:
+    """With JavaScript only the chosen cadence's fields show; without it, all of them do."""
+    with session_scope(portal.sessions) as session:
+        set_recruiter(session, EMAIL, password=PASSWORD, name="Sam")
+    run = f"schedule-fields-{'phone' if phone else 'desktop'}-{'js' if javascript else 'nojs'}"
+    with open_flow(chromium, portal, axe_source, run, phone=phone, javascript=javascript) as flow:
+        page = flow.page
+        flow.recruiter_login(EMAIL, PASSWORD)
+        flow.goto("/admin/schedules/new")
+        time = page.get_by_label("Time (HH:MM, 24-hour; daily and weekly)")
+        weekday = page.get_by_label("Day of the week (weekly)")
+        cron = page.get_by_label("Cron expression (minute hour day-of-month month day-of-week)")
+        if not javascript:
+            assert time.is_visible() and weekday.is_visible() and cron.is_visible()
+            flow.check("schedule-fields-all")
+            return
+        assert page.get_by_label("Daily at a time").is_checked()
+        assert time.is_visible() and not weekday.is_visible() and not cron.is_visible()
+        flow.check("schedule-fields-daily")
+        page.get_by_label("Weekly on a day at a time").check()
+        assert time.is_visible() and weekday.is_visible() and not cron.is_visible()
+        page.get_by_label("A cron expression").check()
+        assert cron.is_visible() and not time.is_visible() and not weekday.is_visible()
+        flow.check("schedule-fields-cron")

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
+from jobs.descriptions import description_html
 from jobs.postings import get_job, list_open_jobs
 from portal.web import sessions
 from portal.web.runtime import db
@@ -74,4 +75,9 @@ def job(job_id: int) -> Any:
         abort(404)
     # The invitation to join is for visitors; a signed-in member has joined already.
     member = sessions.current_candidate(db()) is not None
-    return render_template("jobs/detail.html", job=posting, member=member)
+    return render_template(
+        "jobs/detail.html",
+        job=posting,
+        description=description_html(posting.description),
+        member=member,
+    )

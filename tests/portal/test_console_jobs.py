@@ -178,3 +178,25 @@ def test_import_page_lists_every_bad_row_and_imports_nothing(
     assert _count(sessions) == 0
     response = client.post("/admin/jobs/import", data={"csrf_token": token})
     assert response.status_code == 400 and "This field is required." in response.text
+
+
+def test_a_description_typed_in_the_console_keeps_its_paragraphs_and_lists(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Browsers send CRLF: the description is stored with LF and its job page shows the
+    paragraphs, the bulleted and numbered lists and the line breaks as typed."""
+    token = _signed_in(client, recruiter)
+    typed = (
+        "We build data pipelines.\r\nYou will:\r\n- design schemas\r\n- review code\r\n"
+        "\r\nSteps:\r\n1. Call\r\n2. Onsite\r\n\r\nAsk us anything.\r\nReally."
+    )
+    response = client.post("/admin/jobs/new", data=_form(token, description=typed))
+    assert response.status_code == 302
+    with sessions() as s:
+        job = s.scalars(select(JobPosting)).one()
+    assert "\r" not in job.description
+    page = client.get(f"/jobs/{job.id}").text
+    assert "<p>We build data pipelines.<br>\nYou will:</p>" in page
+    assert "<ul>\n<li>design schemas</li>\n<li>review code</li>\n</ul>" in page
+    assert "<ol>\n<li>Call</li>\n<li>Onsite</li>\n</ol>" in page
+    assert "<p>Ask us anything.<br>\nReally.</p>" in page

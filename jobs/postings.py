@@ -41,6 +41,16 @@ def _open_filter() -> object:
     )
 
 
+def count_open_jobs(session: Session) -> int:
+    """How many postings are open now (published and not closed), in one COUNT query."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(JobPosting).where(_open_filter())  # type: ignore[arg-type]
+        )
+        or 0
+    )
+
+
 def list_open_jobs(
     session: Session,
     *,

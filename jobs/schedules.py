@@ -342,6 +342,38 @@ def upcoming_runs(schedule: AlertSchedule, count: int = 3) -> list[datetime]:
     return next_fire_times(trigger, now(), count)
 
 
+@dataclass(frozen=True)
+class NextRun:
+    """The soonest run of any enabled schedule."""
+
+    schedule_id: int
+    name: str
+    at: datetime
+
+
+def next_scheduled_run(session: Session) -> NextRun | None:
+    """The next alert run of all enabled schedules; None when none is due to run.
+
+    Reads only the enabled schedules' id, name, cron and zone (a handful of short rows):
+    a cron expression's next time can't be computed in SQL.
+    """
+    soonest: NextRun | None = None
+    rows = session.execute(
+        select(AlertSchedule.id, AlertSchedule.name, AlertSchedule.cron, AlertSchedule.timezone)
+        .where(AlertSchedule.enabled.is_(True))
+        .order_by(AlertSchedule.name)
+    )
+    at_now = now()
+    for schedule_id, name, cron, timezone in rows:
+        try:
+            times = next_fire_times(cron_trigger(cron, timezone), at_now, 1)
+        except (ValueError, LookupError):
+            continue
+        if times and (soonest is None or times[0] < soonest.at):
+            soonest = NextRun(schedule_id=schedule_id, name=name, at=times[0])
+    return soonest
+
+
 def list_schedules(session: Session) -> list[ScheduleSummary]:
     """Every schedule, by name, with its cadence in words and next three runs."""
     rows = session.scalars(

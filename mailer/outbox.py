@@ -338,6 +338,18 @@ class OutboxReport:
     recent_errors: list[tuple[int, str, str]]
 
 
+def count_queued(session: Session) -> int:
+    """Messages waiting in the outbox to be sent (pending or being sent), in one COUNT query."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
+        )
+        or 0
+    )
+
+
 def outbox_report(session: Session, *, errors: int = 10) -> OutboxReport:
     """Summarize the outbox for operators."""
     counts: Counter[str] = Counter()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from preferences.addresses import normalize_email
@@ -526,4 +526,32 @@ def opt_out_mass_email(
         source,
         ip_address=ip_address,
         detail=detail,
+    )
+
+
+def count_subscribers(session: Session) -> int:
+    """Confirmed, active candidates with an active subscription or the mass-email opt-in.
+
+    One COUNT query: the console's home shows it on every visit.
+    """
+    subscribed = exists().where(
+        Subscription.candidate_id == Candidate.id,
+        Subscription.status == SubscriptionStatus.SUBSCRIBED,
+    )
+    opted_in = exists().where(
+        MassEmailStatus.candidate_id == Candidate.id,
+        MassEmailStatus.status == MassEmail.OPTED_IN,
+    )
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Candidate)
+            .where(
+                Candidate.status == CandidateStatus.ACTIVE,
+                Candidate.deleted_at.is_(None),
+                Candidate.email_verified_at.is_not(None),
+                or_(subscribed, opted_in),
+            )
+        )
+        or 0
     )

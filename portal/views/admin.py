@@ -1,4 +1,5 @@
-"""The recruiter console: sign-in and, in development, the mail sink viewer (admins only)."""
+"""The recruiter console: sign-in, its home with live counts, and (in development) the mail
+sink viewer (admins only)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from flask import (
 
 from mailer.sink import MaildirStore
 from portal.auth.recruiters import authenticate_recruiter
+from portal.console.overview import console_overview, time_until, when_in_words
 from portal.web import sessions
 from portal.web.forms import RecruiterLoginForm
 from portal.web.runtime import db, settings
@@ -32,6 +34,12 @@ def current_recruiter() -> RecruiterUser | None:
     """The signed-in, active recruiter of this browser's live session."""
     found = sessions.current_recruiter(db())
     return found[1] if found is not None else None
+
+
+@bp.app_context_processor
+def _console_shell() -> dict[str, Any]:
+    # A function, so only console pages (whose header names the recruiter) look it up.
+    return {"console_recruiter": current_recruiter}
 
 
 def recruiter_required(view: F) -> F:
@@ -110,7 +118,16 @@ def logout() -> Any:
 @bp.get("/")
 @recruiter_required
 def home() -> Any:
-    return render_template("admin/home.html", recruiter=current_recruiter())
+    """Every section of the console, with the figures a recruiter checks first."""
+    overview = console_overview(db())
+    next_run = overview.next_run
+    return render_template(
+        "admin/home.html",
+        recruiter=current_recruiter(),
+        overview=overview,
+        next_run_in=time_until(next_run.at) if next_run else None,
+        next_run_when=when_in_words(next_run.at) if next_run else None,
+    )
 
 
 def _sink() -> MaildirStore:

@@ -19,6 +19,7 @@ LINK_SENT = (
     "link. It works once, for 15 minutes."
 )
 BAD_LOGIN = "That email and password don't match. Try again, or get a sign-in link by email."
+EMPTY_LOGIN = "Enter your password, or get a sign-in link by email."
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -30,12 +31,17 @@ def login() -> Any:
     sent = False
     email = ""
     if request.method == "POST":
-        email = request.form.get("email", "")[:320]
+        email = request.form.get("email", "")[:320].strip()
+        password = request.form.get("password", "")[:500]
         if request.form.get("action") == "link":
             accounts.send_login_link(db(), email, settings())
             sent = True
+        elif not password:
+            # Enter in the form logs in (its default button): with no password typed,
+            # say what's missing rather than that the two don't match.
+            error = EMPTY_LOGIN
         else:
-            candidate = accounts.check_password(db(), email, request.form.get("password", "")[:500])
+            candidate = accounts.check_password(db(), email, password)
             if candidate is not None:
                 sessions.log_in(db(), candidate)
                 return redirect(url_for("dashboard.home"))

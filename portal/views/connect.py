@@ -76,6 +76,8 @@ bp = Blueprint("connect", __name__, url_prefix="/connect")
 log = logging.getLogger("portal.connect")
 
 DONE_KEY = "connect_done"
+# The profile fields the details step asks for; the review shows them all.
+DETAILS_FIELDS = ("first_name", "last_name", "email")
 
 
 def _links() -> LinkContext:
@@ -124,13 +126,22 @@ def start() -> Any:
 
 @bp.route("/details", methods=["GET", "POST"])
 def details() -> Any:
-    """Basic details typed by hand (or checked after a social login)."""
+    """Basic details typed by hand (or checked after a social login).
+
+    Continue checks the step's fields as the review does (required ones by
+    `REQUIRED_FIELDS`, surrounding spaces trimmed) and shows what's wrong here; Back
+    keeps what was typed and checks nothing. The review checks everything again, for
+    a draft that skipped this step.
+    """
+    s = settings()
     data = connect_state.draft()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        check = check_profile(request.form, required=(), region=settings().phone_default_region)
+        check = check_profile(
+            request.form, required=s.required_fields, region=s.phone_default_region
+        )
         profile = dict(data.get("profile") or {})
-        for name in ("first_name", "last_name", "email"):
+        for name in DETAILS_FIELDS:
             profile[name] = check.values.get(name)
         if data.get("email_verified") and profile.get("email") != data["profile"].get("email"):
             data["email_verified"] = False  # a changed address is no longer the verified one
@@ -138,9 +149,7 @@ def details() -> Any:
         connect_state.save(data)
         if request.form.get("action") == "back":
             return redirect(url_for("connect.start"))
-        errors = {
-            k: v for k, v in check.errors.items() if k in ("first_name", "last_name", "email")
-        }
+        errors = {k: v for k, v in check.errors.items() if k in DETAILS_FIELDS}
         if not errors:
             return redirect(url_for("connect.interests"))
     return _render("connect/details.html", "details", 400 if errors else 200, errors=errors)

@@ -179,14 +179,14 @@ class FlowPage:
         self.fill("#field-first_name", first)
         self.fill("#field-last_name", last)
         self.fill("#field-email", email)
-        self.press('button[value="continue"]')
+        self.press('.form-actions button[value="continue"]')
         self.wait_for("/connect/interests")
 
     def choose_interests(self, keys: Sequence[str]) -> None:
         self.check("interests", "interests")
         for key in keys:
             self.tick(f"#interest-{self.portal.interests[key]}")
-        self.press('button[value="continue"]')
+        self.press('.form-actions button[value="continue"]')
         self.wait_for("/connect/resume")
 
     def skip_resume(self) -> None:
@@ -204,7 +204,7 @@ class FlowPage:
             chooser.value.set_files(str(path))
         else:
             self.page.get_by_label("Resume file").set_input_files(str(path))
-        self.press('button[value="upload"]')
+        self.press('.form-actions button[value="upload"]')
         self.wait_for("/connect/review")
 
     def submit_review_with_errors(self) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.models import OutboxMessage
 from portal.auth.accounts import set_password
-from portal.views.auth import BAD_LOGIN, LINK_SENT
+from portal.views.auth import BAD_LOGIN, EMPTY_LOGIN, LINK_SENT
 from preferences.db import session_scope
 from preferences.models import (
     Candidate,
@@ -74,6 +74,20 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(
         b.text.replace("nobody@example.com", "X")
     )
     assert client.get("/dashboard").status_code == 302
+
+
+def test_login_without_a_password_asks_for_one_and_sends_nothing(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Log in (Enter's button) with no password says so, trims the address, and mails nothing."""
+    r = post_login(client, email="  ana@example.com ", password="", action="password")
+    assert r.status_code == 400
+    assert escape(EMPTY_LOGIN) in r.text and escape(BAD_LOGIN) not in r.text
+    assert 'value="ana@example.com"' in r.text
+    with session_scope(sessions) as session:
+        assert session.scalars(select(OutboxMessage)).all() == []
+    r = post_login(client, email=" ana@example.com ", password=PASSWORD, action="password")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/dashboard")
 
 
 def test_login_link_requests_answer_the_same_and_mail_only_members(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.models import OutboxMessage
+from portal.app import create_app
 from portal.connect.submit import ALERTS_WORDING, MASS_EMAIL_WORDING
 from preferences.clock import frozen, now
 from preferences.db import session_scope
@@ -29,7 +31,7 @@ from preferences.models import (
 )
 from preferences.subscriptions import get_or_create_candidate, subscribe
 from preferences.tokens import LinkPurpose, make_link_token
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, make_settings
 
 from .helpers import add_interest, add_job, csrf_token, emailed_link, without_tokens
 
@@ -352,3 +354,129 @@ def test_profile_check_turns_broken_urls_into_field_errors() -> None:
         region="US",
     )
     assert set(result.errors) == {"portfolio_url", "github_url"}
+
+
+def test_details_step_shows_missing_fields_on_the_step_itself(
+    client: FlaskClient, world: dict[str, Any]
+) -> None:
+    """Empty or whitespace-only required details stop Continue there, with the review's messages."""
+    r = post(
+        client,
+        "/connect/details",
+        {"first_name": "   ", "last_name": "\t", "email": "  ", "action": "continue"},
+    )
+    assert r.status_code == 400
+    page = r.text
+    assert "<title>Error: Your details" in page
+    assert 'class="error-summary" role="alert" tabindex="-1" id="error-summary"' in page
+    assert "Please fix these 3 things" in page
+    for name, message in (
+        ("first_name", "First name is required."),
+        ("last_name", "Last name is required."),
+        ("email", "Email is required."),
+    ):
+        # In the summary, linked to the field, and at the field itself.
+        assert f'<a href="#field-{name}">{message}</a>' in page
+        assert f'<p class="field-error" id="error-{name}">{message}</p>' in page
+        assert re.search(rf'id="field-{name}" name="{name}" type="text" value=""', page)
+    # Pressing Continue with one thing wrong keeps the rest, trimmed, and names the one.
+    r = post(
+        client,
+        "/connect/details",
+        {"first_name": " Ana ", "last_name": "Silva", "email": " not an email "},
+    )
+    assert r.status_code == 400
+    assert "Please fix this" in r.text
+    assert '<a href="#field-email">Enter an email address like name@example.com.</a>' in r.text
+    assert 'value="Ana"' in r.text and 'value="not an email"' in r.text
+    assert "is required" not in r.text
+
+
+def test_details_step_trims_names_and_address_before_checking_and_keeping_them(
+    client: FlaskClient, sessions: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Spaces around the names and the address are dropped before checking and storing."""
+    r = post(
+        client,
+        "/connect/details",
+        {"first_name": "  Ana ", "last_name": " Silva\t", "email": "  Ana@Example.com  "},
+    )
+    assert r.status_code == 302 and r.headers["Location"].endswith("/connect/interests")
+    details = client.get("/connect/details").text
+    assert 'value="Ana"' in details and 'value="Silva"' in details
+    assert 'value="ana@example.com"' in details
+    post(client, "/connect/interests", {"interest": [str(world["design"])]})
+    review = client.get("/connect/review")
+    assert 'value="Ana"' in review.text and 'value="ana@example.com"' in review.text
+    r = client.post(
+        "/connect/review",
+        data={
+            "csrf_token": csrf_token(review.text),
+            "first_name": " Ana  ",
+            "last_name": "  Silva",
+            "email": " ana@example.com ",
+            "interest": [str(world["design"])],
+            "alerts": "yes",
+            "action": "submit",
+        },
+    )
+    assert r.status_code == 302, r.text
+    with session_scope(sessions) as session:
+        candidate = session.scalars(select(Candidate)).one()
+        assert (candidate.first_name, candidate.last_name) == ("Ana", "Silva")
+        assert candidate.email == "ana@example.com"
+
+
+def test_details_step_requires_only_the_configured_fields(
+    tmp_path: Path, database_url: str, world: dict[str, Any]
+) -> None:
+    """With REQUIRED_FIELDS=email the names may stay empty; the address never may."""
+    app = create_app(make_settings(tmp_path, database_url, REQUIRED_FIELDS="email"))
+    client = app.test_client()
+    try:
+        r = post(client, "/connect/details", {"first_name": " ", "last_name": "", "email": ""})
+        assert r.status_code == 400
+        # The summary and the field name the address, and nothing else.
+        assert r.text.count("is required.") == 2 and r.text.count("Email is required.") == 2
+        r = post(client, "/connect/details", {"first_name": "", "email": "ana@example.com"})
+        assert r.status_code == 302 and r.headers["Location"].endswith("/connect/interests")
+    finally:
+        app.extensions["talentconnect"].engine.dispose()
+
+
+def test_back_from_details_checks_nothing(client: FlaskClient, world: dict[str, Any]) -> None:
+    """Back leaves the step with an empty form, and what was typed is kept (trimmed)."""
+    r = post(client, "/connect/details", {"first_name": " Zoë ", "email": "", "action": "back"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/connect")
+    details = client.get("/connect/details")
+    assert details.status_code == 200 and 'value="Zoë"' in details.text
+    assert "is required" not in details.text
+
+
+def test_review_still_checks_everything_after_skipping_the_details_step(
+    client: FlaskClient, sessions: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """A draft that never passed the details step (steps skipped by URL) is stopped at review."""
+    post(client, "/connect/interests", {"interest": [str(world["design"])]})
+    review = client.get("/connect/review")
+    r = client.post(
+        "/connect/review",
+        data={
+            "csrf_token": csrf_token(review.text),
+            "first_name": "  ",
+            "last_name": "",
+            "email": " ",
+            "interest": [str(world["design"])],
+            "alerts": "yes",
+            "action": "submit",
+        },
+    )
+    assert r.status_code == 400
+    for name, label in (
+        ("first_name", "First name"),
+        ("last_name", "Last name"),
+        ("email", "Email"),
+    ):
+        assert f'<p class="field-error" id="error-{name}">{label} is required.</p>' in r.text
+    with session_scope(sessions) as session:
+        assert count(session, Candidate) == 0

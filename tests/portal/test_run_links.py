@@ -140,6 +140,7 @@ def test_run_on_any_port_links_to_that_port(tmp_path: Path) -> None:
         status, _, page = browser.get(unsubscribe.group(1).removeprefix(here))
         assert status == 200, page
         absolute = re.findall(r'(?:href|action)="(https?://[^"]+)"', page)
+        assert any("/preferences/" in u for u in absolute), absolute
         assert all(u.startswith(f"{here}/") for u in absolute), absolute
         assert ":8000" not in page
 

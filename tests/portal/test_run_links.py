@@ -120,6 +120,14 @@ def test_run_on_any_port_links_to_that_port(tmp_path: Path) -> None:
         welcome = _wait_for_mail(store, "Welcome")
         _assert_links_here(welcome, here)
 
+        # A sign-in link by email.
+        _, _, login_page = browser.get("/login")
+        status, _, _ = browser.post(
+            "/login", {"csrf_token": csrf_token(login_page), "email": EMAIL, "action": "link"}
+        )
+        assert status == 200
+        _assert_links_here(_wait_for_mail(store, "sign-in link"), here)
+
         # A campaign, sent by the worker inside `run`: its List-Unsubscribe too.
         engine = make_engine(f"sqlite:///{instance / 'talentconnect.db'}")
         try:

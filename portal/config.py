@@ -482,7 +482,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "BASE_URL",
         "http://127.0.0.1:8000",
-        "Public URL of the portal, used in links in emails.",
+        "Public URL of the portal, used in every link it builds (emails, `List-Unsubscribe`, "
+        "pages). Not set: `talentconnect run` uses the address it listens on (its `--host` "
+        "and `--port`, the port the system chose for `--port 0`; a wildcard host, `0.0.0.0` or "
+        "`::`, gives the loopback `127.0.0.1` or `[::1]`), and every other command the "
+        "default. Set, and not where `run` listens: `run` logs a warning (`serve` does not: "
+        "behind a proxy the two always differ).",
         _base_url,
     ),
     SettingSpec(
@@ -822,7 +827,9 @@ class Settings:
     """Validated settings for one process, built by `load_settings` from `SETTINGS`.
 
     One attribute per setting (see `SettingSpec.attribute`), of its reader's type, plus
-    `uses_dev_secret`: no SECRET_KEYS were given, so the generated development secret signs.
+    `uses_dev_secret`: no SECRET_KEYS were given, so the generated development secret signs;
+    and `base_url_given`: BASE_URL was set (environment or file), so `talentconnect run`
+    keeps it instead of using the address it listens on.
     """
 
     env: str
@@ -876,6 +883,7 @@ class Settings:
     api_rate_limit: str
     proxy_hops: int
     uses_dev_secret: bool
+    base_url_given: bool
     dkim: DkimSigner | None
 
     @property
@@ -1001,4 +1009,8 @@ def load_settings(
         # Only once every value is valid, so that a refused start leaves no file behind.
         values["SECRET_KEYS"] = (_dev_secret(values["INSTANCE_DIR"]),)
     fields = {spec.attribute: values[spec.name] for spec in SETTINGS if spec.attribute}
-    return Settings(**fields, uses_dev_secret=uses_dev_secret)
+    return Settings(
+        **fields,
+        uses_dev_secret=uses_dev_secret,
+        base_url_given=bool(raw.get("BASE_URL", "").strip()),
+    )

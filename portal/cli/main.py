@@ -6,10 +6,13 @@ registers them on the root group.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -53,6 +56,64 @@ def _listen(app: Any, host: str, port: int, threads: int) -> Any:
             f"cannot listen on {host}:{port}: {exc.strerror or exc} "
             "(is another copy running? choose another --port)"
         ) from None
+
+
+def _bound_port(server: Any) -> int:
+    """The port a waitress server listens on (the one the system chose for port 0)."""
+    if hasattr(server, "effective_port"):
+        return int(server.effective_port)
+    # A host name of several addresses gets one socket each (a MultiSocketServer).
+    return int(server.effective_listen[0][1])
+
+
+# Hosts that mean "every interface", and the loopback a browser on this machine uses for each.
+_WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def listening_url(host: str, port: int) -> str:
+    """The http:// address of a server on host:port, as a browser on this machine reaches it.
+
+    A wildcard host becomes the loopback of its family: it always resolves, where the
+    machine's name may not; set BASE_URL for links other machines can follow.
+    """
+    name = _WILDCARD_HOSTS.get(host, host)
+    if ":" in name:
+        name = f"[{name}]"
+    return f"http://{name}:{port}"
+
+
+def _base_url_reaches(base_url: str, host: str, port: int) -> bool:
+    """Whether BASE_URL names the server listening on host:port (loopback names are one)."""
+    parts = urlsplit(base_url)
+    if (parts.port or (443 if parts.scheme == "https" else 80)) != port:
+        return False
+    if host in _WILDCARD_HOSTS:
+        return True
+    names = {(parts.hostname or "").lower(), host.strip("[]").lower()}
+    return len(names) == 1 or names <= _LOOPBACK_HOSTS
+
+
+def _warn_if_base_url_elsewhere(settings: Settings, host: str, port: int) -> None:
+    """Log one warning when a set BASE_URL is not where this server listens."""
+    if settings.base_url_given and not _base_url_reaches(settings.base_url, host, port):
+        log.warning(
+            "BASE_URL is not where this server listens; links in emails and pages use BASE_URL",
+            extra={"base_url": settings.base_url, "listening": listening_url(host, port)},
+        )
+
+
+def _deferred(built: list[Any]) -> Callable[..., Any]:
+    """A WSGI app handing each request to `built[0]`, the app built once the port is bound.
+
+    `run` binds its port before building the app, so that the app's links can name the
+    port the system chose.
+    """
+
+    def application(environ: dict[str, Any], start_response: Any) -> Any:
+        return built[0](environ, start_response)
+
+    return application
 
 
 @click.group(
@@ -128,9 +189,19 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
     upgrade(engine)
     factory = make_session_factory(engine)
     demo_result = _seed_demo(factory) if demo else None
-    # Bind first, so a busy port fails before any background thread starts.
+    # Bind first, so a busy port fails before any background thread starts, and so
+    # links can name the port bound (the system chooses one for --port 0).
+    built: list[Any] = []
+    server: Any = _listen(_deferred(built), host, port, threads)
+    port = _bound_port(server)
+    url = listening_url(host, port)
+    if settings.base_url_given:
+        _warn_if_base_url_elsewhere(settings, host, port)
+    else:
+        # The web app, the worker and the scheduler all build links from these settings.
+        settings = dataclasses.replace(settings, base_url=url)
     app = _web_app(settings)
-    server: Any = _listen(app, host, port, threads)
+    built.append(app)
 
     sink: MailSink | None = None
     target = settings.smtp_target
@@ -156,7 +227,6 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
     try:
         scheduler.start()
         worker_thread.start()
-        url = f"http://{host}:{server.effective_port}"
         log.info("web server listening", extra={"url": url, "threads": threads})
         console.print(
             f"[bold green]Talent Connect is running at {url}[/bold green]  (Ctrl-C stops)"
@@ -164,7 +234,9 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         if sink is not None:
             console.print(f"Mail sink: every email is kept; read it at {url}/admin/mail")
         if demo_result is not None:
-            _print_demo_login(demo_result.recruiter_email, demo_result.recruiter_password, url)
+            _print_demo_login(
+                demo_result.recruiter_email, demo_result.recruiter_password, settings.base_url
+            )
         with stop_on_signals(worker.stop, interrupt=True):
             # Returns once a signal interrupts it; waitress then stops its threads.
             server.run()

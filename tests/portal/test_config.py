@@ -489,8 +489,9 @@ def test_settings_attributes_and_the_table_agree() -> None:
     hints = get_type_hints(Settings, localns=names)
     by_attribute = {spec.attribute: spec for spec in SETTINGS if spec.attribute}
     assert len(by_attribute) == len([spec for spec in SETTINGS if spec.attribute])
-    # uses_dev_secret says how SECRET_KEYS was filled; it is no setting of its own.
-    assert set(hints) == {*by_attribute, "uses_dev_secret"}
+    # uses_dev_secret and base_url_given say how SECRET_KEYS and BASE_URL were filled;
+    # they are no settings of their own.
+    assert set(hints) == {*by_attribute, "uses_dev_secret", "base_url_given"}
     for attribute, spec in by_attribute.items():
         returns = get_type_hints(spec.read, localns=names)["return"]
         assert returns == hints[attribute], spec.name

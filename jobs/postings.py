@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from jobs.models import JobPosting, job_interests
 from preferences.clock import now
@@ -34,7 +35,7 @@ class JobPage:
         return self.page > 1
 
 
-def _open_filter() -> object:
+def _open_filter() -> ColumnElement[bool]:
     at = now()
     return (JobPosting.posted_at <= at) & (
         (JobPosting.closed_at.is_(None)) | (JobPosting.closed_at > at)
@@ -43,12 +44,7 @@ def _open_filter() -> object:
 
 def count_open_jobs(session: Session) -> int:
     """How many postings are open now (published and not closed), in one COUNT query."""
-    return (
-        session.scalar(
-            select(func.count()).select_from(JobPosting).where(_open_filter())  # type: ignore[arg-type]
-        )
-        or 0
-    )
+    return session.scalar(select(func.count()).select_from(JobPosting).where(_open_filter())) or 0
 
 
 def list_open_jobs(
@@ -62,7 +58,7 @@ def list_open_jobs(
     """Return open jobs, newest first, optionally filtered by interest and text."""
     page = max(page, 1)
     per_page = max(per_page, 1)
-    stmt = select(JobPosting).where(_open_filter())  # type: ignore[arg-type]
+    stmt = select(JobPosting).where(_open_filter())
     if interest_slug:
         stmt = stmt.where(
             JobPosting.id.in_(
@@ -115,7 +111,7 @@ def open_jobs_for_interests(
     jobs = session.scalars(
         select(JobPosting)
         .where(
-            _open_filter(),  # type: ignore[arg-type]
+            _open_filter(),
             JobPosting.id.in_(
                 select(job_interests.c.job_id).where(job_interests.c.interest_id.in_(interest_ids))
             ),

@@ -10,7 +10,6 @@ import dataclasses
 import logging
 import sys
 import threading
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -95,25 +94,28 @@ def _base_url_reaches(base_url: str, host: str, port: int) -> bool:
 
 
 def _warn_if_base_url_elsewhere(settings: Settings, host: str, port: int) -> None:
-    """Log one warning when a set BASE_URL is not where this server listens."""
-    if settings.base_url_given and not _base_url_reaches(settings.base_url, host, port):
+    """Log one warning when BASE_URL (set by the operator) is not where this server listens."""
+    if not _base_url_reaches(settings.base_url, host, port):
         log.warning(
             "BASE_URL is not where this server listens; links in emails and pages use BASE_URL",
             extra={"base_url": settings.base_url, "listening": listening_url(host, port)},
         )
 
 
-def _deferred(built: list[Any]) -> Callable[..., Any]:
-    """A WSGI app handing each request to `built[0]`, the app built once the port is bound.
+class LateApp:
+    """A WSGI app filled in after the server has bound its port.
 
     `run` binds its port before building the app, so that the app's links can name the
-    port the system chose.
+    port the system chose (for --port 0).
     """
 
-    def application(environ: dict[str, Any], start_response: Any) -> Any:
-        return built[0](environ, start_response)
+    def __init__(self) -> None:
+        self.app: Any = None
 
-    return application
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.app is None:
+            raise RuntimeError("the portal is not ready yet")
+        return self.app(environ, start_response)
 
 
 @click.group(
@@ -191,8 +193,8 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
     demo_result = _seed_demo(factory) if demo else None
     # Bind first, so a busy port fails before any background thread starts, and so
     # links can name the port bound (the system chooses one for --port 0).
-    built: list[Any] = []
-    server: Any = _listen(_deferred(built), host, port, threads)
+    late = LateApp()
+    server: Any = _listen(late, host, port, threads)
     port = _bound_port(server)
     url = listening_url(host, port)
     if settings.base_url_given:
@@ -200,8 +202,7 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
     else:
         # The web app, the worker and the scheduler all build links from these settings.
         settings = dataclasses.replace(settings, base_url=url)
-    app = _web_app(settings)
-    built.append(app)
+    app = late.app = _web_app(settings)
 
     sink: MailSink | None = None
     target = settings.smtp_target

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.app import create_app
+from portal.cli.main import LateApp
 from portal.config import Settings
 from preferences.clock import now
 from preferences.db import make_engine, make_session_factory, session_scope
@@ -98,17 +98,6 @@ class LivePortal:
         return INTERESTS[key][0]
 
 
-class _LateApp:
-    """A WSGI app filled in after the server has bound its port (BASE_URL needs the port)."""
-
-    def __init__(self) -> None:
-        self.app: Flask | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        assert self.app is not None, "the portal is not ready yet"
-        return self.app(environ, start_response)
-
-
 def _seed(sessions: sessionmaker[Session]) -> dict[str, int]:
     with session_scope(sessions) as session:
         interests = {}
@@ -136,7 +125,7 @@ def serve_portal(
     """Serve a seeded portal; `configure(url)` may add settings once the address is known."""
     from waitress import create_server
 
-    late = _LateApp()
+    late = LateApp()
     server: Any = create_server(late, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     engine = make_engine(database_url)

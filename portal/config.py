@@ -26,6 +26,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from jobs.posting_fields import language_tag
 from mailer.config import MailSettings, SmtpTarget
 from mailer.message import HeaderError, format_mailbox, parse_mailbox
 from mailer.outbox import MailCap
@@ -406,6 +407,13 @@ def _time_zone(value: str, at: Reading) -> str:
     return name
 
 
+def _language(value: str, at: Reading) -> str:
+    tag = language_tag(value)
+    if tag is None:
+        raise at.error(f"{value!r} is not a language tag; use one such as en, de or pt-BR")
+    return tag
+
+
 def _region(value: str, at: Reading) -> str:
     import phonenumbers
 
@@ -531,6 +539,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "The company's time zone (an IANA name such as Europe/Berlin): where a new alert "
         "schedule starts.",
         _time_zone,
+    ),
+    SettingSpec(
+        "DEFAULT_LOCALE",
+        "en",
+        "The company's language, as a BCP 47 tag such as en, de or pt-BR: job postings "
+        "that name no language are written in it, and their salaries are formatted for it.",
+        _language,
     ),
     SettingSpec(
         "UPLOAD_DIR",
@@ -842,6 +857,7 @@ class Settings:
     postal_address: str
     company_name: str
     company_time_zone: str
+    default_locale: str
     upload_dir: Path
     log_level: str
     worker_batch_size: int

@@ -7,9 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 
 from jobs.descriptions import description_html
+from jobs.posting_fields import EMPLOYMENT_TYPE_LABELS, place_text, salary_text
 from jobs.postings import get_job, list_open_jobs
 from portal.web import sessions
-from portal.web.runtime import db
+from portal.web.runtime import db, settings
 from preferences.clock import now
 from preferences.interests import active_interests, interest_by_slug
 
@@ -80,4 +81,9 @@ def job(job_id: int) -> Any:
         job=posting,
         description=description_html(posting.description),
         member=member,
+        place=place_text(posting),
+        salary=salary_text(posting, settings().default_locale),
+        employment_type=EMPLOYMENT_TYPE_LABELS.get(posting.employment_type)
+        if posting.employment_type
+        else None,
     )

@@ -150,6 +150,14 @@ def _https_or_path(value: str, at: Reading) -> str:
     return value
 
 
+def _https_url(value: str, at: Reading) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if value and (parts.scheme != "https" or not parts.hostname):
+        raise at.error("must be an https:// URL, like https://www.example.com")
+    return value
+
+
 def _rate_limit(value: str, at: Reading) -> str:
     """A Flask-Limiter rate string, checked at start-up.
 
@@ -592,6 +600,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _whole_number(minimum=0, maximum=65_535),
     ),
     SettingSpec(
+        "COMPANY_WEBSITE",
+        "",
+        "The company's own website (https://), given to search engines as the hiring "
+        "organization's sameAs in each job page's structured data; empty leaves it out.",
+        _https_url,
+    ),
+    SettingSpec(
         "COMPANY_LOGO_URL",
         "",
         "URL of the company logo shown in the header; empty shows "
@@ -866,6 +881,7 @@ class Settings:
     send_rate: float
     scheduler_reload_seconds: int
     mail_sink_port: int
+    company_website: str
     company_logo_url: str
     unsubscribe_mailbox: str
     bounce_domain: str

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 
 from jobs.descriptions import description_html
 from jobs.posting_fields import EMPLOYMENT_TYPE_LABELS, place_text, salary_text
 from jobs.postings import get_job, list_open_jobs
 from portal.web import sessions
+from portal.web.job_schema import job_posting_data
 from portal.web.runtime import db, settings
 from preferences.clock import now
 from preferences.interests import active_interests, interest_by_slug
@@ -76,10 +77,22 @@ def job(job_id: int) -> Any:
         abort(404)
     # The invitation to join is for visitors; a signed-in member has joined already.
     member = sessions.current_candidate(db()) is not None
+    config = settings()
+    description = description_html(posting.description)
+    canonical_url = config.base_url + url_for("public.job", job_id=posting.id)
     return render_template(
         "jobs/detail.html",
         job=posting,
-        description=description_html(posting.description),
+        canonical_url=canonical_url,
+        structured_data=job_posting_data(
+            posting,
+            description,
+            base_url=config.base_url,
+            company_name=config.company_name,
+            company_website=config.company_website,
+            logo_url=config.company_logo_url,
+        ),
+        description=description,
         member=member,
         place=place_text(posting),
         salary=salary_text(posting, settings().default_locale),

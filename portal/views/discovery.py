@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, url_for
 
 from jobs.descriptions import description_html
 from jobs.postings import count_open_jobs, list_open_jobs, open_job_stamps
+from portal.views.public import text_arg
 from portal.web.runtime import db, settings
 from portal.web.signed_routes import CONVERTER, NO_STORE_BLUEPRINTS
 from preferences.clock import now
@@ -82,7 +83,7 @@ def _sitemap_page(index: int) -> Response:
 def jobs_feed() -> Any:
     """An Atom feed of the newest open jobs; `?interest=slug` narrows it to one interest."""
     session = db()
-    slug = request.args.get("interest", "").strip()[:120] or None
+    slug = text_arg("interest", 120)
     interest = interest_by_slug(session, slug) if slug else None
     if slug and interest is None:
         abort(404)

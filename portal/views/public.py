@@ -22,7 +22,7 @@ JOBS_PER_PAGE = 20
 MAX_JOB_ID = 2**31 - 1
 
 
-def _text_arg(name: str, limit: int) -> str | None:
+def text_arg(name: str, limit: int) -> str | None:
     """Return a trimmed query parameter; NUL bytes, which PostgreSQL refuses, are dropped."""
     return request.args.get(name, "").replace("\x00", "").strip()[:limit] or None
 
@@ -51,8 +51,8 @@ def index() -> Any:
 def jobs() -> Any:
     """Open jobs, filterable by interest and by words."""
     session = db()
-    slug = _text_arg("interest", 120)
-    query = _text_arg("q", 200)
+    slug = text_arg("interest", 120)
+    query = text_arg("q", 200)
     page_number = _page_arg()
     interest = interest_by_slug(session, slug) if slug else None
     result = list_open_jobs(

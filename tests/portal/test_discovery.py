@@ -216,6 +216,7 @@ def test_atom_feed_of_new_jobs_and_per_interest(
     assert narrow.findtext(f"{ATOM}title") == "Data & Analytics jobs at Acme"
     assert [e.findtext(f"{ATOM}title") for e in narrow.iter(f"{ATOM}entry")] == ["Analyst <Senior>"]
     assert client.get("/jobs.atom?interest=nope").status_code == 404
+    assert client.get("/jobs.atom?interest=da%00ta").status_code == 200
     assert 'type="application/atom+xml"' in client.get("/jobs").text
 
 

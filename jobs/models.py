@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Table,
     Text,
@@ -17,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from jobs.posting_fields import EmploymentType, SalaryPeriod, Workplace
 from preferences.clock import now
 from preferences.db import Base, UTCDateTime, enum_column
 from preferences.models import Interest
@@ -51,9 +54,25 @@ class JobPosting(Base):
     location: Mapped[str] = mapped_column(String(200), default="")
     apply_url: Mapped[str] = mapped_column(String(1000))
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    # When the posting stops being open: a recruiter's close, or else valid_through.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, onupdate=now)
+    # What people filter on (jobs.posting_fields); all optional.
+    employment_type: Mapped[EmploymentType | None] = mapped_column(
+        enum_column(EmploymentType, "employment_type")
+    )
+    workplace: Mapped[Workplace | None] = mapped_column(enum_column(Workplace, "workplace"))
+    department: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    salary_min: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    salary_max: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    salary_currency: Mapped[str | None] = mapped_column(String(3))
+    salary_period: Mapped[SalaryPeriod | None] = mapped_column(
+        enum_column(SalaryPeriod, "salary_period")
+    )
+    valid_through: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # BCP 47; None: the company's language (DEFAULT_LOCALE).
+    language: Mapped[str | None] = mapped_column(String(35))
 
     interests: Mapped[list[Interest]] = relationship(
         secondary=job_interests, order_by=Interest.position

@@ -7,9 +7,9 @@ applies the same ones to import rows and API bodies, in its own wording.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import Table, delete, insert, select
@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from jobs.errors import JobsError
 from jobs.models import JobPosting, job_interests, schedule_interests
+from jobs.posting_fields import DetailsRejected, PostingDetails, parse_time, read_details
 from mailer.models import MessageKind
 from mailer.outbox import enqueue
 from preferences.audit import record_audit, recruiter_actor
-from preferences.clock import TimeOutOfRange, now, utc_in_range
+from preferences.clock import TimeOutOfRange, now
 from preferences.interest_admin import SubscriptionMerge, merge_subscriptions
 from preferences.models import Candidate, Interest, InterestStatus
 from preferences.text import TextKind, UnstorableText, clean_text, scrub_text
@@ -58,18 +59,8 @@ class PostingDraft:
     apply_url: str
     posted_at: str
     interest_ids: Sequence[int]
-
-
-def parse_time(value: str) -> datetime:
-    """An ISO 8601 date or date-time as aware UTC; a time without an offset is taken as UTC.
-
-    Raises ValueError for anything else, a blank value included, and its subclass
-    `TimeOutOfRange` for a time before 1970, from 2100 on, or beyond what UTC can hold.
-    """
-    parsed = datetime.fromisoformat(value.strip())
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return utc_in_range(parsed)
+    # The optional facts (jobs.posting_fields.DETAIL_FIELDS) as typed; missing ones are blank.
+    details: Mapping[str, object] = field(default_factory=dict)
 
 
 def parse_posted_at(value: str) -> datetime | None:
@@ -139,7 +130,7 @@ def _console_text(
 
 def _check(
     session: Session, draft: PostingDraft, job: JobPosting | None
-) -> tuple[dict[str, object], list[Interest]]:
+) -> tuple[dict[str, object], list[Interest], PostingDetails]:
     job_id = job.id if job is not None else None
     errors: dict[str, str] = {}
     values: dict[str, object] = {
@@ -167,6 +158,14 @@ def _check(
         errors["posted_at"] = "Enter a date and time from 1970 to 2099."
     except ValueError:
         errors["posted_at"] = "Enter a date and time, like 2026-11-30T09:00."
+    posted_at = values.get("posted_at")
+    if not isinstance(posted_at, datetime):
+        posted_at = job.posted_at if job is not None else now()
+    details = PostingDetails()
+    try:
+        details = read_details(draft.details, posted_at)
+    except DetailsRejected as exc:
+        errors.update((name, problem.message) for name, problem in exc.problems.items())
     ids = sorted(set(draft.interest_ids))
     chosen = list(session.scalars(select(Interest).where(Interest.id.in_(ids)))) if ids else []
     # New tags must be active interests; a posting may keep one retired since.
@@ -180,7 +179,7 @@ def _check(
         errors["interests"] = "Choose only active interests."
     if errors:
         raise PostingRejected(errors)
-    return values, usable
+    return values, usable, details
 
 
 def list_postings(session: Session, which: str = "open") -> list[JobPosting]:
@@ -207,15 +206,37 @@ def save_posting(session: Session, draft: PostingDraft, job_id: int | None = Non
     A blank posted-at means now for a new posting and "unchanged" for an existing one.
     """
     job = get_posting(session, job_id) if job_id is not None else None
-    values, interests = _check(session, draft, job)
+    values, interests, details = _check(session, draft, job)
     if job is None:
         job = JobPosting(posted_at=now())
         session.add(job)
     for name, value in values.items():
         setattr(job, name, value)
+    apply_details(job, details)
     job.interests = interests
     session.flush()
     return job
+
+
+def apply_details(job: JobPosting, details: PostingDetails) -> bool:
+    """Set a posting's optional facts; return whether any changed.
+
+    `valid_through` is when the posting closes itself: it sets `closed_at` unless a
+    recruiter closed the posting (then their close stands), and moving or removing
+    it moves or removes the close it set.
+    """
+    changed = False
+    set_by_date = job.closed_at is None or (
+        job.valid_through is not None and job.closed_at == job.valid_through
+    )
+    for name, value in details.values().items():
+        if getattr(job, name) != value:
+            setattr(job, name, value)
+            changed = True
+    if set_by_date and job.closed_at != details.valid_through:
+        job.closed_at = details.valid_through
+        changed = True
+    return changed
 
 
 def close_posting_now(session: Session, job_id: int) -> JobPosting:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -87,6 +88,18 @@ def list_open_jobs(
         .offset((page - 1) * per_page)
     ).all()
     return JobPage(jobs=list(jobs), total=total, page=page, per_page=per_page)
+
+
+def open_job_stamps(session: Session, *, limit: int, offset: int = 0) -> list[tuple[int, datetime]]:
+    """(id, last change) of open postings in id order, `limit` from `offset`: a sitemap's page."""
+    rows = session.execute(
+        select(JobPosting.id, JobPosting.updated_at)
+        .where(_open_filter())
+        .order_by(JobPosting.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(job_id, updated) for job_id, updated in rows]
 
 
 def get_job(session: Session, job_id: int) -> JobPosting | None:

@@ -31,6 +31,7 @@ from portal.views import (
     console_reports,
     console_schedules,
     dashboard,
+    discovery,
     health,
     public,
     unsubscribe,
@@ -138,6 +139,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         console_people.bp,
         console_reports.bp,
         console_schedules.bp,
+        discovery.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

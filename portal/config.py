@@ -26,6 +26,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from jobs.posting_fields import language_tag
 from mailer.config import MailSettings, SmtpTarget
 from mailer.message import HeaderError, format_mailbox, parse_mailbox
 from mailer.outbox import MailCap
@@ -146,6 +147,14 @@ def _flag(value: str, at: Reading) -> bool:
 def _https_or_path(value: str, at: Reading) -> str:
     if value and not (value.startswith("https://") or value.startswith("/")):
         raise at.error("must be an https:// URL or a /path")
+    return value
+
+
+def _https_url(value: str, at: Reading) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if value and (parts.scheme != "https" or not parts.hostname):
+        raise at.error("must be an https:// URL, like https://www.example.com")
     return value
 
 
@@ -406,6 +415,13 @@ def _time_zone(value: str, at: Reading) -> str:
     return name
 
 
+def _language(value: str, at: Reading) -> str:
+    tag = language_tag(value)
+    if tag is None:
+        raise at.error(f"{value!r} is not a language tag; use one such as en, de or pt-BR")
+    return tag
+
+
 def _region(value: str, at: Reading) -> str:
     import phonenumbers
 
@@ -533,6 +549,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _time_zone,
     ),
     SettingSpec(
+        "DEFAULT_LOCALE",
+        "en",
+        "The company's language, as a BCP 47 tag such as en, de or pt-BR: job postings "
+        "that name no language are written in it, and their salaries are formatted for it.",
+        _language,
+    ),
+    SettingSpec(
         "UPLOAD_DIR",
         "<INSTANCE_DIR>/uploads",
         "Where resumes are stored, outside the web root.",
@@ -575,6 +598,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "0",
         "Port of the development mail sink on 127.0.0.1; 0 picks a free one.",
         _whole_number(minimum=0, maximum=65_535),
+    ),
+    SettingSpec(
+        "COMPANY_WEBSITE",
+        "",
+        "The company's own website (https://), given to search engines as the hiring "
+        "organization's sameAs in each job page's structured data; empty leaves it out.",
+        _https_url,
     ),
     SettingSpec(
         "COMPANY_LOGO_URL",
@@ -842,6 +872,7 @@ class Settings:
     postal_address: str
     company_name: str
     company_time_zone: str
+    default_locale: str
     upload_dir: Path
     log_level: str
     worker_batch_size: int
@@ -850,6 +881,7 @@ class Settings:
     send_rate: float
     scheduler_reload_seconds: int
     mail_sink_port: int
+    company_website: str
     company_logo_url: str
     unsubscribe_mailbox: str
     bounce_domain: str

@@ -80,7 +80,9 @@ def jobs_import(ctx: click.Context, file: Path) -> None:
     """Create or update postings from a CSV or JSON FILE (all rows, or none).
 
     CSV columns: reference,title,description,location,apply_url,interests,posted_at
-    (interests: names or slugs separated by ';'). A known reference updates that
+    (interests: names or slugs separated by ';'), and optionally employment_type,
+    workplace, department, salary_min, salary_max, salary_currency, salary_period,
+    valid_through and language (see docs/API.md). A known reference updates that
     posting. Any bad row rejects the file: every problem is printed with its line.
     """
 

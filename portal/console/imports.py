@@ -267,8 +267,9 @@ def import_jobs(
 ) -> ImportReport:
     """Create or update postings (by reference) from a CSV or JSON file, all or nothing.
 
-    CSV columns: reference,title,description,location,apply_url,interests,posted_at;
-    `interests` is a `;`-separated list of names or slugs. JSON: a list of objects
+    CSV columns: reference,title,description,location,apply_url,interests,posted_at, and
+    any of `jobs.posting_fields.DETAIL_FIELDS`; `interests` is a `;`-separated list of
+    names or slugs. JSON: a list of objects
     with the same keys (`interests` a list or a `;` string).
     """
     rows, errors = _read(data, filename, JOB_FIELDS, REQUIRED_JOB_FIELDS)

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -27,10 +28,12 @@ from jobs.posting_admin import (
     MAX_URL,
     REQUIRED,
     TOO_LONG,
+    apply_details,
     check_text,
     is_apply_url,
     parse_time,
 )
+from jobs.posting_fields import DETAIL_FIELDS, DetailsRejected, PostingDetails, read_details
 from portal.errors import PortalError
 from preferences.clock import TimeOutOfRange, now
 from preferences.models import Interest, InterestStatus
@@ -44,6 +47,7 @@ JOB_FIELDS = (
     "apply_url",
     "interests",
     "posted_at",
+    *DETAIL_FIELDS,
 )
 REQUIRED_JOB_FIELDS = ("reference", "title", "apply_url")
 
@@ -118,6 +122,7 @@ class JobFields:
     apply_url: str
     interests: list[Interest]
     posted_at: datetime | None
+    details: PostingDetails
 
 
 def split_list(value: object) -> list[str] | None:
@@ -218,9 +223,14 @@ def validate_job(raw: Mapping[str, object], interests: InterestIndex) -> JobFiel
                 posted_at = parse_time(raw_posted)
             except ValueError as exc:
                 errors["posted_at"] = time_problem(raw_posted, exc, "2026-11-30T09:00Z")
+    details = PostingDetails()
+    try:
+        details = read_details(raw, posted_at)
+    except DetailsRejected as exc:
+        errors.update((name, problem.reason) for name, problem in exc.problems.items())
     if errors:
         raise InvalidJob(errors)
-    return JobFields(reference, title, description, location, apply_url, chosen, posted_at)
+    return JobFields(reference, title, description, location, apply_url, chosen, posted_at, details)
 
 
 def find_posting(session: Session, reference: str) -> JobPosting | None:
@@ -249,6 +259,7 @@ def save_job(session: Session, fields: JobFields) -> tuple[JobPosting, str]:
             posted_at=fields.posted_at or now(),
             interests=list(fields.interests),
         )
+        apply_details(job, fields.details)
         session.add(job)
         session.flush()
         return job, "created"
@@ -268,6 +279,7 @@ def save_job(session: Session, fields: JobFields) -> tuple[JobPosting, str]:
     if {i.id for i in job.interests} != {i.id for i in fields.interests}:
         job.interests = list(fields.interests)
         changed = True
+    changed = apply_details(job, fields.details) or changed
     session.flush()
     return job, "updated" if changed else "unchanged"
 
@@ -283,8 +295,15 @@ def close_posting(session: Session, reference: str) -> JobPosting | None:
     return job
 
 
-def posting_as_dict(job: JobPosting) -> dict[str, object]:
-    """The posting as JSON-safe data, in the API's shape."""
+def _number(amount: Decimal | None) -> int | float | None:
+    if amount is None:
+        return None
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def posting_as_dict(job: JobPosting, default_language: str) -> dict[str, object]:
+    """The posting as JSON-safe data, in the API's shape; `language` is filled in from the
+    company's (`default_language`) when the posting names none."""
     return {
         "reference": job.reference,
         "title": job.title,
@@ -295,4 +314,13 @@ def posting_as_dict(job: JobPosting) -> dict[str, object]:
         "posted_at": job.posted_at.isoformat(),
         "closed_at": job.closed_at.isoformat() if job.closed_at else None,
         "open": job.is_open,
+        "employment_type": job.employment_type,
+        "workplace": job.workplace,
+        "department": job.department,
+        "salary_min": _number(job.salary_min),
+        "salary_max": _number(job.salary_max),
+        "salary_currency": job.salary_currency,
+        "salary_period": job.salary_period,
+        "valid_through": job.valid_through.isoformat() if job.valid_through else None,
+        "language": job.language or default_language,
     }

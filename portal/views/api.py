@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from enum import StrEnum
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -24,6 +25,13 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from jobs.posting_admin import MAX_DESCRIPTION, MAX_LOCATION, MAX_REFERENCE, MAX_TITLE, MAX_URL
+from jobs.posting_fields import (
+    MAX_DEPARTMENT,
+    MAX_LANGUAGE,
+    EmploymentType,
+    SalaryPeriod,
+    Workplace,
+)
 from portal.auth.api_tokens import ApiToken, authenticate_token, mark_used
 from portal.console.job_records import (
     InterestIndex,
@@ -188,7 +196,7 @@ def job(reference: str) -> Any:
         found = find_posting(db(), reference) if _storable_reference(reference) else None
         if found is None:
             return error(404, f"no posting with reference {reference!r}")
-        return jsonify(posting_as_dict(found))
+        return jsonify(posting_as_dict(found, settings().default_locale))
     if request.method != "PUT":
         return _wrong_method(["GET", "PUT"])
     if not _storable_reference(reference):
@@ -219,7 +227,7 @@ def job(reference: str) -> Any:
     log.info(
         "api posting saved", extra={"reference": reference, "outcome": outcome, "token": token.name}
     )
-    response = jsonify(posting_as_dict(posting))
+    response = jsonify(posting_as_dict(posting, settings().default_locale))
     response.status_code = 201 if outcome == "created" else 200
     if outcome == "created":
         response.headers["Location"] = url_for("api.job", reference=reference)
@@ -329,6 +337,54 @@ _RATE_LIMIT_HEADERS = {
         "description": "When the window resets, in seconds since the Unix epoch.",
         "schema": {"type": "integer"},
     },
+}
+
+
+_AMOUNT = {
+    "type": ["number", "null"],
+    "minimum": 0,
+    "maximum": 9999999999.99,
+    "description": "At most two decimals; needs salary_currency and salary_period.",
+}
+
+
+def _choice(kind: type[StrEnum]) -> dict[str, object]:
+    return {"type": ["string", "null"], "enum": [*(m.value for m in kind), None]}
+
+
+_DETAIL_INPUTS: dict[str, object] = {
+    "employment_type": _choice(EmploymentType),
+    "workplace": _choice(Workplace),
+    "department": {"type": ["string", "null"], "maxLength": MAX_DEPARTMENT},
+    "salary_min": _AMOUNT,
+    "salary_max": {**_AMOUNT, "description": "Not less than salary_min."},
+    "salary_currency": {
+        "type": ["string", "null"],
+        "description": "ISO 4217 code, like EUR.",
+        "pattern": "^[A-Za-z]{3}$",
+    },
+    "salary_period": _choice(SalaryPeriod),
+    "valid_through": {
+        "type": ["string", "null"],
+        "description": "ISO 8601; the posting closes itself then. A date alone means the "
+        "end of that day (UTC). Later than posted_at.",
+    },
+    "language": {
+        "type": ["string", "null"],
+        "description": "BCP 47 tag, like en or pt-BR; empty: the company's language.",
+        "maxLength": MAX_LANGUAGE,
+    },
+}
+_DETAIL_OUTPUTS: dict[str, object] = {
+    "employment_type": {"type": ["string", "null"]},
+    "workplace": {"type": ["string", "null"]},
+    "department": {"type": "string"},
+    "salary_min": {"type": ["number", "null"]},
+    "salary_max": {"type": ["number", "null"]},
+    "salary_currency": {"type": ["string", "null"]},
+    "salary_period": {"type": ["string", "null"]},
+    "valid_through": {"type": ["string", "null"], "format": "date-time"},
+    "language": {"type": "string", "description": "BCP 47; the company's when not given."},
 }
 
 
@@ -450,6 +506,7 @@ def openapi_document(server_url: str, rate_limit: str) -> dict[str, Any]:
                             "description": "ISO 8601 date or date-time from 1970 to 2099; "
                             "UTC if no offset.",
                         },
+                        **_DETAIL_INPUTS,
                     },
                 },
                 "Job": {
@@ -464,6 +521,7 @@ def openapi_document(server_url: str, rate_limit: str) -> dict[str, Any]:
                         "posted_at": {"type": "string", "format": "date-time"},
                         "closed_at": {"type": ["string", "null"], "format": "date-time"},
                         "open": {"type": "boolean"},
+                        **_DETAIL_OUTPUTS,
                     },
                 },
                 "Error": {

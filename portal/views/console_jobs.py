@@ -16,10 +16,11 @@ from jobs.posting_admin import (
     list_postings,
     save_posting,
 )
+from jobs.posting_fields import DETAIL_FIELDS, details_as_text
 from portal.console.imports import ImportRejected, import_jobs
 from portal.views.console_people import show_errors, signed_in
 from portal.web.forms import ImportJobsForm, JobPostingForm
-from portal.web.runtime import db
+from portal.web.runtime import db, settings
 from preferences.interests import active_interests
 from preferences.models import InterestStatus
 
@@ -52,6 +53,7 @@ def _form(job: JobPosting | None = None) -> JobPostingForm:
             posted_at=job.posted_at.strftime("%Y-%m-%dT%H:%M"),
             description=job.description,
             interests=[i.id for i in job.interests],
+            **details_as_text(job),
         )
     interests = active_interests(db())
     if job is not None:
@@ -78,6 +80,7 @@ def _save(job: JobPosting | None) -> Any:
             apply_url=form.apply_url.data or "",
             posted_at=form.posted_at.data or "",
             interest_ids=list(form.interests.data or []),
+            details={name: form[name].data or "" for name in DETAIL_FIELDS},
         )
         try:
             saved = save_posting(db(), draft, job.id if job is not None else None)
@@ -86,9 +89,14 @@ def _save(job: JobPosting | None) -> Any:
         else:
             flash(f"Saved {saved.reference}: {saved.title}.")
             return redirect(url_for("console_jobs.index"))
-    return render_template("admin/jobs/form.html", job=job, form=form, errors=errors), (
-        400 if request.method == "POST" else 200
+    page = render_template(
+        "admin/jobs/form.html",
+        job=job,
+        form=form,
+        errors=errors,
+        default_locale=settings().default_locale,
     )
+    return page, (400 if request.method == "POST" else 200)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 
 from jobs.descriptions import description_html
+from jobs.posting_fields import EMPLOYMENT_TYPE_LABELS, place_text, salary_text
 from jobs.postings import get_job, list_open_jobs
 from portal.web import sessions
-from portal.web.runtime import db
+from portal.web.job_schema import job_posting_data
+from portal.web.runtime import db, settings
 from preferences.clock import now
 from preferences.interests import active_interests, interest_by_slug
 
@@ -20,7 +22,7 @@ JOBS_PER_PAGE = 20
 MAX_JOB_ID = 2**31 - 1
 
 
-def _text_arg(name: str, limit: int) -> str | None:
+def text_arg(name: str, limit: int) -> str | None:
     """Return a trimmed query parameter; NUL bytes, which PostgreSQL refuses, are dropped."""
     return request.args.get(name, "").replace("\x00", "").strip()[:limit] or None
 
@@ -49,8 +51,8 @@ def index() -> Any:
 def jobs() -> Any:
     """Open jobs, filterable by interest and by words."""
     session = db()
-    slug = _text_arg("interest", 120)
-    query = _text_arg("q", 200)
+    slug = text_arg("interest", 120)
+    query = text_arg("q", 200)
     page_number = _page_arg()
     interest = interest_by_slug(session, slug) if slug else None
     result = list_open_jobs(
@@ -75,9 +77,26 @@ def job(job_id: int) -> Any:
         abort(404)
     # The invitation to join is for visitors; a signed-in member has joined already.
     member = sessions.current_candidate(db()) is not None
+    config = settings()
+    description = description_html(posting.description)
+    canonical_url = config.base_url + url_for("public.job", job_id=posting.id)
     return render_template(
         "jobs/detail.html",
         job=posting,
-        description=description_html(posting.description),
+        canonical_url=canonical_url,
+        structured_data=job_posting_data(
+            posting,
+            description,
+            base_url=config.base_url,
+            company_name=config.company_name,
+            company_website=config.company_website,
+            logo_url=config.company_logo_url,
+        ),
+        description=description,
         member=member,
+        place=place_text(posting),
+        salary=salary_text(posting, settings().default_locale),
+        employment_type=EMPLOYMENT_TYPE_LABELS.get(posting.employment_type)
+        if posting.employment_type
+        else None,
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import TypeVar
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -18,6 +22,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from jobs.posting_fields import (
+    EMPLOYMENT_TYPE_LABELS,
+    MAX_DEPARTMENT,
+    MAX_LANGUAGE,
+    WORKPLACE_LABELS,
+    SalaryPeriod,
+)
 from preferences.text import unstorable
 
 
@@ -83,6 +94,13 @@ class MergeInterestForm(FlaskForm):
     target = SelectField("Merge into", coerce=_id_or_zero)
 
 
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+def _unstated(labels: Mapping[_Choice, str]) -> list[SelectChoice]:
+    return [SelectChoice("", "Not stated")] + [SelectChoice(k.value, v) for k, v in labels.items()]
+
+
 class JobPostingForm(FlaskForm):
     """Create or edit a posting; `jobs.posting_admin` checks the values."""
 
@@ -95,6 +113,27 @@ class JobPostingForm(FlaskForm):
     posted_at = StringField("Posted at (UTC; empty means now)", validators=[Length(max=40)])
     description = TextAreaField("Description", validators=[Length(max=50_000), StoredText()])
     interests = SelectMultipleField("Interests", coerce=_id_or_zero)
+    # The optional facts; jobs.posting_fields checks them (and words what is wrong).
+    employment_type = SelectField(
+        "Employment type",
+        choices=_unstated(EMPLOYMENT_TYPE_LABELS),
+        validate_choice=False,
+    )
+    workplace = SelectField("Workplace", choices=_unstated(WORKPLACE_LABELS), validate_choice=False)
+    department = StringField("Department", validators=[Length(max=MAX_DEPARTMENT)])
+    salary_min = StringField("Salary from", validators=[Length(max=40)])
+    salary_max = StringField("Salary to", validators=[Length(max=40)])
+    salary_currency = StringField("Currency (ISO code)", validators=[Length(max=10)])
+    salary_period = SelectField(
+        "Salary per",
+        choices=[SelectChoice("", "Not stated")]
+        + [SelectChoice(p.value, p.value.capitalize()) for p in SalaryPeriod],
+        validate_choice=False,
+    )
+    valid_through = StringField(
+        "Open until (closes itself after this day)", validators=[Length(max=40)]
+    )
+    language = StringField("Language of the posting", validators=[Length(max=MAX_LANGUAGE)])
 
 
 class ImportJobsForm(FlaskForm):

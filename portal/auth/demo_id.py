@@ -538,6 +538,9 @@ class DemoId(OidcProviderCore):
             try:
                 grant = server.get_consent_grant(end_user=None)
             except OAuth2Error as error:
+                if error.redirect_uri:  # the client's own address: tell it there (RFC 6749 4.1.2.1)
+                    failed: ResponseReturnValue = server.handle_error_response(request, error)
+                    return failed
                 # No trustworthy redirect URI: say so here, as real providers do.
                 return self._page(error=f"{error.error}: {error.description}", status=400)
             if request.method == "GET":

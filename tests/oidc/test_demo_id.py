@@ -178,3 +178,34 @@ def test_an_empty_email_is_asked_again_on_the_page(demo_app: Flask) -> None:
     assert page.field("given_name") == "Sam"  # what was typed stays
     page.response = page.submit(email="sam@example.com")
     assert page.response.status_code == 302
+
+
+def test_a_request_without_pkce_goes_back_to_the_client_with_an_error(demo_id: DemoId) -> None:
+    """PKCE (S256) is required; a plain authorization request is refused at the client."""
+    answer = requests.get(
+        demo_id.url + "/authorize",
+        params={
+            "response_type": "code",
+            "client_id": demo_id.client.client_id,
+            "redirect_uri": demo_id.client.redirect_uris[0],
+            "scope": "openid email profile",
+            "state": "s1",
+            "nonce": "n1",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert query["error"] == ["invalid_request"] and query["state"] == ["s1"]
+
+
+def test_an_unknown_client_is_told_on_the_page(demo_id: DemoId) -> None:
+    answer = requests.get(
+        demo_id.url + "/authorize",
+        params={"response_type": "code", "client_id": "someone-else"},
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    assert "Demo ID — development only" in answer.text
+    assert "invalid_client" in answer.text

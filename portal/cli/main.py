@@ -174,7 +174,12 @@ def _seed_demo(factory: Any) -> DemoResult:
 
 
 @cli.command()
-@click.option("--demo", is_flag=True, help="Seed the demo company (idempotent).")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Seed the demo company (idempotent) and start Demo ID, a development-only "
+    "sign-in provider on loopback.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 128))
@@ -202,6 +207,18 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
     else:
         # The web app, the worker and the scheduler all build links from these settings.
         settings = dataclasses.replace(settings, base_url=url)
+    demo_id: Any = None
+    if demo:
+        # Imported here: Flask and Authlib's server parts load for `run --demo` alone.
+        from portal.auth.demo_id import DemoIdRefused, start_demo_id, with_demo_id
+
+        # The start page's "Continue with Demo ID": a development provider on loopback.
+        try:
+            demo_id = start_demo_id(settings, demo=True)
+        except DemoIdRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        settings = with_demo_id(settings, demo_id)
+        log.info("Demo ID sign-in provider listening", extra={"url": demo_id.url})
     app = late.app = _web_app(settings)
 
     sink: MailSink | None = None
@@ -248,6 +265,8 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         scheduler.shutdown()
         if sink is not None:
             sink.stop()
+        if demo_id is not None:
+            demo_id.stop()
         app.extensions["talentconnect"].engine.dispose()
         engine.dispose()
         log.info("stopped")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import http.cookiejar
 import re
 import signal
@@ -175,7 +176,46 @@ def test_run_demo_serves_sends_mail_and_stops_on_sigint(tmp_path: Path) -> None:
         finally:
             engine.dispose()
 
-        _stop_and_check(proc, signal.SIGINT, [port, sink_port])
+        demo_id_port = _sign_in_with_demo_id(proc, browser)
+        _stop_and_check(proc, signal.SIGINT, [port, sink_port, demo_id_port])
+
+
+def _sign_in_with_demo_id(proc: Running, portal: Browser) -> int:
+    """The demo's start page offers Demo ID, which fills in the details; return its port."""
+    logged = proc.wait_for_output(
+        r"msg=\"?Demo ID sign-in provider listening\"? .*url=(http://127\.0\.0\.1:(\d+))",
+        timeout=5,
+    )
+    demo_url = logged[1]
+    status, _, start = portal.get("/connect")
+    assert status == 200
+    assert "Continue with Demo ID" in start
+    assert "Continue without one" in start
+
+    status, url, page = portal.get("/connect/social/demo")
+    assert status == 200 and url.startswith(demo_url + "/authorize?"), url
+    assert "Demo ID — development only" in page
+    form = re.search(r'<form method="post" action="([^"]+)"', page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert form is not None and token is not None
+    # One browser for both sites: the portal's session cookie and Demo ID's form cookie.
+    demo_id = Browser(demo_url)
+    demo_id._opener = portal._opener
+    status, url, _ = demo_id.post(
+        html.unescape(form[1]),
+        {
+            "csrf_token": token[1],
+            "given_name": "Sam",
+            "family_name": "Rivera",
+            "email": "sam.rivera@example.com",
+            "action": "continue",
+        },
+    )
+    assert status == 200 and urllib.parse.urlsplit(url).path == "/connect/interests", url
+    details = portal.get("/connect/details")[2]
+    assert 'value="Sam"' in details
+    assert 'value="sam.rivera@example.com"' in details
+    return int(logged[2])
 
 
 def test_run_stops_on_sigterm(tmp_path: Path) -> None:

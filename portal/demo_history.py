@@ -440,17 +440,7 @@ class _History:
         if person.by_provider:
             person.verified_at = when
             if person.wants_mass_email:
-                self._mass_email(
-                    person,
-                    when,
-                    MassEmail.OPTED_IN,
-                    ConsentSource.CONNECT_FORM,
-                    ip_address=ip,
-                    detail={
-                        "wording": MASS_EMAIL_WORDING.format(company=COMPANY),
-                        "ticked": ticked,
-                    },
-                )
+                self._opt_in(person, when, ip, {"ticked": ticked})
             self._welcome(person, when)
         else:
             changes = Changes.of(chosen, person.wants_mass_email)
@@ -494,14 +484,7 @@ class _History:
                     ip_address=ip,
                 )
         if person.wants_mass_email:
-            self._mass_email(
-                person,
-                when,
-                MassEmail.OPTED_IN,
-                ConsentSource.CONNECT_FORM,
-                ip_address=ip,
-                detail={"wording": MASS_EMAIL_WORDING.format(company=COMPANY), **VIA_CONFIRMATION},
-            )
+            self._opt_in(person, when, ip, VIA_CONFIRMATION)
         person.verified_at = when
         self._welcome(person, when)
 
@@ -512,6 +495,18 @@ class _History:
             kind=MessageKind.WELCOME,
             template="welcome",
             key="welcome:{candidate}",
+        )
+
+    def _opt_in(self, person: _Person, when: datetime, ip: str, detail: dict[str, Any]) -> None:
+        """The mass-email opt-in the connect flow records, with the wording agreed to."""
+        wording = MASS_EMAIL_WORDING.format(company=COMPANY)
+        self._mass_email(
+            person,
+            when,
+            MassEmail.OPTED_IN,
+            ConsentSource.CONNECT_FORM,
+            ip_address=ip,
+            detail={"wording": wording, **detail},
         )
 
     def _mass_email(

@@ -102,7 +102,7 @@ def bench_pages(database_url: str, instance: Path, requests: int) -> dict[str, A
     upgrade(app.extensions["talentconnect"].engine)
     factory = app.extensions["talentconnect"].sessions
     with session_scope(factory) as session:
-        seed_demo(session)
+        seed_demo(session, history=False)
     client = app.test_client()
     figures: dict[str, Any] = {}
     for name, path in (("landing_page", "/"), ("jobs_page", "/jobs")):

@@ -75,7 +75,7 @@ def seed(database_url: str, candidates: int) -> int:
         upgrade(engine)
         factory = make_session_factory(engine)
         with session_scope(factory) as session:
-            seed_demo(session)
+            seed_demo(session, history=False)
         with session_scope(factory) as session:
             interests = list(session.scalars(select(Interest.id).order_by(Interest.position)))
             newest: dict[int, list[int]] = {i: [] for i in interests}

@@ -162,7 +162,7 @@ def seed(database_url: str, candidates: int, console: Any) -> Seeded:
         factory = make_session_factory(engine)
         out = Seeded()
         with session_scope(factory) as session:
-            seed_demo(session)
+            seed_demo(session, history=False)
             interests = list(session.scalars(select(Interest).order_by(Interest.position)))
             chosen_per_candidate: list[list[Interest]] = []
             people: list[Candidate] = []

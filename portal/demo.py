@@ -1,14 +1,15 @@
 """Demo data: a company with interests, job postings, schedules and a recruiter.
 
 Seeding is idempotent: rows are matched by slug, reference and name, so running
-it again adds nothing twice.
+it again adds nothing twice. With them come about 200 candidates and 60 days of
+history behind the reports (`portal.demo_history`), seeded once.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from jobs.models import AlertSchedule, FrequencyClass, JobPosting
 from portal.auth.recruiters import set_recruiter
+from portal.demo_history import HISTORY_DAYS, HistoryResult, seed_history
 from preferences.clock import now
 from preferences.models import Interest, RecruiterRole
 
@@ -152,6 +154,19 @@ class DemoResult:
     schedules_created: int
     recruiter_email: str
     recruiter_password: str
+    history: HistoryResult = field(default_factory=HistoryResult)
+
+    @property
+    def candidates_created(self) -> int:
+        return self.history.candidates_created
+
+    @property
+    def alert_runs_created(self) -> int:
+        return self.history.alert_runs_created
+
+    @property
+    def messages_created(self) -> int:
+        return self.history.messages_created
 
 
 def slugify(name: str) -> str:
@@ -170,8 +185,11 @@ def _description(title: str, area: str, location: str) -> str:
     )
 
 
-def seed_demo(session: Session) -> DemoResult:
-    """Seed the demo company; returns what was created and a fresh recruiter password."""
+def seed_demo(session: Session, *, history: bool = True) -> DemoResult:
+    """Seed the demo company; returns what was created and a fresh recruiter password.
+
+    `history` adds the demo candidates and their 60 days (benchmarks leave it out).
+    """
     by_name: dict[str, Interest] = {}
     interests_created = 0
     for position, (name, details, keywords) in enumerate(INTERESTS):
@@ -196,6 +214,8 @@ def seed_demo(session: Session) -> DemoResult:
             if session.scalar(select(JobPosting.id).where(JobPosting.reference == reference)):
                 continue
             location = LOCATIONS[n % len(LOCATIONS)]
+            # Spread over the history's days, so its alert runs have new jobs to send.
+            posted_at = at - timedelta(days=(n * 7) % (HISTORY_DAYS - 2), hours=n)
             tags = [by_name[area]]
             if title in CROSS_TAGS and CROSS_TAGS[title] != area:
                 tags.append(by_name[CROSS_TAGS[title]])
@@ -206,7 +226,8 @@ def seed_demo(session: Session) -> DemoResult:
                     description=_description(title, area, location),
                     location=location,
                     apply_url=f"https://jobs.acme.example.com/apply/{reference.lower()}",
-                    posted_at=at - timedelta(days=(n * 7) % 30, hours=n),
+                    posted_at=posted_at,
+                    created_at=posted_at,
                     interests=tags,
                 )
             )
@@ -226,19 +247,22 @@ def seed_demo(session: Session) -> DemoResult:
                     timezone="Europe/Berlin",
                     frequency_class=frequency,
                     all_interests=True,
+                    # As old as the history, whose alert runs it fired.
+                    created_at=at - timedelta(days=HISTORY_DAYS + 1),
                 )
             )
             schedules_created += 1
     session.flush()
 
     password = secrets.token_urlsafe(12)
-    set_recruiter(
+    recruiter = set_recruiter(
         session,
         DEMO_RECRUITER_EMAIL,
         password=password,
         role=RecruiterRole.ADMIN,
         name="Demo Recruiter",
     )
+    seeded = seed_history(session, at=at, recruiter_id=recruiter.id) if history else HistoryResult()
     return DemoResult(
-        interests_created, jobs_created, schedules_created, DEMO_RECRUITER_EMAIL, password
+        interests_created, jobs_created, schedules_created, DEMO_RECRUITER_EMAIL, password, seeded
     )

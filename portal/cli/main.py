@@ -168,6 +168,9 @@ def _seed_demo(factory: Any) -> DemoResult:
             "interests_created": result.interests_created,
             "jobs_created": result.jobs_created,
             "schedules_created": result.schedules_created,
+            "candidates_created": result.candidates_created,
+            "alert_runs_created": result.alert_runs_created,
+            "messages_created": result.messages_created,
         },
     )
     return result

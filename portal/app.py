@@ -38,6 +38,7 @@ from portal.views import (
 from portal.views import preferences as preference_center
 from portal.web import signed_routes
 from portal.web.limits import init_limiter
+from portal.web.phones import display_phone
 from portal.web.runtime import EXTENSION_KEY, Runtime
 from preferences.clock import now
 from preferences.db import (
@@ -190,6 +191,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     # Console pages show an address with its punycode beside it when its domain mixes scripts.
     app.add_template_filter(idn.address_markup, "address")
+    # Phone numbers read as people write them in the company's region (portal.web.phones).
+    region = settings.phone_default_region
+    app.add_template_filter(lambda stored: display_phone(stored, region), "phone")
     _install_request_hooks(app, csp)
     _install_error_pages(app)
 

@@ -208,6 +208,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         if urls is None:
             urls = {
                 "site_css": url_for("static", filename="site.css"),
+                "menu_js": url_for("static", filename="menu.js"),
                 "brand_css": url_for("brand_css"),
                 "favicon": url_for("static", filename="favicon.svg"),
                 "index": url_for("public.index"),
@@ -215,6 +216,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
                 "connect": url_for("connect.start"),
                 "dashboard": url_for("dashboard.home"),
                 "login": url_for("auth.login"),
+                "logout": url_for("auth.logout"),
                 "admin_login": url_for("admin.login"),
             }
             layout_links[request.script_root] = urls

@@ -39,6 +39,7 @@ from portal.views import (
 from portal.views import preferences as preference_center
 from portal.web import signed_routes
 from portal.web.limits import init_limiter
+from portal.web.phones import display_phone
 from portal.web.runtime import EXTENSION_KEY, Runtime
 from preferences.clock import now
 from preferences.db import (
@@ -192,6 +193,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     # Console pages show an address with its punycode beside it when its domain mixes scripts.
     app.add_template_filter(idn.address_markup, "address")
+    # Phone numbers read as people write them in the company's region (portal.web.phones).
+    region = settings.phone_default_region
+    app.add_template_filter(lambda stored: display_phone(stored, region), "phone")
     _install_request_hooks(app, csp)
     _install_error_pages(app)
 
@@ -206,6 +210,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         if urls is None:
             urls = {
                 "site_css": url_for("static", filename="site.css"),
+                "menu_js": url_for("static", filename="menu.js"),
                 "brand_css": url_for("brand_css"),
                 "favicon": url_for("static", filename="favicon.svg"),
                 "index": url_for("public.index"),
@@ -213,6 +218,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
                 "connect": url_for("connect.start"),
                 "dashboard": url_for("dashboard.home"),
                 "login": url_for("auth.login"),
+                "logout": url_for("auth.logout"),
                 "admin_login": url_for("admin.login"),
             }
             layout_links[request.script_root] = urls

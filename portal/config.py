@@ -699,7 +699,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "PHONE_DEFAULT_REGION",
         "US",
-        "Region (ISO 3166 code) assumed for phone numbers written without a country code.",
+        "The company's region (ISO 3166 code): assumed for phone numbers written without a "
+        "country code; its numbers display in national format, others in international.",
         _region,
     ),
     SettingSpec(

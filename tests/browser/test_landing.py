@@ -87,11 +87,18 @@ def _assert_no_horizontal_overflow(page: Any) -> None:
     assert scroll_width <= width, f"{page.url} is {scroll_width}px wide in a {width}px viewport"
 
 
+def _open_menu_on_a_phone(page: Any) -> None:
+    """On a phone the header's links fold under its Menu button: open it."""
+    if page.device == "phone":
+        page.locator("header.site-header").get_by_text("Menu", exact=True).click()
+
+
 def test_landing_page_shows_the_calls_to_action(page: Any, live_site: LiveSite) -> None:
     """The landing page shows visible Connect With Us and Log in links without overflow."""
     response = page.goto(live_site.url + "/")
     assert response is not None and response.status == 200
     header = page.locator("header.site-header")
+    _open_menu_on_a_phone(page)
     connect = header.get_by_role("link", name="Connect With Us")
     login = header.get_by_role("link", name="Log in")
     assert connect.is_visible()
@@ -125,6 +132,7 @@ def test_tab_first_focuses_the_skip_link(page: Any, live_site: LiveSite) -> None
 def test_connect_with_us_opens_the_connect_page(page: Any, live_site: LiveSite) -> None:
     """Clicking "Connect With Us" on the landing page navigates to /connect."""
     page.goto(live_site.url + "/")
+    _open_menu_on_a_phone(page)
     page.locator("header.site-header").get_by_role("link", name="Connect With Us").click()
     page.wait_for_url(live_site.url + "/connect")
     assert page.get_by_role("heading", level=1).inner_text() == "Join our talent community"

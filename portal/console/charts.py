@@ -79,12 +79,13 @@ def wrap_label(text: str, *, per_line: int, lines: int) -> list[str]:
 def axis_label_step(count: int, *, widest_chars: int, plot_px: float, multiple_of: int = 1) -> int:
     """Draw every how-many-th of `count` evenly spaced axis labels so that none overlap.
 
-    The outermost labels are anchored at their point's edge, not centred, so
-    neighbours are kept 1.5 label widths (plus a gap) apart. `multiple_of` makes
-    the labels a subset of a denser set drawn with that step.
+    The outermost labels are anchored at their point's edge, not centred, and two
+    such can be neighbours, so points with labels are kept two label widths (plus
+    a gap) apart. `multiple_of` makes the labels a subset of a denser set drawn
+    with that step.
     """
     per_point = plot_px / max(1, count - 1)
-    needed = math.ceil((1.5 * widest_chars * CHAR_PX + LABEL_GAP_PX) / per_point)
+    needed = math.ceil((2 * widest_chars * CHAR_PX + LABEL_GAP_PX) / per_point)
     return multiple_of * max(1, math.ceil(needed / multiple_of))
 
 
@@ -96,6 +97,27 @@ def axis_label_indices(
         count, widest_chars=widest_chars, plot_px=plot_px, multiple_of=multiple_of
     )
     return sorted(range(count - 1, -1, -step))
+
+
+def axis_labels(count: int, *, widest_chars: int) -> list[tuple[int, str, bool]]:
+    """(index, text-anchor, wide screens only) of each of `count` axis labels to draw.
+
+    The set for the narrowest chart is part of a denser one shown on wide screens.
+    The outermost labels of each set are anchored at their point's edge, so that
+    none reaches past the chart's side.
+    """
+    plot = (PLOT_RIGHT_PCT - PLOT_LEFT_PCT) / 100
+    wide_step = axis_label_step(count, widest_chars=widest_chars, plot_px=WIDE_PX * plot)
+    wide = axis_label_indices(count, widest_chars=widest_chars, plot_px=WIDE_PX * plot)
+    narrow = axis_label_indices(
+        count, widest_chars=widest_chars, plot_px=NARROWEST_PX * plot, multiple_of=wide_step
+    )
+    drawn = []
+    for i in wide:
+        anchor = "start" if i in (wide[0], narrow[0]) else "middle"
+        anchor = "end" if i == count - 1 and count > 1 else anchor
+        drawn.append((i, anchor, i not in narrow))
+    return drawn
 
 
 def _open(chart_id: str, title: str, description: str, height: int) -> list[str]:
@@ -196,16 +218,8 @@ def line_chart(
             f"{tick}</text>",
         ]
     widest = max((len(label) for label in labels), default=0)
-    plot = span / 100
-    wide_step = axis_label_step(count, widest_chars=widest, plot_px=WIDE_PX * plot)
-    shown = axis_label_indices(count, widest_chars=widest, plot_px=WIDE_PX * plot)
-    narrow = axis_label_indices(
-        count, widest_chars=widest, plot_px=NARROWEST_PX * plot, multiple_of=wide_step
-    )
-    for i in shown:
-        anchor = "start" if i in (shown[0], narrow[0]) else "middle"
-        anchor = "end" if i == count - 1 and count > 1 else anchor
-        cls = "chart-axis" if i in narrow else "chart-axis chart-wide-only"
+    for i, anchor, wide_only in axis_labels(count, widest_chars=widest):
+        cls = "chart-axis chart-wide-only" if wide_only else "chart-axis"
         parts.append(
             f'<text class="{cls}" x="{x(i)}" y="{lower + 24}" text-anchor="{anchor}" '
             f'fill="{MUTED}">{escape(labels[i])}</text>'

@@ -12,8 +12,12 @@ from portal.console.charts import (
     CHAR_PX,
     LABEL_GAP_PX,
     NARROWEST_PX,
+    PLOT_LEFT_PCT,
+    PLOT_RIGHT_PCT,
+    WIDE_PX,
     axis_label_indices,
     axis_label_step,
+    axis_labels,
     bar_chart,
     line_chart,
     wrap_label,
@@ -55,8 +59,37 @@ def test_axis_labels_never_overlap_and_the_latest_is_shown(count: int, plot_px: 
     per_point = plot_px / max(1, count - 1)
     label_px = widest * CHAR_PX
     for a, b in itertools.pairwise(shown):
-        # The outer labels are anchored at their point's edge, so allow 1.5 labels.
-        assert (b - a) * per_point >= 1.5 * label_px + LABEL_GAP_PX
+        # The outer labels are anchored at their point's edge, so allow two labels.
+        assert (b - a) * per_point >= 2 * label_px + LABEL_GAP_PX
+
+
+def _boxes(
+    labels: list[tuple[int, str, bool]], count: int, chart_px: float, widest: int
+) -> list[tuple[float, float]]:
+    """Where each label's text lies, in px, in a chart `chart_px` wide."""
+    left = chart_px * PLOT_LEFT_PCT / 100
+    plot = chart_px * (PLOT_RIGHT_PCT - PLOT_LEFT_PCT) / 100
+    width = widest * CHAR_PX
+    boxes = []
+    for index, anchor, _ in labels:
+        x = left + plot * index / max(1, count - 1)
+        start = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+        boxes.append((start, start + width))
+    return boxes
+
+
+@pytest.mark.parametrize("widest", [3, 6, 11])
+def test_drawn_labels_never_overlap_or_leave_the_chart(widest: int) -> None:
+    """With the anchors drawn, no label crosses another or an edge, on a phone or wide."""
+    for count in range(1, 121):
+        labels = axis_labels(count, widest_chars=widest)
+        assert labels[-1][0] == count - 1
+        narrow = [label for label in labels if not label[2]]
+        for chart_px, drawn in ((NARROWEST_PX, narrow), (WIDE_PX, labels)):
+            boxes = _boxes(drawn, count, chart_px, widest)
+            assert boxes[0][0] >= 0 and boxes[-1][1] <= chart_px, (count, boxes)
+            for (_, end), (start, _) in itertools.pairwise(boxes):
+                assert start - end >= LABEL_GAP_PX, (count, chart_px, drawn)
 
 
 def test_the_phone_labels_are_a_subset_of_the_wide_screen_ones() -> None:

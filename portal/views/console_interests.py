@@ -119,9 +119,24 @@ def move(interest_id: int) -> Any:
     return redirect(url_for("console_interests.index") + f"#interest-{interest_id}")
 
 
+def _confirmed() -> bool:
+    """Whether a destructive action's form carries its confirmation (a ticked box, or OK)."""
+    return request.form.get("confirm") == "yes"
+
+
 @bp.post("/<int:interest_id>/retire")
 @signed_in()
 def retire(interest_id: int) -> Any:
+    """Retire an interest once confirmed; unconfirmed, ask for it and change nothing."""
+    interest = db().get(Interest, interest_id)
+    if interest is not None and interest.merged_into_id is None and not _confirmed():
+        asked = request.form.get("step") == "confirm"  # the box was left unticked
+        return render_template(
+            "admin/interests/retire.html",
+            interest=interest,
+            subscribers=_subscriber_counts().get(interest.id, 0),
+            error="Tick the box to confirm. Nothing has been retired." if asked else None,
+        ), (400 if asked else 200)
     try:
         interest = retire_interest(db(), interest_id)
     except InterestRejected as exc:
@@ -133,30 +148,40 @@ def retire(interest_id: int) -> Any:
 @bp.route("/<int:interest_id>/merge", methods=["GET", "POST"])
 @signed_in()
 def merge(interest_id: int) -> Any:
-    """Confirm, then merge this interest into another (subscribers, history and job tags)."""
+    """Merge this interest into another (subscribers, history and job tags) once confirmed.
+
+    Without the ticked box (or the dialog's OK, which ticks it) nothing moves.
+    """
     source = _interest_or_404(interest_id)
     form = MergeInterestForm()
     form.target.choices = [
         SelectChoice(str(i.id), i.name) for i in active_interests(db()) if i.id != source.id
     ]
     errors: list[str] = []
+    confirm_error = None
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            result = merge_interest(db(), source.id, int(form.target.data), recruiter_id=me().id)
-        except InterestRejected as exc:
-            errors = show_errors(form, exc.errors)
+        if not _confirmed():
+            confirm_error = "Tick the box to confirm. Nothing has been merged."
         else:
-            flash(
-                f"Merged {result.source.name} into {result.target.name}: "
-                f"{result.moved + result.combined} subscriptions moved, "
-                f"{len(result.to_notify)} candidates will be told by email."
-            )
-            return redirect(url_for("console_interests.index"))
+            try:
+                result = merge_interest(
+                    db(), source.id, int(form.target.data), recruiter_id=me().id
+                )
+            except InterestRejected as exc:
+                errors = show_errors(form, exc.errors)
+            else:
+                flash(
+                    f"Merged {result.source.name} into {result.target.name}: "
+                    f"{result.moved + result.combined} subscriptions moved, "
+                    f"{len(result.to_notify)} candidates will be told by email."
+                )
+                return redirect(url_for("console_interests.index"))
     status = 400 if request.method == "POST" else 200
     return render_template(
         "admin/interests/merge.html",
         source=source,
         form=form,
         errors=errors,
+        confirm_error=confirm_error,
         subscribers=_subscriber_counts().get(source.id, 0),
     ), status

@@ -140,11 +140,60 @@ def test_move_up_and_down_and_retire(
     response = client.post(url, data={"csrf_token": token, "direction": "sideways"})
     assert response.status_code == 400 and "Move an interest up or down." in response.text
     assert [n for n, _, _ in _interests(sessions)] == ["Gamma", "Alpha", "Beta"]
-    response = client.post(f"/admin/interests/{a}/retire", data={"csrf_token": token})
+    response = client.post(
+        f"/admin/interests/{a}/retire", data={"csrf_token": token, "confirm": "yes"}
+    )
     assert response.status_code == 302
     with sessions() as s:
         assert s.get_one(Interest, a).status is InterestStatus.RETIRED
     assert "Alpha" not in client.get("/connect/interests").text
+
+
+def test_retire_without_confirmation_asks_and_changes_nothing(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Retire first asks (nothing changes); an unticked box says what to do; ticked, it retires."""
+    with session_scope(sessions) as s:
+        a = add_interest(s, "Alpha", position=1).id
+    token = _signed_in(client, recruiter)
+    url = f"/admin/interests/{a}/retire"
+    asked = client.post(url, data={"csrf_token": token})
+    assert asked.status_code == 200
+    assert "Retire Alpha?" in asked.text and "Nothing has changed yet." in asked.text
+    assert (
+        'name="confirm" value="yes"' in asked.text and 'name="step" value="confirm"' in asked.text
+    )
+    unticked = client.post(url, data={"csrf_token": token, "step": "confirm"})
+    assert unticked.status_code == 400
+    assert "Tick the box to confirm. Nothing has been retired." in unticked.text
+    with sessions() as s:
+        assert s.get_one(Interest, a).status is InterestStatus.ACTIVE
+    done = client.post(url, data={"csrf_token": token, "step": "confirm", "confirm": "yes"})
+    assert done.status_code == 302
+    with sessions() as s:
+        assert s.get_one(Interest, a).status is InterestStatus.RETIRED
+
+
+def test_merge_without_confirmation_changes_nothing_and_says_so(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A merge posted without the ticked box moves nothing, keeps the choice and asks to tick it."""
+    with session_scope(sessions) as s:
+        source = add_interest(s, "Analytics", position=1)
+        target = add_interest(s, "Data Science", position=2)
+        _subscribed(s, "ana@example.com", source)
+        source_id, target_id = source.id, target.id
+    token = _signed_in(client, recruiter)
+    response = client.post(
+        f"/admin/interests/{source_id}/merge", data={"csrf_token": token, "target": target_id}
+    )
+    assert response.status_code == 400
+    assert "Tick the box to confirm. Nothing has been merged." in response.text
+    assert f'<option selected value="{target_id}">' in response.text
+    with sessions() as s:
+        assert s.get_one(Interest, source_id).merged_into_id is None
+        assert s.scalar(select(Subscription.interest_id)) == source_id
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 def _subscribed(s: Session, email: str, interest: Interest) -> Candidate:
@@ -185,7 +234,8 @@ def test_merge_moves_subscribers_history_and_jobs_and_emails_each_candidate_once
     page = client.get(f"/admin/interests/{source_id}/merge")
     assert page.status_code == 200 and "3 subscriptions" in page.text
     response = client.post(
-        f"/admin/interests/{source_id}/merge", data={"csrf_token": token, "target": target_id}
+        f"/admin/interests/{source_id}/merge",
+        data={"csrf_token": token, "target": target_id, "confirm": "yes"},
     )
     assert response.status_code == 302
     assert "2 candidates will be told by email" in client.get("/admin/interests/").text
@@ -235,7 +285,8 @@ def test_merge_moves_subscribers_history_and_jobs_and_emails_each_candidate_once
         assert [i.id for i in s.get_one(AlertSchedule, schedule_id).interests] == [target_id]
     # The source is gone from the candidates' choices; merging it again is refused.
     response = client.post(
-        f"/admin/interests/{source_id}/merge", data={"csrf_token": token, "target": target_id}
+        f"/admin/interests/{source_id}/merge",
+        data={"csrf_token": token, "target": target_id, "confirm": "yes"},
     )
     assert response.status_code == 400 and "Analytics was already merged." in response.text
     with sessions() as s:

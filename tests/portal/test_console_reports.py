@@ -28,7 +28,6 @@ from mailer.sink import MailSink, MemoryStore
 from mailer.verp import verp_address
 from mailer.worker import OutboxWorker
 from portal.config import Settings
-from portal.console.charts import bar_chart
 from preferences.clock import FrozenClock, frozen
 from preferences.db import session_scope
 from preferences.models import (
@@ -327,14 +326,6 @@ def test_opt_out_trend_buckets_by_week(sessions: sessionmaker[Session], clock: F
         "2026-11-16",
     ]
     assert [(w.mass_email, w.interests) for w in trend] == [(0, 0), (0, 0), (1, 1), (1, 0)]
-
-
-def test_bar_chart_scales_and_handles_no_data() -> None:
-    """The longest bar spans the plot; an empty chart says there is no data."""
-    svg = str(bar_chart("T", "D", [("a", 10), ("b", 5)]))
-    widths = [int(w) for w in re.findall(r'<rect [^>]*width="(\d+)"', svg)]
-    assert widths[0] == 2 * widths[1]
-    assert "No data yet" in str(bar_chart("T", "D", []))
 
 
 # --- send log -------------------------------------------------------------------------------

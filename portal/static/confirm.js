@@ -1,0 +1,29 @@
+// Progressive enhancement for destructive console actions (retire, merge an interest).
+// Without JavaScript the server asks instead: a confirmation step with a box to tick.
+// With it, a dialog asks; Cancel sends nothing, OK sends the confirmation along.
+(function () {
+  "use strict";
+  var forms = document.querySelectorAll("form[data-confirm]");
+  Array.prototype.forEach.call(forms, function (form) {
+    var box = form.querySelector('input[type="checkbox"][name="confirm"]');
+    var row = box && box.closest(".confirm-box");
+    if (row) { row.hidden = true; }
+    form.addEventListener("submit", function (event) {
+      var message = form.getAttribute("data-confirm");
+      var target = form.querySelector("select");
+      if (target && target.selectedIndex >= 0) {
+        message = message.replace("{target}", target.options[target.selectedIndex].text);
+      }
+      if (!window.confirm(message)) { event.preventDefault(); return; }
+      if (box) {
+        box.checked = true;
+      } else {
+        var hidden = document.createElement("input");
+        hidden.type = "hidden";
+        hidden.name = "confirm";
+        hidden.value = "yes";
+        form.appendChild(hidden);
+      }
+    });
+  });
+})();

@@ -1,0 +1,204 @@
+"""Console forms look like the candidate side, and Retire and Merge ask before they act.
+
+In a real browser at desktop and phone (375 px) width: textareas span their form and
+have room to type, every field is spaced alike, and primary and destructive buttons
+differ. Retire and Merge change nothing until confirmed: with JavaScript a dialog asks
+(Cancel leaves everything as it was); without it, the page asks for a ticked box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from portal.auth.recruiters import set_recruiter
+from preferences.db import session_scope
+from preferences.models import Interest, InterestStatus
+from tests.browser.conftest import LivePortal
+from tests.browser.flow import FlowPage, open_flow
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Dialog
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "rob@acme.example.com"
+PASSWORD = "a long recruiter password"
+DANGER = "rgb(180, 35, 24)"
+
+# Each textarea of the form: its width against the form's content box, its height, rows.
+TEXTAREAS = """(selector) => {
+  const form = document.querySelector(selector);
+  const style = getComputedStyle(form);
+  const inner = form.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return Array.from(form.querySelectorAll('textarea')).map(t => ({
+    name: t.name, width: t.getBoundingClientRect().width, inner,
+    height: t.getBoundingClientRect().height, rows: t.rows,
+    line: parseFloat(getComputedStyle(t).lineHeight),
+  }));
+}"""
+FIELD_GAPS = """(selector) => Array.from(document.querySelectorAll(selector + ' > .field'))
+  .map(f => getComputedStyle(f).marginBottom)"""
+
+
+@contextmanager
+def _signed_in(
+    chromium: Browser, portal: LivePortal, axe_source: str, run: str, phone: bool, **options: Any
+) -> Iterator[FlowPage]:
+    """A recruiter's browser at desktop or phone width, signed in to the console."""
+    with session_scope(portal.sessions) as session:
+        set_recruiter(session, EMAIL, password=PASSWORD, name="Rob")
+    run = f"{run}-phone" if phone else run
+    with open_flow(chromium, portal, axe_source, run, phone=phone, **options) as flow:
+        flow.recruiter_login(EMAIL, PASSWORD)
+        yield flow
+
+
+def _assert_textareas(flow: FlowPage, selector: str, names: dict[str, int]) -> None:
+    """Each named textarea spans the form and shows at least its number of lines."""
+    found: list[dict[str, Any]] = flow.page.evaluate(TEXTAREAS, selector)
+    assert sorted(t["name"] for t in found) == sorted(names)
+    for area in found:
+        assert abs(area["width"] - area["inner"]) <= 1, area
+        assert area["rows"] >= names[area["name"]], area
+        assert area["height"] >= names[area["name"]] * area["line"], area
+    gaps = flow.page.evaluate(FIELD_GAPS, selector)
+    assert len(set(gaps)) == 1, gaps
+
+
+def _background(flow: FlowPage, selector: str) -> str:
+    return str(
+        flow.page.locator(selector).first.evaluate("b => getComputedStyle(b).backgroundColor")
+    )
+
+
+def _status(portal: LivePortal, key: str) -> tuple[InterestStatus, int | None]:
+    with portal.sessions() as session:
+        interest = session.get_one(Interest, portal.interests[key])
+        return interest.status, interest.merged_into_id
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_console_forms_have_full_width_textareas_and_distinct_buttons(
+    chromium: Browser, portal: LivePortal, axe_source: str, phone: bool
+) -> None:
+    """Interest, job and campaign forms: wide sized textareas, even spacing, red destructive."""
+    with _signed_in(chromium, portal, axe_source, "console-forms", phone) as flow:
+        flow.goto("/admin/interests/")
+        flow.check("interests")
+        add = 'form[action="/admin/interests/"]'
+        _assert_textareas(flow, add, {"details": 3, "keywords": 2})
+        primary = _background(flow, f"{add} .button-primary")
+        retire = _background(flow, 'button[aria-label^="Retire:"]')
+        assert primary != retire and retire == DANGER
+        merge = flow.page.locator('a[aria-label^="Merge:"]').first
+        assert merge.evaluate("a => getComputedStyle(a).borderTopColor") == DANGER
+        assert merge.evaluate("a => getComputedStyle(a).color") == DANGER
+
+        flow.goto(f"/admin/interests/{portal.interests['sales']}/edit")
+        flow.check("interest-edit")
+        _assert_textareas(flow, "main form.form-card", {"details": 5, "keywords": 2})
+        flow.goto("/admin/jobs/new")
+        flow.check("job-new")
+        _assert_textareas(flow, "main form.form-card", {"description": 6})
+        flow.goto("/admin/campaigns/new")
+        flow.check("campaign-new")
+        _assert_textareas(flow, "main form.form-card", {"body": 10})
+        flow.goto(f"/admin/interests/{portal.interests['design']}/merge")
+        flow.check("merge")
+        assert _background(flow, "main form .button-danger") == DANGER
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_retire_and_merge_ask_in_a_dialog_and_cancel_changes_nothing(
+    chromium: Browser, portal: LivePortal, axe_source: str, phone: bool
+) -> None:
+    """With JavaScript: Cancel in the dialog leaves the interest; OK retires or merges it."""
+    asked: list[str] = []
+
+    def answer(accept: bool) -> None:
+        def handle(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            if accept:
+                dialog.accept()
+            else:
+                dialog.dismiss()
+
+        flow.page.once("dialog", handle)
+
+    with _signed_in(chromium, portal, axe_source, "console-confirm-js", phone) as flow:
+        page = flow.page
+        flow.goto("/admin/interests/")
+        retire = page.get_by_role("button", name="Retire: Sales")
+        answer(accept=False)
+        retire.click()
+        assert asked[-1].startswith("Retire Sales?")
+        page.wait_for_timeout(300)  # a submission, had there been one, would have left
+        assert page.url == f"{portal.url}/admin/interests/"
+        assert _status(portal, "sales") == (InterestStatus.ACTIVE, None)
+        answer(accept=True)
+        retire.click()
+        flow.wait_for("/admin/interests/")
+        page.get_by_text("Retired Sales").wait_for()
+        assert _status(portal, "sales") == (InterestStatus.RETIRED, None)
+        flow.check("retired")
+
+        flow.goto(f"/admin/interests/{portal.interests['design']}/merge")
+        flow.check("merge")
+        assert not page.get_by_label("Yes, merge Design", exact=False).is_visible()
+        page.get_by_label("Merge into").select_option(label="Data Science")
+        answer(accept=False)
+        page.get_by_role("button", name="Merge Design").click()
+        assert asked[-1].startswith("Merge Design into Data Science?")
+        page.wait_for_timeout(300)
+        assert page.url.endswith("/merge")
+        assert _status(portal, "design") == (InterestStatus.ACTIVE, None)
+        answer(accept=True)
+        page.get_by_role("button", name="Merge Design").click()
+        flow.wait_for("/admin/interests/")
+        page.get_by_text("Merged Design into Data Science").wait_for()
+        assert _status(portal, "design") == (InterestStatus.RETIRED, portal.interests["data"])
+        flow.check("merged")
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_retire_and_merge_without_javascript_ask_on_the_page(
+    chromium: Browser, portal: LivePortal, axe_source: str, phone: bool
+) -> None:
+    """Without JavaScript: the first press asks, an unticked box changes nothing, ticked acts."""
+    with _signed_in(
+        chromium, portal, axe_source, "console-confirm-nojs", phone, javascript=False
+    ) as flow:
+        page = flow.page
+        flow.goto("/admin/interests/")
+        page.get_by_role("button", name="Retire: Sales").click()
+        page.get_by_role("heading", name="Retire Sales?").wait_for()
+        assert "Nothing has changed yet." in page.get_by_role("status").inner_text()
+        assert _status(portal, "sales") == (InterestStatus.ACTIVE, None)
+        flow.check("retire-asks")
+        page.get_by_role("button", name="Retire Sales").click()
+        page.get_by_text("Tick the box to confirm. Nothing has been retired.").wait_for()
+        assert _status(portal, "sales") == (InterestStatus.ACTIVE, None)
+        flow.console_errors[:] = [e for e in flow.console_errors if "status of 400" not in e]
+        flow.check("retire-unticked")
+        page.get_by_label("Yes, retire Sales.").check()
+        page.get_by_role("button", name="Retire Sales").click()
+        flow.wait_for("/admin/interests/")
+        assert _status(portal, "sales") == (InterestStatus.RETIRED, None)
+
+        flow.goto(f"/admin/interests/{portal.interests['design']}/merge")
+        page.get_by_label("Merge into").select_option(label="Data Science")
+        page.get_by_role("button", name="Merge Design").click()
+        page.get_by_text("Tick the box to confirm. Nothing has been merged.").wait_for()
+        assert "Nothing has been merged." in page.get_by_role("status").inner_text()
+        assert page.get_by_label("Merge into").input_value() == str(portal.interests["data"])
+        assert _status(portal, "design") == (InterestStatus.ACTIVE, None)
+        flow.console_errors[:] = [e for e in flow.console_errors if "status of 400" not in e]
+        flow.check("merge-unticked")
+        page.get_by_label("Yes, merge Design", exact=False).check()
+        page.get_by_role("button", name="Merge Design").click()
+        flow.wait_for("/admin/interests/")
+        assert _status(portal, "design") == (InterestStatus.RETIRED, portal.interests["data"])

@@ -33,12 +33,14 @@ queues a message adds the rest:
 
 - `confirmation`: `confirm_url`, `interests` (list of names), `mass_email`
   (whether confirming also opts in to mass email; rows queued before it default
-  to false). Goes to an unconfirmed address, so it greets without a name.
+  to false), `preferences_url` (Manage your email preferences; left out for rows
+  queued before it). Goes to an unconfirmed address, so it greets without a name.
 - `connect_existing`: `confirm_url` (empty for a `verified` notice), `interests`
   (names turned on, or to confirm), `mass_email`, `resume_added` (notice only),
   `verified`.
 - `login_link`: `login_url`. `preference_link`: `preferences_url`.
-- `welcome` and `account_deleted`: nothing more. `resume_nudge`: `dashboard_url`.
+- `welcome`: `preferences_url`, as in `confirmation`. `account_deleted`: nothing
+  more. `resume_nudge`: `dashboard_url`.
 - `job_alert`: `jobs` (at most 10 dicts with `title`, `location` (may be
   empty), `url` and `matched`, a list of interest names), `more_count` (further
   matches not shown) and `more_url`, plus the bulk footer.

@@ -41,6 +41,9 @@ FREQUENCY_WORDS = {
     Frequency.DAILY: "in a daily digest",
     Frequency.WEEKLY: "in a weekly digest",
 }
+# What a Save says when it turns mass email on or off, in the box's words.
+MASS_EMAIL_ON = "Started occasional emails: newsletters, events, hiring news."
+MASS_EMAIL_OFF = "Stopped occasional emails."
 # How far ahead a pause chosen on the page may end.
 MAX_PAUSE_DAYS = 366
 
@@ -192,12 +195,14 @@ def apply_state(
     source: ConsentSource,
     ip_address: str | None = None,
     before: PreferenceState | None = None,
+    mass_email_wording: str | None = None,
 ) -> list[str]:
     """Make the stored state match `desired`; return a sentence per change made.
 
     Reaching the preference center proves control of the mailbox (a signed link
     or a login), so a subscription chosen here is confirmed at once. `before` is
-    the current state when the caller has already read it.
+    the current state when the caller has already read it; `mass_email_wording`
+    is the consent text shown next to the mass-email box, kept in an opt-in's event.
     """
     if before is None:
         before = current_state(session, candidate, interests)
@@ -217,11 +222,13 @@ def apply_state(
             continue
     if desired.mass_email != before.mass_email:
         if desired.mass_email:
-            opt_in_mass_email(session, candidate, source=source, ip_address=ip_address)
-            changes.append("Subscribed to mass email communications.")
+            opt_in_mass_email(
+                session, candidate, source=source, ip_address=ip_address, wording=mass_email_wording
+            )
+            changes.append(MASS_EMAIL_ON)
         else:
             opt_out_mass_email(session, candidate, source=source, ip_address=ip_address)
-            changes.append("Unsubscribed from mass email communications.")
+            changes.append(MASS_EMAIL_OFF)
     return changes
 
 
@@ -295,27 +302,50 @@ def center_page(session: Session, candidate: Candidate | LinkOwner) -> CenterPag
     return CenterPage(interests, state)
 
 
+# The mass-email box's name, and the field saying the person confirmed turning it off
+# (the JavaScript dialog adds it; without JavaScript the page's confirm step's button sends it).
+MASS_EMAIL_FIELD = "mass_email"
+CONFIRM_OFF_FIELD = "confirm_mass_email_off"
+# The box's name before it became a positive choice: a page loaded before that change.
+STALE_FIELDS = ("mass_email_optout",)
+STALE_FORM = (
+    "This page was out of date, so nothing was saved. Check your choices below, then save again."
+)
+BAD_MASS_EMAIL = (
+    "We couldn't read your choice for occasional emails, so nothing was saved. "
+    "Tick the box to get them or leave it empty, then save again."
+)
+
+
 @dataclass(frozen=True)
 class CenterForm:
-    """The preference form as posted, unchecked: `fields` by input name, `chosen` the ticked ids."""
+    """The preference form as posted, unchecked: `fields` by input name, `chosen` the ticked ids.
+
+    `mass_email` is the posted value of the box ("yes" when ticked, None when not
+    sent); `confirmed_off` says the person confirmed turning mass email off.
+    """
 
     fields: Mapping[str, str]
     chosen: Collection[str]
-    mass_email_optout: bool
+    mass_email: str | None = None
+    confirmed_off: bool = False
 
 
 @dataclass(frozen=True)
 class SaveOutcome:
     """What a Save or an Undo did, and the page to show after it.
 
-    With `errors` nothing was applied and `page` is the form as posted. `undo`
-    is the state from before, when something changed: what an Undo puts back.
+    With `errors` or `confirm_off` nothing was applied and `page` is the form as
+    posted (the stored page, for a stale form). `undo` is the state from before,
+    when something changed: what an Undo puts back.
     """
 
     page: CenterPage
     changes: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     undo: PreferenceState | None = None
+    # Nothing applied yet: the form turns mass email off and that needs a yes first.
+    confirm_off: bool = False
 
 
 def read_form(
@@ -327,7 +357,9 @@ def read_form(
     only for a ticked interest and must be a date after `today`, within a year.
     """
     errors: dict[str, str] = {}
-    state = PreferenceState(mass_email=not form.mass_email_optout)
+    if form.mass_email not in (None, "yes"):
+        errors[MASS_EMAIL_FIELD] = BAD_MASS_EMAIL
+    state = PreferenceState(mass_email=form.mass_email == "yes")
     chosen = set(form.chosen)
     for interest in interests:
         key = str(interest.id)
@@ -364,14 +396,34 @@ def save_center(
     *,
     source: ConsentSource,
     ip_address: str | None = None,
+    mass_email_wording: str | None = None,
 ) -> SaveOutcome:
-    """Apply a Save of the preference form; a bad field applies nothing and says why."""
+    """Apply a Save of the preference form; a bad field applies nothing and says why.
+
+    A form from an older version of the page (a stale field) applies nothing and
+    shows the stored page: what it meant cannot be told. Turning mass email off
+    applies nothing until the form says the person confirmed it.
+    """
     interests = active_interests(session)
+    if any(name in form.fields for name in STALE_FIELDS):
+        return SaveOutcome(center_page(session, candidate), errors={MASS_EMAIL_FIELD: STALE_FORM})
     desired, errors = read_form(form, interests, today=now().date())
+    options = [InterestOption(i.id, i.name) for i in interests]
     if errors:
-        options = [InterestOption(i.id, i.name) for i in interests]
         return SaveOutcome(CenterPage(options, desired), errors=errors)
-    return _apply_and_read(session, candidate, interests, desired, source, ip_address)
+    before = current_state(session, candidate, interests)
+    if before.mass_email and not desired.mass_email and not form.confirmed_off:
+        return SaveOutcome(CenterPage(options, desired), confirm_off=True)
+    return _apply_and_read(
+        session,
+        candidate,
+        interests,
+        desired,
+        source,
+        ip_address,
+        before=before,
+        mass_email_wording=mass_email_wording,
+    )
 
 
 def restore_center(
@@ -381,6 +433,7 @@ def restore_center(
     *,
     source: ConsentSource,
     ip_address: str | None = None,
+    mass_email_wording: str | None = None,
 ) -> SaveOutcome:
     """Put back `previous` (the state an Undo link carries) for the interests still active.
 
@@ -390,7 +443,15 @@ def restore_center(
     for choice in previous.interests.values():
         if choice.paused_until is not None and choice.paused_until <= now():
             choice.paused_until = None
-    return _apply_and_read(session, candidate, interests, previous, source, ip_address)
+    return _apply_and_read(
+        session,
+        candidate,
+        interests,
+        previous,
+        source,
+        ip_address,
+        mass_email_wording=mass_email_wording,
+    )
 
 
 def _apply_and_read(
@@ -400,10 +461,21 @@ def _apply_and_read(
     desired: PreferenceState,
     source: ConsentSource,
     ip_address: str | None,
+    *,
+    before: PreferenceState | None = None,
+    mass_email_wording: str | None = None,
 ) -> SaveOutcome:
     """Apply `desired`, then read the page back; the state from before is the Undo."""
-    before = current_state(session, candidate, interests)
+    if before is None:
+        before = current_state(session, candidate, interests)
     changes = apply_state(
-        session, candidate, interests, desired, source=source, ip_address=ip_address, before=before
+        session,
+        candidate,
+        interests,
+        desired,
+        source=source,
+        ip_address=ip_address,
+        before=before,
+        mass_email_wording=mass_email_wording,
     )
     return SaveOutcome(center_page(session, candidate), changes, undo=before if changes else None)

@@ -32,6 +32,7 @@ from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import MailCap, enqueue, enqueue_capped
 from portal.resumes import StoredResume, delete_resume
+from portal.web.links import preferences_link
 from preferences.clock import now
 from preferences.interests import active_interests
 from preferences.models import (
@@ -460,6 +461,7 @@ def _queue_welcome(session: Session, candidate: Candidate) -> None:
         to_address=candidate.email,
         dedupe_key=f"welcome:{candidate.id}",
         candidate_id=candidate.id,
+        context={"preferences_url": preferences_link(candidate)},
     )
 
 
@@ -487,6 +489,7 @@ def _queue_confirmation(
         candidate_id=candidate.id,
         context={
             "confirm_url": _confirm_url(links, candidate, changes),
+            "preferences_url": preferences_link(candidate),
             "interests": [i.name for i in pending.interests],
             "mass_email": pending.mass_email,
             "verified": False,

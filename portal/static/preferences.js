@@ -1,27 +1,43 @@
 // Progressive enhancement for the preference center. Without JavaScript the
-// mass-email warning is always visible and Save applies the form as it is.
+// mass-email warning is always shown to someone who gets those emails, and a
+// Save that turns them off comes back with a step asking to confirm it.
 (function () {
   "use strict";
   var form = document.getElementById("preferences-form");
-  var optout = document.getElementById("field-mass_email_optout");
+  var box = document.getElementById("field-mass_email");
   var warning = document.getElementById("mass-email-warning");
-  if (!form || !optout || !warning) { return; }
-  var wasOptedOut = optout.checked;
+  if (!form || !box || !warning) { return; }
+  // Whether the person gets these emails now (the box may show the form as posted).
+  var optedIn = box.getAttribute("data-opted-in") === "yes";
+  function turningOff() { return optedIn && !box.checked; }
   function sync() {
-    // Bring the warning forward while the box is ticked for the first time.
-    warning.classList.toggle("warning-active", optout.checked && !wasOptedOut);
+    // The warning appears, highlighted, while the box is about to be turned off.
+    warning.hidden = !turningOff();
+    warning.classList.toggle("warning-active", turningOff());
   }
-  optout.addEventListener("change", sync);
+  box.addEventListener("change", sync);
   form.addEventListener("submit", function (event) {
-    if (optout.checked && !wasOptedOut) {
-      var ok = window.confirm(
-        "Unsubscribe from mass email? You may miss notifications about interviews, " +
-        "future considerations and career opportunities. You will still get 1:1 " +
-        "messages about an application you make.");
-      if (!ok) { event.preventDefault(); optout.checked = false; sync(); }
+    // The confirm step's own buttons already say yes or no.
+    if (event.submitter && event.submitter.name) { return; }
+    if (!turningOff()) { return; }
+    var ok = window.confirm(
+      "Stop occasional emails? You may miss notifications about interviews, " +
+      "future considerations and career opportunities. You will still get 1:1 " +
+      "messages about an application you make.");
+    if (!ok) {
+      event.preventDefault();
+      box.checked = true;
+      sync();
+      return;
     }
+    var yes = document.createElement("input");
+    yes.type = "hidden";
+    yes.name = "confirm_mass_email_off";
+    yes.value = "yes";
+    form.appendChild(yes);
   });
   sync();
-  var summary = document.getElementById("error-summary") || document.getElementById("saved");
+  var summary = document.getElementById("error-summary") ||
+    document.getElementById("confirm-off") || document.getElementById("saved");
   if (summary) { summary.setAttribute("tabindex", "-1"); summary.focus(); }
 })();

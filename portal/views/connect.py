@@ -32,6 +32,7 @@ from portal.connect.submit import (
     MASS_EMAIL_WORDING,
     Changes,
     LinkContext,
+    PendingConfirmation,
     Submission,
     confirm_email,
     link_changes,
@@ -59,10 +60,11 @@ from portal.resumes import (
     resume_path,
 )
 from portal.web.forms import form_ids
+from portal.web.links import preference_url
 from portal.web.runtime import db, resume_parser, settings
 from preferences.db import slow_work
 from preferences.interests import active_interests, interest_by_slug
-from preferences.models import Interest, Resume
+from preferences.models import Candidate, Interest, Resume
 from preferences.subscriptions import CURRENT_WORDING_VERSION
 from preferences.tokens import (
     InvalidLink,
@@ -509,10 +511,14 @@ def confirm(token: str) -> Any:
         ), 400
     changes = link_changes(db(), candidate, link.extra)
     if request.method == "GET":
+        pending = pending_confirmation(db(), candidate, changes)
+        if not pending and not pending.confirms_address:
+            # A link used before (or whose list she has decided on since): no button again.
+            return _confirmed_page(candidate, None)
         return render_template(
             "connect/confirm.html",
             token=token,
-            pending=pending_confirmation(db(), candidate, changes),
+            pending=pending,
             alerts_wording=ALERTS_WORDING,
             mass_email_wording=MASS_EMAIL_WORDING.format(company=s.company_name),
         )
@@ -527,7 +533,21 @@ def confirm(token: str) -> Any:
         ip_address=request.remote_addr,
         company_name=s.company_name,
     )
-    return render_template("connect/confirmed.html", confirmed=confirmed)
+    return _confirmed_page(candidate, confirmed)
+
+
+def _confirmed_page(candidate: Candidate, confirmed: PendingConfirmation | None) -> Any:
+    """After confirming (`confirmed`: what it turned on), or on opening a used link (None).
+
+    Both offer the candidate's own preference center (the page is for whoever holds
+    her confirmation link, which is as good as the emailed preference link) and the
+    way to set a password: a sign-in link by email, then the dashboard's form.
+    """
+    return render_template(
+        "connect/confirmed.html",
+        confirmed=confirmed,
+        manage_url=preference_url(settings(), candidate),
+    )
 
 
 @bp.route("/confirm/resend", methods=["GET", "POST"])

@@ -13,9 +13,12 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from portal.connect.submit import MASS_EMAIL_WORDING
 from portal.web.links import send_preference_link
 from portal.web.runtime import db, settings
 from preferences.center import (
+    CONFIRM_OFF_FIELD,
+    MASS_EMAIL_FIELD,
     CenterForm,
     CenterPage,
     InterestOption,
@@ -25,7 +28,8 @@ from preferences.center import (
     restore_center,
     save_center,
 )
-from preferences.models import Candidate, ConsentSource, Frequency, Interest
+from preferences.models import Candidate, ConsentSource, Frequency, Interest, MassEmail
+from preferences.subscriptions import mass_email_status
 from preferences.tokens import (
     InvalidLink,
     LinkExpired,
@@ -93,8 +97,14 @@ def read_center_form(form: Any) -> CenterForm:
     return CenterForm(
         fields=form,
         chosen=form.getlist("interest"),
-        mass_email_optout=form.get("mass_email_optout") == "yes",
+        mass_email=form.get(MASS_EMAIL_FIELD),
+        confirmed_off=form.get(CONFIRM_OFF_FIELD) == "yes",
     )
+
+
+def mass_email_wording() -> str:
+    """The consent text beside the mass-email box: the connect form's, word for word."""
+    return MASS_EMAIL_WORDING.format(company=settings().company_name)
 
 
 def undo_token_for(candidate: Candidate, before: PreferenceState) -> str:
@@ -200,15 +210,20 @@ def render_center(
     undo_action: str | None = None,
     undone: bool = False,
     form_csrf: str | None = None,
+    confirm_off: bool = False,
 ) -> Any:
     """The preference page; without `page`, the stored one (one read).
 
     `form_csrf` is the signed page's link-bound form token; without it the form
-    carries the session's CSRF token (the dashboard).
+    carries the session's CSRF token (the dashboard). `confirm_off` shows the
+    step that asks before mass email is turned off (the page without JavaScript).
     """
     errors = errors or {}
     if page is None:
         page = center_page(session, candidate)
+        opted_in = page.state.mass_email
+    else:  # `page` may be the form as posted; the warning is for who gets the emails now
+        opted_in = mass_email_status(session, candidate) is MassEmail.OPTED_IN
     return render_template(
         "preferences/center.html",
         candidate=candidate,
@@ -217,6 +232,9 @@ def render_center(
         ),
         form_csrf=form_csrf or generate_csrf(),
         mass_email=page.state.mass_email,
+        opted_in=opted_in,
+        confirm_off=confirm_off,
+        mass_email_wording=mass_email_wording(),
         action=action,
         changes=changes,
         undo_token=undo_token,
@@ -280,16 +298,18 @@ def show_or_save(
         read_center_form(request.form),
         source=source,
         ip_address=request.remote_addr,
+        mass_email_wording=mass_email_wording(),
     )
-    if outcome.errors:
+    if outcome.errors or outcome.confirm_off:
         return render_center(
             session,
             candidate,
             action=action,
             page=outcome.page,
-            status=400,
+            status=400 if outcome.errors else 200,
             errors=outcome.errors,
             form_csrf=form_csrf,
+            confirm_off=outcome.confirm_off,
         )
     return _show_outcome(
         candidate, outcome, action=action, undo_action=undo_action, form_csrf=form_csrf
@@ -363,7 +383,12 @@ def apply_undo(
     except (InvalidLink, ValueError):
         return _invalid()
     outcome = restore_center(
-        db(), candidate, previous, source=source, ip_address=request.remote_addr
+        db(),
+        candidate,
+        previous,
+        source=source,
+        ip_address=request.remote_addr,
+        mass_email_wording=mass_email_wording(),
     )
     return _show_outcome(
         candidate,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from mailer.links import signed_link
@@ -17,6 +19,11 @@ def preference_url(settings: Settings, candidate: LinkHolder) -> str:
     """The candidate's preference center, valid for 90 days, no login needed."""
     token = make_link_token(settings.secret_keys, LinkPurpose.PREFERENCES, candidate)
     return f"{settings.base_url}/preferences/{token}"
+
+
+def preferences_link(candidate: LinkHolder) -> dict[str, Any]:
+    """The preference-center link for a queued email: its recipe, signed when the worker sends."""
+    return signed_link(LinkPurpose.PREFERENCES, "/preferences/", candidate)
 
 
 def one_click_url(settings: Settings, candidate: LinkHolder, list_ref: str) -> str:
@@ -43,7 +50,5 @@ def send_preference_link(db: Session, email: str, settings: Settings) -> None:
         dedupe_key=f"preference-link:{candidate.id}:{int(now().timestamp()) // 600}",
         candidate_id=candidate.id,
         # How to sign the link, not the link: the worker signs it when it sends.
-        context={
-            "preferences_url": signed_link(LinkPurpose.PREFERENCES, "/preferences/", candidate)
-        },
+        context={"preferences_url": preferences_link(candidate)},
     )

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 EMAIL = "ana.lima@example.com"
 PASSWORD = "a long enough passphrase"
-WARNING_START = "Unsubscribe from mass email? You may miss notifications about interviews"
+WARNING_START = "Stop occasional emails? You may miss notifications about interviews"
 
 # (scope, interest key or None, action, source) of a consent event.
 Consent = tuple[ConsentScope, str | None, ConsentAction, ConsentSource]
@@ -173,8 +173,8 @@ def set_pause(flow: FlowPage, key: str, day: date) -> None:
     flow.fill(f"#field-pause-{flow.portal.interests[key]}", day.isoformat())
 
 
-def optout_box(page: Page) -> Locator:
-    return page.get_by_label("Unsubscribe from mass email communications")
+def mass_email_box(page: Page) -> Locator:
+    return page.get_by_label("Send me occasional emails: newsletters, events, hiring news")
 
 
 def warning(page: Page) -> Locator:
@@ -198,9 +198,9 @@ def submit(flow: FlowPage, button: str, *, status: int = 200) -> None:
         flow.console_errors[:] = [e for e in flow.console_errors if f"status of {status}" not in e]
 
 
-def save(flow: FlowPage) -> list[str]:
-    """Press Save; return the lines of the "Here is what changed" confirmation."""
-    submit(flow, "Save")
+def save(flow: FlowPage, button: str = "Save") -> list[str]:
+    """Press Save (or `button`); return the lines of the "Here is what changed" confirmation."""
+    submit(flow, button)
     saved = flow.page.locator("#saved")
     saved.wait_for()
     return [line.strip() for line in saved.locator("li").all_inner_texts()]

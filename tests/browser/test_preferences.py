@@ -31,8 +31,8 @@ from tests.browser.prefs_support import (
     expect_that,
     interest_box,
     log_in,
+    mass_email_box,
     open_options,
-    optout_box,
     record_dialogs,
     save,
     seed_member,
@@ -63,7 +63,7 @@ def _long_date(day: date) -> str:
 def test_with_javascript_the_warning_is_highlighted_and_confirmed_before_saving(
     chromium: Browser, portal: LivePortal, axe_source: str
 ) -> None:
-    """With JS, ticking the opt-out highlights the warning; Save asks, dismiss keeps the DB."""
+    """With JS, unticking the box shows the warning; Save asks, dismiss keeps the DB."""
     member = seed_member(portal)
     before = stored(member)
     with open_flow(chromium, portal, axe_source, "prefs-js") as flow:
@@ -78,26 +78,27 @@ def test_with_javascript_the_warning_is_highlighted_and_confirmed_before_saving(
         page.on("request", on_request)
         flow.goto(member.preferences_path)
         flow.check("center")
-        assert warning(page).is_visible()
-        expect_that(warning(page)).not_to_have_class(ACTIVE_WARNING)
+        expect_that(mass_email_box(page)).to_be_checked()
+        expect_that(warning(page)).to_be_hidden()
 
         interest_box(flow, "design").uncheck()
         set_frequency(flow, "software", "weekly")
-        optout_box(page).check()
+        mass_email_box(page).uncheck()
+        expect_that(warning(page)).to_be_visible()
         expect_that(warning(page)).to_have_class(ACTIVE_WARNING)
         flow.check("center-warning")
 
-        # Dismissing the confirm sends nothing and unticks the opt-out again.
+        # Dismissing the confirm sends nothing and ticks the box again.
         page.get_by_role("button", name="Save", exact=True).click()
-        expect_that(optout_box(page)).not_to_be_checked()
-        expect_that(warning(page)).not_to_have_class(ACTIVE_WARNING)
+        expect_that(mass_email_box(page)).to_be_checked()
+        expect_that(warning(page)).to_be_hidden()
         assert len(dialogs) == 1
         assert dialogs[0].startswith(f"confirm: {WARNING_START}"), dialogs
         assert posts == []
         assert page.locator("#saved").count() == 0
         assert stored(member) == before
 
-        optout_box(page).check()
+        mass_email_box(page).uncheck()
         lines = save(flow)
         assert len(dialogs) == 2 and dialogs[1].startswith(f"confirm: {WARNING_START}")
         expect_changes(
@@ -105,11 +106,11 @@ def test_with_javascript_the_warning_is_highlighted_and_confirmed_before_saving(
             [
                 "Software Engineering alerts now arrive in a weekly digest.",
                 "Stopped job alerts for Design.",
-                "Unsubscribed from mass email communications.",
+                "Stopped occasional emails.",
             ],
         )
         assert page.get_by_role("button", name="Undo").is_visible()
-        assert optout_box(page).is_checked()
+        assert not mass_email_box(page).is_checked()
         flow.check("center-saved")
 
     after = stored(member)
@@ -125,16 +126,21 @@ def test_with_javascript_the_warning_is_highlighted_and_confirmed_before_saving(
     ]
 
 
-def test_without_javascript_the_warning_is_always_shown_and_save_applies_directly(
-    chromium: Browser, portal: LivePortal
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_without_javascript_the_warning_is_shown_and_turning_off_asks_a_second_time(
+    chromium: Browser, portal: LivePortal, axe_source: str, phone: bool
 ) -> None:
-    """Without JS the warning is always visible, Save applies at once, and opting back in works."""
+    """Without JS the warning is always visible; Save after unticking asks to confirm first."""
     member = seed_member(portal)
-    with open_flow(chromium, portal, None, "prefs-nojs", javascript=False) as flow:
+    before = stored(member)
+    with open_flow(
+        chromium, portal, axe_source, "prefs-nojs", javascript=False, phone=phone
+    ) as flow:
         page = flow.page
         dialogs = record_dialogs(page, [])
         flow.goto(member.preferences_path)
         flow.check("center")
+        expect_that(mass_email_box(page)).to_be_checked()
         assert warning(page).is_visible()
         assert "you may miss notifications about interviews" in warning(page).inner_text()
         assert "1:1 messages about an application" in warning(page).inner_text()
@@ -142,23 +148,34 @@ def test_without_javascript_the_warning_is_always_shown_and_save_applies_directl
 
         interest_box(flow, "software").uncheck()
         interest_box(flow, "data").check()
-        optout_box(page).check()
-        lines = save(flow)
+        mass_email_box(page).uncheck()
+        submit(flow, "Save")
+        # The confirm step: nothing saved, the form as posted, the warning highlighted.
+        assert "Nothing is saved yet." in page.locator("#confirm-off").inner_text()
+        expect_that(warning(page)).to_have_class(ACTIVE_WARNING)
+        assert page.locator("#saved").count() == 0
+        assert not interest_box(flow, "software").is_checked()
+        assert interest_box(flow, "data").is_checked()
+        assert not mass_email_box(page).is_checked()
+        assert stored(member) == before
+        flow.check("center-confirm-off")
+
+        lines = save(flow, "Yes, stop them and save")
         expect_changes(
             lines,
             [
                 "Stopped job alerts for Software Engineering.",
                 "Started job alerts for Data Science, in a daily digest.",
-                "Unsubscribed from mass email communications.",
+                "Stopped occasional emails.",
             ],
         )
-        assert warning(page).is_visible()
+        assert warning(page).count() == 0  # nothing left to turn off
         flow.check("center-saved")
         assert stored(member).mass_email is MassEmail.OPTED_OUT
 
         # Withdrawing is as easy as giving: the same page takes the candidate back.
-        optout_box(page).uncheck()
-        expect_changes(save(flow), ["Subscribed to mass email communications."])
+        mass_email_box(page).check()
+        expect_changes(save(flow), ["Started occasional emails: newsletters, events, hiring news."])
         assert dialogs == []
 
     after = stored(member)
@@ -189,13 +206,13 @@ def test_undo_puts_back_every_choice_from_before_the_save(
         flow.goto(member.preferences_path)
         interest_box(flow, "software").uncheck()
         set_pause(flow, "design", pause_end)
-        optout_box(page).check()
+        mass_email_box(page).uncheck()
         expect_changes(
             save(flow),
             [
                 "Stopped job alerts for Software Engineering.",
                 f"Paused Design alerts until {_long_date(pause_end)}.",
-                "Unsubscribed from mass email communications.",
+                "Stopped occasional emails.",
             ],
         )
         saved = stored(member)
@@ -210,11 +227,11 @@ def test_undo_puts_back_every_choice_from_before_the_save(
             [
                 "Started job alerts for Software Engineering, in a daily digest.",
                 "Resumed Design alerts.",
-                "Subscribed to mass email communications.",
+                "Started occasional emails: newsletters, events, hiring news.",
             ],
         )
         assert interest_box(flow, "software").is_checked()
-        assert not optout_box(page).is_checked()
+        assert mass_email_box(page).is_checked()
         flow.check("center-undone")
 
     after = stored(member)
@@ -389,7 +406,7 @@ def test_phone_sized_pages_do_not_scroll_sideways(
         submit(flow, "Save", status=400)
         flow.check("center-errors")
         flow.fill(f"#field-pause-{portal.interests['design']}", "")
-        optout_box(page).check()
+        mass_email_box(page).uncheck()
         save(flow)
         flow.check("center-saved")
 

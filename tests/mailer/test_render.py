@@ -373,3 +373,16 @@ def test_account_deleted_says_what_was_kept_and_that_the_address_cannot_rejoin(
         assert "salted hash of your email address" in part
         assert "can't use this address to join" in part
         assert "use a different email address" in part
+
+
+@pytest.mark.parametrize("name", ["confirmation", "welcome"])
+def test_first_emails_link_to_the_preference_center_in_both_parts(
+    renderer: Renderer, name: str
+) -> None:
+    """Confirmation and welcome carry "Manage your email preferences"; rows queued before, not."""
+    email = renderer.render(name, FULL_CONTEXT)
+    assert "Manage your email preferences: https://c.example/preferences/t" in email.text
+    assert 'href="https://c.example/preferences/t"' in email.html
+    assert "Manage your email preferences</a>" in email.html
+    older = renderer.render(name, {k: v for k, v in FULL_CONTEXT.items() if k != "preferences_url"})
+    assert "Manage your email preferences" not in older.text + older.html

@@ -136,10 +136,11 @@ def test_manage_subscriptions_from_the_dashboard_records_dashboard_consent(
     """Log in -> Dashboard -> Manage your email subscriptions -> change -> Save."""
     post_login(client, email="ana@example.com", password=PASSWORD, action="password")
     page = client.get("/dashboard/preferences")
-    assert page.status_code == 200 and "Unsubscribe from mass email communications" in page.text
+    assert page.status_code == 200
+    assert "Send me occasional emails: newsletters, events, hiring news" in page.text
     r = client.post(
         "/dashboard/preferences",
-        data={"csrf_token": csrf_token(page.text), "mass_email_optout": "yes"},
+        data={"csrf_token": csrf_token(page.text), "confirm_mass_email_off": "yes"},
     )
     assert r.status_code == 200 and "Stopped job alerts for Design." in r.text
     assert 'action="/dashboard/preferences/undo"' in r.text
@@ -158,7 +159,7 @@ def test_undo_from_the_dashboard_records_dashboard_consent(
     page = client.get("/dashboard/preferences")
     saved = client.post(
         "/dashboard/preferences",
-        data={"csrf_token": csrf_token(page.text), "mass_email_optout": "yes"},
+        data={"csrf_token": csrf_token(page.text), "confirm_mass_email_off": "yes"},
     )
     assert 'action="/dashboard/preferences/undo"' in saved.text
     undo = re.search(r'name="undo" value="([^"]+)"', saved.text)

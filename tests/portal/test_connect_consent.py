@@ -473,7 +473,7 @@ def test_a_confirmation_link_never_undoes_an_opt_out(
         assert page.status_code == 200
         assert "Sales" not in page.text
         assert MASS_EMAIL_WORDING.format(company="Acme") not in page.text
-        assert "Nothing left to confirm" in page.text
+        assert "You're already confirmed" in page.text
         # Even a form claiming more than any page showed turns on nothing she turned off.
         form = member.get("/connect/confirm/resend")
         member.post(

@@ -34,6 +34,9 @@ from tests.conftest import TEST_SECRET, make_settings
 
 from .helpers import add_interest, csrf_token, emailed_link, without_tokens
 
+# Mass email off, with the confirmation the page asks for.
+CONFIRMED_OFF = {"confirm_mass_email_off": "yes"}
+
 
 @pytest.fixture
 def member(sessions: sessionmaker[Session]) -> dict[str, Any]:
@@ -72,7 +75,7 @@ def test_page_shows_every_interest_and_the_inline_mass_email_warning(
     assert page.status_code == 200
     assert re.search(rf'value="{member["design"]}" checked', page.text)
     assert not re.search(rf'value="{member["sales"]}" checked', page.text)
-    assert "Unsubscribe from mass email communications" in page.text
+    assert "Send me occasional emails: newsletters, events, hiring news" in page.text
     assert "you may miss notifications about interviews" in page.text
     assert "1:1 messages about an application" in page.text
     assert "ana@example.com" in page.text
@@ -91,14 +94,14 @@ def test_save_applies_changes_records_consent_and_lists_what_changed(
             f"frequency-{member['design']}": "weekly",
             f"pause-{member['design']}": pause,
             f"frequency-{member['sales']}": "instant",
-            "mass_email_optout": "yes",
+            "confirm_mass_email_off": "yes",
         },
     )
     assert r.status_code == 200
     assert "Started job alerts for Sales, as jobs are posted." in r.text
     assert "Design alerts now arrive in a weekly digest." in r.text
     assert "Paused Design alerts until" in r.text
-    assert "Unsubscribed from mass email communications." in r.text
+    assert "Stopped occasional emails." in r.text
     got = states(sessions, member["id"])
     assert got[member["design"]][:2] == (SubscriptionStatus.SUBSCRIBED, Frequency.WEEKLY)
     assert got[member["design"]][2] is not None
@@ -119,7 +122,7 @@ def test_undo_puts_everything_back(
 ) -> None:
     """Undo restores the state from before the Save."""
     before = states(sessions, member["id"])
-    r = save(client, member["token"], {"mass_email_optout": "yes"})
+    r = save(client, member["token"], {"confirm_mass_email_off": "yes"})
     assert "Stopped job alerts for Design." in r.text
     undo_token = re.search(r'name="undo" value="([^"]+)"', r.text)
     assert undo_token is not None
@@ -139,11 +142,11 @@ def test_unsubscribe_from_everything_then_resubscribe_on_the_same_page(
     client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
 ) -> None:
     """After leaving every list, the same page subscribes again."""
-    save(client, member["token"], {"mass_email_optout": "yes"})
+    save(client, member["token"], {"confirm_mass_email_off": "yes"})
     assert states(sessions, member["id"])[member["design"]][0] is SubscriptionStatus.UNSUBSCRIBED
-    r = save(client, member["token"], {"interest": [str(member["design"])]})
+    r = save(client, member["token"], {"interest": [str(member["design"])], "mass_email": "yes"})
     assert "Started job alerts for Design, in a daily digest." in r.text
-    assert "Subscribed to mass email communications." in r.text
+    assert "Started occasional emails: newsletters, events, hiring news." in r.text
     assert states(sessions, member["id"])[member["design"]][0] is SubscriptionStatus.SUBSCRIBED
 
 
@@ -162,7 +165,7 @@ def test_unsubscribed_interest_is_skipped_at_send_time(
                 context={"interest_id": member["design"]},
             )
         )
-    save(client, member["token"], {})
+    save(client, member["token"], {"mass_email": "yes"})
     with session_scope(sessions) as session:
         row = session.scalars(select(OutboxMessage)).one()
         assert skip_reason(session, row) == "candidate is not subscribed to this interest"
@@ -179,7 +182,7 @@ def test_a_pause_in_the_past_is_a_field_error_and_changes_nothing(
         {
             "interest": [str(member["design"])],
             f"pause-{member['design']}": "2001-01-01",
-            "mass_email_optout": "yes",
+            "confirm_mass_email_off": "yes",
         },
     )
     assert r.status_code == 400 and "must end after today" in r.text
@@ -200,7 +203,11 @@ def test_save_confirms_a_pending_subscription(
         sales = session.get(Interest, member["sales"])
         assert candidate is not None and sales is not None
         subscribe(session, candidate, sales, source=ConsentSource.CONNECT_FORM)
-    r = save(client, member["token"], {"interest": [str(member["design"]), str(member["sales"])]})
+    r = save(
+        client,
+        member["token"],
+        {"interest": [str(member["design"]), str(member["sales"])], "mass_email": "yes"},
+    )
     assert "Confirmed job alerts for Sales." in r.text
     assert states(sessions, member["id"])[member["sales"]][0] is SubscriptionStatus.SUBSCRIBED
 
@@ -226,7 +233,7 @@ def test_save_without_csrf_token_is_refused(
     client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
 ) -> None:
     """The preference form needs its CSRF token; without it nothing changes."""
-    r = client.post(f"/preferences/{member['token']}", data={"mass_email_optout": "yes"})
+    r = client.post(f"/preferences/{member['token']}", data={"confirm_mass_email_off": "yes"})
     assert r.status_code == 400
     with session_scope(sessions) as session:
         assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 2
@@ -250,7 +257,7 @@ def test_signed_page_sets_no_cookie_and_its_form_token_is_bound_to_the_link(
     for wrong in (csrf_token(other_page.text), doctored, ""):
         r = client.post(
             f"/preferences/{member['token']}",
-            data={"csrf_token": wrong, "mass_email_optout": "yes"},
+            data={"csrf_token": wrong, "confirm_mass_email_off": "yes"},
         )
         assert r.status_code == 400 and "verify that form" in r.text
     with session_scope(sessions) as session:
@@ -274,9 +281,9 @@ def test_form_token_from_before_a_key_rotation_still_saves(
         assert csrf_token(fresh.text) != csrf_token(page.text)  # the newest key signs
         r = rotated.test_client().post(
             f"/preferences/{member['token']}",
-            data={"csrf_token": csrf_token(page.text), "mass_email_optout": "yes"},
+            data={"csrf_token": csrf_token(page.text), "confirm_mass_email_off": "yes"},
         )
-        assert r.status_code == 200 and "Unsubscribed from mass email" in r.text
+        assert r.status_code == 200 and "Stopped occasional emails" in r.text
     finally:
         rotated.extensions["talentconnect"].engine.dispose()
 
@@ -339,10 +346,10 @@ def test_saves_are_rate_limited_but_page_views_are_not(
         pages = [client.get(path) for _ in range(5)]
         assert [p.status_code for p in pages] == [200] * 5
         token = csrf_token(pages[-1].text)
-        keep = {"csrf_token": token, "interest": str(member["design"])}
+        keep = {"csrf_token": token, "interest": str(member["design"]), "mass_email": "yes"}
         codes = [client.post(path, data=keep).status_code for _ in range(2)]
         assert codes == [200, 200]
-        blocked = client.post(path, data={"csrf_token": token, "mass_email_optout": "yes"})
+        blocked = client.post(path, data={"csrf_token": token, "confirm_mass_email_off": "yes"})
         assert blocked.status_code == 429 and "Too many attempts" in blocked.text
         assert client.get(path).status_code == 200
         with session_scope(app.extensions["talentconnect"].sessions) as session:
@@ -350,3 +357,101 @@ def test_saves_are_rate_limited_but_page_views_are_not(
             assert status is not None and status.status is MassEmail.OPTED_IN
     finally:
         app.extensions["talentconnect"].engine.dispose()
+
+
+def mass_email_of(sessions: sessionmaker[Session], candidate_id: int) -> MassEmail | None:
+    with session_scope(sessions) as session:
+        row = session.get(MassEmailStatus, candidate_id)
+        return row.status if row is not None else None
+
+
+def test_the_mass_email_box_is_a_positive_choice_ticked_only_when_opted_in(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """The positive box is ticked for the opted-in member, unticked for one never asked."""
+    page = client.get(f"/preferences/{member['token']}").text
+    assert re.search(
+        r'<input type="checkbox" id="field-mass_email" name="mass_email" value="yes" checked', page
+    )
+    assert "Send me occasional emails: newsletters, events, hiring news" in page
+    assert "Unsubscribe from mass email" not in page and "mass_email_optout" not in page
+    # The consent wording beside the box is the connect form's, word for word.
+    assert "Yes, send me occasional emails about" in page
+    assert 'id="mass-email-warning"' in page
+    with session_scope(sessions) as session:
+        never, _ = get_or_create_candidate(session, "bo@example.com", first_name="Bo")
+        token = make_link_token([TEST_SECRET], LinkPurpose.PREFERENCES, never)
+    other = client.get(f"/preferences/{token}").text
+    assert re.search(r'name="mass_email" value="yes" aria-describedby', other)  # not checked
+    assert 'id="mass-email-warning"' not in other  # nothing to turn off, nothing to warn about
+
+
+def test_ticking_the_box_records_a_grant_with_the_wording(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Ticking it (someone opted out) opts in, the event quoting the wording shown."""
+    save(client, member["token"], {"interest": str(member["design"]), **CONFIRMED_OFF})
+    r = save(client, member["token"], {"interest": str(member["design"]), "mass_email": "yes"})
+    assert "Started occasional emails: newsletters, events, hiring news." in r.text
+    assert mass_email_of(sessions, member["id"]) is MassEmail.OPTED_IN
+    with session_scope(sessions) as session:
+        last = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id.desc())).first()
+        assert last is not None and last.source is ConsentSource.PREFERENCE_CENTER
+        assert str(last.detail["wording"]).startswith("Yes, send me occasional emails about")
+
+
+def test_without_javascript_unticking_asks_to_confirm_before_anything_is_saved(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """Unticked and saved: the page comes back with the warning and a confirm step; no change."""
+    before = states(sessions, member["id"])
+    asked = save(
+        client, member["token"], {"interest": [str(member["design"]), str(member["sales"])]}
+    )
+    assert asked.status_code == 200 and 'id="confirm-off"' in asked.text
+    assert "Nothing is saved yet." in asked.text and "you may miss notifications" in asked.text
+    assert 'name="confirm_mass_email_off" value="yes"' in asked.text
+    assert re.search(rf'value="{member["sales"]}" checked', asked.text)  # the form as posted
+    assert 'id="saved"' not in asked.text
+    assert states(sessions, member["id"]) == before
+    assert mass_email_of(sessions, member["id"]) is MassEmail.OPTED_IN
+    # "Keep them and save" sends the box's value with the rest of the form.
+    kept = client.post(
+        f"/preferences/{member['token']}",
+        data={
+            "csrf_token": csrf_token(asked.text),
+            "interest": [str(member["design"]), str(member["sales"])],
+            "mass_email": "yes",
+        },
+    )
+    assert (
+        "Started job alerts for Sales" in kept.text
+        and "occasional" not in kept.text.split('id="saved"')[1].split("</div>")[0]
+    )
+    assert mass_email_of(sessions, member["id"]) is MassEmail.OPTED_IN
+    # Confirming turns them off.
+    stopped = client.post(
+        f"/preferences/{member['token']}",
+        data={
+            "csrf_token": csrf_token(asked.text),
+            "interest": str(member["design"]),
+            **CONFIRMED_OFF,
+        },
+    )
+    assert "Stopped occasional emails." in stopped.text
+    assert mass_email_of(sessions, member["id"]) is MassEmail.OPTED_OUT
+
+
+def test_a_stale_or_malformed_form_gets_a_clear_message_and_changes_nothing(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """The old "mass_email_optout" form, or a box value but yes: 400, a message, no change."""
+    before = states(sessions, member["id"])
+    for form in ({"mass_email_optout": "yes"}, {"mass_email": "no"}):
+        r = save(client, member["token"], form)
+        assert r.status_code == 400 and 'href="#field-mass_email"' in r.text
+        assert "nothing was saved" in r.text
+        assert states(sessions, member["id"]) == before
+        assert mass_email_of(sessions, member["id"]) is MassEmail.OPTED_IN
+    with session_scope(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 2

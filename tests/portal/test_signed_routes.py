@@ -89,7 +89,7 @@ def test_a_signed_page_that_saves_is_private_too(
     page = client.get(path)
     with caplog.at_level(logging.INFO, logger="portal.request"):
         saved = client.post(
-            path, data={"csrf_token": csrf_token(page.text), "mass_email_optout": "yes"}
+            path, data={"csrf_token": csrf_token(page.text), "confirm_mass_email_off": "yes"}
         )
     assert saved.status_code == 200 and "Stopped job alerts for Design." in saved.text
     assert saved.headers["Cache-Control"] == "no-store"

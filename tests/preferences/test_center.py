@@ -11,6 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preferences.center import (
+    MASS_EMAIL_OFF,
+    MASS_EMAIL_ON,
+    STALE_FORM,
     CenterForm,
     CenterPage,
     InterestChoice,
@@ -492,7 +495,7 @@ def test_opting_in_to_mass_email_records_a_grant(
 
     changes, events = save(db_session, candidate, [], desired)
 
-    assert changes == ["Subscribed to mass email communications."]
+    assert changes == [MASS_EMAIL_ON]
     assert mass_email_status(db_session, candidate) is MassEmail.OPTED_IN
     assert [event_facts(e) for e in events] == [
         {
@@ -516,7 +519,7 @@ def test_opting_out_of_mass_email_records_a_withdrawal(
 
     changes, events = save(db_session, candidate, [], PreferenceState(mass_email=False))
 
-    assert changes == ["Unsubscribed from mass email communications."]
+    assert changes == [MASS_EMAIL_OFF]
     assert mass_email_status(db_session, candidate) is MassEmail.OPTED_OUT
     assert [(e.scope, e.action, e.source, e.detail) for e in events] == [
         (ConsentScope.MASS_EMAIL, ConsentAction.WITHDRAW, CENTER, {})
@@ -579,7 +582,7 @@ def test_a_save_lists_changes_in_page_order_then_mass_email(
     assert changes == [
         "Started job alerts for First, in a daily digest.",
         "Stopped job alerts for Second.",
-        "Subscribed to mass email communications.",
+        MASS_EMAIL_ON,
     ]
     assert [(e.scope, e.interest_id, e.action) for e in events] == [
         (ConsentScope.INTEREST, first.id, ConsentAction.GRANT),
@@ -744,12 +747,16 @@ def test_a_pause_ending_in_the_past_is_refused(
 # --- the form ---------------------------------------------------------------------------
 
 
-def form(chosen: list[int] | None = None, *, optout: bool = False, **fields: str) -> CenterForm:
-    """A posted form: `fields` by input name with "-" written as "_" (frequency_3=…)."""
+def form(chosen: list[int] | None = None, *, mass_email: bool = True, **fields: str) -> CenterForm:
+    """A posted form: `fields` by input name with "-" written as "_" (frequency_3=…).
+
+    Mass email off comes with the confirmation the page asks for.
+    """
     return CenterForm(
         fields={k.replace("_", "-"): v for k, v in fields.items()},
         chosen=[str(i) for i in chosen or []],
-        mass_email_optout=optout,
+        mass_email="yes" if mass_email else None,
+        confirmed_off=not mass_email,
     )
 
 
@@ -766,7 +773,7 @@ def test_read_form_turns_the_posted_fields_into_a_desired_state(
             f"pause-{third.id}": "2026-11-20",  # not ticked: its pause is not read
         },
         chosen=[str(first.id), str(second.id)],
-        mass_email_optout=True,
+        mass_email=None,
     )
 
     state, errors = read_form(posted, [first, second, third], today=date(2026, 11, 2))
@@ -829,7 +836,7 @@ def test_save_center_applies_the_form_and_returns_the_page_after_with_an_undo(
     assert outcome.changes == [
         "Started job alerts for First, as jobs are posted.",
         "Stopped job alerts for Second.",
-        "Subscribed to mass email communications.",
+        MASS_EMAIL_ON,
     ]
     assert outcome.undo == before
     assert outcome.page == center_page(db_session, candidate)
@@ -846,7 +853,7 @@ def test_save_center_with_nothing_changed_offers_no_undo(
     subscribed(db_session, candidate, design)
     already = len(consent_events(db_session, candidate.id))
 
-    outcome = save_center(db_session, candidate, form([design.id], optout=True), source=CENTER)
+    outcome = save_center(db_session, candidate, form([design.id], mass_email=False), source=CENTER)
 
     assert (outcome.changes, outcome.undo) == ([], None)
     assert len(consent_events(db_session, candidate.id)) == already
@@ -894,7 +901,7 @@ def test_save_center_leaves_a_retired_interest_alone(
 
     assert outcome.changes == [
         "Started job alerts for Active, in a daily digest.",
-        "Subscribed to mass email communications.",
+        MASS_EMAIL_ON,
     ]
     assert stored(db_session, candidate, old)[0] is SubscriptionStatus.SUBSCRIBED
 
@@ -906,7 +913,7 @@ def test_restore_center_puts_back_the_state_before_a_save(
     first, second = add_interests(db_session, "First", "Second")
     subscribed(db_session, candidate, second, Frequency.WEEKLY)
     pause_subscription(db_session, candidate, second, DEC_1, source=SETUP)
-    saved = save_center(db_session, candidate, form([first.id], optout=True), source=CENTER)
+    saved = save_center(db_session, candidate, form([first.id], mass_email=False), source=CENTER)
     assert saved.undo is not None
     after_save = current_state(db_session, candidate, [first, second])
     already = len(consent_events(db_session, candidate.id))
@@ -935,7 +942,7 @@ def test_restore_center_does_not_bring_back_a_pause_that_has_ended(
     """An Undo used after the old pause's end leaves the alerts running."""
     subscribed(db_session, candidate, design)
     pause_subscription(db_session, candidate, design, NOV_20, source=SETUP)
-    saved = save_center(db_session, candidate, form([design.id], optout=True), source=CENTER)
+    saved = save_center(db_session, candidate, form([design.id], mass_email=False), source=CENTER)
     assert saved.changes == ["Resumed Design alerts."]
     assert saved.undo is not None
     clock.advance(NOV_20 - T0)
@@ -953,7 +960,7 @@ def test_restore_center_skips_interests_retired_since(
     kept, old = add_interests(db_session, "Kept", "Old")
     subscribed(db_session, candidate, kept)
     subscribed(db_session, candidate, old)
-    saved = save_center(db_session, candidate, form([], optout=True), source=CENTER)
+    saved = save_center(db_session, candidate, form([], mass_email=False), source=CENTER)
     assert saved.undo is not None
     old.status = InterestStatus.RETIRED
     db_session.flush()
@@ -962,3 +969,104 @@ def test_restore_center_skips_interests_retired_since(
 
     assert outcome.changes == ["Started job alerts for Kept, in a daily digest."]
     assert stored(db_session, candidate, old)[0] is SubscriptionStatus.UNSUBSCRIBED
+
+
+# --- the mass-email box: a positive choice ----------------------------------------------
+
+WORDING = "Yes, send me occasional emails about Acme. I can unsubscribe at any time."
+
+
+def test_ticking_the_mass_email_box_opts_in_with_the_wording_shown(
+    db_session: Session, candidate: Candidate
+) -> None:
+    """Ticked by someone never opted in: one grant quoting the wording beside the box."""
+    outcome = save_center(
+        db_session, candidate, form([]), source=CENTER, mass_email_wording=WORDING
+    )
+
+    assert outcome.changes == [MASS_EMAIL_ON]
+    assert mass_email_status(db_session, candidate) is MassEmail.OPTED_IN
+    (event,) = consent_events(db_session, candidate.id)
+    assert (event.scope, event.action, event.source) == (
+        ConsentScope.MASS_EMAIL,
+        ConsentAction.GRANT,
+        CENTER,
+    )
+    assert event.detail == {"wording": WORDING}
+
+
+def test_an_unticked_box_from_someone_never_opted_in_changes_nothing(
+    db_session: Session, candidate: Candidate
+) -> None:
+    """Left unticked (not sent) by someone who never opted in: no event, nothing to confirm."""
+    outcome = save_center(db_session, candidate, CenterForm(fields={}, chosen=[]), source=CENTER)
+
+    assert (outcome.changes, outcome.errors, outcome.confirm_off) == ([], {}, False)
+    assert outcome.page.state.mass_email is False
+    assert consent_events(db_session, candidate.id) == []
+
+
+def test_unticking_asks_first_and_applies_nothing_until_confirmed(
+    db_session: Session, candidate: Candidate, design: Interest
+) -> None:
+    """Unticked by an opted-in person: the page asks (nothing written); confirmed, it opts out."""
+    opt_in_mass_email(db_session, candidate, source=SETUP)
+    already = len(consent_events(db_session, candidate.id))
+    unticked = CenterForm(fields={}, chosen=[str(design.id)])
+
+    asked = save_center(db_session, candidate, unticked, source=CENTER)
+
+    assert asked.confirm_off is True and (asked.changes, asked.errors) == ([], {})
+    assert asked.page.state.mass_email is False  # the form as posted, shown again
+    assert asked.page.state.interests[design.id].subscribed is True
+    assert mass_email_status(db_session, candidate) is MassEmail.OPTED_IN
+    assert row(db_session, candidate, design) is None
+    assert len(consent_events(db_session, candidate.id)) == already
+
+    confirmed = dataclasses.replace(unticked, confirmed_off=True)
+    saved = save_center(db_session, candidate, confirmed, source=CENTER)
+
+    assert saved.confirm_off is False
+    assert saved.changes == ["Started job alerts for Design, in a daily digest.", MASS_EMAIL_OFF]
+    assert mass_email_status(db_session, candidate) is MassEmail.OPTED_OUT
+    assert [(e.scope, e.action) for e in consent_events(db_session, candidate.id)[already:]] == [
+        (ConsentScope.INTEREST, ConsentAction.GRANT),
+        (ConsentScope.MASS_EMAIL, ConsentAction.WITHDRAW),
+    ]
+
+
+def test_a_stale_form_saves_nothing_and_shows_the_stored_page(
+    db_session: Session, candidate: Candidate, design: Interest
+) -> None:
+    """A page from before the box was positive ("mass_email_optout"): nothing is saved."""
+    opt_in_mass_email(db_session, candidate, source=SETUP)
+    subscribed(db_session, candidate, design)
+    already = len(consent_events(db_session, candidate.id))
+    stale = CenterForm(fields={"mass_email_optout": "yes"}, chosen=[])
+
+    outcome = save_center(db_session, candidate, stale, source=CENTER)
+
+    assert outcome.errors == {"mass_email": STALE_FORM}
+    assert outcome.changes == [] and outcome.undo is None
+    assert outcome.page == center_page(db_session, candidate)
+    assert mass_email_status(db_session, candidate) is MassEmail.OPTED_IN
+    assert stored(db_session, candidate, design)[0] is SubscriptionStatus.SUBSCRIBED
+    assert len(consent_events(db_session, candidate.id)) == already
+
+
+@pytest.mark.parametrize("value", ["no", "", "true", "YES"])
+def test_a_malformed_mass_email_value_is_a_field_error_and_saves_nothing(
+    db_session: Session, candidate: Candidate, design: Interest, value: str
+) -> None:
+    """The box sends "yes" or nothing; anything else is refused with a message, nothing written."""
+    subscribed(db_session, candidate, design)
+    already = len(consent_events(db_session, candidate.id))
+
+    outcome = save_center(
+        db_session, candidate, CenterForm(fields={}, chosen=[], mass_email=value), source=CENTER
+    )
+
+    assert list(outcome.errors) == ["mass_email"]
+    assert "nothing was saved" in outcome.errors["mass_email"]
+    assert stored(db_session, candidate, design)[0] is SubscriptionStatus.SUBSCRIBED
+    assert len(consent_events(db_session, candidate.id)) == already

@@ -63,7 +63,9 @@ def forgot() -> Any:
     if request.method == "POST":
         accounts.send_login_link(db(), request.form.get("email", "")[:320], settings())
         sent = True
-    return render_template("auth/forgot.html", sent=sent, message=LINK_SENT)
+    # ?first=1: a new member's first password (from the confirmed page), not a forgotten one.
+    first = request.args.get("first") == "1"
+    return render_template("auth/forgot.html", sent=sent, message=LINK_SENT, first=first)
 
 
 @bp.route("/login/link/<link_token:token>", methods=["GET", "POST"])

@@ -75,7 +75,7 @@ def test_thanks_then_confirm_then_manage_and_a_used_link_says_already_confirmed(
         page.get_by_role("heading", name="You're confirmed").wait_for()
         flow.check("confirmed")
         assert page.get_by_role("link", name="Set a password").get_attribute("href") == (
-            "/login/forgot"
+            "/login/forgot?first=1"
         )
 
         # A used link: the message and the same links, not the button again.
@@ -93,4 +93,5 @@ def test_thanks_then_confirm_then_manage_and_a_used_link_says_already_confirmed(
         flow.goto(path)
         page.get_by_role("link", name="Set a password").click()
         flow.wait_for("/login/forgot")
+        assert page.get_by_role("heading", level=1).inner_text() == "Set a password"
         flow.check("set-password")

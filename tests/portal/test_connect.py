@@ -285,7 +285,8 @@ def test_review_keeps_values_and_shows_field_errors(
     assert "First name is required." in r.text
     assert "Enter an email address like name@example.com." in r.text
     assert "Tick this box" in r.text
-    assert 'value="Silva"' in r.text and 'value="+442079460958"' in r.text
+    # The phone is stored in E.164 and shown as people read it (abroad: international).
+    assert 'value="Silva"' in r.text and 'value="+44 20 7946 0958"' in r.text
     assert 'role="alert"' in r.text
     with session_scope(sessions) as session:
         assert count(session, Candidate) == 0

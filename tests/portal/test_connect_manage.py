@@ -123,7 +123,9 @@ def test_the_confirmed_page_offers_managing_emails_and_setting_a_password(
     (path,) = re.findall(r'href="http://127\.0\.0\.1:8000(/preferences/[^"]+)"', done.text)
     assert MANAGE in done.text
     assert "ana@example.com" in client.get(path).text
-    assert re.search(r'<a [^>]*href="/login/forgot"[^>]*>Set a password</a>', done.text)
+    assert re.search(r'<a [^>]*href="/login/forgot\?first=1"[^>]*>Set a password</a>', done.text)
+    first = client.get("/login/forgot?first=1").text
+    assert "<h1>Set a password</h1>" in first and "Forgot your password?" not in first
 
 
 def test_set_a_password_works_for_a_just_confirmed_candidate(
@@ -172,7 +174,7 @@ def test_a_used_confirm_link_says_already_confirmed_with_the_manage_link(
     assert "Confirm my email" not in again.text and "Nothing left to confirm" not in again.text
     (prefs,) = re.findall(r'href="http://127\.0\.0\.1:8000(/preferences/[^"]+)"', again.text)
     assert client.get(prefs).status_code == 200
-    assert 'href="/login/forgot"' in again.text
+    assert 'href="/login/forgot?first=1"' in again.text
 
 
 def test_an_unconfirmed_link_still_shows_the_button(

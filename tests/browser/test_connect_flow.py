@@ -175,7 +175,8 @@ def test_manual_path_with_a_resume_by_keyboard_alone(
         flow.upload_resume(RESUME)
         assert page.get_by_text("We filled in what we could from 01_one_column.pdf").is_visible()
         assert flow.value("first_name") == "Emily"
-        assert flow.value("phone") == "+14155552671"
+        # Stored in E.164, shown as people in the company's region read it.
+        assert flow.value("phone") == "(415) 555-2671"
         assert flow.value("location") == "San Francisco, CA"
         assert flow.value("linkedin_url") == "https://www.linkedin.com/in/emily-carter-dev"
         assert flow.value("github_url") == "https://github.com/ecarter"
@@ -446,7 +447,7 @@ def test_review_with_a_missing_field_shows_an_error_summary_and_keeps_values(
         assert page.locator("#error-first_name").inner_text() == "First name is required."
         assert flow.value("last_name") == "Silva"
         assert flow.value("email") == "ana@example.com"
-        assert flow.value("phone") == "+442079460958"
+        assert flow.value("phone") == "+44 20 7946 0958"
         assert flow.value("location") == "Lisbon"
         assert page.locator(f"#review-interest-{portal.interests['design']}").is_checked()
         # The summary's link takes the user to the field.

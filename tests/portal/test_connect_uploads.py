@@ -82,7 +82,7 @@ def test_uploaded_resume_prefills_review_and_is_stored_on_submit(
     r = upload(client, "cv.pdf", (CORPUS / "01_one_column.pdf").read_bytes())
     assert r.status_code == 302 and r.headers["Location"].endswith("/connect/review")
     review = client.get("/connect/review")
-    assert 'value="Emily"' in review.text and 'value="+14155552671"' in review.text
+    assert 'value="Emily"' in review.text and 'value="(415) 555-2671"' in review.text
     assert "https://github.com/ecarter" in review.text
     # The resume mentions engineering keywords: that interest is suggested, never pre-ticked.
     assert re.search(rf'value="{interests["eng"]}"\s+data-suggested>', review.text)

@@ -18,6 +18,7 @@ from typing import Final, TypeVar
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, list_currencies
 
+from jobs.errors import JobsError
 from preferences.clock import TimeOutOfRange, utc_in_range
 from preferences.text import TextKind, UnstorableText, clean_text
 
@@ -101,7 +102,7 @@ class Problem:
     message: str
 
 
-class DetailsRejected(ValueError):
+class DetailsRejected(JobsError, ValueError):
     """Some facts break a rule; `problems` maps each field to its Problem."""
 
     def __init__(self, problems: dict[str, Problem]) -> None:

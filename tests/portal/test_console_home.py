@@ -128,6 +128,7 @@ def test_console_pages_have_the_console_shell(
         assert _current_section(page) == [section], path
         # A plain recruiter doesn't see the admins' sections.
         assert ">People<" not in page and ">Mail sink<" not in page, path
+        assert ">Feeds<" not in page, path
 
 
 def test_admins_see_people_and_mail(client: FlaskClient, sessions: sessionmaker[Session]) -> None:

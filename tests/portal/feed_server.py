@@ -23,6 +23,7 @@ class Route:
     etag: str | None = None
     last_modified: str | None = None
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,6 +69,8 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             )
             status = 304 if route.status == 200 and validators_match else route.status
             self.send_response(status)
+            for name, value in route.headers.items():
+                self.send_header(name, value)
             if route.etag:
                 self.send_header("ETag", route.etag)
             if route.last_modified:

@@ -403,6 +403,27 @@ def test_a_private_host_not_allowed_is_refused(
     assert feed.consecutive_failures == 2
 
 
+def test_redirects_are_followed_and_checked_like_the_first_url(
+    db_session: Session, server: FeedServer, policy: FetchPolicy
+) -> None:
+    """A redirect on the allowed host is followed; one to another private host is refused."""
+    target = server.serve("/v2/jobs", greenhouse_board(greenhouse_job(1, "A")))
+    moved = server.serve("/jobs", b"", status=301, headers={"Location": "/v2/jobs"})
+    feed = _feed(db_session, "gh", "greenhouse", moved, policy)
+    assert sync_feed(db_session, feed, policy).created == 1
+    assert [path for path, _headers in server.requests] == ["/jobs", "/v2/jobs"]
+    elsewhere = target.replace("127.0.0.1", "localhost")
+    server.serve("/jobs", b"", status=302, headers={"Location": elsewhere})
+    record = sync_feed(db_session, feed, policy)
+    assert record.status is SyncStatus.FAILED
+    assert "http:// is only for hosts in TALENTCONNECT_FEED_ALLOWED_HOSTS" in record.error
+    secure_elsewhere = elsewhere.replace("http://", "https://")
+    server.serve("/jobs", b"", status=302, headers={"Location": secure_elsewhere})
+    refused = sync_feed(db_session, feed, policy)
+    assert "localhost is a private or loopback address" in refused.error
+    assert len(server.requests) == 4
+
+
 def test_oversize_and_slow_feeds_fail_and_three_failures_mark_it_failing(
     db_session: Session,
     server: FeedServer,

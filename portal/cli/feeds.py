@@ -12,6 +12,8 @@ from rich.table import Table
 from jobs.feed_models import Feed, FeedKind, FeedSync, SyncStatus
 from portal.cli.context import settings_for
 from portal.console.feeds import (
+    MAX_INTERVAL,
+    MIN_INTERVAL,
     FeedInput,
     FeedNotFound,
     InvalidFeed,
@@ -47,7 +49,7 @@ def feeds_group() -> None:
     "--interval",
     default=60,
     show_default=True,
-    type=click.IntRange(1, 10_080),
+    type=click.IntRange(MIN_INTERVAL, MAX_INTERVAL),
     help="Minutes between scheduled syncs.",
 )
 @click.option("--disabled", is_flag=True, help="Add it without scheduled syncs.")

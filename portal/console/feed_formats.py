@@ -230,7 +230,9 @@ def _lever(body: bytes) -> list[FeedItem]:
         employment = employment_type_of(_text(categories.get("commitment")))
         if employment is not None:
             values["employment_type"] = employment.value
-        workplace = _WORKPLACES.get(re.sub(r"[^a-z]", "", _text(posting.get("workplaceType"))))
+        workplace = _WORKPLACES.get(
+            re.sub(r"[^a-z]", "", _text(posting.get("workplaceType")).casefold())
+        )
         if workplace is not None:
             values["workplace"] = workplace.value
         items.append(

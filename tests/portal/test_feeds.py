@@ -187,7 +187,7 @@ def test_lever_fields_map_to_ours(
         [
             lever_posting("5ac21346-8e0c-4494-8e7a-3eb92ff77902", "Data Engineer"),
             lever_posting(
-                "b7f9", "Intern, Design", commitment="Intern", workplace="remote", team="Design"
+                "b7f9", "Intern, Design", commitment="Intern", workplace="Remote", team="Design"
             ),
             lever_posting("c1", "Odd", commitment="Whenever", workplace="unspecified"),
         ],

@@ -758,6 +758,26 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _hosts,
     ),
     SettingSpec(
+        "FEED_ALLOWED_HOSTS",
+        "",
+        "Job feed hosts (`host` or `host:port`, comma-separated) that may be fetched even "
+        "though they resolve to a private or loopback address, and over http://; for an "
+        "on-premise applicant tracking system. Other feeds must be https:// on public addresses.",
+        _hosts,
+    ),
+    SettingSpec(
+        "FEED_MAX_MB",
+        "20",
+        "Largest job feed response, in megabytes; a larger one fails the sync.",
+        _whole_number(minimum=1, maximum=1000),
+    ),
+    SettingSpec(
+        "FEED_FETCH_SECONDS",
+        "30",
+        "Time allowed for fetching one job feed, redirects included; a slower one fails the sync.",
+        _number(minimum=0.1, maximum=600),
+    ),
+    SettingSpec(
         "GOOGLE_API_KEY",
         "",
         "Google Picker API key; with GOOGLE_CLIENT_ID, shows **Import from Google Drive**.",
@@ -906,6 +926,9 @@ class Settings:
     upload_visitor_max_mb: int
     upload_unclaimed_hours: float
     remote_fetch_hosts: tuple[str, ...]
+    feed_allowed_hosts: tuple[str, ...]
+    feed_max_mb: int
+    feed_fetch_seconds: float
     google_api_key: str
     google_client_id: str
     dropbox_app_key: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import jobs.feed_models
 import jobs.models
 import mailer.models
 import portal.auth.api_tokens
@@ -14,6 +15,7 @@ from preferences.db import Base
 MODEL_MODULES = (
     preferences.models,
     jobs.models,
+    jobs.feed_models,
     mailer.models,
     portal.auth.api_tokens,
     portal.connect.uploads,

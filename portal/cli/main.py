@@ -27,6 +27,7 @@ from portal.cli.bounces import bounces
 from portal.cli.campaigns import campaigns
 from portal.cli.context import make_database_dir, settings_for, stop_on_signals
 from portal.cli.database import db
+from portal.cli.feeds import feeds_group
 from portal.cli.imports import candidates_group, jobs_group
 from portal.cli.inbound import inbound
 from portal.cli.links import preference_link
@@ -349,6 +350,7 @@ for command in (
     alerts,
     campaigns,
     jobs_group,
+    feeds_group,
     candidates_group,
     api_token_group,
     recruiter,

@@ -19,6 +19,7 @@ from mailer.worker import OutboxWorker
 from portal.cli.context import settings_for, stop_on_signals
 from portal.config import Settings
 from portal.connect.uploads import prune_task
+from portal.console.feeds import feed_policy, feeds_task
 from preferences.db import make_engine, make_session_factory
 
 
@@ -29,8 +30,12 @@ def campaign_dispatcher(settings: Settings) -> Callable[[Any], object]:
 
 
 def scheduled_tasks(settings: Settings) -> list[PeriodicTask]:
-    """The portal's housekeeping, run by whichever scheduler leads (`run` or `scheduler`)."""
-    return [prune_task(settings.upload_dir, settings.upload_unclaimed_hours)]
+    """The portal's housekeeping, run by whichever scheduler leads (`run` or `scheduler`):
+    pruning unclaimed uploads, and syncing each enabled job feed on its interval."""
+    return [
+        prune_task(settings.upload_dir, settings.upload_unclaimed_hours),
+        feeds_task(feed_policy(settings)),
+    ]
 
 
 def make_worker(

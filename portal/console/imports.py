@@ -75,6 +75,9 @@ MAX_NAME = 100
 MAX_CONSENT_SOURCE = 200
 
 Progress = Callable[[int, int], None]
+# The reasons a well-formed file without a row is refused (a feed may be empty).
+NO_ROWS = "the file has a header but no rows"
+EMPTY_LIST = "the list is empty"
 
 _SUPPRESSION_WORDS = {
     SuppressionReason.HARD_BOUNCE: "the address bounced",
@@ -110,7 +113,9 @@ class ImportReport:
 
 
 @dataclass(frozen=True)
-class _Row:
+class Row:
+    """One row of a file: the line it starts on and its values by column name."""
+
     line: int
     values: dict[str, Any]
 
@@ -141,7 +146,7 @@ def _format_of(filename: str, text: str) -> str:
 
 def _csv_rows(
     text: str, columns: tuple[str, ...], required: tuple[str, ...]
-) -> tuple[list[_Row], list[tuple[int, str]]]:
+) -> tuple[list[Row], list[tuple[int, str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
@@ -162,7 +167,7 @@ def _csv_rows(
         problems.append(f"repeated column(s) {', '.join(repeated)}")
     if problems:
         return [], [(1, f"wrong header: {'; '.join(problems)}; expected: {','.join(columns)}")]
-    rows: list[_Row] = []
+    rows: list[Row] = []
     errors: list[tuple[int, str]] = []
     start = reader.line_num + 1
     while True:
@@ -179,9 +184,9 @@ def _csv_rows(
         if len(record) != len(names):
             errors.append((line, f"has {len(record)} fields, the header has {len(names)}"))
             continue
-        rows.append(_Row(line, dict(zip(names, record, strict=True))))
+        rows.append(Row(line, dict(zip(names, record, strict=True))))
     if not rows and not errors:
-        errors.append((1, "the file has a header but no rows"))
+        errors.append((1, NO_ROWS))
     return rows, errors
 
 
@@ -226,23 +231,26 @@ def _json_items(text: str) -> Iterator[tuple[int, object]]:
         raise ImportRejected([(line, "not valid JSON: text after the closing ']'")])
 
 
-def _json_rows(text: str) -> tuple[list[_Row], list[tuple[int, str]]]:
-    rows: list[_Row] = []
+def _json_rows(text: str) -> tuple[list[Row], list[tuple[int, str]]]:
+    rows: list[Row] = []
     errors: list[tuple[int, str]] = []
     for line, item in _json_items(text):
         if isinstance(item, dict):
-            rows.append(_Row(line, item))
+            rows.append(Row(line, item))
         else:
             errors.append((line, "each element of the list must be an object"))
     if not rows and not errors:
-        errors.append((1, "the list is empty"))
+        errors.append((1, EMPTY_LIST))
     return rows, errors
 
 
-def _read(
+def read_rows(
     data: bytes, filename: str, columns: tuple[str, ...], required: tuple[str, ...]
-) -> tuple[list[_Row], list[tuple[int, str]]]:
-    """The file's rows, and the rows that could not be read (checked along with the rest)."""
+) -> tuple[list[Row], list[tuple[int, str]]]:
+    """The file's rows, and the rows that could not be read (checked along with the rest).
+
+    Raises ImportRejected if no row can be read (an empty file, a wrong header, not JSON).
+    """
     if not data.strip():
         raise ImportRejected([(1, "the file is empty")])
     text = _decode(data)
@@ -272,7 +280,7 @@ def import_jobs(
     names or slugs. JSON: a list of objects
     with the same keys (`interests` a list or a `;` string).
     """
-    rows, errors = _read(data, filename, JOB_FIELDS, REQUIRED_JOB_FIELDS)
+    rows, errors = read_rows(data, filename, JOB_FIELDS, REQUIRED_JOB_FIELDS)
     index = InterestIndex(session)
     valid: list[JobFields] = []
     first_line: dict[str, int] = {}
@@ -340,7 +348,7 @@ def _str(values: Mapping[str, Any], name: str, errors: dict[str, str]) -> str:
 
 
 def _candidate_row(
-    row: _Row, index: InterestIndex, region: str
+    row: Row, index: InterestIndex, region: str
 ) -> tuple[_CandidateRow | None, dict[str, str]]:
     errors: dict[str, str] = {}
     values = row.values
@@ -518,7 +526,7 @@ def import_candidates(
     `import`, the given time, and `consent_source` in their detail. Suppressed and
     erased addresses are skipped, not imported, and reported in `skipped`.
     """
-    rows, errors = _read(data, filename, CANDIDATE_FIELDS, REQUIRED_CANDIDATE_FIELDS)
+    rows, errors = read_rows(data, filename, CANDIDATE_FIELDS, REQUIRED_CANDIDATE_FIELDS)
     index = InterestIndex(session)
     valid: list[_CandidateRow] = []
     first_line: dict[str, int] = {}

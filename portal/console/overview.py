@@ -1,4 +1,5 @@
-"""The console home's figures: subscribers, open jobs, next alert run, messages queued.
+"""The console home's figures: subscribers, open jobs, next alert run, messages queued,
+and the job feeds that are failing.
 
 Each figure comes from the package that owns its rows, as one COUNT query (the next
 run reads the few enabled schedules, since a cron's next time isn't computed in SQL).
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from jobs.postings import count_open_jobs
 from jobs.schedules import NextRun, next_scheduled_run
 from mailer.outbox import count_queued
+from portal.console.feeds import failing_feed_names
 from preferences.clock import now
 from preferences.subscriptions import count_subscribers
 
@@ -24,6 +26,8 @@ class ConsoleOverview:
     open_jobs: int
     next_run: NextRun | None
     queued: int
+    # Names of the job feeds whose last three syncs or more failed.
+    failing_feeds: list[str]
 
 
 def console_overview(session: Session) -> ConsoleOverview:
@@ -32,6 +36,7 @@ def console_overview(session: Session) -> ConsoleOverview:
         open_jobs=count_open_jobs(session),
         next_run=next_scheduled_run(session),
         queued=count_queued(session),
+        failing_feeds=failing_feed_names(session),
     )
 
 

@@ -15,9 +15,10 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
+import requests
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPSConnection
-from urllib3.connectionpool import HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from portal.errors import PortalError
 
@@ -172,8 +173,9 @@ def _shutdown(sock: socket.socket) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-def guarded_adapter(guard: FetchGuard) -> HTTPAdapter:
-    """A requests adapter whose HTTPS connections are opened by `guard`."""
+def guarded_adapter(guard: FetchGuard, *, plain_http: bool = False) -> HTTPAdapter:
+    """A requests adapter whose connections are opened by `guard`: HTTPS only, unless
+    `plain_http` (then http:// too, for hosts the caller allows it on)."""
 
     class GuardedConnection(HTTPSConnection):
         def connect(self) -> None:
@@ -189,13 +191,49 @@ def guarded_adapter(guard: FetchGuard) -> HTTPAdapter:
                 self._dns_host, self.port, timeout, socket_options=self.socket_options
             )
 
+    class GuardedPlainConnection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            timeout = self.timeout if isinstance(self.timeout, int | float) else None
+            return guard.connect(
+                self._dns_host, self.port, timeout, socket_options=self.socket_options
+            )
+
     class GuardedPool(HTTPSConnectionPool):
         ConnectionCls = GuardedConnection
+
+    class GuardedPlainPool(HTTPConnectionPool):
+        ConnectionCls = GuardedPlainConnection
 
     class GuardedAdapter(HTTPAdapter):
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
             super().init_poolmanager(*args, **kwargs)
-            # Only HTTPS, and only through the guarded pool.
-            self.poolmanager.pool_classes_by_scheme = {"https": GuardedPool}
+            # Only through the guarded pools.
+            pools: dict[str, type[HTTPConnectionPool]] = {"https": GuardedPool}
+            if plain_http:
+                pools["http"] = GuardedPlainPool
+            self.poolmanager.pool_classes_by_scheme = pools
 
     return GuardedAdapter(max_retries=0)
+
+
+def guarded_session(guard: FetchGuard, *, plain_http: bool = False) -> requests.Session:
+    """A requests session that connects only through `guard`, ignoring proxy settings."""
+    session = requests.Session()
+    session.trust_env = False  # no proxy or .netrc from the environment: we go direct
+    adapter = guarded_adapter(guard, plain_http=plain_http)
+    session.mount("https://", adapter)
+    if plain_http:
+        session.mount("http://", adapter)
+    return session
+
+
+def host_key(host: str, port: int | None, default_port: int = 443) -> str:
+    """ "host", or "host:port" when the port is not the scheme's default; IPv6 in brackets."""
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port in (None, default_port) else f"{shown}:{port}"
+
+
+def host_key_of_entry(entry: str) -> str:
+    """A configured "host[:port]" as `host_key` spells it (":443" dropped, lowercase)."""
+    entry = entry.strip().lower()
+    return entry[: -len(":443")] if entry.endswith(":443") else entry

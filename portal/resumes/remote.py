@@ -17,7 +17,13 @@ from portal.resumes.errors import (
     RemoteFetchRefused,
     ResumeError,
 )
-from portal.resumes.netguard import AddressRefused, FetchGuard, guarded_adapter
+from portal.resumes.netguard import (
+    AddressRefused,
+    FetchGuard,
+    guarded_session,
+    host_key,
+    host_key_of_entry,
+)
 from portal.resumes.storage import CHUNK_SIZE, StoredResume, store_upload
 
 log = logging.getLogger(__name__)
@@ -62,12 +68,10 @@ def fetch_remote(
     (e.g. an OAuth bearer token) go to the first host only, never to a redirect elsewhere.
     Raises ResumeError subclasses and nothing else.
     """
-    allowed = {_host_key_of_entry(h) for h in allowed_hosts}
+    allowed = {host_key_of_entry(h) for h in allowed_hosts}
     target = _check(url, allowed)
     guard = FetchGuard(timeout, private_ok=allow_private_hosts)
-    session = requests.Session()
-    session.trust_env = False  # no proxy or .netrc from the environment: we go direct
-    session.mount("https://", guarded_adapter(guard))
+    session = guarded_session(guard)
     guard.start()
     try:
         response = _follow(session, target, allowed, dict(headers or {}), guard, verify)
@@ -145,20 +149,10 @@ def _check(url: str, allowed: set[str]) -> _Target:
         raise RemoteFetchRefused(f"scheme {parts.scheme[:10]!r} is not https")
     if not host or parts.username is not None or parts.password is not None:
         raise RemoteFetchRefused("URL without a host, or with credentials")
-    key = _host_key(host, port)
+    key = host_key(host, port)
     if key not in allowed:
         raise RemoteFetchRefused(f"host {key!r} is not allowed")
     return _Target(url=url, host=host, key=key)
-
-
-def _host_key(host: str, port: int | None) -> str:
-    shown = f"[{host}]" if ":" in host else host
-    return shown if port in (None, 443) else f"{shown}:{port}"
-
-
-def _host_key_of_entry(entry: str) -> str:
-    entry = entry.strip().lower()
-    return entry[: -len(":443")] if entry.endswith(":443") else entry
 
 
 def _filename(response: requests.Response, url: str) -> str:

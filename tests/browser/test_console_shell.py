@@ -70,6 +70,7 @@ def test_admin_console_home_and_sections(
             "Schedules",
             "Campaigns",
             "Reports",
+            "Feeds",
             "People",
             "Mail sink",
         ]
@@ -92,7 +93,11 @@ def test_admin_console_home_and_sections(
         flow.wait_for("/admin/schedules/")
         flow.check("schedules")
         _assert_console_shell(flow, "Schedules", "Ada")
-        for path, section in (("/admin/recruiters", "People"), ("/admin/mail", "Mail sink")):
+        for path, section in (
+            ("/admin/feeds/", "Feeds"),
+            ("/admin/recruiters", "People"),
+            ("/admin/mail", "Mail sink"),
+        ):
             flow.goto(path)
             flow.check(section.lower().replace(" ", "-"))
             _assert_console_shell(flow, section, "Ada")

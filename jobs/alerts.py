@@ -333,10 +333,7 @@ def _explain_nothing(conn: Connection, scope: _Scope, at: datetime) -> str:
         or 0
     )
     if not people:
-        return (
-            "No eligible subscribers: nobody is subscribed (confirmed, not paused) to "
-            "this schedule's interests at its frequency."
-        )
+        return explain_empty_run(0, 0, 0)
     open_jobs = conn.scalar(select(func.count(distinct(_PAIRS.c.job_id)))) or 0
     has_new_job = (
         select(_PAIRS.c.job_id)
@@ -352,6 +349,17 @@ def _explain_nothing(conn: Connection, scope: _Scope, at: datetime) -> str:
         )
         or 0
     )
+    return explain_empty_run(people, open_jobs, with_new)
+
+
+def explain_empty_run(people: int, open_jobs: int, with_new: int) -> str:
+    """Why a run queued nothing, from its counts: eligible subscribers (`people`), open jobs
+    in their interests, and subscribers with a job posted since their last alert."""
+    if not people:
+        return (
+            "No eligible subscribers: nobody is subscribed (confirmed, not paused) to "
+            "this schedule's interests at its frequency."
+        )
     if not with_new:
         return (
             f"No new jobs since the last alert: {_count(people, 'subscriber')}, "

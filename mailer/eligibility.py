@@ -165,6 +165,10 @@ def _recruiter_tests(session: Session, messages: Sequence[OutboxMessage]) -> set
     )
 
 
+# Why a message to a suppressed address was skipped (its outbox row's last_error).
+SUPPRESSED = "address is suppressed"
+
+
 def _reason(
     message: OutboxMessage,
     suppressed: dict[str, SuppressionReason],
@@ -178,7 +182,7 @@ def _reason(
     # The one message an erased address still gets is the confirmation of its erasure.
     farewell = message.kind is MessageKind.ACCOUNT_DELETED
     if suppression is not None and not (farewell and suppression is SuppressionReason.ERASURE):
-        return "address is suppressed"
+        return SUPPRESSED
     if farewell:
         return None
     candidate = candidates.get(message.candidate_id) if message.candidate_id is not None else None

@@ -33,7 +33,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from jobs.alerts import ALERT_TEMPLATE, alert_context
+from jobs.alerts import ALERT_TEMPLATE, alert_context, explain_empty_run
 from jobs.alerts import dedupe_key as alert_dedupe_key
 from jobs.models import (
     AlertRun,
@@ -47,6 +47,7 @@ from jobs.models import (
 )
 from jobs.scheduler import cron_trigger, next_fire_times
 from mailer.bounces import smtp_report
+from mailer.eligibility import SUPPRESSED
 from mailer.links import signed_link
 from mailer.models import (
     BounceEvent,
@@ -93,8 +94,6 @@ DEMO_DOMAINS = ("example.com", "example.org", "example.net")
 COMPANY = "Acme"
 # The Message-ID domain of the seeded mail (the worker uses the sending domain).
 MESSAGE_ID_DOMAIN = "acme.example.com"
-# What the worker records for a digest to an address suppressed since it was queued.
-SUPPRESSED_REASON = "address is suppressed"
 
 FIRST_NAMES = (
     "Amara", "Ben", "Chloé", "Daniel", "Elif", "Farah", "Gabriel", "Hana", "Ines", "Jonas",
@@ -714,7 +713,7 @@ class _History:
             people = len({id(s.person) for s in eligible})
             scope = {s.interest_id for s in eligible}
             open_jobs = {j.id for i in scope for j in self.jobs_by_interest[i] if is_open(j)}
-            explanation = _why_nothing(people, len(open_jobs), with_new)
+            explanation = explain_empty_run(people, len(open_jobs), with_new)
         run = _Run(
             schedule.id,
             started,
@@ -744,7 +743,7 @@ class _History:
         """The worker's outcome: skipped if suppressed, else sent (one seeded bounce)."""
         person = mail.person
         if person.suppressed:
-            mail.status, mail.last_error = OutboxStatus.SKIPPED, SUPPRESSED_REASON
+            mail.status, mail.last_error = OutboxStatus.SKIPPED, SUPPRESSED
             return
         due = self.start + timedelta(days=26 if mail.kind is MessageKind.JOB_ALERT else 0)
         if (
@@ -807,29 +806,6 @@ class _History:
 def bounce_text(address: str) -> str:
     """The receiving server's answer for a demo address that does not exist."""
     return f"5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
-
-
-def _plural(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
-
-
-def _why_nothing(people: int, open_jobs: int, with_new: int) -> str:
-    """Why a run queued nothing, in the words `jobs.alerts` uses for its runs."""
-    if not people:
-        return (
-            "No eligible subscribers: nobody is subscribed (confirmed, not paused) to "
-            "this schedule's interests at its frequency."
-        )
-    if not with_new:
-        return (
-            f"No new jobs since the last alert: {_plural(people, 'subscriber')}, "
-            f"{_plural(open_jobs, 'open job')} in their interests, none posted since "
-            "each subscriber's last alert."
-        )
-    return (
-        f"Jobs already sent: {_plural(with_new, 'subscriber')} with new jobs, but every "
-        "one was already listed in an earlier digest (another schedule, or instant alerts)."
-    )
 
 
 # --- reading the demo company, writing the history ------------------------------------

@@ -50,6 +50,7 @@ from portal.console.job_records import (
 from portal.errors import PortalError
 from preferences.clock import now
 from preferences.db import session_scope
+from preferences.interests import active_interests
 from preferences.models import Interest, InterestStatus
 from preferences.text import TextKind, UnstorableText, clean_text
 
@@ -248,16 +249,6 @@ def failing_feed_names(session: Session) -> list[str]:
 # --- rules ----------------------------------------------------------------------------
 
 
-def active_interests(session: Session) -> list[Interest]:
-    return list(
-        session.scalars(
-            select(Interest)
-            .where(Interest.status == InterestStatus.ACTIVE)
-            .order_by(Interest.position, Interest.name)
-        )
-    )
-
-
 def add_rule(session: Session, feed_id: int, field: str, value: str, interest_id: str) -> FeedRule:
     """Add "postings whose `field` matches `value` get this interest"; InvalidFeed if bad."""
     feed = get_feed(session, feed_id)
@@ -278,8 +269,8 @@ def add_rule(session: Session, feed_id: int, field: str, value: str, interest_id
         errors["rule_value"] = f"Enter at most {MAX_RULE_VALUE} characters."
     interest = None
     if interest_id.isascii() and interest_id.isdigit() and len(interest_id) < 10:
-        interest = session.get(Interest, int(interest_id))
-    if interest is None or interest.status is not InterestStatus.ACTIVE:
+        interest = next(iter(active_interests(session, [int(interest_id)])), None)
+    if interest is None:
         errors["rule_interest"] = "Choose the interest these postings get."
     if not errors:
         assert interest is not None

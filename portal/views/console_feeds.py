@@ -16,7 +16,6 @@ from portal.console.feeds import (
     FeedInput,
     FeedNotFound,
     InvalidFeed,
-    active_interests,
     add_rule,
     create_feed,
     delete_rule,
@@ -29,6 +28,7 @@ from portal.console.feeds import (
 )
 from portal.views.admin import admin_required
 from portal.web.runtime import db, settings
+from preferences.interests import active_interests
 
 bp = Blueprint("console_feeds", __name__, url_prefix="/admin/feeds")
 

@@ -400,3 +400,8 @@ def place_text(job: object) -> str:
     if workplace == Workplace.ON_SITE and location:
         return location
     return f"{label} · {location}" if location else label
+
+
+def amount_number(amount: Decimal) -> int | float:
+    """A stored amount as a JSON number: whole amounts as integers (55000, not 55000.0)."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)

@@ -13,7 +13,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -33,7 +32,13 @@ from jobs.posting_admin import (
     is_apply_url,
     parse_time,
 )
-from jobs.posting_fields import DETAIL_FIELDS, DetailsRejected, PostingDetails, read_details
+from jobs.posting_fields import (
+    DETAIL_FIELDS,
+    DetailsRejected,
+    PostingDetails,
+    amount_number,
+    read_details,
+)
 from portal.errors import PortalError
 from preferences.clock import TimeOutOfRange, now
 from preferences.models import Interest, InterestStatus
@@ -295,12 +300,6 @@ def close_posting(session: Session, reference: str) -> JobPosting | None:
     return job
 
 
-def _number(amount: Decimal | None) -> int | float | None:
-    if amount is None:
-        return None
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
-
-
 def posting_as_dict(job: JobPosting, default_language: str) -> dict[str, object]:
     """The posting as JSON-safe data, in the API's shape; `language` is filled in from the
     company's (`default_language`) when the posting names none."""
@@ -317,8 +316,8 @@ def posting_as_dict(job: JobPosting, default_language: str) -> dict[str, object]
         "employment_type": job.employment_type,
         "workplace": job.workplace,
         "department": job.department,
-        "salary_min": _number(job.salary_min),
-        "salary_max": _number(job.salary_max),
+        "salary_min": None if job.salary_min is None else amount_number(job.salary_min),
+        "salary_max": None if job.salary_max is None else amount_number(job.salary_max),
         "salary_currency": job.salary_currency,
         "salary_period": job.salary_period,
         "valid_through": job.valid_through.isoformat() if job.valid_through else None,

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 from markupsafe import Markup
 
 from jobs.models import JobPosting
-from jobs.posting_fields import EmploymentType, Workplace
+from jobs.posting_fields import EmploymentType, Workplace, amount_number
 
 # schema.org's employmentType values for ours.
 EMPLOYMENT_TYPES: Final = {
@@ -38,22 +38,16 @@ def _address(location: str) -> dict[str, str]:
     return address
 
 
-def _number(value: Any) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def _salary(job: JobPosting) -> dict[str, Any] | None:
     if job.salary_currency is None or job.salary_period is None:
         return None
     if job.salary_min is None and job.salary_max is None:
         return None
     value: dict[str, Any] = {"@type": "QuantitativeValue", "unitText": job.salary_period.upper()}
-    if job.salary_min is not None and job.salary_max is not None:
-        value.update(minValue=_number(job.salary_min), maxValue=_number(job.salary_max))
-    elif job.salary_min is not None:
-        value.update(minValue=_number(job.salary_min))
-    else:
-        value.update(maxValue=_number(job.salary_max))
+    if job.salary_min is not None:
+        value["minValue"] = amount_number(job.salary_min)
+    if job.salary_max is not None:
+        value["maxValue"] = amount_number(job.salary_max)
     return {"@type": "MonetaryAmount", "currency": job.salary_currency, "value": value}
 
 

@@ -76,6 +76,7 @@ class MassEmail(enum.StrEnum):
 class ConsentScope(enum.StrEnum):
     INTEREST = "interest"
     MASS_EMAIL = "mass_email"
+    SAVED_SEARCH = "saved_search"
 
 
 class ConsentAction(enum.StrEnum):
@@ -226,6 +227,47 @@ class Subscription(Base):
     interest: Mapped[Interest] = relationship()
 
 
+class SavedSearch(Base):
+    """A candidate's job-alert subscription to a job search ("Email me jobs like this").
+
+    It lives beside the interest subscriptions and follows their rules (status, frequency,
+    pause, consent events). The search itself is plain data here; `jobs.search_criteria`
+    reads and words it, and `jobs.alerts` matches it in SQL.
+    """
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (
+        # One saved search per candidate and search; `jobs.search_criteria.criteria_key`.
+        UniqueConstraint("candidate_id", "criteria_key"),
+        Index("ix_saved_searches_status_frequency", "status", "frequency"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    criteria_key: Mapped[str] = mapped_column(String(64))
+    query: Mapped[str] = mapped_column(String(200), default="")
+    location: Mapped[str] = mapped_column(String(120), default="")
+    # A `jobs.posting_fields.Workplace` / `EmploymentType` value, or None for any.
+    workplace: Mapped[str | None] = mapped_column(String(20))
+    employment_type: Mapped[str | None] = mapped_column(String(20))
+    interest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interests.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        enum_column(SubscriptionStatus, "subscription_status"),
+        default=SubscriptionStatus.UNCONFIRMED,
+    )
+    frequency: Mapped[Frequency] = mapped_column(
+        enum_column(Frequency, "alert_frequency"), default=Frequency.DAILY
+    )
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, onupdate=now)
+
+    interest: Mapped[Interest | None] = relationship()
+
+
 class MassEmailStatus(Base):
     """A candidate's opt-in to mass email, kept apart from interest alerts."""
 
@@ -253,6 +295,11 @@ class ConsentEvent(Base):
     scope: Mapped[ConsentScope] = mapped_column(enum_column(ConsentScope, "consent_scope"))
     interest_id: Mapped[int | None] = mapped_column(
         ForeignKey("interests.id", ondelete="SET NULL"), index=True
+    )
+    # SAVED_SEARCH events; the search's words are kept in `detail`, so the record still
+    # reads after the saved search is deleted.
+    saved_search_id: Mapped[int | None] = mapped_column(
+        ForeignKey("saved_searches.id", ondelete="SET NULL"), index=True
     )
     action: Mapped[ConsentAction] = mapped_column(enum_column(ConsentAction, "consent_action"))
     source: Mapped[ConsentSource] = mapped_column(enum_column(ConsentSource, "consent_source"))

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Final
+from typing import Any, Final
 
 from jobs.posting_fields import (
     EMPLOYMENT_TYPE_LABELS,
@@ -107,7 +107,7 @@ class SearchCriteria:
         field = "employment_type" if name == "type" else name
         if field not in {"q", "location", "workplace", "employment_type", "interest", "posted"}:
             raise ValueError(f"no search filter named {name!r}")
-        blank: object = "" if field in {"q", "location", "interest"} else None
+        blank: Any = "" if field in {"q", "location", "interest"} else None
         return replace(self, **{field: blank})
 
 

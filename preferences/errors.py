@@ -54,3 +54,11 @@ class CandidateDeleted(PreferencesError):
 
 class AppendOnlyViolation(PreferencesError):
     """Something tried to change or delete a consent event."""
+
+
+class TooManySavedSearches(PreferencesError):
+    """A candidate already has as many saved searches as the company allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} saved searches per candidate")
+        self.limit = limit

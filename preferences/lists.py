@@ -3,8 +3,10 @@
 A list reference is a short string carried inside a signed token:
 ``"interest:<id>"`` for the job alerts of one interest, ``"interests:<id>.<id>…"``
 (two or more ids, ascending) for a digest that covers several interests and
-leaves exactly those, ``"mass_email"`` for campaigns. Parsing never touches the
-database; resolving does.
+leaves exactly those, ``"search:<id>"`` for the alerts of one saved search,
+``"alerts:<interest ids>:<search ids>"`` (each part dot-separated and ascending, the
+first may be empty) for a digest that covers saved searches as well, and
+``"mass_email"`` for campaigns. Parsing never touches the database; resolving does.
 """
 
 from __future__ import annotations
@@ -27,13 +29,18 @@ from preferences.models import (
     Interest,
     InterestStatus,
     MassEmail,
+    SavedSearch,
 )
+from preferences.saved_searches import withdraw_saved_search
 from preferences.subscriptions import set_mass_email_status, withdraw_interest
 from preferences.tokens import LinkOwner, LinkPurpose, link_owner, read_link_token
 
 MASS_EMAIL_REF = "mass_email"
 _INTEREST_REF = re.compile(r"interest:([1-9][0-9]{0,17})")
 _INTERESTS_REF = re.compile(r"interests:([1-9][0-9]{0,17}(?:\.[1-9][0-9]{0,17})+)")
+_SEARCH_REF = re.compile(r"search:([1-9][0-9]{0,17})")
+_IDS = r"[1-9][0-9]{0,17}(?:\.[1-9][0-9]{0,17})*"
+_ALERTS_REF = re.compile(f"alerts:({_IDS})?:({_IDS})")
 # More than any digest covers; keeps a token, and the work one link can cause, small.
 MAX_INTERESTS_PER_REF = 50
 
@@ -41,6 +48,8 @@ MAX_INTERESTS_PER_REF = 50
 class ListKind(enum.StrEnum):
     INTEREST = "interest"
     INTERESTS = "interests"
+    SEARCH = "search"
+    ALERTS = "alerts"
     MASS_EMAIL = "mass_email"
 
 
@@ -63,15 +72,25 @@ class ListRef:
 
     kind: ListKind
     interest_id: int | None = None
-    # INTERESTS only: two or more ids, ascending.
+    # INTERESTS: two or more ids, ascending; ALERTS: any number, ascending.
     interest_ids: tuple[int, ...] = ()
+    # SEARCH: one saved search's id; ALERTS: one or more, ascending.
+    search_ids: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         if self.kind is ListKind.INTEREST:
             return f"interest:{self.interest_id}"
         if self.kind is ListKind.INTERESTS:
-            return "interests:" + ".".join(str(i) for i in self.interest_ids)
+            return "interests:" + _dotted(self.interest_ids)
+        if self.kind is ListKind.SEARCH:
+            return f"search:{self.search_ids[0]}"
+        if self.kind is ListKind.ALERTS:
+            return f"alerts:{_dotted(self.interest_ids)}:{_dotted(self.search_ids)}"
         return MASS_EMAIL_REF
+
+
+def _dotted(ids: Sequence[int]) -> str:
+    return ".".join(str(i) for i in ids)
 
 
 def interests_list_ref(interest_ids: Iterable[int]) -> ListRef:
@@ -86,17 +105,36 @@ def interests_list_ref(interest_ids: Iterable[int]) -> ListRef:
     return ListRef(ListKind.INTERESTS, interest_ids=ids)
 
 
+def alerts_list_ref(interest_ids: Iterable[int], search_ids: Iterable[int]) -> ListRef:
+    """The list of some interests' and saved searches' alerts, in its shortest spelling."""
+    searches = tuple(sorted(set(search_ids)))
+    if not searches:
+        return interests_list_ref(interest_ids)
+    interests = tuple(sorted(set(interest_ids)))
+    if any(i < 1 for i in (*interests, *searches)):
+        raise ValueError("list ids must be positive")
+    if len(interests) + len(searches) > MAX_INTERESTS_PER_REF:
+        raise ValueError(f"a list covers at most {MAX_INTERESTS_PER_REF} interests and searches")
+    if not interests and len(searches) == 1:
+        return ListRef(ListKind.SEARCH, search_ids=searches)
+    return ListRef(ListKind.ALERTS, interest_ids=interests, search_ids=searches)
+
+
+def _int_list(value: object) -> list[int]:
+    return [i for i in value if isinstance(i, int)] if isinstance(value, list) else []
+
+
 def alert_list_ref(context: Mapping[str, object]) -> str:
     """The list a job-alert digest's unsubscribe link leaves, from its outbox context.
 
-    Every interest in `interest_ids` (a digest covering several), else `interest_id`.
+    Every interest in `interest_ids` (a digest covering several), else `interest_id`,
+    and every saved search in `search_ids`.
     """
-    listed = context.get("interest_ids")
-    ids = [i for i in listed if isinstance(i, int)] if isinstance(listed, list) else []
+    ids = _int_list(context.get("interest_ids"))
     primary = context.get("interest_id")
     if not ids and isinstance(primary, int):
         ids = [primary]
-    return str(interests_list_ref(ids))
+    return str(alerts_list_ref(ids, _int_list(context.get("search_ids"))))
 
 
 @dataclass(frozen=True)
@@ -108,6 +146,8 @@ class ResolvedList:
     interest_id: int | None = None
     # Every interest it leaves (one for an INTEREST list); empty for mass email.
     interest_ids: tuple[int, ...] = ()
+    # Every saved search it leaves.
+    search_ids: tuple[int, ...] = ()
 
 
 def parse_list_ref(ref: object) -> ListRef:
@@ -124,6 +164,16 @@ def parse_list_ref(ref: object) -> ListRef:
     match = _INTEREST_REF.fullmatch(ref)
     if match is not None:
         return ListRef(ListKind.INTEREST, int(match.group(1)))
+    match = _SEARCH_REF.fullmatch(ref)
+    if match is not None:
+        return ListRef(ListKind.SEARCH, search_ids=(int(match.group(1)),))
+    match = _ALERTS_REF.fullmatch(ref)
+    if match is not None:
+        interests = _ascending(ref, match.group(1) or "")
+        searches = _ascending(ref, match.group(2))
+        if len(interests) + len(searches) > MAX_INTERESTS_PER_REF:
+            raise UnknownList(ref, "too many interests and searches")
+        return ListRef(ListKind.ALERTS, interest_ids=interests, search_ids=searches)
     many = _INTERESTS_REF.fullmatch(ref)
     if many is None:
         raise UnknownList(ref, "not a list reference")
@@ -151,6 +201,13 @@ _INTERESTS_FOR_LIST = (
 )
 
 
+def _ascending(ref: str, dotted: str) -> tuple[int, ...]:
+    ids = tuple(int(part) for part in dotted.split(".") if part)
+    if any(a >= b for a, b in pairwise(ids)):
+        raise UnknownList(ref, "ids must be listed once each, in ascending order")
+    return ids
+
+
 def _names(names: Sequence[str]) -> str:
     if len(names) == 1:
         return names[0]
@@ -175,11 +232,52 @@ def _resolve_interests(session: Session, parsed: ListRef) -> ResolvedList:
     return ResolvedList(parsed, name, None, ids)
 
 
+_SEARCHES_FOR_LIST = (
+    select(SavedSearch.id, SavedSearch.query)
+    .where(SavedSearch.id.in_(bindparam("search_ids", expanding=True)))
+    .order_by(SavedSearch.id)
+)
+
+
+def _resolve_alerts(session: Session, parsed: ListRef) -> ResolvedList:
+    """Saved searches (and interests): those that still exist; none left is `UnknownList`.
+
+    Whose searches they are is checked when leaving them (`withdraw_saved_search`).
+    """
+    searches = (
+        session.connection()
+        .execute(_SEARCHES_FOR_LIST, {"search_ids": list(parsed.search_ids)})
+        .all()
+    )
+    interests = (
+        _resolve_interests(session, parsed).interest_ids if parsed.interest_ids and searches else ()
+    )
+    if not searches:
+        raise UnknownList(str(parsed), "the saved search does not exist")
+    if parsed.interest_ids and not interests:
+        raise ListUnavailable(str(parsed), "its interests were retired, merged or removed")
+    words = [f"“{row.query}”" for row in searches if row.query]
+    what = "your saved search" + ("es" if len(searches) > 1 else "")
+    if words:
+        what += " " + _names(words)
+    names = [row.name for row in _interest_rows(session, interests)]
+    name = "job alerts for " + _names([*names, what])
+    return ResolvedList(parsed, name, None, interests, tuple(row.id for row in searches))
+
+
+def _interest_rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
+    if not ids:
+        return []
+    return session.connection().execute(_INTERESTS_FOR_LIST, {"interest_ids": list(ids)}).all()
+
+
 def resolve_list(session: Session, ref: ListRef | str) -> ResolvedList:
     """Look up the list `ref` names; a missing, retired or merged interest raises."""
     parsed = ref if isinstance(ref, ListRef) else parse_list_ref(ref)
     if parsed.kind is ListKind.MASS_EMAIL:
         return ResolvedList(parsed, "mass email communications")
+    if parsed.kind in (ListKind.SEARCH, ListKind.ALERTS):
+        return _resolve_alerts(session, parsed)
     if parsed.kind is ListKind.INTERESTS:
         return _resolve_interests(session, parsed)
     row = (
@@ -208,13 +306,14 @@ def unsubscribe_from_list(
 ) -> bool:
     """Unsubscribe `candidate` from exactly the list `ref` names. Returns whether it changed.
 
-    A list of several interests withdraws each one, with one consent event per
-    interest that changed. Repeating it is a no-op that writes no consent event,
+    A list of several interests (and saved searches) withdraws each one, with one
+    consent event per interest or search that changed; a saved search that is not the
+    candidate's is left alone. Repeating it is a no-op that writes no consent event,
     so a one-click POST can be retried safely. `detail` is kept in the consent
     event. Flushes, never commits.
     """
     target = ref if isinstance(ref, ResolvedList) else resolve_list(session, ref)
-    if target.interest_ids:
+    if target.interest_ids or target.search_ids:
         changed = [
             withdraw_interest(
                 session,
@@ -225,6 +324,16 @@ def unsubscribe_from_list(
                 detail=detail,
             )
             for interest_id in target.interest_ids
+        ] + [
+            withdraw_saved_search(
+                session,
+                candidate.id,
+                search_id,
+                source=source,
+                ip_address=ip_address,
+                detail=detail,
+            )
+            for search_id in target.search_ids
         ]
         return any(changed)
     return set_mass_email_status(

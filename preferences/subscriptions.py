@@ -72,6 +72,7 @@ def append_consent(
     action: ConsentAction,
     source: ConsentSource,
     interest_id: int | None = None,
+    saved_search_id: int | None = None,
     wording_version: str = CURRENT_WORDING_VERSION,
     detail: dict[str, Any] | None = None,
     ip_address: str | None = None,
@@ -79,6 +80,8 @@ def append_consent(
     """Append one consent event (one INSERT, no ORM object); return its id."""
     if (scope is ConsentScope.INTEREST) != (interest_id is not None):
         raise ValueError("an interest consent event needs exactly one interest")
+    if (scope is ConsentScope.SAVED_SEARCH) != (saved_search_id is not None):
+        raise ValueError("a saved-search consent event needs exactly one saved search")
     session.flush()  # the rows it refers to must be written first
     event_id: int = (
         session.connection()
@@ -88,6 +91,7 @@ def append_consent(
                 "candidate_id": candidate_id,
                 "scope": scope,
                 "interest_id": interest_id,
+                "saved_search_id": saved_search_id,
                 "action": action,
                 "source": source,
                 "wording_version": wording_version,

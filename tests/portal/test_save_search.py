@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -519,3 +522,43 @@ def test_the_form_page_keeps_what_was_typed_and_names_each_problem(
     standalone = client.get("/jobs/save", query_string=SEARCH)
     assert standalone.status_code == 200 and "“python” in Berlin" in standalone.text
     assert client.get("/jobs/save").status_code == 400
+
+
+FIELD_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(["remote", "full_time", "software-engineering", "weekly", "yes", ""]),
+)
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    fields=st.fixed_dictionaries(
+        {},
+        optional={
+            name: FIELD_TEXT
+            for name in (
+                "q",
+                "location",
+                "workplace",
+                "type",
+                "interest",
+                "frequency",
+                "email",
+                "consent",
+            )
+        },
+    )
+)
+def test_any_form_is_answered_with_a_page_never_a_500(
+    client: FlaskClient, world: dict[str, int], fields: dict[str, str]
+) -> None:
+    """Whatever text each field holds: 200 (saved or "check your email") or a 400 with a message."""
+    page = client.get("/jobs", query_string=SEARCH)
+    r = client.post("/jobs/save", data={"csrf_token": csrf_token(page.text), **fields})
+    assert r.status_code in (200, 400), r.status_code
+    if r.status_code == 400:
+        assert re.search(r'class="(?:field-error|form-error)', r.text), r.text

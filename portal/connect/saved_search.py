@@ -153,6 +153,7 @@ def save_for_member(
     raises `preferences.errors.TooManySavedSearches` with nothing written.
     """
     before = kept_search(session, candidate, search.fields.key)
+    before_status = before.status if before is not None else None
     saved, changed = save_search(
         session,
         candidate,
@@ -167,7 +168,11 @@ def save_for_member(
     )
     if not changed:
         return saved, MemberOutcome.ALREADY
-    return saved, MemberOutcome.SAVED if before is None else MemberOutcome.CHANGED
+    # One waiting for its confirmation link is, to her, saved only now.
+    pending = before is not None and before_status is SubscriptionStatus.UNCONFIRMED
+    if before is None or pending:
+        return saved, MemberOutcome.SAVED
+    return saved, MemberOutcome.CHANGED
 
 
 def save_for_visitor(

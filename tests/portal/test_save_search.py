@@ -225,6 +225,43 @@ def test_saving_the_same_search_again_says_it_is_saved_and_writes_nothing(
     assert len(search_events(sessions)) == 1
 
 
+def test_a_member_saving_again_at_another_frequency_changes_only_that(
+    client: FlaskClient, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    """Weekly, then daily: one search, now daily, and one change event after the grant."""
+    make_member(sessions)
+    log_in(client)
+    save_from_jobs(client, frequency="weekly")
+    r = save_from_jobs(client, frequency="daily")
+    assert r.status_code == 200 and "Search updated" in r.text and "now once a day" in r.text
+    (search,) = rows(sessions, SavedSearch)
+    assert search.frequency is Frequency.DAILY
+    assert [e.action for e in search_events(sessions)] == [
+        ConsentAction.GRANT,
+        ConsentAction.CHANGE,
+    ]
+
+
+def test_a_member_who_saved_as_a_visitor_confirms_by_saving_signed_in(
+    client: FlaskClient, app: Flask, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    """Her own unconfirmed search (from the visitor form) is confirmed by her signed-in click."""
+    as_visitor(app.test_client(), "zoe@example.com")
+    with session_scope(sessions) as session:
+        zoe = session.scalar(select(Candidate))
+        assert zoe is not None
+        set_password(zoe, PASSWORD)
+    log_in(client, "zoe@example.com")
+    r = save_from_jobs(client)
+    assert r.status_code == 200 and "Saved. We'll email you new jobs matching" in r.text
+    (search,) = rows(sessions, SavedSearch)
+    assert search.status is SubscriptionStatus.SUBSCRIBED
+    assert [e.action for e in search_events(sessions)] == [
+        ConsentAction.GRANT,
+        ConsentAction.CONFIRM,
+    ]
+
+
 def limited_app(tmp_path: Path, database_url: str, limit: int) -> Flask:
     application = create_app(make_settings(tmp_path, database_url, MAX_SAVED_SEARCHES=str(limit)))
     application.config["TESTING"] = True
@@ -430,6 +467,26 @@ def test_an_erased_or_suppressed_address_gets_the_same_page_and_nothing_else(
     assert r.status_code == 200
     assert without_tokens(r.text) == without_tokens(fresh.text)
     assert [count(sessions, model) for model in (Candidate, SavedSearch, OutboxMessage)] == before
+
+
+def test_visitor_saves_are_rate_limited_per_client(
+    tmp_path: Path, database_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    """Past CONNECT_RATE_LIMIT a save gets 429 and queues nothing; the pages still open."""
+    application = create_app(
+        make_settings(tmp_path, database_url, CONNECT_RATE_LIMIT="2 per minute")
+    )
+    application.config["TESTING"] = True
+    try:
+        client = application.test_client()
+        for n in range(2):
+            assert as_visitor(client, f"person{n}@example.com").status_code == 200
+        blocked = as_visitor(client, "person9@example.com")
+        assert blocked.status_code == 429
+        assert count(sessions, OutboxMessage) == 2
+        assert client.get("/jobs", query_string=SEARCH).status_code == 200
+    finally:
+        application.extensions["talentconnect"].engine.dispose()
 
 
 # -- links that don't work --------------------------------------------------------------------

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobs.search_criteria import SearchCriteria, read_criteria
@@ -154,18 +155,26 @@ def save_for_member(
     """
     before = kept_search(session, candidate, search.fields.key)
     before_status = before.status if before is not None else None
-    saved, changed = save_search(
-        session,
-        candidate,
-        search.fields,
-        source=MEMBER_SOURCE,
-        frequency=search.frequency,
-        confirmed=True,
-        limit=limit,
-        wording=SAVED_SEARCH_WORDING,
-        wording_version=CURRENT_WORDING_VERSION,
-        ip_address=ip_address,
-    )
+    try:
+        with session.begin_nested():
+            saved, changed = save_search(
+                session,
+                candidate,
+                search.fields,
+                source=MEMBER_SOURCE,
+                frequency=search.frequency,
+                confirmed=True,
+                limit=limit,
+                wording=SAVED_SEARCH_WORDING,
+                wording_version=CURRENT_WORDING_VERSION,
+                ip_address=ip_address,
+            )
+    except IntegrityError:
+        # A double click: the twin request saved it first, so this one finds it saved.
+        twin = kept_search(session, candidate, search.fields.key)
+        if twin is None:
+            raise
+        return twin, MemberOutcome.ALREADY
     if not changed:
         return saved, MemberOutcome.ALREADY
     # One waiting for its confirmation link is, to her, saved only now.
@@ -195,10 +204,11 @@ def save_for_visitor(
     if candidate is not None and candidate.status is CandidateStatus.DELETED:
         log.info("saved search for an erased address ignored")
         return
+    created = False
     if candidate is None:
-        candidate = Candidate(email=email)
-        session.add(candidate)
-        session.flush()
+        candidate, created = _new_candidate(session, email)
+    if created:
+        # The search waits, unconfirmed, for the link; nothing is sent to it before.
         save_search(
             session,
             candidate,
@@ -213,6 +223,25 @@ def save_for_visitor(
         )
     _queue_confirmation(session, candidate, search, links)
     log.info("saved search asked for", extra={"candidate": candidate.public_id})
+
+
+def _new_candidate(session: Session, email: str) -> tuple[Candidate, bool]:
+    """A candidate for a new address, and whether this request made it.
+
+    A twin request that made it first wins the race; this one then treats the address
+    as known (the search rides in the link) rather than failing.
+    """
+    try:
+        with session.begin_nested():
+            candidate = Candidate(email=email)
+            session.add(candidate)
+            session.flush()
+    except IntegrityError:
+        found = find_candidate(session, email)
+        if found is None:
+            raise
+        return found, False
+    return candidate, True
 
 
 def _queue_confirmation(

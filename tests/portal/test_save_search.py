@@ -28,7 +28,7 @@ from mailer.worker import OutboxWorker
 from portal.app import create_app
 from portal.auth.accounts import set_password
 from portal.config import Settings
-from portal.connect.saved_search import SAVED_SEARCH_WORDING
+from portal.connect.saved_search import SAVED_SEARCH_WORDING, _new_candidate
 from preferences.clock import frozen, now
 from preferences.db import session_scope
 from preferences.models import (
@@ -487,6 +487,19 @@ def test_visitor_saves_are_rate_limited_per_client(
         assert client.get("/jobs", query_string=SEARCH).status_code == 200
     finally:
         application.extensions["talentconnect"].engine.dispose()
+
+
+def test_a_twin_request_that_made_the_candidate_first_is_not_an_error(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Two visitors' requests for one new address: the one that loses the insert finds it."""
+    with session_scope(sessions) as session:
+        first, made = _new_candidate(session, "twin@example.com")
+        assert made
+    with session_scope(sessions) as session:
+        second, made = _new_candidate(session, "twin@example.com")
+        assert not made and second.id == first.id
+    assert count(sessions, Candidate) == 1
 
 
 # -- links that don't work --------------------------------------------------------------------

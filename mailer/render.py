@@ -39,6 +39,9 @@ queues a message adds the rest:
   (names turned on, or to confirm), `mass_email`, `resume_added` (notice only),
   `verified`.
 - `login_link`: `login_url`. `preference_link`: `preferences_url`.
+- `saved_search_confirm`: `confirm_url`, `search_description` (the search in words),
+  `search_frequency` (instant, daily or weekly). Goes to an address that may be
+  unconfirmed, so it greets without a name.
 - `welcome`: `preferences_url`, as in `confirmation`. `account_deleted`: nothing
   more. `resume_nudge`: `dashboard_url`.
 - `job_alert`: `jobs` (at most 10 dicts with `title`, `location` (may be

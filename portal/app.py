@@ -35,6 +35,7 @@ from portal.views import (
     discovery,
     health,
     public,
+    saved_searches,
     unsubscribe,
 )
 from portal.views import preferences as preference_center
@@ -143,6 +144,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         console_reports.bp,
         console_schedules.bp,
         discovery.bp,
+        saved_searches.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

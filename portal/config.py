@@ -697,6 +697,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _flag,
     ),
     SettingSpec(
+        "MAX_SAVED_SEARCHES",
+        "10",
+        'Saved job searches ("Email me jobs like this") one candidate may keep; saving '
+        "one more is refused with a link to manage those kept.",
+        _whole_number(minimum=1, maximum=1000),
+    ),
+    SettingSpec(
         "PHONE_DEFAULT_REGION",
         "US",
         "The company's region (ISO 3166 code): assumed for phone numbers written without a "
@@ -917,6 +924,7 @@ class Settings:
     required_fields: tuple[str, ...]
     resume_step: bool
     double_opt_in: bool
+    max_saved_searches: int
     phone_default_region: str
     max_upload_mb: int
     resume_parse_seconds: float

@@ -116,6 +116,15 @@ def list_saved_searches(session: Session, candidate: HasId) -> list[SavedSearch]
     )
 
 
+def saved_search_by_key(session: Session, candidate: HasId, key: str) -> SavedSearch | None:
+    """The candidate's saved search with this criteria key, whatever its status (stopped too)."""
+    return session.scalar(
+        select(SavedSearch).where(
+            SavedSearch.candidate_id == candidate.id, SavedSearch.criteria_key == key
+        )
+    )
+
+
 def saved_search_of(session: Session, candidate: HasId, search_id: int) -> SavedSearch:
     """The candidate's saved search `search_id`; `NotFound` when it is someone else's."""
     search = session.get(SavedSearch, search_id)

@@ -30,6 +30,8 @@ class LinkPurpose(enum.StrEnum):
     ONE_CLICK = "one-click-unsubscribe"
     CONFIRM_EMAIL = "email-confirmation"
     LOGIN = "login-link"
+    # "Email me jobs like this" from a visitor: confirms one saved search (and the address).
+    CONFIRM_SEARCH = "saved-search-confirmation"
 
 
 # Preference and unsubscribe links outlive the 30 days CAN-SPAM asks for.
@@ -37,6 +39,7 @@ LIFETIMES = {
     LinkPurpose.PREFERENCES: 90 * 86400,
     LinkPurpose.ONE_CLICK: 90 * 86400,
     LinkPurpose.CONFIRM_EMAIL: 30 * 86400,
+    LinkPurpose.CONFIRM_SEARCH: 30 * 86400,
     LinkPurpose.LOGIN: 15 * 60,
 }
 

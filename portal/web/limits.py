@@ -23,6 +23,9 @@ LIMITED_ENDPOINTS = (
     "connect.review",
     "connect.confirm",
     "connect.resend",
+    # "Email me jobs like this": each visitor's save may send an email.
+    "saved_searches.save",
+    "saved_searches.confirm",
     "admin.login",
     "console_people.login_link",
     "auth.login",

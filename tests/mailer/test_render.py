@@ -46,6 +46,8 @@ FULL_CONTEXT: dict[str, Any] = {
     "unsubscribe_url": "https://c.example/unsubscribe/t",
     "reason": "You subscribed to job alerts for Data Science at Acme.",
     "dashboard_url": "https://c.example/dashboard/resume",
+    "search_description": "“python” in Berlin",
+    "search_frequency": "weekly",
     "jobs": [
         {
             "title": "Data Scientist",

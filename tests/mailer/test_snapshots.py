@@ -67,6 +67,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     ],
     "more_count": 4,
     "more_url": "https://careers.acme.example.com/jobs?interest=data-science",
+    "search_description": "“python” in Berlin · Remote",
+    "search_frequency": "daily",
     "from_interest": "Data Analytics",
     "to_interest": "Data Science",
     "subject": "Meet Acme at our Berlin hiring day",

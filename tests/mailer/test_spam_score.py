@@ -61,6 +61,7 @@ RECIPIENT = "ana@example.com"
 KINDS = {
     "connect_existing": MessageKind.CONFIRMATION,
     "preference_link": MessageKind.LOGIN_LINK,
+    "saved_search_confirm": MessageKind.CONFIRMATION,
 }
 # SAMPLE_CONTEXT's campaign body, as a recruiter would type it.
 CAMPAIGN_BODY = (

@@ -38,6 +38,9 @@ def tokens(sessions: sessionmaker[Session]) -> dict[str, str]:
             "preferences": make_link_token(keys, LinkPurpose.PREFERENCES, candidate),
             "one_click": make_link_token(keys, LinkPurpose.ONE_CLICK, candidate, l="mass_email"),
             "confirm": make_link_token(keys, LinkPurpose.CONFIRM_EMAIL, candidate),
+            "search": make_link_token(
+                keys, LinkPurpose.CONFIRM_SEARCH, candidate, s={"q": "python"}, f="daily"
+            ),
             "login": make_link_token(
                 keys, LinkPurpose.LOGIN, candidate, u=candidate.updated_at.isoformat()
             ),
@@ -54,6 +57,7 @@ PAGES = [
     ("one_click", "GET", "/unsubscribe/{t}", 200),
     ("one_click", "POST", "/unsubscribe/{t}", 400),
     ("confirm", "GET", "/connect/confirm/{t}", 200),
+    ("search", "GET", "/jobs/save/confirm/{t}", 200),
     ("login", "GET", "/login/link/{t}", 200),
     ("recruiter", "GET", "/admin/login/{t}", 200),
 ]
@@ -120,6 +124,7 @@ def test_every_route_with_a_token_declares_it(app: Flask) -> None:
     assert sorted(signed) == [
         "/admin/login/<link_token:token>",
         "/connect/confirm/<link_token:token>",
+        "/jobs/save/confirm/<link_token:token>",
         "/login/link/<link_token:token>",
         "/preferences/<link_token:token>",
         "/preferences/<link_token:token>/undo",

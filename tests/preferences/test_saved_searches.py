@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jobs.posting_fields import Workplace
-from jobs.search_criteria import SearchCriteria, criteria_key, describe
 from preferences.clock import FrozenClock
 from preferences.errors import CandidateDeleted, InvalidTransition, NotFound, TooManySavedSearches
 from preferences.lists import (
@@ -40,7 +39,6 @@ from preferences.models import (
 )
 from preferences.privacy import ERASED_SEARCH, erase_candidate, export_candidate_data
 from preferences.saved_searches import (
-    SearchFields,
     confirm_saved_search,
     count_saved_searches,
     list_saved_searches,
@@ -51,23 +49,14 @@ from preferences.saved_searches import (
     withdraw_saved_search,
 )
 from preferences.subscriptions import get_or_create_candidate, subscribe
+from tests.saved_search_seed import search_fields
 
 from .support import T0
 
 CENTER = ConsentSource.PREFERENCE_CENTER
 
 
-def fields(q: str = "python", location: str = "Berlin", **more: object) -> SearchFields:
-    """A search as `/jobs` would hand it to `save_search`."""
-    criteria = SearchCriteria(q=q, location=location, **more)  # type: ignore[arg-type]
-    return SearchFields(
-        key=criteria_key(criteria),
-        query=criteria.q,
-        location=criteria.location,
-        workplace=criteria.workplace.value if criteria.workplace else None,
-        employment_type=criteria.employment_type.value if criteria.employment_type else None,
-        description=describe(criteria),
-    )
+fields = search_fields
 
 
 def events(session: Session, candidate: Candidate) -> list[ConsentEvent]:

@@ -68,6 +68,15 @@ class SearchView:
         return self.paused_until is not None and self.paused_until > now()
 
     @property
+    def status_key(self) -> str:
+        """"pending", "paused", "active" or "removed", for styling the status."""
+        if self.status is SubscriptionStatus.UNSUBSCRIBED:
+            return "removed"
+        if self.pending:
+            return "pending"
+        return "paused" if self.paused else "active"
+
+    @property
     def status_text(self) -> str:
         """ "Awaiting your confirmation", "Paused until June 1, 2027" or "Active"."""
         if self.status is SubscriptionStatus.UNSUBSCRIBED:

@@ -69,7 +69,7 @@ class SearchView:
 
     @property
     def status_key(self) -> str:
-        """"pending", "paused", "active" or "removed", for styling the status."""
+        """ "pending", "paused", "active" or "removed", for styling the status."""
         if self.status is SubscriptionStatus.UNSUBSCRIBED:
             return "removed"
         if self.pending:

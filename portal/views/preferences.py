@@ -560,7 +560,8 @@ def manage_search(
     elif search.paused_until is not None:  # resume
         pause_saved_search(session, candidate, search.id, None, source=source, ip_address=ip)
         done = "resumed"
-    return redirect(f"{action}?done={done}&search={search.id}#saved-searches", 303)
+    # To the message itself: a browser moves the focus to it, so it is read out first.
+    return redirect(f"{action}?done={done}&search={search.id}#search-notice", 303)
 
 
 def _bad_search_form() -> Any:

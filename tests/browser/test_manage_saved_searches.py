@@ -93,7 +93,7 @@ def press(flow: FlowPage, search_id: int, button: str) -> None:
     with page.expect_navigation(wait_until="load"):
         item(flow, search_id).get_by_role("button", name=button).click()
     assert flow.server_errors == [], flow.server_errors
-    assert page.url.endswith("#saved-searches") or "done=" in page.url, page.url
+    assert page.url.endswith("#search-notice"), page.url
 
 
 def notice(flow: FlowPage) -> str:
@@ -114,6 +114,8 @@ def manage(flow: FlowPage, searches: Searches, name: str) -> date:
     page.get_by_label(f"How often for {PYTHON}").select_option("weekly")
     press(flow, searches.python, "Save how often")
     assert notice(flow) == f"Alerts for {PYTHON} now arrive weekly."
+    # The message has the focus, so a screen reader reads it.
+    assert page.evaluate("document.activeElement.id") == "search-notice"
     assert page.get_by_label(f"How often for {PYTHON}").input_value() == "weekly"
     flow.check(f"{name}-weekly")
 
@@ -180,6 +182,7 @@ def test_manage_saved_searches_from_the_dashboard(
             item(flow, searches.python).get_by_role("button", name="Pause").click()
         flow.console_errors[:] = [e for e in flow.console_errors if "status of 400" not in e]
         assert "The pause must end after today." in item(flow, searches.python).inner_text()
+        assert page.evaluate("document.activeElement.id") == f"search-pause-{searches.python}"
         flow.check("dashboard-pause-error")
     assert day > now().date()
     assert stored_searches(member) == {

@@ -119,7 +119,7 @@ class Page:
         assert response.status_code == 303, response.text
         assert response.headers["Cache-Control"] == "no-store"
         location = response.headers["Location"]
-        assert location.startswith(self.base + "?") and location.endswith("#saved-searches")
+        assert location.startswith(self.base + "?") and location.endswith("#search-notice")
         return self.client.get(location.split("#")[0])
 
 

@@ -121,7 +121,7 @@ def list_saved_searches(session: Session, candidate: HasId) -> list[SavedSearch]
 
 def saved_search_of(session: Session, candidate: HasId, search_id: int) -> SavedSearch:
     """The candidate's saved search `search_id`; `NotFound` when it is someone else's."""
-    # An id no row can have (a tampered form) is not looked up: PostgreSQL would refuse it.
+    # An id outside the column's range (a tampered form) is no row's: no query needed.
     if not 0 < search_id <= MAX_ID:
         raise NotFound("saved search", search_id)
     search = session.get(SavedSearch, search_id)

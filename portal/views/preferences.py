@@ -456,6 +456,8 @@ def _search_notice(session: Session, candidate_id: int, shown: list[SearchView])
     if not views:  # not theirs: say nothing rather than something about another's search
         return None
     view = views[0]
+    if done == "paused" and view.paused_until is None:  # resumed since: the link is stale
+        return None
     return SEARCH_NOTICES[done].format(
         words=view.words,
         frequency=FREQUENCY_SUMMARY[Frequency(view.frequency)],

@@ -156,6 +156,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     # of the session's (portal.views.preferences.link_form_token): no cookie needed.
     csrf.exempt(preference_center.center)
     csrf.exempt(preference_center.undo)
+    csrf.exempt(preference_center.saved_search)
     oidc.init_app(app, settings.oidc_providers)
 
     # Registered before the limiter's, so it runs after it (Flask runs after-request

@@ -151,11 +151,10 @@ class ResolvedList:
 
 
 def parse_list_ref(ref: object) -> ListRef:
-    """Parse ``"interest:<id>"``, ``"interests:<id>.<id>…"`` or ``"mass_email"``.
+    """Parse a list reference: `interest:`, `interests:`, `search:`, `alerts:` or mass email.
 
-    Anything else is `UnknownList`, including an `interests:` list that is not
-    strictly ascending (each set has one spelling) or longer than
-    `MAX_INTERESTS_PER_REF`.
+    Anything else is `UnknownList`, including a list of ids that is not strictly
+    ascending (each set has one spelling) or longer than `MAX_INTERESTS_PER_REF`.
     """
     if not isinstance(ref, str):
         raise UnknownList(ref, "not a list reference")
@@ -239,30 +238,39 @@ _SEARCHES_FOR_LIST = (
 )
 
 
-def _resolve_alerts(session: Session, parsed: ListRef) -> ResolvedList:
-    """Saved searches (and interests): those that still exist; none left is `UnknownList`.
+def _resolve_alerts(
+    session: Session, parsed: ListRef, candidate_id: int | None = None
+) -> ResolvedList:
+    """Saved searches (and interests): those that are still there; nothing left raises.
 
-    Whose searches they are is checked when leaving them (`withdraw_saved_search`).
+    With `candidate_id`, another candidate's saved search counts as not there, so a
+    link never names (or leaves) someone else's search. Interests retired or merged
+    since the email went out are left out, as for an `interests:` list; when nothing
+    is left it is `UnknownList` (no search of theirs) or `ListUnavailable` (only
+    retired interests).
     """
-    searches = (
-        session.connection()
-        .execute(_SEARCHES_FOR_LIST, {"search_ids": list(parsed.search_ids)})
-        .all()
-    )
-    interests = (
-        _resolve_interests(session, parsed).interest_ids if parsed.interest_ids and searches else ()
-    )
-    if not searches:
+    query = _SEARCHES_FOR_LIST
+    if candidate_id is not None:
+        query = query.where(SavedSearch.candidate_id == candidate_id)
+    searches = session.connection().execute(query, {"search_ids": list(parsed.search_ids)}).all()
+    interests = _interest_rows(session, parsed.interest_ids)
+    if not searches and not interests:
+        if parsed.interest_ids:
+            raise ListUnavailable(str(parsed), "its interests were retired, merged or removed")
         raise UnknownList(str(parsed), "the saved search does not exist")
-    if parsed.interest_ids and not interests:
-        raise ListUnavailable(str(parsed), "its interests were retired, merged or removed")
-    words = [f"“{row.query}”" for row in searches if row.query]
-    what = "your saved search" + ("es" if len(searches) > 1 else "")
-    if words:
-        what += " " + _names(words)
-    names = [row.name for row in _interest_rows(session, interests)]
-    name = "job alerts for " + _names([*names, what])
-    return ResolvedList(parsed, name, None, interests, tuple(row.id for row in searches))
+    parts = [row.name for row in interests]
+    if searches:
+        words = [f"“{row.query}”" for row in searches if row.query]
+        what = "your saved search" + ("es" if len(searches) > 1 else "")
+        parts.append(what + (" " + _names(words) if words else ""))
+    name = "job alerts for " + _names(parts)
+    return ResolvedList(
+        parsed,
+        name,
+        None,
+        tuple(sorted(row.id for row in interests)),
+        tuple(row.id for row in searches),
+    )
 
 
 def _interest_rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
@@ -271,13 +279,18 @@ def _interest_rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
     return session.connection().execute(_INTERESTS_FOR_LIST, {"interest_ids": list(ids)}).all()
 
 
-def resolve_list(session: Session, ref: ListRef | str) -> ResolvedList:
-    """Look up the list `ref` names; a missing, retired or merged interest raises."""
+def resolve_list(
+    session: Session, ref: ListRef | str, *, candidate_id: int | None = None
+) -> ResolvedList:
+    """Look up the list `ref` names; a missing, retired or merged interest raises.
+
+    `candidate_id` is whose link it is: saved searches are looked up among theirs only.
+    """
     parsed = ref if isinstance(ref, ListRef) else parse_list_ref(ref)
     if parsed.kind is ListKind.MASS_EMAIL:
         return ResolvedList(parsed, "mass email communications")
     if parsed.kind in (ListKind.SEARCH, ListKind.ALERTS):
-        return _resolve_alerts(session, parsed)
+        return _resolve_alerts(session, parsed, candidate_id)
     if parsed.kind is ListKind.INTERESTS:
         return _resolve_interests(session, parsed)
     row = (
@@ -312,7 +325,11 @@ def unsubscribe_from_list(
     so a one-click POST can be retried safely. `detail` is kept in the consent
     event. Flushes, never commits.
     """
-    target = ref if isinstance(ref, ResolvedList) else resolve_list(session, ref)
+    target = (
+        ref
+        if isinstance(ref, ResolvedList)
+        else resolve_list(session, ref, candidate_id=candidate.id)
+    )
     if target.interest_ids or target.search_ids:
         changed = [
             withdraw_interest(
@@ -356,7 +373,7 @@ class OneClickLink:
 
     def resolve(self, session: Session) -> ResolvedList:
         """The list the token names; raises `UnknownList` or `ListUnavailable`."""
-        return resolve_list(session, parse_list_ref(self.list_ref))
+        return resolve_list(session, parse_list_ref(self.list_ref), candidate_id=self.candidate.id)
 
 
 def read_one_click_link(session: Session, secret_keys: Sequence[str], token: str) -> OneClickLink:

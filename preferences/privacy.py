@@ -20,6 +20,9 @@ audit log refer to it:
   exception to their append-only rule.
 - The address goes on the suppression list, which stores only a salted hash
   (see `preferences.suppressions`), so the person is never mailed again.
+- Saved searches go. Their consent events stay, but the search's words in them
+  (`detail["search"]`, text the person typed) are replaced by `ERASED_SEARCH`,
+  by the same kind of Core UPDATE as the IP addresses.
 - Each hook removes its own rows (see `mailer.privacy` and `jobs.privacy`): the
   outbox's unclaimed mail goes and its history is scrubbed, digest items go.
 - Resume files are deleted after the database changes are flushed, so a
@@ -47,9 +50,11 @@ from preferences.models import (
     Candidate,
     CandidateStatus,
     ConsentEvent,
+    ConsentScope,
     Interest,
     LoginSession,
     Resume,
+    SavedSearch,
     Subscription,
     SuppressionReason,
     is_resume_storage_name,
@@ -58,11 +63,15 @@ from preferences.suppressions import suppress
 
 ABOUT_EXPORT = (
     "Everything Talent Connect stores about you: your profile, your job-alert "
-    "subscriptions, your mass-email choice, every consent you gave or withdrew, "
+    "subscriptions and saved searches, your mass-email choice, every consent you gave or withdrew, "
     "your resumes (the details, not the files), the emails we queued or sent you "
     "and the jobs we alerted you to. Times are in UTC (ISO 8601). Your password, "
     "if you set one, is stored only as a one-way hash and is not included."
 )
+
+
+# What an erased saved search's consent events say instead of the search's words.
+ERASED_SEARCH = "(erased)"
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,7 @@ def export_candidate_data(
             "deleted_at": _iso(candidate.deleted_at),
         },
         "subscriptions": _subscriptions(session, candidate),
+        "saved_searches": _saved_searches(session, candidate),
         "mass_email": (
             {
                 "status": candidate.mass_email.status.value,
@@ -212,6 +222,32 @@ def _subscriptions(session: Session, candidate: Candidate) -> list[dict[str, Any
     ]
 
 
+def _saved_searches(session: Session, candidate: Candidate) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(SavedSearch, Interest.name)
+        .outerjoin(Interest, Interest.id == SavedSearch.interest_id)
+        .where(SavedSearch.candidate_id == candidate.id)
+        .order_by(SavedSearch.created_at, SavedSearch.id)
+    )
+    return [
+        {
+            "id": search.id,
+            "query": search.query,
+            "location": search.location,
+            "workplace": search.workplace,
+            "employment_type": search.employment_type,
+            "interest": interest_name,
+            "status": search.status.value,
+            "frequency": search.frequency.value,
+            "paused_until": _iso(search.paused_until),
+            "last_alerted_at": _iso(search.last_alerted_at),
+            "created_at": _iso(search.created_at),
+            "updated_at": _iso(search.updated_at),
+        }
+        for search, interest_name in rows
+    ]
+
+
 def _consent_history(session: Session, candidate: Candidate) -> list[dict[str, Any]]:
     rows = session.execute(
         select(ConsentEvent, Interest.name)
@@ -223,6 +259,7 @@ def _consent_history(session: Session, candidate: Candidate) -> list[dict[str, A
         {
             "scope": ev.scope.value,
             "interest": interest_name,
+            "saved_search_id": ev.saved_search_id,
             "action": ev.action.value,
             "source": ev.source.value,
             "wording_version": ev.wording_version,
@@ -252,6 +289,7 @@ def erase_candidate(
     counts = {
         "resumes": len(storage_names),
         "subscriptions": len(candidate.subscriptions),
+        "saved_searches": _erase_saved_searches(session, candidate.id),
     }
     candidate.resumes.clear()
     candidate.subscriptions.clear()
@@ -301,6 +339,26 @@ def erase_candidate(
         action="candidate.erased",
         subject=candidate.public_id,
         detail={"deleted": counts},
+    )
+
+
+def _erase_saved_searches(session: Session, candidate_id: int) -> int:
+    """Delete the candidate's saved searches and blank their words in the consent events."""
+    events = session.execute(
+        select(ConsentEvent.id, ConsentEvent.detail).where(
+            ConsentEvent.candidate_id == candidate_id,
+            ConsentEvent.scope == ConsentScope.SAVED_SEARCH,
+        )
+    ).all()
+    for event_id, detail in events:
+        if isinstance(detail, dict) and detail.get("search") not in (None, ERASED_SEARCH):
+            session.execute(
+                update(_consent_events)
+                .where(_consent_events.c.id == event_id)
+                .values(detail={**detail, "search": ERASED_SEARCH})
+            )
+    return rowcount(
+        session.execute(delete(SavedSearch).where(SavedSearch.candidate_id == candidate_id))
     )
 
 

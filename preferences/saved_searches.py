@@ -40,6 +40,9 @@ from preferences.subscriptions import CURRENT_WORDING_VERSION, HasId, append_con
 # The default of the TALENTCONNECT_MAX_SAVED_SEARCHES setting.
 DEFAULT_MAX_SAVED_SEARCHES = 10
 
+# The largest id an INTEGER column holds on both backends.
+MAX_ID = 2**31 - 1
+
 _SEARCHES: Table = SavedSearch.__table__  # type: ignore[assignment]
 
 
@@ -127,6 +130,9 @@ def saved_search_by_key(session: Session, candidate: HasId, key: str) -> SavedSe
 
 def saved_search_of(session: Session, candidate: HasId, search_id: int) -> SavedSearch:
     """The candidate's saved search `search_id`; `NotFound` when it is someone else's."""
+    # An id outside the column's range (a tampered form) is no row's: no query needed.
+    if not 0 < search_id <= MAX_ID:
+        raise NotFound("saved search", search_id)
     search = session.get(SavedSearch, search_id)
     if search is None or search.candidate_id != candidate.id:
         raise NotFound("saved search", search_id)
@@ -162,15 +168,18 @@ def save_search(
         )
     )
     if search is not None and search.status is not SubscriptionStatus.UNSUBSCRIBED:
+        changed = False
         if search.status is SubscriptionStatus.UNCONFIRMED and confirmed:
-            return confirm_saved_search(
+            confirm_saved_search(
                 session, candidate, search.id, source=source, ip_address=ip_address
-            ), True
+            )
+            changed = True
         if frequency is not None and frequency is not search.frequency:
-            return set_search_frequency(
+            set_search_frequency(
                 session, candidate, search.id, frequency, source=source, ip_address=ip_address
-            ), True
-        return search, False
+            )
+            changed = True
+        return search, changed
     if count_saved_searches(session, candidate) >= limit:
         raise TooManySavedSearches(limit)
     if search is None:
@@ -353,6 +362,8 @@ def withdraw_saved_search(
     Another candidate's search, or one already left, is a no-op returning False, so a
     one-click POST can be repeated safely.
     """
+    if not 0 < search_id <= MAX_ID:
+        return False
     session.flush()
     changed = (
         session.connection()

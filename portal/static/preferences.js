@@ -41,3 +41,12 @@
     document.getElementById("confirm-off") || document.getElementById("saved");
   if (summary) { summary.setAttribute("tabindex", "-1"); summary.focus(); }
 })();
+
+// A pause date a saved search's form could not take comes back with the error
+// beside that field: move the focus there. (A change that was saved redirects to
+// #search-notice, which the browser focuses by itself.)
+(function () {
+  "use strict";
+  var invalid = document.querySelector(".saved-search [aria-invalid='true']");
+  if (invalid) { invalid.focus(); }
+})();

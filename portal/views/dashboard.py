@@ -19,9 +19,10 @@ from portal.connect.uploads import busy_headers, refusal_status, store_form_uplo
 from portal.resumes import InterestKeywords, ResumeError, delete_resume, human_size, resume_path
 from portal.resumes.errors import ParserBusy, ParseRefused
 from portal.resumes.records import current_resume, delete_current_resume, replace_resume
-from portal.views.preferences import apply_undo, show_or_save
+from portal.views.preferences import apply_undo, manage_search, show_or_save
 from portal.web import sessions
 from portal.web.runtime import db, resume_parser, settings
+from portal.web.saved_search_words import saved_search_views
 from preferences.db import slow_work
 from preferences.interests import active_interests
 from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
@@ -77,6 +78,7 @@ def _home_page(candidate: Candidate, *, resume_error: str | None = None, status:
         "dashboard/home.html",
         candidate=candidate,
         matches=open_jobs_for_interests(session, subscribed, limit=10),
+        searches=saved_search_views(session, candidate.id),
         has_password=bool(candidate.password_hash),
         needs_current_password=login is None or not accounts.may_skip_current_password(login),
         resume=current_resume(candidate),
@@ -181,6 +183,18 @@ def preferences_undo(candidate: Candidate) -> Any:
         candidate,
         action=url_for("dashboard.preferences"),
         undo_action=url_for("dashboard.preferences_undo"),
+        source=ConsentSource.DASHBOARD,
+    )
+
+
+@bp.post("/preferences/searches/<search_id>")
+@login_required
+def saved_search(candidate: Candidate, search_id: str) -> Any:
+    """Change one saved search from the dashboard's preference page (the session's CSRF token)."""
+    return manage_search(
+        candidate,
+        search_id,
+        action=url_for("dashboard.preferences"),
         source=ConsentSource.DASHBOARD,
     )
 

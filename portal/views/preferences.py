@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -16,9 +17,11 @@ from sqlalchemy.orm import Session
 from portal.connect.submit import MASS_EMAIL_WORDING
 from portal.web.links import send_preference_link
 from portal.web.runtime import db, settings
+from portal.web.saved_search_words import SearchView, saved_search_views
 from preferences.center import (
     CONFIRM_OFF_FIELD,
     MASS_EMAIL_FIELD,
+    MAX_PAUSE_DAYS,
     CenterForm,
     CenterPage,
     InterestOption,
@@ -28,7 +31,24 @@ from preferences.center import (
     restore_center,
     save_center,
 )
-from preferences.models import Candidate, ConsentSource, Frequency, Interest, MassEmail
+from preferences.clock import now
+from preferences.errors import NotFound
+from preferences.models import (
+    Candidate,
+    ConsentSource,
+    Frequency,
+    Interest,
+    MassEmail,
+    SubscriptionStatus,
+)
+from preferences.saved_searches import (
+    MAX_ID,
+    confirm_saved_search,
+    pause_saved_search,
+    saved_search_of,
+    set_search_frequency,
+    withdraw_saved_search,
+)
 from preferences.subscriptions import mass_email_status
 from preferences.tokens import (
     InvalidLink,
@@ -211,14 +231,18 @@ def render_center(
     undone: bool = False,
     form_csrf: str | None = None,
     confirm_off: bool = False,
+    search_errors: dict[int, str] | None = None,
 ) -> Any:
     """The preference page; without `page`, the stored one (one read).
 
     `form_csrf` is the signed page's link-bound form token; without it the form
     carries the session's CSRF token (the dashboard). `confirm_off` shows the
     step that asks before mass email is turned off (the page without JavaScript).
+    The saved searches, each with its own small forms, post to `<action>/searches/<id>`;
+    `search_errors` is a message for the search whose form was refused.
     """
     errors = errors or {}
+    searches = saved_search_views(session, candidate.id)
     if page is None:
         page = center_page(session, candidate)
         opted_in = page.state.mass_email
@@ -241,6 +265,11 @@ def render_center(
         undo_action=undo_action,
         errors=errors,
         undone=undone,
+        searches=searches,
+        search_action=f"{action}/searches/",
+        search_errors=search_errors or {},
+        search_notice=_search_notice(session, candidate.id, searches),
+        frequency_menus=FREQUENCY_MENUS,
     ), status
 
 
@@ -397,4 +426,170 @@ def apply_undo(
         undo_action=undo_action,
         undone=True,
         form_csrf=form_csrf,
+    )
+
+
+# What the page says after a saved search's form, by the `done` code it redirects with.
+SEARCH_NOTICES = {
+    "frequency": "Alerts for {words} now arrive {frequency}.",
+    "paused": "Alerts for {words} are paused until {until}.",
+    "resumed": "Alerts for {words} are on again.",
+    "confirmed": "Alerts for {words} are confirmed.",
+    "removed": "Removed your saved search {words}: its alerts have stopped.",
+    "unchanged": "Nothing changed for {words}.",
+}
+SEARCH_ACTIONS = frozenset({"frequency", "pause", "resume", "confirm", "remove"})
+_DIGITS = frozenset("0123456789")
+
+
+def _search_notice(session: Session, candidate_id: int, shown: list[SearchView]) -> str | None:
+    """The message a saved search's form redirected to, from `?done=…&search=…`."""
+    if request.method != "GET":
+        return None
+    done = request.args.get("done", "")
+    search_id = _search_id(request.args.get("search", ""))
+    if done not in SEARCH_NOTICES or search_id is None:
+        return None
+    views = [v for v in shown if v.id == search_id] or saved_search_views(
+        session, candidate_id, [search_id]
+    )
+    if not views:  # not theirs: say nothing rather than something about another's search
+        return None
+    view = views[0]
+    if done == "paused" and view.paused_until is None:  # resumed since: the link is stale
+        return None
+    return SEARCH_NOTICES[done].format(
+        words=view.words,
+        frequency=FREQUENCY_SUMMARY[Frequency(view.frequency)],
+        until=f"{view.paused_until:%B %-d, %Y}" if view.paused_until else "",
+    )
+
+
+def _search_id(raw: str) -> int | None:
+    """A saved search id from a URL: digits only, within what a row's id can be."""
+    if not raw or len(raw) > 10 or not set(raw) <= _DIGITS:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
+def _no_search() -> Any:
+    return render_template(
+        "error.html",
+        code=404,
+        title="We couldn't find that saved search",
+        detail="It may be one you removed. Your saved searches are listed on your "
+        "email preferences page.",
+    ), 404
+
+
+def _pause_end(raw: str) -> tuple[datetime | None, str | None]:
+    """The end of a pause from the form's date, as the interests' pauses read it."""
+    today = now().date()
+    try:
+        day = date.fromisoformat(raw.strip())
+    except ValueError:
+        return None, "Enter the day alerts should start again, as a date."
+    if day <= today:
+        return None, "The pause must end after today."
+    if day > today + timedelta(days=MAX_PAUSE_DAYS):
+        return None, "Alerts can be paused for up to a year."
+    return datetime.combine(day, time.min, tzinfo=UTC), None
+
+
+def manage_search(
+    candidate: Candidate,
+    raw_id: str,
+    *,
+    action: str,
+    source: ConsentSource,
+    form_csrf: str | None = None,
+) -> Any:
+    """Apply one saved search's form (frequency, pause, resume, confirm or remove).
+
+    Redirects back to the page at `action` with a message; a change writes one consent
+    event and a no-op none. Another candidate's search, or an id no search has, is 404
+    and changes nothing; a form that is not one of ours is 400.
+    """
+    session = db()
+    search_id = _search_id(raw_id)
+    if search_id is None:
+        return _no_search()
+    try:
+        search = saved_search_of(session, candidate, search_id)
+    except NotFound:
+        return _no_search()
+    what = request.form.get("action", "")
+    if what not in SEARCH_ACTIONS:
+        return _bad_search_form()
+    ip = request.remote_addr
+    done = "unchanged"
+    if search.status is SubscriptionStatus.UNSUBSCRIBED:
+        # Removed already (a second tab, a Back button): removing again is the same answer.
+        if what != "remove":
+            return _no_search()
+        done = "removed"
+    elif what == "remove":
+        withdraw_saved_search(session, candidate.id, search.id, source=source, ip_address=ip)
+        done = "removed"
+    elif what == "confirm":
+        if search.status is SubscriptionStatus.UNCONFIRMED:
+            confirm_saved_search(session, candidate, search.id, source=source, ip_address=ip)
+            done = "confirmed"
+    elif what == "frequency":
+        raw = request.form.get("frequency", "")
+        if raw not in {f.value for f in Frequency}:
+            return _bad_search_form()
+        if Frequency(raw) is not search.frequency:
+            set_search_frequency(
+                session, candidate, search.id, Frequency(raw), source=source, ip_address=ip
+            )
+            done = "frequency"
+    elif what == "pause":
+        until, error = _pause_end(request.form.get("pause", ""))
+        if error is not None:
+            return render_center(
+                session,
+                candidate,
+                action=action,
+                status=400,
+                form_csrf=form_csrf,
+                search_errors={search.id: error},
+            )
+        if until != search.paused_until:
+            pause_saved_search(session, candidate, search.id, until, source=source, ip_address=ip)
+            done = "paused"
+    elif search.paused_until is not None:  # resume
+        pause_saved_search(session, candidate, search.id, None, source=source, ip_address=ip)
+        done = "resumed"
+    # To the message itself: a browser moves the focus to it, so it is read out first.
+    return redirect(f"{action}?done={done}&search={search.id}#search-notice", 303)
+
+
+def _bad_search_form() -> Any:
+    return render_template(
+        "error.html",
+        code=400,
+        title="Something in that form was not right",
+        detail="Nothing was changed. Go back to your email preferences, reload the page "
+        "and try again.",
+    ), 400
+
+
+@bp.post("/<link_token:token>/searches/<search_id>")
+def saved_search(token: str, search_id: str) -> Any:
+    """Change one saved search from the signed page: its link and form token authorize it."""
+    try:
+        candidate = _candidate(token)
+    except LinkExpired:
+        return _expired()
+    except InvalidLink:
+        return _invalid()
+    check_link_form_token(token)
+    return manage_search(
+        candidate,
+        search_id,
+        action=f"/preferences/{token}",
+        source=ConsentSource.PREFERENCE_CENTER,
+        form_csrf=link_form_token(token),
     )

@@ -11,16 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, make_response, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal.web.links import preference_url
 from portal.web.runtime import db, settings
+from portal.web.saved_search_words import saved_search_views
 from preferences.db import set_read_only, start_write
 from preferences.lists import (
     ListUnavailable,
+    ResolvedList,
     UnknownList,
     one_click_unsubscribe,
     read_one_click_link,
 )
+from preferences.models import Interest
 from preferences.tokens import InvalidLink, LinkExpired
 
 bp = Blueprint("unsubscribe", __name__)
@@ -47,6 +52,26 @@ def _bad_link() -> Response:
         "Use the unsubscribe link in our most recent email, or log in to manage your "
         "email subscriptions.",
     )
+
+
+def _what_it_leaves(session: Session, candidate_id: int, target: ResolvedList) -> list[str]:
+    """Each interest's alerts and each saved search (in words) that the link leaves."""
+    names = []
+    if target.interest_ids:
+        names = [
+            f"Job alerts for {name}"
+            for name in session.scalars(
+                select(Interest.name)
+                .where(Interest.id.in_(target.interest_ids))
+                .order_by(Interest.position, Interest.name)
+            )
+        ]
+    if target.search_ids:
+        names += [
+            f"Your saved search {view.words}"
+            for view in saved_search_views(session, candidate_id, target.search_ids)
+        ]
+    return names
 
 
 @bp.route("/unsubscribe/<link_token:token>", methods=["GET", "POST"])
@@ -76,13 +101,21 @@ def one_click(token: str) -> Response:
         return _page("unsubscribe/unavailable.html", 400, manage_url=manage_url)
     except UnknownList:
         return _bad_link()
+    leaves = _what_it_leaves(session, candidate.id, target) if target.search_ids else []
     if request.method != "POST":  # GET and HEAD
-        return _page("unsubscribe/confirm.html", target=target, token=token, manage_url=manage_url)
+        return _page(
+            "unsubscribe/confirm.html",
+            target=target,
+            leaves=leaves,
+            token=token,
+            manage_url=manage_url,
+        )
     if request.form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE:
         return _page(
             "unsubscribe/confirm.html",
             400,
             target=target,
+            leaves=leaves,
             token=token,
             manage_url=manage_url,
             missing_field=True,
@@ -90,4 +123,10 @@ def one_click(token: str) -> Response:
     start_write(session)
     changed = one_click_unsubscribe(session, candidate, target, ip_address=request.remote_addr)
     session.commit()  # before rendering, so no lock is held while the page is built
-    return _page("unsubscribe/done.html", target=target, changed=changed, manage_url=manage_url)
+    return _page(
+        "unsubscribe/done.html",
+        target=target,
+        leaves=leaves,
+        changed=changed,
+        manage_url=manage_url,
+    )

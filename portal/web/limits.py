@@ -33,6 +33,7 @@ LIMITED_ENDPOINTS = (
     "auth.login_link",
     "preferences.center",
     "preferences.undo",
+    "preferences.saved_search",
     "dashboard.preferences_undo",
     "preferences.resend",
     # Signed in, but a stolen cookie must not try current passwords at will.

@@ -154,6 +154,7 @@ def test_export_contains_every_category(db_session: Session, full_candidate: Can
         "generated_at",
         "profile",
         "subscriptions",
+        "saved_searches",
         "mass_email",
         "consent_history",
         "resumes",
@@ -352,6 +353,7 @@ def test_erasure_is_audited_without_personal_data(
             "resumes": 1,
             "files": 1,
             "subscriptions": 1,
+            "saved_searches": 0,
             "queued_emails": 1,
             "job_alerts": 1,
         }
@@ -379,6 +381,7 @@ def test_erasing_twice_is_harmless(
         "resumes": 0,
         "files": 0,
         "subscriptions": 0,
+        "saved_searches": 0,
         "queued_emails": 0,
         "job_alerts": 0,
     }
@@ -460,6 +463,7 @@ def test_export_sections_keep_their_order(db_session: Session, full_candidate: C
         "generated_at",
         "profile",
         "subscriptions",
+        "saved_searches",
         "mass_email",
         "consent_history",
         "resumes",

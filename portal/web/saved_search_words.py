@@ -1,0 +1,133 @@
+"""A saved search read back as a job search: its words, its `/jobs` link, its status.
+
+`preferences` stores a saved search's fields without reading them and `jobs` words a
+search without knowing saved searches; the portal pages that list saved searches (the
+preference center, the dashboard, the unsubscribe pages) meet the two here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs.posting_fields import EmploymentType, Workplace
+from jobs.search_criteria import SearchCriteria, describe
+from preferences.clock import now
+from preferences.models import Interest, SavedSearch, SubscriptionStatus
+
+
+class SearchFilters(Protocol):
+    """A saved search's filter columns: a `SavedSearch` row, or a Core row of them."""
+
+    query: str
+    location: str
+    workplace: str | None
+    employment_type: str | None
+
+
+_WORKPLACES = frozenset(Workplace)
+_TYPES = frozenset(EmploymentType)
+
+
+def criteria_of(search: SearchFilters, interest_slug: str = "") -> SearchCriteria:
+    """The search a saved search keeps, as `/jobs` reads it (a value no longer known drops)."""
+    workplace = search.workplace if search.workplace in _WORKPLACES else None
+    employment_type = search.employment_type if search.employment_type in _TYPES else None
+    return SearchCriteria(
+        q=search.query,
+        location=search.location,
+        workplace=Workplace(workplace) if workplace else None,
+        employment_type=EmploymentType(employment_type) if employment_type else None,
+        interest=interest_slug,
+    )
+
+
+@dataclass(frozen=True)
+class SearchView:
+    """One saved search as a page lists it."""
+
+    id: int
+    words: str
+    jobs_url: str
+    status: SubscriptionStatus
+    frequency: str
+    paused_until: datetime | None
+
+    @property
+    def pending(self) -> bool:
+        return self.status is SubscriptionStatus.UNCONFIRMED
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_until is not None and self.paused_until > now()
+
+    @property
+    def status_key(self) -> str:
+        """ "pending", "paused", "active" or "removed", for styling the status."""
+        if self.status is SubscriptionStatus.UNSUBSCRIBED:
+            return "removed"
+        if self.pending:
+            return "pending"
+        return "paused" if self.paused else "active"
+
+    @property
+    def status_text(self) -> str:
+        """ "Awaiting your confirmation", "Paused until June 1, 2027" or "Active"."""
+        if self.status is SubscriptionStatus.UNSUBSCRIBED:
+            return "Removed"
+        if self.pending:
+            return "Awaiting your confirmation"
+        if self.paused and self.paused_until is not None:
+            return f"Paused until {self.paused_until:%B %-d, %Y}"
+        return "Active"
+
+
+_VIEW_COLUMNS = select(
+    SavedSearch.id,
+    SavedSearch.query,
+    SavedSearch.location,
+    SavedSearch.workplace,
+    SavedSearch.employment_type,
+    SavedSearch.status,
+    SavedSearch.frequency,
+    SavedSearch.paused_until,
+    Interest.slug.label("interest_slug"),
+    Interest.name.label("interest_name"),
+).outerjoin(Interest, Interest.id == SavedSearch.interest_id)
+
+
+def saved_search_views(
+    session: Session, candidate_id: int, ids: Collection[int] | None = None
+) -> list[SearchView]:
+    """The candidate's saved searches in words, oldest first, in one query.
+
+    Without `ids`, those they keep (removed ones left out); with `ids`, those of
+    them the candidate has, whatever their status.
+    """
+    query = _VIEW_COLUMNS.where(SavedSearch.candidate_id == candidate_id)
+    if ids is None:
+        query = query.where(SavedSearch.status != SubscriptionStatus.UNSUBSCRIBED)
+    else:
+        query = query.where(SavedSearch.id.in_(list(ids)))
+    rows = session.execute(query.order_by(SavedSearch.created_at, SavedSearch.id)).all()
+    views = []
+    for row in rows:
+        criteria = criteria_of(row, row.interest_slug or "")
+        args = criteria.query_args()
+        views.append(
+            SearchView(
+                id=row.id,
+                words=describe(criteria, row.interest_name),
+                jobs_url="/jobs" + ("?" + urlencode(args) if args else ""),
+                status=row.status,
+                frequency=row.frequency.value,
+                paused_until=row.paused_until,
+            )
+        )
+    return views

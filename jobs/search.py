@@ -1,0 +1,352 @@
+"""Searching open jobs: keywords ranked by the database's full-text index, filters, facet counts.
+
+The keywords go to the index `jobs.search_index` describes, and every word must match:
+FTS5's `MATCH` on SQLite, ranked by how many of the words the title holds; the
+GIN-indexed `tsvector` on PostgreSQL, ranked by `ts_rank` with the title weighted over
+the description. Equal ranks come newest first. Facets count, for each value of a
+filter, the open jobs matching everything else that is asked (standard faceting), in
+one statement over the keyword matches. Dates, workplace, type and place are read from
+`ix_job_postings_open_facts`, never from the wide rows.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    String,
+    case,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.expression import CTE
+
+from jobs.models import JobPosting, job_interests
+from jobs.posting_fields import EmploymentType, Workplace
+from jobs.postings import JobPage
+from jobs.search_criteria import POSTED_WINDOWS, Posted, SearchCriteria
+from jobs.search_index import (
+    FALLBACK_CONFIG,
+    FTS5_TABLE,
+    NULL_LANGUAGE_CONFIG,
+    PG_CONFIGS,
+    PG_VECTOR_COLUMN,
+    location_matches,
+)
+from preferences.clock import now
+from preferences.models import Interest
+
+# How many places the location facet offers, the most common first.
+TOP_LOCATIONS: Final = 10
+# ts_rank's weights for D, C, B, A (A: the title, B: the description): a word in the
+# title counts for more than the same word in the text.
+_TS_RANK_WEIGHTS: Final = "{0.1, 0.2, 0.4, 1.0}"
+
+_fts = table(FTS5_TABLE, column("rowid"))
+_fts_name: Any = literal_column(FTS5_TABLE)
+_jobs = JobPosting.__table__.c
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Open jobs per filter value, each counted with every other filter of the search applied."""
+
+    workplace: Mapping[Workplace, int] = field(default_factory=dict)
+    employment_type: Mapping[EmploymentType, int] = field(default_factory=dict)
+    # By interest slug.
+    interest: Mapping[str, int] = field(default_factory=dict)
+    posted: Mapping[Posted, int] = field(default_factory=dict)
+    # The most common locations (as written on the postings), most jobs first.
+    locations: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SearchResult(JobPage):
+    """One page of a search's matches, with the facet counts."""
+
+    facets: Facets = field(default_factory=Facets)
+
+
+def search_tokens(text: str) -> list[str]:
+    """The words FTS5's unicode61 tokenizer would index in `text`: runs of letters, digits
+    and private-use characters (its default categories "L* N* Co"); all else separates."""
+    tokens: list[str] = []
+    current: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category[0] in "LN" or category == "Co":
+            current.append(char)
+        elif current:
+            tokens.append("".join(current))
+            current = []
+    if current:
+        tokens.append("".join(current))
+    return tokens
+
+
+def fts5_query(words: list[str]) -> str | None:
+    """An FTS5 query that needs every token of every word, each token a quoted string.
+
+    Only letters and digits reach the query, so FTS5 syntax a visitor types (`"`, `*`,
+    `NEAR`, `-`, `(`, `AND`, `title:`) is searched as plain words; None if there are none.
+    Tokens are separate terms, as PostgreSQL's `plainto_tsquery` makes them.
+    """
+    tokens = [token for word in words for token in search_tokens(word)]
+    return " ".join(f'"{token}"' for token in tokens) or None
+
+
+@dataclass(frozen=True)
+class _Keywords:
+    """The keyword condition on job_postings, and the score that ranks the rows it keeps."""
+
+    where: ColumnElement[bool]
+    # Higher is better.
+    score: ColumnElement[float]
+
+
+def _sqlite_keywords(words: list[str], query: str) -> _Keywords:
+    def matching(fts_query: str) -> ColumnElement[bool]:
+        match = _fts_name.op("MATCH")(literal(fts_query, String))
+        return _jobs.id.in_(select(_fts.c.rowid).where(match))
+
+    # The score is how many of the words the title holds: a title match outranks a match in
+    # the text only. bm25 would rank finer, but it reads every match's sizes, closed
+    # postings' too (tens of thousands for a common word), where this reads the index only.
+    in_title = []
+    for word in words:
+        tokens = search_tokens(word)
+        if tokens:
+            quoted = " ".join(f'"{token}"' for token in tokens)
+            in_title.append(case((matching(f"title : ({quoted})"), 1.0), else_=0.0))
+    score: Any = sum(in_title[1:], in_title[0])
+    return _Keywords(where=matching(query), score=type_coerce(score, Float))
+
+
+def _pg_keywords(query: str) -> _Keywords:
+    text_query = literal(query, String)
+    tsquery: Any = None
+    # Every configuration a posting may be indexed with: a posting matches when the words,
+    # read as its language reads them, are in it. (Finding the languages in use would
+    # cost a scan of the open postings on every search.)
+    for config in sorted({*PG_CONFIGS.values(), NULL_LANGUAGE_CONFIG, FALLBACK_CONFIG}):
+        one = func.plainto_tsquery(literal_column(f"'{config}'::regconfig"), text_query)
+        tsquery = one if tsquery is None else tsquery.op("||")(one)
+    vector: Any = literal_column(f"job_postings.{PG_VECTOR_COLUMN}")
+    score = func.ts_rank(literal_column(f"'{_TS_RANK_WEIGHTS}'::float4[]"), vector, tsquery)
+    return _Keywords(where=vector.op("@@")(tsquery), score=type_coerce(score, Float))
+
+
+def _keywords(session: Session, criteria: SearchCriteria) -> _Keywords | None:
+    query = fts5_query(criteria.words)
+    if query is None:
+        return None
+    if session.get_bind().dialect.name == "postgresql":
+        return _pg_keywords(" ".join(criteria.words))
+    return _sqlite_keywords(criteria.words, query)
+
+
+def _filters(cols: Any, criteria: SearchCriteria, at: datetime) -> dict[str, ColumnElement[bool]]:
+    """Each active filter by its `query_args` name, over `cols` (job_postings' or the CTE's)."""
+    found: dict[str, ColumnElement[bool]] = {}
+    if criteria.location:
+        found["location"] = location_matches(cols.location, criteria.location.lower())
+    if criteria.workplace:
+        found["workplace"] = cols.workplace == criteria.workplace
+    if criteria.employment_type:
+        found["type"] = cols.employment_type == criteria.employment_type
+    if criteria.interest:
+        tagged = (
+            select(job_interests.c.job_id)
+            .join(Interest, Interest.id == job_interests.c.interest_id)
+            .where(Interest.slug == criteria.interest)
+        )
+        found["interest"] = cols.id.in_(tagged)
+    if criteria.posted:
+        found["posted"] = cols.posted_at >= at - POSTED_WINDOWS[criteria.posted]
+    return found
+
+
+def _open_rows(at: datetime, where: list[ColumnElement[bool]], *extra: Any) -> Any:
+    """The open postings' id, dates, workplace, type and place (plus `extra`) where `where`.
+
+    Two index ranges (never closed; closing later) rather than `open_filter`'s OR, so each
+    is read from `ix_job_postings_open_facts` alone.
+    """
+    columns = [
+        _jobs.id,
+        _jobs.workplace,
+        _jobs.employment_type,
+        _jobs.posted_at,
+        _jobs.location,
+        *extra,
+    ]
+    published = _jobs.posted_at <= at
+    return union_all(
+        select(*columns).where(_jobs.closed_at.is_(None), published, *where),
+        select(*columns).where(_jobs.closed_at > at, published, *where),
+    )
+
+
+def _others(filters: dict[str, ColumnElement[bool]], name: str) -> list[ColumnElement[bool]]:
+    return [condition for key, condition in filters.items() if key != name]
+
+
+def _facet_rows(base: CTE, criteria: SearchCriteria, at: datetime) -> Any:
+    """One UNION ALL of (facet, value, count) rows over the keyword matches `base`."""
+    filters = _filters(base.c, criteria, at)
+
+    def grouped(name: str, value: Any, *extra: ColumnElement[bool]) -> Any:
+        return (
+            select(literal(name).label("facet"), type_coerce(value, String).label("value"))
+            .add_columns(func.count().label("n"))
+            .select_from(base)
+            .where(*_others(filters, name), *extra)
+            .group_by(value)
+        )
+
+    parts: list[Any] = [
+        grouped("workplace", base.c.workplace),
+        grouped("type", base.c.employment_type),
+    ]
+    interest_counts = (
+        select(
+            literal("interest").label("facet"),
+            type_coerce(Interest.slug, String).label("value"),
+            func.count().label("n"),
+        )
+        .select_from(base)
+        .join(job_interests, job_interests.c.job_id == base.c.id)
+        .join(Interest, Interest.id == job_interests.c.interest_id)
+        .where(*_others(filters, "interest"))
+        .group_by(Interest.slug)
+    )
+    parts.append(interest_counts)
+    for posted, window in POSTED_WINDOWS.items():
+        parts.append(
+            select(
+                literal("posted").label("facet"),
+                literal(posted.value, String).label("value"),
+                func.count().label("n"),
+            )
+            .select_from(base)
+            .where(*_others(filters, "posted"), base.c.posted_at >= at - window)
+        )
+    top_places = (
+        grouped("location", base.c.location, base.c.location != "")
+        .order_by(func.count().desc(), base.c.location)
+        .limit(TOP_LOCATIONS)
+        .subquery("top_places")
+    )
+    parts.append(select(top_places.c.facet, top_places.c.value, top_places.c.n))
+    return union_all(*parts)
+
+
+def _facets(
+    session: Session, keywords: _Keywords | None, criteria: SearchCriteria, at: datetime
+) -> tuple[Facets, int]:
+    """The facet counts, and the search's total (read from the workplace facet)."""
+    # Evaluated once, then counted once per facet.
+    base = _open_rows(at, [keywords.where] if keywords else []).cte("base")
+    base = base.prefix_with("MATERIALIZED")
+    workplace: dict[Workplace, int] = {}
+    employment_type: dict[EmploymentType, int] = {}
+    interest: dict[str, int] = {}
+    posted: dict[Posted, int] = {}
+    locations: list[tuple[str, int]] = []
+    # Jobs of every workplace (NULL too) with all other filters: the total, unless the
+    # workplace filter is active, when it is that workplace's count.
+    all_workplaces = 0
+    rows: Any = session.execute(_facet_rows(base, criteria, at))
+    for facet, value, number in rows:
+        if facet == "workplace":
+            all_workplaces += number
+            if value is not None:
+                workplace[Workplace(value)] = number
+        elif facet == "type" and value is not None:
+            employment_type[EmploymentType(value)] = number
+        elif facet == "interest" and value is not None:
+            interest[value] = number
+        elif facet == "posted" and value is not None:
+            posted[Posted(value)] = number
+        elif facet == "location" and value is not None:
+            locations.append((value, number))
+    total = workplace.get(criteria.workplace, 0) if criteria.workplace else all_workplaces
+    locations.sort(key=lambda item: (-item[1], item[0]))
+    facets = Facets(
+        workplace=workplace,
+        employment_type=employment_type,
+        interest=interest,
+        posted=posted,
+        locations=locations,
+    )
+    return facets, total
+
+
+def _page_ids(
+    session: Session,
+    keywords: _Keywords | None,
+    criteria: SearchCriteria,
+    at: datetime,
+    *,
+    limit: int,
+    offset: int,
+) -> list[int]:
+    """The ids of one page of matches, best first, then newest: sorted narrow rows only."""
+    where = [*_filters(_jobs, criteria, at).values()]
+    score: Any = literal(0.0, Float)
+    if keywords is not None:
+        where.append(keywords.where)
+        score = keywords.score
+    rows = _open_rows(at, where, score.label("score")).subquery("matches")
+    return list(
+        session.scalars(
+            select(rows.c.id)
+            .order_by(rows.c.score.desc(), rows.c.posted_at.desc(), rows.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def search_jobs(
+    session: Session, criteria: SearchCriteria, *, page: int = 1, per_page: int = 20
+) -> SearchResult:
+    """One page of the open jobs matching `criteria`, best match first (newest first
+    without keywords), with the facet counts.
+
+    Keywords without a letter or digit in them match nothing (there is nothing to look up).
+    """
+    page = max(page, 1)
+    per_page = max(per_page, 1)
+    at = now()
+    keywords = _keywords(session, criteria) if criteria.words else None
+    if criteria.words and keywords is None:
+        return SearchResult(jobs=[], total=0, page=page, per_page=per_page)
+    facets, total = _facets(session, keywords, criteria, at)
+    offset = (page - 1) * per_page
+    jobs: list[JobPosting] = []
+    if total > offset:
+        ids = _page_ids(session, keywords, criteria, at, limit=per_page, offset=offset)
+        found = {
+            job.id: job
+            for job in session.scalars(
+                select(JobPosting)
+                .where(JobPosting.id.in_(ids))
+                .options(selectinload(JobPosting.interests))
+            )
+        }
+        jobs = [found[job_id] for job_id in ids if job_id in found]
+    return SearchResult(jobs=jobs, total=total, page=page, per_page=per_page, facets=facets)

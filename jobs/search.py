@@ -120,7 +120,10 @@ class _Keywords:
 def _sqlite_keywords(words: list[str], query: str) -> _Keywords:
     def matching(fts_query: str) -> ColumnElement[bool]:
         match = _fts_name.op("MATCH")(literal(fts_query, String))
-        return _jobs.id.in_(select(_fts.c.rowid).where(match))
+        # `id + 0`: SQLite would otherwise fetch each match's wide row by its id (closed
+        # postings too); instead the open postings are read from the facts index and
+        # looked up in the matches.
+        return (_jobs.id + 0).in_(select(_fts.c.rowid).where(match))
 
     # The score is how many of the words the title holds: a title match outranks a match in
     # the text only. bm25 would rank finer, but it reads every match's sizes, closed
@@ -204,95 +207,135 @@ def _others(filters: dict[str, ColumnElement[bool]], name: str) -> list[ColumnEl
     return [condition for key, condition in filters.items() if key != name]
 
 
+# The `posted` windows, shortest first; a job's bucket is the first window it is in.
+_WINDOWS: Final = sorted(POSTED_WINDOWS.items(), key=lambda item: item[1])
+
+
+def _flag(condition: ColumnElement[bool] | None) -> Any:
+    return literal(1) if condition is None else case((condition, 1), else_=0)
+
+
 def _facet_rows(base: CTE, criteria: SearchCriteria, at: datetime) -> Any:
-    """One UNION ALL of (facet, value, count) rows over the keyword matches `base`."""
+    """Three kinds of rows in one UNION ALL over the keyword matches `base`, so they are
+    found once: ("g", workplace, type, age bucket, place ok, interest ok, n) for the
+    workplace, type and age facets and the total; ("i", slug, …, n) per interest and
+    ("l", place, …, n) for the most common places, each with the other filters applied."""
     filters = _filters(base.c, criteria, at)
-
-    def grouped(name: str, value: Any, *extra: ColumnElement[bool]) -> Any:
-        return (
-            select(literal(name).label("facet"), type_coerce(value, String).label("value"))
-            .add_columns(func.count().label("n"))
-            .select_from(base)
-            .where(*_others(filters, name), *extra)
-            .group_by(value)
-        )
-
-    parts: list[Any] = [
-        grouped("workplace", base.c.workplace),
-        grouped("type", base.c.employment_type),
-    ]
-    interest_counts = (
+    bucket = case(
+        *[(base.c.posted_at >= at - window, n) for n, (_posted, window) in enumerate(_WINDOWS)],
+        else_=len(_WINDOWS),
+    )
+    place_ok = _flag(filters.get("location"))
+    interest_ok = _flag(filters.get("interest"))
+    none: Any = literal(None, String)
+    zero: Any = literal(0)
+    grouped = (
         select(
-            literal("interest").label("facet"),
-            type_coerce(Interest.slug, String).label("value"),
+            literal("g").label("kind"),
+            type_coerce(base.c.workplace, String).label("a"),
+            type_coerce(base.c.employment_type, String).label("b"),
+            bucket.label("c"),
+            place_ok.label("d"),
+            interest_ok.label("e"),
             func.count().label("n"),
         )
         .select_from(base)
-        .join(job_interests, job_interests.c.job_id == base.c.id)
-        .join(Interest, Interest.id == job_interests.c.interest_id)
-        .where(*_others(filters, "interest"))
-        .group_by(Interest.slug)
+        .group_by(base.c.workplace, base.c.employment_type, bucket, place_ok, interest_ok)
     )
-    parts.append(interest_counts)
-    for posted, window in POSTED_WINDOWS.items():
-        parts.append(
-            select(
-                literal("posted").label("facet"),
-                literal(posted.value, String).label("value"),
-                func.count().label("n"),
-            )
-            .select_from(base)
-            .where(*_others(filters, "posted"), base.c.posted_at >= at - window)
-        )
+    # Counted by interest id from the matches outwards, then named: joined the other way
+    # round, a database would walk every posting of every interest, closed ones too.
+    # (`+ 0`: SQLite would rather walk job_interests in interest order to skip a sort.)
+    interest_id = (job_interests.c.interest_id + 0).label("interest_id")
+    per_interest = (
+        select(interest_id, func.count().label("n"))
+        .select_from(base)
+        .join(job_interests, job_interests.c.job_id == base.c.id)
+        .where(*_others(filters, "interest"))
+        .group_by(interest_id)
+        .subquery("per_interest")
+    )
+    interests = select(
+        literal("i"), type_coerce(Interest.slug, String), none, zero, zero, zero, per_interest.c.n
+    ).join_from(per_interest, Interest, Interest.id == per_interest.c.interest_id)
     top_places = (
-        grouped("location", base.c.location, base.c.location != "")
+        select(base.c.location, func.count().label("n"))
+        .where(*_others(filters, "location"), base.c.location != "")
+        .group_by(base.c.location)
         .order_by(func.count().desc(), base.c.location)
         .limit(TOP_LOCATIONS)
         .subquery("top_places")
     )
-    parts.append(select(top_places.c.facet, top_places.c.value, top_places.c.n))
-    return union_all(*parts)
+    places = select(
+        literal("l"),
+        type_coerce(top_places.c.location, String),
+        none,
+        zero,
+        zero,
+        zero,
+        top_places.c.n,
+    )
+    return union_all(grouped, interests, places)
 
 
 def _facets(
     session: Session, keywords: _Keywords | None, criteria: SearchCriteria, at: datetime
 ) -> tuple[Facets, int]:
-    """The facet counts, and the search's total (read from the workplace facet)."""
-    # Evaluated once, then counted once per facet.
+    """The facet counts, and the search's total."""
+    # Evaluated once, then grouped three ways.
     base = _open_rows(at, [keywords.where] if keywords else []).cte("base")
     base = base.prefix_with("MATERIALIZED")
+    groups: list[tuple[str | None, str | None, int, bool, bool, int]] = []
+    interest: dict[str, int] = {}
+    locations: list[tuple[str, int]] = []
+    rows: Any = session.execute(_facet_rows(base, criteria, at))
+    for kind, a, b, c, d, e, number in rows:
+        if kind == "g":
+            groups.append((a, b, c, bool(d), bool(e), number))
+        elif kind == "i":
+            interest[a] = number
+        else:
+            locations.append((a, number))
+    windows = [posted for posted, _window in _WINDOWS]
+    newest = windows.index(criteria.posted) if criteria.posted else len(windows)
+    wanted_workplace = criteria.workplace.value if criteria.workplace else None
+    wanted_type = criteria.employment_type.value if criteria.employment_type else None
     workplace: dict[Workplace, int] = {}
     employment_type: dict[EmploymentType, int] = {}
-    interest: dict[str, int] = {}
-    posted: dict[Posted, int] = {}
-    locations: list[tuple[str, int]] = []
-    # Jobs of every workplace (NULL too) with all other filters: the total, unless the
-    # workplace filter is active, when it is that workplace's count.
-    all_workplaces = 0
-    rows: Any = session.execute(_facet_rows(base, criteria, at))
-    for facet, value, number in rows:
-        if facet == "workplace":
-            all_workplaces += number
-            if value is not None:
-                workplace[Workplace(value)] = number
-        elif facet == "type" and value is not None:
-            employment_type[EmploymentType(value)] = number
-        elif facet == "interest" and value is not None:
-            interest[value] = number
-        elif facet == "posted" and value is not None:
-            posted[Posted(value)] = number
-        elif facet == "location" and value is not None:
-            locations.append((value, number))
-    total = workplace.get(criteria.workplace, 0) if criteria.workplace else all_workplaces
+    posted = dict.fromkeys(windows, 0)
+    total = 0
+    # A few dozen groups at most (workplace x type x age x two flags): each facet sums
+    # the groups that pass every filter but its own.
+    for place, job_type, age, place_ok, interest_ok, number in groups:
+        checks = {
+            "workplace": wanted_workplace is None or place == wanted_workplace,
+            "type": wanted_type is None or job_type == wanted_type,
+            "posted": age <= newest,
+            "rest": place_ok and interest_ok,
+        }
+        if all(checks.values()):
+            total += number
+        if _all_but(checks, "workplace") and place is not None:
+            workplace[Workplace(place)] = workplace.get(Workplace(place), 0) + number
+        if _all_but(checks, "type") and job_type is not None:
+            found = EmploymentType(job_type)
+            employment_type[found] = employment_type.get(found, 0) + number
+        if _all_but(checks, "posted"):
+            for n, window in enumerate(windows):
+                if age <= n:
+                    posted[window] += number
     locations.sort(key=lambda item: (-item[1], item[0]))
     facets = Facets(
         workplace=workplace,
         employment_type=employment_type,
         interest=interest,
-        posted=posted,
+        posted={window: number for window, number in posted.items() if number},
         locations=locations,
     )
     return facets, total
+
+
+def _all_but(checks: dict[str, bool], name: str) -> bool:
+    return all(ok for key, ok in checks.items() if key != name)
 
 
 def _page_ids(

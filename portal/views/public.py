@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
@@ -140,7 +140,6 @@ def jobs() -> Any:
     if interest is not None and interest not in interests:
         # A retired area still shows as the chosen one, so the form says what was searched.
         interests = [*interests, interest]
-    without_place = criteria.without("location")
     return render_template(
         "jobs/list.html",
         result=result,
@@ -150,7 +149,7 @@ def jobs() -> Any:
         interest=interest,
         options=_filter_options(result, criteria, interests),
         places=[
-            (place, count, _jobs_url(without_place, location=place))
+            (place, count, _jobs_url(replace(criteria, location=place)))
             for place, count in result.facets.locations
         ],
         chips=_chips(criteria, interest),

@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    text,
     type_coerce,
     union_all,
 )
@@ -138,15 +139,23 @@ def _sqlite_keywords(words: list[str], query: str) -> _Keywords:
     return _Keywords(where=matching(query), score=type_coerce(score, Float))
 
 
-def _pg_keywords(query: str) -> _Keywords:
-    text_query = literal(query, String)
-    tsquery: Any = None
+_PG_READINGS: Final = text(
+    "SELECT DISTINCT plainto_tsquery(config::regconfig, :query)::text "
+    "FROM unnest(CAST(:configs AS text[])) AS config"
+)
+
+
+def _pg_keywords(session: Session, query: str) -> _Keywords | None:
     # Every configuration a posting may be indexed with: a posting matches when the words,
-    # read as its language reads them, are in it. (Finding the languages in use would
-    # cost a scan of the open postings on every search.)
-    for config in sorted({*PG_CONFIGS.values(), NULL_LANGUAGE_CONFIG, FALLBACK_CONFIG}):
-        one = func.plainto_tsquery(literal_column(f"'{config}'::regconfig"), text_query)
-        tsquery = one if tsquery is None else tsquery.op("||")(one)
+    # read as its language reads them, are in it. Many languages read a word alike, so
+    # the distinct readings are found first (one quick round trip): a short query lets
+    # the planner see how rare the words are and use the GIN index.
+    configs = sorted({*PG_CONFIGS.values(), NULL_LANGUAGE_CONFIG, FALLBACK_CONFIG})
+    readings = session.scalars(_PG_READINGS, {"query": query, "configs": configs}).all()
+    parts = sorted(f"({reading})" for reading in readings if reading)
+    if not parts:
+        return None
+    tsquery: Any = literal(" | ".join(parts), String).op("::")(literal_column("tsquery"))
     vector: Any = literal_column(f"job_postings.{PG_VECTOR_COLUMN}")
     score = func.ts_rank(literal_column(f"'{_TS_RANK_WEIGHTS}'::float4[]"), vector, tsquery)
     return _Keywords(where=vector.op("@@")(tsquery), score=type_coerce(score, Float))
@@ -157,7 +166,7 @@ def _keywords(session: Session, criteria: SearchCriteria) -> _Keywords | None:
     if query is None:
         return None
     if session.get_bind().dialect.name == "postgresql":
-        return _pg_keywords(" ".join(criteria.words))
+        return _pg_keywords(session, " ".join(criteria.words))
     return _sqlite_keywords(criteria.words, query)
 
 

@@ -185,7 +185,8 @@ def _filters(cols: Any, criteria: SearchCriteria, at: datetime) -> dict[str, Col
             .join(Interest, Interest.id == job_interests.c.interest_id)
             .where(Interest.slug == criteria.interest)
         )
-        found["interest"] = cols.id.in_(tagged)
+        # `+ 0`, as in `_sqlite_keywords`: probe the interest's jobs, never fetch them by id.
+        found["interest"] = (cols.id + 0).in_(tagged)
     if criteria.posted:
         found["posted"] = cols.posted_at >= at - POSTED_WINDOWS[criteria.posted]
     return found

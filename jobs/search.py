@@ -217,7 +217,7 @@ def _others(filters: dict[str, ColumnElement[bool]], name: str) -> list[ColumnEl
     return [condition for key, condition in filters.items() if key != name]
 
 
-# The `posted` windows, shortest first; a job's bucket is the first window it is in.
+# The `posted` windows, shortest first (three: the age rows have three count columns).
 _WINDOWS: Final = sorted(POSTED_WINDOWS.items(), key=lambda item: item[1])
 
 
@@ -226,17 +226,13 @@ def _flag(condition: ColumnElement[bool] | None) -> Any:
 
 
 def _facet_rows(base: CTE, criteria: SearchCriteria, at: datetime) -> Any:
-    """Three kinds of rows in one UNION ALL over the keyword matches `base`, so they are
-    found once: ("g", workplace, type, age bucket, place ok, interest ok, n) for the
-    workplace, type and age facets and the total; ("i", slug, …, n) per interest and
-    ("l", place, …, n) for the most common places, each with the other filters applied."""
+    """Four kinds of rows in one UNION ALL over the keyword matches `base`, so they are
+    found once: ("g", workplace, type, posted ok, place ok, interest ok, n) for the
+    workplace and type facets and the total; ("p", -, -, n per window…, -) for the age
+    facet; ("i", slug, …, n) per interest and ("l", place, …, n) for the most common
+    places, each with the other filters applied."""
     filters = _filters(base.c, criteria, at)
-    bucket = case(
-        *[(base.c.posted_at >= at - window, n) for n, (_posted, window) in enumerate(_WINDOWS)],
-        else_=len(_WINDOWS),
-    )
-    place_ok = _flag(filters.get("location"))
-    interest_ok = _flag(filters.get("interest"))
+    flags = [_flag(filters.get(name)) for name in ("posted", "location", "interest")]
     none: Any = literal(None, String)
     zero: Any = literal(0)
     grouped = (
@@ -244,13 +240,34 @@ def _facet_rows(base: CTE, criteria: SearchCriteria, at: datetime) -> Any:
             literal("g").label("kind"),
             type_coerce(base.c.workplace, String).label("a"),
             type_coerce(base.c.employment_type, String).label("b"),
-            bucket.label("c"),
-            place_ok.label("d"),
-            interest_ok.label("e"),
+            *[flag.label(label) for flag, label in zip(flags, "cde", strict=True)],
             func.count().label("n"),
         )
         .select_from(base)
-        .group_by(base.c.workplace, base.c.employment_type, bucket, place_ok, interest_ok)
+        # Only the flags of active filters vary; the rest are constants.
+        .group_by(
+            base.c.workplace,
+            base.c.employment_type,
+            *[
+                flag
+                for flag, name in zip(flags, ("posted", "location", "interest"), strict=True)
+                if name in filters
+            ],
+        )
+    )
+    ages = (
+        select(
+            literal("p"),
+            none,
+            none,
+            *[
+                func.sum(case((base.c.posted_at >= at - window, 1), else_=0))
+                for _posted, window in _WINDOWS
+            ],
+            zero,
+        )
+        .select_from(base)
+        .where(*_others(filters, "posted"))
     )
     # Counted by interest id from the matches outwards, then named: joined the other way
     # round, a database would walk every posting of every interest, closed ones too.
@@ -284,43 +301,43 @@ def _facet_rows(base: CTE, criteria: SearchCriteria, at: datetime) -> Any:
         zero,
         top_places.c.n,
     )
-    return union_all(grouped, interests, places)
+    return union_all(grouped, ages, interests, places)
 
 
 def _facets(
     session: Session, keywords: _Keywords | None, criteria: SearchCriteria, at: datetime
 ) -> tuple[Facets, int]:
     """The facet counts, and the search's total."""
-    # Evaluated once, then grouped three ways.
+    # Evaluated once, then counted four ways.
     base = _open_rows(at, [keywords.where] if keywords else []).cte("base")
     base = base.prefix_with("MATERIALIZED")
-    groups: list[tuple[str | None, str | None, int, bool, bool, int]] = []
+    groups: list[tuple[str | None, str | None, bool, bool, int]] = []
     interest: dict[str, int] = {}
     locations: list[tuple[str, int]] = []
+    windows = [posted for posted, _window in _WINDOWS]
+    posted: dict[Posted, int] = {}
     rows: Any = session.execute(_facet_rows(base, criteria, at))
     for kind, a, b, c, d, e, number in rows:
         if kind == "g":
-            groups.append((a, b, c, bool(d), bool(e), number))
+            groups.append((a, b, bool(c), bool(d) and bool(e), number))
+        elif kind == "p":
+            posted = {window: n for window, n in zip(windows, (c, d, e), strict=True) if n}
         elif kind == "i":
             interest[a] = number
         else:
             locations.append((a, number))
-    windows = [posted for posted, _window in _WINDOWS]
-    newest = windows.index(criteria.posted) if criteria.posted else len(windows)
     wanted_workplace = criteria.workplace.value if criteria.workplace else None
     wanted_type = criteria.employment_type.value if criteria.employment_type else None
     workplace: dict[Workplace, int] = {}
     employment_type: dict[EmploymentType, int] = {}
-    posted = dict.fromkeys(windows, 0)
     total = 0
-    # A few dozen groups at most (workplace x type x age x two flags): each facet sums
-    # the groups that pass every filter but its own.
-    for place, job_type, age, place_ok, interest_ok, number in groups:
+    # A few dozen groups at most (workplace x type x the active filters' flags): the
+    # workplace and type facets each sum the groups that pass every filter but its own.
+    for place, job_type, posted_ok, rest_ok, number in groups:
         checks = {
             "workplace": wanted_workplace is None or place == wanted_workplace,
             "type": wanted_type is None or job_type == wanted_type,
-            "posted": age <= newest,
-            "rest": place_ok and interest_ok,
+            "rest": posted_ok and rest_ok,
         }
         if all(checks.values()):
             total += number
@@ -329,16 +346,12 @@ def _facets(
         if _all_but(checks, "type") and job_type is not None:
             found = EmploymentType(job_type)
             employment_type[found] = employment_type.get(found, 0) + number
-        if _all_but(checks, "posted"):
-            for n, window in enumerate(windows):
-                if age <= n:
-                    posted[window] += number
     locations.sort(key=lambda item: (-item[1], item[0]))
     facets = Facets(
         workplace=workplace,
         employment_type=employment_type,
         interest=interest,
-        posted={window: number for window, number in posted.items() if number},
+        posted=posted,
         locations=locations,
     )
     return facets, total

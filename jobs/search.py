@@ -225,13 +225,14 @@ def _flag(condition: ColumnElement[bool] | None) -> Any:
     return literal(1) if condition is None else case((condition, 1), else_=0)
 
 
-def _facet_rows(base: CTE, criteria: SearchCriteria, at: datetime) -> Any:
+def _facet_rows(base: CTE, criteria: SearchCriteria, at: datetime, *, postgresql: bool) -> Any:
     """Four kinds of rows in one UNION ALL over the keyword matches `base`, so they are
     found once: ("g", workplace, type, posted ok, place ok, interest ok, n) for the
     workplace and type facets and the total; ("p", -, -, n per window…, -) for the age
     facet; ("i", slug, …, n) per interest and ("l", place, …, n) for the most common
     places, each with the other filters applied."""
-    filters = _filters(base.c, criteria, at)
+    # Each active filter was evaluated once per match, as a flag column of `base`.
+    filters = {name: base.c[f"f_{name}"] == 1 for name in criteria.query_args() if name != "q"}
     flags = [_flag(filters.get(name)) for name in ("posted", "location", "interest")]
     none: Any = literal(None, String)
     zero: Any = literal(0)
@@ -273,14 +274,21 @@ def _facet_rows(base: CTE, criteria: SearchCriteria, at: datetime) -> Any:
     # round, a database would walk every posting of every interest, closed ones too.
     # (`+ 0`: SQLite would rather walk job_interests in interest order to skip a sort.)
     interest_id = (job_interests.c.interest_id + 0).label("interest_id")
-    per_interest = (
-        select(interest_id, func.count().label("n"))
-        .select_from(base)
-        .join(job_interests, job_interests.c.job_id == base.c.id)
-        .where(*_others(filters, "interest"))
-        .group_by(interest_id)
-        .subquery("per_interest")
-    )
+    if postgresql:
+        # PostgreSQL hashes the matches and reads job_interests once past them; as a join
+        # it would hash all of job_interests instead.
+        matched = select(base.c.id).where(*_others(filters, "interest"))
+        tagged = select(interest_id, func.count().label("n")).where(
+            job_interests.c.job_id.in_(matched)
+        )
+    else:
+        tagged = (
+            select(interest_id, func.count().label("n"))
+            .select_from(base)
+            .join(job_interests, job_interests.c.job_id == base.c.id)
+            .where(*_others(filters, "interest"))
+        )
+    per_interest = tagged.group_by(interest_id).subquery("per_interest")
     interests = select(
         literal("i"), type_coerce(Interest.slug, String), none, zero, zero, zero, per_interest.c.n
     ).join_from(per_interest, Interest, Interest.id == per_interest.c.interest_id)
@@ -309,14 +317,19 @@ def _facets(
 ) -> tuple[Facets, int]:
     """The facet counts, and the search's total."""
     # Evaluated once, then counted four ways.
-    base = _open_rows(at, [keywords.where] if keywords else []).cte("base")
+    flags = [
+        case((condition, 1), else_=0).label(f"f_{name}")
+        for name, condition in _filters(_jobs, criteria, at).items()
+    ]
+    base = _open_rows(at, [keywords.where] if keywords else [], *flags).cte("base")
     base = base.prefix_with("MATERIALIZED")
     groups: list[tuple[str | None, str | None, bool, bool, int]] = []
     interest: dict[str, int] = {}
     locations: list[tuple[str, int]] = []
     windows = [posted for posted, _window in _WINDOWS]
     posted: dict[Posted, int] = {}
-    rows: Any = session.execute(_facet_rows(base, criteria, at))
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    rows: Any = session.execute(_facet_rows(base, criteria, at, postgresql=postgresql))
     for kind, a, b, c, d, e, number in rows:
         if kind == "g":
             groups.append((a, b, bool(c), bool(d) and bool(e), number))

@@ -225,12 +225,15 @@ def _flag(condition: ColumnElement[bool] | None) -> Any:
     return literal(1) if condition is None else case((condition, 1), else_=0)
 
 
-def _facet_rows(base: CTE, criteria: SearchCriteria, at: datetime, *, postgresql: bool) -> Any:
-    """Four kinds of rows in one UNION ALL over the keyword matches `base`, so they are
+def _facet_rows(
+    base: CTE, criteria: SearchCriteria, at: datetime, page: Page, *, postgresql: bool
+) -> Any:
+    """Five kinds of rows in one UNION ALL over the keyword matches `base`, so they are
     found once: ("g", workplace, type, posted ok, place ok, interest ok, n) for the
     workplace and type facets and the total; ("p", -, -, n per window…, -) for the age
     facet; ("i", slug, …, n) per interest and ("l", place, …, n) for the most common
-    places, each with the other filters applied."""
+    places, each with the other filters applied; ("r", -, -, id, position, …) for the
+    jobs of the page, best first, then newest."""
     # Each active filter was evaluated once per match, as a flag column of `base`.
     filters = {name: base.c[f"f_{name}"] == 1 for name in criteria.query_args() if name != "q"}
     flags = [_flag(filters.get(name)) for name in ("posted", "location", "interest")]
@@ -309,29 +312,51 @@ def _facet_rows(base: CTE, criteria: SearchCriteria, at: datetime, *, postgresql
         zero,
         top_places.c.n,
     )
-    return union_all(grouped, ages, interests, places)
+    order = (base.c.score.desc(), base.c.posted_at.desc(), base.c.id.desc())
+    on_page = (
+        select(base.c.id, base.c.score, base.c.posted_at)
+        .where(*filters.values())
+        .order_by(*order)
+        .limit(page.limit)
+        .offset(page.offset)
+        .subquery("on_page")
+    )
+    position = func.row_number().over(
+        order_by=(on_page.c.score.desc(), on_page.c.posted_at.desc(), on_page.c.id.desc())
+    )
+    results = select(literal("r"), none, none, on_page.c.id, position, zero, zero)
+    return union_all(grouped, ages, interests, places, results)
 
 
 def _facets(
-    session: Session, keywords: _Keywords | None, criteria: SearchCriteria, at: datetime
-) -> tuple[Facets, int]:
-    """The facet counts, and the search's total."""
-    # Evaluated once, then counted four ways.
+    session: Session,
+    keywords: _Keywords | None,
+    criteria: SearchCriteria,
+    at: datetime,
+    page: Page,
+) -> tuple[Facets, int, list[int]]:
+    """The facet counts, the search's total and the ids of the page's jobs, in order."""
+    # Evaluated once, then counted four ways and ranked for the page.
     flags = [
         case((condition, 1), else_=0).label(f"f_{name}")
         for name, condition in _filters(_jobs, criteria, at).items()
     ]
-    base = _open_rows(at, [keywords.where] if keywords else [], *flags).cte("base")
+    score: Any = keywords.score if keywords else literal(0.0, Float)
+    where = [keywords.where] if keywords else []
+    base = _open_rows(at, where, score.label("score"), *flags).cte("base")
     base = base.prefix_with("MATERIALIZED")
+    ranked: list[tuple[int, int]] = []
     groups: list[tuple[str | None, str | None, bool, bool, int]] = []
     interest: dict[str, int] = {}
     locations: list[tuple[str, int]] = []
     windows = [posted for posted, _window in _WINDOWS]
     posted: dict[Posted, int] = {}
     postgresql = session.get_bind().dialect.name == "postgresql"
-    rows: Any = session.execute(_facet_rows(base, criteria, at, postgresql=postgresql))
+    rows: Any = session.execute(_facet_rows(base, criteria, at, page, postgresql=postgresql))
     for kind, a, b, c, d, e, number in rows:
-        if kind == "g":
+        if kind == "r":
+            ranked.append((d, c))
+        elif kind == "g":
             groups.append((a, b, bool(c), bool(d) and bool(e), number))
         elif kind == "p":
             posted = {window: n for window, n in zip(windows, (c, d, e), strict=True) if n}
@@ -367,37 +392,19 @@ def _facets(
         posted=posted,
         locations=locations,
     )
-    return facets, total
+    return facets, total, [job_id for _position, job_id in sorted(ranked)]
 
 
 def _all_but(checks: dict[str, bool], name: str) -> bool:
     return all(ok for key, ok in checks.items() if key != name)
 
 
-def _page_ids(
-    session: Session,
-    keywords: _Keywords | None,
-    criteria: SearchCriteria,
-    at: datetime,
-    *,
-    limit: int,
-    offset: int,
-) -> list[int]:
-    """The ids of one page of matches, best first, then newest: sorted narrow rows only."""
-    where = [*_filters(_jobs, criteria, at).values()]
-    score: Any = literal(0.0, Float)
-    if keywords is not None:
-        where.append(keywords.where)
-        score = keywords.score
-    rows = _open_rows(at, where, score.label("score")).subquery("matches")
-    return list(
-        session.scalars(
-            select(rows.c.id)
-            .order_by(rows.c.score.desc(), rows.c.posted_at.desc(), rows.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-    )
+@dataclass(frozen=True)
+class Page:
+    """Which slice of the ranked matches to list."""
+
+    limit: int
+    offset: int
 
 
 def search_jobs(
@@ -414,11 +421,11 @@ def search_jobs(
     keywords = _keywords(session, criteria) if criteria.words else None
     if criteria.words and keywords is None:
         return SearchResult(jobs=[], total=0, page=page, per_page=per_page)
-    facets, total = _facets(session, keywords, criteria, at)
-    offset = (page - 1) * per_page
+    facets, total, ids = _facets(
+        session, keywords, criteria, at, Page(limit=per_page, offset=(page - 1) * per_page)
+    )
     jobs: list[JobPosting] = []
-    if total > offset:
-        ids = _page_ids(session, keywords, criteria, at, limit=per_page, offset=offset)
+    if ids:
         found = {
             job.id: job
             for job in session.scalars(

@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/web.py || status=1; \
 	$(BIN)/python bench/fanout.py || status=1; \
 	$(BIN)/python bench/matching.py || status=1; \
+	$(BIN)/python bench/search.py || status=1; \
 	exit $$status
 
 # docs/CONFIGURATION.md's settings table is written from the table in portal/config.py.

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    DDL,
     Column,
     ForeignKey,
     Index,
@@ -16,10 +17,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jobs.posting_fields import EmploymentType, SalaryPeriod, Workplace
+from jobs.search_ddl import postgresql_create, postgresql_drop, sqlite_create, sqlite_drop
 from preferences.clock import now
 from preferences.db import Base, UTCDateTime, enum_column
 from preferences.models import Interest
@@ -45,7 +48,20 @@ class JobPosting(Base):
     """An open (or closed) position shown on the career portal."""
 
     __tablename__ = "job_postings"
-    __table_args__ = (Index("ix_job_postings_open", "closed_at", "posted_at"),)
+    __table_args__ = (
+        Index("ix_job_postings_open", "closed_at", "posted_at"),
+        # Job search (jobs.search) reads open postings and counts them by these facts from
+        # this index alone, never from the wide rows.
+        Index(
+            "ix_job_postings_open_facts",
+            "closed_at",
+            "posted_at",
+            "workplace",
+            "employment_type",
+            "location",
+            "id",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(100), unique=True)
@@ -83,6 +99,20 @@ class JobPosting(Base):
         """Published (posted_at has come) and not closed."""
         at = now()
         return self.posted_at <= at and (self.closed_at is None or self.closed_at > at)
+
+
+def _listen_ddl(when: str, statements: list[str], dialect: str) -> None:
+    for statement in statements:
+        # DDL() formats its text with %, so a literal % must be doubled.
+        ddl = DDL(statement.replace("%", "%%")).execute_if(dialect=dialect)
+        event.listen(JobPosting.__table__, when, ddl)
+
+
+# The search index (jobs.search_ddl) has no model; `create_all` builds it as migration 0014 does.
+_listen_ddl("after_create", sqlite_create(), "sqlite")
+_listen_ddl("after_create", postgresql_create(), "postgresql")
+_listen_ddl("before_drop", sqlite_drop(), "sqlite")
+_listen_ddl("before_drop", postgresql_drop(), "postgresql")
 
 
 class FrequencyClass(enum.StrEnum):

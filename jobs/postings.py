@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -36,30 +36,34 @@ class JobPage:
         return self.page > 1
 
 
-def _open_filter() -> ColumnElement[bool]:
-    at = now()
+def open_filter(at: datetime | None = None) -> ColumnElement[bool]:
+    """The condition of an open posting at `at` (default now): published and not closed."""
+    at = at or now()
     return (JobPosting.posted_at <= at) & (
         (JobPosting.closed_at.is_(None)) | (JobPosting.closed_at > at)
     )
 
 
+# The name other modules used before `open_filter` was public.
+_open_filter = open_filter
+
+
 def count_open_jobs(session: Session) -> int:
     """How many postings are open now (published and not closed), in one COUNT query."""
-    return session.scalar(select(func.count()).select_from(JobPosting).where(_open_filter())) or 0
+    return session.scalar(select(func.count()).select_from(JobPosting).where(open_filter())) or 0
 
 
 def list_open_jobs(
     session: Session,
     *,
     interest_slug: str | None = None,
-    query: str | None = None,
     page: int = 1,
     per_page: int = 20,
 ) -> JobPage:
-    """Return open jobs, newest first, optionally filtered by interest and text."""
+    """Return open jobs, newest first, optionally of one interest (`jobs.search` searches)."""
     page = max(page, 1)
     per_page = max(per_page, 1)
-    stmt = select(JobPosting).where(_open_filter())
+    stmt = select(JobPosting).where(open_filter())
     if interest_slug:
         stmt = stmt.where(
             JobPosting.id.in_(
@@ -68,18 +72,6 @@ def list_open_jobs(
                 .where(Interest.slug == interest_slug)
             )
         )
-    if query:
-        words = [w for w in query.split() if w][:8]
-        for word in words:
-            # autoescape: a `%` or `_` typed by a visitor matches itself, not any text.
-            needle = word.lower()
-            stmt = stmt.where(
-                or_(
-                    func.lower(JobPosting.title).contains(needle, autoescape=True),
-                    func.lower(JobPosting.location).contains(needle, autoescape=True),
-                    func.lower(JobPosting.description).contains(needle, autoescape=True),
-                )
-            )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     jobs = session.scalars(
         stmt.options(selectinload(JobPosting.interests))
@@ -94,7 +86,7 @@ def open_job_stamps(session: Session, *, limit: int, offset: int = 0) -> list[tu
     """(id, last change) of open postings in id order, `limit` from `offset`: a sitemap's page."""
     rows = session.execute(
         select(JobPosting.id, JobPosting.updated_at)
-        .where(_open_filter())
+        .where(open_filter())
         .order_by(JobPosting.id)
         .limit(limit)
         .offset(offset)
@@ -124,7 +116,7 @@ def open_jobs_for_interests(
     jobs = session.scalars(
         select(JobPosting)
         .where(
-            _open_filter(),
+            open_filter(),
             JobPosting.id.in_(
                 select(job_interests.c.job_id).where(job_interests.c.interest_id.in_(interest_ids))
             ),

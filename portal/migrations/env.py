@@ -6,6 +6,7 @@ from typing import Any
 
 from alembic import context
 
+from jobs.search_ddl import include_search_name
 from portal.schema import metadata
 from preferences.db import UTCDateTime, make_engine
 
@@ -38,6 +39,8 @@ def _run(connection: Any) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        # The search index (migration 0014) has no model; comparisons leave it alone.
+        include_name=include_search_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
 
 from jobs.descriptions import description_html
-from jobs.posting_fields import EMPLOYMENT_TYPE_LABELS, place_text, salary_text
+from jobs.models import JobPosting
+from jobs.posting_fields import (
+    EMPLOYMENT_TYPE_LABELS,
+    WORKPLACE_LABELS,
+    place_text,
+    salary_text,
+)
 from jobs.postings import get_job, list_open_jobs
+from jobs.search import SearchResult, search_jobs
+from jobs.search_criteria import POSTED_LABELS, SearchCriteria, read_criteria
 from portal.web import sessions
 from portal.web.job_schema import job_posting_data
 from portal.web.runtime import db, settings
 from preferences.clock import now
 from preferences.interests import active_interests, interest_by_slug
+from preferences.models import Interest
 
 bp = Blueprint("public", __name__)
 
@@ -47,24 +57,105 @@ def index() -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Option:
+    """One choice of a search filter, with how many jobs it would show."""
+
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Chip:
+    """An active filter, with the search's URL without it."""
+
+    name: str
+    label: str
+    remove_url: str
+
+
+def _jobs_url(criteria: SearchCriteria, **extra: Any) -> str:
+    args: dict[str, Any] = {**criteria.query_args(), **extra}
+    return url_for("public.jobs", **args)
+
+
+def _filter_options(
+    result: SearchResult, criteria: SearchCriteria, interests: list[Interest]
+) -> dict[str, list[Option]]:
+    facets = result.facets
+    workplace = [
+        Option(w.value, label, facets.workplace.get(w, 0), criteria.workplace == w)
+        for w, label in WORKPLACE_LABELS.items()
+    ]
+    employment_type = [
+        Option(t.value, label, facets.employment_type.get(t, 0), criteria.employment_type == t)
+        for t, label in EMPLOYMENT_TYPE_LABELS.items()
+    ]
+    interest = [
+        Option(i.slug, i.name, facets.interest.get(i.slug, 0), criteria.interest == i.slug)
+        for i in interests
+    ]
+    posted = [
+        Option(p.value, label, facets.posted.get(p, 0), criteria.posted == p)
+        for p, label in POSTED_LABELS.items()
+    ]
+    return {"workplace": workplace, "type": employment_type, "interest": interest, "posted": posted}
+
+
+def _card_facts(job: JobPosting) -> list[str]:
+    """What a result card says besides the title: where ("Hybrid · Leeds") and the job type."""
+    facts = [place_text(job)]
+    if job.employment_type:
+        facts.append(EMPLOYMENT_TYPE_LABELS[job.employment_type])
+    return facts
+
+
+def _chips(criteria: SearchCriteria, interest: Interest | None) -> list[Chip]:
+    labels: list[tuple[str, str]] = []
+    if criteria.q:
+        labels.append(("q", f"“{criteria.q}”"))
+    if criteria.location:
+        labels.append(("location", f"In {criteria.location}"))
+    if criteria.workplace:
+        labels.append(("workplace", WORKPLACE_LABELS[criteria.workplace]))
+    if criteria.employment_type:
+        labels.append(("type", EMPLOYMENT_TYPE_LABELS[criteria.employment_type]))
+    if criteria.interest:
+        labels.append(("interest", interest.name if interest else criteria.interest))
+    if criteria.posted:
+        labels.append(("posted", POSTED_LABELS[criteria.posted]))
+    return [Chip(name, label, _jobs_url(criteria.without(name))) for name, label in labels]
+
+
 @bp.get("/jobs")
 def jobs() -> Any:
-    """Open jobs, filterable by interest and by words."""
+    """Open jobs: keywords, place, workplace, type, area and age, with counts per choice."""
     session = db()
-    slug = text_arg("interest", 120)
-    query = text_arg("q", 200)
-    page_number = _page_arg()
-    interest = interest_by_slug(session, slug) if slug else None
-    result = list_open_jobs(
-        session, interest_slug=slug, query=query, page=page_number, per_page=JOBS_PER_PAGE
-    )
+    criteria, notes = read_criteria(request.args)
+    result = search_jobs(session, criteria, page=_page_arg(), per_page=JOBS_PER_PAGE)
+    interests = active_interests(session)
+    interest = interest_by_slug(session, criteria.interest) if criteria.interest else None
+    if interest is not None and interest not in interests:
+        # A retired area still shows as the chosen one, so the form says what was searched.
+        interests = [*interests, interest]
     return render_template(
         "jobs/list.html",
         result=result,
-        interests=active_interests(session),
+        criteria=criteria,
+        search_args=criteria.query_args(),
+        notes=notes,
         interest=interest,
-        slug=slug,
-        query=query or "",
+        options=_filter_options(result, criteria, interests),
+        places=[
+            (place, count, _jobs_url(replace(criteria, location=place)))
+            for place, count in result.facets.locations
+        ],
+        chips=_chips(criteria, interest),
+        clear_url=url_for("public.jobs"),
+        page_url=lambda number: _jobs_url(criteria, page=number),
+        card_facts=_card_facts,
     )
 
 

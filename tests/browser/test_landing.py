@@ -165,7 +165,8 @@ def test_search_form_filters_jobs(page: Any, live_site: LiveSite) -> None:
     """Typing a keyword and choosing an area narrows the job list."""
     page.goto(live_site.url + "/jobs")
     page.get_by_label("Keywords").fill("engineer")
-    page.get_by_label("Area", exact=True).select_option(label="Software Engineering")
+    # Options carry their counts ("Software Engineering (9)"): chosen by slug.
+    page.get_by_label("Area", exact=True).select_option("software-engineering")
     page.get_by_role("button", name="Search").click()
     page.wait_for_url("**/jobs?*")
     titles = page.locator(".job-card .job-title").all_inner_texts()

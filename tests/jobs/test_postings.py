@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.orm import Session
 
 from jobs.postings import JobPage, get_job, list_open_jobs
@@ -73,53 +72,6 @@ def test_filters_by_interest_slug(
     ]
     empty = list_open_jobs(db_session, interest_slug="no-such-interest")
     assert (empty.jobs, empty.total) == ([], 0)
-
-
-def test_text_query_searches_title_location_and_description(
-    db_session: Session, posting: PostingFactory
-) -> None:
-    """Each word must appear, case-insensitively, in the title, location or description."""
-    posting("Senior Python Engineer", location="Berlin")
-    posting("Data Analyst", location="Remote", description="SQL and python notebooks")
-    posting("Account Executive", location="Berlin", description="Sales")
-    assert sorted(titles(list_open_jobs(db_session, query="PYTHON"))) == [
-        "Data Analyst",
-        "Senior Python Engineer",
-    ]
-    assert titles(list_open_jobs(db_session, query="berlin python")) == ["Senior Python Engineer"]
-    assert titles(list_open_jobs(db_session, query="  remote   ")) == ["Data Analyst"]
-    assert titles(list_open_jobs(db_session, query="python rust")) == []
-    assert len(list_open_jobs(db_session, query="").jobs) == 3
-
-
-def test_text_query_and_interest_combine(
-    db_session: Session, posting: PostingFactory, interests: dict[str, Interest]
-) -> None:
-    """Interest and text filters apply together."""
-    posting("Python Engineer", interests=[interests["engineering"]])
-    posting("Python Trainer", interests=[interests["sales"]])
-    page = list_open_jobs(db_session, interest_slug="engineering", query="python")
-    assert (titles(page), page.total) == (["Python Engineer"], 1)
-
-
-@pytest.mark.parametrize("wildcard", ["%", "_", "10%", "c_o", "ui/ux", "/"])
-def test_text_query_treats_like_wildcards_literally(
-    db_session: Session, posting: PostingFactory, wildcard: str
-) -> None:
-    """A %, _ or / typed by a visitor matches only itself, not any text."""
-    posting("CTO")
-    posting("Sales Lead", description="Earn 10% commission")
-    posting("C_O assistant")
-    posting("UI/UX Designer")
-    expected = {
-        "%": ["Sales Lead"],
-        "_": ["C_O assistant"],
-        "10%": ["Sales Lead"],
-        "c_o": ["C_O assistant"],
-        "ui/ux": ["UI/UX Designer"],
-        "/": ["UI/UX Designer"],
-    }[wildcard]
-    assert titles(list_open_jobs(db_session, query=wildcard)) == expected
 
 
 def test_paginates_with_totals(db_session: Session, posting: PostingFactory) -> None:

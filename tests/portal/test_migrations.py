@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from jobs.search_ddl import include_search_name
 from portal.migrate import current_revision, head_revision, upgrade
 from portal.schema import metadata
 from preferences.db import make_engine, make_session_factory, session_scope
@@ -28,7 +29,9 @@ def empty_engine(empty_database_url: str) -> Iterator[Engine]:
 
 def _schema_diff(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_search_name}
+        )
         return list(compare_metadata(context, metadata()))
 
 

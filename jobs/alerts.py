@@ -38,7 +38,7 @@ them by hashing the matched addresses in batches.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +50,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     MetaData,
+    String,
     Table,
     and_,
     case,
@@ -58,10 +59,14 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
+    null,
     or_,
     select,
     text,
     true,
+    type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -70,6 +75,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.digests import digest_context
 from jobs.errors import ScheduleNotFound
+from jobs.search_index import FTS5_TOKENIZE, location_matches, pg_config_sql
 from jobs.models import (
     AlertRun,
     AlertRunStatus,
@@ -93,6 +99,7 @@ from preferences.models import (
     Frequency,
     Interest,
     InterestStatus,
+    SavedSearch,
     Subscription,
     SubscriptionStatus,
 )
@@ -112,6 +119,7 @@ _ITEMS = cast(Table, DigestItem.__table__)
 _RUNS = cast(Table, AlertRun.__table__)
 _SCHEDULES = cast(Table, AlertSchedule.__table__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
+_SEARCHES = cast(Table, SavedSearch.__table__)
 
 # Temporary tables, one set per connection; never part of the schema.
 _TEMP = MetaData()
@@ -123,22 +131,28 @@ _PAIRS = Table(
     Column("posted_at", UTCDateTime(), nullable=False),
     prefixes=["TEMPORARY"],
 )
-# The eligible subscriptions with at least one new, unsent job: who gets a digest.
+# The eligible subscriptions and saved searches with at least one new, unsent job: who
+# gets a digest, and for which interests (subscription_id, interest_id) and searches
+# (search_id, criteria_id); each row is one or the other.
 _TARGETS = Table(
     "tc_alert_targets",
     _TEMP,
     Column("candidate_id", Integer, nullable=False),
-    Column("subscription_id", Integer, nullable=False),
-    Column("interest_id", Integer, nullable=False),
+    Column("subscription_id", Integer),
+    Column("interest_id", Integer),
+    Column("search_id", Integer),
+    Column("criteria_id", Integer),
     Column("threshold", UTCDateTime(), nullable=False),
     prefixes=["TEMPORARY"],
 )
-# One chunk's (candidate, job) matches, then its ranked digests; emptied per chunk.
+# One chunk's (candidate, job) matches, each with its reason (an interest or a saved
+# search), then its ranked digests; emptied per chunk.
 _MATCHES = Table(
     "tc_alert_matches",
     _TEMP,
     Column("candidate_id", Integer, nullable=False),
-    Column("interest_id", Integer, nullable=False),
+    Column("interest_id", Integer),
+    Column("search_id", Integer),
     Column("job_id", Integer, nullable=False),
     Column("posted_at", UTCDateTime(), nullable=False),
     prefixes=["TEMPORARY"],
@@ -152,7 +166,80 @@ _RANKED = Table(
     Column("total", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
-_TEMP_TABLES = (_PAIRS, _TARGETS, _MATCHES, _RANKED)
+# Saved searches. The new open jobs (posted after the oldest eligible search's
+# threshold) with the fields the filters read; `config` is the posting's PostgreSQL text
+# search configuration ("" on SQLite).
+_SEARCH_JOBS = Table(
+    "tc_alert_search_jobs",
+    _TEMP,
+    Column("job_id", Integer, nullable=False),
+    Column("posted_at", UTCDateTime(), nullable=False),
+    Column("location", String, nullable=False),
+    Column("workplace", String, nullable=False),
+    Column("employment_type", String, nullable=False),
+    Column("config", String, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+# The distinct searches among the eligible saved searches: many candidates save the
+# same search, and each distinct one is matched once. "" and 0 stand for "any".
+_CRITERIA = Table(
+    "tc_alert_criteria",
+    _TEMP,
+    Column("id", Integer, primary_key=True),
+    Column("query", String, nullable=False),
+    Column("location", String, nullable=False),
+    Column("workplace", String, nullable=False),
+    Column("employment_type", String, nullable=False),
+    Column("interest_id", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+# The new jobs' words and each search's words, as the database's own tokenizer makes
+# them (stemmed, case and diacritics folded), so an alert matches what /jobs finds.
+_JOB_TERMS = Table(
+    "tc_alert_job_terms",
+    _TEMP,
+    Column("job_id", Integer, nullable=False),
+    Column("term", String, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+# Per configuration in use among the new jobs (PostgreSQL; one, "", on SQLite), with
+# `terms`, how many distinct words the search has under it.
+_CRITERIA_TERMS = Table(
+    "tc_alert_criteria_terms",
+    _TEMP,
+    Column("criteria_id", Integer, nullable=False),
+    Column("config", String, nullable=False),
+    Column("term", String, nullable=False),
+    Column("terms", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+# Which distinct search matches which new job.
+_CRITERIA_MATCHES = Table(
+    "tc_alert_criteria_matches",
+    _TEMP,
+    Column("criteria_id", Integer, nullable=False),
+    Column("job_id", Integer, nullable=False),
+    Column("posted_at", UTCDateTime(), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+_TEMP_TABLES = (
+    _PAIRS,
+    _TARGETS,
+    _MATCHES,
+    _RANKED,
+    _SEARCH_JOBS,
+    _CRITERIA,
+    _JOB_TERMS,
+    _CRITERIA_TERMS,
+    _CRITERIA_MATCHES,
+)
+# SQLite: the FTS5 tables that tokenize, and the fts5vocab tables that read their words.
+_FTS_TABLES = (
+    "tc_alert_job_vocab",
+    "tc_alert_criteria_vocab",
+    "tc_alert_job_fts",
+    "tc_alert_criteria_fts",
+)
 # Built after the rows are in, which is cheaper than maintaining them row by row;
 # plain DDL, because Index objects would be emitted with the CREATE TABLE.
 # Statements on the temporary tables only: on SQLite they need no write lock (preferences.db).
@@ -230,9 +317,61 @@ def _threshold() -> Any:
     return func.coalesce(_SUBS.c.last_alerted_at, _SUBS.c.created_at)
 
 
+def _eligible_search(at: datetime, scope: _Scope) -> Any:
+    """Saved searches a run serves: subscribed, not paused, of its frequencies; a run for
+    some interests serves only the searches narrowed to one of them."""
+    conditions = [
+        _SEARCHES.c.status == SubscriptionStatus.SUBSCRIBED,
+        _SEARCHES.c.frequency.in_(scope.frequencies),
+        or_(_SEARCHES.c.paused_until.is_(None), _SEARCHES.c.paused_until <= at),
+    ]
+    if scope.interest_ids is not None:
+        conditions.append(_SEARCHES.c.interest_id.in_(scope.interest_ids))
+    return and_(*conditions)
+
+
+def _search_threshold() -> Any:
+    return func.coalesce(_SEARCHES.c.last_alerted_at, _SEARCHES.c.created_at)
+
+
+def _as_text(column: Any) -> Any:
+    """A nullable string column (an enum's value) as text, "" for NULL ("any")."""
+    return func.coalesce(type_coerce(column, String), "")
+
+
+def _search_criteria_columns() -> tuple[Any, ...]:
+    """A saved search's criteria as `_CRITERIA` spells them: compared lower-cased and
+    trimmed, "" or 0 for "any"; equal searches spelled differently share one row."""
+    return (
+        func.lower(func.trim(_SEARCHES.c.query)),
+        func.lower(func.trim(_SEARCHES.c.location)),
+        _as_text(_SEARCHES.c.workplace),
+        _as_text(_SEARCHES.c.employment_type),
+        func.coalesce(_SEARCHES.c.interest_id, 0),
+    )
+
+
+def _same_criteria() -> Any:
+    query, location, workplace, employment_type, interest_id = _search_criteria_columns()
+    return and_(
+        _CRITERIA.c.query == query,
+        _CRITERIA.c.location == location,
+        _CRITERIA.c.workplace == workplace,
+        _CRITERIA.c.employment_type == employment_type,
+        _CRITERIA.c.interest_id == interest_id,
+    )
+
+
+def _temp_sql(sql: str) -> Any:
+    return text(sql).execution_options(**TEMPORARY_ONLY)
+
+
 def _drop_temp(conn: Connection) -> None:
-    for table in reversed(_TEMP_TABLES):
-        conn.execute(text(f"DROP TABLE IF EXISTS {table.name}").execution_options(**TEMPORARY_ONLY))
+    names = [table.name for table in reversed(_TEMP_TABLES)]
+    if conn.dialect.name == "sqlite":
+        names = [f"temp.{name}" for name in (*_FTS_TABLES, *names)]
+    for name in names:
+        conn.execute(text(f"DROP TABLE IF EXISTS {name}").execution_options(**TEMPORARY_ONLY))
 
 
 def _pairs_query(at: datetime, scope: _Scope) -> Any:
@@ -279,6 +418,224 @@ def _targets_query(at: datetime, scope: _Scope) -> Any:
     )
 
 
+def _search_filters() -> Any:
+    """Every filter of a search but its keywords holds for a new job."""
+    crit, job = _CRITERIA.c, _SEARCH_JOBS.c
+    tagged = (
+        select(job_interests.c.job_id)
+        .where(
+            job_interests.c.job_id == job.job_id,
+            job_interests.c.interest_id == crit.interest_id,
+        )
+        .exists()
+    )
+    return and_(
+        or_(crit.workplace == "", crit.workplace == job.workplace),
+        or_(crit.employment_type == "", crit.employment_type == job.employment_type),
+        or_(crit.interest_id == 0, tagged),
+        or_(crit.location == "", location_matches(job.location, crit.location)),
+    )
+
+
+def _fill_terms_sqlite(conn: Connection) -> None:
+    """Tokenize the new jobs and the searches with FTS5 and read the words back.
+
+    Temporary FTS5 tables with the index's tokenizer, and `fts5vocab` tables over them
+    (one row per word occurrence: the document, here a job or search id, and the word).
+    """
+    tokenize = f"tokenize='{FTS5_TOKENIZE}'"
+    for sql in (
+        f"CREATE VIRTUAL TABLE temp.tc_alert_job_fts USING fts5(title, description, {tokenize})",
+        "INSERT INTO temp.tc_alert_job_fts (rowid, title, description) "
+        "SELECT p.id, coalesce(p.title, ''), coalesce(p.description, '') "
+        f"FROM {_JOBS.name} AS p JOIN temp.tc_alert_search_jobs AS j ON j.job_id = p.id",
+        "CREATE VIRTUAL TABLE temp.tc_alert_job_vocab "
+        "USING fts5vocab('temp', 'tc_alert_job_fts', 'instance')",
+        "INSERT INTO temp.tc_alert_job_terms (job_id, term) "
+        "SELECT DISTINCT doc, term FROM temp.tc_alert_job_vocab",
+        f"CREATE VIRTUAL TABLE temp.tc_alert_criteria_fts USING fts5(query, {tokenize})",
+        "INSERT INTO temp.tc_alert_criteria_fts (rowid, query) "
+        "SELECT id, query FROM temp.tc_alert_criteria WHERE query <> ''",
+        "CREATE VIRTUAL TABLE temp.tc_alert_criteria_vocab "
+        "USING fts5vocab('temp', 'tc_alert_criteria_fts', 'instance')",
+        "INSERT INTO temp.tc_alert_criteria_terms (criteria_id, config, term, terms) "
+        "SELECT doc, '', term, count(*) OVER (PARTITION BY doc) "
+        "FROM (SELECT DISTINCT doc, term FROM temp.tc_alert_criteria_vocab) AS words",
+    ):
+        conn.execute(_temp_sql(sql))
+
+
+def _fill_terms_postgresql(conn: Connection) -> None:
+    """The new jobs' lexemes under each one's configuration, and each search's lexemes
+    under every configuration in use among them: what `plainto_tsquery` would make."""
+    conn.execute(
+        _temp_sql(
+            "INSERT INTO tc_alert_job_terms (job_id, term) "
+            "SELECT j.job_id, t.lexeme FROM tc_alert_search_jobs AS j "
+            f"JOIN {_JOBS.name} AS p ON p.id = j.job_id "
+            "CROSS JOIN LATERAL unnest("
+            "to_tsvector(CAST(j.config AS regconfig), coalesce(p.title, '')) || "
+            "to_tsvector(CAST(j.config AS regconfig), coalesce(p.description, ''))) AS t"
+        )
+    )
+    conn.execute(
+        _temp_sql(
+            "INSERT INTO tc_alert_criteria_terms (criteria_id, config, term, terms) "
+            "SELECT criteria_id, config, term, "
+            "count(*) OVER (PARTITION BY criteria_id, config) FROM ("
+            "SELECT DISTINCT c.id AS criteria_id, g.config, t.lexeme AS term "
+            "FROM tc_alert_criteria AS c "
+            "CROSS JOIN (SELECT DISTINCT config FROM tc_alert_search_jobs) AS g "
+            "CROSS JOIN LATERAL unnest(to_tsvector(CAST(g.config AS regconfig), c.query)) AS t "
+            "WHERE c.query <> '') AS words"
+        )
+    )
+
+
+def _match_searches(conn: Connection, scope: _Scope, at: datetime) -> None:
+    """Add the saved searches with a new, unsent job to the targets (temporary tables).
+
+    Each distinct search is matched once against the new jobs: its words (all of them
+    must be among the posting's title and description words, as /jobs search asks)
+    joined to the jobs' words, then its other filters. A search whose query has no word
+    under a posting's configuration (only stop words, or only punctuation) has no
+    keyword filter for it: matching nothing would silently lose the alert.
+    """
+    at_param = literal(at, UTCDateTime())
+    eligible = and_(
+        _eligible_search(at, scope), _CANDIDATES.c.status == CandidateStatus.ACTIVE
+    )
+    searches = _SEARCHES.join(_CANDIDATES, _CANDIDATES.c.id == _SEARCHES.c.candidate_id)
+    conn.execute(
+        insert(_CRITERIA).from_select(
+            ["query", "location", "workplace", "employment_type", "interest_id"],
+            select(*_search_criteria_columns()).select_from(searches).where(eligible).distinct(),
+        )
+    )
+    conn.execute(
+        _temp_sql(
+            "CREATE INDEX ix_tc_alert_criteria ON tc_alert_criteria "
+            "(query, location, workplace, employment_type, interest_id)"
+        )
+    )
+    oldest = select(func.min(_search_threshold())).select_from(searches).where(eligible)
+    postgresql = conn.dialect.name == "postgresql"
+    config = (
+        literal_column(pg_config_sql(f"{_JOBS.name}.language"), String)
+        if postgresql
+        else literal("", String)
+    )
+    conn.execute(
+        insert(_SEARCH_JOBS).from_select(
+            ["job_id", "posted_at", "location", "workplace", "employment_type", "config"],
+            select(
+                _JOBS.c.id,
+                _JOBS.c.posted_at,
+                func.coalesce(_JOBS.c.location, ""),
+                _as_text(_JOBS.c.workplace),
+                _as_text(_JOBS.c.employment_type),
+                config,
+            ).where(
+                _JOBS.c.posted_at <= at_param,
+                _JOBS.c.posted_at > oldest.scalar_subquery(),
+                or_(_JOBS.c.closed_at.is_(None), _JOBS.c.closed_at > at_param),
+            ),
+        )
+    )
+    if postgresql:
+        _fill_terms_postgresql(conn)
+    else:
+        _fill_terms_sqlite(conn)
+    conn.execute(_temp_sql("CREATE INDEX ix_tc_alert_job_terms ON tc_alert_job_terms (term)"))
+    conn.execute(
+        _temp_sql(
+            "CREATE INDEX ix_tc_alert_criteria_terms "
+            "ON tc_alert_criteria_terms (criteria_id, config)"
+        )
+    )
+    if postgresql:
+        conn.execute(
+            _temp_sql(
+                "ANALYZE tc_alert_criteria, tc_alert_search_jobs, tc_alert_job_terms, "
+                "tc_alert_criteria_terms"
+            )
+        )
+    terms, words = _CRITERIA_TERMS.c, _JOB_TERMS.c
+    # (search, job) where every word of the search is a word of the job.
+    worded = (
+        select(terms.criteria_id, words.job_id)
+        .join(_JOB_TERMS, words.term == terms.term)
+        .join(
+            _SEARCH_JOBS,
+            and_(_SEARCH_JOBS.c.job_id == words.job_id, _SEARCH_JOBS.c.config == terms.config),
+        )
+        .group_by(terms.criteria_id, words.job_id, terms.terms)
+        .having(func.count() == terms.terms)
+        .subquery("worded")
+    )
+    by_words = (
+        select(_CRITERIA.c.id, _SEARCH_JOBS.c.job_id, _SEARCH_JOBS.c.posted_at)
+        .select_from(worded)
+        .join(_CRITERIA, _CRITERIA.c.id == worded.c.criteria_id)
+        .join(_SEARCH_JOBS, _SEARCH_JOBS.c.job_id == worded.c.job_id)
+        .where(_search_filters())
+    )
+    wordless = (
+        select(terms.criteria_id)
+        .where(terms.criteria_id == _CRITERIA.c.id, terms.config == _SEARCH_JOBS.c.config)
+        .correlate(_CRITERIA, _SEARCH_JOBS)
+        .exists()
+    )
+    by_filters = (
+        select(_CRITERIA.c.id, _SEARCH_JOBS.c.job_id, _SEARCH_JOBS.c.posted_at)
+        .select_from(_CRITERIA)
+        .join(_SEARCH_JOBS, true())
+        .where(~wordless, _search_filters())
+    )
+    conn.execute(
+        insert(_CRITERIA_MATCHES).from_select(
+            ["criteria_id", "job_id", "posted_at"], union_all(by_words, by_filters)
+        )
+    )
+    conn.execute(
+        _temp_sql(
+            "CREATE INDEX ix_tc_alert_criteria_matches "
+            "ON tc_alert_criteria_matches (criteria_id, posted_at)"
+        )
+    )
+    if postgresql:
+        conn.execute(_temp_sql("ANALYZE tc_alert_criteria_matches"))
+    unsent_new_job = (
+        select(_CRITERIA_MATCHES.c.job_id)
+        .where(
+            _CRITERIA_MATCHES.c.criteria_id == _CRITERIA.c.id,
+            _CRITERIA_MATCHES.c.posted_at > _search_threshold(),
+            ~select(_ITEMS.c.id)
+            .where(
+                _ITEMS.c.candidate_id == _SEARCHES.c.candidate_id,
+                _ITEMS.c.job_id == _CRITERIA_MATCHES.c.job_id,
+            )
+            .correlate(_SEARCHES, _CRITERIA_MATCHES)
+            .exists(),
+        )
+        .correlate(_SEARCHES, _CRITERIA)
+        .exists()
+    )
+    conn.execute(
+        insert(_TARGETS).from_select(
+            ["candidate_id", "search_id", "criteria_id", "threshold"],
+            select(
+                _SEARCHES.c.candidate_id,
+                _SEARCHES.c.id,
+                _CRITERIA.c.id,
+                _search_threshold(),
+            )
+            .select_from(searches.join(_CRITERIA, _same_criteria()))
+            .where(eligible, unsent_new_job),
+        )
+    )
+
+
 def _match(conn: Connection, scope: _Scope, at: datetime) -> int:
     """Find who gets a digest for `scope` at `at`, in temporary tables; return how many.
 
@@ -300,6 +657,7 @@ def _match(conn: Connection, scope: _Scope, at: datetime) -> int:
             _targets_query(at, scope),
         )
     )
+    _match_searches(conn, scope, at)
     conn.execute(_TARGETS_INDEX)
     if conn.dialect.name == "postgresql":
         # Autovacuum never analyzes temporary tables; without statistics the planner
@@ -316,38 +674,51 @@ def _match(conn: Connection, scope: _Scope, at: datetime) -> int:
 def _explain_nothing(conn: Connection, scope: _Scope, at: datetime) -> str:
     """Why `_match` found nobody, with counts, read in the same snapshot as the match.
 
-    Three causes, checked in order: no eligible subscriber at all; subscribers, but
-    no open job in their interests posted since their last alert; new jobs, but each
-    one already listed for that candidate by an earlier digest (another schedule, or
-    instant alerts).
+    Three causes, checked in order: no eligible subscriber at all (to an interest or by
+    a saved search); subscribers, but no open job in their interests or searches posted
+    since their last alert; new jobs, but each one already listed for that candidate by
+    an earlier digest (another schedule, or instant alerts).
     """
-    eligible = and_(
-        _eligible_subscription(at, scope), _CANDIDATES.c.status == CandidateStatus.ACTIVE
-    )
-    people = (
-        conn.scalar(
-            select(func.count(distinct(_SUBS.c.candidate_id)))
-            .select_from(_SUBS.join(_CANDIDATES, _CANDIDATES.c.id == _SUBS.c.candidate_id))
-            .where(eligible)
-        )
-        or 0
+    active = _CANDIDATES.c.status == CandidateStatus.ACTIVE
+    subscribers = _SUBS.join(_CANDIDATES, _CANDIDATES.c.id == _SUBS.c.candidate_id)
+    searchers = _SEARCHES.join(_CANDIDATES, _CANDIDATES.c.id == _SEARCHES.c.candidate_id)
+    eligible_sub = and_(_eligible_subscription(at, scope), active)
+    eligible_search = and_(_eligible_search(at, scope), active)
+
+    def candidates(*selects: Any) -> int:
+        either = union_all(*selects).subquery()
+        return conn.scalar(select(func.count(distinct(either.c.candidate_id)))) or 0
+
+    people = candidates(
+        select(_SUBS.c.candidate_id).select_from(subscribers).where(eligible_sub),
+        select(_SEARCHES.c.candidate_id).select_from(searchers).where(eligible_search),
     )
     if not people:
         return explain_empty_run(0, 0, 0)
-    open_jobs = conn.scalar(select(func.count(distinct(_PAIRS.c.job_id)))) or 0
+    jobs = union_all(
+        select(_PAIRS.c.job_id), select(_CRITERIA_MATCHES.c.job_id.label("job_id"))
+    ).subquery()
+    open_jobs = conn.scalar(select(func.count(distinct(jobs.c.job_id)))) or 0
     has_new_job = (
         select(_PAIRS.c.job_id)
         .where(_PAIRS.c.interest_id == _SUBS.c.interest_id, _PAIRS.c.posted_at > _threshold())
         .correlate(_SUBS)
         .exists()
     )
-    with_new = (
-        conn.scalar(
-            select(func.count(distinct(_SUBS.c.candidate_id)))
-            .select_from(_SUBS.join(_CANDIDATES, _CANDIDATES.c.id == _SUBS.c.candidate_id))
-            .where(eligible, has_new_job)
+    has_new_match = (
+        select(_CRITERIA_MATCHES.c.job_id)
+        .where(
+            _CRITERIA_MATCHES.c.criteria_id == _CRITERIA.c.id,
+            _CRITERIA_MATCHES.c.posted_at > _search_threshold(),
         )
-        or 0
+        .correlate(_SEARCHES, _CRITERIA)
+        .exists()
+    )
+    with_new = candidates(
+        select(_SUBS.c.candidate_id).select_from(subscribers).where(eligible_sub, has_new_job),
+        select(_SEARCHES.c.candidate_id)
+        .select_from(searchers.join(_CRITERIA, _same_criteria()))
+        .where(eligible_search, has_new_match),
     )
     return explain_empty_run(people, open_jobs, with_new)
 
@@ -358,7 +729,7 @@ def explain_empty_run(people: int, open_jobs: int, with_new: int) -> str:
     if not people:
         return (
             "No eligible subscribers: nobody is subscribed (confirmed, not paused) to "
-            "this schedule's interests at its frequency."
+            "this schedule's interests, or to a saved search it covers, at its frequency."
         )
     if not with_new:
         return (
@@ -409,6 +780,33 @@ def _rank_chunk(conn: Connection, lo: int, hi: int) -> None:
                 .where(
                     _ITEMS.c.candidate_id == _TARGETS.c.candidate_id,
                     _ITEMS.c.job_id == _PAIRS.c.job_id,
+                )
+                .exists(),
+            ),
+        )
+    )
+    conn.execute(
+        insert(_MATCHES).from_select(
+            ["candidate_id", "search_id", "job_id", "posted_at"],
+            select(
+                _TARGETS.c.candidate_id,
+                _TARGETS.c.search_id,
+                _CRITERIA_MATCHES.c.job_id,
+                _CRITERIA_MATCHES.c.posted_at,
+            )
+            .join(
+                _CRITERIA_MATCHES,
+                and_(
+                    _CRITERIA_MATCHES.c.criteria_id == _TARGETS.c.criteria_id,
+                    _CRITERIA_MATCHES.c.posted_at > _TARGETS.c.threshold,
+                ),
+            )
+            .where(
+                _TARGETS.c.candidate_id.between(lo, hi),
+                ~select(_ITEMS.c.id)
+                .where(
+                    _ITEMS.c.candidate_id == _TARGETS.c.candidate_id,
+                    _ITEMS.c.job_id == _CRITERIA_MATCHES.c.job_id,
                 )
                 .exists(),
             ),
@@ -469,10 +867,14 @@ class _Digest:
     job_ids: list[int] = field(default_factory=list)
     total: int = 0
     interest_ids: list[int] = field(default_factory=list)
+    # The saved searches that matched a listed job, and which listed jobs each matched.
+    search_ids: list[int] = field(default_factory=list)
+    job_searches: dict[int, list[int]] = field(default_factory=dict)
 
 
 def _chunk_digests(conn: Connection, listed: set[tuple[int, int]] | None) -> dict[int, _Digest]:
-    """The ranked chunk's digests: jobs newest first (only `listed` pairs, if given), interests."""
+    """The ranked chunk's digests: jobs newest first (only `listed` pairs, if given),
+    interests, and the saved searches behind the listed jobs."""
     digests: dict[int, _Digest] = {}
     for candidate_id, job_id, total, email in conn.execute(
         select(_RANKED.c.candidate_id, _RANKED.c.job_id, _RANKED.c.total, _CANDIDATES.c.email)
@@ -487,24 +889,59 @@ def _chunk_digests(conn: Connection, listed: set[tuple[int, int]] | None) -> dic
         digest.job_ids.append(job_id)
     for candidate_id, interest_id in conn.execute(
         select(_MATCHES.c.candidate_id, _MATCHES.c.interest_id)
+        .where(_MATCHES.c.interest_id.is_not(None))
         .distinct()
         .order_by(_MATCHES.c.candidate_id, _MATCHES.c.interest_id)
     ):
         if candidate_id in digests:
             digests[candidate_id].interest_ids.append(interest_id)
+    for candidate_id, search_id, job_id in conn.execute(
+        select(_MATCHES.c.candidate_id, _MATCHES.c.search_id, _MATCHES.c.job_id)
+        .join(
+            _RANKED,
+            and_(
+                _RANKED.c.candidate_id == _MATCHES.c.candidate_id,
+                _RANKED.c.job_id == _MATCHES.c.job_id,
+            ),
+        )
+        .where(_MATCHES.c.search_id.is_not(None))
+        .distinct()
+        .order_by(_MATCHES.c.candidate_id, _MATCHES.c.search_id, _MATCHES.c.job_id)
+    ):
+        digest = digests.get(candidate_id)
+        if digest is None or job_id not in digest.job_ids:
+            continue
+        if search_id not in digest.search_ids:
+            digest.search_ids.append(search_id)
+        digest.job_searches.setdefault(job_id, []).append(search_id)
     return digests
 
 
 def alert_context(
-    run_id: int | None, job_ids: Sequence[int], total: int, interest_ids: Sequence[int]
+    run_id: int | None,
+    job_ids: Sequence[int],
+    total: int,
+    interest_ids: Sequence[int],
+    job_searches: Mapping[int, Sequence[int]] | None = None,
 ) -> dict[str, Any]:
-    """The outbox context of one digest, as jobs/digests.py reads it at send time."""
+    """The outbox context of one digest, as jobs/digests.py reads it at send time.
+
+    `job_searches` names, per listed job, the saved searches it matched; the digest
+    then covers those searches (`search_ids`, which its one-click link leaves too) and
+    says so beside each job (`job_searches`, keyed by the job id as text: JSON keys).
+    A digest may cover only searches: then it has no `interest_id`.
+    """
     context: dict[str, Any] = {
-        "interest_id": interest_ids[0],
         "interest_ids": list(interest_ids),
         "job_ids": list(job_ids),
         "more_count": max(total - len(job_ids), 0),
     }
+    if interest_ids:
+        context["interest_id"] = interest_ids[0]
+    searched = {job: sorted(set(ids)) for job, ids in (job_searches or {}).items() if ids}
+    if searched:
+        context["search_ids"] = sorted({i for ids in searched.values() for i in ids})
+        context["job_searches"] = {str(job): ids for job, ids in sorted(searched.items())}
     if run_id is not None:
         context["alert_run_id"] = run_id
     return context
@@ -544,7 +981,9 @@ def _write_chunk(conn: Connection, run_id: int, at: datetime, lo: int, hi: int) 
             "template": ALERT_TEMPLATE,
             "to_address": digest.to_address,
             "candidate_id": candidate_id,
-            "context": alert_context(run_id, digest.job_ids, digest.total, digest.interest_ids),
+            "context": alert_context(
+                run_id, digest.job_ids, digest.total, digest.interest_ids, digest.job_searches
+            ),
             "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": at,
@@ -553,7 +992,7 @@ def _write_chunk(conn: Connection, run_id: int, at: datetime, lo: int, hi: int) 
             "created_at": at,
         }
         for candidate_id, digest in _chunk_digests(conn, listed).items()
-        if digest.job_ids and digest.interest_ids
+        if digest.job_ids and (digest.interest_ids or digest.search_ids)
     ]
     queued = 0
     if rows:
@@ -567,9 +1006,24 @@ def _write_chunk(conn: Connection, run_id: int, at: datetime, lo: int, hi: int) 
         update(_SUBS)
         .where(
             _SUBS.c.id.in_(
-                select(_TARGETS.c.subscription_id).where(_TARGETS.c.candidate_id.between(lo, hi))
+                select(_TARGETS.c.subscription_id).where(
+                    _TARGETS.c.candidate_id.between(lo, hi),
+                    _TARGETS.c.subscription_id.is_not(None),
+                )
             ),
             or_(_SUBS.c.last_alerted_at.is_(None), _SUBS.c.last_alerted_at < at),
+        )
+        .values(last_alerted_at=at)
+    )
+    conn.execute(
+        update(_SEARCHES)
+        .where(
+            _SEARCHES.c.id.in_(
+                select(_TARGETS.c.search_id).where(
+                    _TARGETS.c.candidate_id.between(lo, hi), _TARGETS.c.search_id.is_not(None)
+                )
+            ),
+            or_(_SEARCHES.c.last_alerted_at.is_(None), _SEARCHES.c.last_alerted_at < at),
         )
         .values(last_alerted_at=at)
     )
@@ -907,7 +1361,9 @@ def _suppressed_and_sample(
     if digest is None or not digest.job_ids:
         return suppressed, None
     first_name = conn.scalar(select(_CANDIDATES.c.first_name).where(_CANDIDATES.c.id == sample_id))
-    context = alert_context(None, digest.job_ids, digest.total, digest.interest_ids)
+    context = alert_context(
+        None, digest.job_ids, digest.total, digest.interest_ids, digest.job_searches
+    )
     return suppressed, SampleRecipient(sample_id, digest.to_address, first_name or "", context)
 
 

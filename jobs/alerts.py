@@ -60,7 +60,6 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
-    null,
     or_,
     select,
     text,
@@ -75,7 +74,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.digests import digest_context
 from jobs.errors import ScheduleNotFound
-from jobs.search_index import FTS5_TOKENIZE, location_matches, pg_config_sql
 from jobs.models import (
     AlertRun,
     AlertRunStatus,
@@ -86,6 +84,7 @@ from jobs.models import (
     job_interests,
     schedule_interests,
 )
+from jobs.search_index import FTS5_TOKENIZE, location_matches, pg_config_sql
 from mailer.config import MailSettings
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import DEFAULT_DELIVER_WITHIN
@@ -448,7 +447,7 @@ def _fill_terms_sqlite(conn: Connection) -> None:
         f"CREATE VIRTUAL TABLE temp.tc_alert_job_fts USING fts5(title, description, {tokenize})",
         "INSERT INTO temp.tc_alert_job_fts (rowid, title, description) "
         "SELECT p.id, coalesce(p.title, ''), coalesce(p.description, '') "
-        f"FROM {_JOBS.name} AS p JOIN temp.tc_alert_search_jobs AS j ON j.job_id = p.id",
+        "FROM job_postings AS p JOIN temp.tc_alert_search_jobs AS j ON j.job_id = p.id",
         "CREATE VIRTUAL TABLE temp.tc_alert_job_vocab "
         "USING fts5vocab('temp', 'tc_alert_job_fts', 'instance')",
         "INSERT INTO temp.tc_alert_job_terms (job_id, term) "
@@ -472,7 +471,7 @@ def _fill_terms_postgresql(conn: Connection) -> None:
         _temp_sql(
             "INSERT INTO tc_alert_job_terms (job_id, term) "
             "SELECT j.job_id, t.lexeme FROM tc_alert_search_jobs AS j "
-            f"JOIN {_JOBS.name} AS p ON p.id = j.job_id "
+            "JOIN job_postings AS p ON p.id = j.job_id "
             "CROSS JOIN LATERAL unnest("
             "to_tsvector(CAST(j.config AS regconfig), coalesce(p.title, '')) || "
             "to_tsvector(CAST(j.config AS regconfig), coalesce(p.description, ''))) AS t"
@@ -502,9 +501,7 @@ def _match_searches(conn: Connection, scope: _Scope, at: datetime) -> None:
     keyword filter for it: matching nothing would silently lose the alert.
     """
     at_param = literal(at, UTCDateTime())
-    eligible = and_(
-        _eligible_search(at, scope), _CANDIDATES.c.status == CandidateStatus.ACTIVE
-    )
+    eligible = and_(_eligible_search(at, scope), _CANDIDATES.c.status == CandidateStatus.ACTIVE)
     searches = _SEARCHES.join(_CANDIDATES, _CANDIDATES.c.id == _SEARCHES.c.candidate_id)
     conn.execute(
         insert(_CRITERIA).from_select(
@@ -1275,8 +1272,8 @@ _SUPPRESSION_BATCH = 1000
 def preview_schedule(session: Session, schedule_id: int) -> AudiencePreview:
     """Count who would get schedule `schedule_id`'s digest now, and why the others would not.
 
-    Everyone with a subscription in the schedule's interests and frequency class
-    is counted once, by their most advanced subscription: deleted, else
+    Everyone with a subscription in the schedule's interests and frequency class, or a
+    saved search it covers, is counted once, by their most advanced one: deleted, else
     unsubscribed, unconfirmed, paused, or eligible; eligible candidates with no
     new job count as "nothing new", and suppressed addresses as "suppressed".
     Writes nothing but temporary tables, which it drops; never commits.
@@ -1284,27 +1281,42 @@ def preview_schedule(session: Session, schedule_id: int) -> AudiencePreview:
     name, scope = _schedule_scope(session, schedule_id)
     at = now()
     conn = session.connection()
-    in_scope = and_(
-        _SUBS.c.frequency.in_(scope.frequencies), _interest_filter(_SUBS.c.interest_id, scope)
-    )
-    eligible = and_(
-        _SUBS.c.status == SubscriptionStatus.SUBSCRIBED,
-        or_(_SUBS.c.paused_until.is_(None), _SUBS.c.paused_until <= at),
-    )
-    best = func.max(
-        case(
-            (eligible, 3),
-            (_SUBS.c.status == SubscriptionStatus.SUBSCRIBED, 2),
-            (_SUBS.c.status == SubscriptionStatus.UNCONFIRMED, 1),
-            else_=0,
+
+    def level(table: Table, in_scope: Any) -> Any:
+        """Each candidate's subscriptions (or saved searches) in scope, ranked by how far
+        along they are: 3 eligible, 2 paused, 1 unconfirmed, 0 unsubscribed."""
+        eligible = and_(
+            table.c.status == SubscriptionStatus.SUBSCRIBED,
+            or_(table.c.paused_until.is_(None), table.c.paused_until <= at),
         )
-    ).label("best")
+        return select(
+            table.c.candidate_id,
+            case(
+                (eligible, 3),
+                (table.c.status == SubscriptionStatus.SUBSCRIBED, 2),
+                (table.c.status == SubscriptionStatus.UNCONFIRMED, 1),
+                else_=0,
+            ).label("level"),
+        ).where(in_scope)
+
+    search_scope = [_SEARCHES.c.frequency.in_(scope.frequencies)]
+    if scope.interest_ids is not None:
+        search_scope.append(_SEARCHES.c.interest_id.in_(scope.interest_ids))
+    levels = union_all(
+        level(
+            _SUBS,
+            and_(
+                _SUBS.c.frequency.in_(scope.frequencies),
+                _interest_filter(_SUBS.c.interest_id, scope),
+            ),
+        ),
+        level(_SEARCHES, and_(*search_scope)),
+    ).subquery("levels")
     per_candidate = (
-        select(_CANDIDATES.c.status.label("status"), best)
-        .select_from(_SUBS)
-        .join(_CANDIDATES, _CANDIDATES.c.id == _SUBS.c.candidate_id)
-        .where(in_scope)
-        .group_by(_SUBS.c.candidate_id, _CANDIDATES.c.status)
+        select(_CANDIDATES.c.status.label("status"), func.max(levels.c.level).label("best"))
+        .select_from(levels)
+        .join(_CANDIDATES, _CANDIDATES.c.id == levels.c.candidate_id)
+        .group_by(levels.c.candidate_id, _CANDIDATES.c.status)
         .subquery()
     )
     excluded = dict.fromkeys(EXCLUSION_REASONS, 0)

@@ -1282,7 +1282,7 @@ def preview_schedule(session: Session, schedule_id: int) -> AudiencePreview:
     at = now()
     conn = session.connection()
 
-    def level(table: Table, in_scope: Any) -> Any:
+    def how_far(table: Table, in_scope: Any) -> Any:
         """Each candidate's subscriptions (or saved searches) in scope, ranked by how far
         along they are: 3 eligible, 2 paused, 1 unconfirmed, 0 unsubscribed."""
         eligible = and_(
@@ -1303,14 +1303,14 @@ def preview_schedule(session: Session, schedule_id: int) -> AudiencePreview:
     if scope.interest_ids is not None:
         search_scope.append(_SEARCHES.c.interest_id.in_(scope.interest_ids))
     levels = union_all(
-        level(
+        how_far(
             _SUBS,
             and_(
                 _SUBS.c.frequency.in_(scope.frequencies),
                 _interest_filter(_SUBS.c.interest_id, scope),
             ),
         ),
-        level(_SEARCHES, and_(*search_scope)),
+        how_far(_SEARCHES, and_(*search_scope)),
     ).subquery("levels")
     per_candidate = (
         select(_CANDIDATES.c.status.label("status"), func.max(levels.c.level).label("best"))

@@ -17,6 +17,7 @@ from jobs.digests import DigestJob, digest_context
 from jobs.models import FrequencyClass
 from jobs.models import JobPosting as Job
 from jobs.posting_fields import EmploymentType, Workplace
+from jobs.run_reports import alert_run_send_report
 from jobs.search_criteria import SearchCriteria, criteria_key
 from mailer.config import SmtpTarget
 from mailer.models import MessageKind, OutboxMessage
@@ -477,7 +478,8 @@ def test_a_search_only_digest_through_the_real_worker_leaves_only_its_search(
     search = s.search(ana, "python", location="Berlin")
     other = s.search(ana, "kotlin")
     s.job("Python developer", location="Berlin")
-    run_schedule(s.sessions, s.daily())
+    run = run_schedule(s.sessions, s.daily())
+    assert run.run_id is not None
     worker = OutboxWorker(
         s.sessions,
         lambda: SmtpSender(SmtpTarget.from_url(f"{smtp_server.url}?timeout=5")),
@@ -521,3 +523,6 @@ def test_a_search_only_digest_through_the_real_worker_leaves_only_its_search(
         other: SubscriptionStatus.SUBSCRIBED,
     }
     assert interest is SubscriptionStatus.SUBSCRIBED
+    with s.sessions() as session:
+        # The run's report counts the search's one-click as an unsubscribe from its digests.
+        assert alert_run_send_report(session, run.run_id).unsubscribes == 1

@@ -171,7 +171,7 @@ _RANKED = Table(
 _SEARCH_JOBS = Table(
     "tc_alert_search_jobs",
     _TEMP,
-    Column("job_id", Integer, nullable=False),
+    Column("job_id", Integer, primary_key=True, autoincrement=False),
     Column("posted_at", UTCDateTime(), nullable=False),
     Column("location", String, nullable=False),
     Column("workplace", String, nullable=False),
@@ -192,27 +192,71 @@ _CRITERIA = Table(
     Column("interest_id", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
-# The new jobs' words and each search's words, as the database's own tokenizer makes
+# Their distinct queries: the costly part (words) is done once per query, and far
+# fewer queries than searches exist (a query is shared across places and filters).
+_QUERIES = Table(
+    "tc_alert_queries",
+    _TEMP,
+    Column("id", Integer, primary_key=True),
+    Column("query", String, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+# The new jobs' words and each query's words, as the database's own tokenizer makes
 # them (stemmed, case and diacritics folded), so an alert matches what /jobs finds.
 _JOB_TERMS = Table(
     "tc_alert_job_terms",
     _TEMP,
     Column("job_id", Integer, nullable=False),
+    Column("config", String, nullable=False),
     Column("term", String, nullable=False),
     prefixes=["TEMPORARY"],
 )
 # Per configuration in use among the new jobs (PostgreSQL; one, "", on SQLite), with
-# `terms`, how many distinct words the search has under it.
-_CRITERIA_TERMS = Table(
-    "tc_alert_criteria_terms",
+# `terms`, how many distinct words the query has under it.
+_QUERY_TERMS = Table(
+    "tc_alert_query_terms",
     _TEMP,
-    Column("criteria_id", Integer, nullable=False),
+    Column("query_id", Integer, nullable=False),
     Column("config", String, nullable=False),
     Column("term", String, nullable=False),
     Column("terms", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
-# Which distinct search matches which new job.
+# The (query, configuration) pairs without a word: no keyword filter for those jobs.
+_WORDLESS = Table(
+    "tc_alert_wordless",
+    _TEMP,
+    Column("query_id", Integer, nullable=False),
+    Column("config", String, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+# Which query matches which new job (every word among the job's; a query without a
+# word under the job's configuration matches every job of it).
+_QUERY_MATCHES = Table(
+    "tc_alert_query_matches",
+    _TEMP,
+    Column("query_id", Integer, nullable=False),
+    Column("job_id", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+# Which distinct place ("" for anywhere) matches which new job (`location_matches`).
+_PLACE_MATCHES = Table(
+    "tc_alert_place_matches",
+    _TEMP,
+    Column("location", String, nullable=False),
+    Column("job_id", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+# Which distinct (query, place) of the searches matches which new job.
+_QUERY_PLACE_MATCHES = Table(
+    "tc_alert_query_place_matches",
+    _TEMP,
+    Column("query", String, nullable=False),
+    Column("location", String, nullable=False),
+    Column("job_id", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+# Which distinct search matches which new job: all its filters hold.
 _CRITERIA_MATCHES = Table(
     "tc_alert_criteria_matches",
     _TEMP,
@@ -228,16 +272,21 @@ _TEMP_TABLES = (
     _RANKED,
     _SEARCH_JOBS,
     _CRITERIA,
+    _QUERIES,
     _JOB_TERMS,
-    _CRITERIA_TERMS,
+    _QUERY_TERMS,
+    _WORDLESS,
+    _QUERY_MATCHES,
+    _PLACE_MATCHES,
+    _QUERY_PLACE_MATCHES,
     _CRITERIA_MATCHES,
 )
 # SQLite: the FTS5 tables that tokenize, and the fts5vocab tables that read their words.
 _FTS_TABLES = (
     "tc_alert_job_vocab",
-    "tc_alert_criteria_vocab",
+    "tc_alert_query_vocab",
     "tc_alert_job_fts",
-    "tc_alert_criteria_fts",
+    "tc_alert_query_fts",
 )
 # Built after the rows are in, which is cheaper than maintaining them row by row;
 # plain DDL, because Index objects would be emitted with the CREATE TABLE.
@@ -418,7 +467,7 @@ def _targets_query(at: datetime, scope: _Scope) -> Any:
 
 
 def _search_filters() -> Any:
-    """Every filter of a search but its keywords holds for a new job."""
+    """The filters of a search besides its words and place hold for a new job."""
     crit, job = _CRITERIA.c, _SEARCH_JOBS.c
     tagged = (
         select(job_interests.c.job_id)
@@ -432,15 +481,14 @@ def _search_filters() -> Any:
         or_(crit.workplace == "", crit.workplace == job.workplace),
         or_(crit.employment_type == "", crit.employment_type == job.employment_type),
         or_(crit.interest_id == 0, tagged),
-        or_(crit.location == "", location_matches(job.location, crit.location)),
     )
 
 
 def _fill_terms_sqlite(conn: Connection) -> None:
-    """Tokenize the new jobs and the searches with FTS5 and read the words back.
+    """Tokenize the new jobs and the queries with FTS5 and read the words back.
 
     Temporary FTS5 tables with the index's tokenizer, and `fts5vocab` tables over them
-    (one row per word occurrence: the document, here a job or search id, and the word).
+    (one row per word occurrence: the document, here a job or query id, and the word).
     """
     tokenize = f"tokenize='{FTS5_TOKENIZE}'"
     for sql in (
@@ -450,27 +498,27 @@ def _fill_terms_sqlite(conn: Connection) -> None:
         "FROM job_postings AS p JOIN temp.tc_alert_search_jobs AS j ON j.job_id = p.id",
         "CREATE VIRTUAL TABLE temp.tc_alert_job_vocab "
         "USING fts5vocab('temp', 'tc_alert_job_fts', 'instance')",
-        "INSERT INTO temp.tc_alert_job_terms (job_id, term) "
-        "SELECT DISTINCT doc, term FROM temp.tc_alert_job_vocab",
-        f"CREATE VIRTUAL TABLE temp.tc_alert_criteria_fts USING fts5(query, {tokenize})",
-        "INSERT INTO temp.tc_alert_criteria_fts (rowid, query) "
-        "SELECT id, query FROM temp.tc_alert_criteria WHERE query <> ''",
-        "CREATE VIRTUAL TABLE temp.tc_alert_criteria_vocab "
-        "USING fts5vocab('temp', 'tc_alert_criteria_fts', 'instance')",
-        "INSERT INTO temp.tc_alert_criteria_terms (criteria_id, config, term, terms) "
+        "INSERT INTO temp.tc_alert_job_terms (job_id, config, term) "
+        "SELECT DISTINCT doc, '', term FROM temp.tc_alert_job_vocab",
+        f"CREATE VIRTUAL TABLE temp.tc_alert_query_fts USING fts5(query, {tokenize})",
+        "INSERT INTO temp.tc_alert_query_fts (rowid, query) "
+        "SELECT id, query FROM temp.tc_alert_queries WHERE query <> ''",
+        "CREATE VIRTUAL TABLE temp.tc_alert_query_vocab "
+        "USING fts5vocab('temp', 'tc_alert_query_fts', 'instance')",
+        "INSERT INTO temp.tc_alert_query_terms (query_id, config, term, terms) "
         "SELECT doc, '', term, count(*) OVER (PARTITION BY doc) "
-        "FROM (SELECT DISTINCT doc, term FROM temp.tc_alert_criteria_vocab) AS words",
+        "FROM (SELECT DISTINCT doc, term FROM temp.tc_alert_query_vocab) AS words",
     ):
         conn.execute(_temp_sql(sql))
 
 
 def _fill_terms_postgresql(conn: Connection) -> None:
-    """The new jobs' lexemes under each one's configuration, and each search's lexemes
+    """The new jobs' lexemes under each one's configuration, and each query's lexemes
     under every configuration in use among them: what `plainto_tsquery` would make."""
     conn.execute(
         _temp_sql(
-            "INSERT INTO tc_alert_job_terms (job_id, term) "
-            "SELECT j.job_id, t.lexeme FROM tc_alert_search_jobs AS j "
+            "INSERT INTO tc_alert_job_terms (job_id, config, term) "
+            "SELECT j.job_id, j.config, t.lexeme FROM tc_alert_search_jobs AS j "
             "JOIN job_postings AS p ON p.id = j.job_id "
             "CROSS JOIN LATERAL unnest("
             "to_tsvector(CAST(j.config AS regconfig), coalesce(p.title, '')) || "
@@ -479,14 +527,101 @@ def _fill_terms_postgresql(conn: Connection) -> None:
     )
     conn.execute(
         _temp_sql(
-            "INSERT INTO tc_alert_criteria_terms (criteria_id, config, term, terms) "
-            "SELECT criteria_id, config, term, "
-            "count(*) OVER (PARTITION BY criteria_id, config) FROM ("
-            "SELECT DISTINCT c.id AS criteria_id, g.config, t.lexeme AS term "
-            "FROM tc_alert_criteria AS c "
+            "INSERT INTO tc_alert_query_terms (query_id, config, term, terms) "
+            "SELECT query_id, config, term, "
+            "count(*) OVER (PARTITION BY query_id, config) FROM ("
+            "SELECT DISTINCT q.id AS query_id, g.config, t.lexeme AS term "
+            "FROM tc_alert_queries AS q "
             "CROSS JOIN (SELECT DISTINCT config FROM tc_alert_search_jobs) AS g "
-            "CROSS JOIN LATERAL unnest(to_tsvector(CAST(g.config AS regconfig), c.query)) AS t "
-            "WHERE c.query <> '') AS words"
+            "CROSS JOIN LATERAL unnest(to_tsvector(CAST(g.config AS regconfig), q.query)) AS t "
+            "WHERE q.query <> '') AS words"
+        )
+    )
+
+
+def _analyze(conn: Connection, *tables: Table) -> None:
+    """PostgreSQL: give the planner statistics of freshly filled temporary tables.
+
+    Autovacuum never analyzes temporary tables; without statistics the planner
+    guesses, and joins over them went from milliseconds to seconds.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(_temp_sql("ANALYZE " + ", ".join(table.name for table in tables)))
+
+
+def _match_words(conn: Connection) -> None:
+    """Fill `_QUERY_MATCHES`: each distinct query's new jobs, by the database's words.
+
+    A query matches a job when every word of it is among the job's words (the
+    title's and the description's), as /jobs search asks. A query with no word under
+    a posting's configuration (only stop words, or only punctuation) has no keyword
+    filter for it: matching nothing would silently lose the alert.
+    """
+    if conn.dialect.name == "postgresql":
+        _fill_terms_postgresql(conn)
+    else:
+        _fill_terms_sqlite(conn)
+    conn.execute(
+        _temp_sql("CREATE INDEX ix_tc_alert_job_terms ON tc_alert_job_terms (term, config)")
+    )
+    conn.execute(
+        _temp_sql("CREATE INDEX ix_tc_alert_query_terms ON tc_alert_query_terms (query_id, config)")
+    )
+    conn.execute(_temp_sql("CREATE INDEX ix_tc_alert_search_jobs ON tc_alert_search_jobs (config)"))
+    _analyze(conn, _QUERIES, _SEARCH_JOBS, _JOB_TERMS, _QUERY_TERMS)
+    terms, words = _QUERY_TERMS.c, _JOB_TERMS.c
+    conn.execute(
+        insert(_QUERY_MATCHES).from_select(
+            ["query_id", "job_id"],
+            select(terms.query_id, words.job_id)
+            .join(_JOB_TERMS, and_(words.term == terms.term, words.config == terms.config))
+            .group_by(terms.query_id, words.job_id, terms.terms)
+            .having(func.count() == terms.terms),
+        )
+    )
+    configs = select(_SEARCH_JOBS.c.config).distinct().subquery("configs")
+    conn.execute(
+        insert(_WORDLESS).from_select(
+            ["query_id", "config"],
+            select(_QUERIES.c.id, configs.c.config)
+            .select_from(_QUERIES)
+            .join(configs, true())
+            .where(
+                ~select(terms.query_id)
+                .where(terms.query_id == _QUERIES.c.id, terms.config == configs.c.config)
+                .exists()
+            ),
+        )
+    )
+    conn.execute(
+        insert(_QUERY_MATCHES).from_select(
+            ["query_id", "job_id"],
+            select(_WORDLESS.c.query_id, _SEARCH_JOBS.c.job_id).join(
+                _SEARCH_JOBS, _SEARCH_JOBS.c.config == _WORDLESS.c.config
+            ),
+        )
+    )
+
+
+def _match_places(conn: Connection) -> None:
+    """Fill `_PLACE_MATCHES`: each distinct place's new jobs ("" matches every one)."""
+    places = (
+        select(_CRITERIA.c.location).where(_CRITERIA.c.location != "").distinct().subquery("places")
+    )
+    conn.execute(
+        insert(_PLACE_MATCHES).from_select(
+            ["location", "job_id"],
+            union_all(
+                select(literal("", String).label("location"), _SEARCH_JOBS.c.job_id),
+                select(places.c.location, _SEARCH_JOBS.c.job_id)
+                .select_from(places)
+                .join(_SEARCH_JOBS, location_matches(_SEARCH_JOBS.c.location, places.c.location)),
+            ),
+        )
+    )
+    conn.execute(
+        _temp_sql(
+            "CREATE INDEX ix_tc_alert_place_matches ON tc_alert_place_matches (location, job_id)"
         )
     )
 
@@ -494,11 +629,12 @@ def _fill_terms_postgresql(conn: Connection) -> None:
 def _match_searches(conn: Connection, scope: _Scope, at: datetime) -> None:
     """Add the saved searches with a new, unsent job to the targets (temporary tables).
 
-    Each distinct search is matched once against the new jobs: its words (all of them
-    must be among the posting's title and description words, as /jobs search asks)
-    joined to the jobs' words, then its other filters. A search whose query has no word
-    under a posting's configuration (only stop words, or only punctuation) has no
-    keyword filter for it: matching nothing would silently lose the alert.
+    Matching goes from the fewest things to the most, each level reusing the one
+    before: the distinct queries' words against the new jobs' words
+    (`_match_words`), the distinct places against their locations (`_match_places`),
+    the distinct (query, place) pairs, then each distinct search with its other
+    filters; last, the saved searches of each distinct search with a new job never
+    sent to their candidate.
     """
     at_param = literal(at, UTCDateTime())
     eligible = and_(_eligible_search(at, scope), _CANDIDATES.c.status == CandidateStatus.ACTIVE)
@@ -509,17 +645,19 @@ def _match_searches(conn: Connection, scope: _Scope, at: datetime) -> None:
             select(*_search_criteria_columns()).select_from(searches).where(eligible).distinct(),
         )
     )
+    if conn.scalar(select(_CRITERIA.c.id).limit(1)) is None:
+        return  # nobody to serve by a saved search: spare the words and the statistics
     conn.execute(
         _temp_sql(
             "CREATE INDEX ix_tc_alert_criteria ON tc_alert_criteria "
             "(query, location, workplace, employment_type, interest_id)"
         )
     )
+    conn.execute(insert(_QUERIES).from_select(["query"], select(_CRITERIA.c.query).distinct()))
     oldest = select(func.min(_search_threshold())).select_from(searches).where(eligible)
-    postgresql = conn.dialect.name == "postgresql"
     config = (
-        literal_column(pg_config_sql(f"{_JOBS.name}.language"), String)
-        if postgresql
+        literal_column(pg_config_sql("job_postings.language"), String)
+        if conn.dialect.name == "postgresql"
         else literal("", String)
     )
     conn.execute(
@@ -539,59 +677,45 @@ def _match_searches(conn: Connection, scope: _Scope, at: datetime) -> None:
             ),
         )
     )
-    if postgresql:
-        _fill_terms_postgresql(conn)
-    else:
-        _fill_terms_sqlite(conn)
-    conn.execute(_temp_sql("CREATE INDEX ix_tc_alert_job_terms ON tc_alert_job_terms (term)"))
+    _match_words(conn)
+    _match_places(conn)
+    _analyze(conn, _CRITERIA, _QUERY_MATCHES, _PLACE_MATCHES)
+    pairs = select(_CRITERIA.c.query, _CRITERIA.c.location).distinct().subquery("pairs")
+    conn.execute(
+        insert(_QUERY_PLACE_MATCHES).from_select(
+            ["query", "location", "job_id"],
+            select(pairs.c.query, pairs.c.location, _QUERY_MATCHES.c.job_id)
+            .select_from(pairs)
+            .join(_QUERIES, _QUERIES.c.query == pairs.c.query)
+            .join(_QUERY_MATCHES, _QUERY_MATCHES.c.query_id == _QUERIES.c.id)
+            .join(
+                _PLACE_MATCHES,
+                and_(
+                    _PLACE_MATCHES.c.location == pairs.c.location,
+                    _PLACE_MATCHES.c.job_id == _QUERY_MATCHES.c.job_id,
+                ),
+            ),
+        )
+    )
     conn.execute(
         _temp_sql(
-            "CREATE INDEX ix_tc_alert_criteria_terms "
-            "ON tc_alert_criteria_terms (criteria_id, config)"
+            "CREATE INDEX ix_tc_alert_query_place_matches "
+            "ON tc_alert_query_place_matches (query, location)"
         )
     )
-    if postgresql:
-        conn.execute(
-            _temp_sql(
-                "ANALYZE tc_alert_criteria, tc_alert_search_jobs, tc_alert_job_terms, "
-                "tc_alert_criteria_terms"
-            )
-        )
-    terms, words = _CRITERIA_TERMS.c, _JOB_TERMS.c
-    # (search, job) where every word of the search is a word of the job.
-    worded = (
-        select(terms.criteria_id, words.job_id)
-        .join(_JOB_TERMS, words.term == terms.term)
-        .join(
-            _SEARCH_JOBS,
-            and_(_SEARCH_JOBS.c.job_id == words.job_id, _SEARCH_JOBS.c.config == terms.config),
-        )
-        .group_by(terms.criteria_id, words.job_id, terms.terms)
-        .having(func.count() == terms.terms)
-        .subquery("worded")
-    )
-    by_words = (
-        select(_CRITERIA.c.id, _SEARCH_JOBS.c.job_id, _SEARCH_JOBS.c.posted_at)
-        .select_from(worded)
-        .join(_CRITERIA, _CRITERIA.c.id == worded.c.criteria_id)
-        .join(_SEARCH_JOBS, _SEARCH_JOBS.c.job_id == worded.c.job_id)
-        .where(_search_filters())
-    )
-    wordless = (
-        select(terms.criteria_id)
-        .where(terms.criteria_id == _CRITERIA.c.id, terms.config == _SEARCH_JOBS.c.config)
-        .correlate(_CRITERIA, _SEARCH_JOBS)
-        .exists()
-    )
-    by_filters = (
-        select(_CRITERIA.c.id, _SEARCH_JOBS.c.job_id, _SEARCH_JOBS.c.posted_at)
-        .select_from(_CRITERIA)
-        .join(_SEARCH_JOBS, true())
-        .where(~wordless, _search_filters())
-    )
+    _analyze(conn, _QUERY_PLACE_MATCHES)
+    found = _QUERY_PLACE_MATCHES.c
     conn.execute(
         insert(_CRITERIA_MATCHES).from_select(
-            ["criteria_id", "job_id", "posted_at"], union_all(by_words, by_filters)
+            ["criteria_id", "job_id", "posted_at"],
+            select(_CRITERIA.c.id, _SEARCH_JOBS.c.job_id, _SEARCH_JOBS.c.posted_at)
+            .select_from(_CRITERIA)
+            .join(
+                _QUERY_PLACE_MATCHES,
+                and_(found.query == _CRITERIA.c.query, found.location == _CRITERIA.c.location),
+            )
+            .join(_SEARCH_JOBS, _SEARCH_JOBS.c.job_id == found.job_id)
+            .where(_search_filters()),
         )
     )
     conn.execute(
@@ -600,8 +724,7 @@ def _match_searches(conn: Connection, scope: _Scope, at: datetime) -> None:
             "ON tc_alert_criteria_matches (criteria_id, posted_at)"
         )
     )
-    if postgresql:
-        conn.execute(_temp_sql("ANALYZE tc_alert_criteria_matches"))
+    _analyze(conn, _CRITERIA_MATCHES)
     unsent_new_job = (
         select(_CRITERIA_MATCHES.c.job_id)
         .where(

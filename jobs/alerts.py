@@ -11,13 +11,31 @@ A run (`run_schedule`, `run_instant`) goes in three steps on one connection:
    posted after the subscription's `last_alerted_at` (or its `created_at`) and
    never in `digest_items` for that candidate: one index probe each. That is
    who gets a digest, and for which interests.
+   **Saved searches** join the same targets (`_match_searches`): those
+   subscribed, not paused, of active candidates, of the run's frequencies (a run
+   for some interests serves only searches narrowed to one of them; an
+   all-interests or instant run serves all of its frequency). The open jobs
+   posted after the oldest such search's threshold go into a temporary table;
+   then matching goes from the fewest things to the most: the distinct queries,
+   tokenized by the database itself beside the new jobs' titles and descriptions
+   (PostgreSQL: `to_tsvector` under each posting's language configuration;
+   SQLite: temporary FTS5 tables with the index's tokenizer, read back through
+   `fts5vocab`), match a job when all their words are among its words, which is
+   what /jobs search asks (`jobs.search_index`); the distinct places match by
+   `location_matches`; then each distinct (query, place) pair, each distinct
+   search with its workplace, type and interest filters, and last the saved
+   searches with a matched job newer than their own threshold and never sent to
+   their candidate. 100,000 searches sharing a few thousand distinct ones cost
+   the distinct ones.
 3. **Write**, `batch_size` candidates per transaction: list each candidate's
-   new, unsent jobs (targets joined to pairs), rank them newest first with a
+   new, unsent jobs (targets joined to pairs, and to the searches' matches), each
+   with its reason (an interest or a saved search), rank them newest first with a
    window function and keep ten with the total; insert those as digest items
    with ON CONFLICT DO NOTHING … RETURNING; queue one outbox row per candidate
    naming only the jobs that insert returned (dedupe key per run and
-   candidate); move `last_alerted_at` of the targeted subscriptions to the run's
-   time. The row's context is what jobs/digests.py reads at send time.
+   candidate), the interests, and the saved searches behind each listed job;
+   move `last_alerted_at` of the targeted subscriptions and saved searches to the
+   run's time. The row's context is what jobs/digests.py reads at send time.
 
 Idempotence rests on the unique digest items: a job is listed only if this run
 inserted its (candidate, job) item, so a re-run, a concurrent run or a run
@@ -27,7 +45,9 @@ candidates up.
 
 Only the listed jobs get digest items. The rest are counted in `more_count`
 (the digest links to all of them) and are not listed by a later digest: the
-subscription's `last_alerted_at` moves past them.
+subscription's (or saved search's) `last_alerted_at` moves past them. So one
+candidate gets one digest however many interests and searches found their jobs,
+each job listed once with every reason, and none when nothing is new.
 
 Suppression is not joined here: suppressions are HMACs of addresses under a
 salt (see preferences/suppressions.py), which SQL cannot compute on SQLite. The

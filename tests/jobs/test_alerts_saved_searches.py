@@ -20,6 +20,7 @@ from jobs.posting_fields import EmploymentType, Workplace
 from jobs.run_reports import alert_run_send_report
 from jobs.search_criteria import SearchCriteria, criteria_key
 from mailer.config import SmtpTarget
+from mailer.eligibility import skip_reason
 from mailer.models import MessageKind, OutboxMessage
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
@@ -526,3 +527,31 @@ def test_a_search_only_digest_through_the_real_worker_leaves_only_its_search(
     with s.sessions() as session:
         # The run's report counts the search's one-click as an unsubscribe from its digests.
         assert alert_run_send_report(session, run.run_id).unsubscribes == 1
+
+
+def test_the_worker_skips_a_search_only_digest_whose_search_was_left(s: Searches) -> None:
+    """Send-time check: a search-only digest goes while its search is subscribed and not
+    paused, and only as its own candidate's search."""
+    ana = s.person("ana@example.com")
+    search = s.search(ana, "python")
+    theirs = s.search(s.person("ben@example.com"), "kotlin")
+    s.job("Python developer")
+    run_schedule(s.sessions, s.daily())
+    with s.sessions() as session:
+        message = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.candidate_id == ana)
+        ).one()
+        assert skip_reason(session, message) is None
+        session.execute(
+            update(SavedSearch).where(SavedSearch.id == search).values(paused_until=T0 + DAY)
+        )
+        assert skip_reason(session, message) == "alerts are paused"
+        session.execute(
+            update(SavedSearch)
+            .where(SavedSearch.id == search)
+            .values(paused_until=None, status=SubscriptionStatus.UNSUBSCRIBED)
+        )
+        assert skip_reason(session, message) == "candidate is not subscribed to this interest"
+        # Someone else's subscribed search named in the context does not count.
+        message.context = {**message.context, "search_ids": [theirs]}
+        assert skip_reason(session, message) == "candidate is not subscribed to this interest"

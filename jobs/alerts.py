@@ -259,6 +259,16 @@ _QUERY_MATCHES = Table(
     Column("job_id", Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
+# The distinct places of the searches, each as its criteria spell it (`location`) and as
+# `location_matches` wants it (`wanted`: lower-cased by Python, as /jobs does; SQLite's
+# lower() folds ASCII only).
+_PLACES = Table(
+    "tc_alert_places",
+    _TEMP,
+    Column("location", String, nullable=False),
+    Column("wanted", String, nullable=False),
+    prefixes=["TEMPORARY"],
+)
 # Which distinct place ("" for anywhere) matches which new job (`location_matches`).
 _PLACE_MATCHES = Table(
     "tc_alert_place_matches",
@@ -297,6 +307,7 @@ _TEMP_TABLES = (
     _QUERY_TERMS,
     _WORDLESS,
     _QUERY_MATCHES,
+    _PLACES,
     _PLACE_MATCHES,
     _QUERY_PLACE_MATCHES,
     _CRITERIA_MATCHES,
@@ -625,17 +636,22 @@ def _match_words(conn: Connection) -> None:
 
 def _match_places(conn: Connection) -> None:
     """Fill `_PLACE_MATCHES`: each distinct place's new jobs ("" matches every one)."""
-    places = (
-        select(_CRITERIA.c.location).where(_CRITERIA.c.location != "").distinct().subquery("places")
-    )
+    places = [
+        {"location": place, "wanted": place.lower()}
+        for place in conn.scalars(
+            select(_CRITERIA.c.location).where(_CRITERIA.c.location != "").distinct()
+        )
+    ]
+    if places:
+        conn.execute(insert(_PLACES), places)
     conn.execute(
         insert(_PLACE_MATCHES).from_select(
             ["location", "job_id"],
             union_all(
                 select(literal("", String).label("location"), _SEARCH_JOBS.c.job_id),
-                select(places.c.location, _SEARCH_JOBS.c.job_id)
-                .select_from(places)
-                .join(_SEARCH_JOBS, location_matches(_SEARCH_JOBS.c.location, places.c.location)),
+                select(_PLACES.c.location, _SEARCH_JOBS.c.job_id).join(
+                    _SEARCH_JOBS, location_matches(_SEARCH_JOBS.c.location, _PLACES.c.wanted)
+                ),
             ),
         )
     )

@@ -555,3 +555,13 @@ def test_the_worker_skips_a_search_only_digest_whose_search_was_left(s: Searches
         # Someone else's subscribed search named in the context does not count.
         message.context = {**message.context, "search_ids": [theirs]}
         assert skip_reason(session, message) == "candidate is not subscribed to this interest"
+
+
+def test_a_place_typed_in_capitals_matches_beyond_ascii(s: Searches) -> None:
+    """The place is lower-cased as /jobs does it (SQLite's lower() folds ASCII only)."""
+    ana = s.person("ana@example.com")
+    s.search(ana, location="ZÜRICH")
+    zurich = s.job("Nurse", location="Zürich, Switzerland")
+    s.job("Nurse", location="Zug, Switzerland")
+    run_schedule(s.sessions, s.daily())
+    assert listed(s, ana) == [zurich]

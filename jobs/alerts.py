@@ -962,7 +962,10 @@ def _rank_chunk(conn: Connection, lo: int, hi: int) -> None:
                 ~select(_ITEMS.c.id)
                 .where(
                     _ITEMS.c.candidate_id == _TARGETS.c.candidate_id,
-                    _ITEMS.c.job_id == _CRITERIA_MATCHES.c.job_id,
+                    # "+ 0": probe by candidate only. The run's own inserts make the
+                    # new jobs' statistics stale, and PostgreSQL then probed by job id,
+                    # reading every item of that job, more with each chunk.
+                    _ITEMS.c.job_id + 0 == _CRITERIA_MATCHES.c.job_id,
                 )
                 .exists(),
             ),
@@ -1051,21 +1054,17 @@ def _chunk_digests(conn: Connection, listed: set[tuple[int, int]] | None) -> dic
     ):
         if candidate_id in digests:
             digests[candidate_id].interest_ids.append(interest_id)
+    # Filtered here, not joined to the ranked jobs: the chunk's tables have no index
+    # nor statistics, and PostgreSQL's guess made that join cost a second a chunk.
+    listed_jobs = {c: set(d.job_ids) for c, d in digests.items()}
     for candidate_id, search_id, job_id in conn.execute(
         select(_MATCHES.c.candidate_id, _MATCHES.c.search_id, _MATCHES.c.job_id)
-        .join(
-            _RANKED,
-            and_(
-                _RANKED.c.candidate_id == _MATCHES.c.candidate_id,
-                _RANKED.c.job_id == _MATCHES.c.job_id,
-            ),
-        )
         .where(_MATCHES.c.search_id.is_not(None))
         .distinct()
         .order_by(_MATCHES.c.candidate_id, _MATCHES.c.search_id, _MATCHES.c.job_id)
     ):
         digest = digests.get(candidate_id)
-        if digest is None or job_id not in digest.job_ids:
+        if digest is None or job_id not in listed_jobs[candidate_id]:
             continue
         if search_id not in digest.search_ids:
             digest.search_ids.append(search_id)

@@ -4,8 +4,10 @@ one digest per candidate, each job once with every reason, never twice across ru
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.alerts import preview_schedule, run_instant, run_schedule
 from jobs.digests import DigestJob, digest_context
-from jobs.models import FrequencyClass
+from jobs.models import AlertSchedule, FrequencyClass
 from jobs.models import JobPosting as Job
 from jobs.posting_fields import EmploymentType, Workplace
 from jobs.run_reports import alert_run_send_report
@@ -25,8 +27,17 @@ from mailer.models import MessageKind, OutboxMessage
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import OutboxWorker
-from preferences.clock import FrozenClock
-from preferences.db import session_scope
+from portal.schema import metadata
+from preferences.clock import FrozenClock, frozen
+from preferences.db import (
+    WriteMode,
+    make_engine,
+    make_session_factory,
+    reset_write_mode,
+    session_scope,
+    set_write_mode,
+    wrote_in_transaction,
+)
 from preferences.lists import one_click_unsubscribe, read_one_click_link
 from preferences.models import (
     Candidate,
@@ -565,3 +576,53 @@ def test_a_place_typed_in_capitals_matches_beyond_ascii(s: Searches) -> None:
     s.job("Nurse", location="Zug, Switzerland")
     run_schedule(s.sessions, s.daily())
     assert listed(s, ana) == [zurich]
+
+
+def test_matching_searches_on_sqlite_takes_no_write_lock(tmp_path: Path) -> None:
+    """The FTS5 and fts5vocab tables that tokenize are temporary: a preview with saved
+    searches leaves SQLite's write lock free, as a web request's must."""
+    path = tmp_path / "lock.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        metadata().create_all(engine)
+        factory = make_session_factory(engine)
+        with frozen(T0), session_scope(factory) as session:
+            ana = Candidate(email="ana@example.com")
+            session.add(ana)
+            session.flush()
+            session.add_all(
+                [
+                    SavedSearch(
+                        candidate_id=ana.id,
+                        criteria_key="python",
+                        query="python",
+                        status=SubscriptionStatus.SUBSCRIBED,
+                        frequency=Frequency.DAILY,
+                        last_alerted_at=LAST_RUN,
+                    ),
+                    Job(
+                        reference="P-1",
+                        title="Python developer",
+                        apply_url="https://jobs.example.com/apply",
+                        posted_at=T0 - HOUR,
+                    ),
+                    AlertSchedule(name="Daily", cron="0 9 * * *"),
+                ]
+            )
+        token = set_write_mode(WriteMode.ON_FIRST_WRITE)
+        try:
+            with frozen(T0), factory() as session:
+                schedule = session.scalars(select(AlertSchedule.id)).one()
+                preview = preview_schedule(session, schedule)
+                assert preview.receive == 1
+                probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+                try:
+                    probe.execute("BEGIN IMMEDIATE")  # raises if the lock were held
+                    probe.execute("ROLLBACK")
+                finally:
+                    probe.close()
+                assert not wrote_in_transaction(session)
+        finally:
+            reset_write_mode(token)
+    finally:
+        engine.dispose()

@@ -1,13 +1,16 @@
 """Send-time context of job-alert digests: the jobs a queued digest names, once per batch.
 
 A digest row in the outbox stays small: its context holds `interest_id` (the
-list its one-click link leaves), `interest_ids` (every interest the digest
-covers; default: that one), `job_ids` (at most 10, newest first) and
-`more_count`. Titles, locations and interest names are read when it is sent, so
-a job closed meanwhile is left out, and a digest whose jobs have all closed is
-skipped. So are the interests the candidate has since left or paused: a job
-that matched only those is dropped, and the "matched" line and the footer name
-only the interests still subscribed.
+first interest it covers), `interest_ids` (every interest the digest covers;
+default: that one; empty for a digest of saved searches only), `search_ids` (the
+saved searches it covers, if any), `job_searches` (per listed job, keyed by its id
+as text, the saved searches it matched), `job_ids` (at most 10, newest first) and
+`more_count`. The one-click link leaves every interest and search it covers.
+Titles, locations, interest names and the searches' words are read when it is
+sent, so a job closed meanwhile is left out, and a digest whose jobs have all
+closed is skipped. So are the interests and saved searches the candidate has
+since left or paused: a job that matched only those is dropped, and the "matched"
+line and the footer name only the interests and searches still subscribed.
 """
 
 from __future__ import annotations
@@ -15,19 +18,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.models import JobPosting, job_interests
+from jobs.posting_fields import EmploymentType, Workplace
+from jobs.search_criteria import SearchCriteria, describe
 from mailer.campaigns import TEST_SUBJECT_PREFIX
 from mailer.config import MailSettings
-from mailer.eligibility import subscription_states
+from mailer.eligibility import saved_search_states, subscription_states
 from mailer.models import OutboxMessage
 from preferences.clock import now
 from preferences.db import among
-from preferences.models import Interest, SubscriptionStatus
+from preferences.models import Interest, SavedSearch, SubscriptionStatus
 
 
 def _ids(value: object) -> list[int]:
@@ -50,7 +55,42 @@ class DigestJob(NamedTuple):
     title: str
     location: str | None
     url: str
+    # The interests it matched, by name.
     matched: list[str]
+    # The saved searches it matched, in words: "your search “python” in Berlin".
+    searches: list[str] = []
+
+
+def _job_searches(message: OutboxMessage) -> dict[int, list[int]]:
+    """Per listed job, the saved searches it matched (context keys are text: JSON)."""
+    raw = message.context.get("job_searches")
+    if not isinstance(raw, dict):
+        return {}
+    return {int(job): _ids(ids) for job, ids in raw.items() if str(job).isdigit()}
+
+
+def _criteria(row: Any, interest: Any) -> SearchCriteria:
+    """A saved search's row as a `SearchCriteria` (an unknown filter value reads as "any")."""
+    workplace = row.workplace if row.workplace in {w.value for w in Workplace} else None
+    kind = row.employment_type
+    employment_type = kind if kind in {e.value for e in EmploymentType} else None
+    return SearchCriteria(
+        q=row.query or "",
+        location=row.location or "",
+        workplace=Workplace(workplace) if workplace else None,
+        employment_type=EmploymentType(employment_type) if employment_type else None,
+        interest=interest.slug if interest is not None else "",
+    )
+
+
+def _reason(interest_names: list[str], searches: list[str], company: str) -> str:
+    """The footer's "why you get this": the interests, and the saved searches in words."""
+    parts = [", ".join(interest_names)] if interest_names else []
+    if len(searches) == 1:
+        parts.append(f"your saved search {searches[0]}")
+    elif searches:
+        parts.append("your saved searches " + "; ".join(searches))
+    return f"You subscribed to job alerts for {' and '.join(parts)} at {company}."
 
 
 def digest_context(
@@ -58,8 +98,25 @@ def digest_context(
 ) -> dict[int, dict[str, Any] | str]:
     """Per outbox id: the digest's open jobs with what they matched, and the footer reason."""
     job_ids = {j for m in messages for j in _ids(m.context.get("job_ids"))}
-    interest_ids = {i for m in messages for i in _interest_ids(m)}
+    search_ids = {s for m in messages for s in _ids(m.context.get("search_ids"))}
     at = now()
+    searches = {
+        row.id: row
+        for row in session.execute(
+            select(
+                SavedSearch.id,
+                SavedSearch.candidate_id,
+                SavedSearch.query,
+                SavedSearch.location,
+                SavedSearch.workplace,
+                SavedSearch.employment_type,
+                SavedSearch.interest_id,
+            ).where(among(session, SavedSearch.id, search_ids))
+        )
+    }
+    interest_ids = {i for m in messages for i in _interest_ids(m)} | {
+        row.interest_id for row in searches.values() if row.interest_id is not None
+    }
     jobs = {
         row.id: row
         for row in session.execute(
@@ -96,6 +153,13 @@ def digest_context(
         for pair, (status, paused_until) in subscription_states(session, pairs).items()
         if status is SubscriptionStatus.SUBSCRIBED and (paused_until is None or paused_until <= at)
     }
+    live_searches = {
+        search_id
+        for search_id, (_owner, status, paused_until) in saved_search_states(
+            session, search_ids
+        ).items()
+        if status is SubscriptionStatus.SUBSCRIBED and (paused_until is None or paused_until <= at)
+    }
     base = settings.base_url
     contexts: dict[int, dict[str, Any] | str] = {}
     for message in messages:
@@ -108,28 +172,58 @@ def digest_context(
             if i in interests and (test or (message.candidate_id, i) in still_subscribed)
         ]
         covered.sort(key=lambda row: (row.position, row.name))
+        # A saved search counts while it is the candidate's, subscribed and not paused.
+        covered_searches = {
+            s: _criteria(searches[s], interests.get(searches[s].interest_id))
+            for s in _ids(message.context.get("search_ids"))
+            if s in searches
+            and searches[s].candidate_id == message.candidate_id
+            and s in live_searches
+        }
+        search_words = {
+            s: describe(criteria, interests[searches[s].interest_id].name)
+            if searches[s].interest_id in interests
+            else describe(criteria)
+            for s, criteria in covered_searches.items()
+        }
+        job_searches = _job_searches(message)
         listed = []
         for job_id in _ids(message.context.get("job_ids")):
             job = jobs.get(job_id)
             if job is None:
                 continue
             matched = [row.name for row in covered if row.id in tags[job.id]]
-            if not matched:
-                continue  # it matched only interests the candidate has left since
-            listed.append(DigestJob(job.title, job.location, f"{base}/jobs/{job.id}", matched))
-        if not covered:
+            found = [
+                f"your search {search_words[s]}"
+                for s in sorted(job_searches.get(job_id, []))
+                if s in search_words
+            ]
+            if not matched and not found:
+                continue  # it matched only interests or searches the candidate has left since
+            listed.append(
+                DigestJob(job.title, job.location, f"{base}/jobs/{job.id}", matched, found)
+            )
+        if not covered and not covered_searches:
             contexts[message.id] = "every interest of this digest was left or paused"
             continue
         if not listed:
             contexts[message.id] = "every job in this digest has closed"
             continue
-        names = ", ".join(row.name for row in covered)
         more = message.context.get("more_count")
+        if covered:
+            more_url = f"{base}/jobs?interest={quote(covered[0].slug)}"
+        else:
+            first = covered_searches[min(covered_searches)]
+            more_url = f"{base}/jobs?{urlencode(first.query_args())}"
         context: dict[str, Any] = {
             "jobs": listed,
             "more_count": more if isinstance(more, int) and more > 0 else 0,
-            "more_url": f"{base}/jobs?interest={quote(covered[0].slug)}",
-            "reason": f"You subscribed to job alerts for {names} at {settings.company_name}.",
+            "more_url": more_url,
+            "reason": _reason(
+                [row.name for row in covered],
+                [search_words[s] for s in sorted(search_words)],
+                settings.company_name,
+            ),
         }
         if test:
             # Nobody subscribed to it: say so, as a campaign test does.

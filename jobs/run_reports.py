@@ -66,11 +66,12 @@ def alert_run_rows(run_id: int) -> ColumnElement[bool]:
 def alert_run_send_report(
     session: Session, run_id: int, *, window: timedelta = UNSUBSCRIBE_WINDOW
 ) -> SendReport:
-    """The report of one alert run's digests; its unsubscribes are interest-alert opt-outs."""
+    """The report of one alert run's digests; its unsubscribes are one-click opt-outs of
+    interest alerts or saved searches (a digest may cover both)."""
     return send_report(
         session,
         alert_run_rows(run_id),
-        unsubscribe_scope=ConsentScope.INTEREST,
+        unsubscribe_scope=(ConsentScope.INTEREST, ConsentScope.SAVED_SEARCH),
         window=window,
         send_key=ALERT_RUN.prefix(run_id),
     )
@@ -81,8 +82,8 @@ def alert_run_report(
 ) -> tuple[AlertRunEntry, SendReport]:
     """The run and what became of its digests. Raises `AlertRunNotFound`.
 
-    Its unsubscribes are one-click withdrawals from interest alerts by the run's
-    recipients, from the first send until `window` after the last.
+    Its unsubscribes are one-click withdrawals from interest alerts or saved searches by
+    the run's recipients, from the first send until `window` after the last.
     """
     row = session.execute(_entries().where(AlertRun.id == run_id)).first()
     if row is None:

@@ -24,6 +24,7 @@ from preferences.models import (
     MassEmail,
     MassEmailStatus,
     RecruiterUser,
+    SavedSearch,
     Subscription,
     SubscriptionStatus,
     SuppressionReason,
@@ -49,6 +50,12 @@ def _interest_ids(message: OutboxMessage) -> list[int]:
     ids = [i for i in listed if isinstance(i, int)] if isinstance(listed, list) else []
     value = message.context.get("interest_id")
     return ids or ([value] if isinstance(value, int) else [])
+
+
+def _search_ids(message: OutboxMessage) -> list[int]:
+    """The saved searches a job alert covers: `search_ids`."""
+    listed = message.context.get("search_ids")
+    return [i for i in listed if isinstance(i, int)] if isinstance(listed, list) else []
 
 
 def check_batch(session: Session, messages: Sequence[OutboxMessage]) -> BatchCheck:
@@ -105,10 +112,28 @@ def _check(
         for interest_id in _interest_ids(m)
     }
     subscriptions = subscription_states(session, alert_pairs)
+    searches = saved_search_states(
+        session,
+        {
+            search_id
+            for m in messages
+            if m.kind is MessageKind.JOB_ALERT and m.candidate_id is not None
+            for search_id in _search_ids(m)
+        },
+    )
     at = now()
     recruiters = _recruiter_tests(session, messages)
     return [
-        _reason(message, suppressed, result.candidates, opted_in, subscriptions, at, recruiters)
+        _reason(
+            message,
+            suppressed,
+            result.candidates,
+            opted_in,
+            subscriptions,
+            searches,
+            at,
+            recruiters,
+        )
         for message in messages
     ]
 
@@ -140,6 +165,20 @@ def subscription_states(
         for row in rows
         if (row.candidate_id, row.interest_id) in pairs
     }
+
+
+def saved_search_states(
+    session: Session, search_ids: set[int]
+) -> dict[int, tuple[int, SubscriptionStatus, datetime | None]]:
+    """(candidate, status, paused until) of each saved search among `search_ids`."""
+    if not search_ids:
+        return {}
+    rows = session.execute(
+        select(
+            SavedSearch.id, SavedSearch.candidate_id, SavedSearch.status, SavedSearch.paused_until
+        ).where(among(session, SavedSearch.id, search_ids))
+    )
+    return {row.id: (row.candidate_id, row.status, row.paused_until) for row in rows}
 
 
 def _is_campaign_test(message: OutboxMessage) -> bool:
@@ -175,6 +214,7 @@ def _reason(
     candidates: dict[int, LinkOwner],
     opted_in: set[int],
     subscriptions: dict[tuple[int, int], tuple[SubscriptionStatus, datetime | None]],
+    searches: dict[int, tuple[int, SubscriptionStatus, datetime | None]],
     at: datetime,
     recruiter_tests: set[str],
 ) -> str | None:
@@ -198,11 +238,16 @@ def _reason(
     if message.kind is MessageKind.CAMPAIGN and message.candidate_id not in opted_in:
         return "candidate is opted out of mass email"
     if message.kind is MessageKind.JOB_ALERT:
-        # A digest covering several interests goes if any one of them may still be sent.
+        # A digest covering several interests and saved searches goes if any one of them
+        # may still be sent (a search counts only as its candidate's own).
         subs = [
             subscriptions.get((message.candidate_id, interest_id))
             for interest_id in _interest_ids(message)
             if message.candidate_id is not None
+        ] + [
+            (state[1], state[2])
+            for search_id in _search_ids(message)
+            if (state := searches.get(search_id)) is not None and state[0] == message.candidate_id
         ]
         subscribed = [s for s in subs if s is not None and s[0] is SubscriptionStatus.SUBSCRIBED]
         if not subscribed:

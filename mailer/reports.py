@@ -98,7 +98,7 @@ def send_report(
     session: Session,
     rows: ColumnElement[bool],
     *,
-    unsubscribe_scope: ConsentScope = ConsentScope.MASS_EMAIL,
+    unsubscribe_scope: ConsentScope | tuple[ConsentScope, ...] = ConsentScope.MASS_EMAIL,
     window: timedelta = UNSUBSCRIBE_WINDOW,
     send_key: str | None = None,
 ) -> SendReport:
@@ -129,6 +129,9 @@ def send_report(
         )
     }
     unsubscribes = 0
+    scopes = (
+        (unsubscribe_scope,) if isinstance(unsubscribe_scope, ConsentScope) else unsubscribe_scope
+    )
     if first is not None and last is not None:
         recipients = select(OutboxMessage.candidate_id).where(
             rows, OutboxMessage.status == OutboxStatus.SENT
@@ -138,7 +141,7 @@ def send_report(
                 select(func.count(func.distinct(ConsentEvent.candidate_id))).where(
                     ConsentEvent.source == ConsentSource.ONE_CLICK,
                     ConsentEvent.action == ConsentAction.WITHDRAW,
-                    ConsentEvent.scope == unsubscribe_scope,
+                    ConsentEvent.scope.in_(scopes),
                     ConsentEvent.candidate_id.in_(recipients),
                     ConsentEvent.occurred_at >= first,
                     ConsentEvent.occurred_at <= last + window,

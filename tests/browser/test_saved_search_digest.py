@@ -117,7 +117,9 @@ def test_a_saved_search_digest_arrives_and_its_one_click_leaves_what_it_named(
         assert "“python” in Berlin" in analyst and "Software Engineering" not in analyst
 
         # The digest's own scope: its one-click link names her interest and her search.
-        unsubscribe = re.search(r"<(https?://[^>]+/unsubscribe/[^>]+)>", message["List-Unsubscribe"])
+        unsubscribe = re.search(
+            r"<(https?://[^>]+/unsubscribe/[^>]+)>", message["List-Unsubscribe"]
+        )
         assert unsubscribe is not None
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 

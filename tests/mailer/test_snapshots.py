@@ -57,6 +57,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
             "location": "",
             "url": "https://careers.acme.example.com/jobs/102",
             "matched": ["Data Science"],
+            "searches": ["your search “python” in Berlin"],
         },
         {
             "title": "Product Designer",

@@ -278,11 +278,17 @@ def _facet_rows(
     # (`+ 0`: SQLite would rather walk job_interests in interest order to skip a sort.)
     interest_id = (job_interests.c.interest_id + 0).label("interest_id")
     if postgresql:
-        # PostgreSQL hashes the matches and reads job_interests once past them; as a join
-        # it would hash all of job_interests instead.
-        matched = select(base.c.id).where(*_others(filters, "interest"))
-        tagged = select(interest_id, func.count().label("n")).where(
-            job_interests.c.job_id.in_(matched)
+        # Joined from job_interests' side, past the lowest matched id only: open postings
+        # are the newest, so that is a short tail of the table's primary key, read in order
+        # and hashed against the matches. Probing job_interests once per match (the plan
+        # PostgreSQL picks for `IN`) cost twice as much at 20,000 open postings.
+        matched = select(base.c.id).where(*_others(filters, "interest")).subquery("matched")
+        lowest = select(func.min(base.c.id)).scalar_subquery()
+        tagged = (
+            select(interest_id, func.count().label("n"))
+            .select_from(job_interests)
+            .join(matched, matched.c.id == job_interests.c.job_id)
+            .where(job_interests.c.job_id >= lowest)
         )
     else:
         tagged = (

@@ -36,7 +36,7 @@ What each does (flushes, never commits; each change is a consent event):
   `bounce_stale_days` after the previous one starts the score afresh; reaching
   `bounce_score_threshold` suppresses the address;
 - complaint: the candidate is opted out of mass email, every interest
-  subscription is withdrawn, and the address is suppressed.
+  subscription and saved search is withdrawn, and the address is suppressed.
 
 Every classified bounce of a known outbox row is also written as a `BounceEvent`.
 The worker sends the relay's own 5xx answers (at RCPT or DATA) through the same
@@ -101,10 +101,12 @@ from preferences.models import (
     ConsentScope,
     ConsentSource,
     MassEmail,
+    SavedSearch,
     Subscription,
     SubscriptionStatus,
     SuppressionReason,
 )
+from preferences.saved_searches import withdraw_saved_search
 from preferences.subscriptions import append_consent, set_mass_email_status, withdraw_interest
 from preferences.suppressions import is_suppressed, suppress, suppression_salt
 from preferences.tokens import InvalidLink
@@ -598,7 +600,8 @@ def record_soft_bounce(
 
 
 def record_complaint(session: Session, target: Target, report: Report) -> BounceOutcome:
-    """Opt out of mass email, withdraw every interest, suppress; repeating changes nothing."""
+    """Opt out of mass email, withdraw every interest and saved search, suppress; repeating
+    changes nothing."""
     detail = _detail(target, feedback_type=report.status)
     changed = False
     candidate = _active_candidate(session, target)
@@ -620,6 +623,15 @@ def record_complaint(session: Session, target: Target, report: Report) -> Bounce
         for interest_id in interest_ids:
             changed |= withdraw_interest(
                 session, candidate.id, interest_id, source=ConsentSource.COMPLAINT, detail=detail
+            )
+        for search_id in session.scalars(
+            select(SavedSearch.id).where(
+                SavedSearch.candidate_id == candidate.id,
+                SavedSearch.status != SubscriptionStatus.UNSUBSCRIBED,
+            )
+        ).all():
+            changed |= withdraw_saved_search(
+                session, candidate.id, search_id, source=ConsentSource.COMPLAINT, detail=detail
             )
     newly_suppressed = not is_suppressed(session, target.address)
     if newly_suppressed:

@@ -35,14 +35,18 @@ from preferences.clock import FrozenClock
 from preferences.db import make_engine, make_session_factory, session_scope
 from preferences.models import (
     Candidate,
+    ConsentAction,
     ConsentEvent,
     ConsentSource,
     Interest,
     MassEmailStatus,
+    SavedSearch,
     Subscription,
+    SubscriptionStatus,
     Suppression,
 )
 from preferences.privacy import erase_candidate
+from preferences.saved_searches import SearchFields, save_search
 from preferences.subscriptions import opt_in_mass_email, subscribe
 from preferences.suppressions import is_suppressed
 from preferences.tokens import LinkPurpose, make_link_token
@@ -420,6 +424,33 @@ def test_a_complaint_opts_out_withdraws_every_interest_and_suppresses(
     ]
     assert process(sessions, raw, [fbl]) is BounceOutcome.COMPLAINT_ALREADY_APPLIED
     assert state(sessions, ana) == after
+
+
+def test_a_complaint_withdraws_every_saved_search_too(
+    sessions: sessionmaker[Session], ana: Seeded
+) -> None:
+    """A complaint stops job alerts for a search as it does for interests, one event each."""
+    with session_scope(sessions) as session:
+        candidate = session.get_one(Candidate, ana.candidate_id)
+        kept, _ = save_search(
+            session,
+            candidate,
+            SearchFields(key="k" * 64, query="python", description="“python”"),
+            source=ConsentSource.DASHBOARD,
+            confirmed=True,
+        )
+        kept_id = kept.id
+    raw = sample(YAHOO_ARF, verp=ana.verp)
+    assert process(sessions, raw, [bounce_mailbox(MAIL)]) is BounceOutcome.COMPLAINT_APPLIED
+    with session_scope(sessions) as session:
+        assert session.get_one(SavedSearch, kept_id).status is SubscriptionStatus.UNSUBSCRIBED
+        withdrawn = session.scalars(
+            select(ConsentEvent.source).where(
+                ConsentEvent.saved_search_id == kept_id,
+                ConsentEvent.action == ConsentAction.WITHDRAW,
+            )
+        ).all()
+    assert withdrawn == [ConsentSource.COMPLAINT]
 
 
 def test_a_complaint_with_only_the_one_click_token_still_finds_the_candidate(

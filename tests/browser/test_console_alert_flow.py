@@ -12,7 +12,6 @@ phone (375 px) width; screenshots land in test-artifacts/.
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -20,12 +19,10 @@ import pytest
 from sqlalchemy import func, select
 
 from jobs.models import AlertRun, AlertSchedule, DigestItem, FrequencyClass, JobPosting
-from mailer.config import SmtpTarget
 from mailer.models import MessageKind, OutboxMessage
 from mailer.sink import MaildirStore, MailSink
 from mailer.worker import BatchResult
 from portal.auth.recruiters import set_recruiter
-from portal.cli.main import make_worker
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import (
@@ -45,6 +42,7 @@ from preferences.subscriptions import (
 from preferences.suppressions import suppress
 from tests.browser.conftest import LivePortal
 from tests.browser.flow import open_flow
+from tests.browser.mail import deliver_one_batch
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -119,20 +117,6 @@ def _seed_audience(portal: LivePortal) -> int:
         )
         suppress(session, "fay@example.com", SuppressionReason.HARD_BOUNCE)
     return interest_id
-
-
-def _deliver_one_batch(portal: LivePortal, sink: MailSink) -> BatchResult:
-    """Run the real sender worker once, as `talentconnect run` builds it, into `sink`."""
-    worker = make_worker(
-        portal.settings, portal.sessions, SmtpTarget(host=sink.host, port=sink.port, timeout=5)
-    )
-    # Sync Playwright keeps an event loop on this thread; the worker runs its own.
-    results: list[BatchResult] = []
-    thread = threading.Thread(target=lambda: results.append(worker.run_once()))
-    thread.start()
-    thread.join(timeout=30)
-    assert len(results) == 1, "the worker did not finish its batch"
-    return results[0]
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
@@ -250,7 +234,7 @@ def test_interest_posting_schedule_preview_and_test_send(
                 alerted = select(func.count()).where(Subscription.last_alerted_at.is_not(None))
                 assert session.scalar(alerted) == 0
 
-            assert _deliver_one_batch(portal, sink) == BatchResult(claimed=1, sent=1)
+            assert deliver_one_batch(portal, sink) == BatchResult(claimed=1, sent=1)
             (received,) = store.list()
             assert received.envelope_to == (EMAIL,)
             message = received.parsed()

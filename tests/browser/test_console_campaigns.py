@@ -8,22 +8,20 @@ test-artifacts/.
 from __future__ import annotations
 
 import re
-import threading
 from typing import TYPE_CHECKING
 
 import pytest
 
-from mailer.config import SmtpTarget
 from mailer.models import Campaign
-from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
-from mailer.worker import BatchResult, OutboxWorker
+from mailer.worker import BatchResult
 from portal.auth.recruiters import set_recruiter
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import Candidate, MassEmail, MassEmailStatus
 from tests.browser.conftest import LivePortal
 from tests.browser.flow import open_flow
+from tests.browser.mail import deliver_one_batch
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -77,17 +75,7 @@ def test_create_preview_and_send_a_test_to_me(
         page.get_by_role("status").filter(has_text="A test is on its way").wait_for()
         flow.check("campaign-test-sent")
 
-    worker = OutboxWorker(
-        portal.sessions,
-        lambda: SmtpSender(SmtpTarget.from_url(f"{smtp_server.url}?timeout=5")),
-        portal.settings.mail_settings(),
-    )
-    # Sync Playwright keeps an event loop on this thread; the worker runs its own.
-    results: list[BatchResult] = []
-    thread = threading.Thread(target=lambda: results.append(worker.run_once()))
-    thread.start()
-    thread.join(timeout=30)
-    assert results == [BatchResult(claimed=1, sent=1)]
+    assert deliver_one_batch(portal, smtp_server) == BatchResult(claimed=1, sent=1)
     assert isinstance(smtp_server.store, MemoryStore)
     (received,) = smtp_server.store.wait_for(1)
     assert received.envelope_to == (EMAIL,)

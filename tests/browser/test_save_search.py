@@ -9,20 +9,18 @@ real aiosmtpd server, and the browser opens the link the message carries. Deskto
 from __future__ import annotations
 
 import re
-import threading
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
 
-from mailer.config import SmtpTarget
-from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
-from mailer.worker import BatchResult, OutboxWorker
+from mailer.worker import BatchResult
 from preferences.db import session_scope
 from preferences.models import Frequency, SavedSearch, SubscriptionStatus
 from tests.browser.conftest import LivePortal
 from tests.browser.flow import FlowPage, open_flow
+from tests.browser.mail import deliver_one_batch
 from tests.browser.prefs_support import EMAIL, PASSWORD, expect_that, log_in, seed_member
 
 if TYPE_CHECKING:
@@ -36,17 +34,7 @@ VISITOR = "zoe.visitor@example.com"
 
 def send_queued_mail(portal: LivePortal, sink: MailSink) -> str:
     """Run one batch of the real worker and return the text part of the one message sent."""
-    worker = OutboxWorker(
-        portal.sessions,
-        lambda: SmtpSender(SmtpTarget.from_url(f"{sink.url}?timeout=5")),
-        portal.settings.mail_settings(),
-    )
-    # Sync Playwright keeps an event loop on this thread; the worker runs its own.
-    results: list[BatchResult] = []
-    thread = threading.Thread(target=lambda: results.append(worker.run_once()))
-    thread.start()
-    thread.join(timeout=30)
-    assert results == [BatchResult(claimed=1, sent=1)]
+    assert deliver_one_batch(portal, sink) == BatchResult(claimed=1, sent=1)
     assert isinstance(sink.store, MemoryStore)
     (received,) = sink.store.wait_for(1)
     assert received.envelope_to == (VISITOR,)

@@ -11,17 +11,14 @@ one-click POST leaves the interest and the search it named, and the next new job
 from __future__ import annotations
 
 import re
-import threading
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
 
 from jobs.alerts import run_instant
-from mailer.config import SmtpTarget
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import BatchResult
-from portal.cli.workers import make_worker
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import (
@@ -33,6 +30,7 @@ from preferences.models import (
 )
 from tests.browser.conftest import LivePortal
 from tests.browser.flow import open_flow
+from tests.browser.mail import deliver_one_batch
 from tests.browser.prefs_support import EMAIL, PASSWORD, expect_that, log_in, seed_member
 from tests.portal.helpers import add_job
 
@@ -40,20 +38,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
-
-
-def _deliver(portal: LivePortal, sink: MailSink) -> BatchResult:
-    """One batch of the real sender worker, as `talentconnect run` builds it, into `sink`."""
-    worker = make_worker(
-        portal.settings, portal.sessions, SmtpTarget(host=sink.host, port=sink.port, timeout=5)
-    )
-    # Sync Playwright keeps an event loop on this thread; the worker runs its own.
-    results: list[BatchResult] = []
-    thread = threading.Thread(target=lambda: results.append(worker.run_once()))
-    thread.start()
-    thread.join(timeout=30)
-    assert len(results) == 1, "the worker did not finish its batch"
-    return results[0]
 
 
 def _post_jobs(portal: LivePortal) -> None:
@@ -99,7 +83,7 @@ def test_a_saved_search_digest_arrives_and_its_one_click_leaves_what_it_named(
         _post_jobs(portal)
         summary = run_instant(portal.sessions)
         assert summary.digests_queued == 1
-        assert _deliver(portal, smtp_server) == BatchResult(claimed=1, sent=1)
+        assert deliver_one_batch(portal, smtp_server) == BatchResult(claimed=1, sent=1)
         assert isinstance(smtp_server.store, MemoryStore)
         (received,) = smtp_server.store.wait_for(1)
         message = received.parsed()

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.models import AlertSchedule, FrequencyClass, JobPosting
+from jobs.posting_fields import EmploymentType, Workplace
 from portal.auth.recruiters import set_recruiter
 from portal.demo_history import HISTORY_DAYS, HistoryResult, seed_history
 from preferences.clock import now
@@ -125,6 +126,18 @@ TITLES: dict[str, list[str]] = {
     ],
 }
 
+# What the /jobs filters count: workplace and type vary across the demo jobs.
+OFFICE_WORKPLACES = (Workplace.ON_SITE, Workplace.HYBRID, Workplace.HYBRID)
+EMPLOYMENT_TYPES = (
+    EmploymentType.FULL_TIME,
+    EmploymentType.FULL_TIME,
+    EmploymentType.FULL_TIME,
+    EmploymentType.PART_TIME,
+    EmploymentType.CONTRACT,
+    EmploymentType.FULL_TIME,
+    EmploymentType.INTERNSHIP,
+)
+
 LOCATIONS = [
     "Berlin, Germany",
     "London, United Kingdom",
@@ -228,6 +241,10 @@ def seed_demo(session: Session, *, history: bool = True) -> DemoResult:
                     apply_url=f"https://jobs.acme.example.com/apply/{reference.lower()}",
                     posted_at=posted_at,
                     created_at=posted_at,
+                    workplace=Workplace.REMOTE
+                    if location.startswith("Remote")
+                    else OFFICE_WORKPLACES[n % len(OFFICE_WORKPLACES)],
+                    employment_type=EMPLOYMENT_TYPES[n % len(EMPLOYMENT_TYPES)],
                     interests=tags,
                 )
             )

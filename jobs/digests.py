@@ -24,8 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.models import JobPosting, job_interests
-from jobs.posting_fields import EmploymentType, Workplace
-from jobs.search_criteria import SearchCriteria, describe
+from jobs.search_criteria import describe, saved_criteria
 from mailer.campaigns import TEST_SUBJECT_PREFIX
 from mailer.config import MailSettings
 from mailer.eligibility import saved_search_states, subscription_states
@@ -69,18 +68,8 @@ def _job_searches(message: OutboxMessage) -> dict[int, list[int]]:
     return {int(job): _ids(ids) for job, ids in raw.items() if str(job).isdigit()}
 
 
-def _criteria(row: Any, interest: Any) -> SearchCriteria:
-    """A saved search's row as a `SearchCriteria` (an unknown filter value reads as "any")."""
-    workplace = row.workplace if row.workplace in {w.value for w in Workplace} else None
-    kind = row.employment_type
-    employment_type = kind if kind in {e.value for e in EmploymentType} else None
-    return SearchCriteria(
-        q=row.query or "",
-        location=row.location or "",
-        workplace=Workplace(workplace) if workplace else None,
-        employment_type=EmploymentType(employment_type) if employment_type else None,
-        interest=interest.slug if interest is not None else "",
-    )
+def _slug(interest: Any) -> str:
+    return interest.slug if interest is not None else ""
 
 
 def _reason(interest_names: list[str], searches: list[str], company: str) -> str:
@@ -174,7 +163,7 @@ def digest_context(
         covered.sort(key=lambda row: (row.position, row.name))
         # A saved search counts while it is the candidate's, subscribed and not paused.
         covered_searches = {
-            s: _criteria(searches[s], interests.get(searches[s].interest_id))
+            s: saved_criteria(searches[s], _slug(interests.get(searches[s].interest_id)))
             for s in _ids(message.context.get("search_ids"))
             if s in searches
             and searches[s].candidate_id == message.candidate_id

@@ -44,10 +44,6 @@ def open_filter(at: datetime | None = None) -> ColumnElement[bool]:
     )
 
 
-# The name other modules used before `open_filter` was public.
-_open_filter = open_filter
-
-
 def count_open_jobs(session: Session) -> int:
     """How many postings are open now (published and not closed), in one COUNT query."""
     return session.scalar(select(func.count()).select_from(JobPosting).where(open_filter())) or 0

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from jobs.posting_fields import (
     EMPLOYMENT_TYPE_LABELS,
@@ -154,6 +154,33 @@ def read_criteria(args: Mapping[str, str]) -> tuple[SearchCriteria, list[str]]:
         posted=Posted(posted) if posted else None,
     )
     return criteria, notes
+
+
+class SavedFilters(Protocol):
+    """A saved search's stored filters: a `SavedSearch` row, or a Core row of its columns."""
+
+    query: str
+    location: str
+    workplace: str | None
+    employment_type: str | None
+
+
+_WORKPLACE_VALUES: Final = frozenset(w.value for w in Workplace)
+_TYPE_VALUES: Final = frozenset(e.value for e in EmploymentType)
+
+
+def saved_criteria(saved: SavedFilters, interest_slug: str = "") -> SearchCriteria:
+    """The search a saved search keeps, as `/jobs` reads it; a stored filter value no longer
+    known reads as "any"."""
+    workplace = saved.workplace if saved.workplace in _WORKPLACE_VALUES else None
+    kind = saved.employment_type if saved.employment_type in _TYPE_VALUES else None
+    return SearchCriteria(
+        q=saved.query or "",
+        location=saved.location or "",
+        workplace=Workplace(workplace) if workplace else None,
+        employment_type=EmploymentType(kind) if kind else None,
+        interest=interest_slug,
+    )
 
 
 def criteria_key(criteria: SearchCriteria) -> str:

@@ -10,42 +10,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jobs.posting_fields import EmploymentType, Workplace
-from jobs.search_criteria import SearchCriteria, describe
+from jobs.search_criteria import describe, saved_criteria
 from preferences.clock import now
 from preferences.models import Interest, SavedSearch, SubscriptionStatus
-
-
-class SearchFilters(Protocol):
-    """A saved search's filter columns: a `SavedSearch` row, or a Core row of them."""
-
-    query: str
-    location: str
-    workplace: str | None
-    employment_type: str | None
-
-
-_WORKPLACES = frozenset(Workplace)
-_TYPES = frozenset(EmploymentType)
-
-
-def criteria_of(search: SearchFilters, interest_slug: str = "") -> SearchCriteria:
-    """The search a saved search keeps, as `/jobs` reads it (a value no longer known drops)."""
-    workplace = search.workplace if search.workplace in _WORKPLACES else None
-    employment_type = search.employment_type if search.employment_type in _TYPES else None
-    return SearchCriteria(
-        q=search.query,
-        location=search.location,
-        workplace=Workplace(workplace) if workplace else None,
-        employment_type=EmploymentType(employment_type) if employment_type else None,
-        interest=interest_slug,
-    )
 
 
 @dataclass(frozen=True)
@@ -118,7 +90,7 @@ def saved_search_views(
     rows = session.execute(query.order_by(SavedSearch.created_at, SavedSearch.id)).all()
     views = []
     for row in rows:
-        criteria = criteria_of(row, row.interest_slug or "")
+        criteria = saved_criteria(row, row.interest_slug or "")
         args = criteria.query_args()
         views.append(
             SearchView(

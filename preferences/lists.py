@@ -219,11 +219,7 @@ def _resolve_interests(session: Session, parsed: ListRef) -> ResolvedList:
     A retired or merged interest sends no more alerts, so leaving the others is
     all the link can still do.
     """
-    rows = (
-        session.connection()
-        .execute(_INTERESTS_FOR_LIST, {"interest_ids": list(parsed.interest_ids)})
-        .all()
-    )
+    rows = _interest_rows(session, parsed.interest_ids)
     if not rows:
         raise ListUnavailable(str(parsed), "its interests were retired, merged or removed")
     ids = tuple(sorted(row.id for row in rows))

@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck pytest bench docs clean
+.PHONY: run test lint typecheck pytest bench docs clean translations
+
+# Compiled catalogs: built from the .po files in the repository whenever those change.
+CATALOGS := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,8 +17,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy --statistics -i $< -o $@ 2>&1 | tail -n 1
+
+# Extracts every marked string, then updates each catalog (new strings arrive empty).
+translations: $(STAMP)
+	$(BIN)/pybabel extract --mapping-file babel.cfg --no-location --sort-output \
+		--ignore-dirs ".* _* node_modules tests bench" --project "Talent Connect" -o portal/translations/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i portal/translations/messages.pot \
+		-d portal/translations
+
 # The demo company is in Berlin: its new alert schedules start in that time zone.
-run: $(STAMP)
+run: $(STAMP) $(COMPILED)
 	exec env TALENTCONNECT_COMPANY_TIME_ZONE="$${TALENTCONNECT_COMPANY_TIME_ZONE:-Europe/Berlin}" \
 		$(BIN)/talentconnect run --demo
 
@@ -32,12 +46,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $(NODE_STAMP)
 
-pytest: $(STAMP) $(NODE_STAMP)
+pytest: $(STAMP) $(NODE_STAMP) $(COMPILED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # bench/web.py drives the server with wrk, and bench/fanout.py reads peak RSS with
 # /usr/bin/time; both from Debian.
-bench: $(STAMP)
+bench: $(STAMP) $(COMPILED)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	@test -x /usr/bin/time || (apt-get update -qq && apt-get install -y -qq time)
 	@# Every benchmark runs even when an earlier one misses a target; any miss fails.

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal import i18n
 from portal.auth import oidc
 from portal.config import Settings, load_settings
 from portal.console import idn
@@ -124,6 +125,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         ),
     )
     csrf.init_app(app)
+    i18n.init_app(app, settings)
 
     blueprints = (
         public.bp,

@@ -422,6 +422,26 @@ def _language(value: str, at: Reading) -> str:
     return tag
 
 
+def _locales(value: str, at: Reading) -> tuple[str, ...]:
+    from portal.i18n import available_locales
+
+    available = available_locales()
+    chosen: list[str] = []
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        tag = language_tag(part)
+        if tag not in available:
+            raise at.error(
+                f"{part.strip()!r} has no translation; choose from {', '.join(available)}"
+            )
+        if tag not in chosen:
+            chosen.append(tag)
+    if not chosen:
+        raise at.error("name at least one language")
+    return tuple(chosen)
+
+
 def _region(value: str, at: Reading) -> str:
     import phonenumbers
 
@@ -554,6 +574,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "The company's language, as a BCP 47 tag such as en, de or pt-BR: job postings "
         "that name no language are written in it, and their salaries are formatted for it.",
         _language,
+    ),
+    SettingSpec(
+        "SUPPORTED_LOCALES",
+        "en,es,de,fr,ar",
+        "The languages candidates may read the portal and their emails in, comma-separated "
+        "(each needs a catalog in portal/translations; en is the source). Pages fall back to "
+        "DEFAULT_LOCALE when it is one of them, else to the first.",
+        _locales,
     ),
     SettingSpec(
         "UPLOAD_DIR",
@@ -901,6 +929,7 @@ class Settings:
     company_name: str
     company_time_zone: str
     default_locale: str
+    supported_locales: tuple[str, ...]
     upload_dir: Path
     log_level: str
     worker_batch_size: int

@@ -32,8 +32,9 @@ job_interests = Table(
     Base.metadata,
     Column("job_id", ForeignKey("job_postings.id", ondelete="CASCADE"), primary_key=True),
     Column("interest_id", ForeignKey("interests.id", ondelete="CASCADE"), primary_key=True),
-    # The matcher walks from an interest to its jobs.
-    Index("ix_job_interests_interest_id", "interest_id"),
+    # The matcher walks from an interest to its jobs; job search counts an interest's open
+    # postings as the range of its newest job ids.
+    Index("ix_job_interests_interest_jobs", "interest_id", "job_id"),
 )
 
 schedule_interests = Table(
@@ -50,8 +51,11 @@ class JobPosting(Base):
     __tablename__ = "job_postings"
     __table_args__ = (
         Index("ix_job_postings_open", "closed_at", "posted_at"),
-        # Job search (jobs.search) reads open postings and counts them by these facts from
-        # this index alone, never from the wide rows.
+        # The lowest open id, where a keyword search starts reading the full-text matches.
+        Index("ix_job_postings_open_ids", "closed_at", "id"),
+        # Job search (jobs.search) reads open postings and their facts from these two
+        # indexes alone, never from the wide rows: newest first from the first, in the order
+        # its counts group them from the second.
         Index(
             "ix_job_postings_open_facts",
             "closed_at",
@@ -59,6 +63,15 @@ class JobPosting(Base):
             "workplace",
             "employment_type",
             "location",
+            "id",
+        ),
+        Index(
+            "ix_job_postings_open_groups",
+            "closed_at",
+            "workplace",
+            "employment_type",
+            "location",
+            "posted_at",
             "id",
         ),
     )

@@ -5,8 +5,12 @@ FTS5's `MATCH` on SQLite, ranked by how many of the words the title holds; the
 GIN-indexed `tsvector` on PostgreSQL, ranked by `ts_rank` with the title weighted over
 the description. Equal ranks come newest first. Facets count, for each value of a
 filter, the open jobs matching everything else that is asked (standard faceting), in
-one statement over the keyword matches. Dates, workplace, type and place are read from
-`ix_job_postings_open_facts`, never from the wide rows.
+one statement over the keyword matches: one GROUP BY of workplace, type and place (with
+counts per `posted` window) that Python folds into four facets and the total, the
+interest counts, and the page. Dates, workplace, type and place are read from the
+indexes on open postings (`ix_job_postings_open_groups` in the order the counts group
+them, `ix_job_postings_open_facts` newest first), never from the wide rows; full-text
+matches and interest tags are read from the lowest open id on (`_lowest_open_id`).
 """
 
 from __future__ import annotations
@@ -118,13 +122,17 @@ class _Keywords:
     score: ColumnElement[float]
 
 
-def _sqlite_keywords(words: list[str], query: str) -> _Keywords:
+def _sqlite_keywords(words: list[str], query: str, lowest: int) -> _Keywords:
     def matching(fts_query: str) -> ColumnElement[bool]:
         match = _fts_name.op("MATCH")(literal(fts_query, String))
         # `id + 0`: SQLite would otherwise fetch each match's wide row by its id (closed
         # postings too); instead the open postings are read from the facts index and
-        # looked up in the matches.
-        return (_jobs.id + 0).in_(select(_fts.c.rowid).where(match))
+        # looked up in the matches. Only the matches from the lowest open id on: FTS5
+        # skips the older part of each word's list, so a common word's set is the size of
+        # its open matches, not of every posting it was ever in.
+        return (_jobs.id + 0).in_(
+            select(_fts.c.rowid).where(match, _fts.c.rowid >= literal(lowest))
+        )
 
     # The score is how many of the words the title holds: a title match outranks a match in
     # the text only. bm25 would rank finer, but it reads every match's sizes, closed
@@ -161,13 +169,32 @@ def _pg_keywords(session: Session, query: str) -> _Keywords | None:
     return _Keywords(where=vector.op("@@")(tsquery), score=type_coerce(score, Float))
 
 
-def _keywords(session: Session, criteria: SearchCriteria) -> _Keywords | None:
+def _keywords(session: Session, criteria: SearchCriteria, lowest: int) -> _Keywords | None:
     query = fts5_query(criteria.words)
     if query is None:
         return None
     if session.get_bind().dialect.name == "postgresql":
         return _pg_keywords(session, " ".join(criteria.words))
-    return _sqlite_keywords(criteria.words, query)
+    return _sqlite_keywords(criteria.words, query, lowest)
+
+
+def _lowest_open_id(session: Session, at: datetime) -> int | None:
+    """A lower bound of the open postings' ids (None: nothing is open): the lowest id of
+    the never-closed and of the closing-later postings, published yet or not, each read
+    from `ix_job_postings_open_ids`. (Asked as min(id), both databases would walk the
+    primary key from the oldest posting instead, past every closed one.)"""
+    never_closed = (
+        select(_jobs.id)
+        .where(_jobs.closed_at.is_(None))
+        .order_by(_jobs.closed_at, _jobs.id)
+        .limit(1)
+    )
+    closing_later = select(func.min(_jobs.id + 0)).where(_jobs.closed_at > at)
+    found = session.execute(
+        select(never_closed.scalar_subquery(), closing_later.scalar_subquery())
+    ).one()
+    present = [value for value in found if value is not None]
+    return min(present) if present else None
 
 
 def _filters(cols: Any, criteria: SearchCriteria, at: datetime) -> dict[str, ColumnElement[bool]]:
@@ -192,136 +219,172 @@ def _filters(cols: Any, criteria: SearchCriteria, at: datetime) -> dict[str, Col
     return found
 
 
-def _open_rows(at: datetime, where: list[ColumnElement[bool]], *extra: Any) -> Any:
-    """The open postings' id, dates, workplace, type and place (plus `extra`) where `where`.
-
-    Two index ranges (never closed; closing later) rather than `open_filter`'s OR, so each
-    is read from `ix_job_postings_open_facts` alone.
-    """
-    columns = [
-        _jobs.id,
-        _jobs.workplace,
-        _jobs.employment_type,
-        _jobs.posted_at,
-        _jobs.location,
-        *extra,
-    ]
+def _open_ranges(at: datetime) -> list[list[ColumnElement[bool]]]:
+    """The open postings as two index ranges (never closed; closing later) rather than
+    `open_filter`'s OR, so each is one range of `ix_job_postings_open_groups`."""
     published = _jobs.posted_at <= at
-    return union_all(
-        select(*columns).where(_jobs.closed_at.is_(None), published, *where),
-        select(*columns).where(_jobs.closed_at > at, published, *where),
-    )
+    return [[_jobs.closed_at.is_(None), published], [_jobs.closed_at > at, published]]
+
+
+_FACT_COLUMNS: Final = ("id", "workplace", "employment_type", "posted_at", "location")
 
 
 def _others(filters: dict[str, ColumnElement[bool]], name: str) -> list[ColumnElement[bool]]:
     return [condition for key, condition in filters.items() if key != name]
 
 
-# The `posted` windows, shortest first (three: the age rows have three count columns).
+# The `posted` windows, shortest first (three: the group rows have three age columns).
 _WINDOWS: Final = sorted(POSTED_WINDOWS.items(), key=lambda item: item[1])
 
 
-def _flag(condition: ColumnElement[bool] | None) -> Any:
-    return literal(1) if condition is None else case((condition, 1), else_=0)
+@dataclass(frozen=True)
+class _Source:
+    """Where the open matches are read from: the postings' index ranges (no keywords) or
+    the keyword matches, materialized once with their score (`matches`)."""
+
+    matches: CTE | None
+    at: datetime
+    # No open posting has a lower id.
+    lowest: int
+    postgresql: bool
+
+    def selects(self, *columns: Any, where: list[ColumnElement[bool]]) -> list[Any]:
+        """One SELECT of `columns` per range of the source, each restricted by `where`."""
+        if self.matches is not None:
+            return [select(*columns).select_from(self.matches).where(*where)]
+        return [select(*columns).where(*rng, *where) for rng in _open_ranges(self.at)]
+
+    @property
+    def cols(self) -> Any:
+        return self.matches.c if self.matches is not None else _jobs
+
+    @property
+    def score(self) -> Any:
+        return self.matches.c.score if self.matches is not None else literal(0.0, Float)
 
 
-def _facet_rows(
-    base: CTE, criteria: SearchCriteria, at: datetime, page: Page, *, postgresql: bool
-) -> Any:
-    """Five kinds of rows in one UNION ALL over the keyword matches `base`, so they are
-    found once: ("g", workplace, type, posted ok, place ok, interest ok, n) for the
-    workplace and type facets and the total; ("p", -, -, n per window…, -) for the age
-    facet; ("i", slug, …, n) per interest and ("l", place, …, n) for the most common
-    places, each with the other filters applied; ("r", -, -, id, position, …) for the
-    jobs of the page, best first, then newest."""
-    # Each active filter was evaluated once per match, as a flag column of `base`.
-    filters = {name: base.c[f"f_{name}"] == 1 for name in criteria.query_args() if name != "q"}
-    flags = [_flag(filters.get(name)) for name in ("posted", "location", "interest")]
+def _facet_rows(source: _Source, criteria: SearchCriteria, at: datetime, page: Page) -> Any:
+    """Three kinds of rows in one UNION ALL, so the keyword matches are found once:
+
+    - ("g", workplace, type, place, place ok, -, n, n per `posted` window…): the matches
+      grouped by what the workplace, type, place and age facets and the total count,
+      read in the order of `ix_job_postings_open_groups` (no sort) when there are no
+      keywords; `_fold` sums the groups in Python;
+    - ("i", slug, …, n) per interest, with every filter but the interest's applied;
+    - ("r", …, id, position) for the jobs of the page, best first, then newest.
+    """
+    cols = source.cols
+    filters = _filters(cols, criteria, at)
     none: Any = literal(None, String)
     zero: Any = literal(0)
-    grouped = (
-        select(
-            literal("g").label("kind"),
-            type_coerce(base.c.workplace, String).label("a"),
-            type_coerce(base.c.employment_type, String).label("b"),
-            *[flag.label(label) for flag, label in zip(flags, "cde", strict=True)],
-            func.count().label("n"),
-        )
-        .select_from(base)
-        # Only the flags of active filters vary; the rest are constants.
-        .group_by(
-            base.c.workplace,
-            base.c.employment_type,
+    # Every count but the interest facet's has the interest filter applied.
+    interest_ok = [filters["interest"]] if "interest" in filters else []
+    groups = (
+        union_all(
             *[
-                flag
-                for flag, name in zip(flags, ("posted", "location", "interest"), strict=True)
-                if name in filters
-            ],
+                query.group_by(cols.workplace, cols.employment_type, cols.location).with_hint(
+                    # The planner would rather read a posting date range and sort; this
+                    # index gives the rows in group order, so SQLite counts them as they
+                    # come.
+                    JobPosting.__table__,
+                    "INDEXED BY ix_job_postings_open_groups",
+                    "sqlite",
+                )
+                for query in source.selects(
+                    literal("g").label("kind"),
+                    type_coerce(cols.workplace, String).label("a"),
+                    type_coerce(cols.employment_type, String).label("b"),
+                    type_coerce(cols.location, String).label("c"),
+                    # Of the grouped place: worked out once per group, not per posting.
+                    _flag(filters.get("location")).label("d"),
+                    literal(1).label("e"),
+                    func.count().label("n"),
+                    *[
+                        func.sum(case((cols.posted_at >= at - window, 1), else_=0)).label(f"w{n}")
+                        for n, (_posted, window) in enumerate(_WINDOWS)
+                    ],
+                    where=interest_ok,
+                )
+            ]
         )
+        .cte("groups")
+        .prefix_with("MATERIALIZED")
     )
-    ages = (
-        select(
-            literal("p"),
+    if "location" in filters:
+        # The places the filter keeps, as the groups found them: the other counts and the
+        # page look a posting's place up among them rather than matching its text again.
+        kept_places = cols.location.in_(select(groups.c.c).where(groups.c.d == 1))
+        page_filters = {**filters, "location": kept_places}
+        # Cut by the interest filter, the groups may lack a place the interest facet
+        # needs; it matches the text then.
+        other_filters = {**filters, "location": kept_places} if not interest_ok else filters
+    else:
+        page_filters = other_filters = filters
+    matched = union_all(
+        *source.selects(cols.id.label("id"), where=_others(other_filters, "interest"))
+    )
+    if source.postgresql:
+        # The tail of job_interests from the lowest open id (its primary key's order: open
+        # postings are the newest), hashed against the matches and counted per interest.
+        hashed = matched.subquery("matched")
+        per_interest = (
+            select(job_interests.c.interest_id, func.count().label("n"))
+            .join(hashed, hashed.c.id == job_interests.c.job_id)
+            .where(job_interests.c.job_id >= source.lowest)
+            .group_by(job_interests.c.interest_id)
+            .subquery("per_interest")
+        )
+        interests = select(
+            literal("i"),
+            type_coerce(Interest.slug, String),
             none,
             none,
-            *[
-                func.sum(case((base.c.posted_at >= at - window, 1), else_=0))
-                for _posted, window in _WINDOWS
-            ],
+            zero,
+            zero,
+            per_interest.c.n,
+            zero,
+            zero,
+            zero,
+        ).join_from(per_interest, Interest, Interest.id == per_interest.c.interest_id)
+    else:
+        # Each interest's open postings are a range of `ix_job_interests_interest_jobs`
+        # (from the lowest open id), probed in the matches: no sort, no closed posting
+        # read. (`+ 0`: the probe must not become a seek per match and interest.)
+        tagged = (
+            select(func.count())
+            .where(
+                job_interests.c.interest_id == Interest.id,
+                job_interests.c.job_id >= source.lowest,
+                (job_interests.c.job_id + 0).in_(matched),
+            )
+            .scalar_subquery()
+        )
+        interests = select(
+            literal("i"),
+            type_coerce(Interest.slug, String),
+            none,
+            none,
+            zero,
+            zero,
+            tagged,
+            zero,
+            zero,
             zero,
         )
-        .select_from(base)
-        .where(*_others(filters, "posted"))
-    )
-    # Counted by interest id from the matches outwards, then named: joined the other way
-    # round, a database would walk every posting of every interest, closed ones too.
-    # (`+ 0`: SQLite would rather walk job_interests in interest order to skip a sort.)
-    interest_id = (job_interests.c.interest_id + 0).label("interest_id")
-    if postgresql:
-        # Joined from job_interests' side, past the lowest matched id only: open postings
-        # are the newest, so that is a short tail of the table's primary key, read in order
-        # and hashed against the matches. Probing job_interests once per match (the plan
-        # PostgreSQL picks for `IN`) cost twice as much at 20,000 open postings.
-        matched = select(base.c.id).where(*_others(filters, "interest")).subquery("matched")
-        lowest = select(func.min(base.c.id)).scalar_subquery()
-        tagged = (
-            select(interest_id, func.count().label("n"))
-            .select_from(job_interests)
-            .join(matched, matched.c.id == job_interests.c.job_id)
-            .where(job_interests.c.job_id >= lowest)
+    candidates = union_all(
+        *source.selects(
+            cols.id.label("id"),
+            source.score.label("score"),
+            cols.posted_at.label("posted_at"),
+            where=list(page_filters.values()),
         )
-    else:
-        tagged = (
-            select(interest_id, func.count().label("n"))
-            .select_from(base)
-            .join(job_interests, job_interests.c.job_id == base.c.id)
-            .where(*_others(filters, "interest"))
-        )
-    per_interest = tagged.group_by(interest_id).subquery("per_interest")
-    interests = select(
-        literal("i"), type_coerce(Interest.slug, String), none, zero, zero, zero, per_interest.c.n
-    ).join_from(per_interest, Interest, Interest.id == per_interest.c.interest_id)
-    top_places = (
-        select(base.c.location, func.count().label("n"))
-        .where(*_others(filters, "location"), base.c.location != "")
-        .group_by(base.c.location)
-        .order_by(func.count().desc(), base.c.location)
-        .limit(TOP_LOCATIONS)
-        .subquery("top_places")
-    )
-    places = select(
-        literal("l"),
-        type_coerce(top_places.c.location, String),
-        none,
-        zero,
-        zero,
-        zero,
-        top_places.c.n,
-    )
-    order = (base.c.score.desc(), base.c.posted_at.desc(), base.c.id.desc())
+    ).subquery("candidates")
+    order = [candidates.c.score.desc(), candidates.c.posted_at.desc(), candidates.c.id.desc()]
+    if source.matches is None:
+        # All scores are equal: newest first, which `ix_job_postings_open` holds in order.
+        order = order[1:]
     on_page = (
-        select(base.c.id, base.c.score, base.c.posted_at)
-        .where(*filters.values())
+        select(candidates.c.id, candidates.c.score, candidates.c.posted_at)
         .order_by(*order)
         .limit(page.limit)
         .offset(page.offset)
@@ -330,8 +393,64 @@ def _facet_rows(
     position = func.row_number().over(
         order_by=(on_page.c.score.desc(), on_page.c.posted_at.desc(), on_page.c.id.desc())
     )
-    results = select(literal("r"), none, none, on_page.c.id, position, zero, zero)
-    return union_all(grouped, ages, interests, places, results)
+    results = select(literal("r"), none, none, none, on_page.c.id, position, zero, zero, zero, zero)
+    return union_all(select(groups), interests, results)
+
+
+def _flag(condition: ColumnElement[bool] | None) -> Any:
+    return literal(1) if condition is None else case((condition, 1), else_=0)
+
+
+# One row of the "g" kind: workplace, type, place, whether the place passes the location
+# filter, (unused), matches, then matches posted within each `posted` window.
+_GroupRow = tuple[str | None, str | None, str, int, int, int, int, int, int]
+
+
+def _fold(
+    groups: list[_GroupRow], criteria: SearchCriteria
+) -> tuple[
+    int, dict[Workplace, int], dict[EmploymentType, int], dict[Posted, int], list[tuple[str, int]]
+]:
+    """The total and the workplace, type, age and place facets, from the groups: each
+    facet sums the groups that pass every filter but its own (standard faceting).
+
+    Hundreds of groups for a broad search: plain tuples and strings here, enums at the end.
+    """
+    wanted_workplace = criteria.workplace.value if criteria.workplace else None
+    wanted_type = criteria.employment_type.value if criteria.employment_type else None
+    windows = [posted for posted, _window in _WINDOWS]
+    # Which count of a group's: all its matches, or those posted in the window.
+    at = 0 if criteria.posted is None else 1 + windows.index(criteria.posted)
+    total = 0
+    workplace: dict[str, int] = {}
+    employment_type: dict[str, int] = {}
+    posted = [0, 0, 0]
+    places: dict[str, int] = {}
+    for place, kind, location, place_ok, _unused, *counts in groups:
+        number = counts[at]
+        place_fits = wanted_workplace is None or place == wanted_workplace
+        kind_fits = wanted_type is None or kind == wanted_type
+        if place_fits and kind_fits:
+            if place_ok:
+                total += number
+                posted[0] += counts[1]
+                posted[1] += counts[2]
+                posted[2] += counts[3]
+            if location:
+                places[location] = places.get(location, 0) + number
+        if place_ok and kind_fits and place is not None:
+            workplace[place] = workplace.get(place, 0) + number
+        if place_ok and place_fits and kind is not None:
+            employment_type[kind] = employment_type.get(kind, 0) + number
+    counted = [(place, n) for place, n in places.items() if n]
+    top = sorted(counted, key=lambda item: (-item[1], item[0]))[:TOP_LOCATIONS]
+    return (
+        total,
+        {Workplace(value): n for value, n in workplace.items() if n},
+        {EmploymentType(value): n for value, n in employment_type.items() if n},
+        {window: n for window, n in zip(windows, posted, strict=True) if n},
+        top,
+    )
 
 
 def _facets(
@@ -340,57 +459,38 @@ def _facets(
     criteria: SearchCriteria,
     at: datetime,
     page: Page,
+    lowest: int,
 ) -> tuple[Facets, int, list[int]]:
     """The facet counts, the search's total and the ids of the page's jobs, in order."""
-    # Evaluated once, then counted four ways and ranked for the page.
-    flags = [
-        case((condition, 1), else_=0).label(f"f_{name}")
-        for name, condition in _filters(_jobs, criteria, at).items()
-    ]
-    score: Any = keywords.score if keywords else literal(0.0, Float)
-    where = [keywords.where] if keywords else []
-    base = _open_rows(at, where, score.label("score"), *flags).cte("base")
-    base = base.prefix_with("MATERIALIZED")
-    ranked: list[tuple[int, int]] = []
-    groups: list[tuple[str | None, str | None, bool, bool, int]] = []
-    interest: dict[str, int] = {}
-    locations: list[tuple[str, int]] = []
-    windows = [posted for posted, _window in _WINDOWS]
-    posted: dict[Posted, int] = {}
+    matches = None
+    if keywords is not None:
+        # The keyword matches that are open, with their facts and score, found once.
+        columns = [_jobs[name] for name in _FACT_COLUMNS]
+        matches = (
+            union_all(
+                *[
+                    select(*columns, keywords.score.label("score")).where(*rng, keywords.where)
+                    for rng in _open_ranges(at)
+                ]
+            )
+            .cte("matches")
+            .prefix_with("MATERIALIZED")
+        )
     postgresql = session.get_bind().dialect.name == "postgresql"
-    rows: Any = session.execute(_facet_rows(base, criteria, at, page, postgresql=postgresql))
-    for kind, a, b, c, d, e, number in rows:
-        if kind == "r":
-            ranked.append((d, c))
-        elif kind == "g":
-            groups.append((a, b, bool(c), bool(d) and bool(e), number))
-        elif kind == "p":
-            posted = {window: n for window, n in zip(windows, (c, d, e), strict=True) if n}
+    source = _Source(matches=matches, at=at, lowest=lowest, postgresql=postgresql)
+    ranked: list[tuple[int, int]] = []
+    groups: list[_GroupRow] = []
+    interest: dict[str, int] = {}
+    rows: Any = session.execute(_facet_rows(source, criteria, at, page))
+    for kind, *row in rows:
+        if kind == "g":
+            groups.append(row)
         elif kind == "i":
-            interest[a] = number
+            if row[5]:
+                interest[row[0]] = row[5]
         else:
-            locations.append((a, number))
-    wanted_workplace = criteria.workplace.value if criteria.workplace else None
-    wanted_type = criteria.employment_type.value if criteria.employment_type else None
-    workplace: dict[Workplace, int] = {}
-    employment_type: dict[EmploymentType, int] = {}
-    total = 0
-    # A few dozen groups at most (workplace x type x the active filters' flags): the
-    # workplace and type facets each sum the groups that pass every filter but its own.
-    for place, job_type, posted_ok, rest_ok, number in groups:
-        checks = {
-            "workplace": wanted_workplace is None or place == wanted_workplace,
-            "type": wanted_type is None or job_type == wanted_type,
-            "rest": posted_ok and rest_ok,
-        }
-        if all(checks.values()):
-            total += number
-        if _all_but(checks, "workplace") and place is not None:
-            workplace[Workplace(place)] = workplace.get(Workplace(place), 0) + number
-        if _all_but(checks, "type") and job_type is not None:
-            found = EmploymentType(job_type)
-            employment_type[found] = employment_type.get(found, 0) + number
-    locations.sort(key=lambda item: (-item[1], item[0]))
+            ranked.append((row[4], row[3]))
+    total, workplace, employment_type, posted, locations = _fold(groups, criteria)
     facets = Facets(
         workplace=workplace,
         employment_type=employment_type,
@@ -399,10 +499,6 @@ def _facets(
         locations=locations,
     )
     return facets, total, [job_id for _position, job_id in sorted(ranked)]
-
-
-def _all_but(checks: dict[str, bool], name: str) -> bool:
-    return all(ok for key, ok in checks.items() if key != name)
 
 
 @dataclass(frozen=True)
@@ -424,11 +520,21 @@ def search_jobs(
     page = max(page, 1)
     per_page = max(per_page, 1)
     at = now()
-    keywords = _keywords(session, criteria) if criteria.words else None
-    if criteria.words and keywords is None:
+    lowest = _lowest_open_id(session, at)
+    if lowest is None:
         return SearchResult(jobs=[], total=0, page=page, per_page=per_page)
+    keywords = None
+    if criteria.words:
+        keywords = _keywords(session, criteria, lowest)
+        if keywords is None:
+            return SearchResult(jobs=[], total=0, page=page, per_page=per_page)
     facets, total, ids = _facets(
-        session, keywords, criteria, at, Page(limit=per_page, offset=(page - 1) * per_page)
+        session,
+        keywords,
+        criteria,
+        at,
+        Page(limit=per_page, offset=(page - 1) * per_page),
+        lowest,
     )
     jobs: list[JobPosting] = []
     if ids:

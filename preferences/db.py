@@ -30,6 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -38,6 +39,17 @@ from sqlalchemy.types import TypeDecorator
 from preferences.errors import PreferencesError
 
 _log = logging.getLogger("preferences.db")
+
+
+def _sqlite_from_hint(compiler: SQLiteCompiler, table: Any, hint: str) -> str:
+    return hint
+
+
+# SQLite's compiler renders a table hint after the table's name, as MySQL's and SQL
+# Server's do, so a query can say `.with_hint(table, "INDEXED BY ix_…", "sqlite")` where
+# SQLite's planner misjudges an index (sqlite_stat1 holds no histogram: a column that is
+# NULL on a fifth of the rows and unique on the rest looks like it picks one row).
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {

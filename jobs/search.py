@@ -122,7 +122,7 @@ class _Keywords:
     score: ColumnElement[float]
 
 
-def _sqlite_keywords(words: list[str], query: str, lowest: int) -> _Keywords:
+def _sqlite_keywords(words: list[str], query: str, lowest: Any) -> _Keywords:
     def matching(fts_query: str) -> ColumnElement[bool]:
         match = _fts_name.op("MATCH")(literal(fts_query, String))
         # `id + 0`: SQLite would otherwise fetch each match's wide row by its id (closed
@@ -130,9 +130,7 @@ def _sqlite_keywords(words: list[str], query: str, lowest: int) -> _Keywords:
         # looked up in the matches. Only the matches from the lowest open id on: FTS5
         # skips the older part of each word's list, so a common word's set is the size of
         # its open matches, not of every posting it was ever in.
-        return (_jobs.id + 0).in_(
-            select(_fts.c.rowid).where(match, _fts.c.rowid >= literal(lowest))
-        )
+        return (_jobs.id + 0).in_(select(_fts.c.rowid).where(match, _fts.c.rowid >= lowest))
 
     # The score is how many of the words the title holds: a title match outranks a match in
     # the text only. bm25 would rank finer, but it reads every match's sizes, closed
@@ -169,7 +167,7 @@ def _pg_keywords(session: Session, query: str) -> _Keywords | None:
     return _Keywords(where=vector.op("@@")(tsquery), score=type_coerce(score, Float))
 
 
-def _keywords(session: Session, criteria: SearchCriteria, lowest: int) -> _Keywords | None:
+def _keywords(session: Session, criteria: SearchCriteria, lowest: Any) -> _Keywords | None:
     query = fts5_query(criteria.words)
     if query is None:
         return None
@@ -178,23 +176,27 @@ def _keywords(session: Session, criteria: SearchCriteria, lowest: int) -> _Keywo
     return _sqlite_keywords(criteria.words, query, lowest)
 
 
-def _lowest_open_id(session: Session, at: datetime) -> int | None:
-    """A lower bound of the open postings' ids (None: nothing is open): the lowest id of
-    the never-closed and of the closing-later postings, published yet or not, each read
-    from `ix_job_postings_open_ids`. (Asked as min(id), both databases would walk the
-    primary key from the oldest posting instead, past every closed one.)"""
+def _lowest_open_id(at: datetime) -> Any:
+    """A lower bound of the open postings' ids, as a scalar subquery (NULL: nothing is
+    open): the lowest id of the never-closed and of the closing-later postings,
+    published yet or not, each read from `ix_job_postings_open_ids`. (Asked as a plain
+    min(id), both databases would walk the primary key from the oldest posting instead,
+    past every closed one.)"""
     never_closed = (
         select(_jobs.id)
         .where(_jobs.closed_at.is_(None))
         .order_by(_jobs.closed_at, _jobs.id)
         .limit(1)
+        .scalar_subquery()
     )
-    closing_later = select(func.min(_jobs.id + 0)).where(_jobs.closed_at > at)
-    found = session.execute(
-        select(never_closed.scalar_subquery(), closing_later.scalar_subquery())
-    ).one()
-    present = [value for value in found if value is not None]
-    return min(present) if present else None
+    closing_later = select(func.min(_jobs.id + 0)).where(_jobs.closed_at > at).scalar_subquery()
+    # min() of two values where either may be NULL, in SQL both databases read alike.
+    return case(
+        (closing_later.is_(None), never_closed),
+        (never_closed.is_(None), closing_later),
+        (closing_later < never_closed, closing_later),
+        else_=never_closed,
+    )
 
 
 def _filters(cols: Any, criteria: SearchCriteria, at: datetime) -> dict[str, ColumnElement[bool]]:
@@ -244,8 +246,8 @@ class _Source:
 
     matches: CTE | None
     at: datetime
-    # No open posting has a lower id.
-    lowest: int
+    # No open posting has a lower id (`_lowest_open_id`).
+    lowest: Any
     postgresql: bool
 
     def selects(self, *columns: Any, where: list[ColumnElement[bool]]) -> list[Any]:
@@ -459,7 +461,7 @@ def _facets(
     criteria: SearchCriteria,
     at: datetime,
     page: Page,
-    lowest: int,
+    lowest: Any,
 ) -> tuple[Facets, int, list[int]]:
     """The facet counts, the search's total and the ids of the page's jobs, in order."""
     matches = None
@@ -520,9 +522,7 @@ def search_jobs(
     page = max(page, 1)
     per_page = max(per_page, 1)
     at = now()
-    lowest = _lowest_open_id(session, at)
-    if lowest is None:
-        return SearchResult(jobs=[], total=0, page=page, per_page=per_page)
+    lowest = _lowest_open_id(at)
     keywords = None
     if criteria.words:
         keywords = _keywords(session, criteria, lowest)

@@ -32,6 +32,7 @@ from mailer.message import HeaderError, format_mailbox, parse_mailbox
 from mailer.outbox import MailCap
 from portal.auth.providers import OidcProviderConfig, parse_provider_configs
 from portal.errors import PortalError
+from portal.locales import available_locales
 
 if TYPE_CHECKING:
     from mailer.dkim import DkimSigner
@@ -423,8 +424,6 @@ def _language(value: str, at: Reading) -> str:
 
 
 def _locales(value: str, at: Reading) -> tuple[str, ...]:
-    from portal.i18n import available_locales
-
     available = available_locales()
     chosen: list[str] = []
     for part in value.split(","):

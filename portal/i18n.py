@@ -18,33 +18,24 @@ A request's locale is the first of these that is in SUPPORTED_LOCALES:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from babel import Locale
 from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel, get_locale
 
+from portal.locales import SOURCE_LOCALE, TRANSLATIONS_DIR, available_locales
+
 if TYPE_CHECKING:
     from portal.config import Settings
 
-TRANSLATIONS_DIR: Final = Path(__file__).resolve().parent / "translations"
-SOURCE_LOCALE: Final = "en"
+__all__ = ["SOURCE_LOCALE", "TRANSLATIONS_DIR", "available_locales"]
+
 COOKIE: Final = "tc_lang"
 QUERY_ARG: Final = "lang"
 # A year: the visitor chose it; it is not personal data beyond the choice itself.
 COOKIE_MAX_AGE: Final = 365 * 24 * 3600
 _SETTINGS_KEY: Final = "talentconnect.locales"
-
-
-def available_locales() -> tuple[str, ...]:
-    """The source language and every locale with a catalog in the repository."""
-    found = sorted(
-        path.parent.parent.name
-        for path in TRANSLATIONS_DIR.glob("*/LC_MESSAGES/messages.po")
-        if not path.parent.parent.name.startswith("en-")
-    )
-    return (SOURCE_LOCALE, *(name for name in found if name != SOURCE_LOCALE))
 
 
 def ui_default(settings: Settings) -> str:

@@ -23,6 +23,7 @@ from preferences.models import (
     Subscription,
     SubscriptionStatus,
 )
+from preferences.phrases import N_, Phrase, PhraseDate
 from preferences.subscriptions import (
     confirm_subscription,
     mass_email_status,
@@ -37,13 +38,13 @@ from preferences.tokens import LinkOwner
 
 # How each frequency reads in a sentence, matching the form's wording.
 FREQUENCY_WORDS = {
-    Frequency.INSTANT: "as jobs are posted",
-    Frequency.DAILY: "in a daily digest",
-    Frequency.WEEKLY: "in a weekly digest",
+    Frequency.INSTANT: Phrase(N_("as jobs are posted")),
+    Frequency.DAILY: Phrase(N_("in a daily digest")),
+    Frequency.WEEKLY: Phrase(N_("in a weekly digest")),
 }
 # What a Save says when it turns mass email on or off, in the box's words.
-MASS_EMAIL_ON = "Started occasional emails: newsletters, events, hiring news."
-MASS_EMAIL_OFF = "Stopped occasional emails."
+MASS_EMAIL_ON = Phrase(N_("Started occasional emails: newsletters, events, hiring news."))
+MASS_EMAIL_OFF = Phrase(N_("Stopped occasional emails."))
 # How far ahead a pause chosen on the page may end.
 MAX_PAUSE_DAYS = 366
 
@@ -197,7 +198,7 @@ def apply_state(
     before: PreferenceState | None = None,
     mass_email_wording: str | None = None,
 ) -> list[str]:
-    """Make the stored state match `desired`; return a sentence per change made.
+    """Make the stored state match `desired`; return a sentence (a `Phrase`) per change made.
 
     Reaching the preference center proves control of the mailbox (a signed link
     or a login), so a subscription chosen here is confirmed at once. `before` is
@@ -206,7 +207,7 @@ def apply_state(
     """
     if before is None:
         before = current_state(session, candidate, interests)
-    changes: list[str] = []
+    changes: list[str] = []  # each a Phrase
     for interest in interests:
         want = desired.interests.get(interest.id)
         have = before.interests[interest.id]
@@ -248,7 +249,7 @@ def _apply_interest(
         if have.subscribed and unsubscribe(
             session, candidate, interest, source=source, ip_address=ip_address
         ):
-            changes.append(f"Stopped job alerts for {interest.name}.")
+            changes.append(Phrase(N_("Stopped job alerts for %(name)s."), name=interest.name))
         return changes
     if not have.subscribed:
         subscribe(
@@ -261,16 +262,26 @@ def _apply_interest(
             ip_address=ip_address,
         )
         changes.append(
-            f"Started job alerts for {interest.name}, {FREQUENCY_WORDS[want.frequency]}."
+            Phrase(
+                N_("Started job alerts for %(name)s, %(frequency)s."),
+                name=interest.name,
+                frequency=FREQUENCY_WORDS[want.frequency],
+            )
         )
     elif have.pending:
         confirm_subscription(session, candidate, interest, source=source, ip_address=ip_address)
-        changes.append(f"Confirmed job alerts for {interest.name}.")
+        changes.append(Phrase(N_("Confirmed job alerts for %(name)s."), name=interest.name))
     if have.subscribed and want.frequency is not have.frequency:
         set_frequency(
             session, candidate, interest, want.frequency, source=source, ip_address=ip_address
         )
-        changes.append(f"{interest.name} alerts now arrive {FREQUENCY_WORDS[want.frequency]}.")
+        changes.append(
+            Phrase(
+                N_("%(name)s alerts now arrive %(frequency)s."),
+                name=interest.name,
+                frequency=FREQUENCY_WORDS[want.frequency],
+            )
+        )
     if want.paused_until != (have.paused_until if have.subscribed else None):
         pause_subscription(
             session,
@@ -281,9 +292,13 @@ def _apply_interest(
             ip_address=ip_address,
         )
         changes.append(
-            f"Paused {interest.name} alerts until {want.paused_until:%B %-d, %Y}."
+            Phrase(
+                N_("Paused %(name)s alerts until %(day)s."),
+                name=interest.name,
+                day=PhraseDate(want.paused_until),
+            )
             if want.paused_until
-            else f"Resumed {interest.name} alerts."
+            else Phrase(N_("Resumed %(name)s alerts."), name=interest.name)
         )
     return changes
 
@@ -308,13 +323,19 @@ MASS_EMAIL_FIELD = "mass_email"
 CONFIRM_OFF_FIELD = "confirm_mass_email_off"
 # The box's name before it became a positive choice: a page loaded before that change.
 STALE_FIELDS = ("mass_email_optout",)
-STALE_FORM = (
-    "This page was out of date, so nothing was saved. Check your choices below, then save again."
+STALE_FORM = Phrase(
+    N_(
+        "This page was out of date, so nothing was saved. Check your choices below, "
+        "then save again."
+    )
 )
-BAD_MASS_EMAIL = (
-    "We couldn't read your choice for occasional emails, so nothing was saved. "
-    "Tick the box to get them or leave it empty, then save again."
+BAD_MASS_EMAIL = Phrase(
+    N_(
+        "We couldn't read your choice for occasional emails, so nothing was saved. "
+        "Tick the box to get them or leave it empty, then save again."
+    )
 )
+PAUSE_TOO_LONG = Phrase(N_("Alerts can be paused for up to a year."))
 
 
 @dataclass(frozen=True)
@@ -375,12 +396,16 @@ def read_form(
             try:
                 day = date.fromisoformat(raw_pause)
             except ValueError:
-                errors[f"pause-{key}"] = f"Enter the pause end for {interest.name} as a date."
+                errors[f"pause-{key}"] = Phrase(
+                    N_("Enter the pause end for %(name)s as a date."), name=interest.name
+                )
             else:
                 if day <= today:
-                    errors[f"pause-{key}"] = f"The pause for {interest.name} must end after today."
+                    errors[f"pause-{key}"] = Phrase(
+                        N_("The pause for %(name)s must end after today."), name=interest.name
+                    )
                 elif day > today + timedelta(days=MAX_PAUSE_DAYS):
-                    errors[f"pause-{key}"] = "Alerts can be paused for up to a year."
+                    errors[f"pause-{key}"] = PAUSE_TOO_LONG
                 else:
                     paused_until = datetime.combine(day, time.min, tzinfo=UTC)
         state.interests[interest.id] = InterestChoice(

@@ -31,6 +31,7 @@ from preferences.models import (
     MassEmail,
     SavedSearch,
 )
+from preferences.phrases import N_, Phrase, PhraseList, ngettext
 from preferences.saved_searches import withdraw_saved_search
 from preferences.subscriptions import set_mass_email_status, withdraw_interest
 from preferences.tokens import LinkOwner, LinkPurpose, link_owner, read_link_token
@@ -207,10 +208,13 @@ def _ascending(ref: str, dotted: str) -> tuple[int, ...]:
     return ids
 
 
-def _names(names: Sequence[str]) -> str:
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]
+def _names(names: Sequence[str]) -> PhraseList:
+    return PhraseList(names)
+
+
+def _alerts_for(names: Sequence[str]) -> Phrase:
+    """ "job alerts for A, B and C": what an unsubscribe link leaves, in words."""
+    return Phrase(N_("job alerts for %(names)s"), names=_names(names))
 
 
 def _resolve_interests(session: Session, parsed: ListRef) -> ResolvedList:
@@ -223,8 +227,7 @@ def _resolve_interests(session: Session, parsed: ListRef) -> ResolvedList:
     if not rows:
         raise ListUnavailable(str(parsed), "its interests were retired, merged or removed")
     ids = tuple(sorted(row.id for row in rows))
-    name = "job alerts for " + _names([row.name for row in rows])
-    return ResolvedList(parsed, name, None, ids)
+    return ResolvedList(parsed, _alerts_for([row.name for row in rows]), None, ids)
 
 
 _SEARCHES_FOR_LIST = (
@@ -254,15 +257,23 @@ def _resolve_alerts(
         if parsed.interest_ids:
             raise ListUnavailable(str(parsed), "its interests were retired, merged or removed")
         raise UnknownList(str(parsed), "the saved search does not exist")
-    parts = [row.name for row in interests]
+    parts: list[str] = [row.name for row in interests]
     if searches:
-        words = [f"“{row.query}”" for row in searches if row.query]
-        what = "your saved search" + ("es" if len(searches) > 1 else "")
-        parts.append(what + (" " + _names(words) if words else ""))
-    name = "job alerts for " + _names(parts)
+        words = [Phrase(N_("“%(query)s”"), query=row.query) for row in searches if row.query]
+        if words:
+            parts.append(
+                ngettext(
+                    "your saved search %(words)s",
+                    "your saved searches %(words)s",
+                    len(searches),
+                    words=_names(words),
+                )
+            )
+        else:
+            parts.append(ngettext("your saved search", "your saved searches", len(searches)))
     return ResolvedList(
         parsed,
-        name,
+        _alerts_for(parts),
         None,
         tuple(sorted(row.id for row in interests)),
         tuple(row.id for row in searches),
@@ -284,7 +295,7 @@ def resolve_list(
     """
     parsed = ref if isinstance(ref, ListRef) else parse_list_ref(ref)
     if parsed.kind is ListKind.MASS_EMAIL:
-        return ResolvedList(parsed, "mass email communications")
+        return ResolvedList(parsed, Phrase(N_("mass email communications")))
     if parsed.kind in (ListKind.SEARCH, ListKind.ALERTS):
         return _resolve_alerts(session, parsed, candidate_id)
     if parsed.kind is ListKind.INTERESTS:
@@ -301,7 +312,7 @@ def resolve_list(
         reason = "merged" if merged_into_id is not None else "retired"
         raise ListUnavailable(str(parsed), f"the interest was {reason}")
     assert parsed.interest_id is not None
-    return ResolvedList(parsed, f"job alerts for {name}", parsed.interest_id, (parsed.interest_id,))
+    return ResolvedList(parsed, _alerts_for([name]), parsed.interest_id, (parsed.interest_id,))
 
 
 def unsubscribe_from_list(

@@ -20,7 +20,8 @@
     // The confirm step's own buttons already say yes or no.
     if (event.submitter && event.submitter.name) { return; }
     if (!turningOff()) { return; }
-    var ok = window.confirm(
+    // The question is in the page's language, in the form's data-confirm-off.
+    var ok = window.confirm(form.getAttribute("data-confirm-off") ||
       "Stop occasional emails? You may miss notifications about interviews, " +
       "future considerations and career opportunities. You will still get 1:1 " +
       "messages about an application you make.");

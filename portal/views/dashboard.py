@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from jobs.postings import open_jobs_for_interests
@@ -26,6 +27,7 @@ from portal.web.saved_search_words import saved_search_views
 from preferences.db import slow_work
 from preferences.interests import active_interests
 from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
+from preferences.phrases import N_
 from preferences.privacy import export_candidate_data
 from preferences.sessions import end_sessions
 
@@ -35,7 +37,19 @@ log = logging.getLogger("portal.dashboard")
 # Flashed messages about the resume show in its card, where the redirect scrolls to.
 RESUME_FLASH = "resume"
 # The sandbox's refusal without the connect flow's "or skip".
-PARSE_REFUSED = "We couldn't read this file in time; please upload a simpler PDF or Word file."
+PARSE_REFUSED = N_("We couldn't read this file in time; please upload a simpler PDF or Word file.")
+
+# `accounts.change_password`'s refusals (only this page changes a password), in the
+# page's language; the English text is the key.
+PASSWORD_REFUSALS = {
+    "To set a password, sign in with a link we email you, then set it within 10 minutes.": (
+        N_("To set a password, sign in with a link we email you, then set it within 10 minutes.")
+    ),
+    "Enter your current password.": N_("Enter your current password."),
+    "That isn't your current password. Nothing was changed.": N_(
+        "That isn't your current password. Nothing was changed."
+    ),
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,7 +130,7 @@ def resume_upload(candidate: Candidate) -> Any:
             )
     except ResumeError as exc:
         delete_resume(s.upload_dir, stored.storage_name)
-        message = PARSE_REFUSED if isinstance(exc, ParseRefused) else exc.message
+        message = _(PARSE_REFUSED) if isinstance(exc, ParseRefused) else exc.message
         page, status = _home_page(candidate, resume_error=message, status=refusal_status(exc))
         if isinstance(exc, ParserBusy):
             return page, status, busy_headers()
@@ -127,9 +141,12 @@ def resume_upload(candidate: Candidate) -> Any:
     session.commit()
     if replaced is not None:
         _delete_file(s.upload_dir, replaced)
-        flash(f"Your resume is replaced with {stored.original_filename}.", RESUME_FLASH)
+        flash(
+            _("Your resume is replaced with %(name)s.", name=stored.original_filename),
+            RESUME_FLASH,
+        )
     else:
-        flash(f"Your resume {stored.original_filename} is uploaded.", RESUME_FLASH)
+        flash(_("Your resume %(name)s is uploaded.", name=stored.original_filename), RESUME_FLASH)
     return redirect(url_for("dashboard.home", _anchor="resume"))
 
 
@@ -139,7 +156,7 @@ def resume_delete(candidate: Candidate) -> Any:
     """Delete the resume on file: a confirmation page, then deletion on POST."""
     resume = current_resume(candidate)
     if resume is None:
-        flash("You have no resume on file.", RESUME_FLASH)
+        flash(_("You have no resume on file."), RESUME_FLASH)
         return redirect(url_for("dashboard.home", _anchor="resume"))
     if request.method == "GET":
         return render_template("dashboard/resume_delete.html", resume=resume)
@@ -150,7 +167,7 @@ def resume_delete(candidate: Candidate) -> Any:
     session.commit()
     if storage_name is not None:
         _delete_file(s.upload_dir, storage_name)
-    flash("Your resume is deleted.", RESUME_FLASH)
+    flash(_("Your resume is deleted."), RESUME_FLASH)
     return redirect(url_for("dashboard.home", _anchor="resume"))
 
 
@@ -230,7 +247,7 @@ def profile(candidate: Candidate) -> Any:
             candidate.github_url = values["github_url"]
             candidate.portfolio_url = values["portfolio_url"]
             db().flush()
-            flash("Your profile is saved.", "info")
+            flash(_("Your profile is saved."), "info")
             return redirect(url_for("dashboard.home"))
     return render_template(
         "dashboard/profile.html",
@@ -254,18 +271,25 @@ def password(candidate: Candidate) -> Any:
         return redirect(url_for("auth.login"))
     new = request.form.get("password", "")[:500]
     if new != request.form.get("confirm", "")[:500]:
-        flash("The two passwords don't match.", "error")
+        flash(_("The two passwords don't match."), "error")
         return redirect(url_for("dashboard.home"))
     try:
         accounts.change_password(
             db(), candidate, login, current=request.form.get("current_password", "")[:500], new=new
         )
     except accounts.PasswordRefused as exc:
-        flash(str(exc), "error")
-    except ValueError as exc:
-        flash(f"Choose a longer password: {exc}.", "error")
+        refusal = PASSWORD_REFUSALS.get(str(exc))
+        flash(_(refusal) if refusal is not None else str(exc), "error")
+    except ValueError:
+        flash(
+            _(
+                "Choose a longer password: use at least %(num)s characters.",
+                num=accounts.MIN_PASSWORD_LENGTH,
+            ),
+            "error",
+        )
     else:
-        flash("Your password is set. You're signed out on every other device.", "info")
+        flash(_("Your password is set. You're signed out on every other device."), "info")
     return redirect(url_for("dashboard.home"))
 
 
@@ -288,7 +312,7 @@ def delete(candidate: Candidate) -> Any:
         return render_template("dashboard/delete.html", candidate=candidate)
     if request.form.get("confirm") != "yes":
         return render_template(
-            "dashboard/delete.html", candidate=candidate, error="Tick the box to confirm."
+            "dashboard/delete.html", candidate=candidate, error=_("Tick the box to confirm.")
         ), 400
     sessions.log_out(db())
     accounts.delete_account(db(), candidate, upload_dir=settings().upload_dir)
@@ -303,5 +327,5 @@ def signout_everywhere(candidate: Candidate) -> Any:
     end_sessions(db(), candidate_id=candidate.id)
     db().flush()
     sessions.log_out(db())
-    flash("You're signed out everywhere. Links in earlier emails no longer work.", "info")
+    flash(_("You're signed out everywhere. Links in earlier emails no longer work."), "info")
     return redirect(url_for("auth.login"))

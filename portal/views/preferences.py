@@ -10,12 +10,15 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from portal.connect.submit import MASS_EMAIL_WORDING
+from portal.i18n import SOURCE_LOCALE, current_locale
 from portal.web.links import send_preference_link
+from portal.web.phrases import register_filters, translate
 from portal.web.runtime import db, settings
 from portal.web.saved_search_words import SearchView, saved_search_views
 from preferences.center import (
@@ -41,6 +44,7 @@ from preferences.models import (
     MassEmail,
     SubscriptionStatus,
 )
+from preferences.phrases import N_, PhraseDate
 from preferences.saved_searches import (
     MAX_ID,
     confirm_saved_search,
@@ -62,6 +66,8 @@ from preferences.tokens import (
 )
 
 bp = Blueprint("preferences", __name__, url_prefix="/preferences")
+# `phrase`, `bdi` and `local_day`, for these pages, the dashboard's and the unsubscribe pages.
+register_filters(bp)
 
 UNDO_SECONDS = 30 * 86400
 
@@ -70,16 +76,18 @@ def _invalid() -> Any:
     return render_template(
         "error.html",
         code=400,
-        title="This link doesn't work",
-        detail="It may have been copied incompletely, or replaced by a newer email. "
-        "Use the link in your most recent email from us.",
+        title=_("This link doesn't work"),
+        detail=_(
+            "It may have been copied incompletely, or replaced by a newer email. "
+            "Use the link in your most recent email from us."
+        ),
     ), 400
 
 
 def _expired() -> Any:
     return render_template(
         "connect/link_expired.html",
-        message="This preferences link has expired.",
+        message=_("This preferences link has expired."),
         resend_url=url_for("preferences.resend"),
     ), 410
 
@@ -123,8 +131,23 @@ def read_center_form(form: Any) -> CenterForm:
 
 
 def mass_email_wording() -> str:
-    """The consent text beside the mass-email box: the connect form's, word for word."""
-    return MASS_EMAIL_WORDING.format(company=settings().company_name)
+    """The consent text beside the mass-email box: the connect form's, word for word.
+
+    In the page's language: it is also the wording an opt-in's consent event keeps,
+    which must be the text the person saw.
+    """
+    company = settings().company_name
+    if _english():
+        return MASS_EMAIL_WORDING.format(company=company)
+    return _(
+        "Yes, send me occasional emails about %(company)s, events and career "
+        "opportunities. I can unsubscribe at any time.",
+        company=company,
+    )
+
+
+def _english() -> bool:
+    return current_locale().split("-")[0] == SOURCE_LOCALE
 
 
 def undo_token_for(candidate: Candidate, before: PreferenceState) -> str:
@@ -134,29 +157,37 @@ def undo_token_for(candidate: Candidate, before: PreferenceState) -> str:
 
 
 # The frequency menu: (value, label), in the order shown.
+# (`N_` marks them for translation; they are translated where they are shown.)
 FREQUENCY_OPTIONS = (
-    (Frequency.INSTANT.value, "As jobs are posted"),
-    (Frequency.DAILY.value, "Daily digest"),
-    (Frequency.WEEKLY.value, "Weekly digest"),
+    (Frequency.INSTANT.value, N_("As jobs are posted")),
+    (Frequency.DAILY.value, N_("Daily digest")),
+    (Frequency.WEEKLY.value, N_("Weekly digest")),
 )
 # How a subscribed row sums up its frequency, e.g. "Frequency and pause: weekly".
 FREQUENCY_SUMMARY = {
-    Frequency.INSTANT: "as jobs are posted",
-    Frequency.DAILY: "daily",
-    Frequency.WEEKLY: "weekly",
+    Frequency.INSTANT: N_("as jobs are posted"),
+    Frequency.DAILY: N_("daily"),
+    Frequency.WEEKLY: N_("weekly"),
 }
 
 
-# The <option>s of the frequency menu, once per frequency that can be selected.
-FREQUENCY_MENUS = {
-    value: Markup("").join(
-        Markup('<option value="{}"{}>{}</option>').format(
-            option, Markup(" selected") if option == value else "", label
+@lru_cache(maxsize=32)
+def _frequency_menus(locale: str) -> dict[str, Markup]:
+    del locale  # the cache key: the labels are translated when this runs
+    return {
+        value: Markup("").join(
+            Markup('<option value="{}"{}>{}</option>').format(
+                option, Markup(" selected") if option == value else "", _(label)
+            )
+            for option, label in FREQUENCY_OPTIONS
         )
-        for option, label in FREQUENCY_OPTIONS
-    )
-    for value, _label in FREQUENCY_OPTIONS
-}
+        for value, _label in FREQUENCY_OPTIONS
+    }
+
+
+def frequency_menus() -> dict[str, Markup]:
+    """The <option>s of the frequency menu, once per frequency and language."""
+    return _frequency_menus(current_locale())
 
 
 class CenterRow(NamedTuple):
@@ -170,10 +201,11 @@ class CenterRow(NamedTuple):
     name: str
     subscribed: bool
     pending: bool
-    summary: str  # after "Frequency and pause", for a subscribed interest
+    summary: str  # "Frequency and pause", with the frequency for a subscribed interest
     frequency_menu: Markup
     pause_value: str
     pause_error: str | None
+    locale: str  # the page's language: the row's words are in it
 
 
 def center_rows(
@@ -183,13 +215,22 @@ def center_rows(
     form: Any,
 ) -> list[CenterRow]:
     rows = []
+    locale = current_locale()
+    menus = frequency_menus()
     for interest in interests:
         choice = state.interests[interest.id]
-        summary = ""
-        if choice.subscribed:
-            summary = ": " + FREQUENCY_SUMMARY[choice.frequency]
-            if choice.paused_until:
-                summary += f", paused until {choice.paused_until:%b %-d, %Y}"
+        summary = _("Frequency and pause")
+        if choice.subscribed and choice.paused_until:
+            summary = _(
+                "Frequency and pause: %(frequency)s, paused until %(day)s",
+                frequency=_(FREQUENCY_SUMMARY[choice.frequency]),
+                day=translate(PhraseDate(choice.paused_until, "medium")),
+            )
+        elif choice.subscribed:
+            summary = _(
+                "Frequency and pause: %(frequency)s",
+                frequency=_(FREQUENCY_SUMMARY[choice.frequency]),
+            )
         pause_error = errors.get(f"pause-{interest.id}")
         if pause_error:
             pause_value = form.get(f"pause-{interest.id}", "")
@@ -202,9 +243,10 @@ def center_rows(
                 choice.subscribed,
                 choice.pending,
                 summary,
-                FREQUENCY_MENUS[choice.frequency.value],
+                menus[choice.frequency.value],
                 pause_value,
                 pause_error,
+                locale,
             )
         )
     return rows
@@ -241,7 +283,7 @@ def render_center(
     The saved searches, each with its own small forms, post to `<action>/searches/<id>`;
     `search_errors` is a message for the search whose form was refused.
     """
-    errors = errors or {}
+    errors = {name: translate(message) for name, message in (errors or {}).items()}
     searches = saved_search_views(session, candidate.id)
     if page is None:
         page = center_page(session, candidate)
@@ -260,7 +302,7 @@ def render_center(
         confirm_off=confirm_off,
         mass_email_wording=mass_email_wording(),
         action=action,
-        changes=changes,
+        changes=None if changes is None else [translate(change) for change in changes],
         undo_token=undo_token,
         undo_action=undo_action,
         errors=errors,
@@ -269,7 +311,7 @@ def render_center(
         search_action=f"{action}/searches/",
         search_errors=search_errors or {},
         search_notice=_search_notice(session, candidate.id, searches),
-        frequency_menus=FREQUENCY_MENUS,
+        frequency_menus=frequency_menus(),
     ), status
 
 
@@ -355,7 +397,9 @@ def _show_outcome(
     form_csrf: str | None = None,
 ) -> Any:
     """The page after a Save or an Undo, listing what changed, with an Undo of it."""
-    shown = outcome.changes or (["Nothing to undo; your choices are as before."] if undone else [])
+    shown = outcome.changes or (
+        [_("Nothing to undo; your choices are as before.")] if undone else []
+    )
     return render_center(
         db(),
         candidate,
@@ -431,12 +475,12 @@ def apply_undo(
 
 # What the page says after a saved search's form, by the `done` code it redirects with.
 SEARCH_NOTICES = {
-    "frequency": "Alerts for {words} now arrive {frequency}.",
-    "paused": "Alerts for {words} are paused until {until}.",
-    "resumed": "Alerts for {words} are on again.",
-    "confirmed": "Alerts for {words} are confirmed.",
-    "removed": "Removed your saved search {words}: its alerts have stopped.",
-    "unchanged": "Nothing changed for {words}.",
+    "frequency": N_("Alerts for %(words)s now arrive %(frequency)s."),
+    "paused": N_("Alerts for %(words)s are paused until %(until)s."),
+    "resumed": N_("Alerts for %(words)s are on again."),
+    "confirmed": N_("Alerts for %(words)s are confirmed."),
+    "removed": N_("Removed your saved search %(words)s: its alerts have stopped."),
+    "unchanged": N_("Nothing changed for %(words)s."),
 }
 SEARCH_ACTIONS = frozenset({"frequency", "pause", "resume", "confirm", "remove"})
 _DIGITS = frozenset("0123456789")
@@ -458,10 +502,11 @@ def _search_notice(session: Session, candidate_id: int, shown: list[SearchView])
     view = views[0]
     if done == "paused" and view.paused_until is None:  # resumed since: the link is stale
         return None
-    return SEARCH_NOTICES[done].format(
+    return _(
+        SEARCH_NOTICES[done],
         words=view.words,
-        frequency=FREQUENCY_SUMMARY[Frequency(view.frequency)],
-        until=f"{view.paused_until:%B %-d, %Y}" if view.paused_until else "",
+        frequency=_(FREQUENCY_SUMMARY[Frequency(view.frequency)]),
+        until=translate(PhraseDate(view.paused_until)) if view.paused_until else "",
     )
 
 
@@ -477,9 +522,11 @@ def _no_search() -> Any:
     return render_template(
         "error.html",
         code=404,
-        title="We couldn't find that saved search",
-        detail="It may be one you removed. Your saved searches are listed on your "
-        "email preferences page.",
+        title=_("We couldn't find that saved search"),
+        detail=_(
+            "It may be one you removed. Your saved searches are listed on your "
+            "email preferences page."
+        ),
     ), 404
 
 
@@ -489,11 +536,11 @@ def _pause_end(raw: str) -> tuple[datetime | None, str | None]:
     try:
         day = date.fromisoformat(raw.strip())
     except ValueError:
-        return None, "Enter the day alerts should start again, as a date."
+        return None, _("Enter the day alerts should start again, as a date.")
     if day <= today:
-        return None, "The pause must end after today."
+        return None, _("The pause must end after today.")
     if day > today + timedelta(days=MAX_PAUSE_DAYS):
-        return None, "Alerts can be paused for up to a year."
+        return None, _("Alerts can be paused for up to a year.")
     return datetime.combine(day, time.min, tzinfo=UTC), None
 
 
@@ -570,9 +617,10 @@ def _bad_search_form() -> Any:
     return render_template(
         "error.html",
         code=400,
-        title="Something in that form was not right",
-        detail="Nothing was changed. Go back to your email preferences, reload the page "
-        "and try again.",
+        title=_("Something in that form was not right"),
+        detail=_(
+            "Nothing was changed. Go back to your email preferences, reload the page and try again."
+        ),
     ), 400
 
 

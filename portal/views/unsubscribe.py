@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, make_response, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.web.links import preference_url
+from portal.web.phrases import translate
 from portal.web.runtime import db, settings
 from portal.web.saved_search_words import saved_search_views
 from preferences.db import set_read_only, start_write
@@ -47,10 +49,12 @@ def _bad_link() -> Response:
         "error.html",
         400,
         code=400,
-        title="This unsubscribe link doesn't work",
-        detail="It may have been copied incompletely, or replaced by a newer email. "
-        "Use the unsubscribe link in our most recent email, or log in to manage your "
-        "email subscriptions.",
+        title=_("This unsubscribe link doesn't work"),
+        detail=_(
+            "It may have been copied incompletely, or replaced by a newer email. "
+            "Use the unsubscribe link in our most recent email, or log in to manage your "
+            "email subscriptions."
+        ),
     )
 
 
@@ -59,7 +63,7 @@ def _what_it_leaves(session: Session, candidate_id: int, target: ResolvedList) -
     names = []
     if target.interest_ids:
         names = [
-            f"Job alerts for {name}"
+            _("Job alerts for %(name)s", name=name)
             for name in session.scalars(
                 select(Interest.name)
                 .where(Interest.id.in_(target.interest_ids))
@@ -68,7 +72,7 @@ def _what_it_leaves(session: Session, candidate_id: int, target: ResolvedList) -
         ]
     if target.search_ids:
         names += [
-            f"Your saved search {view.words}"
+            _("Your saved search %(words)s", words=view.words)
             for view in saved_search_views(session, candidate_id, target.search_ids)
         ]
     return names
@@ -88,7 +92,7 @@ def one_click(token: str) -> Response:
         return _page(
             "connect/link_expired.html",
             410,
-            message="This unsubscribe link has expired.",
+            message=_("This unsubscribe link has expired."),
             resend_url=url_for("preferences.resend"),
         )
     except InvalidLink:
@@ -106,6 +110,7 @@ def one_click(token: str) -> Response:
         return _page(
             "unsubscribe/confirm.html",
             target=target,
+            target_name=translate(target.name),
             leaves=leaves,
             token=token,
             manage_url=manage_url,
@@ -115,6 +120,7 @@ def one_click(token: str) -> Response:
             "unsubscribe/confirm.html",
             400,
             target=target,
+            target_name=translate(target.name),
             leaves=leaves,
             token=token,
             manage_url=manage_url,
@@ -126,6 +132,7 @@ def one_click(token: str) -> Response:
     return _page(
         "unsubscribe/done.html",
         target=target,
+        target_name=translate(target.name),
         leaves=leaves,
         changed=changed,
         manage_url=manage_url,

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.search_criteria import describe, saved_criteria
+from portal.web.phrases import local_day
 from preferences.clock import now
 from preferences.models import Interest, SavedSearch, SubscriptionStatus
 
@@ -50,14 +52,14 @@ class SearchView:
 
     @property
     def status_text(self) -> str:
-        """ "Awaiting your confirmation", "Paused until June 1, 2027" or "Active"."""
+        """ "Awaiting your confirmation", "Paused until June 1, 2027" or "Active" (translated)."""
         if self.status is SubscriptionStatus.UNSUBSCRIBED:
-            return "Removed"
+            return gettext("Removed")
         if self.pending:
-            return "Awaiting your confirmation"
+            return gettext("Awaiting your confirmation")
         if self.paused and self.paused_until is not None:
-            return f"Paused until {self.paused_until:%B %-d, %Y}"
-        return "Active"
+            return gettext("Paused until %(day)s", day=local_day(self.paused_until))
+        return gettext("Active")
 
 
 _VIEW_COLUMNS = select(

@@ -16,9 +16,11 @@ from babel.messages.pofile import read_po
 from portal.i18n import TRANSLATIONS_DIR, available_locales
 
 ROOT = Path(__file__).resolve().parents[2]
-# As `make translations` extracts: Flask-Babel's lazy forms too.
+# As `make translations` extracts: pybabel's defaults (N_ marks a string translated
+# where it is shown) and Flask-Babel's lazy forms.
 KEYWORDS = {
     "_": None,
+    "N_": None,
     "gettext": None,
     "ngettext": (1, 2),
     "lazy_gettext": None,

@@ -207,6 +207,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     region = settings.phone_default_region
     app.add_template_filter(lambda stored: display_phone(stored, region), "phone")
     _install_request_hooks(app, csp)
+    # After the request hooks: it reads the database in the request's write mode.
+    language.init_app(app)
     _install_error_pages(app)
 
     # Every page's header and footer links; url_for is slow enough to matter on

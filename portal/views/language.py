@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Final, NamedTuple
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import bindparam, select
@@ -97,7 +97,15 @@ def _the_candidate() -> tuple[Candidate | str, str] | None:
     return _signed_candidate_locale(purpose, token)
 
 
-@bp.before_app_request
+def init_app(app: Flask) -> None:
+    """Serve each signed or signed-in page in its candidate's language.
+
+    Installed after the app's own request hooks, which set how the request's
+    transactions take SQLite's write lock: this hook already reads the database.
+    """
+    app.before_request(_serve_in_their_language)
+
+
 def _serve_in_their_language() -> None:
     """On a signed or signed-in page: the candidate's language, or store a `?lang=` choice."""
     found = _the_candidate()

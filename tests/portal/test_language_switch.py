@@ -568,3 +568,9 @@ def test_the_dashboard_form_refuses_bad_values_a_missing_token_and_strangers(
     assert response.status_code == 400
     assert ana(sessions).locale == "en"
     assert audit_events(sessions) == []
+
+
+def test_the_language_hook_runs_in_the_requests_write_mode(app: Flask) -> None:
+    """It reads the database, so it runs after the hook that keeps GETs off SQLite's write lock."""
+    names = [hook.__name__ for hook in app.before_request_funcs[None]]
+    assert names.index("_serve_in_their_language") > names.index("_start_timer")

@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from portal.web.links import preference_url
+from preferences.db import session_scope
+from preferences.models import Candidate
+from preferences.subscriptions import get_or_create_candidate
 from tests.browser.conftest import LivePortal
 from tests.browser.flow import AXE_RUN, BLOCKING_IMPACTS
 
@@ -97,7 +101,7 @@ def test_arabic_pages_read_right_to_left_at_phone_width(
     assert current.get_attribute("lang") == "ar"
     assert page.console_errors == []
     assert_accessible(page, axe_source, f"{path} in Arabic")
-    shot(page, f"ar{path.replace('/', '-') or '-home'}-375")
+    shot(page, f"ar-{path.strip('/') or 'home'}-375")
     # The same page in English is the mirror image: brand left, Menu right.
     english = open_page(portal, f"{path}?lang=en", PHONE)
     assert centre(english, ".brand") < centre(english, ".nav-menu-button")
@@ -123,3 +127,43 @@ def test_the_step_bar_and_navigation_run_right_to_left(
         assert (number > label) is rtl
     assert_accessible(arabic, axe_source, "connect start in Arabic, desktop")
     shot(arabic, "ar-connect-start-1280")
+
+
+def test_the_preference_page_in_arabic_changes_the_language_without_javascript(
+    chromium: Browser, portal: LivePortal, axe_source: str
+) -> None:
+    """Her Arabic preference page is right to left and axe-clean; Deutsch + Save language."""
+    with session_scope(portal.sessions) as session:
+        candidate, _ = get_or_create_candidate(session, "layla@example.com", first_name="Layla")
+        candidate.locale = "ar"
+        session.flush()
+        url = preference_url(portal.settings, candidate)
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        assert page.evaluate("document.documentElement.dir") == "rtl"
+        form = page.locator("#language")
+        assert form.get_by_role("heading").inner_text() == "اللغة"
+        # Save language starts its row: on the right-hand side of the form.
+        assert centre(page, "#language .button") > centre(page, "#language form")
+        shot(page, "ar-preferences-375")
+        context_js = chromium.new_context(viewport=PHONE)
+        try:
+            checked = context_js.new_page()
+            checked.goto(url)
+            assert_accessible(checked, axe_source, "preference page in Arabic")
+        finally:
+            context_js.close()
+        page.select_option("#field-language", "de")
+        with page.expect_navigation():
+            form.get_by_role("button").click()
+        assert page.evaluate("document.documentElement.lang") == "de"
+        assert page.evaluate("document.documentElement.dir") == "ltr"
+        assert "Gespeichert." in form.inner_text()
+        shot(page, "de-preferences-saved-375")
+    finally:
+        context.close()
+    with session_scope(portal.sessions) as session:
+        stored = session.query(Candidate.locale).filter_by(email="layla@example.com").scalar()
+        assert stored == "de"

@@ -15,6 +15,8 @@ A request's locale is the first of these that is in SUPPORTED_LOCALES:
 4. the browser's `Accept-Language`;
 5. DEFAULT_LOCALE (or, if that is not supported, the first supported locale).
 
+The recruiter console (`/admin`) is not translated: its pages are always in English.
+
 Every candidate page's footer links to the page itself in each supported language
 (`language_links`, plain links with `?lang=xx`, so no JavaScript is needed), each named
 in its own language. Public pages (`PUBLIC_ENDPOINTS`: pages anyone may find, with no
@@ -107,8 +109,20 @@ def _chosen_by_url(supported: tuple[str, ...]) -> str | None:
     return supported_tag(request.args.get(QUERY_ARG), supported)
 
 
+def is_recruiter_page() -> bool:
+    """Whether this request is the recruiter console's (`/admin`), which is in English only."""
+    blueprint = request.blueprint or ""
+    return blueprint == "admin" or blueprint.startswith("console_")
+
+
 def select_locale() -> str:
-    """Flask-Babel's locale selector: see the module docstring for the order."""
+    """Flask-Babel's locale selector: see the module docstring for the order.
+
+    The recruiter console is written in the source language only: its pages say so
+    (lang="en", left to right) whatever a visitor chose for the candidate pages.
+    """
+    if is_recruiter_page():
+        return SOURCE_LOCALE
     supported, default = g.get("_tc_locales") or _locales_of_app()
     for tag in (
         _chosen_by_url(supported),
@@ -207,7 +221,12 @@ def _link(path: str, query: str) -> str:
 
 
 def language_links() -> list[LanguageLink]:
-    """The footer's links to this page in each supported language, the current one marked."""
+    """The footer's links to this page in each supported language, the current one marked.
+
+    None on the recruiter console's pages, which are in one language.
+    """
+    if is_recruiter_page():
+        return []
     supported, _default = g.get("_tc_locales") or _locales_of_app()
     here = current_locale()
     path = _page_path()

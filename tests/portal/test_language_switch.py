@@ -574,3 +574,12 @@ def test_the_language_hook_runs_in_the_requests_write_mode(app: Flask) -> None:
     """It reads the database, so it runs after the hook that keeps GETs off SQLite's write lock."""
     names = [hook.__name__ for hook in app.before_request_funcs[None]]
     assert names.index("_serve_in_their_language") > names.index("_start_timer")
+
+
+def test_the_recruiter_console_stays_english_left_to_right(client: FlaskClient) -> None:
+    """The console is not translated: an Arabic visitor's choice does not turn it round."""
+    client.set_cookie(COOKIE, "ar")
+    page = client.get("/admin/login?lang=ar").text
+    assert html_tag(page) == '<html lang="en" dir="ltr">'
+    assert 'class="language-switch"' not in page
+    assert html_tag(client.get("/").text) == '<html lang="ar" dir="rtl">'

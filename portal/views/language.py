@@ -175,7 +175,8 @@ def language_form() -> LanguageForm | None:
         options=[(tag, i18n.endonym(tag)) for tag in supported],
         current=current,
         saved=request.method == "GET" and request.args.get(DONE_ARG) == "saved",
-        in_grid=endpoint == "dashboard.home",
+        # The dashboard's home (also shown by a refused resume upload) is a grid of cards.
+        in_grid=back == "home",
     )
 
 

@@ -473,7 +473,7 @@ def test_the_preference_center_changes_the_language(
     assert consent_count(sessions) == consents
     page = client.get(response.headers["Location"]).text
     assert html_tag(page) == '<html lang="es" dir="ltr">'
-    assert "Guardado. Sus páginas y los correos que le enviamos están ahora en este idioma." in page
+    assert "Guardado. Tus páginas y los correos que te enviamos están ahora en este idioma." in page
     assert language_form(page)["selected"] == "es"
 
 

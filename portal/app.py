@@ -35,6 +35,7 @@ from portal.views import (
     dashboard,
     discovery,
     health,
+    language,
     public,
     saved_searches,
     unsubscribe,
@@ -147,6 +148,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         console_schedules.bp,
         discovery.bp,
         saved_searches.bp,
+        language.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -159,6 +161,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(preference_center.center)
     csrf.exempt(preference_center.undo)
     csrf.exempt(preference_center.saved_search)
+    csrf.exempt(language.signed)
     oidc.init_app(app, settings.oidc_providers)
 
     # Registered before the limiter's, so it runs after it (Flask runs after-request
@@ -204,6 +207,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     region = settings.phone_default_region
     app.add_template_filter(lambda stored: display_phone(stored, region), "phone")
     _install_request_hooks(app, csp)
+    # After the request hooks: it reads the database in the request's write mode.
+    language.init_app(app)
     _install_error_pages(app)
 
     # Every page's header and footer links; url_for is slow enough to matter on
@@ -239,7 +244,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
             "postal_address": settings.postal_address,
             "current_year": now().year,
             "is_production": settings.is_production,
-            "texts": settings.texts,
+            "texts": i18n.localized_texts(settings.texts),
             "logo_url": settings.company_logo_url,
             "privacy_url": settings.privacy_url,
             "config_required": settings.required_fields,

@@ -14,17 +14,32 @@ A request's locale is the first of these that is in SUPPORTED_LOCALES:
 3. the `tc_lang` cookie;
 4. the browser's `Accept-Language`;
 5. DEFAULT_LOCALE (or, if that is not supported, the first supported locale).
+
+The recruiter console (`/admin`) is not translated: its pages are always in English.
+
+Every candidate page's footer links to the page itself in each supported language
+(`language_links`, plain links with `?lang=xx`, so no JavaScript is needed), each named
+in its own language. Public pages (`PUBLIC_ENDPOINTS`: pages anyone may find, with no
+signed token and nothing of one person's) also list their other languages for search
+engines as `<link rel="alternate" hreflang>` (`hreflang_alternates`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Final, NamedTuple
+from urllib.parse import urlencode, urlsplit
 
 from babel import Locale
 from flask import Flask, Response, g, has_request_context, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, lazy_gettext, refresh
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
+from portal.config import DEFAULT_TEXTS
 from portal.locales import SOURCE_LOCALE, TRANSLATIONS_DIR, available_locales
+from portal.web import signed_routes
 
 if TYPE_CHECKING:
     from portal.config import Settings
@@ -36,6 +51,24 @@ QUERY_ARG: Final = "lang"
 # A year: the visitor chose it; it is not personal data beyond the choice itself.
 COOKIE_MAX_AGE: Final = 365 * 24 * 3600
 _SETTINGS_KEY: Final = "talentconnect.locales"
+# Pages anyone may find and share: the same content for everyone, in every language. Only
+# these carry hreflang alternates; a page of one person's (a signed link, the dashboard)
+# never does, whatever this says (`hreflang_alternates` checks that too).
+PUBLIC_ENDPOINTS: Final = frozenset({"public.index", "public.jobs", "public.job", "connect.start"})
+# The button and link texts a company may reword (TEXTS): their defaults are translated,
+# a company's own wording is shown as written. Kept word for word with
+# portal.config.DEFAULT_TEXTS (tests/portal/test_language_switch.py checks).
+DEFAULT_TEXT_MESSAGES: Final = {
+    "connect_button": lazy_gettext("Connect With Us"),
+    "login_link": lazy_gettext("Log in"),
+    "continue_without": lazy_gettext("Continue without one"),
+    "show_details": lazy_gettext("Show Details"),
+    "continue_button": lazy_gettext("Continue"),
+    "upload_button": lazy_gettext("Upload"),
+    "skip_link": lazy_gettext("Skip"),
+    "submit_button": lazy_gettext("Submit Profile"),
+    "apply_button": lazy_gettext("Apply"),
+}
 
 
 def ui_default(settings: Settings) -> str:
@@ -66,8 +99,20 @@ def _chosen_by_url(supported: tuple[str, ...]) -> str | None:
     return supported_tag(request.args.get(QUERY_ARG), supported)
 
 
+def is_recruiter_page() -> bool:
+    """Whether this request is the recruiter console's (`/admin`), which is in English only."""
+    blueprint = request.blueprint or ""
+    return blueprint == "admin" or blueprint.startswith("console_")
+
+
 def select_locale() -> str:
-    """Flask-Babel's locale selector: see the module docstring for the order."""
+    """Flask-Babel's locale selector: see the module docstring for the order.
+
+    The recruiter console is written in the source language only: its pages say so
+    (lang="en", left to right) whatever a visitor chose for the candidate pages.
+    """
+    if is_recruiter_page():
+        return SOURCE_LOCALE
     supported, default = g.get("_tc_locales") or _locales_of_app()
     for tag in (
         _chosen_by_url(supported),
@@ -88,6 +133,22 @@ def _locales_of_app() -> tuple[tuple[str, ...], str]:
     return locales
 
 
+def chosen_by_url() -> str | None:
+    """The supported language this request's `?lang=` names, if any."""
+    supported, _default = g.get("_tc_locales") or _locales_of_app()
+    return _chosen_by_url(supported)
+
+
+def use_candidate_locale(tag: str | None) -> None:
+    """Serve this request in a known candidate's stored language (unless `?lang=` says else).
+
+    Called once the page knows whose it is; any locale already worked out for the
+    request is dropped, so text translated from here on is in the candidate's language.
+    """
+    g.candidate_locale = tag
+    refresh()
+
+
 def current_locale() -> str:
     """The request's locale tag ("en", "es", "ar"); the source language outside a request."""
     if not has_request_context():
@@ -102,9 +163,110 @@ def text_direction(tag: str) -> str:
     return "rtl" if right_to_left else "ltr"
 
 
+@lru_cache(maxsize=64)
+def endonym(tag: str) -> str:
+    """A language's name in that language, capitalized as a menu item: "Español", "العربية"."""
+    name = Locale.parse(tag, sep="-").display_name or tag
+    return name[:1].upper() + name[1:]
+
+
+class LanguageLink(NamedTuple):
+    """One entry of the footer's language menu."""
+
+    tag: str
+    name: str  # the endonym
+    href: str
+    current: bool
+
+
+def _query_with(tag: str | None) -> str:
+    """This request's query string with `lang` set to `tag` (dropped for None), order kept."""
+    pairs = [(key, value) for key, value in request.args.items(multi=True) if key != QUERY_ARG]
+    if tag is not None:
+        pairs.append((QUERY_ARG, tag))
+    return urlencode(pairs)
+
+
+def _page_path() -> str:
+    """The path that shows this page again on a GET, within the app.
+
+    A page answering a POST to an address that only takes POST (a form's error page)
+    is shown again from the page the form was on (a same-site Referer), else home.
+    """
+    rule = request.url_rule
+    if request.method in ("GET", "HEAD") or rule is None or "GET" in (rule.methods or ()):
+        return request.script_root + request.path
+    referrer = urlsplit(request.referrer or "")
+    if (
+        referrer.netloc == request.host
+        and referrer.path.startswith("/")
+        and not referrer.path.startswith("//")
+    ):
+        return referrer.path
+    return request.script_root + "/"
+
+
+def _link(path: str, query: str) -> str:
+    return f"{path}?{query}" if query else path
+
+
+def language_links() -> list[LanguageLink]:
+    """The footer's links to this page in each supported language, the current one marked.
+
+    None on the recruiter console's pages, which are in one language.
+    """
+    if is_recruiter_page():
+        return []
+    supported, _default = g.get("_tc_locales") or _locales_of_app()
+    here = current_locale()
+    path = _page_path()
+    return [
+        LanguageLink(tag, endonym(tag), _link(path, _query_with(tag)), tag == here)
+        for tag in supported
+    ]
+
+
+@pass_context
+def hreflang_alternates(context: Context) -> list[tuple[str, str]]:
+    """(hreflang, absolute URL) of this public page in every supported language, and x-default.
+
+    Empty for every page that is not in PUBLIC_ENDPOINTS, for a signed or a signed-in
+    page (`signed_routes.needs_no_store`), for anything but a GET, and for error pages.
+    """
+    if (
+        request.endpoint not in PUBLIC_ENDPOINTS
+        or request.method not in ("GET", "HEAD")
+        or context.name == "error.html"
+        or signed_routes.needs_no_store()
+    ):
+        return []
+    from flask import current_app
+
+    base = current_app.extensions[_SETTINGS_KEY + ".base_url"]
+    supported, _default = g.get("_tc_locales") or _locales_of_app()
+    path = base + request.script_root + request.path
+    links = [(tag, _link(path, _query_with(tag))) for tag in supported]
+    links.append(("x-default", _link(path, _query_with(None))))
+    return links
+
+
+def localized_texts(texts: Mapping[str, str]) -> dict[str, str]:
+    """The company's button and link texts in the page's language.
+
+    A text left at its default is translated; one the company reworded (TEXTS) is its own.
+    """
+    return {
+        key: str(DEFAULT_TEXT_MESSAGES[key])
+        if key in DEFAULT_TEXT_MESSAGES and value == DEFAULT_TEXTS.get(key)
+        else value
+        for key, value in texts.items()
+    }
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     """Install Flask-Babel with the locale selector, and remember a `?lang=` choice."""
     app.extensions[_SETTINGS_KEY] = (settings.supported_locales, ui_default(settings))
+    app.extensions[_SETTINGS_KEY + ".base_url"] = settings.base_url
     Babel(
         app,
         default_locale=ui_default(settings),
@@ -133,4 +295,6 @@ def init_app(app: Flask, settings: Settings) -> None:
             "page_locale": tag,
             "page_dir": text_direction(tag),
             "supported_locales": settings.supported_locales,
+            "language_links": language_links,
+            "hreflang_alternates": hreflang_alternates,
         }

@@ -34,6 +34,7 @@ from preferences.errors import (
     PreferencesError,
 )
 from preferences.interests import active_interests, interest_by_slug
+from preferences.language import UnsupportedLanguage, set_candidate_language
 from preferences.lists import (
     ListRef,
     ListUnavailable,
@@ -144,6 +145,7 @@ __all__ = [
     "UTCDateTime",
     "UnknownList",
     "UnstorableText",
+    "UnsupportedLanguage",
     "active_interests",
     "address_hash",
     "apply_state",
@@ -180,6 +182,7 @@ __all__ = [
     "resolve_list",
     "scrub_text",
     "session_scope",
+    "set_candidate_language",
     "set_clock",
     "set_frequency",
     "subscribe",

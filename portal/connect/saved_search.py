@@ -32,6 +32,7 @@ from mailer.models import MessageKind
 from mailer.outbox import enqueue_capped
 from portal.connect.submit import LinkContext
 from portal.errors import PortalError
+from portal.i18n import current_locale
 from portal.web.saved_search_fields import search_fields
 from preferences.clock import now
 from preferences.models import (
@@ -233,7 +234,7 @@ def _new_candidate(session: Session, email: str) -> tuple[Candidate, bool]:
     """
     try:
         with session.begin_nested():
-            candidate = Candidate(email=email)
+            candidate = Candidate(email=email, locale=current_locale())
             session.add(candidate)
             session.flush()
     except IntegrityError:

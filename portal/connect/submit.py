@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import MailCap, enqueue, enqueue_capped
+from portal.i18n import current_locale
 from portal.resumes import StoredResume, delete_resume
 from portal.web.links import preferences_link
 from preferences.clock import now
@@ -366,7 +367,10 @@ def _create_candidate(
     *,
     confirmed_now: bool,
 ) -> None:
-    candidate = Candidate(email=sub.email, **_candidate_fields(sub.profile))
+    # In the language of the pages the person signed up on.
+    candidate = Candidate(
+        email=sub.email, locale=current_locale(), **_candidate_fields(sub.profile)
+    )
     if sub.email_verified:
         candidate.email_verified_at = now()
     session.add(candidate)

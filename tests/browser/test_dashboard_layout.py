@@ -103,7 +103,7 @@ def assert_even_grid(flow: FlowPage) -> None:
     page = flow.page
     grid = _box(page.locator(".dash-grid"))
     cards = [_box(c) for c in page.locator(".dash-grid > .card").all()]
-    assert len(cards) == 5
+    assert len(cards) == 6  # emails, profile, resume, password, language, data
     rows = _rows(cards)
     if flow.device == "phone":
         assert all(len(row) == 1 for row in rows), rows

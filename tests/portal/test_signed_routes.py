@@ -127,6 +127,7 @@ def test_every_route_with_a_token_declares_it(app: Flask) -> None:
         "/jobs/save/confirm/<link_token:token>",
         "/login/link/<link_token:token>",
         "/preferences/<link_token:token>",
+        "/preferences/<link_token:token>/language",
         "/preferences/<link_token:token>/searches/<search_id>",
         "/preferences/<link_token:token>/undo",
         "/unsubscribe/<link_token:token>",

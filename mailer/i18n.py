@@ -14,7 +14,7 @@ English. A locale not among `MailSettings.locales`, or without a catalog, is Eng
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Final
@@ -24,6 +24,12 @@ from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailer.models import OutboxMessage
+from preferences.db import among
+from preferences.models import Candidate
 
 TRANSLATIONS_DIR: Final = Path(__file__).resolve().parents[1] / "portal" / "translations"
 SOURCE_LOCALE: Final = "en"
@@ -107,3 +113,32 @@ def _zone(tz: tzinfo | str) -> tzinfo:
 
         return ZoneInfo(tz)
     return tz
+
+
+def candidate_locales(session: Session, candidate_ids: Collection[int]) -> dict[int, str]:
+    """Each candidate's stored language (`Candidate.locale`), in one query."""
+    if not candidate_ids:
+        return {}
+    rows = session.execute(
+        select(Candidate.id, Candidate.locale).where(among(session, Candidate.id, candidate_ids))
+    )
+    return {row.id: row.locale for row in rows}
+
+
+def message_locales(
+    session: Session,
+    messages: Sequence[OutboxMessage],
+    supported: Collection[str] = DEFAULT_LOCALES,
+) -> dict[int, str]:
+    """Per outbox id, the locale the message is rendered in (`message_locale`)."""
+    stored = candidate_locales(
+        session, {m.candidate_id for m in messages if m.candidate_id is not None}
+    )
+    return {
+        m.id: message_locale(
+            stored.get(m.candidate_id) if m.candidate_id is not None else None,
+            m.context,
+            supported,
+        )
+        for m in messages
+    }

@@ -58,6 +58,37 @@ e.g. "You subscribed to job alerts for Data Science at Acme."),
 
 Every variable a template uses is required (StrictUndefined): a missing one
 raises MailerError, so bulk mail cannot go out without its footer.
+
+Languages. `render(name, context, locale)` writes the email in `locale`; one not
+among the renderer's `locales` (SUPPORTED_LOCALES, from `MailSettings.locales`),
+or without a catalog, is English, and "es-MX" is Spanish. The worker chooses the
+locale of each row (`mailer.i18n.message_locale`): the candidate's
+`Candidate.locale` when the row has a candidate, else the `locale` key of the
+row's context (stored by the code that queued it for an address without a
+candidate: the farewell to an erased account, or `portal.i18n.current_locale()`
+for mail queued in a request), else English.
+
+Each locale has its own HTML and text Jinja environments with `jinja2.ext.i18n`
+and that locale's catalog installed (`mailer.i18n.translations`: the portal's
+compiled catalogs, loaded once per process; English is the source and has none),
+created on first use under the lock; the MJML output is shared, so MJML still
+compiles once per template whatever the number of locales. Mark text with
+`{% trans %}…{% endtrans %}` (variables as simple names: `{% trans names=interests
+|join(", ") %}`; counts with `{% pluralize %}` and `n=count|number`). Trans blocks
+are Jinja tags, so they go where the other tags do: in `<mj-text>`, `<mj-title>`,
+`<mj-button>` text and `<mj-raw>`, never around MJML elements. Untrimmed blocks
+keep their line breaks, which the text parts use for their wrapping.
+
+Every environment also has, for its locale: `html_lang`; `html_dir` ("rtl" for a
+right-to-left language, else "auto", as mjml-python writes by default) for
+`<mjml lang dir>`; `text_direction` ("ltr"/"rtl", for mj-section and mj-column),
+`text_align` ("left"/"right", for mj-text) and `start_side` (for list padding);
+and filters `number` (Babel's decimal format), `date(tz)` and `datetime(tz)`
+(Babel's medium formats, moved to the time zone `tz`, e.g. a schedule's), and
+`ltr`, which in right-to-left text parts wraps a URL in Unicode isolates
+(U+2066 … U+2069) so it keeps its order (no direction marks around sentences).
+Prose that Python builds into the context (the footer `reason`) is translated
+by the code that builds it, with `mailer.i18n.translations(locale)`.
 """
 
 from __future__ import annotations

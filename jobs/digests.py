@@ -28,7 +28,7 @@ from jobs.search_criteria import describe, saved_criteria
 from mailer.campaigns import TEST_SUBJECT_PREFIX
 from mailer.config import MailSettings
 from mailer.eligibility import saved_search_states, subscription_states
-from mailer.i18n import message_locales, translations
+from mailer.i18n import list_separators, message_locales, translations
 from mailer.models import OutboxMessage
 from preferences.clock import now
 from preferences.db import among
@@ -79,11 +79,12 @@ def _reason(interest_names: list[str], searches: list[str], company: str, locale
     In the reader's language (`locale`); interest names and search words stay as written.
     """
     _ = translations(locale).gettext
-    parts = [", ".join(interest_names)] if interest_names else []
+    comma, semicolon = list_separators(locale)
+    parts = [comma.join(interest_names)] if interest_names else []
     if len(searches) == 1:
         parts.append(_("your saved search %(search)s") % {"search": searches[0]})
     elif searches:
-        parts.append(_("your saved searches %(searches)s") % {"searches": "; ".join(searches)})
+        parts.append(_("your saved searches %(searches)s") % {"searches": semicolon.join(searches)})
     what = (
         _("%(interests)s and %(searches)s") % {"interests": parts[0], "searches": parts[1]}
         if len(parts) == 2

@@ -82,6 +82,16 @@ def message_locale(
     return supported_locale(context.get(LOCALE_KEY), supported)
 
 
+# How a language separates the items of a list, and lists of lists, where
+# English writes ", " and "; " (Arabic has its own comma and semicolon).
+_SEPARATORS: Final = {"ar": ("، ", "؛ ")}
+
+
+def list_separators(locale: str) -> tuple[str, str]:
+    """The comma and the semicolon (each with its space) `locale` joins list items with."""
+    return _SEPARATORS.get(locale.split("-")[0], (", ", "; "))
+
+
 def is_right_to_left(locale: str) -> bool:
     """Whether `locale` is written right to left (Arabic)."""
     try:

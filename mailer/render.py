@@ -82,7 +82,8 @@ keep their line breaks, which the text parts use for their wrapping.
 Every environment also has, for its locale: `html_lang`; `html_dir` ("rtl" for a
 right-to-left language, else "auto", as mjml-python writes by default) for
 `<mjml lang dir>`; `text_direction` ("ltr"/"rtl", for mj-section and mj-column),
-`text_align` ("left"/"right", for mj-text) and `start_side` (for list padding);
+`text_align` ("left"/"right", for mj-text), `start_side` (for list padding),
+`list_comma` and `list_semicolon` (", " and "; ", or the locale's own, to join names);
 and filters `number` (Babel's decimal format), `date(tz)` and `datetime(tz)`
 (Babel's medium formats, moved to the time zone `tz`, e.g. a schedule's), and
 `ltr`, which in right-to-left text parts wraps a URL in Unicode isolates
@@ -118,6 +119,7 @@ from mailer.i18n import (
     format_moment,
     format_number,
     is_right_to_left,
+    list_separators,
     supported_locale,
     translations,
 )
@@ -227,6 +229,7 @@ class Renderer:
         )
         rtl = is_right_to_left(locale)
         catalog = translations(locale)
+        comma, semicolon = list_separators(locale)
         for env in (html_env, text_env):
             env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
             env.globals.update(
@@ -237,6 +240,8 @@ class Renderer:
                 text_direction="rtl" if rtl else "ltr",
                 text_align="right" if rtl else "left",
                 start_side="right" if rtl else "left",
+                list_comma=comma,
+                list_semicolon=semicolon,
             )
             env.filters["number"] = lambda value, _l=locale: format_number(value, _l)
             env.filters["date"] = lambda value, tz=None, _l=locale: format_day(value, _l, tz)

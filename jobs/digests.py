@@ -28,7 +28,7 @@ from jobs.search_criteria import describe, saved_criteria
 from mailer.campaigns import TEST_SUBJECT_PREFIX
 from mailer.config import MailSettings
 from mailer.eligibility import saved_search_states, subscription_states
-from mailer.i18n import list_separators, message_locales, translations
+from mailer.i18n import is_right_to_left, list_separators, message_locales, translations
 from mailer.models import OutboxMessage
 from preferences.clock import now
 from preferences.db import among
@@ -94,6 +94,11 @@ def _reason(interest_names: list[str], searches: list[str], company: str, locale
         "what": what,
         "company": company,
     }
+
+
+def isolate(words: str, locale: str) -> str:
+    """`words` as one unit inside right-to-left text (a search's own quotes keep their order)."""
+    return f"\u2068{words}\u2069" if is_right_to_left(locale) else words
 
 
 def digest_context(
@@ -187,9 +192,12 @@ def digest_context(
             and s in live_searches
         }
         search_words = {
-            s: describe(criteria, interests[searches[s].interest_id].name)
-            if searches[s].interest_id in interests
-            else describe(criteria)
+            s: isolate(
+                describe(criteria, interests[searches[s].interest_id].name)
+                if searches[s].interest_id in interests
+                else describe(criteria),
+                locale,
+            )
             for s, criteria in covered_searches.items()
         }
         job_searches = _job_searches(message)

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from mailer.i18n import DEFAULT_LOCALES, SOURCE_LOCALE, translations
+from mailer.i18n import DEFAULT_LOCALES, SOURCE_LOCALE, is_right_to_left, translations
 from mailer.render import RenderedEmail, Renderer, template_names
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -102,7 +102,10 @@ def sample_context(locale: str) -> dict[str, Any]:
         "what": "Data Science",
         "company": "Acme",
     }
-    search = _("your search %(search)s") % {"search": "“python” in Berlin"}
+    words = "“python” in Berlin"
+    if is_right_to_left(locale):
+        words = f"\u2068{words}\u2069"  # as jobs.digests isolates it
+    search = _("your search %(search)s") % {"search": words}
     context["jobs"] = [
         {**job, "searches": [search]} if "searches" in job else job
         for job in SAMPLE_CONTEXT["jobs"]

@@ -510,3 +510,26 @@ def test_renders_concurrently_in_many_locales() -> None:
         texts = list(pool.map(lambda loc: renderer.render("welcome", CONTEXT, loc).text, jobs))
     for locale, text in zip(jobs, texts, strict=True):
         assert text.startswith(expected[locale] + "\n"), (locale, text[:40])
+
+
+def test_numbers_and_dates_follow_the_locale_and_time_zone(
+    template_package: Callable[..., str],
+) -> None:
+    """`number`, `date(tz)` and `datetime(tz)` format with Babel for the locale, in the zone."""
+    from datetime import UTC, datetime
+
+    package = template_package(
+        t__mjml=MINIMAL_MJML.format(body="<mj-text>{{ n|number }}</mj-text>"),
+        t__txt="{{ n|number }} | {{ at|date(tz) }} | {{ at|datetime(tz) }}",
+        t__subject__txt="s",
+    )
+    renderer = Renderer(package)
+    # 23:30 UTC on 2 November is already 3 November in Berlin.
+    context = {"n": 12345.5, "at": datetime(2026, 11, 2, 23, 30, tzinfo=UTC), "tz": "Europe/Berlin"}
+    assert renderer.render("t", context, "de").text == (
+        "12.345,5 | 03.11.2026 | 03.11.2026, 00:30:00"
+    )
+    assert renderer.render("t", context).text == (
+        "12,345.5 | Nov 3, 2026 | Nov 3, 2026, 12:30:00\u202fAM"
+    )
+    assert ">12.345,5</div>" in renderer.render("t", context, "de").html

@@ -193,9 +193,9 @@ def digest_context(
         }
         search_words = {
             s: isolate(
-                describe(criteria, interests[searches[s].interest_id].name)
+                describe(criteria, interests[searches[s].interest_id].name, _)
                 if searches[s].interest_id in interests
-                else describe(criteria),
+                else describe(criteria, gettext=_),
                 locale,
             )
             for s, criteria in covered_searches.items()

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.digests import digest_context
 from jobs.models import JobPosting
+from jobs.search_criteria import SearchCriteria, describe
 from mailer.config import MailSettings, SmtpTarget
+from mailer.i18n import translations
 from mailer.models import Campaign, MessageKind
 from mailer.outbox import enqueue
 from mailer.sender import SmtpSender
@@ -232,3 +234,17 @@ def test_arabic_html_reads_right_to_left(
         _, other = _parts(delivered[address, kind])
         assert f'<html lang="{locale}" dir="auto"' in other
         assert "text-align:right" not in other
+
+
+def test_a_saved_search_is_described_in_the_readers_language() -> None:
+    """The digest's words for a saved search ("“python” in Berlin") follow the reader's locale."""
+    criteria = SearchCriteria(q="python", location="Berlin", interest="eng")
+    assert describe(criteria, "Engineering") == "“python” in Berlin · Engineering"
+    german = translations("de").gettext
+    assert describe(criteria, "Engineering", german) == "„python“ in Berlin · Engineering"
+    assert describe(SearchCriteria(location="Lyon"), gettext=translations("fr").gettext) == (
+        "à Lyon"
+    )
+    assert describe(SearchCriteria(), gettext=translations("es").gettext) == (
+        "todas las ofertas abiertas"
+    )

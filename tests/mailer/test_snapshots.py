@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from jobs.search_criteria import SearchCriteria, describe
 from mailer.i18n import DEFAULT_LOCALES, SOURCE_LOCALE, is_right_to_left, translations
 from mailer.render import RenderedEmail, Renderer, template_names
 
@@ -102,7 +103,7 @@ def sample_context(locale: str) -> dict[str, Any]:
         "what": "Data Science",
         "company": "Acme",
     }
-    words = "“python” in Berlin"
+    words = describe(SearchCriteria(q="python", location="Berlin"), gettext=_)
     if is_right_to_left(locale):
         words = f"\u2068{words}\u2069"  # as jobs.digests isolates it
     search = _("your search %(search)s") % {"search": words}

@@ -74,8 +74,9 @@ compiled catalogs, loaded once per process; English is the source and has none),
 created on first use under the lock; the MJML output is shared, so MJML still
 compiles once per template whatever the number of locales. Mark text with
 `{% trans %}…{% endtrans %}` (variables as simple names: `{% trans names=interests
-|join(", ") %}`; counts with `{% pluralize %}` and `n=count|number`). Trans blocks
-are Jinja tags, so they go where the other tags do: in `<mj-text>`, `<mj-title>`,
+|join(list_comma) %}`; counts with `{% pluralize count %}` and the number shown as
+`num=count|number`, the placeholder a plural form may leave out). Trans blocks are
+Jinja tags, so they go where the other tags do: in `<mj-text>`, `<mj-title>`,
 `<mj-button>` text and `<mj-raw>`, never around MJML elements. Untrimmed blocks
 keep their line breaks, which the text parts use for their wrapping.
 

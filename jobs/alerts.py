@@ -106,6 +106,7 @@ from jobs.models import (
 )
 from jobs.search_index import FTS5_TOKENIZE, location_matches, pg_config_sql
 from mailer.config import MailSettings
+from mailer.i18n import message_locales
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import DEFAULT_DELIVER_WITHIN
 from mailer.render import RenderedEmail, Renderer
@@ -1549,7 +1550,8 @@ def render_sample(
 
     The context is the worker's: the base context, the digest's outbox context,
     then `jobs.digests.digest_context` (open jobs, what each matched, the footer
-    reason). Only the footer's Manage preferences and Unsubscribe links differ:
+    reason), in the candidate's language as the worker would write it. Only the
+    footer's Manage preferences and Unsubscribe links differ:
     they point at `links_url`, because a recruiter's preview must not carry links
     that act as the candidate (and would record the candidate's consent).
     Reads only; the outbox row it renders is never added to the session.
@@ -1572,4 +1574,5 @@ def render_sample(
         "preferences_url": links_url,
         "unsubscribe_url": links_url,
     }
-    return (renderer or Renderer()).render(ALERT_TEMPLATE, context)
+    locale = message_locales(session, [message], settings.locales)[0]
+    return (renderer or Renderer(locales=settings.locales)).render(ALERT_TEMPLATE, context, locale)

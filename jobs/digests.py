@@ -28,6 +28,7 @@ from jobs.search_criteria import describe, saved_criteria
 from mailer.campaigns import TEST_SUBJECT_PREFIX
 from mailer.config import MailSettings
 from mailer.eligibility import saved_search_states, subscription_states
+from mailer.i18n import is_right_to_left, list_separators, message_locales, translations
 from mailer.models import OutboxMessage
 from preferences.clock import now
 from preferences.db import among
@@ -72,14 +73,32 @@ def _slug(interest: Any) -> str:
     return interest.slug if interest is not None else ""
 
 
-def _reason(interest_names: list[str], searches: list[str], company: str) -> str:
-    """The footer's "why you get this": the interests, and the saved searches in words."""
-    parts = [", ".join(interest_names)] if interest_names else []
+def _reason(interest_names: list[str], searches: list[str], company: str, locale: str) -> str:
+    """The footer's "why you get this": the interests, and the saved searches in words.
+
+    In the reader's language (`locale`); interest names and search words stay as written.
+    """
+    _ = translations(locale).gettext
+    comma, semicolon = list_separators(locale)
+    parts = [comma.join(interest_names)] if interest_names else []
     if len(searches) == 1:
-        parts.append(f"your saved search {searches[0]}")
+        parts.append(_("your saved search %(search)s") % {"search": searches[0]})
     elif searches:
-        parts.append("your saved searches " + "; ".join(searches))
-    return f"You subscribed to job alerts for {' and '.join(parts)} at {company}."
+        parts.append(_("your saved searches %(searches)s") % {"searches": semicolon.join(searches)})
+    what = (
+        _("%(interests)s and %(searches)s") % {"interests": parts[0], "searches": parts[1]}
+        if len(parts) == 2
+        else "".join(parts)
+    )
+    return _("You subscribed to job alerts for %(what)s at %(company)s.") % {
+        "what": what,
+        "company": company,
+    }
+
+
+def isolate(words: str, locale: str) -> str:
+    """`words` as one unit inside right-to-left text (a search's own quotes keep their order)."""
+    return f"\u2068{words}\u2069" if is_right_to_left(locale) else words
 
 
 def digest_context(
@@ -150,8 +169,11 @@ def digest_context(
         if status is SubscriptionStatus.SUBSCRIBED and (paused_until is None or paused_until <= at)
     }
     base = settings.base_url
+    locales = message_locales(session, messages, settings.locales)
     contexts: dict[int, dict[str, Any] | str] = {}
     for message in messages:
+        locale = locales[message.id]
+        _ = translations(locale).gettext
         # A recruiter's test digest (no candidate; the worker lets it through only to an
         # active recruiter's address) covers every interest it names.
         test = message.candidate_id is None and message.context.get("test") is True
@@ -170,9 +192,12 @@ def digest_context(
             and s in live_searches
         }
         search_words = {
-            s: describe(criteria, interests[searches[s].interest_id].name)
-            if searches[s].interest_id in interests
-            else describe(criteria)
+            s: isolate(
+                describe(criteria, interests[searches[s].interest_id].name, _)
+                if searches[s].interest_id in interests
+                else describe(criteria, gettext=_),
+                locale,
+            )
             for s, criteria in covered_searches.items()
         }
         job_searches = _job_searches(message)
@@ -183,7 +208,7 @@ def digest_context(
                 continue
             matched = [row.name for row in covered if row.id in tags[job.id]]
             found = [
-                f"your search {search_words[s]}"
+                _("your search %(search)s") % {"search": search_words[s]}
                 for s in sorted(job_searches.get(job_id, []))
                 if s in search_words
             ]
@@ -212,6 +237,7 @@ def digest_context(
                 [row.name for row in covered],
                 [search_words[s] for s in sorted(search_words)],
                 settings.company_name,
+                locale,
             ),
         }
         if test:

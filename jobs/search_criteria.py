@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Final, Protocol
@@ -196,24 +196,40 @@ def criteria_key(criteria: SearchCriteria) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def describe(criteria: SearchCriteria, interest_name: str | None = None) -> str:
+def _same(message: str) -> str:
+    return message
+
+
+def describe(
+    criteria: SearchCriteria,
+    interest_name: str | None = None,
+    gettext: Callable[[str], str] = _same,
+) -> str:
     """The search in words, as a digest's "matched" line and the preference center say it:
 
     ``“python” in Berlin · Remote · Full time · Software Engineering``. `interest_name` is
     the interest's name for `criteria.interest` (its slug is shown if not given).
+    `gettext` writes it in a reader's language (a digest in the candidate's locale,
+    `mailer.i18n.translations(locale).gettext`); the filter labels are translated
+    when the catalog has them.
     """
+    _ = gettext
     parts: list[str] = []
-    head = f"“{criteria.q}”" if criteria.q else ""
+    head = _("“%(words)s”") % {"words": criteria.q} if criteria.q else ""
     if criteria.location:
-        head = f"{head} in {criteria.location}" if head else f"in {criteria.location}"
+        place = {"words": head, "place": criteria.location}
+        head = _("%(words)s in %(place)s") % place if head else _("in %(place)s") % place
     if head:
         parts.append(head)
     if criteria.workplace:
-        parts.append(WORKPLACE_LABELS[criteria.workplace])
+        parts.append(_(WORKPLACE_LABELS[criteria.workplace]))
     if criteria.employment_type:
-        parts.append(EMPLOYMENT_TYPE_LABELS[criteria.employment_type])
+        parts.append(_(EMPLOYMENT_TYPE_LABELS[criteria.employment_type]))
     if criteria.interest:
         parts.append(interest_name or criteria.interest)
     if criteria.posted:
-        parts.append(POSTED_LABELS[criteria.posted].lower())
-    return " · ".join(parts) or "all open jobs"
+        label = POSTED_LABELS[criteria.posted]
+        translated = _(label)
+        # Mid-sentence in English ("past week"); a translation keeps its own case.
+        parts.append(label.lower() if translated == label else translated)
+    return " · ".join(parts) or _("all open jobs")

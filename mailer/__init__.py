@@ -23,6 +23,7 @@ from mailer.errors import (
     TemplateNotFound,
     TransientSendError,
 )
+from mailer.i18n import message_locale, message_locales, translations
 from mailer.links import sign_links, signed_link
 from mailer.message import (
     HeaderError,
@@ -104,6 +105,8 @@ __all__ = [
     "mark_retry",
     "mark_sent",
     "mark_skipped",
+    "message_locale",
+    "message_locales",
     "needs_smtputf8",
     "outbox_report",
     "parse_report",
@@ -114,6 +117,7 @@ __all__ = [
     "sign_links",
     "signed_link",
     "skip_reason",
+    "translations",
     "uri_list",
     "verp_address",
 ]

@@ -39,6 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailer.config import MailSettings
+from mailer.i18n import SOURCE_LOCALE, message_locales, translations
 from mailer.models import Campaign, CampaignStatus, OutboxMessage
 from mailer.outbox import Hold
 from mailer.render import Renderer
@@ -300,8 +301,12 @@ class EmailSize:
         return f"{MAX_EMAIL_HTML_BYTES / 1000:,.0f} KB"
 
 
-def _reason(settings: MailSettings) -> str:
-    return f"You opted in to emails from the {settings.company_name} talent community."
+def _reason(settings: MailSettings, locale: str = SOURCE_LOCALE) -> str:
+    """The footer's "why you get this", in the reader's language."""
+    _ = translations(locale).gettext
+    return _("You opted in to emails from the %(company)s talent community.") % {
+        "company": settings.company_name
+    }
 
 
 def campaign_context(settings: MailSettings, subject: str, body: str) -> dict[str, Any]:
@@ -383,7 +388,8 @@ def campaign_parts(
     campaigns = {
         c.id: c for c in session.scalars(select(Campaign).where(Campaign.id.in_(ids - {None})))
     }
-    reason = _reason(settings)
+    locales = message_locales(session, messages, settings.locales)
+    reasons = {locale: _reason(settings, locale) for locale in set(locales.values())}
     html: dict[int, Markup] = {}
     text: dict[int, str] = {}
     parts: dict[int, dict[str, Any] | str | Hold] = {}
@@ -406,7 +412,7 @@ def campaign_parts(
             "subject": campaign.subject,
             "body_text": text[campaign.id],
             "body_html": html[campaign.id],
-            "reason": reason,
+            "reason": reasons[locales[message.id]],
         }
         if test:
             console = f"{settings.base_url}/admin/campaigns/{campaign.id}"

@@ -103,6 +103,9 @@ class MailSettings:
     reputation_warn_percent: float = 2.0
     reputation_pause_percent: float = 5.0
     reputation_min_sample: int = 100
+    # The languages mail is written in (SUPPORTED_LOCALES): a candidate's other locale,
+    # or one without a catalog, gets English (mailer.i18n).
+    locales: tuple[str, ...] = ("en", "es", "de", "fr", "ar")
     # Signs every message when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE are set.
     dkim: DkimSigner | None = None
 

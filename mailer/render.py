@@ -58,13 +58,47 @@ e.g. "You subscribed to job alerts for Data Science at Acme."),
 
 Every variable a template uses is required (StrictUndefined): a missing one
 raises MailerError, so bulk mail cannot go out without its footer.
+
+Languages. `render(name, context, locale)` writes the email in `locale`; one not
+among the renderer's `locales` (SUPPORTED_LOCALES, from `MailSettings.locales`),
+or without a catalog, is English, and "es-MX" is Spanish. The worker chooses the
+locale of each row (`mailer.i18n.message_locale`): the candidate's
+`Candidate.locale` when the row has a candidate, else the `locale` key of the
+row's context (stored by the code that queued it for an address without a
+candidate: the farewell to an erased account, or `portal.i18n.current_locale()`
+for mail queued in a request), else English.
+
+Each locale has its own HTML and text Jinja environments with `jinja2.ext.i18n`
+and that locale's catalog installed (`mailer.i18n.translations`: the portal's
+compiled catalogs, loaded once per process; English is the source and has none),
+created on first use under the lock; the MJML output is shared, so MJML still
+compiles once per template whatever the number of locales. Mark text with
+`{% trans %}…{% endtrans %}` (variables as simple names: `{% trans names=interests
+|join(list_comma) %}`; counts with `{% pluralize count %}` and the number shown as
+`num=count|number`, the placeholder a plural form may leave out). Trans blocks are
+Jinja tags, so they go where the other tags do: in `<mj-text>`, `<mj-title>`,
+`<mj-button>` text and `<mj-raw>`, never around MJML elements. Untrimmed blocks
+keep their line breaks, which the text parts use for their wrapping.
+
+Every environment also has, for its locale: `html_lang`; `html_dir` ("rtl" for a
+right-to-left language, else "auto", as mjml-python writes by default) for
+`<mjml lang dir>`; `text_direction` ("ltr"/"rtl", for mj-section and mj-column),
+`text_align` ("left"/"right", for mj-text), `start_side` (for list padding),
+`list_comma` and `list_semicolon` (", " and "; ", or the locale's own, to join names);
+and filters `number` (Babel's decimal format), `date(tz)` and `datetime(tz)`
+(Babel's medium formats, moved to the time zone `tz`, e.g. a schedule's), and
+`ltr`, which in right-to-left text parts wraps a URL in Unicode isolates
+(U+2066 … U+2069) so it keeps its order (no direction marks around sentences).
+Prose that Python builds into the context (the footer `reason`) is translated
+by the code that builds it, with `mailer.i18n.translations(locale)`.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -79,6 +113,17 @@ from jinja2 import (
 from mjml import mjml2html
 
 from mailer.errors import MailerError, TemplateNotFound
+from mailer.i18n import (
+    DEFAULT_LOCALES,
+    SOURCE_LOCALE,
+    format_day,
+    format_moment,
+    format_number,
+    is_right_to_left,
+    list_separators,
+    supported_locale,
+    translations,
+)
 from preferences.text import scrub_text
 
 TEMPLATE_PACKAGE = "templates_email"
@@ -124,26 +169,42 @@ def template_names(package: str = TEMPLATE_PACKAGE) -> list[str]:
     )
 
 
+@dataclass
+class _Compiled:
+    """One template after the MJML compile: Jinja sources, and their templates per locale."""
+
+    subject: str
+    text: str
+    html: str
+    by_locale: dict[str, tuple[Template, Template, Template]] = field(default_factory=dict)
+
+
+def _wrap_ltr(value: object) -> str:
+    # First-strong isolate: a URL or an address keeps its left-to-right order inside
+    # right-to-left text, without forcing the direction of the sentence around it.
+    return f"\u2066{value}\u2069"
+
+
+def _keep(value: object) -> object:
+    return value
+
+
 class Renderer:
     """Renders email templates from `templates_email/` (or another package of templates).
 
     The MJML compile is the slow step, so it runs once per template and
-    process; per recipient only Jinja runs.
+    process; per recipient only Jinja runs. Each locale has its own pair of Jinja
+    environments with that locale's catalog installed (loaded once), so rendering
+    for many recipients in many languages never loads a catalog per message.
     """
 
-    def __init__(self, package: str = TEMPLATE_PACKAGE) -> None:
+    def __init__(
+        self, package: str = TEMPLATE_PACKAGE, locales: Collection[str] = DEFAULT_LOCALES
+    ) -> None:
         self._package = package
-        # No loader here: an include in the HTML would skip the MJML compile.
-        self._html_env = Environment(
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            undefined=StrictUndefined,
-        )
-        self._text_env = Environment(
-            autoescape=False,  # noqa: S701 - plain text and subject, never HTML
-            undefined=StrictUndefined,
-            loader=FunctionLoader(self._load_text_partial),
-        )
-        self._compiled: dict[str, tuple[Template, Template, Template]] = {}
+        self._locales = tuple(locales)
+        self._environments: dict[str, tuple[Environment, Environment]] = {}
+        self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
 
     def _load_text_partial(self, filename: str) -> str | None:
@@ -153,7 +214,44 @@ class Renderer:
         except TemplateNotFound:
             return None
 
-    def _compile(self, name: str) -> tuple[Template, Template, Template]:
+    def _make_environments(self, locale: str) -> tuple[Environment, Environment]:
+        """The HTML and text environments of `locale` (call with the lock held)."""
+        # No loader for HTML: an include in the HTML would skip the MJML compile.
+        html_env = Environment(
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+        )
+        text_env = Environment(
+            autoescape=False,  # noqa: S701 - plain text and subject, never HTML
+            undefined=StrictUndefined,
+            loader=FunctionLoader(self._load_text_partial),
+            extensions=["jinja2.ext.i18n"],
+        )
+        rtl = is_right_to_left(locale)
+        catalog = translations(locale)
+        comma, semicolon = list_separators(locale)
+        for env in (html_env, text_env):
+            env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+            env.globals.update(
+                locale=locale,
+                html_lang=locale,
+                # "auto" for left-to-right languages: what mjml-python writes by default.
+                html_dir="rtl" if rtl else "auto",
+                text_direction="rtl" if rtl else "ltr",
+                text_align="right" if rtl else "left",
+                start_side="right" if rtl else "left",
+                list_comma=comma,
+                list_semicolon=semicolon,
+            )
+            env.filters["number"] = lambda value, _l=locale: format_number(value, _l)
+            env.filters["date"] = lambda value, tz=None, _l=locale: format_day(value, _l, tz)
+            env.filters["datetime"] = lambda value, tz=None, _l=locale: format_moment(value, _l, tz)
+        html_env.filters["ltr"] = _keep
+        text_env.filters["ltr"] = _wrap_ltr if rtl else _keep
+        return html_env, text_env
+
+    def _compile(self, name: str) -> _Compiled:
         if not _TEMPLATE_NAME.fullmatch(name):
             raise TemplateNotFound(f"{name}.mjml")
         source = _inline_includes(self._package, _read(self._package, f"{name}.mjml"))
@@ -161,23 +259,37 @@ class Renderer:
             html = mjml2html(source)
         except ValueError as exc:
             raise MailerError(f"template {name!r} is not valid MJML: {exc}") from exc
-        return (
-            self._text_env.from_string(_read(self._package, f"{name}.subject.txt").strip()),
-            self._text_env.from_string(_read(self._package, f"{name}.txt")),
-            self._html_env.from_string(html),
+        return _Compiled(
+            subject=_read(self._package, f"{name}.subject.txt").strip(),
+            text=_read(self._package, f"{name}.txt"),
+            html=html,
         )
 
-    def _templates(self, name: str) -> tuple[Template, Template, Template]:
+    def _templates(self, name: str, locale: str) -> tuple[Template, Template, Template]:
         with self._lock:
-            cached = self._compiled.get(name)
-            if cached is None:
-                cached = self._compiled[name] = self._compile(name)
-            return cached
+            compiled = self._compiled.get(name)
+            if compiled is None:
+                compiled = self._compiled[name] = self._compile(name)
+            templates = compiled.by_locale.get(locale)
+            if templates is None:
+                envs = self._environments.get(locale)
+                if envs is None:
+                    envs = self._environments[locale] = self._make_environments(locale)
+                html_env, text_env = envs
+                templates = compiled.by_locale[locale] = (
+                    text_env.from_string(compiled.subject),
+                    text_env.from_string(compiled.text),
+                    html_env.from_string(compiled.html),
+                )
+            return templates
 
-    def render(self, name: str, context: dict[str, Any]) -> RenderedEmail:
-        """Render template `name` for one recipient."""
+    def render(
+        self, name: str, context: dict[str, Any], locale: str = SOURCE_LOCALE
+    ) -> RenderedEmail:
+        """Render template `name` for one recipient, in `locale` (unsupported: English)."""
+        locale = supported_locale(locale, self._locales)
         try:
-            subject, text, html = self._templates(name)
+            subject, text, html = self._templates(name, locale)
             return RenderedEmail(
                 # scrub_text: a control character that reached a stored value before the
                 # stored-text rule must not fail every message (`message` refuses it).

@@ -40,6 +40,7 @@ from mailer.campaigns import campaign_parts
 from mailer.config import MailSettings
 from mailer.eligibility import BatchCheck, check_batch
 from mailer.errors import MailerError, PermanentSendError, TransientSendError
+from mailer.i18n import SOURCE_LOCALE, message_locales
 from mailer.inbound import unsubscribe_mailto
 from mailer.links import LinkNotSigned, sign_links
 from mailer.message import build_message_bytes, uri_list
@@ -124,6 +125,8 @@ class _Job:
     message: OutboxMessage
     context: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    # The reader's language (mailer.i18n.message_locale).
+    locale: str = SOURCE_LOCALE
 
 
 class RateLimiter:
@@ -167,7 +170,7 @@ class OutboxWorker:
         self.worker_id = worker_id or default_worker_id()
         self._batch_size = batch_size
         self._lease = lease
-        self._renderer = renderer or Renderer()
+        self._renderer = renderer or Renderer(locales=settings.locales)
         self._connections = max(1, connections)
         self._limiter = RateLimiter(rate)
         self._sources: dict[MessageKind, ContextSource] = {
@@ -306,6 +309,7 @@ class OutboxWorker:
         outcomes, result = state.outcomes, state.result
         with session_scope(self._sessions) as session:
             check = check_batch(session, batch)
+            locales = message_locales(session, batch, self._settings.locales)
             extras: dict[int, dict[str, Any] | str | Hold] = {}
             for kind, source in self._sources.items():
                 of_kind = [m for m in batch if m.kind is kind and m.id not in check.skip]
@@ -360,7 +364,7 @@ class OutboxWorker:
                 result.failed += 1
                 log.error("link not signed", extra={**fields, "error": str(exc)})
                 continue
-            job = _Job(message, context)
+            job = _Job(message, context, locale=locales.get(message.id, SOURCE_LOCALE))
             if message.kind.is_bulk and owner is not None:
                 self._add_bulk_parts(job, owner)
             jobs.append(job)
@@ -414,7 +418,7 @@ class OutboxWorker:
 
     def _build(self, job: _Job) -> tuple[bytes, str]:
         message = job.message
-        rendered = self._renderer.render(message.template, job.context)
+        rendered = self._renderer.render(message.template, job.context, job.locale)
         outgoing = build_message_bytes(
             from_addr=self._settings.mail_from,
             to_addr=message.to_address,

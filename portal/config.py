@@ -1016,6 +1016,7 @@ class Settings:
             reputation_warn_percent=self.reputation_warn_percent,
             reputation_pause_percent=self.reputation_pause_percent,
             reputation_min_sample=self.reputation_min_sample,
+            locales=self.supported_locales,
         )
 
 

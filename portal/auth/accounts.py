@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mailer.i18n import LOCALE_KEY
 from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import enqueue, enqueue_capped
@@ -150,12 +151,14 @@ def delete_account(session: Session, candidate: Candidate, *, upload_dir: Path) 
 
     The farewell is queued after `erase_candidate`, which deletes pending mail, and goes
     to the address captured before erasure replaced it. It carries no candidate and no
-    context, so the row holds nothing personal but the address, which the worker
-    replaces once it is sent. The send-time check lets it past the erasure suppression
-    only; an address already suppressed for another reason (a hard bounce, a complaint)
-    gets no farewell, and then no row keeps that address either.
+    context but the candidate's language (the farewell is written in it), so the row
+    holds nothing personal but the address, which the worker replaces once it is sent.
+    The send-time check lets it past the erasure suppression only; an address already
+    suppressed for another reason (a hard bounce, a complaint) gets no farewell, and
+    then no row keeps that address either.
     """
     address = candidate.email
+    locale = candidate.locale
     try:
         farewell = not is_suppressed(session, address)
     except InvalidEmail:
@@ -168,4 +171,5 @@ def delete_account(session: Session, candidate: Candidate, *, upload_dir: Path) 
             template="account_deleted",
             to_address=address,
             dedupe_key=f"account-deleted:{candidate.public_id}",
+            context={LOCALE_KEY: locale},
         )

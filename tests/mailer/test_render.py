@@ -388,3 +388,148 @@ def test_first_emails_link_to_the_preference_center_in_both_parts(
     assert "Manage your email preferences</a>" in email.html
     older = renderer.render(name, {k: v for k, v in FULL_CONTEXT.items() if k != "preferences_url"})
     assert "Manage your email preferences" not in older.text + older.html
+
+
+LOCALES = ("es", "de", "fr", "ar")
+
+
+@pytest.mark.parametrize("locale", ["pt", "pt-BR", "xx", "", "../es", "en-GB"])
+def test_unsupported_locale_falls_back_to_english(renderer: Renderer, locale: str) -> None:
+    """A locale without a catalog (or no locale at all) renders exactly the English email."""
+    for name in template_names():
+        assert renderer.render(name, FULL_CONTEXT, locale) == renderer.render(name, FULL_CONTEXT)
+
+
+def test_a_regional_tag_uses_its_language(renderer: Renderer) -> None:
+    """ "es-MX" and "DE_at" are rendered in Spanish and German."""
+    assert renderer.render("welcome", CONTEXT, "es-MX").subject == (
+        "Le damos la bienvenida a la comunidad de talento de Acme"
+    )
+    assert renderer.render("welcome", CONTEXT, "DE_at").text.startswith("Hallo Ana,\n")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_template_renders_in_every_locale(renderer: Renderer, locale: str) -> None:
+    """Each template renders in each locale, every trans block translated, no Jinja left over."""
+    for name in template_names():
+        english = renderer.render(name, FULL_CONTEXT)
+        email = renderer.render(name, FULL_CONTEXT, locale)
+        if name != "campaign":  # its subject is the recruiter's
+            assert email.subject != english.subject, (locale, name)
+        assert email.text != english.text and email.html != english.html, (locale, name)
+        assert f'<html lang="{locale}"' in email.html, name
+        for part in (email.subject, email.text, email.html):
+            assert "{{" not in part and "{%" not in part and "%(" not in part, (locale, name)
+        assert "1 Main St" in email.text and "1 Main St" in email.html, name
+
+
+def test_every_marked_email_string_is_translated_in_every_catalog() -> None:
+    """Every string marked in templates_email/ has a translation (all plural forms) per locale."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.mofile import read_mo
+
+    from mailer.i18n import TRANSLATIONS_DIR
+
+    templates = Path(__file__).resolve().parents[2] / "templates_email"
+    marked = {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(templates),
+            method_map=[("**.mjml", "jinja2"), ("**.txt", "jinja2")],
+        )
+    }
+    assert len(marked) > 80
+    for locale in LOCALES:
+        with (TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.mo").open("rb") as mo:
+            catalog = read_mo(mo)
+        for message in marked:
+            key = message if isinstance(message, str) else message[0]
+            entry = catalog.get(key)
+            assert entry is not None and entry.string, (locale, message)
+            if isinstance(entry.string, tuple):
+                assert all(entry.string), (locale, message)
+
+
+def test_each_template_is_compiled_by_mjml_once_for_all_locales(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The MJML compile runs once per template; other locales reuse its output."""
+    import mailer.render as render_module
+
+    calls: list[str] = []
+    real = render_module.mjml2html
+
+    def counting(source: str) -> str:
+        calls.append(source)
+        return real(source)
+
+    monkeypatch.setattr(render_module, "mjml2html", counting)
+    renderer = Renderer()
+    for locale in ("en", "es", "ar", "es", "en", "de", "fr"):
+        renderer.render("welcome", CONTEXT, locale)
+    assert len(calls) == 1
+
+
+def test_catalogs_are_loaded_once_per_locale() -> None:
+    """A locale's catalog is loaded once and shared, not read again per message."""
+    from mailer.i18n import translations
+
+    assert translations("es") is translations("es")
+    assert translations("es").gettext("Unsubscribe") == "Darme de baja"
+    assert translations("en").gettext("Unsubscribe") == "Unsubscribe"
+
+
+def test_arabic_reads_right_to_left(renderer: Renderer) -> None:
+    """Arabic HTML is dir="rtl" and right-aligned; its text part isolates URLs, no LTR marks."""
+    email = renderer.render("job_alert", FULL_CONTEXT, "ar")
+    assert '<html lang="ar" dir="rtl"' in email.html
+    assert "text-align:right" in email.html and "direction:rtl" in email.html
+    assert "\u200e" not in email.text and "\u200f" not in email.text
+    assert "\u2066https://c.example/unsubscribe/t\u2069" in email.text
+    english = renderer.render("job_alert", FULL_CONTEXT)
+    assert "\u2066" not in english.text and 'dir="auto"' in english.html
+    # Lists start on the reading side.
+    confirmation = renderer.render("confirmation", FULL_CONTEXT, "ar").html
+    assert "padding-right:20px" in confirmation and "padding-left:20px" not in confirmation
+
+
+def test_renders_concurrently_in_many_locales() -> None:
+    """Threads rendering in different locales each get their own language."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    renderer = Renderer()
+    expected = {
+        "en": "Hi Ana,",
+        "es": "Hola, Ana:",
+        "de": "Hallo Ana,",
+        "fr": "Bonjour Ana,",
+        "ar": "مرحبًا Ana،",
+    }
+    jobs = [locale for _ in range(20) for locale in expected]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        texts = list(pool.map(lambda loc: renderer.render("welcome", CONTEXT, loc).text, jobs))
+    for locale, text in zip(jobs, texts, strict=True):
+        assert text.startswith(expected[locale] + "\n"), (locale, text[:40])
+
+
+def test_numbers_and_dates_follow_the_locale_and_time_zone(
+    template_package: Callable[..., str],
+) -> None:
+    """`number`, `date(tz)` and `datetime(tz)` format with Babel for the locale, in the zone."""
+    from datetime import UTC, datetime
+
+    package = template_package(
+        t__mjml=MINIMAL_MJML.format(body="<mj-text>{{ n|number }}</mj-text>"),
+        t__txt="{{ n|number }} | {{ at|date(tz) }} | {{ at|datetime(tz) }}",
+        t__subject__txt="s",
+    )
+    renderer = Renderer(package)
+    # 23:30 UTC on 2 November is already 3 November in Berlin.
+    context = {"n": 12345.5, "at": datetime(2026, 11, 2, 23, 30, tzinfo=UTC), "tz": "Europe/Berlin"}
+    assert renderer.render("t", context, "de").text == (
+        "12.345,5 | 03.11.2026 | 03.11.2026, 00:30:00"
+    )
+    assert renderer.render("t", context).text == (
+        "12,345.5 | Nov 3, 2026 | Nov 3, 2026, 12:30:00\u202fAM"
+    )
+    assert ">12.345,5</div>" in renderer.render("t", context, "de").html

@@ -1,9 +1,11 @@
-"""Every email template renders exactly as its saved snapshot.
+"""Every email template renders exactly as its saved snapshot, in every language.
 
 Each template in templates_email/ is rendered with SAMPLE_CONTEXT and compared
-with tests/mailer/snapshots/NAME.html, NAME.txt and NAME.subject.txt. A
-difference fails with a unified diff; the HTML is split between tags for the
-diff only, so it points at the element that changed.
+with tests/mailer/snapshots/NAME.html, NAME.txt and NAME.subject.txt (English),
+and in each other locale with the context's prose translated as the worker
+translates it (`sample_context`) against snapshots/LOCALE/NAME.*. A difference
+fails with a unified diff; the HTML is split between tags for the diff only, so
+it points at the element that changed.
 
 After an intended change (a template, the shared partials, mjml-python), rewrite
 the snapshots, then review them with `git diff` before committing:
@@ -22,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from jobs.search_criteria import SearchCriteria, describe
+from mailer.i18n import DEFAULT_LOCALES, SOURCE_LOCALE, is_right_to_left, translations
 from mailer.render import RenderedEmail, Renderer, template_names
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -86,10 +90,42 @@ SAMPLE_CONTEXT: dict[str, Any] = {
 }
 
 
+LOCALES = DEFAULT_LOCALES
+
+
+def sample_context(locale: str) -> dict[str, Any]:
+    """SAMPLE_CONTEXT with the prose the worker builds in Python written in `locale`."""
+    if locale == SOURCE_LOCALE:
+        return SAMPLE_CONTEXT
+    _ = translations(locale).gettext
+    context = dict(SAMPLE_CONTEXT)
+    context["reason"] = _("You subscribed to job alerts for %(what)s at %(company)s.") % {
+        "what": "Data Science",
+        "company": "Acme",
+    }
+    words = describe(SearchCriteria(q="python", location="Berlin"), gettext=_)
+    if is_right_to_left(locale):
+        words = f"\u2068{words}\u2069"  # as jobs.digests isolates it
+    search = _("your search %(search)s") % {"search": words}
+    context["jobs"] = [
+        {**job, "searches": [search]} if "searches" in job else job
+        for job in SAMPLE_CONTEXT["jobs"]
+    ]
+    return context
+
+
+def snapshot_dir(locale: str) -> Path:
+    return SNAPSHOTS if locale == SOURCE_LOCALE else SNAPSHOTS / locale
+
+
 @pytest.fixture(scope="module")
-def rendered() -> dict[str, RenderedEmail]:
+def rendered() -> dict[tuple[str, str], RenderedEmail]:
     renderer = Renderer()
-    return {name: renderer.render(name, SAMPLE_CONTEXT) for name in template_names()}
+    return {
+        (locale, name): renderer.render(name, sample_context(locale), locale)
+        for locale in LOCALES
+        for name in template_names()
+    }
 
 
 def _part(email: RenderedEmail, part: str) -> str:
@@ -105,14 +141,15 @@ def _diff_lines(text: str, part: str) -> list[str]:
 
 @pytest.mark.parametrize("part", PARTS)
 @pytest.mark.parametrize("name", template_names())
+@pytest.mark.parametrize("locale", LOCALES)
 def test_rendered_email_matches_snapshot(
-    rendered: dict[str, RenderedEmail], name: str, part: str
+    rendered: dict[tuple[str, str], RenderedEmail], locale: str, name: str, part: str
 ) -> None:
     """The rendered part is byte for byte the saved snapshot (set the env var to rewrite it)."""
-    actual = _part(rendered[name], part)
-    path = SNAPSHOTS / f"{name}.{part}"
+    actual = _part(rendered[locale, name], part)
+    path = snapshot_dir(locale) / f"{name}.{part}"
     if UPDATE:
-        SNAPSHOTS.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(actual, encoding="utf-8", newline="")
         return
     if not path.exists():
@@ -125,23 +162,34 @@ def test_rendered_email_matches_snapshot(
         diff = difflib.unified_diff(
             _diff_lines(expected, part),
             _diff_lines(actual, part),
-            fromfile=f"snapshots/{path.name}",
+            fromfile=f"snapshots/{path.relative_to(SNAPSHOTS)}",
             tofile="rendered",
         )
         pytest.fail(
-            f"{name} {part} differs from its snapshot "
+            f"{name} {part} ({locale}) differs from its snapshot "
             f"(TALENTCONNECT_UPDATE_SNAPSHOTS=1 rewrites it):\n" + "".join(diff),
             pytrace=False,
         )
 
 
 def test_every_snapshot_belongs_to_a_template() -> None:
-    """No snapshot is left behind for a template that no longer exists."""
-    wanted = {f"{name}.{part}" for name in template_names() for part in PARTS}
-    orphans = sorted(p.name for p in SNAPSHOTS.iterdir() if p.name not in wanted)
+    """No snapshot is left behind for a template (or a locale) that no longer exists."""
+    wanted = {
+        snapshot_dir(locale) / f"{name}.{part}"
+        for locale in LOCALES
+        for name in template_names()
+        for part in PARTS
+    }
+    dirs = {snapshot_dir(locale) for locale in LOCALES}
+    orphans = sorted(
+        p
+        for p in SNAPSHOTS.rglob("*")
+        if (p.is_dir() and p not in dirs) or (p.is_file() and p not in wanted)
+    )
     if UPDATE:
         for orphan in orphans:
-            (SNAPSHOTS / orphan).unlink()
+            if orphan.is_file():
+                orphan.unlink()
         return
     assert not orphans, f"snapshots without a template: {orphans}"
 
@@ -150,7 +198,7 @@ def test_snapshots_hold_no_machine_specific_text() -> None:
     """Snapshots are the same on every machine: no local paths, no generator or version stamps."""
     local = [str(Path(__file__).resolve().parents[2]), str(Path.home())]
     local = [place for place in local if len(place) > 1]
-    for path in sorted(SNAPSHOTS.iterdir()):
+    for path in sorted(p for p in SNAPSHOTS.rglob("*") if p.is_file()):
         text = path.read_text(encoding="utf-8")
-        assert not [place for place in local if place in text], path.name
-        assert "generator" not in text.lower(), path.name
+        assert not [place for place in local if place in text], path
+        assert "generator" not in text.lower(), path

@@ -1,7 +1,8 @@
 """Every email template, as the worker sends it, scores at most 0.0 in SpamAssassin.
 
-Each template is queued with the snapshot sample context (`SAMPLE_CONTEXT` of
-test_snapshots; a campaign from the same text written in Markdown), sent by the
+Each template is queued in every locale, for a candidate of that language, with the
+snapshot sample context (`sample_context` of test_snapshots; a campaign from the
+same text written in Markdown), sent by the
 real `OutboxWorker` (DKIM off) over SMTP to an aiosmtpd server on loopback, and
 the bytes that server received are scored with `spamassassin -L -t`: local tests
 only, no network. All messages go to one spamassassin process, which loads the
@@ -50,7 +51,7 @@ from preferences.subscriptions import subscribe
 from tests.conftest import require_or_skip
 
 from .support import SETTINGS, add_candidate, queue
-from .test_snapshots import SAMPLE_CONTEXT
+from .test_snapshots import LOCALES, SAMPLE_CONTEXT, sample_context
 
 # The rules the Debian package ships; elsewhere spamassassin's own default applies.
 SHIPPED_RULES = Path("/usr/share/spamassassin")
@@ -95,12 +96,24 @@ def _spamassassin() -> str:
     return path
 
 
+def _recipient(locale: str) -> str:
+    return RECIPIENT if locale == "en" else RECIPIENT.replace("@", f"+{locale}@")
+
+
 def _send_every_template(tmp: Path) -> dict[str, bytes]:
-    """Queue each template for one candidate, run the worker, return what the relay got."""
+    """Queue each template in each locale, run the worker, return what the relay got.
+
+    Keyed by template name (English) or "LOCALE/NAME".
+    """
     engine = make_engine(f"sqlite:///{tmp / 'spam.db'}")
     metadata().create_all(engine)
     sessions: sessionmaker[Session] = make_session_factory(engine)
-    ana = add_candidate(sessions, RECIPIENT, first_name="Ana", mass_email=MassEmail.OPTED_IN)
+    readers = {
+        locale: add_candidate(
+            sessions, _recipient(locale), first_name="Ana", mass_email=MassEmail.OPTED_IN
+        )
+        for locale in LOCALES
+    }
     with session_scope(sessions) as session:
         interest = Interest(name="Data Science", slug="data-science")
         campaign = Campaign(
@@ -108,45 +121,59 @@ def _send_every_template(tmp: Path) -> dict[str, bytes]:
         )
         session.add_all([interest, campaign])
         session.flush()
-        candidate = session.get_one(Candidate, ana)
-        subscribe(session, candidate, interest, source=ConsentSource.IMPORT, confirmed=True)
+        for locale, reader in readers.items():
+            candidate = session.get_one(Candidate, reader)
+            candidate.locale = locale
+            subscribe(session, candidate, interest, source=ConsentSource.IMPORT, confirmed=True)
         interest_id, campaign_id = interest.id, campaign.id
     names = template_names()
-    for name in names:
-        kind = KINDS.get(name) or MessageKind(name)
-        context: dict[str, Any] = dict(SAMPLE_CONTEXT)
-        if kind.is_bulk:
-            # The worker signs this recipient's own links, as for a real send.
-            del context["unsubscribe_url"], context["preferences_url"]
-        queue(
-            sessions,
-            RECIPIENT,
-            f"spam-score:{name}",
-            kind=kind,
-            template=name,
-            candidate_id=None if kind is MessageKind.ACCOUNT_DELETED else ana,
-            context={**context, "interest_id": interest_id, "campaign_id": campaign_id},
-            deliver_within=timedelta(hours=1),
-        )
+    for locale, reader in readers.items():
+        for name in names:
+            kind = KINDS.get(name) or MessageKind(name)
+            context: dict[str, Any] = dict(sample_context(locale))
+            if kind.is_bulk:
+                # The worker signs this recipient's own links, as for a real send.
+                del context["unsubscribe_url"], context["preferences_url"]
+            farewell = kind is MessageKind.ACCOUNT_DELETED
+            queue(
+                sessions,
+                _recipient(locale),
+                f"spam-score:{_key(locale, name)}",
+                kind=kind,
+                template=name,
+                candidate_id=None if farewell else reader,
+                context={
+                    **context,
+                    "interest_id": interest_id,
+                    "campaign_id": campaign_id,
+                    **({"locale": locale} if farewell else {}),
+                },
+                deliver_within=timedelta(hours=1),
+            )
+    total = len(names) * len(readers)
     sink = MailSink(MemoryStore()).start()
     try:
         worker = OutboxWorker(
             sessions,
             lambda: SmtpSender(SmtpTarget(host=sink.host, port=sink.port, timeout=10)),
             dataclasses.replace(SETTINGS, secret_keys=KEYS),
-            batch_size=len(names),
+            batch_size=total,
         )
         result = worker.run_once()
-        assert result.sent == len(names), result
+        assert result.sent == total, result
         assert isinstance(sink.store, MemoryStore)
-        received = sink.store.wait_for(len(names))
+        received = sink.store.wait_for(total)
         with sessions() as session:
-            sent = session.execute(select(OutboxMessage.template, OutboxMessage.message_id)).all()
+            sent = session.execute(select(OutboxMessage.dedupe_key, OutboxMessage.message_id)).all()
     finally:
         sink.stop()
         engine.dispose()
     by_id = {m.parsed()["Message-ID"]: m.data for m in received}
-    return {template: by_id[message_id] for template, message_id in sent}
+    return {key.removeprefix("spam-score:"): by_id[message_id] for key, message_id in sent}
+
+
+def _key(locale: str, name: str) -> str:
+    return name if locale == "en" else f"{locale}/{name}"
 
 
 def _control_message() -> bytes:
@@ -164,7 +191,7 @@ def _score_all(messages: dict[str, bytes], tmp: Path) -> dict[str, Score]:
     """Score every message in one spamassassin process; by the same keys."""
     paths = []
     for number, (name, data) in enumerate(messages.items()):
-        path = tmp / f"{number:02d}-{name}.eml"
+        path = tmp / f"{number:02d}-{name.replace('/', '-')}.eml"
         path.write_bytes(data)
         paths.append(path)
     command = [_spamassassin(), "-L", "-t", "-x", "-p", str(tmp / "user_prefs")]
@@ -212,7 +239,9 @@ def test_scoring_detects_hidden_low_contrast_text(scores: dict[str, Score]) -> N
 
 
 @pytest.mark.parametrize("name", template_names())
-def test_template_scores_at_most_zero(scores: dict[str, Score], name: str) -> None:
-    """The template, sent by the worker with its sample context, scores at most 0.0."""
-    verdict = scores[name]
-    assert verdict.score <= MAX_SCORE, f"{name} scores {verdict.score}:\n{verdict.report}"
+@pytest.mark.parametrize("locale", LOCALES)
+def test_template_scores_at_most_zero(scores: dict[str, Score], locale: str, name: str) -> None:
+    """The template, sent by the worker in each locale with its sample context, scores <= 0.0."""
+    key = _key(locale, name)
+    verdict = scores[key]
+    assert verdict.score <= MAX_SCORE, f"{key} scores {verdict.score}:\n{verdict.report}"

@@ -85,7 +85,7 @@ def store(sink: MailSink) -> MemoryStore:
 def test_deleting_the_account_queues_exactly_one_farewell(
     client: FlaskClient, sessions: sessionmaker[Session], ana: str
 ) -> None:
-    """Erasure drops the pending welcome and queues one farewell, with no candidate or context."""
+    """Erasure drops the pending welcome and queues one farewell: no candidate, only a language."""
     delete_account(client)
     (farewell,) = rows(sessions)
     assert (farewell.kind, farewell.template, farewell.status) == (
@@ -93,7 +93,11 @@ def test_deleting_the_account_queues_exactly_one_farewell(
         "account_deleted",
         OutboxStatus.PENDING,
     )
-    assert (farewell.to_address, farewell.candidate_id, farewell.context) == (ADDRESS, None, {})
+    assert (farewell.to_address, farewell.candidate_id, farewell.context) == (
+        ADDRESS,
+        None,
+        {"locale": "en"},
+    )
     assert farewell.dedupe_key == f"account-deleted:{ana}"
 
 

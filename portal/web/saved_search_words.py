@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
+from flask_babel import format_date
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.search_criteria import describe, saved_criteria
+from portal.web.words import gettext
 from preferences.clock import now
 from preferences.models import Interest, SavedSearch, SubscriptionStatus
 
@@ -50,14 +53,16 @@ class SearchView:
 
     @property
     def status_text(self) -> str:
-        """ "Awaiting your confirmation", "Paused until June 1, 2027" or "Active"."""
+        """ "Awaiting your confirmation", "Paused until June 1, 2027" or "Active" (translated)."""
         if self.status is SubscriptionStatus.UNSUBSCRIBED:
-            return "Removed"
+            return _("Removed")
         if self.pending:
-            return "Awaiting your confirmation"
+            return _("Awaiting your confirmation")
         if self.paused and self.paused_until is not None:
-            return f"Paused until {self.paused_until:%B %-d, %Y}"
-        return "Active"
+            # The stored day, as written: not moved into another time zone.
+            day = format_date(self.paused_until.date(), "long")
+            return _("Paused until %(date)s", date=day)
+        return _("Active")
 
 
 _VIEW_COLUMNS = select(
@@ -77,7 +82,7 @@ _VIEW_COLUMNS = select(
 def saved_search_views(
     session: Session, candidate_id: int, ids: Collection[int] | None = None
 ) -> list[SearchView]:
-    """The candidate's saved searches in words, oldest first, in one query.
+    """The candidate's saved searches in words (the request's language), oldest first, in one query.
 
     Without `ids`, those they keep (removed ones left out); with `ids`, those of
     them the candidate has, whatever their status.
@@ -95,7 +100,7 @@ def saved_search_views(
         views.append(
             SearchView(
                 id=row.id,
-                words=describe(criteria, row.interest_name),
+                words=describe(criteria, row.interest_name, gettext),
                 jobs_url="/jobs" + ("?" + urlencode(args) if args else ""),
                 status=row.status,
                 frequency=row.frequency.value,

@@ -705,8 +705,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Overrides of button and link texts, as JSON or a TOML table, e.g. "
         '`{"connect_button": "Join our talent network"}`. Keys: '
         + ", ".join(f"`{key}`" for key in DEFAULT_TEXTS)
-        + ". An override is shown as written in every language; a text left at its "
-        "default is shown in the page's language.",
+        + ". The defaults are translated into each language; a text set here is shown "
+        "as written, in every language.",
         _texts,
     ),
     SettingSpec(

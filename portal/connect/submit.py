@@ -64,7 +64,7 @@ log = logging.getLogger("portal.connect")
 # reader's language (`alerts_wording`, `mass_email_wording`). Each grant records its
 # version and the exact text the person saw; change CURRENT_WORDING_VERSION whenever
 # these change (the translations are of the same version).
-MASS_EMAIL_WORDING = N_(
+MASS_EMAIL_WORDING = (
     "Yes, send me occasional emails about {company}, events and career opportunities. "
     "I can unsubscribe at any time."
 )
@@ -80,8 +80,17 @@ def alerts_wording() -> str:
 
 
 def mass_email_wording(company: str) -> str:
-    """MASS_EMAIL_WORDING for `company`, in the request's language."""
-    return str(gettext(MASS_EMAIL_WORDING)).format(company=company)
+    """MASS_EMAIL_WORDING for `company`, in the request's language.
+
+    The catalogs know it as a gettext message (the preference center shows the same one).
+    """
+    return str(
+        gettext(
+            "Yes, send me occasional emails about %(company)s, events and career "
+            "opportunities. I can unsubscribe at any time.",
+            company=company,
+        )
+    )
 
 
 # Resend throttling: at most one confirmation email per address and list per window.

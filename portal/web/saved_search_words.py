@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from flask_babel import format_date
-from flask_babel import gettext as _
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.search_criteria import describe, saved_criteria
-from portal.web.words import gettext
 from preferences.clock import now
 from preferences.models import Interest, SavedSearch, SubscriptionStatus
 
@@ -53,16 +51,14 @@ class SearchView:
 
     @property
     def status_text(self) -> str:
-        """ "Awaiting your confirmation", "Paused until June 1, 2027" or "Active" (translated)."""
+        """ "Awaiting your confirmation", "Paused until June 1, 2027" or "Active"."""
         if self.status is SubscriptionStatus.UNSUBSCRIBED:
-            return _("Removed")
+            return "Removed"
         if self.pending:
-            return _("Awaiting your confirmation")
+            return "Awaiting your confirmation"
         if self.paused and self.paused_until is not None:
-            # The stored day, as written: not moved into another time zone.
-            day = format_date(self.paused_until.date(), "long")
-            return _("Paused until %(date)s", date=day)
-        return _("Active")
+            return f"Paused until {self.paused_until:%B %-d, %Y}"
+        return "Active"
 
 
 _VIEW_COLUMNS = select(
@@ -82,7 +78,7 @@ _VIEW_COLUMNS = select(
 def saved_search_views(
     session: Session, candidate_id: int, ids: Collection[int] | None = None
 ) -> list[SearchView]:
-    """The candidate's saved searches in words (the request's language), oldest first, in one query.
+    """The candidate's saved searches in words (the page's language), oldest first, in one query.
 
     Without `ids`, those they keep (removed ones left out); with `ids`, those of
     them the candidate has, whatever their status.

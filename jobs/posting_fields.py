@@ -19,6 +19,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, list_currencies
 
 from jobs.errors import JobsError
+from jobs.wording import N_, Gettext, source_text
 from preferences.clock import TimeOutOfRange, utc_in_range
 from preferences.text import TextKind, UnstorableText, clean_text
 
@@ -44,21 +45,38 @@ class SalaryPeriod(enum.StrEnum):
 
 
 EMPLOYMENT_TYPE_LABELS: Final[Mapping[EmploymentType, str]] = {
-    EmploymentType.FULL_TIME: "Full time",
-    EmploymentType.PART_TIME: "Part time",
-    EmploymentType.CONTRACT: "Contract",
-    EmploymentType.TEMPORARY: "Temporary",
-    EmploymentType.INTERNSHIP: "Internship",
+    EmploymentType.FULL_TIME: N_("Full time"),
+    EmploymentType.PART_TIME: N_("Part time"),
+    EmploymentType.CONTRACT: N_("Contract"),
+    EmploymentType.TEMPORARY: N_("Temporary"),
+    EmploymentType.INTERNSHIP: N_("Internship"),
 }
 WORKPLACE_LABELS: Final[Mapping[Workplace, str]] = {
-    Workplace.ON_SITE: "On site",
-    Workplace.HYBRID: "Hybrid",
-    Workplace.REMOTE: "Remote",
+    Workplace.ON_SITE: N_("On site"),
+    Workplace.HYBRID: N_("Hybrid"),
+    Workplace.REMOTE: N_("Remote"),
 }
-SALARY_PERIOD_LABELS: Final[Mapping[SalaryPeriod, str]] = {
-    SalaryPeriod.HOUR: "an hour",
-    SalaryPeriod.MONTH: "a month",
-    SalaryPeriod.YEAR: "a year",
+# The pay in words, per period: a range, one amount, a floor, a ceiling (whole sentences,
+# so a translation can order the amounts and the period as its language does).
+SALARY_PATTERNS: Final[Mapping[SalaryPeriod, tuple[str, str, str, str]]] = {
+    SalaryPeriod.HOUR: (
+        N_("%(low)s\u2013%(high)s an hour"),
+        N_("%(amount)s an hour"),
+        N_("from %(amount)s an hour"),
+        N_("up to %(amount)s an hour"),
+    ),
+    SalaryPeriod.MONTH: (
+        N_("%(low)s\u2013%(high)s a month"),
+        N_("%(amount)s a month"),
+        N_("from %(amount)s a month"),
+        N_("up to %(amount)s a month"),
+    ),
+    SalaryPeriod.YEAR: (
+        N_("%(low)s\u2013%(high)s a year"),
+        N_("%(amount)s a year"),
+        N_("from %(amount)s a year"),
+        N_("up to %(amount)s a year"),
+    ),
 }
 
 MAX_DEPARTMENT = 120
@@ -360,10 +378,11 @@ def _money(amount: Decimal, currency: str, locale: Locale, whole: bool) -> str:
     return format_currency(amount, currency, locale=locale)
 
 
-def salary_text(job: object, tag: str) -> str | None:
+def salary_text(job: object, tag: str, gettext: Gettext = source_text) -> str | None:
     """The pay for the locale `tag`, like "€55,000 to €70,000 a year" (an en dash for "to").
 
-    None when the posting states no salary.
+    None when the posting states no salary. `gettext` translates the wording (the
+    English source by default); `tag` formats the amounts.
 
     `job` is anything with the salary facts as attributes (a JobPosting).
     """
@@ -375,28 +394,26 @@ def salary_text(job: object, tag: str) -> str | None:
         return None
     locale = babel_locale(tag)
     whole = all(a == a.to_integral_value() for a in (low, high) if a is not None)
-    per = SALARY_PERIOD_LABELS[SalaryPeriod(period)]
+    ranged, exact, floor, ceiling = SALARY_PATTERNS[SalaryPeriod(period)]
     if low is not None and high is not None and low != high:
-        text = (
-            _money(low, currency, locale, whole) + "\u2013" + _money(high, currency, locale, whole)
-        )
-    elif low is not None and high is not None:
-        text = _money(low, currency, locale, whole)
-    elif low is not None:
-        text = f"from {_money(low, currency, locale, whole)}"
-    else:
-        assert high is not None
-        text = f"up to {_money(high, currency, locale, whole)}"
-    return f"{text} {per}"
+        return gettext(ranged) % {
+            "low": _money(low, currency, locale, whole),
+            "high": _money(high, currency, locale, whole),
+        }
+    if low is not None:
+        pattern = exact if high is not None else floor
+        return gettext(pattern) % {"amount": _money(low, currency, locale, whole)}
+    assert high is not None
+    return gettext(ceiling) % {"amount": _money(high, currency, locale, whole)}
 
 
-def place_text(job: object) -> str:
+def place_text(job: object, gettext: Gettext = source_text) -> str:
     """Where the work is done: "Remote", "Hybrid · Leeds", "Berlin" or "Location flexible"."""
     location: str = getattr(job, "location", "") or ""
     workplace: Workplace | None = getattr(job, "workplace", None)
     if workplace is None:
-        return location or "Location flexible"
-    label = WORKPLACE_LABELS[Workplace(workplace)]
+        return location or gettext(N_("Location flexible"))
+    label = gettext(WORKPLACE_LABELS[Workplace(workplace)])
     if workplace == Workplace.ON_SITE and location:
         return location
     return f"{label} · {location}" if location else label

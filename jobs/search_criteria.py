@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Final, Protocol
@@ -23,6 +23,7 @@ from jobs.posting_fields import (
     EmploymentType,
     Workplace,
 )
+from jobs.wording import N_, Gettext, source_text
 from preferences.text import TextKind, scrub_text
 
 MAX_QUERY = 200
@@ -46,10 +47,41 @@ POSTED_WINDOWS: Final[Mapping[Posted, timedelta]] = {
     Posted.MONTH: timedelta(days=30),
 }
 POSTED_LABELS: Final[Mapping[Posted, str]] = {
-    Posted.DAY: "Past 24 hours",
-    Posted.WEEK: "Past week",
-    Posted.MONTH: "Past month",
+    Posted.DAY: N_("Past 24 hours"),
+    Posted.WEEK: N_("Past week"),
+    Posted.MONTH: N_("Past month"),
 }
+# The same windows inside a sentence (`describe`): "“python” · past week".
+POSTED_PHRASES: Final[Mapping[Posted, str]] = {
+    Posted.DAY: N_("past 24 hours"),
+    Posted.WEEK: N_("past week"),
+    Posted.MONTH: N_("past month"),
+}
+# What `read_criteria` says about a filter value it does not know, per filter.
+_UNKNOWN_CHOICE: Final[Mapping[str, str]] = {
+    "workplace": N_("“%(value)s” is not a workplace we know, so that filter was left out."),
+    "type": N_("“%(value)s” is not a job type we know, so that filter was left out."),
+    "posted": N_("“%(value)s” is not a time range we know, so that filter was left out."),
+}
+
+
+class Note(str):
+    """A note on what `read_criteria` dropped or shortened: the English sentence, plus its
+    catalog `pattern` and `params`, so a page can show it in the reader's language."""
+
+    pattern: str
+    params: Mapping[str, object]
+
+    def __new__(cls, pattern: str, **params: object) -> Note:
+        note = super().__new__(cls, pattern % params)
+        note.pattern = pattern
+        note.params = params
+        return note
+
+    def text(self, gettext: Gettext = source_text) -> str:
+        """The note translated by `gettext`."""
+        return gettext(self.pattern) % dict(self.params)
+
 
 _SPACES = re.compile(r"\s+")
 
@@ -111,17 +143,23 @@ class SearchCriteria:
         return replace(self, **{field: blank})
 
 
-def _text(args: Mapping[str, str], name: str, limit: int, notes: list[str]) -> str:
+def _text(args: Mapping[str, str], name: str, limit: int, notes: list[Note]) -> str:
     raw = args.get(name) or ""
     value = _words(scrub_text(raw, TextKind.LINE))
     if len(value) > limit:
-        notes.append(f"Only the first {limit} characters of “{name}” were searched.")
+        notes.append(
+            Note(
+                N_("Only the first %(limit)s characters of “%(name)s” were searched."),
+                limit=limit,
+                name=name,
+            )
+        )
         value = value[:limit].rstrip()
     return value
 
 
 def _choice(
-    args: Mapping[str, str], name: str, kind: type[enum.StrEnum], label: str, notes: list[str]
+    args: Mapping[str, str], name: str, kind: type[enum.StrEnum], notes: list[Note]
 ) -> str | None:
     raw = (args.get(name) or "").strip()
     if not raw:
@@ -129,21 +167,23 @@ def _choice(
     key = re.sub(r"[\s-]+", "_", raw.casefold())
     if key in {m.value for m in kind}:
         return key
-    notes.append(f"“{raw[:40]}” is not a {label} we know, so that filter was left out.")
+    notes.append(Note(_UNKNOWN_CHOICE[name], value=raw[:40]))
     return None
 
 
-def read_criteria(args: Mapping[str, str]) -> tuple[SearchCriteria, list[str]]:
+def read_criteria(args: Mapping[str, str]) -> tuple[SearchCriteria, list[Note]]:
     """A search from `/jobs` query parameters (or a saved search's fields), and notes on
     what was dropped or shortened. Never raises for what a visitor typed."""
-    notes: list[str] = []
+    notes: list[Note] = []
     q = _text(args, "q", MAX_QUERY, notes)
     if len(q.split()) > MAX_QUERY_WORDS:
-        notes.append(f"Only the first {MAX_QUERY_WORDS} words were searched.")
+        notes.append(
+            Note(N_("Only the first %(limit)s words were searched."), limit=MAX_QUERY_WORDS)
+        )
         q = " ".join(q.split()[:MAX_QUERY_WORDS])
-    workplace = _choice(args, "workplace", Workplace, "workplace", notes)
-    employment_type = _choice(args, "type", EmploymentType, "job type", notes)
-    posted = _choice(args, "posted", Posted, "time range", notes)
+    workplace = _choice(args, "workplace", Workplace, notes)
+    employment_type = _choice(args, "type", EmploymentType, notes)
+    posted = _choice(args, "posted", Posted, notes)
     interest = _text(args, "interest", MAX_INTEREST_SLUG, notes).casefold()
     criteria = SearchCriteria(
         q=q,
@@ -196,40 +236,31 @@ def criteria_key(criteria: SearchCriteria) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _same(message: str) -> str:
-    return message
-
-
 def describe(
-    criteria: SearchCriteria,
-    interest_name: str | None = None,
-    gettext: Callable[[str], str] = _same,
+    criteria: SearchCriteria, interest_name: str | None = None, gettext: Gettext = source_text
 ) -> str:
     """The search in words, as a digest's "matched" line and the preference center say it:
 
     ``“python” in Berlin · Remote · Full time · Software Engineering``. `interest_name` is
-    the interest's name for `criteria.interest` (its slug is shown if not given).
-    `gettext` writes it in a reader's language (a digest in the candidate's locale,
-    `mailer.i18n.translations(locale).gettext`); the filter labels are translated
-    when the catalog has them.
+    the interest's name for `criteria.interest` (its slug is shown if not given);
+    `gettext` translates the words (the English source by default).
     """
-    _ = gettext
     parts: list[str] = []
-    head = _("“%(words)s”") % {"words": criteria.q} if criteria.q else ""
-    if criteria.location:
-        place = {"words": head, "place": criteria.location}
-        head = _("%(words)s in %(place)s") % place if head else _("in %(place)s") % place
-    if head:
-        parts.append(head)
+    if criteria.q and criteria.location:
+        parts.append(
+            gettext(N_("“%(query)s” in %(place)s"))
+            % {"query": criteria.q, "place": criteria.location}
+        )
+    elif criteria.q:
+        parts.append(gettext(N_("“%(query)s”")) % {"query": criteria.q})
+    elif criteria.location:
+        parts.append(gettext(N_("in %(place)s")) % {"place": criteria.location})
     if criteria.workplace:
-        parts.append(_(WORKPLACE_LABELS[criteria.workplace]))
+        parts.append(gettext(WORKPLACE_LABELS[criteria.workplace]))
     if criteria.employment_type:
-        parts.append(_(EMPLOYMENT_TYPE_LABELS[criteria.employment_type]))
+        parts.append(gettext(EMPLOYMENT_TYPE_LABELS[criteria.employment_type]))
     if criteria.interest:
         parts.append(interest_name or criteria.interest)
     if criteria.posted:
-        label = POSTED_LABELS[criteria.posted]
-        translated = _(label)
-        # Mid-sentence in English ("past week"); a translation keeps its own case.
-        parts.append(label.lower() if translated == label else translated)
-    return " · ".join(parts) or _("all open jobs")
+        parts.append(gettext(POSTED_PHRASES[criteria.posted]))
+    return " · ".join(parts) or gettext(N_("all open jobs"))

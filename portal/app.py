@@ -10,11 +10,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, has_request_context, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from jobs.wording import N_
 from portal import i18n
 from portal.auth import oidc
 from portal.config import Settings, load_settings
@@ -303,17 +305,18 @@ def _install_request_hooks(app: Flask, csp: str) -> None:
 
 
 def _install_error_pages(app: Flask) -> None:
+    # English; each is translated for the request when the page is shown.
     messages = {
-        400: ("Something in that request was not right", "Please go back and try again."),
-        403: ("You can't open this page", "You may need to log in with another account."),
-        404: ("We couldn't find that page", "It may have moved, or the job may be closed."),
-        405: ("That didn't work", "This page doesn't accept that kind of request."),
+        400: (N_("Something in that request was not right"), N_("Please go back and try again.")),
+        403: (N_("You can't open this page"), N_("You may need to log in with another account.")),
+        404: (N_("We couldn't find that page"), N_("It may have moved, or the job may be closed.")),
+        405: (N_("That didn't work"), N_("This page doesn't accept that kind of request.")),
         413: (
-            "That file is too large",
-            "Files can be up to 10 MB. Please choose a smaller file and try again.",
+            N_("That file is too large"),
+            N_("Files can be up to 10 MB. Please choose a smaller file and try again."),
         ),
-        429: ("Too many attempts", "Please wait a minute and try again."),
-        500: ("Something went wrong on our side", "Please try again in a moment."),
+        429: (N_("Too many attempts"), N_("Please wait a minute and try again.")),
+        500: (N_("Something went wrong on our side"), N_("Please try again in a moment.")),
     }
 
     def render_error(code: int, title: str | None = None, detail: str | None = None) -> Any:
@@ -321,8 +324,8 @@ def _install_error_pages(app: Flask) -> None:
         body = render_template(
             "error.html",
             code=code,
-            title=title or default_title,
-            detail=detail or default_detail,
+            title=title or _(default_title),
+            detail=detail or _(default_detail),
         )
         return body, code
 
@@ -330,9 +333,11 @@ def _install_error_pages(app: Flask) -> None:
     def _csrf(_exc: CSRFError) -> Any:
         return render_error(
             400,
-            "We couldn't verify that form",
-            "For your security, forms must come from this site in the same browser session. "
-            "Please go back, reload the page and try again.",
+            _("We couldn't verify that form"),
+            _(
+                "For your security, forms must come from this site in the same browser session. "
+                "Please go back, reload the page and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)

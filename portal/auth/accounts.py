@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from mailer.i18n import LOCALE_KEY
@@ -75,13 +76,15 @@ def change_password(
     if not may_skip_current_password(login):
         if candidate.password_hash is None:
             raise PasswordRefused(
-                "To set a password, sign in with a link we email you, then set it "
-                "within 10 minutes."
+                _(
+                    "To set a password, sign in with a link we email you, then set it "
+                    "within 10 minutes."
+                )
             )
         if not current:
-            raise PasswordRefused("Enter your current password.")
+            raise PasswordRefused(_("Enter your current password."))
         if not verify_password(candidate.password_hash, current):
-            raise PasswordRefused("That isn't your current password. Nothing was changed.")
+            raise PasswordRefused(_("That isn't your current password. Nothing was changed."))
     set_password(candidate, new)
     end_sessions(db, candidate_id=candidate.id, keep=login)
     db.flush()

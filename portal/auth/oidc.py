@@ -24,9 +24,11 @@ from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from authlib.oidc.core import CodeIDToken
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
+from jobs.wording import N_
 from portal.auth import accounts
 from portal.auth.providers import DISCOVERY_SUFFIX, OidcProviderConfig, url_problem
 from portal.connect.draft import prefill_from_provider
@@ -154,8 +156,10 @@ def _finish_login(name: str, claims: dict[str, Any]) -> Response:
     candidate = accounts.finish_social_login(db(), claims)
     if candidate is None:
         flash(
-            "We couldn't find a talent community profile with that account's verified email. "
-            "Join us first, or sign in with your email.",
+            _(
+                "We couldn't find a talent community profile with that account's verified "
+                "email. Join us first, or sign in with your email."
+            ),
             "error",
         )
         log.info("social login without a profile", extra={"provider": name})
@@ -312,21 +316,22 @@ def _reason(exc: Exception) -> str:
     return "unexpected"
 
 
+# English; flashed in the request's language.
 _MESSAGES: Final[Mapping[str, str]] = {
-    "access_denied": (
-        "You didn't finish signing in with {label}. You can try again, "
+    "access_denied": N_(
+        "You didn't finish signing in with %(label)s. You can try again, "
         "or fill in your details yourself."
     ),
-    "state_mismatch": (
-        "Your sign-in with {label} expired or was started in another window. Please try again."
+    "state_mismatch": N_(
+        "Your sign-in with %(label)s expired or was started in another window. Please try again."
     ),
-    "provider_unreachable": (
-        "We couldn't reach {label} just now. Please try again in a few minutes, "
+    "provider_unreachable": N_(
+        "We couldn't reach %(label)s just now. Please try again in a few minutes, "
         "or fill in your details yourself."
     ),
 }
-_DEFAULT_MESSAGE: Final = (
-    "We couldn't confirm your sign-in with {label}. Please try again, "
+_DEFAULT_MESSAGE: Final = N_(
+    "We couldn't confirm your sign-in with %(label)s. Please try again, "
     "or fill in your details yourself."
 )
 
@@ -335,7 +340,7 @@ def _fail(provider: _Provider, reason: str, detail: object, message: str = "") -
     """Log why a sign-in failed and send the candidate back to the connect page."""
     _warn(provider.config.name, reason, detail)
     text = _MESSAGES.get(message or reason, _DEFAULT_MESSAGE)
-    flash(text.format(label=provider.config.label), "error")
+    flash(_(text, label=provider.config.label), "error")
     return redirect(url_for("connect.start"))
 
 

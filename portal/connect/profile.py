@@ -7,20 +7,24 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import phonenumbers
+from flask_babel import format_number
+from flask_babel import gettext as _
 
+from jobs.wording import N_
 from preferences.addresses import normalize_email
 from preferences.errors import InvalidEmail
 from preferences.text import UnstorableText, scrub_text, unstorable
 
+# English; `labels()` gives them in the request's language.
 LABELS = {
-    "first_name": "First name",
-    "last_name": "Last name",
-    "email": "Email",
-    "phone": "Phone",
-    "location": "City or location",
-    "linkedin_url": "LinkedIn profile",
-    "github_url": "GitHub profile",
-    "portfolio_url": "Portfolio or website",
+    "first_name": N_("First name"),
+    "last_name": N_("Last name"),
+    "email": N_("Email"),
+    "phone": N_("Phone"),
+    "location": N_("City or location"),
+    "linkedin_url": N_("LinkedIn profile"),
+    "github_url": N_("GitHub profile"),
+    "portfolio_url": N_("Portfolio or website"),
 }
 MAX_LENGTHS = {
     "first_name": 100,
@@ -37,6 +41,11 @@ URL_HOSTS = {
     "github_url": ("github.com",),
     "portfolio_url": (),
 }
+
+
+def labels() -> dict[str, str]:
+    """The field labels in the request's language."""
+    return {name: _(label) for name, label in LABELS.items()}
 
 
 @dataclass
@@ -67,46 +76,53 @@ def _url(name: str, raw: str) -> tuple[str | None, str | None]:
         host = (parts.hostname or "").lower()
         _port = parts.port
     except ValueError:  # an unbalanced "[" (a broken IPv6 literal), a port out of range
-        return None, "Enter a web address like https://example.com/you."
+        return None, _("Enter a web address like https://example.com/you.")
     if parts.scheme not in ("http", "https") or "." not in host:
-        return None, "Enter a web address like https://example.com/you."
+        return None, _("Enter a web address like https://example.com/you.")
     allowed = URL_HOSTS[name]
     if allowed and not any(host == h or host.endswith("." + h) for h in allowed):
-        return None, f"Enter a {allowed[0]} address."
+        return None, _("Enter a %(site)s address.", site=allowed[0])
     return value, None
 
 
 def check_profile(
     data: Mapping[str, object], *, required: Sequence[str], region: str
 ) -> ProfileCheck:
-    """Clean every profile field in `data`; required ones must be present."""
+    """Clean every profile field in `data`; required ones must be present.
+
+    The messages are in the request's language.
+    """
     result = ProfileCheck()
-    for name, label in LABELS.items():
+    for name, label in labels().items():
         raw, problem = _clean_text(data.get(name, ""))
         if problem is not None:
             result.values[name] = raw[: MAX_LENGTHS[name]] or None
-            result.errors[name] = f"{label} {problem.reason}; remove it."
+            result.errors[name] = _refused_message(label, problem)
             continue
         if not raw:
             result.values[name] = None
             if name in required:
-                result.errors[name] = f"{label} is required."
+                result.errors[name] = _("%(label)s is required.", label=label)
             continue
         if len(raw) > MAX_LENGTHS[name]:
             result.values[name] = raw[: MAX_LENGTHS[name]]
-            result.errors[name] = f"{label} can be at most {MAX_LENGTHS[name]} characters."
+            result.errors[name] = _(
+                "%(label)s can be at most %(num)s characters.",
+                label=label,
+                num=format_number(MAX_LENGTHS[name]),
+            )
             continue
         if name == "email":
             try:
                 result.values[name] = normalize_email(raw)
             except InvalidEmail:
                 result.values[name] = raw
-                result.errors[name] = "Enter an email address like name@example.com."
+                result.errors[name] = _("Enter an email address like name@example.com.")
         elif name == "phone":
             result.values[name] = _phone(raw, region)
             if result.values[name] is None:
                 result.values[name] = raw
-                result.errors[name] = "Enter a phone number, with the country code if abroad."
+                result.errors[name] = _("Enter a phone number, with the country code if abroad.")
         elif name in URL_HOSTS:
             value, error = _url(name, raw)
             result.values[name] = value or raw
@@ -115,6 +131,28 @@ def check_profile(
         else:
             result.values[name] = raw
     return result
+
+
+def _refused_message(label: str, problem: UnstorableText) -> str:
+    """The field's message for a character the stored-text rule refuses."""
+    if 0xD800 <= ord(problem.char) <= 0xDFFF:
+        return _(
+            "%(label)s contains an unpaired surrogate (%(code)s), which is not valid Unicode "
+            "text; remove it.",
+            label=label,
+            code=problem.code_point,
+        )
+    if "bidirectional" in problem.reason:
+        return _(
+            "%(label)s contains the bidirectional control character %(code)s; remove it.",
+            label=label,
+            code=problem.code_point,
+        )
+    return _(
+        "%(label)s contains the control character %(code)s; remove it.",
+        label=label,
+        code=problem.code_point,
+    )
 
 
 def _phone(raw: str, region: str) -> str | None:

@@ -23,10 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobs.search_criteria import SearchCriteria, read_criteria
+from jobs.wording import N_
 from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import enqueue_capped
@@ -55,12 +57,20 @@ from preferences.tokens import LinkPurpose
 
 log = logging.getLogger("portal.connect")
 
-# The consent wording beside the button and the tick box. Each grant records the exact
-# text with CURRENT_WORDING_VERSION; change the version whenever this changes.
-SAVED_SEARCH_WORDING = (
+# The consent wording beside the button and the tick box, in English; pages show it in
+# the reader's language (`saved_search_wording`). Each grant records the exact text the
+# person saw with CURRENT_WORDING_VERSION; change the version whenever this changes.
+SAVED_SEARCH_WORDING = N_(
     "Email me new jobs that match this search. I can change how often, pause or stop "
     "these emails at any time."
 )
+
+
+def saved_search_wording() -> str:
+    """SAVED_SEARCH_WORDING in the request's language (English outside a request)."""
+    return str(_(SAVED_SEARCH_WORDING))
+
+
 # The path the confirmation link opens (the token follows it).
 CONFIRM_PATH = "/jobs/save/confirm/"
 # At most one confirmation email per address and search in this many seconds.
@@ -105,22 +115,24 @@ def search_to_save(
     criteria, notes = read_criteria(args)
     if notes:
         raise SaveRefused(
-            "This search can't be saved as it is. Go back to the jobs and search again."
+            _("This search can't be saved as it is. Go back to the jobs and search again.")
         )
     alert = criteria.for_alert()
     if not alert.can_alert():
         raise SaveRefused(
-            "There is nothing to alert you about in this search: add keywords, a place or "
-            "a filter first."
+            _(
+                "There is nothing to alert you about in this search: add keywords, a place or "
+                "a filter first."
+            )
         )
     chosen = (frequency or Frequency.DAILY.value).strip()
     if chosen not in {f.value for f in Frequency}:
-        raise SaveRefused("Choose how often to get these emails: instant, daily or weekly.")
+        raise SaveRefused(_("Choose how often to get these emails: instant, daily or weekly."))
     try:
         fields = search_fields(session, alert)
     except ValueError:
         raise SaveRefused(
-            "This search names an area we no longer have, so it can't be saved."
+            _("This search names an area we no longer have, so it can't be saved.")
         ) from None
     return SearchToSave(alert, fields, Frequency(chosen))
 
@@ -148,6 +160,7 @@ def save_for_member(
     *,
     limit: int,
     ip_address: str | None,
+    wording: str = SAVED_SEARCH_WORDING,
 ) -> tuple[SavedSearch, MemberOutcome]:
     """Save the search for a signed-in member at once (her address is verified).
 
@@ -166,7 +179,7 @@ def save_for_member(
                 frequency=search.frequency,
                 confirmed=True,
                 limit=limit,
-                wording=SAVED_SEARCH_WORDING,
+                wording=wording,
                 wording_version=CURRENT_WORDING_VERSION,
                 ip_address=ip_address,
             )
@@ -193,6 +206,7 @@ def save_for_visitor(
     *,
     limit: int,
     ip_address: str | None,
+    wording: str = SAVED_SEARCH_WORDING,
 ) -> None:
     """A visitor's request: email a confirmation link to `email`, saying nothing either way.
 
@@ -218,7 +232,7 @@ def save_for_visitor(
             frequency=search.frequency,
             confirmed=False,
             limit=limit,
-            wording=SAVED_SEARCH_WORDING,
+            wording=wording,
             wording_version=CURRENT_WORDING_VERSION,
             ip_address=ip_address,
         )
@@ -278,7 +292,7 @@ def search_from_link(session: Session, claims: Mapping[str, Any]) -> SearchToSav
     if not isinstance(args, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in args.items()
     ):
-        raise SaveRefused("This link doesn't name a search.")
+        raise SaveRefused(_("This link doesn't name a search."))
     return search_to_save(session, args, frequency if isinstance(frequency, str) else None)
 
 
@@ -314,6 +328,7 @@ def confirm_from_link(
     *,
     limit: int,
     ip_address: str | None,
+    wording: str = SAVED_SEARCH_WORDING,
 ) -> tuple[SavedSearch | None, LinkState]:
     """Confirm the link's search (saving it first if the address was known); verify the address.
 
@@ -336,7 +351,7 @@ def confirm_from_link(
             frequency=search.frequency,
             confirmed=False,
             limit=limit,
-            wording=SAVED_SEARCH_WORDING,
+            wording=wording,
             wording_version=CURRENT_WORDING_VERSION,
             ip_address=ip_address,
         )

@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.wording import N_
 from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import MailCap, enqueue, enqueue_capped
@@ -59,16 +61,38 @@ from preferences.tokens import LinkPurpose
 
 log = logging.getLogger("portal.connect")
 
-# The consent wording shown on the review page. Each grant records its version and
-# the exact text; change CURRENT_WORDING_VERSION whenever these change.
+# The consent wording shown on the review page, in English; the page shows it in the
+# reader's language (`alerts_wording`, `mass_email_wording`). Each grant records its
+# version and the exact text the person saw; change CURRENT_WORDING_VERSION whenever
+# these change (the translations are of the same version).
 MASS_EMAIL_WORDING = (
     "Yes, send me occasional emails about {company}, events and career opportunities. "
     "I can unsubscribe at any time."
 )
-ALERTS_WORDING = (
+ALERTS_WORDING = N_(
     "Email me job alerts for the areas I selected. I can change how often, pause or "
     "unsubscribe from any alert email."
 )
+
+
+def alerts_wording() -> str:
+    """ALERTS_WORDING in the request's language (English outside a request)."""
+    return str(gettext(ALERTS_WORDING))
+
+
+def mass_email_wording(company: str) -> str:
+    """MASS_EMAIL_WORDING for `company`, in the request's language.
+
+    The catalogs know it as a gettext message (the preference center shows the same one).
+    """
+    return str(
+        gettext(
+            "Yes, send me occasional emails about %(company)s, events and career "
+            "opportunities. I can unsubscribe at any time.",
+            company=company,
+        )
+    )
+
 
 # Resend throttling: at most one confirmation email per address and list per window.
 RESEND_WINDOW_SECONDS = 600
@@ -95,6 +119,13 @@ class Submission:
     company_name: str = ""
     # Interests the review step suggested from the resume (shown unticked).
     suggested_ids: list[int] = field(default_factory=list)
+    # The consent wordings as the review page showed them (its language); recorded as is.
+    alerts_wording: str = ALERTS_WORDING
+    mass_email_wording: str = ""
+
+    def mass_email_text(self) -> str:
+        """The mass-email wording the person saw (English for a caller that gave none)."""
+        return self.mass_email_wording or MASS_EMAIL_WORDING.format(company=self.company_name)
 
     @property
     def ticked_boxes(self) -> list[str]:
@@ -339,7 +370,7 @@ def _subscribe_as_ticked(
         interest,
         confirmed=confirmed,
         wording_version=sub.wording_version,
-        wording=ALERTS_WORDING,
+        wording=sub.alerts_wording,
         source=ConsentSource.CONNECT_FORM,
         ip_address=sub.ip_address,
         detail=sub.form_detail(interest.id),
@@ -352,7 +383,7 @@ def _opt_in_as_ticked(session: Session, candidate: Candidate, sub: Submission) -
         session,
         candidate,
         wording_version=sub.wording_version,
-        wording=MASS_EMAIL_WORDING.format(company=sub.company_name),
+        wording=sub.mass_email_text(),
         source=ConsentSource.CONNECT_FORM,
         ip_address=sub.ip_address,
         detail=sub.form_detail(),
@@ -524,11 +555,14 @@ def confirm_email(
     *,
     ip_address: str | None,
     company_name: str = "",
+    alerts_text: str = ALERTS_WORDING,
+    mass_email_text: str = "",
 ) -> PendingConfirmation:
     """Confirm the address and turn on exactly `changes`, as far as they are still pending.
 
     Returns what was turned on. The consent events quote the wording the confirm
-    page showed; a choice the candidate made since the link was sent wins over it.
+    page showed (`alerts_text`, `mass_email_text`: in its language; English by default);
+    a choice the candidate made since the link was sent wins over it.
     """
     pending = pending_confirmation(session, candidate, changes)
     first_time = candidate.email_verified_at is None
@@ -543,7 +577,7 @@ def confirm_email(
                 candidate,
                 interest,
                 confirmed=True,
-                wording=ALERTS_WORDING,
+                wording=alerts_text,
                 source=source,
                 ip_address=ip_address,
                 detail=dict(VIA_CONFIRMATION),
@@ -553,7 +587,7 @@ def confirm_email(
             session,
             candidate,
             source=source,
-            wording=MASS_EMAIL_WORDING.format(company=company_name),
+            wording=mass_email_text or MASS_EMAIL_WORDING.format(company=company_name),
             ip_address=ip_address,
             detail=dict(VIA_CONFIRMATION),
         )

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from portal.errors import PortalError
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalogs (`make translations`); it is translated when shown.
+
+    The resume sandbox imports this module, so it stays free of heavier imports (such as
+    `jobs.wording`, whose package loads the models).
+    """
+    return message
 
 
 class ResumeError(PortalError):
     """Base of every error resume intake raises on purpose; `.message` is for the candidate."""
 
-    message = "We couldn't use that file. Please try another one, or skip this step."
+    message = N_("We couldn't use that file. Please try another one, or skip this step.")
+    # The catalog message and its values when `message` was filled in from a pattern.
+    message_pattern: str | None = None
+    message_args: Mapping[str, object] = {}
 
     def __init__(self, detail: str = "", *, message: str | None = None) -> None:
         super().__init__(detail or message or self.message)
@@ -17,11 +31,17 @@ class ResumeError(PortalError):
         if message is not None:
             self.message = message
 
+    def display_message(self, gettext: Callable[[str], str]) -> str:
+        """`message` translated by `gettext` (the messages are marked for the catalogs)."""
+        if self.message_pattern is not None:
+            return gettext(self.message_pattern) % dict(self.message_args)
+        return gettext(self.message)
+
 
 class UnsupportedFile(ResumeError):
     """The content is not a PDF, a Word (.docx) document or plain text."""
 
-    message = (
+    message = N_(
         "We can read PDF, Word (.docx) and plain-text resumes. "
         "Please upload your resume in one of those formats."
     )
@@ -31,18 +51,18 @@ class FileTooLarge(ResumeError):
     """The file is bigger than the configured limit."""
 
     def __init__(self, max_bytes: int, detail: str = "") -> None:
-        limit = human_size(max_bytes)
-        super().__init__(
-            detail or f"more than {max_bytes} bytes",
-            message=f"That file is too large. Please upload a resume smaller than {limit}.",
-        )
+        pattern = N_("That file is too large. Please upload a resume smaller than %(limit)s.")
+        args = {"limit": human_size(max_bytes)}
+        super().__init__(detail or f"more than {max_bytes} bytes", message=pattern % args)
+        self.message_pattern = pattern
+        self.message_args = args
         self.max_bytes = max_bytes
 
 
 class UnsafeArchive(ResumeError):
     """A .docx whose zip structure is suspicious (too many entries, too large when unpacked)."""
 
-    message = (
+    message = N_(
         "We couldn't open that Word document safely. Please save it again as .docx or PDF "
         "and upload it once more."
     )
@@ -51,19 +71,19 @@ class UnsafeArchive(ResumeError):
 class NoFileChosen(ResumeError):
     """A form was posted without a file in its file field."""
 
-    message = "Choose a file to upload."
+    message = N_("Choose a file to upload.")
 
 
 class EmptyFile(ResumeError):
     """The file has no content at all."""
 
-    message = "That file is empty. Please choose the file that holds your resume."
+    message = N_("That file is empty. Please choose the file that holds your resume.")
 
 
 class RemoteFetchRefused(ResumeError):
     """A link we will not fetch: not HTTPS, not an allowed host, or a private address."""
 
-    message = (
+    message = N_(
         "We can only import resumes shared from Google Drive or Dropbox. "
         "Please upload the file from your device instead."
     )
@@ -72,7 +92,7 @@ class RemoteFetchRefused(ResumeError):
 class RemoteFetchFailed(ResumeError):
     """The remote file could not be downloaded (network error, timeout, HTTP error)."""
 
-    message = (
+    message = N_(
         "We couldn't download your resume just now. Please try again, "
         "or upload the file from your device."
     )
@@ -81,7 +101,7 @@ class RemoteFetchFailed(ResumeError):
 class ExtractionFailed(ResumeError):
     """The file was accepted but its text could not be read (corrupt, truncated, encrypted)."""
 
-    message = (
+    message = N_(
         "Your resume is attached, but we couldn't read its text. Please fill in your details below."
     )
 
@@ -89,7 +109,7 @@ class ExtractionFailed(ResumeError):
 class ParseRefused(ResumeError):
     """Reading the file went over the time or memory budget; nothing of it is kept."""
 
-    message = (
+    message = N_(
         "We couldn't read this file in time; please upload a simpler PDF or Word file, or skip."
     )
 
@@ -97,14 +117,14 @@ class ParseRefused(ResumeError):
 class ParserBusy(ResumeError):
     """Every parsing slot of this web process is taken; the visitor should try again shortly."""
 
-    message = "We're busy reading other files. Please try again in a few seconds."
+    message = N_("We're busy reading other files. Please try again in a few seconds.")
     retry_after_seconds = 5
 
 
 class UploadQuotaExceeded(ResumeError):
     """This visitor already has as many unclaimed uploads (or bytes) as allowed."""
 
-    message = (
+    message = N_(
         "You've uploaded several files that aren't part of a profile yet. Please submit "
         "your profile with the last one, or try again later."
     )

@@ -12,6 +12,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 
 from portal.resumes.errors import (
+    N_,
     FileTooLarge,
     RemoteFetchFailed,
     RemoteFetchRefused,
@@ -32,11 +33,11 @@ MAX_REDIRECTS = 5
 _REDIRECTS = (301, 302, 303, 307, 308)
 _CONNECT_TIMEOUT = 10.0
 _DISPOSITION_NAME = re.compile(r"filename\*?=(?:UTF-8'[^']*')?\"?([^\";]+)\"?", re.I)
-_NOT_SHARED = (
+_NOT_SHARED = N_(
     "We couldn't open that file. Please make sure it is shared with anyone who has the "
     "link, or upload it from your device."
 )
-_TOO_SLOW = (
+_TOO_SLOW = N_(
     "Downloading your resume took too long. Please try again, or upload the file from your device."
 )
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
+from jobs.wording import N_
 from portal.auth import accounts, oidc
 from portal.web import sessions
 from portal.web.runtime import db, settings
@@ -13,13 +15,13 @@ from preferences.tokens import InvalidLink, LinkExpired, LinkPurpose, read_link_
 
 bp = Blueprint("auth", __name__)
 
-# One answer for known and unknown addresses alike.
-LINK_SENT = (
+# One answer for known and unknown addresses alike. English; shown translated.
+LINK_SENT = N_(
     "If that address belongs to a member of our talent community, we've emailed a sign-in "
     "link. It works once, for 15 minutes."
 )
-BAD_LOGIN = "That email and password don't match. Try again, or get a sign-in link by email."
-EMPTY_LOGIN = "Enter your password, or get a sign-in link by email."
+BAD_LOGIN = N_("That email and password don't match. Try again, or get a sign-in link by email.")
+EMPTY_LOGIN = N_("Enter your password, or get a sign-in link by email.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -39,19 +41,19 @@ def login() -> Any:
         elif not password:
             # Enter in the form logs in (its default button): with no password typed,
             # say what's missing rather than that the two don't match.
-            error = EMPTY_LOGIN
+            error = _(EMPTY_LOGIN)
         else:
             candidate = accounts.check_password(db(), email, password)
             if candidate is not None:
                 sessions.log_in(db(), candidate)
                 return redirect(url_for("dashboard.home"))
-            error = BAD_LOGIN
+            error = _(BAD_LOGIN)
     return render_template(
         "auth/login.html",
         providers=oidc.enabled_providers(),
         error=error,
         sent=sent,
-        message=LINK_SENT,
+        message=_(LINK_SENT),
         email=email,
     ), (400 if error else 200)
 
@@ -65,7 +67,7 @@ def forgot() -> Any:
         sent = True
     # ?first=1: a new member's first password (from the confirmed page), not a forgotten one.
     first = request.args.get("first") == "1"
-    return render_template("auth/forgot.html", sent=sent, message=LINK_SENT, first=first)
+    return render_template("auth/forgot.html", sent=sent, message=_(LINK_SENT), first=first)
 
 
 @bp.route("/login/link/<link_token:token>", methods=["GET", "POST"])

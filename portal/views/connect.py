@@ -21,21 +21,22 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from jobs.postings import open_jobs_for_interests
 from portal.auth import oidc
 from portal.connect import draft as connect_state
-from portal.connect.profile import LABELS, check_profile
+from portal.connect.profile import LABELS, check_profile, labels
 from portal.connect.submit import (
-    ALERTS_WORDING,
-    MASS_EMAIL_WORDING,
     Changes,
     LinkContext,
     PendingConfirmation,
     Submission,
+    alerts_wording,
     confirm_email,
     link_changes,
+    mass_email_wording,
     pending_confirmation,
     resend_confirmation,
     submit_profile,
@@ -89,13 +90,13 @@ def _links() -> LinkContext:
 
 def _steps(current: str) -> list[dict[str, Any]]:
     names = [
-        ("start", "Start"),
-        ("details", "Your details"),
-        ("interests", "Interests"),
+        ("start", _("Start")),
+        ("details", _("Your details")),
+        ("interests", _("Interests")),
     ]
     if settings().resume_step:
-        names.append(("resume", "Resume"))
-    names.append(("review", "Review"))
+        names.append(("resume", _("Resume")))
+    names.append(("review", _("Review")))
     index = [key for key, _ in names].index(current)
     return [
         {
@@ -114,7 +115,7 @@ def _interest_keywords(interests: list[Interest]) -> list[InterestKeywords]:
 def _render(template: str, step: str, status: int = 200, **context: Any) -> Any:
     return (
         render_template(
-            template, steps=_steps(step), draft=connect_state.draft(), labels=LABELS, **context
+            template, steps=_steps(step), draft=connect_state.draft(), labels=labels(), **context
         ),
         status,
     )
@@ -174,7 +175,7 @@ def interests() -> Any:
             return redirect(
                 url_for("connect.resume" if settings().resume_step else "connect.review")
             )
-        error = "Choose at least one area of interest."
+        error = _("Choose at least one area of interest.")
     return _render(
         "connect/interests.html",
         "interests",
@@ -303,9 +304,9 @@ def resume() -> Any:
             )
             _accept_resume(stored, "upload")
         except NoFileChosen:
-            error, status = "Choose a file to upload, or skip this step.", 400
+            error, status = _("Choose a file to upload, or skip this step."), 400
         except ResumeError as exc:
-            error, status = exc.message, refusal_status(exc)
+            error, status = exc.display_message(_), refusal_status(exc)
         else:
             return redirect(url_for("connect.review"))
     return _resume_page(status, error)
@@ -319,7 +320,7 @@ def resume_import() -> Any:
     url = request.form.get("url", "")[:2000]
     token = request.form.get("access_token", "")[:4000]
     if source not in ("drive", "dropbox") or not url:
-        return _resume_page(400, "That import didn't work.")
+        return _resume_page(400, _("That import didn't work."))
     headers = {"Authorization": f"Bearer {token}"} if source == "drive" and token else None
     try:
         # A download of up to MAX_UPLOAD_MB: no transaction stays open across it.
@@ -336,7 +337,7 @@ def resume_import() -> Any:
             )
         _accept_resume(stored, source)
     except ResumeError as exc:
-        return _resume_page(refusal_status(exc), exc.message)
+        return _resume_page(refusal_status(exc), exc.display_message(_))
     return redirect(url_for("connect.review"))
 
 
@@ -395,9 +396,9 @@ def review() -> Any:
         if action != "add_suggested":
             errors = dict(check.errors)
             if not chosen:
-                errors["interest"] = "Choose at least one area of interest."
+                errors["interest"] = _("Choose at least one area of interest.")
             if not alerts:
-                errors["alerts"] = "Tick this box so we can send you job alerts for your areas."
+                errors["alerts"] = _("Tick this box so we can send you job alerts for your areas.")
             if not errors:
                 return _submit(data, values, sorted(chosen), mass_email, suggested)
     return _render(
@@ -414,8 +415,8 @@ def review() -> Any:
         required=s.required_fields,
         mass_email=mass_email,
         alerts=alerts,
-        mass_email_wording=MASS_EMAIL_WORDING.format(company=s.company_name),
-        alerts_wording=ALERTS_WORDING,
+        mass_email_wording=mass_email_wording(s.company_name),
+        alerts_wording=alerts_wording(),
         resume=data.get("resume"),
         parse_failed=bool((data.get("parsed") or {}).get("failed")),
     )
@@ -453,6 +454,9 @@ def _submit(
         wording_version=CURRENT_WORDING_VERSION,
         company_name=s.company_name,
         suggested_ids=suggested,
+        # The wording the review page showed, in its language: what the consent records quote.
+        alerts_wording=alerts_wording(),
+        mass_email_wording=mass_email_wording(s.company_name),
     )
     outcome = submit_profile(db(), submission, _links(), double_opt_in=s.double_opt_in)
     connect_state.clear()
@@ -499,14 +503,16 @@ def confirm(token: str) -> Any:
         link = read_link_token(s.secret_keys, LinkPurpose.CONFIRM_EMAIL, token)
         candidate = candidate_for_link(db(), link)
     except LinkExpired:
-        return _expired_page("This confirmation link has expired.")
+        return _expired_page(_("This confirmation link has expired."))
     except InvalidLink:
         return render_template(
             "error.html",
             code=400,
-            title="This link doesn't work",
-            detail="It may have been copied incompletely, or replaced by a newer email. "
-            "You can ask for a new confirmation link below.",
+            title=_("This link doesn't work"),
+            detail=_(
+                "It may have been copied incompletely, or replaced by a newer email. "
+                "You can ask for a new confirmation link below."
+            ),
             resend=True,
         ), 400
     changes = link_changes(db(), candidate, link.extra)
@@ -519,8 +525,8 @@ def confirm(token: str) -> Any:
             "connect/confirm.html",
             token=token,
             pending=pending,
-            alerts_wording=ALERTS_WORDING,
-            mass_email_wording=MASS_EMAIL_WORDING.format(company=s.company_name),
+            alerts_wording=alerts_wording(),
+            mass_email_wording=mass_email_wording(s.company_name),
         )
     shown = Changes.of(
         form_ids(request.form.getlist("interest")[:100]),
@@ -532,6 +538,9 @@ def confirm(token: str) -> Any:
         changes.within(shown),
         ip_address=request.remote_addr,
         company_name=s.company_name,
+        # The page that POSTs here showed the wording in this language.
+        alerts_text=alerts_wording(),
+        mass_email_text=mass_email_wording(s.company_name),
     )
     return _confirmed_page(candidate, confirmed)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import gettext as _
 
 from jobs.descriptions import description_html
 from jobs.models import JobPosting
@@ -21,6 +22,7 @@ from jobs.search_criteria import POSTED_LABELS, SearchCriteria, read_criteria
 from portal.web import sessions
 from portal.web.job_schema import job_posting_data
 from portal.web.runtime import db, settings
+from portal.web.words import gettext, number_locale
 from preferences.clock import now
 from preferences.interests import active_interests, interest_by_slug
 from preferences.models import Interest
@@ -86,11 +88,13 @@ def _filter_options(
 ) -> dict[str, list[Option]]:
     facets = result.facets
     workplace = [
-        Option(w.value, label, facets.workplace.get(w, 0), criteria.workplace == w)
+        Option(w.value, gettext(label), facets.workplace.get(w, 0), criteria.workplace == w)
         for w, label in WORKPLACE_LABELS.items()
     ]
     employment_type = [
-        Option(t.value, label, facets.employment_type.get(t, 0), criteria.employment_type == t)
+        Option(
+            t.value, gettext(label), facets.employment_type.get(t, 0), criteria.employment_type == t
+        )
         for t, label in EMPLOYMENT_TYPE_LABELS.items()
     ]
     interest = [
@@ -98,7 +102,7 @@ def _filter_options(
         for i in interests
     ]
     posted = [
-        Option(p.value, label, facets.posted.get(p, 0), criteria.posted == p)
+        Option(p.value, gettext(label), facets.posted.get(p, 0), criteria.posted == p)
         for p, label in POSTED_LABELS.items()
     ]
     return {"workplace": workplace, "type": employment_type, "interest": interest, "posted": posted}
@@ -106,26 +110,26 @@ def _filter_options(
 
 def _card_facts(job: JobPosting) -> list[str]:
     """What a result card says besides the title: where ("Hybrid · Leeds") and the job type."""
-    facts = [place_text(job)]
+    facts = [place_text(job, gettext)]
     if job.employment_type:
-        facts.append(EMPLOYMENT_TYPE_LABELS[job.employment_type])
+        facts.append(gettext(EMPLOYMENT_TYPE_LABELS[job.employment_type]))
     return facts
 
 
 def _chips(criteria: SearchCriteria, interest: Interest | None) -> list[Chip]:
     labels: list[tuple[str, str]] = []
     if criteria.q:
-        labels.append(("q", f"“{criteria.q}”"))
+        labels.append(("q", _("“%(query)s”", query=criteria.q)))
     if criteria.location:
-        labels.append(("location", f"In {criteria.location}"))
+        labels.append(("location", _("In %(place)s", place=criteria.location)))
     if criteria.workplace:
-        labels.append(("workplace", WORKPLACE_LABELS[criteria.workplace]))
+        labels.append(("workplace", gettext(WORKPLACE_LABELS[criteria.workplace])))
     if criteria.employment_type:
-        labels.append(("type", EMPLOYMENT_TYPE_LABELS[criteria.employment_type]))
+        labels.append(("type", gettext(EMPLOYMENT_TYPE_LABELS[criteria.employment_type])))
     if criteria.interest:
         labels.append(("interest", interest.name if interest else criteria.interest))
     if criteria.posted:
-        labels.append(("posted", POSTED_LABELS[criteria.posted]))
+        labels.append(("posted", gettext(POSTED_LABELS[criteria.posted])))
     return [Chip(name, label, _jobs_url(criteria.without(name))) for name, label in labels]
 
 
@@ -145,7 +149,7 @@ def jobs() -> Any:
         result=result,
         criteria=criteria,
         search_args=criteria.query_args(),
-        notes=notes,
+        notes=[note.text(gettext) for note in notes],
         interest=interest,
         options=_filter_options(result, criteria, interests),
         places=[
@@ -185,9 +189,9 @@ def job(job_id: int) -> Any:
         ),
         description=description,
         member=member,
-        place=place_text(posting),
-        salary=salary_text(posting, settings().default_locale),
-        employment_type=EMPLOYMENT_TYPE_LABELS.get(posting.employment_type)
+        place=place_text(posting, gettext),
+        salary=salary_text(posting, number_locale(config.default_locale), gettext),
+        employment_type=gettext(EMPLOYMENT_TYPE_LABELS[posting.employment_type])
         if posting.employment_type
         else None,
     )

@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from jobs.search_criteria import SearchCriteria, describe, read_criteria
+from jobs.wording import N_
 from portal.connect.profile import check_profile
 from portal.connect.saved_search import (
-    SAVED_SEARCH_WORDING,
     LinkState,
     SaveRefused,
     SearchToSave,
@@ -23,6 +25,7 @@ from portal.connect.saved_search import (
     link_state,
     save_for_member,
     save_for_visitor,
+    saved_search_wording,
     search_from_link,
     search_to_save,
 )
@@ -31,6 +34,7 @@ from portal.web import sessions
 from portal.web.links import preference_url
 from portal.web.runtime import db, settings
 from portal.web.saved_search_fields import active_interest
+from portal.web.words import gettext
 from preferences.errors import TooManySavedSearches
 from preferences.models import Candidate, Frequency
 from preferences.tokens import (
@@ -45,16 +49,32 @@ bp = Blueprint("saved_searches", __name__)
 
 # The `/jobs` parameters a saved search keeps (`posted` is not one: an alert lists new jobs).
 SEARCH_ARGS = ("q", "location", "workplace", "type", "interest")
+# English; shown translated (`_frequencies`, `_frequency_words`).
 FREQUENCIES = (
-    (Frequency.INSTANT.value, "As soon as they're posted"),
-    (Frequency.DAILY.value, "Once a day"),
-    (Frequency.WEEKLY.value, "Once a week"),
+    (Frequency.INSTANT.value, N_("As soon as they're posted")),
+    (Frequency.DAILY.value, N_("Once a day")),
+    (Frequency.WEEKLY.value, N_("Once a week")),
 )
 FREQUENCY_WORDS = {
-    Frequency.INSTANT: "as soon as they're posted",
-    Frequency.DAILY: "once a day",
-    Frequency.WEEKLY: "once a week",
+    Frequency.INSTANT: N_("as soon as they're posted"),
+    Frequency.DAILY: N_("once a day"),
+    Frequency.WEEKLY: N_("once a week"),
 }
+
+
+def _frequencies() -> list[tuple[str, str]]:
+    return [(value, gettext(label)) for value, label in FREQUENCIES]
+
+
+def _frequency_words(frequency: Frequency | None) -> str:
+    """How often, inside a sentence ("once a day"), in the request's language."""
+    return gettext(FREQUENCY_WORDS[frequency]) if frequency is not None else ""
+
+
+def _description(criteria: SearchCriteria) -> str:
+    """The saved search in words, in the request's language (what is stored is English)."""
+    interest = active_interest(db(), criteria.interest) if criteria.interest else None
+    return describe(criteria, interest.name if interest else None, gettext)
 
 
 def _jobs_url(criteria: SearchCriteria) -> str:
@@ -87,12 +107,12 @@ def _box(
             return None
         interest_name = interest.name
     return {
-        "description": describe(alert, interest_name),
+        "description": describe(alert, interest_name, gettext),
         "args": alert.query_args(),
         "member": sessions.current_candidate(db()) is not None,
-        "frequencies": FREQUENCIES,
+        "frequencies": _frequencies(),
         "frequency": frequency,
-        "wording": SAVED_SEARCH_WORDING,
+        "wording": saved_search_wording(),
         "email": email,
         "consent": consent,
         "errors": errors or {},
@@ -126,8 +146,10 @@ def save() -> Any:
         box = None if notes else _box(criteria)
         if box is None:
             return _refused(
-                "There is nothing to alert you about in this search: add keywords, a place "
-                "or a filter first."
+                _(
+                    "There is nothing to alert you about in this search: add keywords, a place "
+                    "or a filter first."
+                )
             )
         return render_template("saved_searches/save.html", box=box)
     session = db()
@@ -149,20 +171,27 @@ def _save_for_member(member: Candidate, search: SearchToSave) -> Any:
             search,
             limit=settings().max_saved_searches,
             ip_address=request.remote_addr,
+            wording=saved_search_wording(),
         )
     except TooManySavedSearches as exc:
         # 409: the request is rolled back, so nothing of it is kept.
         return _refused(
-            f"You already have {exc.limit} saved searches, the most you can keep. "
-            "Stop one you no longer need, then save this one.",
+            ngettext(
+                # The English singular is the plural's wording (the limit is 1 at least).
+                "You already have %(num)s saved searches, the most you can keep. "
+                "Stop one you no longer need, then save this one.",
+                "You already have %(num)s saved searches, the most you can keep. "
+                "Stop one you no longer need, then save this one.",
+                exc.limit,
+            ),
             409,
             manage_url=url_for("dashboard.preferences"),
         )
     return render_template(
         "saved_searches/saved.html",
         outcome=outcome.value,
-        description=search.fields.description,
-        frequency=FREQUENCY_WORDS[saved.frequency],
+        description=_description(search.criteria),
+        frequency=_frequency_words(saved.frequency),
         manage_url=url_for("dashboard.preferences"),
         jobs_url=_jobs_url(search.criteria),
     )
@@ -179,7 +208,7 @@ def _save_for_visitor(search: SearchToSave) -> Any:
         errors["email"] = check.errors["email"]
     consent = request.form.get("consent") == "yes"
     if not consent:
-        errors["consent"] = "Tick this box so we can email you jobs like this."
+        errors["consent"] = _("Tick this box so we can email you jobs like this.")
     if errors:
         box = _box(
             search.criteria,
@@ -196,6 +225,7 @@ def _save_for_visitor(search: SearchToSave) -> Any:
         _links(),
         limit=settings().max_saved_searches,
         ip_address=request.remote_addr,
+        wording=saved_search_wording(),
     )
     # The same page whatever the address: new, known, erased or suppressed.
     return render_template("saved_searches/check_email.html")
@@ -207,9 +237,11 @@ def _link_problem(expired: bool) -> Any:
     return render_template(
         "error.html",
         code=400,
-        title="This link doesn't work",
-        detail="It may have been copied incompletely. You can save the search again "
-        "from the jobs page, and we'll email you a new link.",
+        title=_("This link doesn't work"),
+        detail=_(
+            "It may have been copied incompletely. You can save the search again "
+            "from the jobs page, and we'll email you a new link."
+        ),
     ), 400
 
 
@@ -235,9 +267,9 @@ def confirm(token: str) -> Any:
             "saved_searches/confirm.html",
             token=token,
             state=link_state(session, candidate, search).value,
-            description=search.fields.description,
-            frequency=FREQUENCY_WORDS[search.frequency],
-            wording=SAVED_SEARCH_WORDING,
+            description=_description(search.criteria),
+            frequency=_frequency_words(search.frequency),
+            wording=saved_search_wording(),
             manage_url=manage_url,
         )
     try:
@@ -247,11 +279,17 @@ def confirm(token: str) -> Any:
             search,
             limit=s.max_saved_searches,
             ip_address=request.remote_addr,
+            wording=saved_search_wording(),
         )
     except TooManySavedSearches as exc:
         return _refused(
-            f"You already have {exc.limit} saved searches, the most you can keep. "
-            "Stop one you no longer need, then save this one again.",
+            ngettext(
+                "You already have %(num)s saved searches, the most you can keep. "
+                "Stop one you no longer need, then save this one again.",
+                "You already have %(num)s saved searches, the most you can keep. "
+                "Stop one you no longer need, then save this one again.",
+                exc.limit,
+            ),
             409,
             manage_url=manage_url,
         )
@@ -259,8 +297,8 @@ def confirm(token: str) -> Any:
         "saved_searches/confirmed.html",
         state=before.value,
         stopped=before is LinkState.STOPPED,
-        description=search.fields.description,
-        frequency=FREQUENCY_WORDS[saved.frequency] if saved else "",
+        description=_description(search.criteria),
+        frequency=_frequency_words(saved.frequency) if saved else "",
         manage_url=manage_url,
         jobs_url=_jobs_url(search.criteria),
     )

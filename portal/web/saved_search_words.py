@@ -79,7 +79,7 @@ _VIEW_COLUMNS = select(
 def saved_search_views(
     session: Session, candidate_id: int, ids: Collection[int] | None = None
 ) -> list[SearchView]:
-    """The candidate's saved searches in words, oldest first, in one query.
+    """The candidate's saved searches in words (the page's language), oldest first, in one query.
 
     Without `ids`, those they keep (removed ones left out); with `ids`, those of
     them the candidate has, whatever their status.
@@ -97,7 +97,7 @@ def saved_search_views(
         views.append(
             SearchView(
                 id=row.id,
-                words=describe(criteria, row.interest_name),
+                words=describe(criteria, row.interest_name, gettext),
                 jobs_url="/jobs" + ("?" + urlencode(args) if args else ""),
                 status=row.status,
                 frequency=row.frequency.value,

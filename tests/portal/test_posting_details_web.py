@@ -232,9 +232,10 @@ def test_job_page_shows_place_type_and_pay_for_the_company_locale(
         session.add(job)
         session.flush()
         job_id = job.id
-    for locale, pay in (
-        ("en", "€55,000\u2013€70,000 a year"),
-        ("de", "55.000\xa0€\u201370.000\xa0€ a year"),
+    # DEFAULT_LOCALE is also the pages' language: a German company's page is in German.
+    for locale, pay, part_time in (
+        ("en", "€55,000\u2013€70,000 a year", "Part time"),
+        ("de", "55.000\xa0€\u201370.000\xa0€ pro Jahr", "Teilzeit"),
     ):
         app = create_app(make_settings(tmp_path, database_url, DEFAULT_LOCALE=locale))
         try:
@@ -242,5 +243,5 @@ def test_job_page_shows_place_type_and_pay_for_the_company_locale(
         finally:
             app.extensions["talentconnect"].engine.dispose()
         assert "Hybrid · Leeds" in page
-        assert "Part time" in page and "Data" in page
+        assert part_time in page and "Data" in page
         assert pay in page, locale

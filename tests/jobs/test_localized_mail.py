@@ -135,9 +135,9 @@ def delivered(
             "Nuevas ofertas en Acme: Backend engineer y 2 más",
             [
                 "Hola, Sam:",
-                "3 nuevas ofertas de empleo en Acme coinciden con sus alertas de empleo:",
+                "3 nuevas ofertas de empleo en Acme coinciden con tus alertas de empleo:",
                 "Y 2 ofertas más que coinciden:",
-                "Se suscribió a alertas de empleo de Engineering en Acme.",
+                "Te suscribiste a las alertas de empleo de Engineering en Acme.",
                 "Gestionar preferencias: https://careers.acme.example.com/preferences/",
                 "Darse de baja: https://careers.acme.example.com/unsubscribe/",
             ],
@@ -195,7 +195,7 @@ def test_digest_arrives_in_the_readers_language(
     [
         (
             "ana@example.com",
-            "Aceptó recibir correos de la comunidad de talento de Acme.",
+            "Aceptaste recibir correos de la comunidad de talento de Acme.",
             "Darme de baja",
         ),
         (

@@ -403,7 +403,7 @@ def test_unsupported_locale_falls_back_to_english(renderer: Renderer, locale: st
 def test_a_regional_tag_uses_its_language(renderer: Renderer) -> None:
     """ "es-MX" and "DE_at" are rendered in Spanish and German."""
     assert renderer.render("welcome", CONTEXT, "es-MX").subject == (
-        "Le damos la bienvenida a la comunidad de talento de Acme"
+        "Te damos la bienvenida a la comunidad de talento de Acme"
     )
     assert renderer.render("welcome", CONTEXT, "DE_at").text.startswith("Hallo Ana,\n")
 

@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 
 # Extracts every marked string, then updates each catalog (new strings arrive empty).
 translations: $(STAMP)
-	$(BIN)/pybabel extract --mapping-file babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output \
+	$(BIN)/pybabel extract --mapping-file babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 -k pgettext:1c,2 -k npgettext:1c,2,3 --no-location --sort-output \
 		--ignore-dirs ".* _* node_modules tests bench" --project "Talent Connect" -o portal/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i portal/translations/messages.pot \
 		-d portal/translations

@@ -78,7 +78,11 @@ compiles once per template whatever the number of locales. Mark text with
 `num=count|number`, the placeholder a plural form may leave out). Trans blocks are
 Jinja tags, so they go where the other tags do: in `<mj-text>`, `<mj-title>`,
 `<mj-button>` text and `<mj-raw>`, never around MJML elements. Untrimmed blocks
-keep their line breaks, which the text parts use for their wrapping.
+keep their line breaks, which the text parts use for their wrapping. Where the words
+a page uses for the same English do not fit an email's use, the email gives its
+message a context: `{{ pgettext('email footer', 'Unsubscribe') }}` (a footer link,
+not the unsubscribe page's button; `pgettext(context, text, name=value)` with
+`%(name)s` placeholders).
 
 Every environment also has, for its locale: `html_lang`; `html_dir` ("rtl" for a
 right-to-left language, else "auto", as mjml-python writes by default) for

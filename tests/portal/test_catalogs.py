@@ -25,6 +25,8 @@ KEYWORDS = {
     "ngettext": (1, 2),
     "lazy_gettext": None,
     "lazy_ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
 }
 # %(name)s and %(count)d (gettext), {name} (str.format), and HTML tags with their names.
 _PLACEHOLDER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[sdif]|\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -41,12 +43,12 @@ def _catalog(locale: str) -> Catalog:
 
 
 @cache
-def _marked() -> frozenset[str]:
-    """Every string the code and templates mark for translation (singulars)."""
+def _marked() -> frozenset[tuple[str, str | None]]:
+    """Every string the code and templates mark for translation (singular, context)."""
     with (ROOT / "babel.cfg").open() as handle:
         method_map, options_map = parse_mapping_cfg(handle)
     found = set()
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+    for _filename, _lineno, message, _comments, context in extract_from_dir(
         ROOT,
         method_map,
         options_map,
@@ -56,7 +58,7 @@ def _marked() -> frozenset[str]:
             and Path(path).name not in {"node_modules", "tests", "bench"}
         ),
     ):
-        found.add(message[0] if isinstance(message, tuple) else message)
+        found.add((message[0] if isinstance(message, tuple) else message, context))
     return frozenset(found)
 
 
@@ -83,8 +85,8 @@ def test_there_are_catalogs_to_check() -> None:
 @pytest.mark.parametrize("locale", TRANSLATED)
 def test_every_marked_string_is_in_the_catalog(locale: str) -> None:
     catalog = _catalog(locale)
-    present = {(_ids(m)[0]) for m in catalog if m.id}
-    missing = sorted(_marked() - present)
+    present = {(_ids(m)[0], m.context) for m in catalog if m.id}
+    missing = sorted(_marked() - present, key=str)
     assert not missing, f"run `make translations`; {locale} lacks {missing[:10]}"
 
 

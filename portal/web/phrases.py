@@ -34,14 +34,18 @@ def _translated(text: object) -> str:
     return str(text)
 
 
-def isolate(value: object) -> Markup:
+def isolate(value: object, direction: str | None = None) -> Markup:
     """`value` (an address, a number) kept left-to-right inside a translated sentence.
 
     `<bdi>` isolates it from the sentence's direction (Arabic reads right to left); the
     English pages, whose sentences are left-to-right anyway, stay as they were.
+    `direction="ltr"` (`|bdi("ltr")`) fixes the direction for a value with no letter to
+    set it, such as a phone number, whose leading + must stay at its start.
     """
     if current_locale().split("-")[0] == SOURCE_LOCALE:
         return escape(value)
+    if direction in ("ltr", "rtl"):
+        return Markup('<bdi dir="{}">{}</bdi>').format(direction, value)
     return Markup("<bdi>{}</bdi>").format(value)
 
 

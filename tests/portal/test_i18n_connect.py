@@ -39,10 +39,15 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "home": [
             "Últimas ofertas",
             "Conecta con nosotros",
-            "Ver las 2 ofertas",
+            "Ver las <bdi>2</bdi> ofertas",
             "puestos abiertos",
         ],
-        "jobs": ["Ofertas abiertas", "2 ofertas", "Filtrar ofertas", "Jornada completa (1)"],
+        "jobs": [
+            "Ofertas abiertas",
+            "<bdi>2</bdi> ofertas",
+            "Filtrar ofertas",
+            "Jornada completa (1)",
+        ],
         "no_jobs": [
             "Ninguna oferta abierta coincide con tu búsqueda.",
             "Prueba a quitar un filtro:",
@@ -67,8 +72,8 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "check_email": ["Revisa tu correo", "No se envía nada hasta que confirmes."],
     },
     "de": {
-        "home": ["Neueste Stellen", "Vernetzen Sie sich mit uns", "Alle 2 Jobs ansehen"],
-        "jobs": ["Offene Stellen", "2 Jobs", "Jobs filtern", "Vollzeit (1)"],
+        "home": ["Neueste Stellen", "Vernetzen Sie sich mit uns", "Alle <bdi>2</bdi> Jobs ansehen"],
+        "jobs": ["Offene Stellen", "<bdi>2</bdi> Jobs", "Jobs filtern", "Vollzeit (1)"],
         "no_jobs": ["Keine offene Stelle passt zu Ihrer Suche.", "Entfernen Sie einen Filter:"],
         "job": [
             "Bewerben",
@@ -93,8 +98,8 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         ],
     },
     "fr": {
-        "home": ["Dernières offres", "Restons en contact", "Voir les 2 offres"],
-        "jobs": ["Offres ouvertes", "2 offres", "Filtrer les offres", "Temps plein (1)"],
+        "home": ["Dernières offres", "Restons en contact", "Voir les <bdi>2</bdi> offres"],
+        "jobs": ["Offres ouvertes", "<bdi>2</bdi> offres", "Filtrer les offres", "Temps plein (1)"],
         "no_jobs": [
             "Aucune offre ne correspond à votre recherche.",
             "Essayez de retirer un filtre :",

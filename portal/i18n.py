@@ -250,6 +250,19 @@ def hreflang_alternates(context: Context) -> list[tuple[str, str]]:
     return links
 
 
+def language_version(url: str) -> str:
+    """`url` (absolute, no query) as the language version this request asked for.
+
+    With `?lang=xx` when the request's URL chose a supported language (as that language's
+    hreflang alternate links it), bare otherwise: the x-default, in the source language
+    or the visitor's. A page's canonical link points at the version it is.
+    """
+    if not has_request_context():
+        return url
+    tag = chosen_by_url()
+    return _link(url, urlencode([(QUERY_ARG, tag)]) if tag else "")
+
+
 def localized_texts(texts: Mapping[str, str]) -> dict[str, str]:
     """The company's button and link texts in the page's language.
 

@@ -19,6 +19,7 @@ from jobs.posting_fields import (
 from jobs.postings import get_job, list_open_jobs
 from jobs.search import SearchResult, search_jobs
 from jobs.search_criteria import POSTED_LABELS, SearchCriteria, read_criteria
+from portal.i18n import language_version
 from portal.web import sessions
 from portal.web.job_schema import job_posting_data
 from portal.web.runtime import db, settings
@@ -174,7 +175,9 @@ def job(job_id: int) -> Any:
     member = sessions.current_candidate(db()) is not None
     config = settings()
     description = description_html(posting.description)
-    canonical_url = config.base_url + url_for("public.job", job_id=posting.id)
+    # The canonical link of a language version (`?lang=xx`) is that version itself, as
+    # the hreflang alternates list it; without `?lang=`, the bare URL (the x-default).
+    canonical_url = language_version(config.base_url + url_for("public.job", job_id=posting.id))
     return render_template(
         "jobs/detail.html",
         job=posting,

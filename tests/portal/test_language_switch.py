@@ -257,6 +257,27 @@ def test_public_pages_list_every_language_and_x_default(
     assert alternates(page)["es"] == f"{base}/jobs?q=design&lang=es"
 
 
+CANONICAL = re.compile(r'<link rel="canonical" href="([^"]+)">')
+
+
+def test_a_job_pages_canonical_link_is_the_language_version_it_is(
+    client: FlaskClient, world: dict[str, int], settings: Settings
+) -> None:
+    """`?lang=xx` points at itself, as its hreflang alternate does; no `?lang=`, the bare URL."""
+    url = f"{settings.base_url}/jobs/{world['job']}"
+    for tag in LANGUAGES:
+        page = client.get(f"/jobs/{world['job']}?lang={tag}").text
+        assert CANONICAL.findall(page) == [f"{url}?lang={tag}"], tag
+        assert alternates(page)[tag] == f"{url}?lang={tag}"
+    # The x-default: the bare URL, whatever language the cookie or the browser picks.
+    for headers in ({}, {"Accept-Language": "de"}):
+        page = client.get(f"/jobs/{world['job']}", headers=headers).text
+        assert CANONICAL.findall(page) == [url]
+    # A language not offered, and other arguments, are not part of any version.
+    page = client.get(f"/jobs/{world['job']}?lang=zz&utm_source=mail").text
+    assert CANONICAL.findall(page) == [url]
+
+
 def test_signed_signed_in_and_error_pages_have_no_alternates(
     client: FlaskClient, world: dict[str, int], settings: Settings, sessions: sessionmaker[Session]
 ) -> None:

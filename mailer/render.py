@@ -39,7 +39,8 @@ queues a message adds the rest:
   (names turned on, or to confirm), `mass_email`, `resume_added` (notice only),
   `verified`.
 - `login_link`: `login_url`. `preference_link`: `preferences_url`.
-- `saved_search_confirm`: `confirm_url`, `search_description` (the search in words),
+- `saved_search_confirm`: `confirm_url`, `search_description` (the search in words,
+  in the email's language: the queuing code translates it),
   `search_frequency` (instant, daily or weekly). Goes to an address that may be
   unconfirmed, so it greets without a name.
 - `welcome`: `preferences_url`, as in `confirmation`. `account_deleted`: nothing

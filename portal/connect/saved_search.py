@@ -27,15 +27,17 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jobs.search_criteria import SearchCriteria, read_criteria
+from jobs.search_criteria import SearchCriteria, describe, read_criteria
 from jobs.wording import N_
+from mailer.i18n import message_locale, translations
 from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import enqueue_capped
 from portal.connect.submit import LinkContext
 from portal.errors import PortalError
 from portal.i18n import current_locale
-from portal.web.saved_search_fields import search_fields
+from portal.web.runtime import settings
+from portal.web.saved_search_fields import active_interest, search_fields
 from preferences.clock import now
 from preferences.models import (
     Candidate,
@@ -264,8 +266,17 @@ def _queue_confirmation(
 ) -> None:
     """Queue the confirmation email: the search in words and a link carrying exactly it.
 
-    Its context holds the search as our reader wrote it back, never the raw form.
+    Its context holds the search as our reader wrote it back, never the raw form, and
+    in words in the language the email is written in (the candidate's: a new visitor's
+    is the page's), not the English words stored with the search.
     """
+    locale = message_locale(candidate.locale, {}, settings().supported_locales)
+    interest = (
+        active_interest(session, search.criteria.interest) if search.criteria.interest else None
+    )
+    description = describe(
+        search.criteria, interest.name if interest else None, gettext=translations(locale).gettext
+    )
     window = int(now().timestamp()) // RESEND_WINDOW_SECONDS
     enqueue_capped(
         session,
@@ -279,7 +290,7 @@ def _queue_confirmation(
             "confirm_url": signed_link(
                 LinkPurpose.CONFIRM_SEARCH, CONFIRM_PATH, candidate, **search.link_claims()
             ),
-            "search_description": search.fields.description,
+            "search_description": description,
             "search_frequency": search.frequency.value,
         },
     )

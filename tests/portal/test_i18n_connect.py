@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.posting_fields import EmploymentType, SalaryPeriod, Workplace
+from mailer.models import OutboxMessage
+from mailer.render import Renderer
 from portal.app import create_app
 from portal.connect.saved_search import SAVED_SEARCH_WORDING, saved_search_wording
 from portal.connect.submit import (
@@ -26,7 +28,7 @@ from portal.connect.submit import (
     mass_email_wording,
 )
 from preferences.db import session_scope
-from preferences.models import ConsentEvent, ConsentScope
+from preferences.models import Candidate, ConsentEvent, ConsentScope
 from tests.conftest import make_settings
 
 from .helpers import add_interest, add_job, csrf_token
@@ -291,6 +293,51 @@ def test_saving_a_search_is_translated_and_consent_quotes_the_words_shown(
     with session_scope(sessions) as session:
         (event,) = session.scalars(select(ConsentEvent)).all()
         assert event.detail["wording"] == wording
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("es", "«designer» en Berlin · En remoto"),
+        ("de", "„designer“ in Berlin · Remote"),
+        ("en", "“designer” in Berlin · Remote"),
+    ],
+)
+def test_a_visitors_saved_search_confirmation_describes_the_search_in_the_page_language(
+    client: FlaskClient,
+    sessions: sessionmaker[Session],
+    world: dict[str, int],
+    lang: str,
+    words: str,
+) -> None:
+    """The confirmation email's "emails with new jobs matching …" names the search in the
+    language of the page it was saved from, the visitor's new candidate's language."""
+    search = {"q": "designer", "location": "Berlin", "workplace": "remote"}
+    page = _page(client, f"/jobs/save?q=designer&location=Berlin&workplace=remote&lang={lang}")
+    sent = client.post(
+        "/jobs/save",
+        data={
+            "csrf_token": csrf_token(page),
+            **search,
+            "frequency": "daily",
+            "email": "zoe@example.com",
+            "consent": "yes",
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    with session_scope(sessions) as session:
+        zoe = session.scalars(select(Candidate).where(Candidate.email == "zoe@example.com")).one()
+        assert zoe.locale == lang
+        (row,) = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.template == "saved_search_confirm")
+        ).all()
+        context = dict(row.context)
+    assert context["search_description"] == words
+    context.update(
+        company_name="Acme", base_url="https://x.example", postal_address="", first_name=""
+    )
+    email = Renderer().render("saved_search_confirm", context, lang)
+    assert words in email.text and html.escape(words) in email.html
 
 
 def test_a_texts_override_is_shown_as_written_in_every_language(

@@ -196,7 +196,7 @@ def test_digest_arrives_in_the_readers_language(
         (
             "ana@example.com",
             "Aceptaste recibir correos de la comunidad de talento de Acme.",
-            "Darme de baja",
+            "Darse de baja",
         ),
         (
             "ben@example.com",

@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from jobs.digests import isolate
 from jobs.search_criteria import SearchCriteria, describe, read_criteria
 from jobs.wording import N_
 from mailer.i18n import message_locale, translations
@@ -274,8 +275,14 @@ def _queue_confirmation(
     interest = (
         active_interest(session, search.criteria.interest) if search.criteria.interest else None
     )
-    description = describe(
-        search.criteria, interest.name if interest else None, gettext=translations(locale).gettext
+    # Isolated in right-to-left text, as a digest's words for a search are.
+    description = isolate(
+        describe(
+            search.criteria,
+            interest.name if interest else None,
+            gettext=translations(locale).gettext,
+        ),
+        locale,
     )
     window = int(now().timestamp()) // RESEND_WINDOW_SECONDS
     enqueue_capped(

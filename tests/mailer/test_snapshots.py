@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from jobs.posting_fields import Workplace
 from jobs.search_criteria import SearchCriteria, describe
 from mailer.i18n import DEFAULT_LOCALES, SOURCE_LOCALE, is_right_to_left, translations
 from mailer.render import RenderedEmail, Renderer, template_names
@@ -103,9 +104,15 @@ def sample_context(locale: str) -> dict[str, Any]:
         "what": "Data Science",
         "company": "Acme",
     }
+    # As portal.connect.saved_search queues it: in the email's language.
+    described = describe(
+        SearchCriteria(q="python", location="Berlin", workplace=Workplace.REMOTE), gettext=_
+    )
     words = describe(SearchCriteria(q="python", location="Berlin"), gettext=_)
     if is_right_to_left(locale):
+        described = f"\u2068{described}\u2069"
         words = f"\u2068{words}\u2069"  # as jobs.digests isolates it
+    context["search_description"] = described
     search = _("your search %(search)s") % {"search": words}
     context["jobs"] = [
         {**job, "searches": [search]} if "searches" in job else job

@@ -300,6 +300,8 @@ def test_saving_a_search_is_translated_and_consent_quotes_the_words_shown(
     [
         ("es", "«designer» en Berlin · En remoto"),
         ("de", "„designer“ in Berlin · Remote"),
+        # Isolated (FSI … PDI) in right-to-left text, as a digest's words for a search.
+        ("ar", "\u2068«designer» في Berlin · عن بُعد\u2069"),
         ("en", "“designer” in Berlin · Remote"),
     ],
 )

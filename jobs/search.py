@@ -336,18 +336,9 @@ def _facet_rows(source: _Source, criteria: SearchCriteria, at: datetime, page: P
             .group_by(job_interests.c.interest_id)
             .subquery("per_interest")
         )
-        interests = select(
-            literal("i"),
-            type_coerce(Interest.slug, String),
-            none,
-            none,
-            zero,
-            zero,
-            per_interest.c.n,
-            zero,
-            zero,
-            zero,
-        ).join_from(per_interest, Interest, Interest.id == per_interest.c.interest_id)
+        interests = _interest_rows(per_interest.c.n).join_from(
+            per_interest, Interest, Interest.id == per_interest.c.interest_id
+        )
     else:
         # Each interest's open postings are a range of `ix_job_interests_interest_jobs`
         # (from the lowest open id), probed in the matches: no sort, no closed posting
@@ -361,18 +352,7 @@ def _facet_rows(source: _Source, criteria: SearchCriteria, at: datetime, page: P
             )
             .scalar_subquery()
         )
-        interests = select(
-            literal("i"),
-            type_coerce(Interest.slug, String),
-            none,
-            none,
-            zero,
-            zero,
-            tagged,
-            zero,
-            zero,
-            zero,
-        )
+        interests = _interest_rows(tagged)
     candidates = union_all(
         *source.selects(
             cols.id.label("id"),
@@ -397,6 +377,24 @@ def _facet_rows(source: _Source, criteria: SearchCriteria, at: datetime, page: P
     )
     results = select(literal("r"), none, none, none, on_page.c.id, position, zero, zero, zero, zero)
     return union_all(select(groups), interests, results)
+
+
+def _interest_rows(count: Any) -> Any:
+    """("i", slug, …, `count`) rows, one per interest, in the shape of `_facet_rows`'."""
+    none: Any = literal(None, String)
+    zero: Any = literal(0)
+    return select(
+        literal("i"),
+        type_coerce(Interest.slug, String),
+        none,
+        none,
+        zero,
+        zero,
+        count,
+        zero,
+        zero,
+        zero,
+    )
 
 
 def _flag(condition: ColumnElement[bool] | None) -> Any:

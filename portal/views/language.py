@@ -23,7 +23,12 @@ from werkzeug.wrappers import Response
 
 from portal import i18n
 from portal.views.dashboard import login_required
-from portal.views.preferences import check_link_form_token, link_form_token
+from portal.views.preferences import (
+    check_link_form_token,
+    expired_link_page,
+    invalid_link_page,
+    link_form_token,
+)
 from portal.web import sessions
 from portal.web.runtime import db, settings
 from portal.web.signed_routes import LinkToken
@@ -210,21 +215,9 @@ def signed(token: str) -> Response | tuple[str, int] | Any:
         link = read_link_token(settings().secret_keys, LinkPurpose.PREFERENCES, token)
         candidate = candidate_for_link(db(), link)
     except LinkExpired:
-        return render_template(
-            "connect/link_expired.html",
-            message=_("This preferences link has expired."),
-            resend_url=url_for("preferences.resend"),
-        ), 410
+        return expired_link_page()
     except InvalidLink:
-        return render_template(
-            "error.html",
-            code=400,
-            title=_("This link doesn't work"),
-            detail=_(
-                "It may have been copied incompletely, or replaced by a newer email. "
-                "Use the link in your most recent email from us."
-            ),
-        ), 400
+        return invalid_link_page()
     check_link_form_token(token)
     return _save(
         candidate, via=VIA_PREFERENCE_CENTER, back=url_for("preferences.center", token=token)

@@ -72,7 +72,8 @@ register_filters(bp)
 UNDO_SECONDS = 30 * 86400
 
 
-def _invalid() -> Any:
+def invalid_link_page() -> Any:
+    """The 400 page of a preferences link that does not verify."""
     return render_template(
         "error.html",
         code=400,
@@ -84,7 +85,8 @@ def _invalid() -> Any:
     ), 400
 
 
-def _expired() -> Any:
+def expired_link_page() -> Any:
+    """The 410 page of an expired preferences link, with a way to ask for a new one."""
     return render_template(
         "connect/link_expired.html",
         message=_("This preferences link has expired."),
@@ -338,9 +340,9 @@ def center(token: str) -> Any:
             )
         candidate = candidate_for_link(db(), link)
     except LinkExpired:
-        return _expired()
+        return expired_link_page()
     except InvalidLink:
-        return _invalid()
+        return invalid_link_page()
     check_link_form_token(token)
     return show_or_save(
         candidate,
@@ -419,9 +421,9 @@ def undo(token: str) -> Any:
     try:
         candidate = _candidate(token)
     except LinkExpired:
-        return _expired()
+        return expired_link_page()
     except InvalidLink:
-        return _invalid()
+        return invalid_link_page()
     check_link_form_token(token)
     return apply_undo(
         candidate,
@@ -452,9 +454,9 @@ def apply_undo(
             raise InvalidLink("not an undo token for this candidate")
         previous = PreferenceState.from_dict(snapshot.extra["undo"])
     except LinkExpired:
-        return _expired()
+        return expired_link_page()
     except (InvalidLink, ValueError):
-        return _invalid()
+        return invalid_link_page()
     outcome = restore_center(
         db(),
         candidate,
@@ -630,9 +632,9 @@ def saved_search(token: str, search_id: str) -> Any:
     try:
         candidate = _candidate(token)
     except LinkExpired:
-        return _expired()
+        return expired_link_page()
     except InvalidLink:
-        return _invalid()
+        return invalid_link_page()
     check_link_form_token(token)
     return manage_search(
         candidate,

@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, has_request_context, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -21,6 +20,7 @@ from portal import i18n
 from portal.auth import oidc
 from portal.config import Settings, load_settings
 from portal.console import idn
+from portal.i18n import gettext as _
 from portal.resumes.sandbox import ParseBudget, ResumeParser
 from portal.views import (
     admin,

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
 from babel import Locale
 from flask import Flask, Response, g, has_request_context, request
-from flask_babel import Babel, get_locale, lazy_gettext, refresh
+from flask_babel import Babel, get_locale, get_translations, lazy_gettext, refresh
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
@@ -147,6 +147,7 @@ def use_candidate_locale(tag: str | None) -> None:
     """
     g.candidate_locale = tag
     refresh()
+    g.pop(_TRANSLATIONS_KEY, None)
 
 
 def current_locale() -> str:
@@ -268,12 +269,53 @@ def localized_texts(texts: Mapping[str, str]) -> dict[str, str]:
 
     A text left at its default is translated; one the company reworded (TEXTS) is its own.
     """
+    # A default is its own catalog message (DEFAULT_TEXT_MESSAGES marks them).
     return {
-        key: str(DEFAULT_TEXT_MESSAGES[key])
+        key: gettext(value)
         if key in DEFAULT_TEXT_MESSAGES and value == DEFAULT_TEXTS.get(key)
         else value
         for key, value in texts.items()
     }
+
+
+_TRANSLATIONS_KEY: Final = "_tc_translations"
+
+
+def request_translations() -> Any:
+    """The request's catalog, looked up once per request (Flask-Babel looks it up again
+    on every call, a dozen context lookups each: most of a translated page's cost)."""
+    if not has_request_context():
+        return get_translations()
+    found = g.get(_TRANSLATIONS_KEY)
+    if found is None:
+        found = get_translations()
+        setattr(g, _TRANSLATIONS_KEY, found)
+    return found
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """Flask-Babel's `gettext`, through the request's catalog looked up once."""
+    translated: str = request_translations().ugettext(string)
+    return translated % variables if variables else translated
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """Flask-Babel's `ngettext` (`%(num)s` is the count), through the request's catalog."""
+    variables.setdefault("num", num)
+    translated: str = request_translations().ungettext(singular, plural, num)
+    return translated % variables
+
+
+def _install_template_gettext(app: Flask) -> None:
+    """Templates' `_`, `gettext`, `ngettext`, `pgettext` and `npgettext` through
+    `request_translations` (newstyle, as Flask-Babel installs them)."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+    )
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -286,6 +328,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         default_translation_directories=str(TRANSLATIONS_DIR),
         locale_selector=select_locale,
     )
+    _install_template_gettext(app)
 
     @app.after_request
     def _remember_choice(response: Response) -> Response:

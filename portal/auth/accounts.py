@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from mailer.i18n import LOCALE_KEY
@@ -22,6 +21,7 @@ from mailer.outbox import enqueue, enqueue_capped
 from portal.auth.passwords import hash_password, verify_password
 from portal.config import Settings
 from portal.errors import PortalError
+from portal.i18n import gettext as _
 from preferences.clock import now
 from preferences.errors import InvalidEmail
 from preferences.models import Candidate, LoginSession

@@ -24,7 +24,6 @@ from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from authlib.oidc.core import CodeIDToken
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, session, url_for
-from flask_babel import gettext as _
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
@@ -33,6 +32,7 @@ from portal.auth import accounts
 from portal.auth.providers import DISCOVERY_SUFFIX, OidcProviderConfig, url_problem
 from portal.connect.draft import prefill_from_provider
 from portal.errors import PortalError
+from portal.i18n import gettext as _
 from portal.web import sessions
 from portal.web.runtime import db, settings
 

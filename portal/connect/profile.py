@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 from flask_babel import format_number
-from flask_babel import gettext as _
 
 from jobs.wording import N_
+from portal.i18n import gettext as _
 from preferences.addresses import normalize_email
 from preferences.errors import InvalidEmail
 from preferences.text import UnstorableText, scrub_text, unstorable

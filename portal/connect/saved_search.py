@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +36,7 @@ from mailer.outbox import enqueue_capped
 from portal.connect.submit import LinkContext
 from portal.errors import PortalError
 from portal.i18n import current_locale
+from portal.i18n import gettext as _
 from portal.web.runtime import settings
 from portal.web.saved_search_fields import active_interest, search_fields
 from preferences.clock import now

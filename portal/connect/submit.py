@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,7 +32,7 @@ from jobs.wording import N_
 from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import MailCap, enqueue, enqueue_capped
-from portal.i18n import current_locale
+from portal.i18n import current_locale, gettext
 from portal.resumes import StoredResume, delete_resume
 from portal.web.links import preferences_link
 from preferences.clock import now

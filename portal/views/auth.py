@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from jobs.wording import N_
 from portal.auth import accounts, oidc
+from portal.i18n import gettext as _
 from portal.web import sessions
 from portal.web.runtime import db, settings
 from preferences.tokens import InvalidLink, LinkExpired, LinkPurpose, read_link_token

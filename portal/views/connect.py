@@ -21,7 +21,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from jobs.postings import open_jobs_for_interests
@@ -50,6 +49,7 @@ from portal.connect.uploads import (
     store_form_upload,
     visitor_key,
 )
+from portal.i18n import gettext as _
 from portal.resumes import (
     InterestKeywords,
     NoFileChosen,

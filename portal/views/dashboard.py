@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from jobs.postings import open_jobs_for_interests
 from portal.auth import accounts
 from portal.connect.profile import LABELS, check_profile
 from portal.connect.uploads import busy_headers, refusal_status, store_form_upload
+from portal.i18n import gettext as _
 from portal.resumes import InterestKeywords, ResumeError, delete_resume, human_size, resume_path
 from portal.resumes.errors import ParserBusy, ParseRefused
 from portal.resumes.records import current_resume, delete_current_resume, replace_resume

@@ -16,12 +16,12 @@ from __future__ import annotations
 from typing import Any, Final, NamedTuple
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import bindparam, select
 from werkzeug.wrappers import Response
 
 from portal import i18n
+from portal.i18n import gettext as _
 from portal.views.dashboard import login_required
 from portal.views.preferences import (
     check_link_form_token,

@@ -10,13 +10,13 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from portal.connect.submit import MASS_EMAIL_WORDING
 from portal.i18n import SOURCE_LOCALE, current_locale
+from portal.i18n import gettext as _
 from portal.web.links import send_preference_link
 from portal.web.phrases import register_filters, translate
 from portal.web.runtime import db, settings

@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
-from flask_babel import gettext as _
 
 from jobs.descriptions import description_html
 from jobs.models import JobPosting
@@ -19,6 +18,7 @@ from jobs.posting_fields import (
 from jobs.postings import get_job, list_open_jobs
 from jobs.search import SearchResult, search_jobs
 from jobs.search_criteria import POSTED_LABELS, SearchCriteria, read_criteria
+from portal.i18n import gettext as _
 from portal.i18n import language_version
 from portal.web import sessions
 from portal.web.job_schema import job_posting_data

@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from jobs.search_criteria import SearchCriteria, describe, read_criteria
 from jobs.wording import N_
@@ -30,6 +28,8 @@ from portal.connect.saved_search import (
     search_to_save,
 )
 from portal.connect.submit import LinkContext
+from portal.i18n import gettext as _
+from portal.i18n import ngettext
 from portal.web import sessions
 from portal.web.links import preference_url
 from portal.web.runtime import db, settings

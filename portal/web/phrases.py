@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 from babel.lists import format_list
 from flask import Blueprint
-from flask_babel import format_date, get_locale, gettext, ngettext
+from flask_babel import format_date, get_locale
 from markupsafe import Markup, escape
 
-from portal.i18n import SOURCE_LOCALE, current_locale
+from portal.i18n import SOURCE_LOCALE, current_locale, gettext, ngettext
 from preferences.phrases import Phrase, PhraseDate, PhraseList
 
 

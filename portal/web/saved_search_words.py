@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.search_criteria import describe, saved_criteria
+from portal.i18n import gettext
 from portal.web.phrases import local_day
 from preferences.clock import now
 from preferences.models import Interest, SavedSearch, SubscriptionStatus

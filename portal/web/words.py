@@ -7,9 +7,8 @@ translates them for the request. (TEXTS, the configurable button and link texts,
 
 from __future__ import annotations
 
-from flask_babel import gettext as _gettext
-
 from portal.i18n import current_locale
+from portal.i18n import gettext as _gettext
 
 
 def gettext(message: str) -> str:

@@ -59,16 +59,25 @@ def translations(locale: str) -> NullTranslations:
         return found
 
 
-def supported_locale(value: object, supported: Collection[str] = DEFAULT_LOCALES) -> str:
-    """`value` as one of `supported` ("es-MX" → "es" when only "es" is); else English."""
+def matching_locale(value: object, supported: Collection[str]) -> str | None:
+    """`value` (a language tag, any case, `_` or `-`) as one of `supported`; None if not.
+
+    "es-MX" falls back to "es" when only "es" is supported. (The portal's pages choose
+    their language with it too.)
+    """
     if not isinstance(value, str) or not value.strip():
-        return SOURCE_LOCALE
+        return None
     tag = value.strip().replace("_", "-")
     lowered = {locale.lower(): locale for locale in supported}
     for candidate in (tag.lower(), tag.split("-")[0].lower()):
         if candidate in lowered:
             return lowered[candidate]
-    return SOURCE_LOCALE
+    return None
+
+
+def supported_locale(value: object, supported: Collection[str] = DEFAULT_LOCALES) -> str:
+    """`value` as one of `supported` ("es-MX" → "es" when only "es" is); else English."""
+    return matching_locale(value, supported) or SOURCE_LOCALE
 
 
 def message_locale(

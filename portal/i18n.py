@@ -37,6 +37,7 @@ from flask_babel import Babel, get_locale, get_translations, lazy_gettext, refre
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from mailer.i18n import matching_locale
 from portal.config import DEFAULT_TEXTS
 from portal.locales import SOURCE_LOCALE, TRANSLATIONS_DIR, available_locales
 from portal.web import signed_routes
@@ -85,14 +86,7 @@ def supported_tag(value: str | None, supported: tuple[str, ...]) -> str | None:
 
     "es-MX" falls back to "es" when only "es" is supported.
     """
-    if not value:
-        return None
-    tag = value.strip().replace("_", "-")
-    lowered = {locale.lower(): locale for locale in supported}
-    for candidate in (tag.lower(), tag.split("-")[0].lower()):
-        if candidate in lowered:
-            return lowered[candidate]
-    return None
+    return matching_locale(value, supported)
 
 
 def _chosen_by_url(supported: tuple[str, ...]) -> str | None:

@@ -9,7 +9,7 @@ appears in its visible text.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from babel.messages.pofile import read_po
@@ -70,7 +70,7 @@ def translated(locale: str, message: str, **values: Any) -> str:
     return text % values if values else text
 
 
-@lru_cache(maxsize=None)
+@cache
 def english_sentences(locale: str) -> frozenset[str]:
     """Word runs of the source catalog that `locale` translates: none may show in `locale`.
 
@@ -105,9 +105,7 @@ def english_left(text: str, locale: str) -> list[str]:
 
 def assert_in_language(page: Page, locale: str, name: str) -> None:
     """The page says it is in `locale` (lang and dir) and shows no English from the catalog."""
-    lang, direction = page.evaluate(
-        "[document.documentElement.lang, document.documentElement.dir]"
-    )
+    lang, direction = page.evaluate("[document.documentElement.lang, document.documentElement.dir]")
     assert lang == locale, f"{name}: <html lang={lang}>, not {locale}"
     assert direction == ("rtl" if locale == "ar" else "ltr"), f"{name}: dir={direction}"
     left = english_left(page.locator("body").inner_text(), locale)

@@ -52,6 +52,8 @@ SIGNED_PAGES: Final = {
     "preferences.saved_search": LinkPurpose.PREFERENCES,
     "unsubscribe.one_click": LinkPurpose.ONE_CLICK,
     "language.signed": LinkPurpose.PREFERENCES,
+    # The emailed confirmation link, often opened in another browser than the form's.
+    "connect.confirm": LinkPurpose.CONFIRM_EMAIL,
 }
 # Pages of the signed-in candidate.
 SIGNED_IN_BLUEPRINTS: Final = frozenset({"dashboard"})

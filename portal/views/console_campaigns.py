@@ -255,6 +255,7 @@ def _detail(campaign: Campaign, schedule_form: ScheduleForm, problems: dict[str,
         preview_locale=shown,
         default_locale=default_locale(),
         language_names=_language_names(),
+        language_name=language_name,
         # Blocks Send now, Schedule and the test send (the service functions refuse them too).
         content_problem=blocked[1] if blocked else None,
         editable=campaign.status in EDITABLE,

@@ -11,7 +11,7 @@
   var list = document.createElement("div");
   list.className = "language-tablist";
   list.setAttribute("role", "tablist");
-  list.setAttribute("aria-label", "Languages of the message");
+  list.setAttribute("aria-label", "Language versions");
   var tabs = [];
 
   function select(index, focus) {

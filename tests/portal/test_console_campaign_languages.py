@@ -145,7 +145,7 @@ def test_preview_of_a_variant_before_saving(
         **{"subject-es": "Noticias", "body-es": "Hola a **todos**."},
     )
     assert status == 200
-    assert "Preview of the Spanish message" in page
+    assert "Preview of the message in Spanish" in page
     preview = page.split('id="preview-heading"')[1]
     assert "Hola a <strong>todos</strong>." in preview
     assert "everyone" not in preview

@@ -18,7 +18,7 @@ A request's locale is the first of these that is in SUPPORTED_LOCALES:
 The recruiter console (`/admin`) is not translated: its pages are always in English.
 
 Every candidate page's footer links to the page itself in each supported language
-(`language_links`, plain links with `?lang=xx`, so no JavaScript is needed), each named
+(`language_menu`, plain links with `?lang=xx`, so no JavaScript is needed), each named
 in its own language. Public pages (`PUBLIC_ENDPOINTS`: pages anyone may find, with no
 signed token and nothing of one person's) also list their other languages for search
 engines as `<link rel="alternate" hreflang>` (`hreflang_alternates`).
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode, urlsplit
 
 from babel import Locale
@@ -42,6 +42,7 @@ from mailer.i18n import matching_locale
 from portal.config import DEFAULT_TEXTS
 from portal.locales import SOURCE_LOCALE, TRANSLATIONS_DIR, available_locales
 from portal.web import signed_routes
+from portal.web.fragments import fragment
 
 if TYPE_CHECKING:
     from portal.config import Settings
@@ -172,15 +173,6 @@ def endonym(tag: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-class LanguageLink(NamedTuple):
-    """One entry of the footer's language menu."""
-
-    tag: str
-    name: str  # the endonym
-    href: str
-    current: bool
-
-
 def _query_with(tag: str | None) -> str:
     """This request's query string with `lang` set to `tag` (dropped for None), order kept."""
     pairs = [(key, value) for key, value in request.args.items(multi=True) if key != QUERY_ARG]
@@ -212,20 +204,24 @@ def _link(path: str, query: str) -> str:
     return f"{path}?{query}" if query else path
 
 
-def language_links() -> list[LanguageLink]:
-    """The footer's links to this page in each supported language, the current one marked.
+def language_menu() -> Markup:
+    """The footer's language menu (`_language_menu.html`): this page in each supported
+    language, the current one marked. Nothing on the recruiter console's pages, which
+    are in one language.
 
-    None on the recruiter console's pages, which are in one language.
+    The menu is rendered once per language (`portal.web.fragments`): only the page's
+    address differs from page to page. Each link is that address with `lang=xx` last.
     """
     if is_recruiter_page():
-        return []
+        return Markup("")
     supported, _default = g.get("_tc_locales") or _locales_of_app()
     here = current_locale()
-    path = _page_path()
-    return [
-        LanguageLink(tag, endonym(tag), _link(path, _query_with(tag)), tag == here)
-        for tag in supported
-    ]
+    links = tuple((tag, endonym(tag), tag == here) for tag in supported)
+    others = _query_with(None)
+    page = f"{_page_path()}?{others}&" if others else f"{_page_path()}?"
+    return fragment(
+        "_language_menu.html", (("links", links),), {"page": page}, catalog=request_translations()
+    )
 
 
 @pass_context
@@ -270,13 +266,29 @@ def localized_texts(texts: Mapping[str, str]) -> dict[str, str]:
 
     A text left at its default is translated; one the company reworded (TEXTS) is its own.
     """
-    # A default is its own catalog message (DEFAULT_TEXT_MESSAGES marks them).
-    return {
-        key: gettext(value)
-        if key in DEFAULT_TEXT_MESSAGES and value == DEFAULT_TEXTS.get(key)
-        else value
-        for key, value in texts.items()
-    }
+    # A default is its own catalog message (DEFAULT_TEXT_MESSAGES marks them). Every page
+    # shows them: worked out once per catalog and set of texts, not on every page.
+    catalog = request_translations()
+    key = (id(catalog), id(texts))
+    found = _LOCALIZED_TEXTS.get(key)
+    if found is None or found[0] is not catalog or found[1] is not texts:
+        translated = {
+            name: catalog.ugettext(value)
+            if name in DEFAULT_TEXT_MESSAGES and value == DEFAULT_TEXTS.get(name)
+            else value
+            for name, value in texts.items()
+        }
+        if len(_LOCALIZED_TEXTS) >= _LOCALIZED_TEXTS_MAX:  # many apps in one process (tests)
+            _LOCALIZED_TEXTS.clear()
+        found = _LOCALIZED_TEXTS[key] = (catalog, texts, translated)
+    return dict(found[2])
+
+
+# (catalog, texts, texts translated with it) by the ids of the first two; the entry holds
+# them, so the ids stay theirs. Catalogs are loaded once per process and locale, and an
+# app's texts are its settings': a few entries.
+_LOCALIZED_TEXTS: dict[tuple[int, int], tuple[Any, Mapping[str, str], dict[str, str]]] = {}
+_LOCALIZED_TEXTS_MAX: Final = 64
 
 
 _TRANSLATIONS_KEY: Final = "_tc_translations"
@@ -409,6 +421,6 @@ def init_app(app: Flask, settings: Settings) -> None:
             "page_locale": tag,
             "page_dir": text_direction(tag),
             "supported_locales": settings.supported_locales,
-            "language_links": language_links,
+            "language_menu": language_menu,
             "hreflang_alternates": hreflang_alternates,
         }

@@ -13,10 +13,12 @@ to `/dashboard/language` with the session's CSRF token.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -30,6 +32,7 @@ from portal.views.preferences import (
     link_form_token,
 )
 from portal.web import sessions
+from portal.web.fragments import fragment
 from portal.web.link_owners import signed_link_owner
 from portal.web.runtime import db, settings
 from portal.web.signed_routes import LinkToken
@@ -136,7 +139,7 @@ class LanguageForm(NamedTuple):
     action: str
     csrf: str
     back: str | None
-    options: list[tuple[str, str]]  # (tag, endonym)
+    options: tuple[tuple[str, str], ...]  # (tag, endonym)
     current: str
     saved: bool
     in_grid: bool  # a card of the dashboard's grid, or a section of the preference page
@@ -144,13 +147,39 @@ class LanguageForm(NamedTuple):
 
 @bp.app_context_processor
 def _language_form_context() -> dict[str, Any]:
-    return {"language_form": language_form}
+    return {"language_choice": language_choice}
+
+
+def language_choice() -> Markup:
+    """The language form of this page (`_language_choice.html`), or nothing.
+
+    Rendered once per language and shape (`portal.web.fragments`); the page's own form
+    address and token are filled in for each request.
+    """
+    form = language_form()
+    if form is None:
+        return Markup("")
+    shape = (
+        ("back", form.back),
+        ("options", tuple(form.options)),
+        ("current", form.current),
+        ("saved", form.saved),
+        ("in_grid", form.in_grid),
+    )
+    values = {"action": form.action, "csrf": form.csrf}
+    return fragment("_language_choice.html", shape, values, catalog=i18n.request_translations())
+
+
+@lru_cache(maxsize=16)
+def _options(supported: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The form's choices: each supported language, named in itself."""
+    return tuple((tag, i18n.endonym(tag)) for tag in supported)
 
 
 def language_form() -> LanguageForm | None:
     """The language form for this page: the signed preference page, or the dashboard's pages.
 
-    None on any other page, so the partial shows nothing there.
+    None on any other page, which shows no language form.
     """
     endpoint = request.endpoint or ""
     token = (request.view_args or {}).get("token")
@@ -170,7 +199,7 @@ def language_form() -> LanguageForm | None:
         action=action,
         csrf=csrf,
         back=back,
-        options=[(tag, i18n.endonym(tag)) for tag in supported],
+        options=_options(supported),
         current=current,
         saved=request.method == "GET" and request.args.get(DONE_ARG) == "saved",
         # The dashboard's home (also shown by a refused resume upload) is a grid of cards.

@@ -219,9 +219,12 @@ def center_rows(
     rows = []
     locale = current_locale()
     menus = frequency_menus()
+    unsubscribed = _("Frequency and pause")
+    # The summary of a subscribed row without a pause, once per frequency on the page.
+    summaries: dict[Frequency, str] = {}
     for interest in interests:
         choice = state.interests[interest.id]
-        summary = _("Frequency and pause")
+        summary = unsubscribed
         if choice.subscribed and choice.paused_until:
             summary = _(
                 "Frequency and pause: %(frequency)s, paused until %(day)s",
@@ -229,9 +232,12 @@ def center_rows(
                 day=translate(PhraseDate(choice.paused_until, "medium")),
             )
         elif choice.subscribed:
-            summary = _(
-                "Frequency and pause: %(frequency)s",
-                frequency=_(FREQUENCY_SUMMARY[choice.frequency]),
+            summary = summaries.get(choice.frequency) or summaries.setdefault(
+                choice.frequency,
+                _(
+                    "Frequency and pause: %(frequency)s",
+                    frequency=_(FREQUENCY_SUMMARY[choice.frequency]),
+                ),
             )
         pause_error = errors.get(f"pause-{interest.id}")
         if pause_error:

@@ -46,6 +46,7 @@ from portal.views import preferences as preference_center
 from portal.web import signed_routes
 from portal.web.limits import init_limiter
 from portal.web.phones import display_phone
+from portal.web.requests import PortalRequest
 from portal.web.runtime import EXTENSION_KEY, Runtime
 from preferences.clock import now
 from preferences.db import (
@@ -98,6 +99,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """
     settings = config if isinstance(config, Settings) else load_settings(overrides=config)
     app = Flask("portal", instance_path=str(settings.instance_dir.resolve()))
+    app.request_class = PortalRequest
     secure = settings.base_url.startswith("https://")
     app.config.update(
         SECRET_KEY=settings.secret_keys[0],

@@ -230,9 +230,7 @@ def _store_translations(
     """Write the translations (an empty one deletes the row); return the locales changed."""
     stored = stored_translations(session, interest_id)
     changed = sorted(
-        locale
-        for locale, text in texts.items()
-        if stored.get(locale, InterestText("", "")) != text
+        locale for locale, text in texts.items() if stored.get(locale, InterestText("", "")) != text
     )
     for locale in changed:
         text = texts[locale]

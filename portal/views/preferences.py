@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from portal.connect.submit import MASS_EMAIL_WORDING
 from portal.i18n import SOURCE_LOCALE, current_locale
 from portal.i18n import gettext as _
+from portal.web.interest_names import page_interest_texts
 from portal.web.links import send_preference_link
 from portal.web.phrases import register_filters, translate
 from portal.web.runtime import db, settings
@@ -219,6 +220,7 @@ def center_rows(
     rows = []
     locale = current_locale()
     menus = frequency_menus()
+    names = page_interest_texts()
     for interest in interests:
         choice = state.interests[interest.id]
         summary = _("Frequency and pause")
@@ -241,7 +243,7 @@ def center_rows(
         rows.append(
             CenterRow(
                 interest.id,
-                interest.name,
+                names.name_of(interest.id, interest.name),
                 choice.subscribed,
                 choice.pending,
                 summary,

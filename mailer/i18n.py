@@ -128,8 +128,8 @@ def language_note(
         return ""
     if not name:
         return ""
-    translate = gettext or translations(locale).gettext
-    return translate("(in %(language)s)") % {"language": name}
+    _ = gettext or translations(locale).gettext
+    return _("(in %(language)s)") % {"language": name}
 
 
 def is_right_to_left(locale: str) -> bool:

@@ -13,7 +13,7 @@ whole locale's rows are as cheap as the few a page shows.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -139,19 +139,3 @@ def stored_translations(session: Session, interest_id: int) -> dict[str, Interes
         select(InterestTranslation).where(InterestTranslation.interest_id == interest_id)
     )
     return {row.locale: InterestText(row.name, row.details) for row in rows}
-
-
-def translated_names(
-    session: Session, locale: str, names: Collection[str], *, default_locale: str | None = None
-) -> list[str]:
-    """Interest names (default ones, as stored with a queued email) in `locale`, order kept.
-
-    A name that is no interest's (any more) stays as it is.
-    """
-    if not names:
-        return []
-    texts = interest_texts(session, locale, default_locale=default_locale)
-    if not texts.by_interest:
-        return list(names)
-    ids = dict(session.execute(select(Interest.name, Interest.id).where(Interest.name.in_(names))))
-    return [texts.name_of(ids[name], name) if name in ids else name for name in names]

@@ -83,10 +83,18 @@ def interest_form_class(locales: tuple[str, ...]) -> type[InterestForm]:
     for locale in locales:
         language = language_name(locale)
         fields[translation_key("name", locale)] = StringField(
-            f"Name in {language}", validators=[Length(max=MAX_NAME), StoredText()]
+            f"Name in {language}",
+            validators=[
+                Length(max=MAX_NAME, message=f"Use at most {MAX_NAME} characters."),
+                StoredText(),
+            ],
         )
         fields[translation_key("details", locale)] = TextAreaField(
-            f"Details in {language}", validators=[Length(max=MAX_DETAILS), StoredText()]
+            f"Details in {language}",
+            validators=[
+                Length(max=MAX_DETAILS, message=f"Use at most {MAX_DETAILS} characters."),
+                StoredText(),
+            ],
         )
     return type("TranslatedInterestForm", (InterestForm,), fields)
 

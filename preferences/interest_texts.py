@@ -20,7 +20,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from preferences.models import Interest, InterestTranslation
+from preferences.models import InterestTranslation
 
 
 class _HasInterestText(Protocol):

@@ -119,8 +119,10 @@ def test_job_search_and_job_pages_show_spanish_names_and_the_language_note(
     cards = page.split('<li class="job-card">')[1:]
     english = next(c for c in cards if "Product Designer" in c)
     spanish = next(c for c in cards if "Diseñadora de producto" in c)
-    assert '<span class="job-language">(en inglés)</span>' in english
-    assert 'lang="en"' in english
+    assert (
+        '<bdi lang="en">Product Designer</bdi> <span class="job-language">(en inglés)</span>'
+        in english
+    )
     assert "job-language" not in spanish
 
     detail = _main(_text(client, f"/jobs/{world.english_job}?lang=es"))

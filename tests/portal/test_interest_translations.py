@@ -389,3 +389,22 @@ def test_a_name_another_interest_has_in_that_language_is_refused(
             select(func.count()).where(InterestTranslation.interest_id == world.sales)
         )
     assert count == 0
+
+
+def test_the_demo_names_its_interests_in_spanish_once(
+    client: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """The demo seeds a Spanish name and details for each of its interests, once however
+    often it is seeded, and the Spanish home page shows them."""
+    from portal.demo import INTERESTS, SPANISH, seed_demo
+
+    assert set(SPANISH) == {name for name, _details, _keywords in INTERESTS}
+    for _ in range(2):
+        with session_scope(sessions) as session:
+            seed_demo(session, history=False)
+    with session_scope(sessions) as session:
+        rows = session.scalars(select(InterestTranslation)).all()
+        assert len(rows) == len(SPANISH) and {r.locale for r in rows} == {"es"}
+    home = _main(_text(client, "/?lang=es"))
+    assert ">Ingeniería de software</a>" in home and ">Software Engineering</a>" not in home
+    assert ">Software Engineering</a>" in _main(_text(client, "/?lang=de"))

@@ -122,12 +122,15 @@ def _edit_page(
 
 
 def _posted_translations(form: InterestForm, locales: tuple[str, ...]) -> dict[str, InterestText]:
+    """The languages the form posted; one whose fields it left out (a form from before a
+    language was added, a script) keeps what is stored rather than being emptied."""
     return {
         locale: InterestText(
             form[translation_key("name", locale)].data or "",
             form[translation_key("details", locale)].data or "",
         )
         for locale in locales
+        if translation_key("name", locale) in request.form
     }
 
 

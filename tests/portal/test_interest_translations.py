@@ -370,6 +370,31 @@ def test_invalid_translations_are_refused_and_nothing_is_stored(
         assert session.get_one(Interest, world.design).name == "Design"
 
 
+def test_a_save_without_a_languages_fields_keeps_that_language(
+    client: FlaskClient,
+    recruiter: tuple[str, str],
+    sessions: sessionmaker[Session],
+    world: World,
+) -> None:
+    """A form that leaves out the Spanish fields altogether (not emptied: absent) keeps the
+    stored Spanish name; only the fields it carries change."""
+    assert login(client, *recruiter).status_code == 302
+    url = f"/admin/interests/{world.design}/edit"
+    page = client.get(url)
+    form = {
+        "name": "Design",
+        "details": "New details.",
+        "keywords": "design",
+        "name_de": "Gestaltung",
+    }
+    response = client.post(url, data={"csrf_token": csrf_token(page.text), **form})
+    assert response.status_code == 302
+    assert _translations(sessions) == [
+        (world.design, "de", "Gestaltung", ""),
+        (world.design, "es", "Diseño", "Todo sobre diseño."),
+    ]
+
+
 def test_a_name_another_interest_has_in_that_language_is_refused(
     client: FlaskClient,
     recruiter: tuple[str, str],

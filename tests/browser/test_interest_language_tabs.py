@@ -1,6 +1,7 @@
 """The interest edit page's languages: tabs with the keyboard, fieldsets without JavaScript.
 
-In a real browser: with JavaScript the language fieldsets become a WAI-ARIA tablist
+In a real browser: with JavaScript (campaign_languages.js, the console's language tabs
+the campaign form uses too) the language fieldsets become a WAI-ARIA tablist
 (arrow keys, Home and End; one panel shown), a Save stores the Spanish name typed in
 its tab, and a refused Save opens on the tab holding the error. Without JavaScript every
 language's fieldset is on the page under its heading. axe-core checks each page.
@@ -58,7 +59,7 @@ def _selected(flow: FlowPage) -> list[str]:
 
 
 def _visible_panels(flow: FlowPage) -> list[str]:
-    panels = flow.page.locator("[data-language-panel]")
+    panels = flow.page.locator("main .language-panel")
     return [
         panels.nth(i).get_attribute("id") or ""
         for i in range(panels.count())
@@ -76,19 +77,19 @@ def test_language_tabs_move_with_the_keyboard_and_save_a_translation(
         page = flow.page
         flow.goto(f"/admin/interests/{design}/edit")
         flow.check("interest-tabs")
-        tablist = page.get_by_role("tablist", name="Languages")
+        tablist = page.get_by_role("tablist", name="Language versions")
         assert tablist.is_visible()
         tabs = page.get_by_role("tab")
         assert [tabs.nth(i).inner_text() for i in range(tabs.count())] == LANGUAGES
         assert _selected(flow) == ["English (default)"]
         assert _visible_panels(flow) == ["language-en"]
         panel = page.get_by_role("tabpanel")
-        assert panel.count() == 1 and panel.get_attribute("aria-labelledby") == "language-en-tab"
+        assert panel.count() == 1 and panel.get_attribute("aria-labelledby") == "tab-language-en"
 
         tabs.nth(0).focus()
         page.keyboard.press("ArrowRight")
         assert _selected(flow) == ["Spanish"] and _visible_panels(flow) == ["language-es"]
-        assert page.evaluate("document.activeElement.id") == "language-es-tab"
+        assert page.evaluate("document.activeElement.id") == "tab-language-es"
         page.keyboard.press("End")
         assert _selected(flow) == ["Arabic"]
         page.keyboard.press("Home")
@@ -121,7 +122,7 @@ def test_a_refused_save_opens_on_the_tab_with_the_error(
     chromium: Browser, portal: LivePortal, axe_source: str
 ) -> None:
     """Details in French without a name: the page comes back on the French tab, which
-    says "(error)", with the message at the field; nothing is stored."""
+    says "(has a problem)", with the message at the field; nothing is stored."""
     with _signed_in(chromium, portal, axe_source, "interest-tabs-error") as flow:
         page = flow.page
         flow.goto(f"/admin/interests/{portal.interests['design']}/edit")
@@ -132,7 +133,7 @@ def test_a_refused_save_opens_on_the_tab_with_the_error(
         # The refused Save is a 400, which the browser logs; that one is expected.
         flow.console_errors[:] = [e for e in flow.console_errors if "status of 400" not in e]
         flow.check("interest-tabs-error")
-        assert _selected(flow) == ["French (error)"]
+        assert _selected(flow) == ["French (has a problem)"]
         assert _visible_panels(flow) == ["language-fr"]
         assert page.locator("#error-name_fr").is_visible()
     with session_scope(portal.sessions) as session:

@@ -280,7 +280,7 @@ def test_the_edit_page_has_a_fieldset_per_language_and_saves_them(
     text = html.unescape(page.text)
     headings = re.findall(r'<h2 class="language-panel-title">([^<]+)</h2>', text)
     assert headings == ["English (default)", "Spanish", "German", "French", "Arabic"]
-    assert text.count("<fieldset") >= 5 and "language-tabs.js" in text
+    assert text.count("<fieldset") >= 5 and "campaign_languages.js" in text
     assert 'name="name_es"' in text and 'value="Diseño"' in text
     assert 'lang="ar"' in text and 'dir="auto"' in text
     response = client.post(

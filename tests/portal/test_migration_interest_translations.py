@@ -17,12 +17,12 @@ REVISION = "0016_interest_translations"
 def test_upgrade_keeps_interests_and_downgrade_removes_only_the_table(
     empty_database_url: str,
 ) -> None:
-    """From 0015 with an interest: the upgrade adds the table (unique per interest and
-    locale, cascading deletes), the downgrade drops it and keeps the interest, and the
-    upgrade runs again cleanly."""
+    """From 0017 (its predecessor) with an interest: the upgrade adds the table (unique
+    per interest and locale, cascading deletes), the downgrade drops it and keeps the
+    interest, and the upgrade runs again cleanly."""
     engine = make_engine(empty_database_url)
     try:
-        upgrade(engine, "0015")
+        upgrade(engine, "0017")
         with engine.begin() as conn:
             conn.execute(
                 text(
@@ -43,9 +43,9 @@ def test_upgrade_keeps_interests_and_downgrade_removes_only_the_table(
         with engine.begin() as conn:
             config = alembic_config(engine.url.render_as_string(hide_password=False))
             config.attributes["connection"] = conn
-            command.downgrade(config, "0015")
+            command.downgrade(config, "0017")
         assert "interest_translations" not in inspect(engine).get_table_names()
-        assert current_revision(engine) == "0015"
+        assert current_revision(engine) == "0017"
         upgrade(engine)
         with session_scope(sessions) as session:
             assert session.scalars(select(Interest.name)).all() == ["Design"]

@@ -5,8 +5,11 @@ name and details stay on `interests`; a row here gives another supported locale'
 unique per (interest, locale) and per (locale, name). Deleting an interest deletes
 its translations.
 
+It comes after 0017 (campaign variants), which reached main first, so a database
+already at 0017 upgrades to it.
+
 Revision ID: 0016_interest_translations
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-04 19:30:00.000000
 """
 
@@ -16,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_interest_translations"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

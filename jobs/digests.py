@@ -28,10 +28,17 @@ from jobs.search_criteria import describe, saved_criteria
 from mailer.campaigns import TEST_SUBJECT_PREFIX
 from mailer.config import MailSettings
 from mailer.eligibility import saved_search_states, subscription_states
-from mailer.i18n import is_right_to_left, list_separators, message_locales, translations
+from mailer.i18n import (
+    is_right_to_left,
+    language_note,
+    list_separators,
+    message_locales,
+    translations,
+)
 from mailer.models import OutboxMessage
 from preferences.clock import now
 from preferences.db import among
+from preferences.interest_texts import interest_texts_by_locale
 from preferences.models import Interest, SavedSearch, SubscriptionStatus
 
 
@@ -55,10 +62,13 @@ class DigestJob(NamedTuple):
     title: str
     location: str | None
     url: str
-    # The interests it matched, by name.
+    # The interests it matched, by name (in the reader's language where translated).
     matched: list[str]
     # The saved searches it matched, in words: "your search “python” in Berlin".
     searches: list[str] = []
+    # "(in English)" after the title: the posting is written in another language than
+    # the reader's (`mailer.i18n.language_note`); empty when it is theirs.
+    language_note: str = ""
 
 
 def _job_searches(message: OutboxMessage) -> dict[int, list[int]]:
@@ -128,7 +138,7 @@ def digest_context(
     jobs = {
         row.id: row
         for row in session.execute(
-            select(JobPosting.id, JobPosting.title, JobPosting.location).where(
+            select(JobPosting.id, JobPosting.title, JobPosting.location, JobPosting.language).where(
                 among(session, JobPosting.id, job_ids),
                 JobPosting.posted_at <= at,
                 (JobPosting.closed_at.is_(None)) | (JobPosting.closed_at > at),
@@ -170,10 +180,18 @@ def digest_context(
     }
     base = settings.base_url
     locales = message_locales(session, messages, settings.locales)
+    # Interest names in each reader's language: one query for the whole batch.
+    names_in = interest_texts_by_locale(
+        session,
+        locales.values(),
+        default_locale=settings.default_locale,
+        interest_ids=interests,
+    )
     contexts: dict[int, dict[str, Any] | str] = {}
     for message in messages:
         locale = locales[message.id]
         _ = translations(locale).gettext
+        names = names_in[locale]
         # A recruiter's test digest (no candidate; the worker lets it through only to an
         # active recruiter's address) covers every interest it names.
         test = message.candidate_id is None and message.context.get("test") is True
@@ -193,7 +211,7 @@ def digest_context(
         }
         search_words = {
             s: isolate(
-                describe(criteria, interests[searches[s].interest_id].name, _)
+                describe(criteria, names.name(interests[searches[s].interest_id]), _)
                 if searches[s].interest_id in interests
                 else describe(criteria, gettext=_),
                 locale,
@@ -206,7 +224,7 @@ def digest_context(
             job = jobs.get(job_id)
             if job is None:
                 continue
-            matched = [row.name for row in covered if row.id in tags[job.id]]
+            matched = [names.name(row) for row in covered if row.id in tags[job.id]]
             found = [
                 _("your search %(search)s") % {"search": search_words[s]}
                 for s in sorted(job_searches.get(job_id, []))
@@ -214,8 +232,9 @@ def digest_context(
             ]
             if not matched and not found:
                 continue  # it matched only interests or searches the candidate has left since
+            note = language_note(job.language, settings.default_locale, locale)
             listed.append(
-                DigestJob(job.title, job.location, f"{base}/jobs/{job.id}", matched, found)
+                DigestJob(job.title, job.location, f"{base}/jobs/{job.id}", matched, found, note)
             )
         if not covered and not covered_searches:
             contexts[message.id] = "every interest of this digest was left or paused"
@@ -234,7 +253,7 @@ def digest_context(
             "more_count": more if isinstance(more, int) and more > 0 else 0,
             "more_url": more_url,
             "reason": _reason(
-                [row.name for row in covered],
+                [names.name(row) for row in covered],
                 [search_words[s] for s in sorted(search_words)],
                 settings.company_name,
                 locale,

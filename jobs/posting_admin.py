@@ -23,6 +23,7 @@ from mailer.outbox import enqueue
 from preferences.audit import record_audit, recruiter_actor
 from preferences.clock import TimeOutOfRange, now
 from preferences.interest_admin import SubscriptionMerge, merge_subscriptions
+from preferences.interest_texts import interest_texts_by_locale
 from preferences.models import Candidate, Interest, InterestStatus
 from preferences.text import TextKind, UnstorableText, clean_text, scrub_text
 
@@ -277,21 +278,34 @@ def merge_interest(
     for job in session.identity_map.values():
         if isinstance(job, JobPosting):
             session.expire(job, ["interests"])
-    emails: dict[int, str] = {
-        candidate_id: email
-        for candidate_id, email in session.execute(
-            select(Candidate.id, Candidate.email).where(Candidate.id.in_(result.to_notify))
+    readers: dict[int, tuple[str, str]] = {
+        candidate_id: (email, locale)
+        for candidate_id, email, locale in session.execute(
+            select(Candidate.id, Candidate.email, Candidate.locale).where(
+                Candidate.id.in_(result.to_notify)
+            )
         )
     }
+    # Both names in each reader's language: one query for all of their languages.
+    names_in = interest_texts_by_locale(
+        session,
+        {locale for _email, locale in readers.values()},
+        interest_ids=[result.source.id, result.target.id],
+    )
     for candidate_id in result.to_notify:
+        email, locale = readers[candidate_id]
+        names = names_in[locale]
         enqueue(
             session,
             kind=MessageKind.INTEREST_MERGED,
             template="interest_merged",
-            to_address=emails[candidate_id],
+            to_address=email,
             dedupe_key=f"interest-merged:{source_id}:{candidate_id}",
             candidate_id=candidate_id,
-            context={"from_interest": result.source.name, "to_interest": result.target.name},
+            context={
+                "from_interest": names.name(result.source),
+                "to_interest": names.name(result.target),
+            },
         )
     if recruiter_id is not None:
         record_audit(

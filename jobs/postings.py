@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from jobs.models import JobPosting, job_interests
 from preferences.clock import now
 from preferences.models import Interest
+from preferences.phrases import PhraseInterest
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,11 @@ def get_job(session: Session, job_id: int) -> JobPosting | None:
 
 @dataclass(frozen=True)
 class JobMatch:
-    """An open job and the names of the chosen interests it matched."""
+    """An open job and the names of the chosen interests it matched.
+
+    The names are `PhraseInterest`s: the default names, which a page shows in its
+    language with the `phrase` filter.
+    """
 
     job: JobPosting
     matched: list[str]
@@ -123,5 +128,8 @@ def open_jobs_for_interests(
     ).all()
     wanted = set(interest_ids)
     return [
-        JobMatch(job=job, matched=[i.name for i in job.interests if i.id in wanted]) for job in jobs
+        JobMatch(
+            job=job, matched=[PhraseInterest(i.id, i.name) for i in job.interests if i.id in wanted]
+        )
+        for job in jobs
     ]

@@ -106,6 +106,9 @@ class MailSettings:
     # The languages mail is written in (SUPPORTED_LOCALES): a candidate's other locale,
     # or one without a catalog, gets English (mailer.i18n).
     locales: tuple[str, ...] = ("en", "es", "de", "fr", "ar")
+    # The company's language (DEFAULT_LOCALE): what a job posting without a language of
+    # its own is written in.
+    default_locale: str = "en"
     # Signs every message when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE are set.
     dkim: DkimSigner | None = None
 

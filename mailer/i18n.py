@@ -14,7 +14,7 @@ English. A locale not among `MailSettings.locales`, or without a catalog, is Eng
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Final
@@ -99,6 +99,37 @@ _SEPARATORS: Final = {"ar": ("، ", "؛ ")}
 def list_separators(locale: str) -> tuple[str, str]:
     """The comma and the semicolon (each with its space) `locale` joins list items with."""
     return _SEPARATORS.get(locale.split("-")[0], (", ", "; "))
+
+
+def _language(tag: str) -> str:
+    return tag.strip().replace("_", "-").split("-")[0].lower()
+
+
+def language_note(
+    written_in: str | None,
+    default_locale: str,
+    locale: str,
+    gettext: Callable[[str], str] | None = None,
+) -> str:
+    """ "(in English)": what language a text is written in, when it is not the reader's.
+
+    `written_in` is the text's language (BCP 47; None: the company's, `default_locale`),
+    `locale` the reader's; only the language parts are compared ("es-MX" reads "es"),
+    and the note names the language only, in the reader's language, through the catalog
+    message "(in %(language)s)" (`gettext`: the reader's catalog, by default `locale`'s).
+    Empty when they match or a tag is not a language.
+    """
+    written = _language(written_in or default_locale)
+    if not written or written == _language(locale):
+        return ""
+    try:
+        name = Locale.parse(written).get_display_name(Locale.parse(locale, sep="-"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return ""
+    if not name:
+        return ""
+    _ = gettext or translations(locale).gettext
+    return _("(in %(language)s)") % {"language": name}
 
 
 def is_right_to_left(locale: str) -> bool:

@@ -43,7 +43,7 @@ from portal.views import (
     unsubscribe,
 )
 from portal.views import preferences as preference_center
-from portal.web import signed_routes
+from portal.web import interest_names, signed_routes
 from portal.web.limits import init_limiter
 from portal.web.phones import display_phone
 from portal.web.requests import PortalRequest
@@ -131,6 +131,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     csrf.init_app(app)
     i18n.init_app(app, settings)
+    interest_names.init_app(app)
 
     blueprints = (
         public.bp,

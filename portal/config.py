@@ -1017,6 +1017,7 @@ class Settings:
             reputation_pause_percent=self.reputation_pause_percent,
             reputation_min_sample=self.reputation_min_sample,
             locales=self.supported_locales,
+            default_locale=self.default_locale,
         )
 
 

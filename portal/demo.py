@@ -20,7 +20,7 @@ from jobs.posting_fields import EmploymentType, Workplace
 from portal.auth.recruiters import set_recruiter
 from portal.demo_history import HISTORY_DAYS, HistoryResult, seed_history
 from preferences.clock import now
-from preferences.models import Interest, RecruiterRole
+from preferences.models import Interest, InterestTranslation, RecruiterRole
 
 DEMO_RECRUITER_EMAIL = "recruiter@acme.example.com"
 
@@ -86,6 +86,56 @@ INTERESTS: list[tuple[str, str, list[str]]] = [
         ["intern", "graduate", "student", "entry level", "apprentice"],
     ),
 ]
+
+# The interests' Spanish names and details, as a recruiter would enter them on each
+# interest's Spanish tab; the other languages are left to show the default (English) ones.
+SPANISH: dict[str, tuple[str, str]] = {
+    "Software Engineering": (
+        "Ingeniería de software",
+        "Ingenieras e ingenieros de backend, frontend y full-stack que crean nuestros productos.",
+    ),
+    "Data & Analytics": (
+        "Datos y analítica",
+        "Analistas, ingenieros y científicos de datos que convierten datos en decisiones.",
+    ),
+    "Product Management": (
+        "Gestión de producto",
+        "Product managers que deciden qué construimos y por qué.",
+    ),
+    "Design & UX": (
+        "Diseño y UX",
+        "Diseño de producto, investigación y redacción que dan forma a nuestros productos.",
+    ),
+    "Sales": (
+        "Ventas",
+        "Ejecutivos de cuentas y desarrollo de negocio que hacen crecer la cartera.",
+    ),
+    "Marketing": ("Marketing", "Marca, contenidos, crecimiento y marketing de producto."),
+    "Customer Success": (
+        "Éxito del cliente",
+        "Equipos de soporte y éxito que cuidan de nuestros clientes.",
+    ),
+    "Finance & Accounting": (
+        "Finanzas y contabilidad",
+        "Contables, controllers y planificación financiera.",
+    ),
+    "People & HR": (
+        "Personas y RR. HH.",
+        "Recruiters y people partners que forman nuestros equipos.",
+    ),
+    "IT & Security": (
+        "TI y seguridad",
+        "Mantienen nuestros sistemas, equipos y datos seguros y en marcha.",
+    ),
+    "Operations": (
+        "Operaciones",
+        "Operaciones de negocio, logística y gestión de programas.",
+    ),
+    "Internships & Graduates": (
+        "Prácticas y recién titulados",
+        "Programas para estudiantes y personas recién tituladas.",
+    ),
+}
 
 TITLES: dict[str, list[str]] = {
     "Software Engineering": [
@@ -198,6 +248,24 @@ def _description(title: str, area: str, location: str) -> str:
     )
 
 
+def _seed_spanish(session: Session, by_name: dict[str, Interest]) -> None:
+    """The interests' Spanish names and details, once (a recruiter's edits are kept)."""
+    done = set(
+        session.scalars(
+            select(InterestTranslation.interest_id).where(InterestTranslation.locale == "es")
+        )
+    )
+    for name, (spanish, details) in SPANISH.items():
+        interest = by_name[name]
+        if interest.id not in done:
+            session.add(
+                InterestTranslation(
+                    interest_id=interest.id, locale="es", name=spanish, details=details
+                )
+            )
+    session.flush()
+
+
 def seed_demo(session: Session, *, history: bool = True) -> DemoResult:
     """Seed the demo company; returns what was created and a fresh recruiter password.
 
@@ -216,6 +284,7 @@ def seed_demo(session: Session, *, history: bool = True) -> DemoResult:
             interests_created += 1
         by_name[name] = interest
     session.flush()
+    _seed_spanish(session, by_name)
 
     jobs_created = 0
     at = now()

@@ -23,7 +23,7 @@ from preferences.models import (
     Subscription,
     SubscriptionStatus,
 )
-from preferences.phrases import N_, Phrase, PhraseDate
+from preferences.phrases import N_, Phrase, PhraseDate, PhraseInterest
 from preferences.subscriptions import (
     confirm_subscription,
     mass_email_status,
@@ -249,7 +249,12 @@ def _apply_interest(
         if have.subscribed and unsubscribe(
             session, candidate, interest, source=source, ip_address=ip_address
         ):
-            changes.append(Phrase(N_("Stopped job alerts for %(name)s."), name=interest.name))
+            changes.append(
+                Phrase(
+                    N_("Stopped job alerts for %(name)s."),
+                    name=PhraseInterest(interest.id, interest.name),
+                )
+            )
         return changes
     if not have.subscribed:
         subscribe(
@@ -264,13 +269,18 @@ def _apply_interest(
         changes.append(
             Phrase(
                 N_("Started job alerts for %(name)s, %(frequency)s."),
-                name=interest.name,
+                name=PhraseInterest(interest.id, interest.name),
                 frequency=FREQUENCY_WORDS[want.frequency],
             )
         )
     elif have.pending:
         confirm_subscription(session, candidate, interest, source=source, ip_address=ip_address)
-        changes.append(Phrase(N_("Confirmed job alerts for %(name)s."), name=interest.name))
+        changes.append(
+            Phrase(
+                N_("Confirmed job alerts for %(name)s."),
+                name=PhraseInterest(interest.id, interest.name),
+            )
+        )
     if have.subscribed and want.frequency is not have.frequency:
         set_frequency(
             session, candidate, interest, want.frequency, source=source, ip_address=ip_address
@@ -278,7 +288,7 @@ def _apply_interest(
         changes.append(
             Phrase(
                 N_("%(name)s alerts now arrive %(frequency)s."),
-                name=interest.name,
+                name=PhraseInterest(interest.id, interest.name),
                 frequency=FREQUENCY_WORDS[want.frequency],
             )
         )
@@ -294,11 +304,13 @@ def _apply_interest(
         changes.append(
             Phrase(
                 N_("Paused %(name)s alerts until %(day)s."),
-                name=interest.name,
+                name=PhraseInterest(interest.id, interest.name),
                 day=PhraseDate(want.paused_until),
             )
             if want.paused_until
-            else Phrase(N_("Resumed %(name)s alerts."), name=interest.name)
+            else Phrase(
+                N_("Resumed %(name)s alerts."), name=PhraseInterest(interest.id, interest.name)
+            )
         )
     return changes
 
@@ -397,12 +409,14 @@ def read_form(
                 day = date.fromisoformat(raw_pause)
             except ValueError:
                 errors[f"pause-{key}"] = Phrase(
-                    N_("Enter the pause end for %(name)s as a date."), name=interest.name
+                    N_("Enter the pause end for %(name)s as a date."),
+                    name=PhraseInterest(interest.id, interest.name),
                 )
             else:
                 if day <= today:
                     errors[f"pause-{key}"] = Phrase(
-                        N_("The pause for %(name)s must end after today."), name=interest.name
+                        N_("The pause for %(name)s must end after today."),
+                        name=PhraseInterest(interest.id, interest.name),
                     )
                 elif day > today + timedelta(days=MAX_PAUSE_DAYS):
                     errors[f"pause-{key}"] = PAUSE_TOO_LONG

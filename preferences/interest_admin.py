@@ -8,12 +8,15 @@ schedules and the notification emails on top.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from preferences.audit import record_audit, recruiter_actor
 from preferences.errors import PreferencesError
+from preferences.interest_texts import InterestText, stored_translations
 from preferences.interests import DISPLAY_ORDER, IS_ACTIVE
 from preferences.models import (
     Candidate,
@@ -24,6 +27,7 @@ from preferences.models import (
     ConsentSource,
     Interest,
     InterestStatus,
+    InterestTranslation,
     Subscription,
     SubscriptionStatus,
 )
@@ -166,13 +170,126 @@ def create_interest(session: Session, *, name: str, details: str, keywords: str)
     return interest
 
 
+def translation_key(kind: str, locale: str) -> str:
+    """The error (and form field) key of a translation's `kind` ("name", "details")."""
+    return f"{kind}_{locale.replace('-', '_')}"
+
+
+def _translation_name_problem(
+    session: Session, name: str, locale: str, details: str, interest_id: int
+) -> str | None:
+    if not name:
+        return "Enter a name in this language too, or leave its details empty." if details else None
+    if len(name) > MAX_NAME:
+        return f"Use at most {MAX_NAME} characters."
+    # Compared in Python, as `_name_problem` does (SQLite's lower() folds ASCII only).
+    rows = session.execute(
+        select(InterestTranslation.interest_id, InterestTranslation.name).where(
+            InterestTranslation.locale == locale
+        )
+    )
+    if any(n.casefold() == name.casefold() and i != interest_id for i, n in rows):
+        return f"Another interest is already called {name!r} in this language."
+    return None
+
+
+def _check_translations(
+    session: Session,
+    interest_id: int,
+    texts: Mapping[str, InterestText],
+    *,
+    locales: Collection[str],
+    errors: dict[str, str],
+) -> dict[str, InterestText]:
+    """The cleaned translations by locale (empty ones as ""); problems go into `errors`.
+
+    `locales` are the languages an interest may be translated into: the supported ones
+    but the default, whose name and details are the interest's own.
+    """
+    clean: dict[str, InterestText] = {}
+    for locale, text in texts.items():
+        if locale not in locales:
+            errors.setdefault("translations", f"{locale!r} is not a language interests take.")
+            continue
+        name_key, details_key = translation_key("name", locale), translation_key("details", locale)
+        name = " ".join(_cleaned(text.name, TextKind.LINE, name_key, errors).split())
+        details = _cleaned(text.details, TextKind.TEXT, details_key, errors).strip()
+        if len(details) > MAX_DETAILS:
+            errors.setdefault(details_key, f"Use at most {MAX_DETAILS} characters.")
+        if name_key not in errors:
+            problem = _translation_name_problem(session, name, locale, details, interest_id)
+            if problem is not None:
+                errors[name_key] = problem
+        clean[locale] = InterestText(name, details)
+    return clean
+
+
+def _store_translations(
+    session: Session, interest_id: int, texts: Mapping[str, InterestText]
+) -> list[str]:
+    """Write the translations (an empty one deletes the row); return the locales changed."""
+    stored = stored_translations(session, interest_id)
+    changed = sorted(
+        locale for locale, text in texts.items() if stored.get(locale, InterestText("", "")) != text
+    )
+    for locale in changed:
+        text = texts[locale]
+        session.execute(
+            delete(InterestTranslation).where(
+                InterestTranslation.interest_id == interest_id,
+                InterestTranslation.locale == locale,
+            )
+        )
+        if text.name:
+            session.add(
+                InterestTranslation(
+                    interest_id=interest_id, locale=locale, name=text.name, details=text.details
+                )
+            )
+    # Deletes first: a name moved from one interest to another in one save must not clash.
+    session.flush()
+    return changed
+
+
 def update_interest(
-    session: Session, interest_id: int, *, name: str, details: str, keywords: str
+    session: Session,
+    interest_id: int,
+    *,
+    name: str,
+    details: str,
+    keywords: str,
+    translations: Mapping[str, InterestText] | None = None,
+    locales: Collection[str] = (),
+    recruiter_id: int | None = None,
 ) -> Interest:
-    """Change the name, details and keywords; the slug stays, so links keep working."""
+    """Change the name, details, keywords and translations; the slug stays, so links work.
+
+    `translations` maps each of `locales` (the supported languages but the default) to
+    its name and details; an empty name and details removes that language's. Every
+    problem is reported at once (`InterestRejected`) and nothing is stored then.
+    A recruiter's change of translations is audited (`interest.translated`).
+    """
     interest = get_interest(session, interest_id)
-    clean = _check_fields(session, name, details, keywords, editing=interest)
+    errors: dict[str, str] = {}
+    texts = _check_translations(
+        session, interest_id, translations or {}, locales=locales, errors=errors
+    )
+    try:
+        clean = _check_fields(session, name, details, keywords, editing=interest)
+    except InterestRejected as exc:
+        raise InterestRejected({**exc.errors, **errors}) from None
+    if errors:
+        raise InterestRejected(errors)
     interest.name, interest.details, interest.keywords = clean.name, clean.details, clean.keywords
+    changed = _store_translations(session, interest_id, texts)
+    if changed and recruiter_id is not None:
+        record_audit(
+            session,
+            actor=recruiter_actor(recruiter_id),
+            action="interest.translated",
+            subject=f"interest:{interest_id}",
+            detail={"locales": changed},
+        )
     session.flush()
     return interest
 

@@ -31,7 +31,7 @@ from preferences.models import (
     MassEmail,
     SavedSearch,
 )
-from preferences.phrases import N_, Phrase, PhraseList, ngettext
+from preferences.phrases import N_, Phrase, PhraseInterest, PhraseList, ngettext
 from preferences.saved_searches import withdraw_saved_search
 from preferences.subscriptions import set_mass_email_status, withdraw_interest
 from preferences.tokens import LinkData, LinkOwner, LinkPurpose, link_owner, read_link_token
@@ -227,7 +227,8 @@ def _resolve_interests(session: Session, parsed: ListRef) -> ResolvedList:
     if not rows:
         raise ListUnavailable(str(parsed), "its interests were retired, merged or removed")
     ids = tuple(sorted(row.id for row in rows))
-    return ResolvedList(parsed, _alerts_for([row.name for row in rows]), None, ids)
+    names = [PhraseInterest(row.id, row.name) for row in rows]
+    return ResolvedList(parsed, _alerts_for(names), None, ids)
 
 
 _SEARCHES_FOR_LIST = (
@@ -257,7 +258,7 @@ def _resolve_alerts(
         if parsed.interest_ids:
             raise ListUnavailable(str(parsed), "its interests were retired, merged or removed")
         raise UnknownList(str(parsed), "the saved search does not exist")
-    parts: list[str] = [row.name for row in interests]
+    parts: list[str] = [PhraseInterest(row.id, row.name) for row in interests]
     if searches:
         words = [Phrase(N_("“%(query)s”"), query=row.query) for row in searches if row.query]
         if words:
@@ -312,7 +313,8 @@ def resolve_list(
         reason = "merged" if merged_into_id is not None else "retired"
         raise ListUnavailable(str(parsed), f"the interest was {reason}")
     assert parsed.interest_id is not None
-    return ResolvedList(parsed, _alerts_for([name]), parsed.interest_id, (parsed.interest_id,))
+    label = PhraseInterest(parsed.interest_id, name)
+    return ResolvedList(parsed, _alerts_for([label]), parsed.interest_id, (parsed.interest_id,))
 
 
 def unsubscribe_from_list(

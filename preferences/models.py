@@ -198,6 +198,28 @@ class Interest(Base):
     merged_into: Mapped[Interest | None] = relationship(remote_side=[id])
 
 
+class InterestTranslation(Base):
+    """An interest's name and details in one more language than the default.
+
+    The default language's (DEFAULT_LOCALE's) are `Interest.name` and `Interest.details`;
+    a row here holds another supported locale's, and a locale without one falls back to
+    them. `details` may be empty: the default language's details are shown then.
+    """
+
+    __tablename__ = "interest_translations"
+    __table_args__ = (
+        UniqueConstraint("interest_id", "locale"),
+        # A name is unique within its language, as `Interest.name` is within the default.
+        UniqueConstraint("locale", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interest_id: Mapped[int] = mapped_column(ForeignKey("interests.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(35))
+    name: Mapped[str] = mapped_column(String(120))
+    details: Mapped[str] = mapped_column(Text, default="")
+
+
 class Subscription(Base):
     """A candidate's job-alert subscription to one interest."""
 

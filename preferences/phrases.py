@@ -6,8 +6,9 @@ exactly as before, so logs, tests and English pages are unchanged) that also rem
 gettext message id and its values. The portal translates it (`portal.web.phrases.translate`)
 when it shows it. Message ids are marked with `N_` so `make translations` extracts them.
 
-A value may itself be a `Phrase`, a `PhraseDate` (a day, worded in the page's locale) or a
-`PhraseList` (names joined the way the page's language joins them).
+A value may itself be a `Phrase`, a `PhraseDate` (a day, worded in the page's locale), a
+`PhraseList` (names joined the way the page's language joins them) or a `PhraseInterest`
+(an interest's name, in the page's language where a recruiter translated it).
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ class PhraseList(str):
         english = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         text = super().__new__(cls, english)
         text.items = names
+        return text
+
+
+class PhraseInterest(str):
+    """An interest's name in a sentence: the default name now, the page's when translated."""
+
+    interest_id: int
+
+    def __new__(cls, interest_id: int, name: str) -> PhraseInterest:
+        text = super().__new__(cls, name)
+        text.interest_id = interest_id
         return text
 
 

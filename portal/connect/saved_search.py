@@ -40,6 +40,7 @@ from portal.i18n import gettext as _
 from portal.web.runtime import settings
 from portal.web.saved_search_fields import active_interest, search_fields
 from preferences.clock import now
+from preferences.interest_texts import interest_texts
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -275,11 +276,14 @@ def _queue_confirmation(
     interest = (
         active_interest(session, search.criteria.interest) if search.criteria.interest else None
     )
+    name = None
+    if interest is not None:
+        name = interest_texts(session, locale, interest_ids=[interest.id]).name(interest)
     # Isolated in right-to-left text, as a digest's words for a search are.
     description = isolate(
         describe(
             search.criteria,
-            interest.name if interest else None,
+            name,
             gettext=translations(locale).gettext,
         ),
         locale,

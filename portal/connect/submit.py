@@ -36,6 +36,7 @@ from portal.i18n import current_locale, gettext
 from portal.resumes import StoredResume, delete_resume
 from portal.web.links import preferences_link
 from preferences.clock import now
+from preferences.interest_texts import interest_texts
 from preferences.interests import active_interests
 from preferences.models import (
     Candidate,
@@ -458,7 +459,7 @@ def _update_verified_member(
         context={
             "confirm_url": "",
             "verified": True,
-            "interests": [i.name for i in added],
+            "interests": _names_for(session, candidate, added),
             "mass_email": mass_on,
             "resume_added": sub.resume is not None,
         },
@@ -485,6 +486,12 @@ def _offer_changes(
         session, candidate, links, pending.changes(), pending, template="connect_existing"
     )
     log.info("candidate connected", extra={"candidate": candidate.public_id, "new": False})
+
+
+def _names_for(session: Session, candidate: Candidate, interests: Sequence[Interest]) -> list[str]:
+    """The interests' names in the candidate's language, as their email is written in it."""
+    texts = interest_texts(session, candidate.locale, interest_ids=[i.id for i in interests])
+    return [texts.name(interest) for interest in interests]
 
 
 def _queue_welcome(session: Session, candidate: Candidate) -> None:
@@ -524,7 +531,7 @@ def _queue_confirmation(
         context={
             "confirm_url": _confirm_url(links, candidate, changes),
             "preferences_url": preferences_link(candidate),
-            "interests": [i.name for i in pending.interests],
+            "interests": _names_for(session, candidate, pending.interests),
             "mass_email": pending.mass_email,
             "verified": False,
         },

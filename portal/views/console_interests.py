@@ -9,17 +9,20 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from jobs.posting_admin import merge_interest
+from portal.i18n import ui_default
 from portal.views.console_people import me, show_errors, signed_in
-from portal.web.forms import InterestForm, MergeInterestForm
-from portal.web.runtime import db
+from portal.web.forms import InterestForm, MergeInterestForm, interest_form_class, language_name
+from portal.web.runtime import db, settings
 from preferences.interest_admin import (
     InterestRejected,
     console_interests,
     create_interest,
     move_interest,
     retire_interest,
+    translation_key,
     update_interest,
 )
+from preferences.interest_texts import InterestText, stored_translations
 from preferences.interests import active_interests
 from preferences.models import Interest, Subscription
 
@@ -76,19 +79,84 @@ def create() -> Any:
     return redirect(url_for("console_interests.index"))
 
 
+def _translation_locales() -> tuple[str, ...]:
+    """The languages an interest's name and details may be translated into: every
+    supported one but the default, whose name and details are the interest's own."""
+    default = ui_default(settings())
+    return tuple(locale for locale in settings().supported_locales if locale != default)
+
+
+def _language_panels(form: InterestForm, locales: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One panel (tab) per language for the edit page: the default first, with its fields."""
+    default = ui_default(settings())
+    panels: list[dict[str, Any]] = [
+        {
+            "locale": default,
+            "title": f"{language_name(default)} (default)",
+            "name": form.name,
+            "details": form.details,
+        }
+    ]
+    for locale in locales:
+        panels.append(
+            {
+                "locale": locale,
+                "title": language_name(locale),
+                "name": form[translation_key("name", locale)],
+                "details": form[translation_key("details", locale)],
+            }
+        )
+    return panels
+
+
+def _edit_page(
+    interest: Interest, form: InterestForm, locales: tuple[str, ...], errors: list[str]
+) -> Any:
+    return render_template(
+        "admin/interests/edit.html",
+        interest=interest,
+        form=form,
+        panels=_language_panels(form, locales),
+        errors=errors,
+    )
+
+
+def _posted_translations(form: InterestForm, locales: tuple[str, ...]) -> dict[str, InterestText]:
+    """The languages the form posted; one whose fields it left out (a form from before a
+    language was added, a script) keeps what is stored rather than being emptied."""
+    return {
+        locale: InterestText(
+            form[translation_key("name", locale)].data or "",
+            form[translation_key("details", locale)].data or "",
+        )
+        for locale in locales
+        if translation_key("name", locale) in request.form
+    }
+
+
 @bp.route("/<int:interest_id>/edit", methods=["GET", "POST"])
 @signed_in()
 def edit(interest_id: int) -> Any:
+    """Edit an interest's name and details in each supported language (one tab each)."""
     interest = _interest_or_404(interest_id)
+    locales = _translation_locales()
+    form_class = interest_form_class(locales)
     if request.method == "GET":
-        form = InterestForm(
+        stored = stored_translations(db(), interest.id)
+        values: dict[str, str] = {}
+        for locale in locales:
+            text = stored.get(locale, InterestText("", ""))
+            values[translation_key("name", locale)] = text.name
+            values[translation_key("details", locale)] = text.details
+        form = form_class(
             formdata=None,
             name=interest.name,
             details=interest.details,
             keywords=", ".join(interest.keywords),
+            **values,
         )
-        return render_template("admin/interests/edit.html", interest=interest, form=form)
-    form = InterestForm()
+        return _edit_page(interest, form, locales, [])
+    form = form_class()
     errors: list[str] = []
     if form.validate_on_submit():
         try:
@@ -98,15 +166,16 @@ def edit(interest_id: int) -> Any:
                 name=form.name.data or "",
                 details=form.details.data or "",
                 keywords=form.keywords.data or "",
+                translations=_posted_translations(form, locales),
+                locales=locales,
+                recruiter_id=me().id,
             )
         except InterestRejected as exc:
             errors = show_errors(form, exc.errors)
         else:
             flash(f"Saved {interest.name}.")
             return redirect(url_for("console_interests.index"))
-    return render_template(
-        "admin/interests/edit.html", interest=interest, form=form, errors=errors
-    ), 400
+    return _edit_page(interest, form, locales, errors), 400
 
 
 @bp.post("/<int:interest_id>/move")

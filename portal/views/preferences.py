@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from portal.connect.submit import MASS_EMAIL_WORDING
 from portal.i18n import SOURCE_LOCALE, current_locale
 from portal.i18n import gettext as _
+from portal.web.interest_names import page_interest_texts
 from portal.web.link_owners import signed_link_owner
 from portal.web.links import send_preference_link
 from portal.web.phrases import register_filters, translate
@@ -222,6 +223,7 @@ def center_rows(
     unsubscribed = _("Frequency and pause")
     # The summary of a subscribed row without a pause, once per frequency on the page.
     summaries: dict[Frequency, str] = {}
+    names = page_interest_texts()
     for interest in interests:
         choice = state.interests[interest.id]
         summary = unsubscribed
@@ -247,7 +249,7 @@ def center_rows(
         rows.append(
             CenterRow(
                 interest.id,
-                interest.name,
+                names.name_of(interest.id, interest.name),
                 choice.subscribed,
                 choice.pending,
                 summary,

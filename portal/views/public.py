@@ -21,6 +21,7 @@ from jobs.search_criteria import POSTED_LABELS, SearchCriteria, read_criteria
 from portal.i18n import gettext as _
 from portal.i18n import language_version
 from portal.web import sessions
+from portal.web.interest_names import interest_name
 from portal.web.job_schema import job_posting_data
 from portal.web.runtime import db, settings
 from portal.web.words import gettext, number_locale
@@ -99,7 +100,9 @@ def _filter_options(
         for t, label in EMPLOYMENT_TYPE_LABELS.items()
     ]
     interest = [
-        Option(i.slug, i.name, facets.interest.get(i.slug, 0), criteria.interest == i.slug)
+        Option(
+            i.slug, interest_name(i), facets.interest.get(i.slug, 0), criteria.interest == i.slug
+        )
         for i in interests
     ]
     posted = [
@@ -128,7 +131,7 @@ def _chips(criteria: SearchCriteria, interest: Interest | None) -> list[Chip]:
     if criteria.employment_type:
         labels.append(("type", gettext(EMPLOYMENT_TYPE_LABELS[criteria.employment_type])))
     if criteria.interest:
-        labels.append(("interest", interest.name if interest else criteria.interest))
+        labels.append(("interest", interest_name(interest) if interest else criteria.interest))
     if criteria.posted:
         labels.append(("posted", gettext(POSTED_LABELS[criteria.posted])))
     return [Chip(name, label, _jobs_url(criteria.without(name))) for name, label in labels]

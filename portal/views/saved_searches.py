@@ -31,6 +31,7 @@ from portal.connect.submit import LinkContext
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
 from portal.web import sessions
+from portal.web.interest_names import interest_name
 from portal.web.links import preference_url
 from portal.web.runtime import db, settings
 from portal.web.saved_search_fields import active_interest
@@ -74,7 +75,7 @@ def _frequency_words(frequency: Frequency | None) -> str:
 def _description(criteria: SearchCriteria) -> str:
     """The saved search in words, in the request's language (what is stored is English)."""
     interest = active_interest(db(), criteria.interest) if criteria.interest else None
-    return describe(criteria, interest.name if interest else None, gettext)
+    return describe(criteria, interest_name(interest) if interest else None, gettext)
 
 
 def _jobs_url(criteria: SearchCriteria) -> str:
@@ -100,14 +101,14 @@ def _box(
     alert = criteria.for_alert()
     if not alert.can_alert():
         return None
-    interest_name = None
+    name = None
     if alert.interest:
         interest = active_interest(db(), alert.interest)
         if interest is None:
             return None
-        interest_name = interest.name
+        name = interest_name(interest)
     return {
-        "description": describe(alert, interest_name, gettext),
+        "description": describe(alert, name, gettext),
         "args": alert.query_args(),
         "member": sessions.current_candidate(db()) is not None,
         "frequencies": _frequencies(),

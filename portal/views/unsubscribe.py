@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.i18n import gettext as _
+from portal.web.interest_names import page_interest_texts
 from portal.web.link_owners import signed_link_owner
 from portal.web.links import preference_url
 from portal.web.phrases import translate
@@ -63,10 +64,11 @@ def _what_it_leaves(session: Session, candidate_id: int, target: ResolvedList) -
     """Each interest's alerts and each saved search (in words) that the link leaves."""
     names = []
     if target.interest_ids:
+        texts = page_interest_texts()
         names = [
-            _("Job alerts for %(name)s", name=name)
-            for name in session.scalars(
-                select(Interest.name)
+            _("Job alerts for %(name)s", name=texts.name_of(interest_id, name))
+            for interest_id, name in session.execute(
+                select(Interest.id, Interest.name)
                 .where(Interest.id.in_(target.interest_ids))
                 .order_by(Interest.position, Interest.name)
             )

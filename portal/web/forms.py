@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import lru_cache
 from typing import TypeVar
 
+from babel import Locale
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -29,6 +31,7 @@ from jobs.posting_fields import (
     WORKPLACE_LABELS,
     SalaryPeriod,
 )
+from preferences.interest_admin import MAX_DETAILS, MAX_NAME, translation_key
 from preferences.text import unstorable
 
 
@@ -62,6 +65,38 @@ class InterestForm(FlaskForm):
         "Keywords (separated by commas; used to suggest this interest from a resume)",
         validators=[Length(max=5000), StoredText()],
     )
+
+
+def language_name(locale: str) -> str:
+    """A language's English name ("Spanish"), as the English-only console shows it."""
+    return Locale.parse(locale, sep="-").get_display_name("en") or locale
+
+
+@lru_cache(maxsize=8)
+def interest_form_class(locales: tuple[str, ...]) -> type[InterestForm]:
+    """`InterestForm` with an optional name and details per further language.
+
+    The fields are `name_<locale>` and `details_<locale>` (`translation_key`), the keys
+    `preferences.interest_admin.update_interest` reports its problems under.
+    """
+    fields: dict[str, Field] = {}
+    for locale in locales:
+        language = language_name(locale)
+        fields[translation_key("name", locale)] = StringField(
+            f"Name in {language}",
+            validators=[
+                Length(max=MAX_NAME, message=f"Use at most {MAX_NAME} characters."),
+                StoredText(),
+            ],
+        )
+        fields[translation_key("details", locale)] = TextAreaField(
+            f"Details in {language}",
+            validators=[
+                Length(max=MAX_DETAILS, message=f"Use at most {MAX_DETAILS} characters."),
+                StoredText(),
+            ],
+        )
+    return type("TranslatedInterestForm", (InterestForm,), fields)
 
 
 # A database id as a form sends it: ASCII digits, short enough for a 64-bit column.

@@ -10,7 +10,8 @@ from flask_babel import format_date, get_locale
 from markupsafe import Markup, escape
 
 from portal.i18n import SOURCE_LOCALE, current_locale, gettext, ngettext
-from preferences.phrases import Phrase, PhraseDate, PhraseList
+from portal.web.interest_names import page_interest_texts
+from preferences.phrases import Phrase, PhraseDate, PhraseInterest, PhraseList
 
 
 def translate(text: str) -> str:
@@ -28,6 +29,8 @@ def _translated(text: object) -> str:
         return gettext(text.msgid, **values)
     if isinstance(text, PhraseDate):
         return format_date(text.day, text.style)
+    if isinstance(text, PhraseInterest):
+        return page_interest_texts().name_of(text.interest_id, str(text))
     if isinstance(text, PhraseList):
         items = [_translated(item) for item in text.items]
         return format_list(items, locale=get_locale()) if len(items) > 1 else items[0]

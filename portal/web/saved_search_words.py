@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from jobs.search_criteria import describe, saved_criteria
 from portal.i18n import gettext
+from portal.web.interest_names import page_interest_texts
 from portal.web.phrases import local_day
 from preferences.clock import now
 from preferences.models import Interest, SavedSearch, SubscriptionStatus
@@ -71,6 +72,7 @@ _VIEW_COLUMNS = select(
     SavedSearch.status,
     SavedSearch.frequency,
     SavedSearch.paused_until,
+    SavedSearch.interest_id,
     Interest.slug.label("interest_slug"),
     Interest.name.label("interest_name"),
 ).outerjoin(Interest, Interest.id == SavedSearch.interest_id)
@@ -91,13 +93,17 @@ def saved_search_views(
         query = query.where(SavedSearch.id.in_(list(ids)))
     rows = session.execute(query.order_by(SavedSearch.created_at, SavedSearch.id)).all()
     views = []
+    names = page_interest_texts() if any(row.interest_name for row in rows) else None
     for row in rows:
         criteria = saved_criteria(row, row.interest_slug or "")
+        interest_name = row.interest_name
+        if names is not None and row.interest_name:
+            interest_name = names.name_of(row.interest_id, row.interest_name)
         args = criteria.query_args()
         views.append(
             SearchView(
                 id=row.id,
-                words=describe(criteria, row.interest_name, gettext),
+                words=describe(criteria, interest_name, gettext),
                 jobs_url="/jobs" + ("?" + urlencode(args) if args else ""),
                 status=row.status,
                 frequency=row.frequency.value,

@@ -26,7 +26,13 @@ import pytest
 
 from jobs.posting_fields import Workplace
 from jobs.search_criteria import SearchCriteria, describe
-from mailer.i18n import DEFAULT_LOCALES, SOURCE_LOCALE, is_right_to_left, translations
+from mailer.i18n import (
+    DEFAULT_LOCALES,
+    SOURCE_LOCALE,
+    is_right_to_left,
+    language_note,
+    translations,
+)
 from mailer.render import RenderedEmail, Renderer, template_names
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -69,6 +75,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
             "location": "Remote (EU)",
             "url": "https://careers.acme.example.com/jobs/103",
             "matched": [],
+            # A posting written in German (`jobs.digests`: `mailer.i18n.language_note`).
+            "language_note": "(in German)",
         },
     ],
     "more_count": 4,
@@ -114,8 +122,13 @@ def sample_context(locale: str) -> dict[str, Any]:
         words = f"\u2068{words}\u2069"  # as jobs.digests isolates it
     context["search_description"] = described
     search = _("your search %(search)s") % {"search": words}
+    note = language_note("de", "en", locale)
     context["jobs"] = [
-        {**job, "searches": [search]} if "searches" in job else job
+        {**job, "searches": [search]}
+        if "searches" in job
+        else {**job, "language_note": note}
+        if "language_note" in job
+        else job
         for job in SAMPLE_CONTEXT["jobs"]
     ]
     return context

@@ -1,0 +1,391 @@
+"""No English left behind: in the pseudo-locale (every catalog string accented and 40%
+longer, tests/portal/pseudo_locale.py) every candidate page and every email a candidate
+can receive shows no plain English word that is not data."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import TestResponse
+
+from jobs.posting_fields import EmploymentType, SalaryPeriod, Workplace
+from mailer.i18n import add_catalog_directory, remove_catalog_directory, translations
+from mailer.links import sign_links
+from mailer.models import OutboxMessage
+from mailer.render import RenderedEmail, Renderer, template_names
+from portal.auth.accounts import set_password
+from portal.config import Settings
+from portal.web.links import one_click_url
+from preferences.clock import frozen, now
+from preferences.db import session_scope
+from preferences.models import Candidate, ConsentSource
+from preferences.subscriptions import get_or_create_candidate, opt_in_mass_email, subscribe
+from preferences.tokens import LinkPurpose, make_link_token
+from tests.conftest import TEST_SECRET, make_settings
+from tests.mailer.test_snapshots import SAMPLE_CONTEXT, sample_context
+from tests.saved_search_seed import seed_search
+
+from .helpers import add_interest, add_job, csrf_token, emailed_link
+from .pseudo_locale import PSEUDO_LOCALE, find_leaks, pseudo, visible_texts, write_pseudo_catalog
+
+EMAIL = "ana@example.com"
+PASSWORD = "a long enough passphrase"
+# What the walk's pages show that nobody translates: the seeded people, jobs and
+# interests (recruiter-written), the company's settings (tests.conftest.make_settings).
+DATA = (
+    "Ana",
+    "Silva",
+    EMAIL,
+    "Acme Careers",
+    "Acme",
+    "1 Test Street, Testville",
+    "Design",
+    "All about Design.",
+    "Product Designer",
+    "Data Designer",
+    "Berlin, Germany",
+    "A role on a friendly team.",
+    "Good benefits.",
+    "designer",
+    "nothing-like-this",
+    "python",
+    "Berlin",
+    "resume.txt",
+)
+
+
+@pytest.fixture(scope="module")
+def pseudo_catalogs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The pseudo catalog, written for this module and found by the app and the mailer."""
+    directory = write_pseudo_catalog(tmp_path_factory.mktemp("pseudo-translations"))
+    add_catalog_directory(directory)
+    yield directory
+    remove_catalog_directory(directory)
+
+
+@pytest.fixture
+def settings(pseudo_catalogs: Path, tmp_path: Path, database_url: str) -> Settings:
+    """The test settings with the pseudo-locale among the candidates' languages."""
+    return make_settings(tmp_path, database_url, SUPPORTED_LOCALES=f"en,{PSEUDO_LOCALE}")
+
+
+@dataclass(frozen=True)
+class World:
+    """Ana (a member with a password, in the pseudo-locale), an interest and two jobs."""
+
+    candidate_id: int
+    interest_id: int
+    job_id: int
+    preferences_token: str
+
+
+@pytest.fixture
+def world(sessions: sessionmaker[Session]) -> World:
+    with session_scope(sessions) as session:
+        design = add_interest(session, "Design", position=1)
+        job = add_job(session, "Product Designer", interests=[design])
+        job.employment_type = EmploymentType.FULL_TIME
+        job.workplace = Workplace.ON_SITE
+        job.salary_min = Decimal("55000")
+        job.salary_max = Decimal("70000")
+        job.salary_currency = "EUR"
+        job.salary_period = SalaryPeriod.YEAR
+        add_job(session, "Data Designer", interests=[design])
+        candidate, _ = get_or_create_candidate(session, EMAIL, first_name="Ana", last_name="Silva")
+        candidate.locale = PSEUDO_LOCALE
+        candidate.email_verified_at = now()
+        set_password(candidate, PASSWORD)
+        subscribe(session, candidate, design, source=ConsentSource.CONNECT_FORM, confirmed=True)
+        opt_in_mass_email(session, candidate, source=ConsentSource.CONNECT_FORM)
+        seed_search(session, candidate, "python", "Berlin", workplace=Workplace.REMOTE)
+        token = make_link_token([TEST_SECRET], LinkPurpose.PREFERENCES, candidate)
+        return World(candidate.id, design.id, job.id, token)
+
+
+class Walk:
+    """Visits pages, keeping every leak per page (a test asserts once, listing them all)."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.leaks: dict[str, list[str]] = {}
+
+    def check(self, name: str, response: TestResponse, status: int = 200) -> TestResponse:
+        assert response.status_code == status, (name, response.status_code, response.text)
+        if 300 <= status < 400:
+            return response  # a redirect: nobody reads its body
+        assert f'<html lang="{PSEUDO_LOCALE}"' in response.text, name
+        found = find_leaks(visible_texts(response.text), DATA)
+        if found:
+            self.leaks[name] = found
+        return response
+
+    def get(self, path: str, status: int = 200) -> TestResponse:
+        return self.check(f"GET {path}", self.client.get(path), status)
+
+    def post(
+        self, path: str, data: dict[str, Any], status: int = 200, form_page: str | None = None
+    ) -> TestResponse:
+        """POST `data` with the CSRF token of `form_page` (default: `path`) and check it."""
+        page = self.client.get(form_page or path)
+        response = self.client.post(path, data={"csrf_token": csrf_token(page.text), **data})
+        return self.check(f"POST {path} {sorted(data)}", response, status)
+
+    def assert_clean(self) -> None:
+        report = "\n".join(
+            f"{page}:\n" + "\n".join(f"    {text!r}" for text in texts)
+            for page, texts in self.leaks.items()
+        )
+        assert not self.leaks, f"text not from the catalog:\n{report}"
+
+
+@pytest.fixture
+def walk(client: FlaskClient) -> Walk:
+    # The visitor chose the pseudo-locale (the cookie keeps it for the pages that follow).
+    client.get(f"/?lang={PSEUDO_LOCALE}")
+    return Walk(client)
+
+
+def test_the_pseudo_catalog_keeps_placeholders_tags_and_entities() -> None:
+    """Only text is accented: placeholders, markup and entities stay as they were."""
+    text = pseudo('Hello %(name)s, <a href="%(url)s">see {count} jobs</a> &amp; more')
+    assert text.startswith("⟦") and text.endswith("⟧")
+    for kept in ("%(name)s", '<a href="%(url)s">', "{count}", "</a>", "&amp;"):
+        assert kept in text
+    assert "Hello" not in text and "jobs" not in text and "more" not in text
+    assert len(text) >= 1.4 * len("Hello %(name)s, see {count} jobs & more")
+
+
+def test_the_checker_reports_an_unmarked_string_in_a_rendered_template(
+    app: Flask, world: World
+) -> None:
+    """A template with one marked and one unmarked string: only the unmarked one leaks."""
+    template = (
+        '<html lang="{{ page_locale }}"><body><h1>{{ _("Log in") }}</h1>'
+        "<p>Forgotten text</p><p>{{ name }}</p>"
+        '<input type="submit" value="Send it"><img alt="{{ _("Log in") }}">'
+        '<a lang="en">English</a><script>var ignored = "script";</script></body></html>'
+    )
+    with app.test_request_context(f"/?lang={PSEUDO_LOCALE}"):
+        page = app.jinja_env.from_string(template).render(name="Ana")
+    assert "Log in" not in page
+    assert find_leaks(visible_texts(page), DATA) == ["Forgotten text", "Send it"]
+
+
+def test_public_pages_and_error_pages(walk: Walk, world: World) -> None:
+    """Home, job search (results, none, filters), a job, 404 and a tampered link's 400."""
+    walk.get("/")
+    walk.get("/jobs")
+    walk.get("/jobs?q=designer")
+    walk.get("/jobs?q=nothing-like-this")
+    walk.get(f"/jobs/{world.job_id}")
+    walk.get("/jobs/999999", status=404)
+    walk.get("/no-such-page", status=404)
+    walk.get("/preferences/not-a-valid-token", status=400)
+    walk.get("/login")
+    walk.post("/login", {"email": EMAIL, "password": "", "action": "password"}, status=400)
+    walk.post("/login", {"email": EMAIL, "password": "wrong one", "action": "password"}, 400)
+    walk.get("/login/forgot")
+    walk.post("/login/forgot", {"email": EMAIL})
+    walk.get("/jobs/save?q=designer")
+    walk.post(
+        "/jobs/save",
+        {"q": "designer", "frequency": "daily", "email": "zoe@example.com"},
+        status=400,
+        form_page="/jobs/save?q=designer",
+    )
+    walk.post(
+        "/jobs/save",
+        {"q": "designer", "frequency": "daily", "email": "zoe@example.com", "consent": "yes"},
+        form_page="/jobs/save?q=designer",
+    )
+    walk.assert_clean()
+
+
+def test_the_connect_flow_every_step_and_its_errors(walk: Walk, world: World) -> None:
+    """Start, details (with an error), interests and a detail, resume, review, thanks."""
+    walk.get("/connect")
+    walk.get("/connect/details")
+    walk.post(
+        "/connect/details",
+        {"first_name": "Ana", "last_name": "Silva", "email": "not-an-address"},
+        status=400,
+    )
+    walk.post(
+        "/connect/details",
+        {"first_name": "Ana", "last_name": "Silva", "email": "new.ana@example.com"},
+        status=302,
+    )
+    walk.get("/connect/interests")
+    walk.get("/connect/interests/design")
+    walk.post("/connect/interests", {}, status=400)
+    walk.post("/connect/interests", {"interest": str(world.interest_id)}, status=302)
+    walk.get("/connect/resume")
+    review = walk.get("/connect/review")
+    form = {
+        "first_name": "Ana",
+        "last_name": "Silva",
+        "email": "new.ana@example.com",
+        "interest": str(world.interest_id),
+        "action": "submit",
+    }
+    refused = walk.client.post(
+        "/connect/review", data={"csrf_token": csrf_token(review.text), **form, "email": "x"}
+    )
+    walk.check("POST /connect/review (bad email)", refused, status=400)
+    done = walk.client.post(
+        "/connect/review",
+        data={"csrf_token": csrf_token(review.text), **form, "alerts": "yes", "mass_email": "yes"},
+    )
+    walk.check("POST /connect/review", done, status=302)
+    walk.get("/connect/thanks")
+    walk.get("/connect/confirm/resend")
+    walk.assert_clean()
+
+
+def test_signed_links_preference_center_and_unsubscribe(
+    walk: Walk, world: World, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """The preference center (the mass-email warning and what continues, a field error,
+    the saved summary), one-click unsubscribe, the language form, expired and resend pages."""
+    center = f"/preferences/{world.preferences_token}"
+    walk.get(center)
+    keep = {"interest": [str(world.interest_id)]}
+    walk.post(center, keep)  # mass email unticked: the warning step
+    pause = {f"pause-{world.interest_id}": now().date().isoformat(), "mass_email": "yes"}
+    walk.post(center, {**keep, **pause}, status=400)
+    walk.post(center, {**keep, "confirm_mass_email_off": "yes"})
+    later = (now() + timedelta(days=40)).date().isoformat()
+    walk.post(center, {**keep, f"pause-{world.interest_id}": later})
+    walk.get(center)  # paused until a date, mass email off, a saved search
+    walk.get("/preferences/resend")
+    walk.post("/preferences/resend", {"email": EMAIL})
+    with frozen(now() + timedelta(days=91)):
+        walk.get(center, status=410)
+    with session_scope(sessions) as session:
+        candidate = session.get_one(Candidate, world.candidate_id)
+        unsubscribe = one_click_url(settings, candidate, f"interest:{world.interest_id}")
+        confirm = make_link_token([TEST_SECRET], LinkPurpose.CONFIRM_EMAIL, candidate)
+    unsubscribe_path = unsubscribe.removeprefix(settings.base_url)
+    walk.get(unsubscribe_path)
+    walk.check("POST one-click (no field)", walk.client.post(unsubscribe_path, data={}), 400)
+    one_click = {"List-Unsubscribe": "One-Click"}
+    walk.check("POST one-click", walk.client.post(unsubscribe_path, data=one_click))
+    walk.get(f"/connect/confirm/{confirm}")
+    walk.get(f"/login/link/{confirm}", status=400)  # a link of another purpose
+    walk.post("/login", {"email": EMAIL, "action": "link"})
+    with session_scope(sessions) as session:
+        row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.template == "login_link")
+        ).one()
+        login = emailed_link(session, row, "login_url")
+    walk.get(login.removeprefix(settings.base_url))
+    walk.post(f"{center}/language", {"language": PSEUDO_LOCALE}, status=303, form_page=center)
+    walk.assert_clean()
+
+
+def test_the_dashboard_and_its_pages(walk: Walk, world: World) -> None:
+    """Signed in with a password: the dashboard, preferences, profile, resume, delete."""
+    walk.post("/login", {"email": EMAIL, "password": PASSWORD, "action": "password"}, 302)
+    walk.get("/dashboard")
+    walk.get("/dashboard/preferences")
+    walk.post("/dashboard/preferences", {"interest": [str(world.interest_id)]})
+    resume = {"resume": (io.BytesIO(b"Ana Silva\nDesigner in Berlin\n"), "resume.txt")}
+    uploaded = walk.client.post(
+        "/dashboard/resume",
+        data={"csrf_token": csrf_token(walk.get("/dashboard").text), **resume},
+        content_type="multipart/form-data",
+    )
+    walk.check("POST /dashboard/resume", uploaded, status=302)
+    walk.get("/dashboard")  # with the resume's name, size and date
+    walk.get("/dashboard/resume/delete")
+    walk.get("/dashboard/profile")
+    walk.post("/dashboard/profile", {"first_name": "", "last_name": "Silva"}, status=400)
+    walk.get("/dashboard/delete")
+    walk.post("/dashboard/delete", {}, status=400)
+    walk.assert_clean()
+
+
+def _email_leaks(email: RenderedEmail, data: tuple[str, ...]) -> list[str]:
+    texts = [email.subject, *visible_texts(email.html), *email.text.splitlines()]
+    return find_leaks([" ".join(t.split()) for t in texts if t.strip()], data)
+
+
+def _sample_data() -> tuple[str, ...]:
+    """The sample context's data: names, job titles, interests, the campaign's own text."""
+    values: list[str] = [*DATA]
+    for value in SAMPLE_CONTEXT.values():
+        if isinstance(value, str):
+            values.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    values.extend(v for v in item.values() if isinstance(v, str))
+                    values.extend(s for v in item.values() if isinstance(v, list) for s in v)
+                else:
+                    values.append(str(item))
+    # The campaign's body is recruiter-written: its text lines, as in the text part.
+    values.extend(SAMPLE_CONTEXT["body_text"].splitlines())
+    values.extend(
+        ["Meet us in Berlin", "hiring day", "Save your seat", "python", "Berlin", "Remote"]
+    )
+    values.extend(["Join our", "on 12 June: talks, interviews and coffee."])
+    return tuple(values)
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_every_email_template(pseudo_catalogs: Path, name: str) -> None:
+    """Each email (subject, HTML, text part) in the pseudo-locale, with the sample context."""
+    assert translations(PSEUDO_LOCALE).gettext("Unsubscribe") == pseudo("Unsubscribe")
+    renderer = Renderer(locales=("en", PSEUDO_LOCALE))
+    email = renderer.render(name, sample_context(PSEUDO_LOCALE), PSEUDO_LOCALE)
+    leaks = _email_leaks(email, _sample_data())
+    assert not leaks, f"{name}: text not from the catalog:\n" + "\n".join(map(repr, leaks))
+
+
+def test_the_emails_the_pages_queue(
+    walk: Walk, world: World, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """The mail queued by the walk (confirmation, sign-in link, preference link, saved
+    search), rendered from its outbox row as the worker does, in the pseudo-locale."""
+    walk.post("/login", {"email": EMAIL, "action": "link"}, status=200)
+    walk.post("/preferences/resend", {"email": EMAIL})
+    walk.post("/login/forgot", {"email": EMAIL})
+    walk.post(
+        "/jobs/save",
+        {"q": "designer", "frequency": "daily", "email": EMAIL, "consent": "yes"},
+        form_page="/jobs/save?q=designer",
+    )
+    mail = settings.mail_settings()
+    renderer = Renderer(locales=("en", PSEUDO_LOCALE))
+    leaks: dict[str, list[str]] = {}
+    with session_scope(sessions) as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert rows, "the walk queued no mail"
+        for row in rows:
+            candidate = session.get(Candidate, row.candidate_id) if row.candidate_id else None
+            context = {
+                **mail.base_context(candidate.first_name if candidate else ""),
+                **row.context,
+            }
+            sign_links(
+                context,
+                public_id=candidate.public_id if candidate else None,
+                secret_keys=settings.secret_keys,
+                base_url=settings.base_url,
+            )
+            email = renderer.render(row.template, context, PSEUDO_LOCALE)
+            found = _email_leaks(email, DATA)
+            if found:
+                leaks[row.template] = found
+    assert not leaks, f"text not from the catalog: {leaks}"

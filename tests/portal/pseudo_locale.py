@@ -92,10 +92,13 @@ _VOID: Final = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )
 _SHOWN_ATTRIBUTES: Final = ("alt", "title", "placeholder", "aria-label")
+# The words the page's scripts show (a confirm dialog, a toggled label, a status line).
+_SCRIPT_TEXT: Final = re.compile(r"data-confirm(?:-[a-z]+)?|data-[a-z-]+-(?:label|message)")
 
 
 class _VisibleText(HTMLParser):
-    """Collects the text a reader sees or hears: text nodes and the attributes shown.
+    """Collects the text a reader sees or hears: text nodes, the attributes shown and the
+    words a script shows from `data-confirm`, `data-…-label` and `data-…-message`.
 
     Skips <script>, <style> and <template>, and any element written in another language
     than the page (`lang` differs from <html lang>: the language menu's own names).
@@ -117,7 +120,11 @@ class _VisibleText(HTMLParser):
         foreign = "lang" in values and tag != "html" and values["lang"] != self._page_lang
         skipped = self._skipping() or tag in _HIDDEN or foreign
         if not skipped:
-            self.texts.extend(values[name] for name in _SHOWN_ATTRIBUTES if values.get(name))
+            self.texts.extend(
+                value
+                for name, value in values.items()
+                if value and (name in _SHOWN_ATTRIBUTES or _SCRIPT_TEXT.fullmatch(name))
+            )
             if tag == "input" and values.get("type") in {"submit", "button", "reset"}:
                 self.texts.append(values.get("value", ""))
             if tag == "meta" and values.get("name") == "description":

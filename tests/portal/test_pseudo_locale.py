@@ -4,32 +4,48 @@ can receive shows no plain English word that is not data."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
+from jobs.digests import digest_context
 from jobs.posting_fields import EmploymentType, SalaryPeriod, Workplace
+from mailer.config import MailSettings, SmtpTarget
 from mailer.i18n import add_catalog_directory, remove_catalog_directory, translations
 from mailer.links import sign_links
-from mailer.models import OutboxMessage
+from mailer.models import Campaign, MessageKind, OutboxMessage
+from mailer.outbox import enqueue
 from mailer.render import RenderedEmail, Renderer, template_names
+from mailer.sender import SmtpSender
+from mailer.sink import MailSink, MemoryStore
+from mailer.worker import OutboxWorker
 from portal.auth.accounts import set_password
 from portal.config import Settings
 from portal.web.links import one_click_url
 from preferences.clock import frozen, now
-from preferences.db import session_scope
-from preferences.models import Candidate, ConsentSource
+from preferences.db import make_session_factory, session_scope
+from preferences.models import (
+    Candidate,
+    ConsentSource,
+    Interest,
+    InterestStatus,
+    MassEmail,
+    MassEmailStatus,
+)
 from preferences.subscriptions import get_or_create_candidate, opt_in_mass_email, subscribe
 from preferences.tokens import LinkPurpose, make_link_token
 from tests.conftest import TEST_SECRET, make_settings
@@ -41,6 +57,7 @@ from .pseudo_locale import PSEUDO_LOCALE, find_leaks, pseudo, visible_texts, wri
 
 EMAIL = "ana@example.com"
 PASSWORD = "a long enough passphrase"
+RESUME = b"Ana Silva\nana@example.com\nBerlin, Germany\nDesign\nProduct design, user research\n"
 # What the walk's pages show that nobody translates: the seeded people, jobs and
 # interests (recruiter-written), the company's settings (tests.conftest.make_settings).
 DATA = (
@@ -62,6 +79,11 @@ DATA = (
     "python",
     "Berlin",
     "resume.txt",
+    "Product design, user research",
+    "new.ana@example.com",
+    "“week”",
+    "“nowhere”",
+    "“never”",
 )
 
 
@@ -149,6 +171,29 @@ class Walk:
         assert not self.leaks, f"text not from the catalog:\n{report}"
 
 
+_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
+_INPUT = re.compile(r"<input\b[^>]*>")
+
+
+def _attribute(tag: str, name: str) -> str:
+    found = re.search(rf'\b{name}="([^"]*)"', tag)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def form_on(page: str, action_part: str) -> tuple[str, dict[str, str]]:
+    """The action and hidden fields of the first form on `page` whose action has `action_part`."""
+    for attributes, body in _FORM.findall(page):
+        action = _attribute(attributes, "action")
+        if action_part in action:
+            hidden = {
+                _attribute(tag, "name"): _attribute(tag, "value")
+                for tag in _INPUT.findall(body)
+                if _attribute(tag, "type") == "hidden"
+            }
+            return action, hidden
+    raise AssertionError(f"no form posting to {action_part!r}")
+
+
 @pytest.fixture
 def walk(client: FlaskClient) -> Walk:
     # The visitor chose the pseudo-locale (the cookie keeps it for the pages that follow).
@@ -174,20 +219,27 @@ def test_the_checker_reports_an_unmarked_string_in_a_rendered_template(
         '<html lang="{{ page_locale }}"><body><h1>{{ _("Log in") }}</h1>'
         "<p>Forgotten text</p><p>{{ name }}</p>"
         '<input type="submit" value="Send it"><img alt="{{ _("Log in") }}">'
-        '<a lang="en">English</a><script>var ignored = "script";</script></body></html>'
+        '<a lang="en">English</a><script>var ignored = "script";</script>'
+        '<button data-confirm="Really?" data-hide-label="{{ _("Log in") }}">x</button>'
+        "</body></html>"
     )
     with app.test_request_context(f"/?lang={PSEUDO_LOCALE}"):
         page = app.jinja_env.from_string(template).render(name="Ana")
     assert "Log in" not in page
-    assert find_leaks(visible_texts(page), DATA) == ["Forgotten text", "Send it"]
+    assert find_leaks(visible_texts(page), DATA) == ["Forgotten text", "Send it", "Really?"]
 
 
-def test_public_pages_and_error_pages(walk: Walk, world: World) -> None:
-    """Home, job search (results, none, filters), a job, 404 and a tampered link's 400."""
+def test_public_pages_and_error_pages(
+    walk: Walk, world: World, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """Home, job search (results, none, filters), a job, sign-in, "email me jobs like this"
+    and its confirmation link, and the error pages (404, 405, 400, expired link)."""
     walk.get("/")
     walk.get("/jobs")
     walk.get("/jobs?q=designer")
     walk.get("/jobs?q=nothing-like-this")
+    walk.get("/jobs?workplace=on_site&type=full_time&posted=week&location=Berlin")
+    walk.get("/jobs?workplace=nowhere&type=never&q=" + "designer+" * 40)  # dropped, noted
     walk.get(f"/jobs/{world.job_id}")
     walk.get("/jobs/999999", status=404)
     walk.get("/no-such-page", status=404)
@@ -209,6 +261,20 @@ def test_public_pages_and_error_pages(walk: Walk, world: World) -> None:
         {"q": "designer", "frequency": "daily", "email": "zoe@example.com", "consent": "yes"},
         form_page="/jobs/save?q=designer",
     )
+    with session_scope(sessions) as session:
+        row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.template == "saved_search_confirm")
+        ).one()
+        confirm_path = emailed_link(session, row, "confirm_url").removeprefix(settings.base_url)
+    page = walk.get(confirm_path)
+    walk.check(
+        "POST saved search confirmation",
+        walk.client.post(confirm_path, data={"csrf_token": csrf_token(page.text)}),
+        status=200,
+    )
+    with frozen(now() + timedelta(days=60)):
+        walk.get(confirm_path, status=410)
+    walk.get("/logout", status=405)
     walk.assert_clean()
 
 
@@ -231,6 +297,36 @@ def test_the_connect_flow_every_step_and_its_errors(walk: Walk, world: World) ->
     walk.post("/connect/interests", {}, status=400)
     walk.post("/connect/interests", {"interest": str(world.interest_id)}, status=302)
     walk.get("/connect/resume")
+    walk.check(
+        "POST /connect/resume (wrong type)",
+        walk.client.post(
+            "/connect/resume",
+            data={
+                "csrf_token": csrf_token(walk.client.get("/connect/resume").text),
+                "resume": (io.BytesIO(b"\x00\x01binary"), "resume.exe"),
+            },
+            content_type="multipart/form-data",
+        ),
+        status=400,
+    )
+    uploaded = walk.client.post(
+        "/connect/resume",
+        data={
+            "csrf_token": csrf_token(walk.client.get("/connect/resume").text),
+            "resume": (io.BytesIO(RESUME), "resume.txt"),
+        },
+        content_type="multipart/form-data",
+    )
+    walk.check("POST /connect/resume", uploaded, status=302)
+    review = walk.get("/connect/review")  # with what was read from the resume
+    walk.check(
+        "POST /connect/review add_suggested",
+        walk.client.post(
+            "/connect/review",
+            data={"csrf_token": csrf_token(review.text), "action": "add_suggested"},
+        ),
+        status=200,
+    )
     review = walk.get("/connect/review")
     form = {
         "first_name": "Ana",
@@ -250,6 +346,7 @@ def test_the_connect_flow_every_step_and_its_errors(walk: Walk, world: World) ->
     walk.check("POST /connect/review", done, status=302)
     walk.get("/connect/thanks")
     walk.get("/connect/confirm/resend")
+    walk.post("/connect/confirm/resend", {"email": "new.ana@example.com"})
     walk.assert_clean()
 
 
@@ -266,8 +363,20 @@ def test_signed_links_preference_center_and_unsubscribe(
     walk.post(center, {**keep, **pause}, status=400)
     walk.post(center, {**keep, "confirm_mass_email_off": "yes"})
     later = (now() + timedelta(days=40)).date().isoformat()
+    saved = walk.post(center, {**keep, f"pause-{world.interest_id}": later})
+    undo_action, undo_fields = form_on(saved.text, "/undo")
+    walk.check("POST undo", walk.client.post(undo_action, data=undo_fields), 200)
     walk.post(center, {**keep, f"pause-{world.interest_id}": later})
-    walk.get(center)  # paused until a date, mass email off, a saved search
+    page = walk.get(center)  # paused until a date, mass email off, a saved search
+    search_action, search_fields = form_on(page.text, "/searches/")
+    for action in ("pause", "frequency", "remove"):
+        posted = walk.client.post(
+            search_action, data={**search_fields, "action": action, "frequency": "weekly"}
+        )
+        walk.check(f"POST saved search {action}", posted, posted.status_code)
+        page = walk.get(center)
+        if "/searches/" in page.text:
+            search_action, search_fields = form_on(page.text, "/searches/")
     walk.get("/preferences/resend")
     walk.post("/preferences/resend", {"email": EMAIL})
     with frozen(now() + timedelta(days=91)):
@@ -281,6 +390,17 @@ def test_signed_links_preference_center_and_unsubscribe(
     walk.check("POST one-click (no field)", walk.client.post(unsubscribe_path, data={}), 400)
     one_click = {"List-Unsubscribe": "One-Click"}
     walk.check("POST one-click", walk.client.post(unsubscribe_path, data=one_click))
+    walk.check("POST one-click again", walk.client.post(unsubscribe_path, data=one_click))
+    with session_scope(sessions) as session:
+        candidate = session.get_one(Candidate, world.candidate_id)
+        mass = one_click_url(settings, candidate, "mass_email").removeprefix(settings.base_url)
+        session.get_one(Interest, world.interest_id).status = InterestStatus.RETIRED
+    walk.get(mass)
+    walk.check("POST one-click mass email", walk.client.post(mass, data=one_click))
+    walk.get(unsubscribe_path, status=400)  # the list has closed
+    with frozen(now() + timedelta(days=200)):
+        walk.get(unsubscribe_path, status=410)
+        walk.get(f"/connect/confirm/{confirm}", status=410)
     walk.get(f"/connect/confirm/{confirm}")
     walk.get(f"/login/link/{confirm}", status=400)  # a link of another purpose
     walk.post("/login", {"email": EMAIL, "action": "link"})
@@ -309,10 +429,29 @@ def test_the_dashboard_and_its_pages(walk: Walk, world: World) -> None:
     walk.check("POST /dashboard/resume", uploaded, status=302)
     walk.get("/dashboard")  # with the resume's name, size and date
     walk.get("/dashboard/resume/delete")
+    wrong_type = {"resume": (io.BytesIO(b"\x00\x01binary"), "resume.exe")}
+    refused = walk.client.post(
+        "/dashboard/resume",
+        data={"csrf_token": csrf_token(walk.get("/dashboard").text), **wrong_type},
+        content_type="multipart/form-data",
+    )
+    walk.check("POST /dashboard/resume (wrong type)", refused, refused.status_code)
+    token = csrf_token(walk.get("/dashboard").text)
+    mismatch = {"csrf_token": token, "password": "one new passphrase", "confirm": "another"}
+    walk.client.post("/dashboard/password", data=mismatch)
+    walk.get("/dashboard")  # the password form's error
     walk.get("/dashboard/profile")
     walk.post("/dashboard/profile", {"first_name": "", "last_name": "Silva"}, status=400)
     walk.get("/dashboard/delete")
     walk.post("/dashboard/delete", {}, status=400)
+    page = walk.get("/dashboard/preferences")
+    search_action, search_fields = form_on(page.text, "/searches/")
+    posted = walk.client.post(search_action, data={**search_fields, "action": "pause"})
+    walk.check("POST dashboard saved search", posted, posted.status_code)
+    walk.post("/dashboard/preferences", {"interest": []})
+    walk.get("/dashboard")
+    walk.post("/dashboard/delete", {"confirm": "yes"})
+    walk.get("/")  # after the farewell
     walk.assert_clean()
 
 
@@ -388,4 +527,90 @@ def test_the_emails_the_pages_queue(
             found = _email_leaks(email, DATA)
             if found:
                 leaks[row.template] = found
+    assert not leaks, f"text not from the catalog: {leaks}"
+
+
+def _parts_of(email: EmailMessage) -> tuple[str, str]:
+    text = body = ""
+    for part in email.walk():
+        if part.get_content_type() == "text/plain":
+            text = part.get_content()
+        elif part.get_content_type() == "text/html":
+            body = part.get_content()
+    return text, body
+
+
+def test_a_digest_and_a_campaign_through_the_worker(
+    pseudo_catalogs: Path, engine: Engine, smtp_server: MailSink
+) -> None:
+    """A job-alert digest (an interest and a saved search) and a campaign, built and sent
+    by the real worker to a candidate whose language is the pseudo-locale."""
+    sessions = make_session_factory(engine)
+    mail = MailSettings(
+        mail_from="Acme Careers <careers@acme.example.com>",
+        company_name="Acme",
+        base_url="https://careers.acme.example.com",
+        postal_address="1 Test Street, Testville",
+        secret_keys=(TEST_SECRET,),
+        locales=("en", PSEUDO_LOCALE),
+    )
+    with session_scope(sessions) as session:
+        design = add_interest(session, "Design")
+        job = add_job(session, "Product Designer", interests=[design])
+        campaign = Campaign(
+            name="Berlin", subject="Meet Acme in Berlin", body="Join us.", audience={}
+        )
+        session.add(campaign)
+        candidate = Candidate(email=EMAIL, first_name="Ana", locale=PSEUDO_LOCALE)
+        candidate.email_verified_at = now()
+        session.add(candidate)
+        session.flush()
+        session.add(MassEmailStatus(candidate_id=candidate.id, status=MassEmail.OPTED_IN))
+        subscribe(session, candidate, design, source=ConsentSource.IMPORT, confirmed=True)
+        search = seed_search(session, candidate, "python", "Berlin")
+        context = {
+            "interest_ids": [design.id],
+            "search_ids": [search.id],
+            "job_ids": [job.id],
+            "job_searches": {str(job.id): [search.id]},
+            "more_count": 2,
+        }
+        enqueue(
+            session,
+            kind=MessageKind.JOB_ALERT,
+            template="job_alert",
+            to_address=EMAIL,
+            dedupe_key="digest",
+            candidate_id=candidate.id,
+            context=context,
+        )
+        enqueue(
+            session,
+            kind=MessageKind.CAMPAIGN,
+            template="campaign",
+            to_address=EMAIL,
+            dedupe_key="campaign",
+            candidate_id=candidate.id,
+            context={"campaign_id": campaign.id},
+        )
+    worker = OutboxWorker(
+        sessions,
+        lambda: SmtpSender(SmtpTarget.from_url(f"{smtp_server.url}?timeout=5")),
+        mail,
+        worker_id="pseudo",
+        batch_size=10,
+        lease=timedelta(minutes=5),
+        context_sources={MessageKind.JOB_ALERT: digest_context},
+    )
+    assert worker.run_once().sent == 2
+    assert isinstance(smtp_server.store, MemoryStore)
+    leaks: dict[str, list[str]] = {}
+    data = (*DATA, "Meet Acme in Berlin", "Join us.", "“python”")
+    for message in smtp_server.store.wait_for(2):
+        email = message.parsed()
+        text, body = _parts_of(email)
+        texts = [str(email["Subject"]), *visible_texts(body), *text.splitlines()]
+        found = find_leaks([" ".join(t.split()) for t in texts if t.strip()], data)
+        if found:
+            leaks[str(email["Subject"])] = found
     assert not leaks, f"text not from the catalog: {leaks}"

@@ -74,6 +74,8 @@ DATA = (
     "1 Test Street, Testville",
     "Design",
     "All about Design.",
+    "Research",
+    "All about Research.",
     "Product Designer",
     "Data Designer",
     "Berlin, Germany",
@@ -389,7 +391,27 @@ def test_the_connect_flow_every_step_and_its_errors(
     walk.get("/connect/thanks")
     walk.get("/connect/confirm/resend")
     walk.post("/connect/confirm/resend", {"email": "new.ana@example.com"})
-    walk.check_mail(sessions, settings, expected={"confirmation"})
+    # Again with a member's address and an interest new to her: the same pages, and an
+    # email offering what she may confirm.
+    with session_scope(sessions) as session:
+        research = add_interest(session, "Research", position=2).id
+    details = {"first_name": "Ana", "last_name": "Silva", "email": EMAIL}
+    walk.post("/connect/details", details, status=302)
+    walk.post("/connect/interests", {"interest": str(research)}, status=302)
+    review = walk.get("/connect/review")
+    again = walk.client.post(
+        "/connect/review",
+        data={
+            "csrf_token": csrf_token(review.text),
+            **details,
+            "interest": str(research),
+            "alerts": "yes",
+            "action": "submit",
+        },
+    )
+    walk.check("POST /connect/review (a member's address)", again, status=302)
+    walk.get("/connect/thanks")
+    walk.check_mail(sessions, settings, expected={"confirmation", "connect_existing"})
     walk.assert_clean()
 
 
@@ -454,7 +476,12 @@ def test_signed_links_preference_center_and_unsubscribe(
         login = emailed_link(session, row, "login_url")
     walk.get(login.removeprefix(settings.base_url))
     walk.check_mail(sessions, settings, expected={"login_link", "preference_link"})
-    walk.post(f"{center}/language", {"language": PSEUDO_LOCALE}, status=303, form_page=center)
+    page = walk.get(center)
+    action, fields = form_on(page.text, "/language")
+    chosen = walk.client.post(
+        action, data={**fields, "language": PSEUDO_LOCALE}, follow_redirects=True
+    )
+    walk.check("POST the language form (and the page it returns to)", chosen)
     walk.assert_clean()
 
 
@@ -486,8 +513,16 @@ def test_the_dashboard_and_its_pages(
     mismatch = {"csrf_token": token, "password": "one new passphrase", "confirm": "another"}
     walk.client.post("/dashboard/password", data=mismatch)
     walk.get("/dashboard")  # the password form's error
+    page = walk.get("/dashboard")
+    action, fields = form_on(page.text, "/language")
+    chosen = walk.client.post(
+        action, data={**fields, "language": PSEUDO_LOCALE}, follow_redirects=True
+    )
+    walk.check("POST the dashboard's language form", chosen)
     walk.get("/dashboard/profile")
     walk.post("/dashboard/profile", {"first_name": "", "last_name": "Silva"}, status=400)
+    walk.post("/dashboard/profile", {"first_name": "Ana", "last_name": "Silva"}, status=302)
+    walk.get("/dashboard")  # "Your profile is saved."
     walk.get("/dashboard/delete")
     walk.post("/dashboard/delete", {}, status=400)
     page = walk.get("/dashboard/preferences")
@@ -496,6 +531,10 @@ def test_the_dashboard_and_its_pages(
     walk.check("POST dashboard saved search", posted, posted.status_code)
     walk.post("/dashboard/preferences", {"interest": []})
     walk.get("/dashboard")
+    token = csrf_token(walk.get("/dashboard").text)
+    walk.client.post("/dashboard/signout-everywhere", data={"csrf_token": token})
+    walk.get("/login")  # signed out everywhere
+    walk.post("/login", {"email": EMAIL, "password": PASSWORD, "action": "password"}, 302)
     walk.post("/dashboard/delete", {"confirm": "yes"})
     walk.get("/")  # after the farewell
     walk.check_mail(sessions, settings, expected={"account_deleted"})

@@ -546,25 +546,22 @@ def _email_leaks(email: RenderedEmail, data: tuple[str, ...]) -> list[str]:
     return find_leaks([" ".join(t.split()) for t in texts if t.strip()], data)
 
 
+# What the sample context holds that nobody translates; its prose built in Python
+# (`reason`, the search's words) is translated by `sample_context` and checked.
+_SAMPLE_DATA_KEYS = ("company_name", "first_name", "postal_address", "from_interest")
+_SAMPLE_DATA_KEYS += ("to_interest", "subject")
+
+
 def _sample_data() -> tuple[str, ...]:
     """The sample context's data: names, job titles, interests, the campaign's own text."""
-    values: list[str] = [*DATA]
-    for value in SAMPLE_CONTEXT.values():
-        if isinstance(value, str):
-            values.append(value)
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, dict):
-                    values.extend(v for v in item.values() if isinstance(v, str))
-                    values.extend(s for v in item.values() if isinstance(v, list) for s in v)
-                else:
-                    values.append(str(item))
-    # The campaign's body is recruiter-written: its text lines, as in the text part.
+    values: list[str] = [*DATA, *(SAMPLE_CONTEXT[key] for key in _SAMPLE_DATA_KEYS)]
+    values.extend(SAMPLE_CONTEXT["interests"])
+    for job in SAMPLE_CONTEXT["jobs"]:
+        values.extend([job["title"], job["location"], *job["matched"]])
+    # The campaign's body is recruiter-written: its lines and the HTML's text nodes.
     values.extend(SAMPLE_CONTEXT["body_text"].splitlines())
-    values.extend(
-        ["Meet us in Berlin", "hiring day", "Save your seat", "python", "Berlin", "Remote"]
-    )
-    values.extend(["Join our", "on 12 June: talks, interviews and coffee."])
+    values.extend(visible_texts(SAMPLE_CONTEXT["body_html"]))
+    values.extend(["python", "Berlin"])  # the saved search's own words
     return tuple(values)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from mailer.render import RenderedEmail, Renderer, template_names
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import OutboxWorker
+from portal.app import create_app
 from portal.auth.accounts import set_password
 from portal.config import Settings
 from portal.web.links import one_click_url
@@ -145,8 +147,9 @@ def world(sessions: sessionmaker[Session]) -> World:
 class Walk:
     """Visits pages, keeping every leak per page (a test asserts once, listing them all)."""
 
-    def __init__(self, client: FlaskClient) -> None:
+    def __init__(self, client: FlaskClient, data: tuple[str, ...] = ()) -> None:
         self.client = client
+        self.data = (*DATA, *data)
         self.leaks: dict[str, list[str]] = {}
 
     def check(self, name: str, response: TestResponse, status: int = 200) -> TestResponse:
@@ -154,7 +157,7 @@ class Walk:
         if 300 <= status < 400:
             return response  # a redirect: nobody reads its body
         assert f'<html lang="{PSEUDO_LOCALE}"' in response.text, name
-        found = find_leaks(visible_texts(response.text), DATA)
+        found = find_leaks(visible_texts(response.text), self.data)
         if found:
             self.leaks[name] = found
         return response
@@ -676,3 +679,41 @@ def test_a_digest_and_a_campaign_through_the_worker(
         if found:
             leaks[str(email["Subject"])] = found
     assert not leaks, f"text not from the catalog: {leaks}"
+
+
+def test_social_sign_in_and_resume_import_buttons(
+    pseudo_catalogs: Path, tmp_path: Path, database_url: str
+) -> None:
+    """With social login and the Drive and Dropbox pickers configured, the pages that
+    offer them (connect, sign-in, the resume step) are in the pseudo-locale too."""
+    providers = [
+        {"name": name, "client_id": "id", "client_secret": "secret"}
+        for name in ("google", "linkedin", "microsoft")
+    ]
+    configured = make_settings(
+        tmp_path,
+        database_url,
+        SUPPORTED_LOCALES=f"en,{PSEUDO_LOCALE}",
+        OIDC_PROVIDERS=json.dumps(providers),
+        GOOGLE_API_KEY="api-key",
+        GOOGLE_CLIENT_ID="client-id",
+        DROPBOX_APP_KEY="app-key",
+    )
+    application = create_app(configured)
+    application.config["TESTING"] = True
+    try:
+        # The providers' and services' own names are brands, written as they are.
+        brands = ("Google Drive", "Google", "LinkedIn", "Microsoft", "Dropbox")
+        walk = Walk(application.test_client(), brands)
+        walk.get(f"/?lang={PSEUDO_LOCALE}")
+        walk.get("/connect")
+        walk.get("/login")
+        walk.post(
+            "/connect/details",
+            {"first_name": "Ana", "last_name": "Silva", "email": "new.ana@example.com"},
+            status=302,
+        )
+        walk.get("/connect/resume")
+        walk.assert_clean()
+    finally:
+        application.extensions["talentconnect"].engine.dispose()

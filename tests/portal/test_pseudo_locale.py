@@ -318,6 +318,12 @@ def test_public_pages_and_error_pages(
     with frozen(now() + timedelta(days=60)):
         walk.get(confirm_path, status=410)
     walk.get("/logout", status=405)
+    feed = walk.client.get("/jobs.atom")  # a feed reader's view of the jobs, in the language
+    assert feed.status_code == 200 and f'xml:lang="{PSEUDO_LOCALE}"' in feed.text
+    feed_title = re.findall(r"<title>(.*?)</title>", feed.text)[:1]  # the feed's, not a job's
+    summaries = re.findall(r"<summary>(.*?)</summary>", feed.text)
+    if found := find_leaks(map(html.unescape, feed_title + summaries), walk.data):
+        walk.leaks["GET /jobs.atom"] = found
     walk.check("POST without a form token", walk.client.post("/connect/details", data={}), 400)
     walk.check_mail(sessions, settings, expected={"saved_search_confirm"})
     walk.assert_clean()

@@ -61,6 +61,7 @@ from tests.saved_search_seed import seed_search
 
 from .helpers import add_interest, add_job, csrf_token, emailed_link
 from .pseudo_locale import PSEUDO_LOCALE, find_leaks, pseudo, visible_texts, write_pseudo_catalog
+from .test_connect_uploads import upload
 
 EMAIL = "ana@example.com"
 PASSWORD = "a long enough passphrase"
@@ -691,7 +692,8 @@ def test_social_sign_in_and_resume_import_buttons(
     pseudo_catalogs: Path, tmp_path: Path, database_url: str
 ) -> None:
     """With social login and the Drive and Dropbox pickers configured, the pages that
-    offer them (connect, sign-in, the resume step) are in the pseudo-locale too."""
+    offer them (connect, sign-in, the resume step) are in the pseudo-locale too, and so is
+    the 413 page of an upload over MAX_UPLOAD_MB."""
     providers = [
         {"name": name, "client_id": "id", "client_secret": "secret"}
         for name in ("google", "linkedin", "microsoft")
@@ -704,6 +706,7 @@ def test_social_sign_in_and_resume_import_buttons(
         GOOGLE_API_KEY="api-key",
         GOOGLE_CLIENT_ID="client-id",
         DROPBOX_APP_KEY="app-key",
+        MAX_UPLOAD_MB="1",
     )
     application = create_app(configured)
     application.config["TESTING"] = True
@@ -720,6 +723,8 @@ def test_social_sign_in_and_resume_import_buttons(
             status=302,
         )
         walk.get("/connect/resume")
+        refused = upload(walk.client, "resume.pdf", b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024))
+        walk.check("POST /connect/resume (over the request limit)", refused, status=413)
         walk.assert_clean()
     finally:
         application.extensions["talentconnect"].engine.dispose()

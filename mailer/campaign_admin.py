@@ -13,21 +13,28 @@ Dispatch queues the whole audience with one INSERT … SELECT (dedupe key
 twice, or again after a crash, never queues anyone twice. The worker re-checks
 opt-in and suppression when each row is sent.
 
+A campaign may have a variant (subject and body) per supported language besides
+its default (`VariantDraft`, `CampaignVariant`); a variant left empty is none, and
+its readers get the default. Each filled variant is validated like the default.
+The audience preview counts the audience per stored language and says which
+variant each language gets (`AudiencePreview.languages`), grouped in SQL.
+
 The content rules of `mailer.campaigns.content_problem` (alt text on every image,
 the email's HTML within `MAX_EMAIL_HTML_BYTES`) refuse a save and block Send now,
 Schedule, test sends and dispatch; a due campaign that breaks them goes back to
 draft instead of being queued. The size needs the sender settings, so it is
-checked only where the caller passes `settings`.
+checked only where the caller passes `settings`. The rules apply to every variant.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from babel import Locale, UnknownLocaleError
 from sqlalchemy import (
     JSON,
     Integer,
@@ -47,10 +54,24 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from mailer.campaigns import campaign_context, content_problem
+from mailer.campaigns import (
+    campaign_context,
+    content_problem,
+    footer_reason,
+    usable_variants,
+    variant_locale,
+)
 from mailer.config import MailSettings
 from mailer.errors import MailerError
-from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, OutboxStatus
+from mailer.i18n import LOCALE_KEY, SOURCE_LOCALE, supported_locale
+from mailer.models import (
+    Campaign,
+    CampaignStatus,
+    CampaignVariant,
+    MessageKind,
+    OutboxMessage,
+    OutboxStatus,
+)
 from mailer.outbox import DEFAULT_DELIVER_WITHIN, enqueue
 from mailer.render import RenderedEmail, Renderer
 from mailer.reputation import skip_held
@@ -141,22 +162,45 @@ def _audience_filter(interest_ids: Sequence[int]) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _suppressed_ids(session: Session, interest_ids: Sequence[int]) -> set[int]:
-    """Audience members whose address is suppressed.
+def _suppressed_locales(session: Session, interest_ids: Sequence[int]) -> dict[int, str]:
+    """Audience members whose address is suppressed, with their stored language.
 
     Suppressions are stored as salted hashes, which SQL cannot compute, so the
     audience's addresses are hashed here in chunks (one query per chunk).
     """
     rows = session.execute(
-        select(Candidate.id, Candidate.email)
+        select(Candidate.id, Candidate.email, Candidate.locale)
         .join(MassEmailStatus, MassEmailStatus.candidate_id == Candidate.id)
         .where(*_audience_filter(interest_ids))
     )
-    found: set[int] = set()
+    found: dict[int, str] = {}
     while chunk := rows.fetchmany(SUPPRESSION_CHUNK):
-        by_address = {email: candidate_id for candidate_id, email in chunk}
+        by_address = {email: (candidate_id, locale) for candidate_id, email, locale in chunk}
         found.update(by_address[a] for a in suppressions_among(session, by_address))
     return found
+
+
+def _suppressed_ids(session: Session, interest_ids: Sequence[int]) -> set[int]:
+    """Audience members whose address is suppressed."""
+    return set(_suppressed_locales(session, interest_ids))
+
+
+def language_name(locale: str) -> str:
+    """A locale's name in English for the console ("es" → "Spanish"); the tag if unknown."""
+    try:
+        return Locale.parse(locale, sep="-").english_name or locale
+    except (ValueError, UnknownLocaleError):
+        return locale
+
+
+@dataclass(frozen=True)
+class LanguageCount:
+    """Audience members with one stored language, and the variant they get."""
+
+    locale: str
+    # The variant's locale; None: the default subject and body.
+    variant: str | None
+    count: int
 
 
 @dataclass(frozen=True)
@@ -166,6 +210,15 @@ class AudiencePreview:
     would_receive: int
     excluded: dict[str, int]
     sample_candidate_id: int | None
+    # Who would receive it, per stored language (Candidate.locale), most first.
+    languages: tuple[LanguageCount, ...] = ()
+
+    def by_variant(self) -> list[tuple[str | None, int]]:
+        """(variant locale, or None for the default; recipients), most first."""
+        totals: dict[str | None, int] = {}
+        for row in self.languages:
+            totals[row.variant] = totals.get(row.variant, 0) + row.count
+        return sorted(totals.items(), key=lambda item: (-item[1], item[0] or ""))
 
     @property
     def excluded_total(self) -> int:
@@ -176,8 +229,15 @@ class AudiencePreview:
         return [(key, label, self.excluded.get(key, 0)) for key, label in Exclusion.LABELS.items()]
 
 
-def preview_audience(session: Session, interest_ids: Sequence[int]) -> AudiencePreview:
-    """Count the audience and the excluded candidates by reason, in one grouped query."""
+def preview_audience(
+    session: Session, interest_ids: Sequence[int], variant_locales: Collection[str] = ()
+) -> AudiencePreview:
+    """Count the audience and the excluded candidates by reason, in one grouped query.
+
+    The audience is also counted per stored language (grouped by reason and
+    `Candidate.locale` in the same query, so only one row per language comes
+    back), each with the variant of `variant_locales` its readers get.
+    """
     reasons: list[tuple[ColumnElement[bool], str]] = [
         (Candidate.status != CandidateStatus.ACTIVE, Exclusion.DELETED),
         (
@@ -189,18 +249,28 @@ def preview_audience(session: Session, interest_ids: Sequence[int]) -> AudienceP
     if interest_ids:
         reasons.append((~_interested(interest_ids), Exclusion.NOT_INTERESTED))
     reason = case(*reasons, else_=literal("ok"))
-    counts: dict[str, int] = {
-        key: count
-        for key, count in session.execute(
-            select(reason.label("reason"), func.count())
-            .select_from(Candidate)
-            .outerjoin(MassEmailStatus, MassEmailStatus.candidate_id == Candidate.id)
-            .group_by(reason)
-        )
-    }
-    suppressed = _suppressed_ids(session, interest_ids)
+    counts: dict[str, int] = {}
+    by_locale: dict[str, int] = {}
+    for key, locale, count in session.execute(
+        select(reason.label("reason"), Candidate.locale, func.count())
+        .select_from(Candidate)
+        .outerjoin(MassEmailStatus, MassEmailStatus.candidate_id == Candidate.id)
+        .group_by(reason, Candidate.locale)
+    ):
+        counts[key] = counts.get(key, 0) + count
+        if key == "ok":
+            by_locale[locale] = by_locale.get(locale, 0) + count
+    suppressed = _suppressed_locales(session, interest_ids)
+    for locale in suppressed.values():
+        by_locale[locale] -= 1
     counts[Exclusion.SUPPRESSED] = len(suppressed)
     would_receive = counts.pop("ok", 0) - len(suppressed)
+    variants = dict.fromkeys(variant_locales)
+    languages = tuple(
+        LanguageCount(locale, variant_locale(locale, variants), count)
+        for locale, count in sorted(by_locale.items(), key=lambda item: (-item[1], item[0]))
+        if count
+    )
     sample_query = (
         select(Candidate.id)
         .join(MassEmailStatus, MassEmailStatus.candidate_id == Candidate.id)
@@ -209,20 +279,41 @@ def preview_audience(session: Session, interest_ids: Sequence[int]) -> AudienceP
         .limit(1)
     )
     if suppressed:
-        sample_query = sample_query.where(Candidate.id.not_in(suppressed))
+        sample_query = sample_query.where(Candidate.id.not_in(list(suppressed)))
     return AudiencePreview(
         would_receive=would_receive,
         excluded={k: v for k, v in counts.items() if v},
         sample_candidate_id=session.scalar(sample_query),
+        languages=languages,
     )
 
 
-def preview_campaign_audience(session: Session, campaign_id: int) -> AudiencePreview:
-    """`preview_audience` for a stored campaign."""
-    return preview_audience(session, audience_interest_ids(get_campaign(session, campaign_id)))
+def preview_campaign_audience(
+    session: Session, campaign_id: int, locales: Collection[str] | None = None
+) -> AudiencePreview:
+    """`preview_audience` for a stored campaign, with its variants in `locales`.
+
+    `locales`: the supported ones (`MailSettings.locales`); None counts every variant.
+    """
+    campaign = get_campaign(session, campaign_id)
+    variants = [v.locale for v in campaign.variants if locales is None or v.locale in locales]
+    return preview_audience(session, audience_interest_ids(campaign), variants)
 
 
 # --- drafts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantDraft:
+    """A campaign's subject and body in one language, as typed; both empty: no variant."""
+
+    locale: str
+    subject: str
+    body: str
+
+    @property
+    def empty(self) -> bool:
+        return not self.subject.strip() and not self.body.strip()
 
 
 @dataclass(frozen=True)
@@ -235,6 +326,8 @@ class CampaignDraft:
     interest_ids: list[int] = field(default_factory=list)
     # Limit the audience to `interest_ids`; with none chosen that is a mistake, not "everyone".
     by_interest: bool = False
+    # The variants in other languages; None leaves a stored campaign's variants as they are.
+    variants: tuple[VariantDraft, ...] | None = None
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:
@@ -269,33 +362,99 @@ def _cleaned(value: str, kind: TextKind, field: str, problems: dict[str, str]) -
         return ""
 
 
+def _content(
+    subject: str,
+    body: str,
+    settings: MailSettings | None,
+    problems: dict[str, str],
+    locale: str | None = None,
+) -> tuple[str, str]:
+    """A subject and body cleaned and checked; problems go under "subject"/"body".
+
+    For a variant (`locale`) the keys are "subject-<locale>" and "body-<locale>"
+    (the form's field ids) and each message names the language.
+    """
+    suffix = f"-{locale}" if locale else ""
+    which = f"the {language_name(locale)} " if locale else "the "
+    subject_key, body_key = f"subject{suffix}", f"body{suffix}"
+    subject = " ".join(_cleaned(subject, TextKind.LINE, subject_key, problems).split())
+    body = _cleaned(body, TextKind.TEXT, body_key, problems)
+    if subject_key in problems:
+        pass
+    elif not subject:
+        problems[subject_key] = f"Enter {which}subject line candidates will see." + (
+            f" To send {language_name(locale)} readers the default, leave both fields empty."
+            if locale
+            else ""
+        )
+    elif len(subject) > MAX_SUBJECT:
+        problems[subject_key] = (
+            f"{which[:1].upper()}{which[1:]}subject can be at most {MAX_SUBJECT} characters."
+        )
+    if body_key in problems:
+        pass
+    elif not body:
+        problems[body_key] = f"Write {which}message (Markdown is fine)." + (
+            f" To send {language_name(locale)} readers the default, leave both fields empty."
+            if locale
+            else ""
+        )
+    elif len(body) > MAX_BODY:
+        problems[body_key] = (
+            f"{which[:1].upper()}{which[1:]}message can be at most {MAX_BODY:,} characters."
+        )
+    elif problem := content_problem(body, settings, subject):
+        problems[body_key] = f"{language_name(locale)} version: {problem}" if locale else problem
+    return subject, body
+
+
+def _variant_locale_problem(locale: str, seen: set[str], settings: MailSettings | None) -> bool:
+    """Whether a variant's locale is unusable: malformed, repeated or not supported."""
+    if not locale or len(locale) > 35 or locale in seen:
+        return True
+    if settings is not None:
+        return locale not in settings.locales
+    try:
+        Locale.parse(locale, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return True
+    return False
+
+
+def _validated_variants(
+    variants: tuple[VariantDraft, ...] | None,
+    settings: MailSettings | None,
+    problems: dict[str, str],
+) -> tuple[VariantDraft, ...] | None:
+    if variants is None:
+        return None
+    kept: list[VariantDraft] = []
+    seen: set[str] = set()
+    for variant in variants:
+        if _variant_locale_problem(variant.locale, seen, settings):
+            problems["variants"] = f"There is no language {variant.locale!r} to write a version in."
+            continue
+        seen.add(variant.locale)
+        if variant.empty:
+            continue
+        subject, body = _content(variant.subject, variant.body, settings, problems, variant.locale)
+        kept.append(VariantDraft(variant.locale, subject, body))
+    return tuple(kept)
+
+
 def _validated(
     session: Session, draft: CampaignDraft, settings: MailSettings | None
 ) -> CampaignDraft:
     problems: dict[str, str] = {}
     name = " ".join(_cleaned(draft.name, TextKind.LINE, "name", problems).split())
-    subject = " ".join(_cleaned(draft.subject, TextKind.LINE, "subject", problems).split())
-    body = _cleaned(draft.body, TextKind.TEXT, "body", problems)
     if "name" in problems:
         pass
     elif not name:
         problems["name"] = "Give the campaign a name (only recruiters see it)."
     elif len(name) > MAX_NAME:
         problems["name"] = f"The name can be at most {MAX_NAME} characters."
-    if "subject" in problems:
-        pass
-    elif not subject:
-        problems["subject"] = "Enter the subject line candidates will see."
-    elif len(subject) > MAX_SUBJECT:
-        problems["subject"] = f"The subject can be at most {MAX_SUBJECT} characters."
-    if "body" in problems:
-        pass
-    elif not body:
-        problems["body"] = "Write the message (Markdown is fine)."
-    elif len(body) > MAX_BODY:
-        problems["body"] = f"The message can be at most {MAX_BODY:,} characters."
-    elif problem := content_problem(body, settings, subject):
-        problems["body"] = problem
+    subject, body = _content(draft.subject, draft.body, settings, problems)
+    variants = _validated_variants(draft.variants, settings, problems)
     wanted = sorted(set(draft.interest_ids))
     if draft.by_interest and not wanted:
         problems["interest_ids"] = "Tick at least one interest, or choose everyone opted in."
@@ -305,7 +464,7 @@ def _validated(
             problems["interest_ids"] = "Choose interests from the list; one no longer exists."
     if problems:
         raise CampaignError("the campaign has problems", problems)
-    return CampaignDraft(name, subject, body, wanted, by_interest=bool(wanted))
+    return CampaignDraft(name, subject, body, wanted, by_interest=bool(wanted), variants=variants)
 
 
 def save_draft(
@@ -327,15 +486,49 @@ def save_draft(
             raise CampaignError(f"a {campaign.status.value} campaign can no longer be edited")
     campaign.name, campaign.subject, campaign.body = clean.name, clean.subject, clean.body
     campaign.audience = {"interest_ids": clean.interest_ids}
+    if clean.variants is not None:
+        _store_variants(campaign, clean.variants)
     session.flush()
     return campaign
 
 
-def check_sendable(campaign: Campaign, settings: MailSettings | None) -> None:
-    """Raise `CampaignError` (the problem under "body") if the content rules block sending."""
+def _store_variants(campaign: Campaign, variants: tuple[VariantDraft, ...]) -> None:
+    """Make the campaign's variants exactly `variants` (updated in place, others removed)."""
+    stored = {v.locale: v for v in campaign.variants}
+    wanted = {v.locale: v for v in variants}
+    for locale, old in stored.items():
+        if locale not in wanted:
+            campaign.variants.remove(old)
+    for locale, new in wanted.items():
+        row = stored.get(locale)
+        if row is None:
+            row = CampaignVariant(locale=locale, subject=new.subject, body=new.body)
+            campaign.variants.append(row)
+        else:
+            row.subject, row.body = new.subject, new.body
+
+
+def sendable_problem(campaign: Campaign, settings: MailSettings | None) -> tuple[str, str] | None:
+    """The first content rule the default or a variant breaks: (field key, message); or None.
+
+    A variant's problem names its language and is keyed "body-<locale>".
+    """
     problem = content_problem(campaign.body, settings, campaign.subject)
     if problem is not None:
-        raise CampaignError(problem, {"body": problem})
+        return "body", problem
+    for variant in campaign.variants:
+        problem = content_problem(variant.body, settings, variant.subject)
+        if problem is not None:
+            return f"body-{variant.locale}", f"{language_name(variant.locale)} version: {problem}"
+    return None
+
+
+def check_sendable(campaign: Campaign, settings: MailSettings | None) -> None:
+    """Raise `CampaignError` (the problem under its body's key) if content rules block sending."""
+    found = sendable_problem(campaign, settings)
+    if found is not None:
+        key, problem = found
+        raise CampaignError(problem, {key: problem})
 
 
 def schedule_campaign(
@@ -554,21 +747,31 @@ def render_preview(
     *,
     renderer: Renderer | None = None,
     candidate_id: int | None = None,
+    locale: str | None = None,
 ) -> RenderedEmail:
-    """The campaign as `candidate_id` (or a generic reader) would get it; links are stand-ins."""
+    """The campaign as `candidate_id` (or a generic reader) would get it; links are stand-ins.
+
+    With `locale`, as a reader of that language gets it: their variant (or the
+    default) in a wrapper and footer of that language. Without, the default in English.
+    """
     campaign = get_campaign(session, campaign_id)
     first_name = ""
     if candidate_id is not None:
         candidate = session.get(Candidate, candidate_id)
         first_name = candidate.first_name if candidate is not None else ""
+    variants = usable_variants(campaign, settings.locales)
+    chosen = variant_locale(locale, variants)
+    source: Campaign | CampaignVariant = campaign if chosen is None else variants[chosen]
     console = f"{settings.base_url}/admin/campaigns/{campaign.id}"
+    wrapper = supported_locale(locale, settings.locales)
     context = {
-        **campaign_context(settings, campaign.subject, campaign.body),
+        **campaign_context(settings, source.subject, source.body),
+        "reason": footer_reason(settings, wrapper),
         "first_name": first_name,
         "preferences_url": console,
         "unsubscribe_url": console,
     }
-    return (renderer or Renderer()).render("campaign", context)
+    return (renderer or Renderer(locales=settings.locales)).render("campaign", context, wrapper)
 
 
 def send_test(
@@ -577,11 +780,13 @@ def send_test(
     recruiter_id: int,
     *,
     settings: MailSettings | None = None,
+    locale: str | None = None,
 ) -> str:
     """Queue one test of the campaign to the recruiter's own address; returns that address.
 
     It is a campaign row with no candidate and ``"test": true`` in its context,
-    which eligibility lets through only for an active recruiter's address.
+    which eligibility lets through only for an active recruiter's address. With
+    `locale` it is the email a reader of that language gets (variant and footer).
     """
     campaign = get_campaign(session, campaign_id)
     recruiter = session.get(RecruiterUser, recruiter_id)
@@ -595,7 +800,12 @@ def send_test(
         template="campaign",
         to_address=recruiter.email,
         dedupe_key=f"campaign-test:{campaign.id}:{recruiter.id}:{at.timestamp():.6f}",
-        context={"campaign_id": campaign.id, "test": True},
+        context={
+            "campaign_id": campaign.id,
+            "test": True,
+            # English is what a row without a locale is written in anyway.
+            **({LOCALE_KEY: locale} if locale and locale != SOURCE_LOCALE else {}),
+        },
         deliver_within=timedelta(hours=1),
     )
     return recruiter.email

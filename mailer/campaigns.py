@@ -27,7 +27,7 @@ such a row through only when its address belongs to an active recruiter.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -36,11 +36,18 @@ import markdown
 import nh3
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mailer.config import MailSettings
-from mailer.i18n import SOURCE_LOCALE, message_locales, translations
-from mailer.models import Campaign, CampaignStatus, OutboxMessage
+from mailer.i18n import (
+    LOCALE_KEY,
+    SOURCE_LOCALE,
+    candidate_locales,
+    matching_locale,
+    message_locale,
+    translations,
+)
+from mailer.models import Campaign, CampaignStatus, CampaignVariant, OutboxMessage
 from mailer.outbox import Hold
 from mailer.render import Renderer
 from mailer.reputation import PAUSE_REASON
@@ -301,7 +308,7 @@ class EmailSize:
         return f"{MAX_EMAIL_HTML_BYTES / 1000:,.0f} KB"
 
 
-def _reason(settings: MailSettings, locale: str = SOURCE_LOCALE) -> str:
+def footer_reason(settings: MailSettings, locale: str = SOURCE_LOCALE) -> str:
     """The footer's "why you get this", in the reader's language."""
     _ = translations(locale).gettext
     return _("You opted in to emails from the %(company)s talent community.") % {
@@ -317,7 +324,7 @@ def campaign_context(settings: MailSettings, subject: str, body: str) -> dict[st
         "subject": subject,
         "body_text": html_text(html),
         "body_html": html,
-        "reason": _reason(settings),
+        "reason": footer_reason(settings),
     }
 
 
@@ -377,21 +384,40 @@ def is_test(message: OutboxMessage) -> bool:
     return message.context.get("test") is True and message.candidate_id is None
 
 
+def usable_variants(campaign: Campaign, locales: Collection[str]) -> dict[str, CampaignVariant]:
+    """The campaign's variants by locale, those in a supported locale only."""
+    return {v.locale: v for v in campaign.variants if v.locale in locales}
+
+
+def variant_locale(requested: object, variants: Mapping[str, object]) -> str | None:
+    """The locale of the variant a reader of `requested` gets; None: the default."""
+    return matching_locale(requested, variants)
+
+
 def campaign_parts(
     session: Session, messages: Sequence[OutboxMessage], settings: MailSettings
 ) -> dict[int, dict[str, Any] | str | Hold]:
     """Per outbox id: subject, bodies and footer reason; a cancelled campaign is a skip.
 
+    Each reader gets the variant of their language, or the default (module docstring).
     A paused campaign's rows are held (`Hold`): not sent, not lost.
     """
     ids = {m.context.get("campaign_id") for m in messages}
     campaigns = {
-        c.id: c for c in session.scalars(select(Campaign).where(Campaign.id.in_(ids - {None})))
+        c.id: c
+        for c in session.scalars(
+            select(Campaign)
+            .where(Campaign.id.in_(ids - {None}))
+            .options(selectinload(Campaign.variants))
+        )
     }
-    locales = message_locales(session, messages, settings.locales)
-    reasons = {locale: _reason(settings, locale) for locale in set(locales.values())}
-    html: dict[int, Markup] = {}
-    text: dict[int, str] = {}
+    variants = {c.id: usable_variants(c, settings.locales) for c in campaigns.values()}
+    stored = candidate_locales(
+        session, {m.candidate_id for m in messages if m.candidate_id is not None}
+    )
+    reasons: dict[str, str] = {}
+    # Per (campaign, variant locale or None for the default): subject, HTML and text.
+    contents: dict[tuple[int, str | None], tuple[str, Markup, str]] = {}
     parts: dict[int, dict[str, Any] | str | Hold] = {}
     for message in messages:
         campaign = campaigns.get(message.context.get("campaign_id"))  # type: ignore[arg-type]
@@ -405,19 +431,28 @@ def campaign_parts(
         if campaign.status is CampaignStatus.PAUSED and not test:
             parts[message.id] = Hold(PAUSE_REASON)
             continue
-        if campaign.id not in html:
-            html[campaign.id] = body_html(campaign.body)
-            text[campaign.id] = html_text(html[campaign.id])
+        own = stored.get(message.candidate_id) if message.candidate_id is not None else None
+        locale = message_locale(own, message.context, settings.locales)
+        if locale not in reasons:
+            reasons[locale] = footer_reason(settings, locale)
+        requested = own if message.candidate_id is not None else message.context.get(LOCALE_KEY)
+        chosen = variant_locale(requested, variants[campaign.id])
+        key = (campaign.id, chosen)
+        if key not in contents:
+            source = campaign if chosen is None else variants[campaign.id][chosen]
+            html = body_html(source.body)
+            contents[key] = (source.subject, html, html_text(html))
+        subject, html, text = contents[key]
         part: dict[str, Any] = {
-            "subject": campaign.subject,
-            "body_text": text[campaign.id],
-            "body_html": html[campaign.id],
-            "reason": reasons[locales[message.id]],
+            "subject": subject,
+            "body_text": text,
+            "body_html": html,
+            "reason": reasons[locale],
         }
         if test:
             console = f"{settings.base_url}/admin/campaigns/{campaign.id}"
             part.update(
-                subject=TEST_SUBJECT_PREFIX + campaign.subject,
+                subject=TEST_SUBJECT_PREFIX + subject,
                 reason="This is a test send to a recruiter; each recipient's footer "
                 "has their own Manage preferences and Unsubscribe links.",
                 preferences_url=console,

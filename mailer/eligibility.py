@@ -82,12 +82,13 @@ def _check(
             Candidate.token_version,
             Candidate.status,
             Candidate.email,
+            Candidate.locale,
             Candidate.first_name,
             Candidate.email_verified_at,
         ).where(among(session, Candidate.id, candidate_ids))
     ):
         result.candidates[row.id] = LinkOwner(
-            row.id, row.public_id, row.token_version, row.status, row.email
+            row.id, row.public_id, row.token_version, row.status, row.email, row.locale
         )
         result.first_names[row.id] = row.first_name if row.email_verified_at else ""
     campaign_ids = {

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailer.classify import BounceCategory
 from preferences.clock import now
@@ -44,6 +44,32 @@ class Campaign(Base):
         ForeignKey("recruiter_users.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    # Its subject and body in other languages; `subject` and `body` above are the
+    # default, written in DEFAULT_LOCALE, for everyone whose language has none.
+    variants: Mapped[list[CampaignVariant]] = relationship(
+        back_populates="campaign",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="CampaignVariant.locale",
+    )
+
+
+class CampaignVariant(Base):
+    """A campaign's subject and body in one language (mailer.campaign_admin picks it).
+
+    A recipient whose `Candidate.locale` matches `locale` (by language: "es-MX"
+    gets "es") receives this subject and body instead of the campaign's default.
+    """
+
+    __tablename__ = "campaign_variants"
+    __table_args__ = (UniqueConstraint("campaign_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(35))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    campaign: Mapped[Campaign] = relationship(back_populates="variants")
 
 
 class MessageKind(enum.StrEnum):

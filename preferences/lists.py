@@ -34,7 +34,7 @@ from preferences.models import (
 from preferences.phrases import N_, Phrase, PhraseList, ngettext
 from preferences.saved_searches import withdraw_saved_search
 from preferences.subscriptions import set_mass_email_status, withdraw_interest
-from preferences.tokens import LinkOwner, LinkPurpose, link_owner, read_link_token
+from preferences.tokens import LinkData, LinkOwner, LinkPurpose, link_owner, read_link_token
 
 MASS_EMAIL_REF = "mass_email"
 _INTEREST_REF = re.compile(r"interest:([1-9][0-9]{0,17})")
@@ -378,6 +378,11 @@ class OneClickLink:
     candidate: LinkOwner
     list_ref: object
 
+    @classmethod
+    def of(cls, link: LinkData, owner: LinkOwner) -> OneClickLink:
+        """The one-click link a verified token (`link`) of `owner` makes."""
+        return cls(owner, link.extra.get("l"))
+
     def resolve(self, session: Session) -> ResolvedList:
         """The list the token names; raises `UnknownList` or `ListUnavailable`."""
         return resolve_list(session, parse_list_ref(self.list_ref), candidate_id=self.candidate.id)
@@ -391,7 +396,7 @@ def read_one_click_link(session: Session, secret_keys: Sequence[str], token: str
     requests that arrive by email, so both accept exactly the same tokens.
     """
     link = read_link_token(secret_keys, LinkPurpose.ONE_CLICK, token)
-    return OneClickLink(link_owner(session, link), link.extra.get("l"))
+    return OneClickLink.of(link, link_owner(session, link))
 
 
 def one_click_unsubscribe(

@@ -171,7 +171,12 @@ def read_link_token(
 # Built once: every signed link starts with this lookup.
 _BY_PUBLIC_ID = select(Candidate).where(Candidate.public_id == bindparam("public_id"))
 _OWNER_BY_PUBLIC_ID = select(
-    Candidate.id, Candidate.public_id, Candidate.token_version, Candidate.status, Candidate.email
+    Candidate.id,
+    Candidate.public_id,
+    Candidate.token_version,
+    Candidate.status,
+    Candidate.email,
+    Candidate.locale,
 ).where(Candidate.public_id == bindparam("public_id"))
 
 
@@ -183,6 +188,8 @@ class LinkOwner(NamedTuple):
     token_version: int
     status: CandidateStatus
     email: str
+    # The language their pages and emails are in (a stand-in owner: the source language).
+    locale: str = "en"
 
 
 def _check_link_owner(status: CandidateStatus, token_version: int, data: LinkData) -> None:

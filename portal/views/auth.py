@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from jobs.wording import N_
+from portal import i18n
 from portal.auth import accounts, oidc
 from portal.i18n import gettext as _
 from portal.web import sessions
@@ -79,7 +80,9 @@ def login_link(token: str) -> Any:
             candidate = accounts.use_login_link(db(), link)
             sessions.log_in(db(), candidate, by_link=True)
             return redirect(url_for("dashboard.home"))
-        accounts.candidate_for_link_check(db(), link)
+        # In her language (a `?lang=` still wins), though not through the language hook:
+        # storing a choice there would change the account and so use the link up.
+        i18n.use_candidate_locale(accounts.candidate_for_link_check(db(), link).locale)
     except LinkExpired:
         return render_template("auth/link_problem.html", expired=True), 410
     except InvalidLink:

@@ -1,4 +1,10 @@
-"""Console pages for mass campaigns: list, write, preview the audience, test, schedule, cancel."""
+"""Console pages for mass campaigns: list, write, preview the audience, test, schedule, cancel.
+
+The write page has one fieldset per supported language besides the default
+(DEFAULT_LOCALE): that language's subject and body, left empty for "send the
+default". `static/campaign_languages.js` turns the fieldsets into ARIA tabs; without
+JavaScript they are simply one after the other.
+"""
 
 from __future__ import annotations
 
@@ -26,10 +32,12 @@ from mailer.campaign_admin import (
     CampaignDraft,
     CampaignError,
     CampaignNotFound,
+    VariantDraft,
     active_interests,
     audience_interest_ids,
     cancel_campaign,
     get_campaign,
+    language_name,
     list_campaigns,
     preview_campaign_audience,
     render_preview,
@@ -37,11 +45,13 @@ from mailer.campaign_admin import (
     schedule_campaign,
     send_now,
     send_test,
+    sendable_problem,
 )
 from mailer.campaigns import body_html, content_problem, email_size
 from mailer.models import Campaign, CampaignStatus
 from mailer.reputation import ResumeError, alarm_of, held_count, resume_campaign
 from mailer.sends import CAMPAIGN
+from portal.i18n import ui_default
 from portal.views.admin import current_recruiter, recruiter_required
 from portal.web.forms import form_ids
 from portal.web.runtime import db, settings
@@ -104,6 +114,38 @@ def _chosen_interests() -> list[int]:
     return form_ids(request.form.getlist("interest_ids"))
 
 
+def default_locale() -> str:
+    """The language a campaign's own subject and body are written in (DEFAULT_LOCALE)."""
+    return ui_default(settings())
+
+
+def variant_locales() -> list[str]:
+    """The languages a campaign may have a variant in: the supported ones but the default."""
+    default = default_locale()
+    return [locale for locale in settings().supported_locales if locale != default]
+
+
+def _language_names() -> dict[str, str]:
+    return {locale: language_name(locale) for locale in settings().supported_locales}
+
+
+def _posted_variants() -> tuple[VariantDraft, ...]:
+    return tuple(
+        VariantDraft(
+            locale,
+            request.form.get(f"subject-{locale}", ""),
+            request.form.get(f"body-{locale}", ""),
+        )
+        for locale in variant_locales()
+    )
+
+
+def _stored_variants(campaign: Campaign | None) -> dict[str, tuple[str, str]]:
+    if campaign is None:
+        return {}
+    return {v.locale: (v.subject, v.body) for v in campaign.variants}
+
+
 def _edit(campaign: Campaign | None) -> Any:
     form = CampaignForm(obj=campaign)
     interests = active_interests(db())
@@ -114,21 +156,31 @@ def _edit(campaign: Campaign | None) -> Any:
     preview = None
     size = None
     problem = None
+    preview_locale = None
+    variants = _stored_variants(campaign)
     if form.validate_on_submit():
         chosen = _chosen_interests()
         by_interest = form.audience.data == "interests"
+        posted = _posted_variants()
+        variants = {v.locale: (v.subject, v.body) for v in posted}
         draft = CampaignDraft(
             form.name.data or "",
             form.subject.data or "",
             form.body.data or "",
             chosen if by_interest else [],
             by_interest=by_interest,
+            variants=posted,
         )
-        if request.form.get("action") == "preview":
-            preview = body_html(draft.body)
+        action = request.form.get("action", "")
+        if action == "preview" or action.removeprefix("preview-") in variants:
+            preview_locale = action.removeprefix("preview-") if action != "preview" else None
+            subject, body = (
+                variants[preview_locale] if preview_locale else (draft.subject, draft.body)
+            )
+            preview = body_html(body)
             mail = settings().mail_settings()
-            size = email_size(mail, draft.subject, draft.body)
-            problem = content_problem(draft.body, mail, draft.subject)
+            size = email_size(mail, subject, body)
+            problem = content_problem(body, mail, subject)
         else:
             try:
                 saved = save_draft(
@@ -152,8 +204,13 @@ def _edit(campaign: Campaign | None) -> Any:
         chosen=set(chosen),
         problems=problems,
         preview=preview,
+        preview_locale=preview_locale,
         size=size,
         content_problem=problem,
+        default_locale=default_locale(),
+        variant_locales=variant_locales(),
+        language_names=_language_names(),
+        variants=variants,
     ), status
 
 
@@ -173,21 +230,34 @@ def edit(campaign_id: int) -> Any:
     return _edit(campaign)
 
 
+def _preview_locale(campaign: Campaign) -> str | None:
+    """The language the detail page previews (`?preview=`): one of the campaign's variants."""
+    wanted = request.args.get("preview", "")
+    return wanted if wanted in {v.locale for v in campaign.variants} else None
+
+
 def _detail(campaign: Campaign, schedule_form: ScheduleForm, problems: dict[str, str]) -> Any:
     interests = {i.id: i.name for i in active_interests(db())}
     chosen = [interests.get(i, f"interest {i}") for i in audience_interest_ids(campaign)]
     mail = settings().mail_settings()
+    shown = _preview_locale(campaign)
+    source = next((v for v in campaign.variants if v.locale == shown), campaign)
+    blocked = sendable_problem(campaign, mail)
     return render_template(
         "admin/campaigns/detail.html",
         campaign=campaign,
         audience_names=chosen,
-        preview=preview_campaign_audience(db(), campaign.id),
+        preview=preview_campaign_audience(db(), campaign.id, mail.locales),
         schedule_form=schedule_form,
         action_form=ActionForm(),
         problems=problems,
-        size=email_size(mail, campaign.subject, campaign.body),
+        size=email_size(mail, source.subject, source.body),
+        preview_locale=shown,
+        default_locale=default_locale(),
+        language_names=_language_names(),
+        language_name=language_name,
         # Blocks Send now, Schedule and the test send (the service functions refuse them too).
-        content_problem=content_problem(campaign.body, mail, campaign.subject),
+        content_problem=blocked[1] if blocked else None,
         editable=campaign.status in EDITABLE,
         cancellable=campaign.status
         in (
@@ -212,10 +282,17 @@ def detail(campaign_id: int) -> Any:
 @bp.get("/<int:campaign_id>/preview.html")
 @recruiter_required
 def preview_html(campaign_id: int) -> Any:
-    """The rendered email for a sample recipient, sandboxed: no scripts, no same-origin access."""
+    """The rendered email for a sample recipient, sandboxed: no scripts, no same-origin access.
+
+    `?lang=` shows it as a reader of that language gets it (their variant, their footer).
+    """
     campaign = _campaign_or_404(campaign_id)
     sample = preview_campaign_audience(db(), campaign.id).sample_candidate_id
-    email = render_preview(db(), campaign.id, settings().mail_settings(), candidate_id=sample)
+    wanted = request.args.get("lang", "")
+    locale = wanted if wanted in settings().supported_locales else default_locale()
+    email = render_preview(
+        db(), campaign.id, settings().mail_settings(), candidate_id=sample, locale=locale
+    )
     response = Response(email.html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PREVIEW_CSP
     return response
@@ -227,12 +304,17 @@ def test_send(campaign_id: int) -> Any:
     campaign = _campaign_or_404(campaign_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    wanted = request.form.get("locale", "")
+    locale = wanted if wanted in settings().supported_locales else default_locale()
     try:
-        address = send_test(db(), campaign.id, _recruiter_id(), settings=settings().mail_settings())
+        address = send_test(
+            db(), campaign.id, _recruiter_id(), settings=settings().mail_settings(), locale=locale
+        )
     except CampaignError as exc:
         flash(_sentence(exc), "campaign")
     else:
-        flash(f"A test is on its way to {address}.", "campaign")
+        which = "" if locale == default_locale() else f" ({language_name(locale)} version)"
+        flash(f"A test{which} is on its way to {address}.", "campaign")
     return redirect(url_for(".detail", campaign_id=campaign.id))
 
 

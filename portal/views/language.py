@@ -17,7 +17,7 @@ from typing import Any, Final, NamedTuple
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portal import i18n
@@ -30,10 +30,11 @@ from portal.views.preferences import (
     link_form_token,
 )
 from portal.web import sessions
+from portal.web.link_owners import signed_link_owner
 from portal.web.runtime import db, settings
 from portal.web.signed_routes import LinkToken
 from preferences.language import set_candidate_language
-from preferences.models import Candidate, CandidateStatus
+from preferences.models import Candidate
 from preferences.tokens import (
     InvalidLink,
     LinkExpired,
@@ -51,6 +52,8 @@ SIGNED_PAGES: Final = {
     "preferences.saved_search": LinkPurpose.PREFERENCES,
     "unsubscribe.one_click": LinkPurpose.ONE_CLICK,
     "language.signed": LinkPurpose.PREFERENCES,
+    # The emailed confirmation link, often opened in another browser than the form's.
+    "connect.confirm": LinkPurpose.CONFIRM_EMAIL,
 }
 # Pages of the signed-in candidate.
 SIGNED_IN_BLUEPRINTS: Final = frozenset({"dashboard"})
@@ -64,27 +67,17 @@ VIA_PREFERENCE_CENTER: Final = "preference_center"
 VIA_DASHBOARD: Final = "dashboard"
 VIA_ADDRESS: Final = "lang_parameter"
 
-# Built once: the language of the candidate a signed link names.
-_LOCALE_BY_PUBLIC_ID = select(Candidate.locale, Candidate.token_version, Candidate.status).where(
-    Candidate.public_id == bindparam("public_id")
-)
-
 
 def _signed_candidate_locale(purpose: LinkPurpose, token: LinkToken) -> tuple[str, str] | None:
     """(public id, stored language) of the active candidate a valid link names; else None.
 
-    One Core query, no ORM object: the preference center is the busiest signed page.
+    The view reads the same owner (`signed_link_owner` finds it once per request).
     """
     try:
-        link = read_link_token(settings().secret_keys, purpose, token)
-    except InvalidLink:  # the view answers with its own page for a bad or old link
+        _link, owner = signed_link_owner(purpose, token)
+    except InvalidLink:  # the view answers with its own page for a bad, old or revoked link
         return None
-    row = db().connection().execute(_LOCALE_BY_PUBLIC_ID, {"public_id": link.public_id}).first()
-    if row is None or row.status is CandidateStatus.DELETED:
-        return None
-    if row.token_version != link.token_version:
-        return None
-    return link.public_id, row.locale
+    return owner.public_id, owner.locale
 
 
 def _the_candidate() -> tuple[Candidate | str, str] | None:

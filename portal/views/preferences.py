@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from portal.connect.submit import MASS_EMAIL_WORDING
 from portal.i18n import SOURCE_LOCALE, current_locale
 from portal.i18n import gettext as _
+from portal.web.link_owners import signed_link_owner
 from portal.web.links import send_preference_link
 from portal.web.phrases import register_filters, translate
 from portal.web.runtime import db, settings
@@ -60,7 +61,6 @@ from preferences.tokens import (
     LinkOwner,
     LinkPurpose,
     candidate_for_link,
-    link_owner,
     make_link_token,
     read_link_token,
 )
@@ -332,12 +332,11 @@ def center(token: str) -> Any:
     """Show (GET) or save (POST) every subscription choice on one page."""
     action = f"/preferences/{token}"
     try:
-        link = read_link_token(settings().secret_keys, LinkPurpose.PREFERENCES, token)
+        link, owner = signed_link_owner(LinkPurpose.PREFERENCES, token)
         if request.method != "POST":
-            # The busiest page after an alert run: two queries, no ORM objects.
-            return render_center(
-                db(), link_owner(db(), link), action=action, form_csrf=link_form_token(token)
-            )
+            # The busiest page after an alert run: two queries, no ORM objects (the
+            # owner's row was read once, for the page's language, before the view).
+            return render_center(db(), owner, action=action, form_csrf=link_form_token(token))
         candidate = candidate_for_link(db(), link)
     except LinkExpired:
         return expired_link_page()

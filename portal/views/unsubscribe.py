@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.i18n import gettext as _
+from portal.web.link_owners import signed_link_owner
 from portal.web.links import preference_url
 from portal.web.phrases import translate
 from portal.web.runtime import db, settings
@@ -22,13 +23,13 @@ from portal.web.saved_search_words import saved_search_views
 from preferences.db import set_read_only, start_write
 from preferences.lists import (
     ListUnavailable,
+    OneClickLink,
     ResolvedList,
     UnknownList,
     one_click_unsubscribe,
-    read_one_click_link,
 )
 from preferences.models import Interest
-from preferences.tokens import InvalidLink, LinkExpired
+from preferences.tokens import InvalidLink, LinkExpired, LinkPurpose
 
 bp = Blueprint("unsubscribe", __name__)
 
@@ -87,7 +88,7 @@ def one_click(token: str) -> Response:
     # and take it only for the write itself (start_write, below).
     set_read_only(True)
     try:
-        link = read_one_click_link(session, s.secret_keys, token)
+        link = OneClickLink.of(*signed_link_owner(LinkPurpose.ONE_CLICK, token))
     except LinkExpired:
         return _page(
             "connect/link_expired.html",

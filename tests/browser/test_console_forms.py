@@ -29,12 +29,13 @@ EMAIL = "rob@acme.example.com"
 PASSWORD = "a long recruiter password"
 DANGER = "rgb(180, 35, 24)"
 
-# Each textarea of the form: its width against the form's content box, its height, rows.
+# Each visible textarea of the form (language tabs hide the others): its width against the
+# form's content box, its height, rows.
 TEXTAREAS = """(selector) => {
   const form = document.querySelector(selector);
   const style = getComputedStyle(form);
   const inner = form.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-  return Array.from(form.querySelectorAll('textarea')).map(t => ({
+  return Array.from(form.querySelectorAll('textarea')).filter(t => t.offsetParent !== null).map(t => ({
     name: t.name, width: t.getBoundingClientRect().width, inner,
     height: t.getBoundingClientRect().height, rows: t.rows,
     line: parseFloat(getComputedStyle(t).lineHeight),

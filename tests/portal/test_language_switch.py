@@ -24,6 +24,7 @@ from preferences.db import session_scope
 from preferences.language import AUDIT_ACTION
 from preferences.models import AuditEvent, Candidate, ConsentEvent, ConsentSource
 from preferences.subscriptions import get_or_create_candidate, subscribe
+from preferences.tokens import LinkPurpose, make_link_token
 from tests.conftest import make_settings
 
 from .helpers import add_interest, add_job, csrf_token
@@ -381,13 +382,38 @@ def test_signed_pages_are_in_the_candidates_language(
     headers = {"Accept-Language": "fr"}
     candidate = ana(sessions)
     unsubscribe = one_click_url(settings, candidate, f"interest:{world['design']}")
-    for path in (preference_path(settings, sessions), unsubscribe.removeprefix(settings.base_url)):
+    keys = settings.secret_keys
+    # A sign-in link is good until the account next changes (portal.auth.accounts).
+    unused = candidate.updated_at.isoformat() if candidate.updated_at else ""
+    for path in (
+        preference_path(settings, sessions),
+        unsubscribe.removeprefix(settings.base_url),
+        # The sign-in link's page (its button), and the emailed confirmation link.
+        f"/login/link/{make_link_token(keys, LinkPurpose.LOGIN, candidate, u=unused)}",
+        f"/connect/confirm/{make_link_token(keys, LinkPurpose.CONFIRM_EMAIL, candidate)}",
+    ):
         page = client.get(path, headers=headers)
         assert page.status_code == 200, path
         assert html_tag(page.text) == '<html lang="de" dir="ltr">', path
     # A public page is the visitor's own choice again.
     assert html_tag(client.get("/", headers=headers).text) == '<html lang="es" dir="ltr">'
     assert audit_events(sessions) == []
+
+
+def test_lang_on_the_sign_in_link_page_serves_it_and_keeps_the_link_working(
+    client: FlaskClient, world: dict[str, int], settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    """The footer's language links on the sign-in page must not use the link up."""
+    set_locale(sessions, "de")
+    candidate = ana(sessions)
+    unused = candidate.updated_at.isoformat() if candidate.updated_at else ""
+    token = make_link_token(settings.secret_keys, LinkPurpose.LOGIN, candidate, u=unused)
+    path = f"/login/link/{token}"
+    page = client.get(f"{path}?lang=fr")
+    assert html_tag(page.text) == '<html lang="fr" dir="ltr">'
+    again = client.get(path)
+    assert again.status_code == 200, again.text
+    assert ana(sessions).locale == "de"
 
 
 def test_lang_on_a_signed_page_is_stored_with_an_audit_event(

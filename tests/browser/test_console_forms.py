@@ -35,7 +35,8 @@ TEXTAREAS = """(selector) => {
   const form = document.querySelector(selector);
   const style = getComputedStyle(form);
   const inner = form.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-  return Array.from(form.querySelectorAll('textarea')).filter(t => t.offsetParent !== null).map(t => ({
+  return Array.from(form.querySelectorAll('textarea'))
+    .filter(t => t.offsetParent !== null).map(t => ({
     name: t.name, width: t.getBoundingClientRect().width, inner,
     height: t.getBoundingClientRect().height, rows: t.rows,
     line: parseFloat(getComputedStyle(t).lineHeight),

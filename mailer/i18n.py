@@ -9,6 +9,11 @@ A message's locale (`message_locale`): the candidate's `Candidate.locale` when t
 row has a candidate; else the `locale` the code that queued it stored in its context
 (an address without a candidate, e.g. the farewell to an erased account); else
 English. A locale not among `MailSettings.locales`, or without a catalog, is English.
+
+`add_catalog_directory` lets a process find catalogs outside the repository too (the
+portal's pages and `portal.locales.available_locales` search the same directories).
+Only the test suite uses it, for its pseudo-locale (tests/portal/test_pseudo_locale.py):
+production catalogs all live in the repository.
 """
 
 from __future__ import annotations
@@ -40,6 +45,32 @@ LOCALE_KEY: Final = "locale"
 
 _cache: dict[str, NullTranslations] = {}
 _cache_lock = threading.Lock()
+# Searched after TRANSLATIONS_DIR, in the order added (see the module docstring).
+_extra_directories: list[Path] = []
+
+
+def catalog_directories() -> tuple[Path, ...]:
+    """Where catalogs are looked for: the repository's, then any added directory."""
+    return (TRANSLATIONS_DIR, *_extra_directories)
+
+
+def add_catalog_directory(path: Path) -> None:
+    """Also look for `<locale>/LC_MESSAGES/messages.mo` under `path` (a test's catalog).
+
+    Apps created afterwards serve its locales' pages; mail finds them at once.
+    """
+    with _cache_lock:
+        if path not in _extra_directories:
+            _extra_directories.append(path)
+        _cache.clear()
+
+
+def remove_catalog_directory(path: Path) -> None:
+    """Stop looking under `path` (undoes `add_catalog_directory`)."""
+    with _cache_lock:
+        if path in _extra_directories:
+            _extra_directories.remove(path)
+        _cache.clear()
 
 
 def translations(locale: str) -> NullTranslations:
@@ -50,13 +81,19 @@ def translations(locale: str) -> NullTranslations:
     with _cache_lock:
         found = _cache.get(locale)
         if found is None:
-            if locale == SOURCE_LOCALE:
-                found = NullTranslations()
-            else:
-                # Translations.load falls back to NullTranslations when there is no .mo.
-                found = Translations.load(str(TRANSLATIONS_DIR), [locale], "messages")
+            found = NullTranslations() if locale == SOURCE_LOCALE else _load(locale)
             _cache[locale] = found
         return found
+
+
+def _load(locale: str) -> NullTranslations:
+    """The first catalog of `locale` among `catalog_directories()`; none is NullTranslations."""
+    for directory in catalog_directories():
+        # Translations.load falls back to NullTranslations when there is no .mo.
+        found = Translations.load(str(directory), [locale], "messages")
+        if isinstance(found, Translations):
+            return found
+    return NullTranslations()
 
 
 def matching_locale(value: object, supported: Collection[str]) -> str | None:

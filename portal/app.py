@@ -46,6 +46,7 @@ from portal.views import preferences as preference_center
 from portal.web import interest_names, signed_routes
 from portal.web.limits import init_limiter
 from portal.web.phones import display_phone
+from portal.web.phrases import local_size
 from portal.web.requests import PortalRequest
 from portal.web.runtime import EXTENSION_KEY, Runtime
 from preferences.clock import now
@@ -214,7 +215,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     _install_request_hooks(app, csp)
     # After the request hooks: it reads the database in the request's write mode.
     language.init_app(app)
-    _install_error_pages(app)
+    _install_error_pages(app, settings.max_upload_mb)
 
     # Every page's header and footer links; url_for is slow enough to matter on
     # busy pages, so they are built once per application root.
@@ -307,7 +308,7 @@ def _install_request_hooks(app: Flask, csp: str) -> None:
                 reset_write_mode(token)
 
 
-def _install_error_pages(app: Flask) -> None:
+def _install_error_pages(app: Flask, max_upload_mb: int) -> None:
     # English; each is translated for the request when the page is shown.
     messages = {
         400: (N_("Something in that request was not right"), N_("Please go back and try again.")),
@@ -316,7 +317,7 @@ def _install_error_pages(app: Flask) -> None:
         405: (N_("That didn't work"), N_("This page doesn't accept that kind of request.")),
         413: (
             N_("That file is too large"),
-            N_("Files can be up to 10 MB. Please choose a smaller file and try again."),
+            N_("Files can be up to %(size)s. Please choose a smaller file and try again."),
         ),
         429: (N_("Too many attempts"), N_("Please wait a minute and try again.")),
         500: (N_("Something went wrong on our side"), N_("Please try again in a moment.")),
@@ -324,11 +325,13 @@ def _install_error_pages(app: Flask) -> None:
 
     def render_error(code: int, title: str | None = None, detail: str | None = None) -> Any:
         default_title, default_detail = messages.get(code, messages[500])
+        # The upload cap (MAX_UPLOAD_MB) as the page's language writes a size.
+        values = {"size": local_size(max_upload_mb * 1024 * 1024)} if code == 413 else {}
         body = render_template(
             "error.html",
             code=code,
             title=title or _(default_title),
-            detail=detail or _(default_detail),
+            detail=detail or _(default_detail, **values),
         )
         return body, code
 

@@ -38,7 +38,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from mailer.i18n import matching_locale
+from mailer.i18n import catalog_directories, matching_locale
 from portal.config import DEFAULT_TEXTS
 from portal.locales import SOURCE_LOCALE, TRANSLATIONS_DIR, available_locales
 from portal.web import signed_routes
@@ -394,7 +394,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     Babel(
         app,
         default_locale=ui_default(settings),
-        default_translation_directories=str(TRANSLATIONS_DIR),
+        # The repository's catalogs, then any a test added (mailer.i18n.add_catalog_directory).
+        default_translation_directories=";".join(str(d) for d in catalog_directories()),
         locale_selector=select_locale,
     )
     _install_template_gettext(app)

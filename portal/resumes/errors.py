@@ -31,11 +31,18 @@ class ResumeError(PortalError):
         if message is not None:
             self.message = message
 
-    def display_message(self, gettext: Callable[[str], str]) -> str:
-        """`message` translated by `gettext` (the messages are marked for the catalogs)."""
+    def display_message(
+        self, gettext: Callable[[str], str], format_size: Callable[[int], str] | None = None
+    ) -> str:
+        """`message` translated by `gettext` (the messages are marked for the catalogs);
+        a size in it is written by `format_size` (the reader's locale; default English)."""
         if self.message_pattern is not None:
-            return gettext(self.message_pattern) % dict(self.message_args)
+            return gettext(self.message_pattern) % self.display_args(format_size or human_size)
         return gettext(self.message)
+
+    def display_args(self, format_size: Callable[[int], str]) -> dict[str, object]:
+        """The values of `message_pattern`, sizes written by `format_size`."""
+        return dict(self.message_args)
 
 
 class UnsupportedFile(ResumeError):
@@ -57,6 +64,9 @@ class FileTooLarge(ResumeError):
         self.message_pattern = pattern
         self.message_args = args
         self.max_bytes = max_bytes
+
+    def display_args(self, format_size: Callable[[int], str]) -> dict[str, object]:
+        return {"limit": format_size(self.max_bytes)}
 
 
 class UnsafeArchive(ResumeError):
@@ -131,7 +141,11 @@ class UploadQuotaExceeded(ResumeError):
 
 
 def human_size(n: int) -> str:
-    """Return `n` bytes as a short figure such as "10 MB" or "512 KB"."""
+    """Return `n` bytes as a short figure such as "10 MB" or "512 KB".
+
+    English, for logs and the default message; a page writes sizes in its language with
+    `portal.web.phrases.local_size`.
+    """
     mb = 1024 * 1024
     if n >= mb:
         value = n / mb

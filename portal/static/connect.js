@@ -14,7 +14,8 @@
       var open = panel.hasAttribute("hidden");
       if (open) { panel.removeAttribute("hidden"); } else { panel.setAttribute("hidden", ""); }
       link.setAttribute("aria-expanded", open ? "true" : "false");
-      link.firstChild.textContent = open ? "Hide details" : label;
+      // The page gives the words in its language; English only if an old page lacks them.
+      link.firstChild.textContent = open ? (link.getAttribute("data-hide-label") || "Hide details") : label;
     });
     link.addEventListener("keydown", function (event) {
       if (event.key === " ") { event.preventDefault(); link.click(); }

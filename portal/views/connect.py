@@ -62,6 +62,7 @@ from portal.resumes import (
 )
 from portal.web.forms import form_ids
 from portal.web.links import preference_url
+from portal.web.phrases import local_size
 from portal.web.runtime import db, resume_parser, settings
 from preferences.db import slow_work
 from preferences.interests import active_interests, interest_by_slug
@@ -306,7 +307,7 @@ def resume() -> Any:
         except NoFileChosen:
             error, status = _("Choose a file to upload, or skip this step."), 400
         except ResumeError as exc:
-            error, status = exc.display_message(_), refusal_status(exc)
+            error, status = exc.display_message(_, local_size), refusal_status(exc)
         else:
             return redirect(url_for("connect.review"))
     return _resume_page(status, error)
@@ -337,7 +338,7 @@ def resume_import() -> Any:
             )
         _accept_resume(stored, source)
     except ResumeError as exc:
-        return _resume_page(refusal_status(exc), exc.display_message(_))
+        return _resume_page(refusal_status(exc), exc.display_message(_, local_size))
     return redirect(url_for("connect.review"))
 
 

@@ -14,14 +14,15 @@ from sqlalchemy import select
 
 from jobs.postings import open_jobs_for_interests
 from portal.auth import accounts
-from portal.connect.profile import LABELS, check_profile
+from portal.connect.profile import check_profile, labels
 from portal.connect.uploads import busy_headers, refusal_status, store_form_upload
 from portal.i18n import gettext as _
-from portal.resumes import InterestKeywords, ResumeError, delete_resume, human_size, resume_path
+from portal.resumes import InterestKeywords, ResumeError, delete_resume, resume_path
 from portal.resumes.errors import ParserBusy, ParseRefused
 from portal.resumes.records import current_resume, delete_current_resume, replace_resume
 from portal.views.preferences import apply_undo, manage_search, show_or_save
 from portal.web import sessions
+from portal.web.phrases import local_size
 from portal.web.runtime import db, resume_parser, settings
 from portal.web.saved_search_words import saved_search_views
 from preferences.db import slow_work
@@ -67,7 +68,7 @@ def login_required(view: F) -> F:
 
 @bp.context_processor
 def _resume_helpers() -> dict[str, Any]:
-    return {"file_size": human_size}
+    return {"file_size": local_size}
 
 
 @bp.get("")
@@ -115,7 +116,9 @@ def resume_upload(candidate: Candidate) -> Any:
         )
     except ResumeError as exc:
         # Nothing was stored and nothing changed: the resume on file keeps its row and file.
-        return _home_page(candidate, resume_error=exc.message, status=refusal_status(exc))
+        return _home_page(
+            candidate, resume_error=exc.display_message(_, local_size), status=refusal_status(exc)
+        )
     interests = [
         InterestKeywords(i.id, i.name, list(i.keywords or [])) for i in active_interests(session)
     ]
@@ -130,7 +133,11 @@ def resume_upload(candidate: Candidate) -> Any:
             )
     except ResumeError as exc:
         delete_resume(s.upload_dir, stored.storage_name)
-        message = _(PARSE_REFUSED) if isinstance(exc, ParseRefused) else exc.message
+        message = (
+            _(PARSE_REFUSED)
+            if isinstance(exc, ParseRefused)
+            else exc.display_message(_, local_size)
+        )
         page, status = _home_page(candidate, resume_error=message, status=refusal_status(exc))
         if isinstance(exc, ParserBusy):
             return page, status, busy_headers()
@@ -253,7 +260,7 @@ def profile(candidate: Candidate) -> Any:
         "dashboard/profile.html",
         values=values,
         errors=errors,
-        labels=LABELS,
+        labels=labels(),
         required=settings().required_fields,
     ), (400 if errors else 200)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from babel.lists import format_list
+from babel.units import format_unit
 from flask import Blueprint
 from flask_babel import format_date, get_locale
 from markupsafe import Markup, escape
@@ -55,6 +56,17 @@ def isolate(value: object, direction: str | None = None) -> Markup:
 def local_day(when: date | datetime, style: str = "long") -> str:
     """A day in the page's language: "June 1, 2027" ("long") or "Jun 1, 2027" ("medium")."""
     return translate(PhraseDate(when, style))
+
+
+def local_size(n: int) -> str:
+    """A file size in the page's language with Babel's units: "1.5 MB" or "512 kB" in
+    English, "1,5 Mo" in French (megabytes from 1 MiB, one decimal; else kilobytes)."""
+    mb = 1024 * 1024
+    if n >= mb:
+        value = round(n / mb, 1)
+        shown: float | int = int(value) if value == int(value) else value
+        return format_unit(shown, "digital-megabyte", "short", locale=current_locale())
+    return format_unit(max(1, n // 1024), "digital-kilobyte", "short", locale=current_locale())
 
 
 def register_filters(bp: Blueprint) -> None:

@@ -5,29 +5,15 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog, Message
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from portal.i18n import TRANSLATIONS_DIR, available_locales
 
-ROOT = Path(__file__).resolve().parents[2]
-# As `make translations` extracts: pybabel's defaults (N_ marks a string translated
-# where it is shown) and Flask-Babel's lazy forms.
-KEYWORDS = {
-    "_": None,
-    "N_": None,
-    "gettext": None,
-    "ngettext": (1, 2),
-    "lazy_gettext": None,
-    "lazy_ngettext": (1, 2),
-    "pgettext": ((1, "c"), 2),
-    "npgettext": ((1, "c"), 2, 3),
-}
+from .catalog_support import marked_messages
+
 # %(name)s and %(count)d (gettext), {name} (str.format), and HTML tags with their names.
 _PLACEHOLDER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[sdif]|\{[A-Za-z_][A-Za-z0-9_]*\}")
 _TAG = re.compile(r"</?([a-z][a-z0-9]*)\b")
@@ -42,24 +28,9 @@ def _catalog(locale: str) -> Catalog:
         return read_po(handle, locale=locale)
 
 
-@cache
 def _marked() -> frozenset[tuple[str, str | None]]:
     """Every string the code and templates mark for translation (singular, context)."""
-    with (ROOT / "babel.cfg").open() as handle:
-        method_map, options_map = parse_mapping_cfg(handle)
-    found = set()
-    for _filename, _lineno, message, _comments, context in extract_from_dir(
-        ROOT,
-        method_map,
-        options_map,
-        keywords=KEYWORDS,
-        directory_filter=lambda path: (
-            not Path(path).name.startswith((".", "_"))
-            and Path(path).name not in {"node_modules", "tests", "bench"}
-        ),
-    ):
-        found.add((message[0] if isinstance(message, tuple) else message, context))
-    return frozenset(found)
+    return frozenset((m.singular, m.context) for m in marked_messages())
 
 
 def _forms(message: Message) -> list[str]:

@@ -164,6 +164,10 @@ def test_file_over_the_limit_gets_a_friendly_413(
     over_form_limit = upload(client, "big.pdf", b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024))
     assert over_form_limit.status_code == 413
     assert "That file is too large" in over_form_limit.text
+    assert "Files can be up to 1 MB." in over_form_limit.text  # MAX_UPLOAD_MB, not a fixed 10
+    client.get("/connect?lang=fr")
+    french = upload(client, "big.pdf", b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024))
+    assert "Les fichiers peuvent faire jusqu’à 1\u202fMo." in french.text  # noqa: RUF001
     just_over = upload(client, "big.pdf", b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 10))
     assert just_over.status_code == 413
     assert stored_files(small) == []

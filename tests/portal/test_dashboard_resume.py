@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import Engine, select, text
@@ -18,6 +19,7 @@ from portal.app import create_app
 from portal.auth.accounts import set_password
 from portal.config import Settings
 from portal.resumes import EmptyFile, NoFileChosen, UnsafeArchive, UnsupportedFile, store_upload
+from portal.web.phrases import local_size
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import AuditEvent, Candidate, Resume, ResumeSource
@@ -171,7 +173,7 @@ def test_home_shows_the_resume_on_file_with_replace_and_delete(
     assert page.status_code == 200
     assert "Your resume" in page.text
     assert OLD_NAME in page.text
-    assert f"{len(member.data) // 1024 or 1} KB" in page.text
+    assert f"{len(member.data) // 1024 or 1} kB" in page.text  # Babel's unit (CLDR)
     assert now().strftime("%b %-d, %Y") in page.text
     assert 'enctype="multipart/form-data"' in page.text
     assert '<label for="field-resume">Replace it with a new file</label>' in page.text
@@ -487,3 +489,16 @@ def test_the_newest_of_several_resumes_is_the_one_shown_and_deleted(
     assert row.storage_name == member.storage_name
     assert files(settings) == [member.storage_name]
     assert OLD_NAME in client.get("/dashboard").text
+
+
+@pytest.mark.parametrize(
+    ("lang", "sizes"),
+    [("en", ("1.5 MB", "2 kB")), ("fr", ("1,5\u00a0Mo", "2\u00a0ko")), ("de", ("1,5 MB", "2 kB"))],
+)
+def test_file_sizes_are_written_as_the_page_language_writes_them(
+    app: Flask, lang: str, sizes: tuple[str, str]
+) -> None:
+    """A resume's size (and an upload cap) uses the language's decimal mark and unit."""
+    with app.test_request_context(f"/?lang={lang}"):
+        shown = (local_size(1536 * 1024), local_size(2048))
+    assert tuple(s.replace("\u202f", "\u00a0") for s in shown) == sizes

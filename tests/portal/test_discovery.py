@@ -218,6 +218,10 @@ def test_atom_feed_of_new_jobs_and_per_interest(
     assert client.get("/jobs.atom?interest=nope").status_code == 404
     assert client.get("/jobs.atom?interest=da%00ta").status_code == 200
     assert 'type="application/atom+xml"' in client.get("/jobs").text
+    # In the reader's language, as the pages are (`?lang=`, then Accept-Language).
+    spanish = parse_xml(client.get("/jobs.atom?interest=data&lang=es").data)
+    assert spanish.findtext(f"{ATOM}title") == "Ofertas de Data & Analytics en Acme"
+    assert spanish.get("{http://www.w3.org/XML/1998/namespace}lang") == "es"
 
 
 def test_robots_allows_public_pages_and_disallows_signed_ones_and_the_console(

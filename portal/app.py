@@ -22,6 +22,7 @@ from portal.config import Settings, load_settings
 from portal.console import idn
 from portal.i18n import gettext as _
 from portal.resumes.sandbox import ParseBudget, ResumeParser
+from portal.templating import PortalEnvironment
 from portal.views import (
     admin,
     api,
@@ -101,6 +102,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(overrides=config)
     app = Flask("portal", instance_path=str(settings.instance_dir.resolve()))
     app.request_class = PortalRequest
+    app.jinja_environment = PortalEnvironment  # before anything makes `app.jinja_env`
     secure = settings.base_url.startswith("https://")
     app.config.update(
         SECRET_KEY=settings.secret_keys[0],

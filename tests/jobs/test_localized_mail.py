@@ -41,6 +41,7 @@ READERS = {
     "ben@example.com": "de",
     "chadi@example.com": "ar",
     "dora@example.com": "pt-BR",
+    "eve@example.com": "fr",
 }
 
 
@@ -165,6 +166,16 @@ def delivered(
             ],
         ),
         (
+            "eve@example.com",
+            "Nouvelles offres chez Acme : Backend engineer et 2 autres",
+            [
+                "Bonjour Sam,",
+                "3 nouvelles offres chez Acme correspondent à vos alertes emploi :",
+                "Vous êtes abonné aux alertes emploi pour Engineering chez Acme.",
+                "Se désabonner : https://careers.acme.example.com/unsubscribe/",
+            ],
+        ),
+        (
             "dora@example.com",
             "New jobs at Acme: Backend engineer and 2 more",
             [
@@ -204,6 +215,11 @@ def test_digest_arrives_in_the_readers_language(
             "Abmelden",
         ),
         ("chadi@example.com", "وافقت على تلقي رسائل من مجتمع المواهب لدى Acme.", "إلغاء الاشتراك"),
+        (
+            "eve@example.com",
+            "Vous avez accepté de recevoir des e-mails de la communauté de talents Acme.",
+            "Se désabonner",
+        ),
         (
             "dora@example.com",
             "You opted in to emails from the Acme talent community.",

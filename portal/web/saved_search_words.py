@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from jobs.search_criteria import describe, saved_criteria
@@ -78,6 +78,13 @@ _VIEW_COLUMNS = select(
 ).outerjoin(Interest, Interest.id == SavedSearch.interest_id)
 
 
+# A candidate's kept searches (removed ones left out), oldest first.
+_KEPT = _VIEW_COLUMNS.where(
+    SavedSearch.candidate_id == bindparam("candidate_id"),
+    SavedSearch.status != SubscriptionStatus.UNSUBSCRIBED,
+).order_by(SavedSearch.created_at, SavedSearch.id)
+
+
 def saved_search_views(
     session: Session, candidate_id: int, ids: Collection[int] | None = None
 ) -> list[SearchView]:
@@ -86,12 +93,14 @@ def saved_search_views(
     Without `ids`, those they keep (removed ones left out); with `ids`, those of
     them the candidate has, whatever their status.
     """
-    query = _VIEW_COLUMNS.where(SavedSearch.candidate_id == candidate_id)
     if ids is None:
-        query = query.where(SavedSearch.status != SubscriptionStatus.UNSUBSCRIBED)
+        # The preference page's own list: a statement built once, run as plain Core.
+        rows = session.connection().execute(_KEPT, {"candidate_id": candidate_id}).all()
     else:
-        query = query.where(SavedSearch.id.in_(list(ids)))
-    rows = session.execute(query.order_by(SavedSearch.created_at, SavedSearch.id)).all()
+        query = _VIEW_COLUMNS.where(
+            SavedSearch.candidate_id == candidate_id, SavedSearch.id.in_(list(ids))
+        )
+        rows = session.execute(query.order_by(SavedSearch.created_at, SavedSearch.id)).all()
     views = []
     names = page_interest_texts() if any(row.interest_name for row in rows) else None
     for row in rows:

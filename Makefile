@@ -20,12 +20,15 @@ $(STAMP): pyproject.toml
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy --statistics -i $< -o $@ 2>&1 | tail -n 1
 
-# Extracts every marked string, then updates each catalog (new strings arrive empty).
+# Extracts every marked candidate string, then updates each catalog (new strings arrive
+# empty); the recruiter console's strings go to console.pot, for a future translation.
 translations: $(STAMP)
 	$(BIN)/pybabel extract --mapping-file babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 -k pgettext:1c,2 -k npgettext:1c,2,3 --no-location --sort-output \
 		--ignore-dirs ".* _* node_modules tests bench" --project "Talent Connect" -o portal/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i portal/translations/messages.pot \
 		-d portal/translations
+	$(BIN)/pybabel extract --mapping-file babel-console.cfg -k lazy_gettext -k lazy_ngettext:1,2 -k pgettext:1c,2 -k npgettext:1c,2,3 --no-location --sort-output \
+		--ignore-dirs ".* _* node_modules tests bench" --project "Talent Connect" -o portal/translations/console.pot .
 
 # The demo company is in Berlin: its new alert schedules start in that time zone.
 run: $(STAMP) $(COMPILED)

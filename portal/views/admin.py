@@ -20,6 +20,7 @@ from flask import (
 from mailer.sink import MaildirStore
 from portal.auth.recruiters import authenticate_recruiter
 from portal.console.overview import console_overview, time_until, when_in_words
+from portal.i18n import gettext as _
 from portal.web import sessions
 from portal.web.forms import RecruiterLoginForm
 from portal.web.runtime import db, settings
@@ -103,7 +104,7 @@ def login() -> Any:
         if user is not None:
             sessions.begin(db(), recruiter=user)
             return redirect(_safe_next(request.args.get("next")))
-        error = "That email and password don't match an active recruiter account."
+        error = _("That email and password don't match an active recruiter account.")
     status = 400 if request.method == "POST" else 200
     return render_template("admin/login.html", form=form, error=error), status
 

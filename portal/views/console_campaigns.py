@@ -51,7 +51,8 @@ from mailer.campaigns import body_html, content_problem, email_size
 from mailer.models import Campaign, CampaignStatus
 from mailer.reputation import ResumeError, alarm_of, held_count, resume_campaign
 from mailer.sends import CAMPAIGN
-from portal.i18n import ui_default
+from portal.i18n import gettext as _
+from portal.i18n import ngettext, ui_default
 from portal.views.admin import current_recruiter, recruiter_required
 from portal.web.forms import form_ids
 from portal.web.runtime import db, settings
@@ -193,7 +194,7 @@ def _edit(campaign: Campaign | None) -> Any:
             except CampaignError as exc:
                 problems = exc.problems or {"form": str(exc)}
             else:
-                flash("The campaign was saved.", "campaign")
+                flash(_("The campaign was saved."), "campaign")
                 return redirect(url_for(".detail", campaign_id=saved.id))
     status = 400 if problems else 200
     return render_template(
@@ -225,7 +226,10 @@ def new() -> Any:
 def edit(campaign_id: int) -> Any:
     campaign = _campaign_or_404(campaign_id)
     if campaign.status not in EDITABLE:
-        flash(f"A {campaign.status.value} campaign can no longer be edited.", "campaign")
+        flash(
+            _("A %(status)s campaign can no longer be edited.", status=campaign.status.value),
+            "campaign",
+        )
         return redirect(url_for(".detail", campaign_id=campaign.id))
     return _edit(campaign)
 
@@ -313,21 +317,28 @@ def test_send(campaign_id: int) -> Any:
     except CampaignError as exc:
         flash(_sentence(exc), "campaign")
     else:
-        which = "" if locale == default_locale() else f" ({language_name(locale)} version)"
-        flash(f"A test{which} is on its way to {address}.", "campaign")
+        if locale == default_locale():
+            sent = _("A test is on its way to %(address)s.", address=address)
+        else:
+            sent = _(
+                "A test (%(language)s version) is on its way to %(address)s.",
+                language=language_name(locale),
+                address=address,
+            )
+        flash(sent, "campaign")
     return redirect(url_for(".detail", campaign_id=campaign.id))
 
 
 def _send_time(form: ScheduleForm) -> datetime:
     """The form's local time in its timezone, as an aware datetime."""
     if form.send_at.data is None:
-        raise CampaignError("no send time", {"send_at": "Enter the date and time to send at."})
+        raise CampaignError("no send time", {"send_at": _("Enter the date and time to send at.")})
     try:
         zone = ZoneInfo((form.timezone.data or "UTC").strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise CampaignError(
             "unknown timezone",
-            {"timezone": "Enter a timezone name such as UTC or Europe/Berlin."},
+            {"timezone": _("Enter a timezone name such as UTC or Europe/Berlin.")},
         ) from None
     return form.send_at.data.replace(tzinfo=zone)
 
@@ -344,7 +355,8 @@ def schedule(campaign_id: int) -> Any:
         schedule_campaign(db(), campaign.id, at, settings=settings().mail_settings())
     except CampaignError as exc:
         return _detail(campaign, form, exc.problems or {"form": str(exc)})
-    flash(f"Scheduled for {at:%Y-%m-%d %H:%M} {at.tzname()}.", "campaign")
+    when = f"{at:%Y-%m-%d %H:%M}"
+    flash(_("Scheduled for %(when)s %(zone)s.", when=when, zone=at.tzname()), "campaign")
     return redirect(url_for(".detail", campaign_id=campaign.id))
 
 
@@ -359,7 +371,10 @@ def send(campaign_id: int) -> Any:
     except CampaignError as exc:
         flash(_sentence(exc), "campaign")
     else:
-        flash(f"Queued for {queued} recipient{'' if queued == 1 else 's'}.", "campaign")
+        flash(
+            ngettext("Queued for %(num)d recipient.", "Queued for %(num)d recipients.", queued),
+            "campaign",
+        )
     return redirect(url_for(".detail", campaign_id=campaign.id))
 
 
@@ -374,8 +389,11 @@ def cancel(campaign_id: int) -> Any:
     except CampaignError as exc:
         flash(str(exc).capitalize() + ".", "campaign")
     else:
-        stopped = f" {pending} message(s) not sent yet will be skipped." if pending else ""
-        flash("The campaign was cancelled." + stopped, "campaign")
+        cancelled = _("The campaign was cancelled.")
+        if pending:
+            skipped = _("%(count)d message(s) not sent yet will be skipped.", count=pending)
+            cancelled = f"{cancelled} {skipped}"
+        flash(cancelled, "campaign")
     return redirect(url_for(".detail", campaign_id=campaign.id))
 
 
@@ -392,8 +410,11 @@ def resume(campaign_id: int) -> Any:
         flash(str(exc).capitalize() + ".", "campaign")
     else:
         flash(
-            f"Sending again: {released} held message{'' if released == 1 else 's'} "
-            "went back to the queue.",
+            ngettext(
+                "Sending again: %(num)d held message went back to the queue.",
+                "Sending again: %(num)d held messages went back to the queue.",
+                released,
+            ),
             "campaign",
         )
     return redirect(url_for(".detail", campaign_id=campaign.id))

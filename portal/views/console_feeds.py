@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_wtf import FlaskForm
 
 from jobs.feed_models import FeedKind, FeedSync, RuleField, SyncStatus
+from jobs.wording import N_
 from portal.console.feeds import (
     KIND_LABELS,
     MAX_INTERVAL,
@@ -26,6 +27,7 @@ from portal.console.feeds import (
     sync_feed,
     update_feed,
 )
+from portal.i18n import gettext as _
 from portal.views.admin import admin_required
 from portal.web.runtime import db, settings
 from preferences.interests import active_interests
@@ -33,9 +35,9 @@ from preferences.interests import active_interests
 bp = Blueprint("console_feeds", __name__, url_prefix="/admin/feeds")
 
 STATUS_LABELS = {
-    SyncStatus.OK: "Synced",
-    SyncStatus.NOT_MODIFIED: "Unchanged (nothing to read)",
-    SyncStatus.FAILED: "Failed",
+    SyncStatus.OK: N_("Synced"),
+    SyncStatus.NOT_MODIFIED: N_("Unchanged (nothing to read)"),
+    SyncStatus.FAILED: N_("Failed"),
 }
 
 
@@ -96,7 +98,12 @@ def new() -> Any:
         except InvalidFeed as exc:
             errors = exc.errors
         else:
-            flash(f"Feed {feed.name} added. Sync it now, or the scheduler will within a minute.")
+            flash(
+                _(
+                    "Feed %(name)s added. Sync it now, or the scheduler will within a minute.",
+                    name=feed.name,
+                )
+            )
             return redirect(url_for("console_feeds.show", feed_id=feed.id))
     return (
         render_template("admin/feeds/new.html", values=values, errors=errors, **_common()),
@@ -147,7 +154,7 @@ def show(feed_id: int) -> Any:
     except InvalidFeed as exc:
         # Nothing was stored: the request's session rolls back on a 4xx.
         return _feed_page(feed_id, values=values, errors=exc.errors, status=400)
-    flash("Feed saved.")
+    flash(_("Feed saved."))
     return redirect(url_for("console_feeds.show", feed_id=feed_id))
 
 
@@ -171,7 +178,7 @@ def add_rule_view(feed_id: int) -> Any:
         add_rule(db(), feed_id, posted["rule_field"], posted["rule_value"], posted["rule_interest"])
     except InvalidFeed as exc:
         return _feed_page(feed_id, rule_errors=exc.errors, rule_values=posted, status=400)
-    flash("Rule added. It applies from the next sync.")
+    flash(_("Rule added. It applies from the next sync."))
     return redirect(url_for("console_feeds.show", feed_id=feed_id) + "#rules")
 
 
@@ -183,7 +190,7 @@ def delete_rule_view(feed_id: int, rule_id: int) -> Any:
         delete_rule(db(), feed_id, rule_id)
     except FeedNotFound:
         abort(404)
-    flash("Rule removed. Postings lose its interest at the next sync.")
+    flash(_("Rule removed. Postings lose its interest at the next sync."))
     return redirect(url_for("console_feeds.show", feed_id=feed_id) + "#rules")
 
 

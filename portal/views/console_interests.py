@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from jobs.posting_admin import merge_interest
+from portal.i18n import gettext as _
 from portal.i18n import ui_default
 from portal.views.console_people import me, show_errors, signed_in
 from portal.web.forms import InterestForm, MergeInterestForm, interest_form_class, language_name
@@ -75,7 +76,7 @@ def create() -> Any:
         )
     except InterestRejected as exc:
         return _list_page(form, show_errors(form, exc.errors))
-    flash(f"Added {interest.name}.")
+    flash(_("Added %(name)s.", name=interest.name))
     return redirect(url_for("console_interests.index"))
 
 
@@ -173,7 +174,7 @@ def edit(interest_id: int) -> Any:
         except InterestRejected as exc:
             errors = show_errors(form, exc.errors)
         else:
-            flash(f"Saved {interest.name}.")
+            flash(_("Saved %(name)s.", name=interest.name))
             return redirect(url_for("console_interests.index"))
     return _edit_page(interest, form, locales, errors), 400
 
@@ -204,13 +205,13 @@ def retire(interest_id: int) -> Any:
             "admin/interests/retire.html",
             interest=interest,
             subscribers=_subscriber_counts().get(interest.id, 0),
-            error="Tick the box to confirm. Nothing has been retired." if asked else None,
+            error=_("Tick the box to confirm. Nothing has been retired.") if asked else None,
         ), (400 if asked else 200)
     try:
         interest = retire_interest(db(), interest_id)
     except InterestRejected as exc:
         return _list_page(InterestForm(formdata=None), list(exc.errors.values()))
-    flash(f"Retired {interest.name}: candidates can no longer choose it.")
+    flash(_("Retired %(name)s: candidates can no longer choose it.", name=interest.name))
     return redirect(url_for("console_interests.index"))
 
 
@@ -230,7 +231,7 @@ def merge(interest_id: int) -> Any:
     confirm_error = None
     if request.method == "POST" and form.validate_on_submit():
         if not _confirmed():
-            confirm_error = "Tick the box to confirm. Nothing has been merged."
+            confirm_error = _("Tick the box to confirm. Nothing has been merged.")
         else:
             try:
                 result = merge_interest(
@@ -240,9 +241,14 @@ def merge(interest_id: int) -> Any:
                 errors = show_errors(form, exc.errors)
             else:
                 flash(
-                    f"Merged {result.source.name} into {result.target.name}: "
-                    f"{result.moved + result.combined} subscriptions moved, "
-                    f"{len(result.to_notify)} candidates will be told by email."
+                    _(
+                        "Merged %(source)s into %(target)s: %(moved)d subscriptions moved, "
+                        "%(told)d candidates will be told by email.",
+                        source=result.source.name,
+                        target=result.target.name,
+                        moved=result.moved + result.combined,
+                        told=len(result.to_notify),
+                    )
                 )
                 return redirect(url_for("console_interests.index"))
     status = 400 if request.method == "POST" else 200

@@ -18,6 +18,7 @@ from jobs.posting_admin import (
 )
 from jobs.posting_fields import DETAIL_FIELDS, details_as_text
 from portal.console.imports import ImportRejected, import_jobs
+from portal.i18n import gettext as _
 from portal.views.console_people import show_errors, signed_in
 from portal.web.forms import ImportJobsForm, JobPostingForm
 from portal.web.runtime import db, settings
@@ -87,7 +88,9 @@ def _save(job: JobPosting | None) -> Any:
         except PostingRejected as exc:
             errors = show_errors(form, exc.errors)
         else:
-            flash(f"Saved {saved.reference}: {saved.title}.")
+            flash(
+                _("Saved %(reference)s: %(title)s.", reference=saved.reference, title=saved.title)
+            )
             return redirect(url_for("console_jobs.index"))
     page = render_template(
         "admin/jobs/form.html",
@@ -121,7 +124,7 @@ def close(job_id: int) -> Any:
         job = close_posting_now(db(), job_id)
     except PostingRejected:
         abort(404)
-    flash(f"Closed {job.reference}: it is no longer on the careers site.")
+    flash(_("Closed %(reference)s: it is no longer on the careers site.", reference=job.reference))
     return redirect(url_for("console_jobs.index"))
 
 
@@ -139,8 +142,14 @@ def import_file() -> Any:
             problems = list(exc.errors)
         else:
             flash(
-                f"Imported {upload.filename}: {result.created} created, "
-                f"{result.updated} updated, {result.unchanged} unchanged."
+                _(
+                    "Imported %(file)s: %(created)d created, %(updated)d updated, "
+                    "%(unchanged)d unchanged.",
+                    file=upload.filename,
+                    created=result.created,
+                    updated=result.updated,
+                    unchanged=result.unchanged,
+                )
             )
             return redirect(url_for("console_jobs.index"))
     status = 400 if request.method == "POST" else 200

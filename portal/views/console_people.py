@@ -21,6 +21,7 @@ from portal.console.recruiter_admin import (
     set_role,
     use_login_link,
 )
+from portal.i18n import gettext as _
 from portal.views.admin import current_recruiter
 from portal.web import sessions
 from portal.web.forms import InviteRecruiterForm
@@ -86,11 +87,11 @@ def _people_page(
 ) -> Any:
     s = settings()
     company = [
-        ("Company name", s.company_name, "TALENTCONNECT_COMPANY_NAME"),
-        ("Postal address", s.postal_address, "TALENTCONNECT_POSTAL_ADDRESS"),
-        ("Portal address", s.base_url, "TALENTCONNECT_BASE_URL"),
-        ("Sender", s.mail_from, "TALENTCONNECT_MAIL_FROM"),
-        ("Brand colour", s.brand_color, "TALENTCONNECT_BRAND_COLOR"),
+        (_("Company name"), s.company_name, "TALENTCONNECT_COMPANY_NAME"),
+        (_("Postal address"), s.postal_address, "TALENTCONNECT_POSTAL_ADDRESS"),
+        (_("Portal address"), s.base_url, "TALENTCONNECT_BASE_URL"),
+        (_("Sender"), s.mail_from, "TALENTCONNECT_MAIL_FROM"),
+        (_("Brand colour"), s.brand_color, "TALENTCONNECT_BRAND_COLOR"),
     ]
     return render_template(
         "admin/recruiters/list.html",
@@ -125,7 +126,7 @@ def invite() -> Any:
             name=form.name.data or "",
         )
     except InvalidEmail as exc:
-        form.email.errors = [f"Enter a valid email address ({exc.reason})."]
+        form.email.errors = [_("Enter a valid email address (%(reason)s).", reason=exc.reason)]
         return _people_page(form)
     except RecruiterNameRefused as exc:
         form.name.errors = [str(exc).capitalize() + "."]
@@ -145,10 +146,10 @@ def change_role(user_id: int) -> Any:
         role = RecruiterRole(request.form.get("role", ""))
         user = set_role(db(), user_id, role, by=me().id)
     except ValueError:
-        return _people_page(InviteRecruiterForm(formdata=None), errors=["Choose a known role."])
+        return _people_page(InviteRecruiterForm(formdata=None), errors=[_("Choose a known role.")])
     except RecruiterError as exc:
         return _people_page(InviteRecruiterForm(formdata=None), errors=[str(exc).capitalize()])
-    flash(f"{user.email} is now {user.role.value}.")
+    flash(_("%(email)s is now %(role)s.", email=user.email, role=user.role.value))
     return redirect(url_for("console_people.recruiters"))
 
 
@@ -159,7 +160,7 @@ def deactivate_recruiter(user_id: int) -> Any:
         user = deactivate(db(), user_id, by=me().id)
     except RecruiterError as exc:
         return _people_page(InviteRecruiterForm(formdata=None), errors=[str(exc).capitalize()])
-    flash(f"{user.email} can no longer log in.")
+    flash(_("%(email)s can no longer log in.", email=user.email))
     return redirect(url_for("console_people.recruiters"))
 
 

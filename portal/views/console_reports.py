@@ -17,6 +17,7 @@ from mailer.reports import (
 )
 from mailer.reputation import policy_rejections_by_domain
 from portal.console.charts import bar_chart, line_chart
+from portal.i18n import gettext as _
 from portal.views.admin import recruiter_required
 from portal.web.forms import form_id
 from portal.web.runtime import db, settings
@@ -36,21 +37,25 @@ def index() -> Any:
         "admin/reports/index.html",
         subscribers=subscribers,
         subscribers_chart=bar_chart(
-            "Subscribers per interest",
-            "Confirmed job-alert subscribers of each active interest: "
+            _("Subscribers per interest"),
+            _("Confirmed job-alert subscribers of each active interest:")
+            + " "
             + ", ".join(f"{name} {count}" for name, count in subscribers),
             subscribers,
         ),
         trend=trend,
         trend_chart=line_chart(
-            "Opt-outs per week",
-            f"People who opted out in each of the last {len(trend)} weeks, of mass email "
-            "and of interest alerts; an opt-out undone the same day is not counted. "
-            "The table below has every number.",
+            _("Opt-outs per week"),
+            _(
+                "People who opted out in each of the last %(weeks)d weeks, of mass email "
+                "and of interest alerts; an opt-out undone the same day is not counted. "
+                "The table below has every number.",
+                weeks=len(trend),
+            ),
             weeks,
             [
-                ("Mass email", [w.mass_email for w in trend]),
-                ("Interest alerts", [w.interests for w in trend]),
+                (_("Mass email"), [w.mass_email for w in trend]),
+                (_("Interest alerts"), [w.interests for w in trend]),
             ],
         ),
         campaigns=list_campaigns(db()),

@@ -36,10 +36,16 @@ class Marked(NamedTuple):
         return self.id[0] if isinstance(self.id, tuple) else self.id
 
 
+# The candidate side's mapping (messages.pot) and the recruiter console's (console.pot).
+CANDIDATE_MAPPING = "babel.cfg"
+CONSOLE_MAPPING = "babel-console.cfg"
+
+
 @cache
-def marked_messages() -> tuple[Marked, ...]:
-    """Every string the code and templates mark for translation, once each."""
-    with (ROOT / "babel.cfg").open() as handle:
+def marked_messages(mapping: str = CANDIDATE_MAPPING) -> tuple[Marked, ...]:
+    """Every string the files of one mapping mark for translation, once each: by default
+    the candidate side's, which the language catalogs translate."""
+    with (ROOT / mapping).open() as handle:
         method_map, options_map = parse_mapping_cfg(handle)
     found: dict[tuple[str | tuple[str, ...], str | None], Marked] = {}
     for _filename, _lineno, message, _comments, context in extract_from_dir(

@@ -1,4 +1,7 @@
-"""Flask-WTF forms."""
+"""Flask-WTF forms of the recruiter console (their labels are marked for the console's
+catalog, console.pot; the console is served in English).
+
+Also the posted-id helpers every form uses."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from babel import Locale
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -49,20 +53,22 @@ class StoredText:
 
 
 class RecruiterLoginForm(FlaskForm):
-    email = EmailField("Work email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=500)])
+    email = EmailField(lazy_gettext("Work email"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=500)])
 
 
 class InterestForm(FlaskForm):
     """Create or edit an interest; `preferences.interest_admin` checks the values."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=120), StoredText()])
+    name = StringField(
+        lazy_gettext("Name"), validators=[DataRequired(), Length(max=120), StoredText()]
+    )
     details = TextAreaField(
-        "Details (what candidates see under “Show Details”)",
+        lazy_gettext("Details (what candidates see under “Show Details”)"),
         validators=[Length(max=5000), StoredText()],
     )
     keywords = TextAreaField(
-        "Keywords (separated by commas; used to suggest this interest from a resume)",
+        lazy_gettext("Keywords (separated by commas; used to suggest this interest from a resume)"),
         validators=[Length(max=5000), StoredText()],
     )
 
@@ -83,16 +89,22 @@ def interest_form_class(locales: tuple[str, ...]) -> type[InterestForm]:
     for locale in locales:
         language = language_name(locale)
         fields[translation_key("name", locale)] = StringField(
-            f"Name in {language}",
+            lazy_gettext("Name in %(language)s", language=language),
             validators=[
-                Length(max=MAX_NAME, message=f"Use at most {MAX_NAME} characters."),
+                Length(
+                    max=MAX_NAME,
+                    message=lazy_gettext("Use at most %(count)s characters.", count=MAX_NAME),
+                ),
                 StoredText(),
             ],
         )
         fields[translation_key("details", locale)] = TextAreaField(
-            f"Details in {language}",
+            lazy_gettext("Details in %(language)s", language=language),
             validators=[
-                Length(max=MAX_DETAILS, message=f"Use at most {MAX_DETAILS} characters."),
+                Length(
+                    max=MAX_DETAILS,
+                    message=lazy_gettext("Use at most %(count)s characters.", count=MAX_DETAILS),
+                ),
                 StoredText(),
             ],
         )
@@ -126,7 +138,7 @@ def _id_or_zero(value: object) -> int:
 
 
 class MergeInterestForm(FlaskForm):
-    target = SelectField("Merge into", coerce=_id_or_zero)
+    target = SelectField(lazy_gettext("Merge into"), coerce=_id_or_zero)
 
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
@@ -139,47 +151,60 @@ def _unstated(labels: Mapping[_Choice, str]) -> list[SelectChoice]:
 class JobPostingForm(FlaskForm):
     """Create or edit a posting; `jobs.posting_admin` checks the values."""
 
-    reference = StringField("Reference", validators=[DataRequired(), Length(max=100), StoredText()])
-    title = StringField("Title", validators=[DataRequired(), Length(max=200), StoredText()])
-    location = StringField("Location", validators=[Length(max=200), StoredText()])
-    apply_url = URLField(
-        "Apply URL (https://)", validators=[DataRequired(), Length(max=1000), StoredText()]
+    reference = StringField(
+        lazy_gettext("Reference"), validators=[DataRequired(), Length(max=100), StoredText()]
     )
-    posted_at = StringField("Posted at (UTC; empty means now)", validators=[Length(max=40)])
-    description = TextAreaField("Description", validators=[Length(max=50_000), StoredText()])
-    interests = SelectMultipleField("Interests", coerce=_id_or_zero)
+    title = StringField(
+        lazy_gettext("Title"), validators=[DataRequired(), Length(max=200), StoredText()]
+    )
+    location = StringField(lazy_gettext("Location"), validators=[Length(max=200), StoredText()])
+    apply_url = URLField(
+        lazy_gettext("Apply URL (https://)"),
+        validators=[DataRequired(), Length(max=1000), StoredText()],
+    )
+    posted_at = StringField(
+        lazy_gettext("Posted at (UTC; empty means now)"), validators=[Length(max=40)]
+    )
+    description = TextAreaField(
+        lazy_gettext("Description"), validators=[Length(max=50_000), StoredText()]
+    )
+    interests = SelectMultipleField(lazy_gettext("Interests"), coerce=_id_or_zero)
     # The optional facts; jobs.posting_fields checks them (and words what is wrong).
     employment_type = SelectField(
-        "Employment type",
+        lazy_gettext("Employment type"),
         choices=_unstated(EMPLOYMENT_TYPE_LABELS),
         validate_choice=False,
     )
-    workplace = SelectField("Workplace", choices=_unstated(WORKPLACE_LABELS), validate_choice=False)
-    department = StringField("Department", validators=[Length(max=MAX_DEPARTMENT)])
-    salary_min = StringField("Salary from", validators=[Length(max=40)])
-    salary_max = StringField("Salary to", validators=[Length(max=40)])
-    salary_currency = StringField("Currency (ISO code)", validators=[Length(max=10)])
+    workplace = SelectField(
+        lazy_gettext("Workplace"), choices=_unstated(WORKPLACE_LABELS), validate_choice=False
+    )
+    department = StringField(lazy_gettext("Department"), validators=[Length(max=MAX_DEPARTMENT)])
+    salary_min = StringField(lazy_gettext("Salary from"), validators=[Length(max=40)])
+    salary_max = StringField(lazy_gettext("Salary to"), validators=[Length(max=40)])
+    salary_currency = StringField(lazy_gettext("Currency (ISO code)"), validators=[Length(max=10)])
     salary_period = SelectField(
-        "Salary per",
+        lazy_gettext("Salary per"),
         choices=[SelectChoice("", "Not stated")]
         + [SelectChoice(p.value, p.value.capitalize()) for p in SalaryPeriod],
         validate_choice=False,
     )
     valid_through = StringField(
-        "Open until (closes itself after this day)", validators=[Length(max=40)]
+        lazy_gettext("Open until (closes itself after this day)"), validators=[Length(max=40)]
     )
-    language = StringField("Language of the posting", validators=[Length(max=MAX_LANGUAGE)])
+    language = StringField(
+        lazy_gettext("Language of the posting"), validators=[Length(max=MAX_LANGUAGE)]
+    )
 
 
 class ImportJobsForm(FlaskForm):
-    file = FileField("CSV or JSON file", validators=[FileRequired()])
+    file = FileField(lazy_gettext("CSV or JSON file"), validators=[FileRequired()])
 
 
 class InviteRecruiterForm(FlaskForm):
-    email = EmailField("Work email", validators=[DataRequired(), Length(max=320)])
-    name = StringField("Name", validators=[Length(max=200), StoredText()])
+    email = EmailField(lazy_gettext("Work email"), validators=[DataRequired(), Length(max=320)])
+    name = StringField(lazy_gettext("Name"), validators=[Length(max=200), StoredText()])
     role = SelectField(
-        "Role",
+        lazy_gettext("Role"),
         choices=[SelectChoice("recruiter", "Recruiter"), SelectChoice("admin", "Admin")],
         default="recruiter",
     )

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from preferences.models import InterestTranslation
@@ -70,6 +70,15 @@ class InterestTexts:
         return found.name if found is not None and found.name else default
 
 
+_TEXT_COLUMNS = select(
+    InterestTranslation.interest_id,
+    InterestTranslation.locale,
+    InterestTranslation.name,
+    InterestTranslation.details,
+)
+_OF_LOCALE = _TEXT_COLUMNS.where(InterestTranslation.locale.in_(bindparam("tags", expanding=True)))
+
+
 def interest_texts(
     session: Session,
     locale: str,
@@ -84,15 +93,22 @@ def interest_texts(
     tags = _lookup_tags(locale)
     if default_locale is not None and tags[-1] == _lookup_tags(default_locale)[-1]:
         return InterestTexts(locale)
-    query = select(InterestTranslation).where(InterestTranslation.locale.in_(tags))
-    if interest_ids is not None:
+    if interest_ids is None:
+        # A page's whole locale: a statement built once, run as plain Core (pages in a
+        # language other than the default's run it on every request).
+        selected = session.connection().execute(_OF_LOCALE, {"tags": list(tags)}).all()
+    else:
         ids = sorted(set(interest_ids))
         if not ids:
             return InterestTexts(locale)
-        query = query.where(InterestTranslation.interest_id.in_(ids))
+        selected = session.execute(
+            _TEXT_COLUMNS.where(
+                InterestTranslation.locale.in_(tags), InterestTranslation.interest_id.in_(ids)
+            )
+        ).all()
     found: dict[int, InterestText] = {}
     # The broader tag first, so the exact one ("es-MX" over "es") wins when both exist.
-    rows = sorted(session.scalars(query), key=lambda row: tags.index(row.locale), reverse=True)
+    rows = sorted(selected, key=lambda row: tags.index(row.locale), reverse=True)
     for row in rows:
         found[row.interest_id] = InterestText(row.name, row.details)
     return InterestTexts(locale, found)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from preferences.clock import now
 from preferences.errors import InvalidTransition
+from preferences.interest_texts import translated_name
 from preferences.interests import DISPLAY_ORDER, IS_ACTIVE, active_interests
 from preferences.models import (
     Candidate,
@@ -168,15 +169,36 @@ _CENTER_ROWS = (
 )
 
 
+# The same, with each interest's name in a locale (`translation_tags`), else its own.
+_CENTER_ROWS_TRANSLATED = _CENTER_ROWS.with_only_columns(
+    _CENTER_ROWS.selected_columns[0],
+    translated_name("tag", "language"),
+    *_CENTER_ROWS.selected_columns[2:],
+)
+
+
 def load_center(
-    session: Session, candidate: Candidate | LinkOwner
+    session: Session, candidate: Candidate | LinkOwner, tags: tuple[str, ...] = ()
 ) -> tuple[list[InterestOption], PreferenceState]:
     """The active interests and the candidate's state for each, in one query.
+
+    With `tags` (`preferences.interest_texts.translation_tags`: a locale's stored tags,
+    best first), the interests' names are that locale's where one is stored.
 
     This is what the preference page shows; reading it must stay cheap, because
     an alert run ends with many candidates opening their links at once.
     """
-    rows = session.connection().execute(_CENTER_ROWS, {"candidate_id": candidate.id}).all()
+    if tags:
+        rows = (
+            session.connection()
+            .execute(
+                _CENTER_ROWS_TRANSLATED,
+                {"candidate_id": candidate.id, "tag": tags[0], "language": tags[-1]},
+            )
+            .all()
+        )
+    else:
+        rows = session.connection().execute(_CENTER_ROWS, {"candidate_id": candidate.id}).all()
     if not rows:  # no active interest: only the mass-email choice is left
         return [], PreferenceState(mass_email=_mass_email(session, candidate))
     state = PreferenceState(mass_email=rows[0][5] is MassEmail.OPTED_IN)
@@ -323,9 +345,12 @@ class CenterPage:
     state: PreferenceState
 
 
-def center_page(session: Session, candidate: Candidate | LinkOwner) -> CenterPage:
-    """The preference page as stored now (`load_center`'s one query)."""
-    interests, state = load_center(session, candidate)
+def center_page(
+    session: Session, candidate: Candidate | LinkOwner, tags: tuple[str, ...] = ()
+) -> CenterPage:
+    """The preference page as stored now (`load_center`'s one query; names in `tags`'
+    locale when given)."""
+    interests, state = load_center(session, candidate, tags)
     return CenterPage(interests, state)
 
 

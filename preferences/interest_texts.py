@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from preferences.models import InterestTranslation
+from preferences.models import Interest, InterestTranslation
 
 
 class _HasInterestText(Protocol):
@@ -40,7 +40,7 @@ class InterestText:
     details: str
 
 
-def _lookup_tags(locale: str) -> tuple[str, ...]:
+def lookup_tags(locale: str) -> tuple[str, ...]:
     """The stored tags that may hold `locale`'s translations, best first ("es-MX", "es")."""
     tag = locale.replace("_", "-")
     language = tag.split("-")[0]
@@ -79,6 +79,34 @@ _TEXT_COLUMNS = select(
 _OF_LOCALE = _TEXT_COLUMNS.where(InterestTranslation.locale.in_(bindparam("tags", expanding=True)))
 
 
+def translation_tags(locale: str, default_locale: str) -> tuple[str, ...]:
+    """The stored tags to read `locale`'s names from, best first; none for the default's."""
+    tags = lookup_tags(locale)
+    return () if tags[-1] == lookup_tags(default_locale)[-1] else tags
+
+
+def translated_name(tag_param: str, language_param: str) -> Any:
+    """SQL for the name of the row's `Interest` in a locale, else its default name.
+
+    The locale's stored tags are bound as `tag_param` (exact, "es-MX") and
+    `language_param` (its language, "es"; the same tag again when it has no region):
+    one column of the statement that lists the interests, no further query.
+    """
+
+    def stored(param: str) -> Any:
+        return (
+            select(InterestTranslation.name)
+            .where(
+                InterestTranslation.interest_id == Interest.id,
+                InterestTranslation.locale == bindparam(param),
+                InterestTranslation.name != "",
+            )
+            .scalar_subquery()
+        )
+
+    return func.coalesce(stored(tag_param), stored(language_param), Interest.name)
+
+
 def interest_texts(
     session: Session,
     locale: str,
@@ -90,8 +118,8 @@ def interest_texts(
 
     No query at all when `locale` is the default language's, which has no rows here.
     """
-    tags = _lookup_tags(locale)
-    if default_locale is not None and tags[-1] == _lookup_tags(default_locale)[-1]:
+    tags = lookup_tags(locale)
+    if default_locale is not None and tags[-1] == lookup_tags(default_locale)[-1]:
         return InterestTexts(locale)
     if interest_ids is None:
         # A page's whole locale: a statement built once, run as plain Core (pages in a
@@ -124,10 +152,8 @@ def interest_texts_by_locale(
     """`interest_texts` for several locales at once (a batch of emails), in one query."""
     wanted = sorted(set(locales))
     ids = sorted(set(interest_ids))
-    default = _lookup_tags(default_locale)[-1] if default_locale is not None else None
-    tags = {
-        locale: _lookup_tags(locale) for locale in wanted if _lookup_tags(locale)[-1] != default
-    }
+    default = lookup_tags(default_locale)[-1] if default_locale is not None else None
+    tags = {locale: lookup_tags(locale) for locale in wanted if lookup_tags(locale)[-1] != default}
     every_tag = sorted({tag for found in tags.values() for tag in found})
     rows = (
         list(

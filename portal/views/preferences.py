@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from portal.connect.submit import MASS_EMAIL_WORDING
 from portal.i18n import SOURCE_LOCALE, current_locale
 from portal.i18n import gettext as _
-from portal.web.interest_names import page_interest_texts
+from portal.web.interest_names import page_interest_texts, page_translation_tags
 from portal.web.link_owners import signed_link_owner
 from portal.web.links import send_preference_link
 from portal.web.phrases import register_filters, translate
@@ -38,6 +38,7 @@ from preferences.center import (
 )
 from preferences.clock import now
 from preferences.errors import NotFound
+from preferences.interest_texts import InterestTexts
 from preferences.models import (
     Candidate,
     ConsentSource,
@@ -216,14 +217,15 @@ def center_rows(
     state: PreferenceState,
     errors: dict[str, str],
     form: Any,
+    names: InterestTexts | None,
 ) -> list[CenterRow]:
+    """The form's rows; `names` translates the interests' names, None when they already are."""
     rows = []
     locale = current_locale()
     menus = frequency_menus()
     unsubscribed = _("Frequency and pause")
     # The summary of a subscribed row without a pause, once per frequency on the page.
     summaries: dict[Frequency, str] = {}
-    names = page_interest_texts()
     for interest in interests:
         choice = state.interests[interest.id]
         summary = unsubscribed
@@ -249,7 +251,7 @@ def center_rows(
         rows.append(
             CenterRow(
                 interest.id,
-                names.name_of(interest.id, interest.name),
+                interest.name if names is None else names.name_of(interest.id, interest.name),
                 choice.subscribed,
                 choice.pending,
                 summary,
@@ -295,16 +297,19 @@ def render_center(
     """
     errors = {name: translate(message) for name, message in (errors or {}).items()}
     searches = saved_search_views(session, candidate.id)
+    names: InterestTexts | None = None  # read with the interests, in the page's language
     if page is None:
-        page = center_page(session, candidate)
+        page = center_page(session, candidate, page_translation_tags())
         opted_in = page.state.mass_email
     else:  # `page` may be the form as posted; the warning is for who gets the emails now
         opted_in = mass_email_status(session, candidate) is MassEmail.OPTED_IN
+        names = page_interest_texts()
     return render_template(
         "preferences/center.html",
         candidate=candidate,
         rows_html=Markup("").join(
-            row_markup(row) for row in center_rows(page.interests, page.state, errors, request.form)
+            row_markup(row)
+            for row in center_rows(page.interests, page.state, errors, request.form, names)
         ),
         form_csrf=form_csrf or generate_csrf(),
         mass_email=page.state.mass_email,

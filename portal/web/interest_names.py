@@ -20,7 +20,7 @@ from flask import Flask, g
 from mailer.i18n import language_note
 from portal.i18n import current_locale, gettext, ui_default
 from portal.web.runtime import db, settings
-from preferences.interest_texts import InterestTexts, interest_texts
+from preferences.interest_texts import InterestTexts, interest_texts, translation_tags
 
 _KEY: Final = "_tc_interest_texts"
 
@@ -42,6 +42,12 @@ def page_interest_texts() -> InterestTexts:
         found = interest_texts(db(), locale, default_locale=ui_default(settings()))
         setattr(g, _KEY, found)
     return found
+
+
+def page_translation_tags() -> tuple[str, ...]:
+    """The stored tags of the page's locale's interest names, for a statement that reads
+    them along with the interests (`preferences.center.load_center`); none for the default's."""
+    return translation_tags(current_locale(), ui_default(settings()))
 
 
 def interest_name(interest: _Interest) -> str:

@@ -9,14 +9,16 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from preferences.center import load_center
 from preferences.interest_admin import InterestRejected, create_interest, update_interest
 from preferences.interest_texts import (
     InterestText,
     interest_texts,
     interest_texts_by_locale,
     stored_translations,
+    translation_tags,
 )
-from preferences.models import AuditEvent, Interest, InterestTranslation
+from preferences.models import AuditEvent, Candidate, Interest, InterestTranslation
 
 LOCALES = ("es", "de", "fr", "ar")
 
@@ -168,3 +170,29 @@ def test_several_locales_are_read_in_one_query(db_session: Session) -> None:
         "en": "Design",
     }
     assert english.name(design) == "Design"
+
+
+def test_the_preference_page_reads_names_in_its_language_with_the_interests(
+    db_session: Session,
+) -> None:
+    """`load_center` with a locale's tags: the exact tag's name, else its language's, else
+    the default name; the default locale reads no translation at all (no tags)."""
+    design = _design(db_session)
+    writing = create_interest(db_session, name="Writing", details="", keywords="")
+    _save(db_session, design, es=InterestText("Diseño", ""))
+    db_session.add(InterestTranslation(interest_id=design.id, locale="es-MX", name="Diseño MX"))
+    db_session.flush()
+    candidate = Candidate(email="ana@example.com")
+    db_session.add(candidate)
+    db_session.flush()
+
+    def names(tags: tuple[str, ...]) -> dict[int, str]:
+        options, _state = load_center(db_session, candidate, tags)
+        return {option.id: option.name for option in options}
+
+    assert translation_tags("es-MX", "en") == ("es-MX", "es")
+    assert names(translation_tags("es-MX", "en")) == {design.id: "Diseño MX", writing.id: "Writing"}
+    assert names(translation_tags("es", "en")) == {design.id: "Diseño", writing.id: "Writing"}
+    assert names(translation_tags("de", "en")) == {design.id: "Design", writing.id: "Writing"}
+    assert translation_tags("en-GB", "en") == ()
+    assert names(()) == {design.id: "Design", writing.id: "Writing"}

@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from preferences.models import Interest, InterestTranslation
 
 
-class _HasInterestText(Protocol):
+class HasInterestText(Protocol):
+    """What an interest's translated texts are looked up by (an `Interest` or a row)."""
+
     @property
     def id(self) -> int: ...
     @property
@@ -54,12 +56,12 @@ class InterestTexts:
     locale: str
     by_interest: Mapping[int, InterestText] = field(default_factory=dict)
 
-    def name(self, interest: _HasInterestText) -> str:
+    def name(self, interest: HasInterestText) -> str:
         """`interest`'s name in this locale, else its default name."""
         found = self.by_interest.get(interest.id)
         return found.name if found is not None and found.name else interest.name
 
-    def details(self, interest: _HasInterestText) -> str:
+    def details(self, interest: HasInterestText) -> str:
         """`interest`'s details in this locale, else its default details."""
         found = self.by_interest.get(interest.id)
         return found.details if found is not None and found.details else interest.details

@@ -20,18 +20,14 @@ from flask import Flask, g
 from mailer.i18n import language_note
 from portal.i18n import current_locale, gettext, ui_default
 from portal.web.runtime import db, settings
-from preferences.interest_texts import InterestTexts, interest_texts, translation_tags
+from preferences.interest_texts import (
+    HasInterestText,
+    InterestTexts,
+    interest_texts,
+    translation_tags,
+)
 
 _KEY: Final = "_tc_interest_texts"
-
-
-class _Interest(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def details(self) -> str: ...
 
 
 def page_interest_texts() -> InterestTexts:
@@ -50,12 +46,12 @@ def page_translation_tags() -> tuple[str, ...]:
     return translation_tags(current_locale(), ui_default(settings()))
 
 
-def interest_name(interest: _Interest) -> str:
+def interest_name(interest: HasInterestText) -> str:
     """`interest`'s name in the page's language, else its default name."""
     return page_interest_texts().name(interest)
 
 
-def interest_details(interest: _Interest) -> str:
+def interest_details(interest: HasInterestText) -> str:
     """`interest`'s details in the page's language, else its default details."""
     return page_interest_texts().details(interest)
 

@@ -216,11 +216,17 @@ def message_locales(
     session: Session,
     messages: Sequence[OutboxMessage],
     supported: Collection[str] = DEFAULT_LOCALES,
+    stored: Mapping[int, str] | None = None,
 ) -> dict[int, str]:
-    """Per outbox id, the locale the message is rendered in (`message_locale`)."""
-    stored = candidate_locales(
-        session, {m.candidate_id for m in messages if m.candidate_id is not None}
-    )
+    """Per outbox id, the locale the message is rendered in (`message_locale`).
+
+    `stored` is the candidates' languages by id when the caller already read them (the
+    worker's send-time check does); otherwise they are read here, in one query.
+    """
+    if stored is None:
+        stored = candidate_locales(
+            session, {m.candidate_id for m in messages if m.candidate_id is not None}
+        )
     return {
         m.id: message_locale(
             stored.get(m.candidate_id) if m.candidate_id is not None else None,

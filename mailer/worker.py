@@ -309,7 +309,13 @@ class OutboxWorker:
         outcomes, result = state.outcomes, state.result
         with session_scope(self._sessions) as session:
             check = check_batch(session, batch)
-            locales = message_locales(session, batch, self._settings.locales)
+            # The check read each candidate's language already: no second query.
+            locales = message_locales(
+                session,
+                batch,
+                self._settings.locales,
+                stored={cid: owner.locale for cid, owner in check.candidates.items()},
+            )
             extras: dict[int, dict[str, Any] | str | Hold] = {}
             for kind, source in self._sources.items():
                 of_kind = [m for m in batch if m.kind is kind and m.id not in check.skip]

@@ -83,6 +83,8 @@ class MessageKind(enum.StrEnum):
     RESUME_NUDGE = "resume_nudge"
     ACCOUNT_DELETED = "account_deleted"
     INTEREST_MERGED = "interest_merged"
+    # Asks whether to stay before the retention period ends (and its reminder).
+    REPERMISSION = "repermission"
 
     @property
     def is_bulk(self) -> bool:

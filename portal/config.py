@@ -30,6 +30,7 @@ from jobs.posting_fields import language_tag
 from mailer.config import MailSettings, SmtpTarget
 from mailer.message import HeaderError, format_mailbox, parse_mailbox
 from mailer.outbox import MailCap
+from preferences.retention import RetentionPolicy
 from portal.auth.providers import OidcProviderConfig, parse_provider_configs
 from portal.errors import PortalError
 from portal.locales import available_locales
@@ -134,6 +135,21 @@ def _number(*, minimum: float, maximum: float) -> Reader:
         return number
 
     return read
+
+
+def _months_by_country(value: str, at: Reading) -> dict[str, int]:
+    """`FR=24,DE=6`: ISO 3166 alpha-2 codes (any case) to whole months, 1 to 240."""
+    months: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        country, sep, number = (piece.strip() for piece in item.partition("="))
+        if not sep or len(country) != 2 or not country.isalpha() or not country.isascii():
+            raise at.error(f"{item!r} is not COUNTRY=MONTHS with a two-letter country code")
+        if not number.isdigit() or not 1 <= int(number) <= 240:
+            raise at.error(f"{item!r}: months must be a whole number from 1 to 240")
+        if country.upper() in months:
+            raise at.error(f"{country.upper()} is given twice")
+        months[country.upper()] = int(number)
+    return months
 
 
 def _flag(value: str, at: Reading) -> bool:
@@ -725,6 +741,30 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _flag,
     ),
     SettingSpec(
+        "RETENTION_MONTHS",
+        "24",
+        "Months a candidate is kept after their last activity (joining, confirming, signing "
+        "in, saving preferences, answering a re-permission email, applying while signed in, "
+        "a recruiter's contact) before they are anonymized.",
+        _whole_number(minimum=1, maximum=240),
+    ),
+    SettingSpec(
+        "RETENTION_MONTHS_BY_COUNTRY",
+        "",
+        "Retention periods that differ by country, e.g. `FR=24,DE=6`, applied when a "
+        "candidate's country is known (from the phone's region or a stated location); "
+        "empty: RETENTION_MONTHS for everyone.",
+        _months_by_country,
+    ),
+    SettingSpec(
+        "REPERMISSION_DAYS",
+        "30",
+        "Days before a candidate's expiry that the re-permission email asks whether to stay "
+        "(a reminder follows 7 days before). Nobody is anonymized sooner than this many days "
+        "after being asked.",
+        _whole_number(minimum=8, maximum=365),
+    ),
+    SettingSpec(
         "MAX_SAVED_SEARCHES",
         "10",
         'Saved job searches ("Email me jobs like this") one candidate may keep; saving '
@@ -954,6 +994,9 @@ class Settings:
     resume_step: bool
     double_opt_in: bool
     max_saved_searches: int
+    retention_months: int
+    retention_months_by_country: dict[str, int]
+    repermission_days: int
     phone_default_region: str
     max_upload_mb: int
     resume_parse_seconds: float
@@ -1000,6 +1043,15 @@ class Settings:
     @property
     def mail_sink_dir(self) -> Path:
         return self.instance_dir / "mail-sink"
+
+    @property
+    def retention_policy(self) -> RetentionPolicy:
+        """RETENTION_MONTHS, RETENTION_MONTHS_BY_COUNTRY and REPERMISSION_DAYS together."""
+        return RetentionPolicy(
+            months=self.retention_months,
+            by_country=dict(self.retention_months_by_country),
+            repermission_days=self.repermission_days,
+        )
 
     def mail_settings(self) -> MailSettings:
         return MailSettings(

@@ -15,6 +15,7 @@ from preferences.clock import (
     set_clock,
     utc_in_range,
 )
+from preferences.countries import country_of
 from preferences.db import (
     Base,
     UTCDateTime,
@@ -154,6 +155,7 @@ __all__ = [
     "candidate_for_link",
     "clean_text",
     "confirm_subscription",
+    "country_of",
     "current_state",
     "enum_column",
     "erase_candidate",

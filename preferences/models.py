@@ -77,6 +77,8 @@ class ConsentScope(enum.StrEnum):
     INTEREST = "interest"
     MASS_EMAIL = "mass_email"
     SAVED_SEARCH = "saved_search"
+    # Staying in the talent pool when asked before the retention period ends.
+    RETENTION = "retention"
 
 
 class ConsentAction(enum.StrEnum):
@@ -95,6 +97,8 @@ class ConsentSource(enum.StrEnum):
     BOUNCE = "bounce"
     COMPLAINT = "complaint"
     IMPORT = "import"
+    # The "Keep me" button of a re-permission email (preferences.retention).
+    REPERMISSION = "repermission"
 
 
 class SuppressionReason(enum.StrEnum):
@@ -102,6 +106,9 @@ class SuppressionReason(enum.StrEnum):
     COMPLAINT = "complaint"
     MANUAL = "manual"
     ERASURE = "erasure"
+    # Anonymized when the retention period ended unanswered; the person may join again
+    # themselves, but no import or recruiter may add them back.
+    RETENTION_EXPIRED = "retention_expired"
 
 
 class ResumeSource(enum.StrEnum):
@@ -114,6 +121,10 @@ class Candidate(Base):
     """A person in the talent community."""
 
     __tablename__ = "candidates"
+    __table_args__ = (
+        # The retention run: active candidates by last activity.
+        Index("ix_candidates_status_last_active", "status", "last_active_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
@@ -136,6 +147,13 @@ class Candidate(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, onupdate=now)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the person last did something that shows they want to be here (joining,
+    # confirming, signing in, saving preferences, answering a re-permission email...);
+    # retention counts from it. Opening mail or a one-click unsubscribe never moves it.
+    last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=now)
+    # ISO 3166 alpha-2, from the phone's region or a stated location when either is known
+    # (`preferences.countries`); picks a country's retention period.
+    country: Mapped[str | None] = mapped_column(String(2))
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="candidate", cascade="all, delete-orphan"
@@ -353,6 +371,98 @@ class Suppression(Base):
     )
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+class ConsentWording(Base):
+    """One version of a consent text, exactly as shown, in one language. Never changed.
+
+    A changed text (new words, a new company name, a new translation) is a new row with a
+    new `version`; consent events name the version they were given under
+    (`ConsentEvent.wording_version`), so the words a person agreed to can always be shown.
+    """
+
+    __tablename__ = "consent_wordings"
+    __table_args__ = (UniqueConstraint("kind", "locale", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "<kind>.<locale>.<n>", n counting the versions of that kind and language from 1.
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(35))
+    text: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the text's UTF-8 bytes.
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+@event.listens_for(ConsentWording, "before_update")
+def _refuse_wording_update(_mapper: Any, _conn: Any, target: ConsentWording) -> None:
+    raise AppendOnlyViolation(f"consent wording {target.version} is never rewritten")
+
+
+class LegalHold(Base):
+    """A recruiter's hold on a candidate: while it stands, retention never expires them."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (Index("ix_legal_holds_candidate_released", "candidate_id", "released_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("recruiter_users.id", ondelete="SET NULL")
+    )
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    released_by: Mapped[int | None] = mapped_column(
+        ForeignKey("recruiter_users.id", ondelete="SET NULL")
+    )
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NoticeKind(enum.StrEnum):
+    REPERMISSION = "repermission"
+    REMINDER = "reminder"
+
+
+class RetentionNotice(Base):
+    """A re-permission email (or its reminder) queued for one expiry of one candidate.
+
+    `based_on` is the `last_active_at` the expiry was counted from: unique with the
+    candidate and kind, so a run repeated or resumed never asks twice for one expiry,
+    and activity since (a new `last_active_at`) starts a new expiry. Rows stay after
+    anonymization (they hold no personal data) so the monthly figures keep their numbers.
+    """
+
+    __tablename__ = "retention_notices"
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "kind", "based_on"),
+        Index("ix_retention_notices_open", "kind", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    kind: Mapped[NoticeKind] = mapped_column(enum_column(NoticeKind, "notice_kind"))
+    based_on: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the candidate is anonymized if they do not answer.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RetentionRun(Base):
+    """One run of the retention job, with what it did (or, dry, would do)."""
+
+    __tablename__ = "retention_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    # "cli", "scheduler".
+    trigger: Mapped[str] = mapped_column(String(32), default="cli")
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class RecruiterRole(enum.StrEnum):

@@ -32,6 +32,8 @@ class LinkPurpose(enum.StrEnum):
     LOGIN = "login-link"
     # "Email me jobs like this" from a visitor: confirms one saved search (and the address).
     CONFIRM_SEARCH = "saved-search-confirmation"
+    # A re-permission email's "Keep me": opens a page whose button keeps the candidate.
+    STAY = "retention-stay"
 
 
 # Preference and unsubscribe links outlive the 30 days CAN-SPAM asks for.
@@ -40,6 +42,8 @@ LIFETIMES = {
     LinkPurpose.ONE_CLICK: 90 * 86400,
     LinkPurpose.CONFIRM_EMAIL: 30 * 86400,
     LinkPurpose.CONFIRM_SEARCH: 30 * 86400,
+    # Past the REPERMISSION_DAYS (at most 365) an answer is useful for.
+    LinkPurpose.STAY: 400 * 86400,
     LinkPurpose.LOGIN: 15 * 60,
 }
 

@@ -30,10 +30,10 @@ from jobs.posting_fields import language_tag
 from mailer.config import MailSettings, SmtpTarget
 from mailer.message import HeaderError, format_mailbox, parse_mailbox
 from mailer.outbox import MailCap
-from preferences.retention import RetentionPolicy
 from portal.auth.providers import OidcProviderConfig, parse_provider_configs
 from portal.errors import PortalError
 from portal.locales import available_locales
+from preferences.retention import RetentionPolicy
 
 if TYPE_CHECKING:
     from mailer.dkim import DkimSigner

@@ -63,7 +63,8 @@ def wording_version(session: Session, kind: str, locale: str, text: str) -> str:
         )
     )
     if version is None:
-        version = _make(session, kind, locale, text, digest)
+        # Not cached yet: the transaction that makes it may still roll back.
+        return _make(session, kind, locale, text, digest)
     cache[key] = version
     return version
 

@@ -6,6 +6,7 @@ the export lists the jobs each alert named, erasure deletes the digest items.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
@@ -51,9 +52,13 @@ def export_job_alerts(session: Session, candidate_id: int) -> ExportSections:
 
 def erase_job_alerts(session: Session, erasure: Erasure) -> dict[str, int]:
     """Delete the candidate's digest items; counts `job_alerts`."""
-    deleted = session.execute(
-        delete(_DIGEST_ITEMS).where(_DIGEST_ITEMS.c.candidate_id == erasure.candidate_id)
-    )
+    return erase_many_job_alerts(session, [erasure])
+
+
+def erase_many_job_alerts(session: Session, erasures: Sequence[Erasure]) -> dict[str, int]:
+    """`erase_job_alerts` for many candidates in one statement."""
+    ids = [erasure.candidate_id for erasure in erasures]
+    deleted = session.execute(delete(_DIGEST_ITEMS).where(_DIGEST_ITEMS.c.candidate_id.in_(ids)))
     return {"job_alerts": rowcount(deleted)}
 
 
@@ -63,5 +68,6 @@ DIGEST_DATA = register_erasure_hook(
         tables=("digest_items",),
         export=export_job_alerts,
         erase=erase_job_alerts,
+        erase_many=erase_many_job_alerts,
     )
 )

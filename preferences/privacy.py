@@ -33,13 +33,13 @@ audit log refer to it:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, case, delete, literal, select, update
 from sqlalchemy.orm import Session
 
 from preferences.addresses import normalize_email
@@ -53,13 +53,14 @@ from preferences.models import (
     ConsentScope,
     Interest,
     LoginSession,
+    MassEmailStatus,
     Resume,
     SavedSearch,
     Subscription,
     SuppressionReason,
     is_resume_storage_name,
 )
-from preferences.suppressions import suppress
+from preferences.suppressions import suppress_many
 
 ABOUT_EXPORT = (
     "Everything Talent Connect stores about you: your profile, your job-alert "
@@ -107,6 +108,9 @@ class CandidateDataHook:
     tables: tuple[str, ...]
     export: Callable[[Session, int], ExportSections]
     erase: Callable[[Session, Erasure], dict[str, int]]
+    # The same for many candidates in a fixed number of statements (bulk anonymization);
+    # without it, `erase` is called once per candidate.
+    erase_many: Callable[[Session, Sequence[Erasure]], dict[str, int]] | None = None
 
 
 _hooks: dict[str, CandidateDataHook] = {}
@@ -125,6 +129,7 @@ def erasure_hooks() -> tuple[CandidateDataHook, ...]:
 
 # Core, not ORM: the mapper refuses updates to consent events (see the module docstring).
 _consent_events = cast(Table, ConsentEvent.__table__)
+_candidates = cast(Table, Candidate.__table__)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -283,56 +288,7 @@ def erase_candidate(
     Flushes, never commits. Safe to call again on an erased candidate: it
     removes whatever is left and records another audit event.
     """
-    original = candidate.email
-    placeholder = erased_address(candidate)
-    storage_names = [r.storage_name for r in candidate.resumes]
-    counts = {
-        "resumes": len(storage_names),
-        "subscriptions": len(candidate.subscriptions),
-        "saved_searches": _erase_saved_searches(session, candidate.id),
-    }
-    candidate.resumes.clear()
-    candidate.subscriptions.clear()
-    candidate.mass_email = None
-
-    addresses = {original, placeholder}
-    with contextlib.suppress(InvalidEmail):
-        addresses.add(normalize_email(original))
-    erasure = Erasure(candidate.id, frozenset(addresses), placeholder)
-    for hook in erasure_hooks():
-        counts.update(hook.erase(session, erasure))
-    session.execute(
-        update(_consent_events)
-        .where(_consent_events.c.candidate_id == candidate.id)
-        .values(ip_address=None)
-    )
-    _expire_consent_ips(session, candidate)
-
-    if candidate.status is not CandidateStatus.DELETED:
-        # An address that cannot be normalized cannot be mailed either.
-        with contextlib.suppress(InvalidEmail):
-            suppress(session, original, SuppressionReason.ERASURE)
-        candidate.status = CandidateStatus.DELETED
-        candidate.deleted_at = now()
-    candidate.email = placeholder
-    candidate.email_verified_at = None
-    candidate.first_name = ""
-    candidate.last_name = ""
-    candidate.phone_e164 = None
-    candidate.location = None
-    candidate.linkedin_url = None
-    candidate.github_url = None
-    candidate.portfolio_url = None
-    candidate.locale = "en"
-    candidate.timezone = "UTC"
-    candidate.password_hash = None
-    # Every signed link carries the version, so this revokes all of them.
-    candidate.token_version += 1
-    # Signed-in browsers too: their sessions go, with when they signed in.
-    session.execute(delete(LoginSession).where(LoginSession.candidate_id == candidate.id))
-    session.flush()
-
-    counts["files"] = _delete_files(upload_dir, storage_names)
+    counts = erase_candidates(session, [candidate.id], upload_dir=upload_dir)
     record_audit(
         session,
         actor=actor,
@@ -342,11 +298,119 @@ def erase_candidate(
     )
 
 
-def _erase_saved_searches(session: Session, candidate_id: int) -> int:
-    """Delete the candidate's saved searches and blank their words in the consent events."""
+def erase_candidates(
+    session: Session,
+    candidate_ids: Sequence[int],
+    *,
+    upload_dir: Path,
+    reason: SuppressionReason = SuppressionReason.ERASURE,
+) -> dict[str, int]:
+    """Erase many candidates at once, as `erase_candidate` does one; returns the counts.
+
+    A fixed number of statements per call, whatever its size, so the retention run
+    anonymizes a chunk of candidates as cheaply as one. Addresses go on the
+    suppression list with `reason` (only those of candidates not erased before).
+    Loaded objects of these candidates are expired. The caller writes the audit events.
+    """
+    ids = sorted(set(candidate_ids))
+    if not ids:
+        return {}
+    session.flush()
+    people = session.execute(
+        select(
+            _candidates.c.id, _candidates.c.public_id, _candidates.c.email, _candidates.c.status
+        ).where(_candidates.c.id.in_(ids))
+    ).all()
+    ids = [row.id for row in people]
+    storage_names = list(
+        session.scalars(select(Resume.storage_name).where(Resume.candidate_id.in_(ids)))
+    )
+    counts = {
+        "resumes": len(storage_names),
+        "subscriptions": rowcount(
+            session.execute(delete(Subscription).where(Subscription.candidate_id.in_(ids)))
+        ),
+        "saved_searches": _erase_saved_searches(session, ids),
+    }
+    session.execute(delete(Resume).where(Resume.candidate_id.in_(ids)))
+    session.execute(delete(MassEmailStatus).where(MassEmailStatus.candidate_id.in_(ids)))
+    # Signed-in browsers too: their sessions go, with when they signed in.
+    session.execute(delete(LoginSession).where(LoginSession.candidate_id.in_(ids)))
+
+    erasures = []
+    for row in people:
+        placeholder = f"erased-{row.public_id}@invalid"
+        addresses = {row.email, placeholder}
+        with contextlib.suppress(InvalidEmail):
+            addresses.add(normalize_email(row.email))
+        erasures.append(Erasure(row.id, frozenset(addresses), placeholder))
+    for hook in erasure_hooks():
+        if hook.erase_many is not None:
+            found = hook.erase_many(session, erasures)
+        else:
+            found = {}
+            for erasure in erasures:
+                for key, value in hook.erase(session, erasure).items():
+                    found[key] = found.get(key, 0) + value
+        counts.update(found)
+    session.execute(
+        update(_consent_events)
+        .where(_consent_events.c.candidate_id.in_(ids))
+        .values(ip_address=None)
+    )
+    # An address that cannot be normalized cannot be mailed either.
+    suppress_many(
+        session,
+        [row.email for row in people if row.status != CandidateStatus.DELETED],
+        reason,
+    )
+    at = now()
+    session.execute(
+        update(_candidates)
+        .where(_candidates.c.id.in_(ids))
+        .values(
+            email=literal("erased-") + _candidates.c.public_id + literal("@invalid"),
+            deleted_at=case(
+                (_candidates.c.status == CandidateStatus.DELETED, _candidates.c.deleted_at),
+                else_=literal(at, _candidates.c.deleted_at.type),
+            ),
+            status=CandidateStatus.DELETED,
+            email_verified_at=None,
+            first_name="",
+            last_name="",
+            phone_e164=None,
+            location=None,
+            country=None,
+            linkedin_url=None,
+            github_url=None,
+            portfolio_url=None,
+            locale="en",
+            timezone="UTC",
+            password_hash=None,
+            # Every signed link carries the version, so this revokes all of them.
+            token_version=_candidates.c.token_version + 1,
+            updated_at=at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    _forget_loaded(session, set(ids))
+    counts["files"] = _delete_files(upload_dir, storage_names)
+    return counts
+
+
+def _forget_loaded(session: Session, ids: set[int]) -> None:
+    """Expire loaded objects of erased candidates: Core statements changed their rows."""
+    for obj in list(session.identity_map.values()):
+        owner = obj.id if isinstance(obj, Candidate) else getattr(obj, "candidate_id", None)
+        if owner in ids:
+            session.expire(obj)
+
+
+def _erase_saved_searches(session: Session, candidate_ids: Sequence[int]) -> int:
+    """Delete the candidates' saved searches and blank their words in the consent events."""
     events = session.execute(
         select(ConsentEvent.id, ConsentEvent.detail).where(
-            ConsentEvent.candidate_id == candidate_id,
+            ConsentEvent.candidate_id.in_(candidate_ids),
             ConsentEvent.scope == ConsentScope.SAVED_SEARCH,
         )
     ).all()
@@ -358,20 +422,13 @@ def _erase_saved_searches(session: Session, candidate_id: int) -> int:
                 .values(detail={**detail, "search": ERASED_SEARCH})
             )
     return rowcount(
-        session.execute(delete(SavedSearch).where(SavedSearch.candidate_id == candidate_id))
+        session.execute(delete(SavedSearch).where(SavedSearch.candidate_id.in_(candidate_ids)))
     )
 
 
 def rowcount(result: Any) -> int:
     """How many rows a Core DELETE or UPDATE touched, for an erasure's counts (0 if unknown)."""
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _expire_consent_ips(session: Session, candidate: Candidate) -> None:
-    """Drop stale `ip_address` values of loaded consent events after the Core UPDATE."""
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, ConsentEvent) and obj.candidate_id == candidate.id:
-            session.expire(obj, ["ip_address"])
 
 
 def _delete_files(upload_dir: Path, storage_names: list[str]) -> int:

@@ -18,12 +18,14 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from preferences.addresses import address_hash, normalize_email
+from preferences.clock import now
 from preferences.db import among
+from preferences.errors import InvalidEmail
 from preferences.models import HashSalt, Suppression, SuppressionReason
 
 SUPPRESSION_SALT = "suppression"
@@ -98,3 +100,54 @@ def suppress(
     session.add(row)
     session.flush()
     return row
+
+
+def suppress_many(
+    session: Session, addresses: Iterable[str], reason: SuppressionReason, detail: str = ""
+) -> int:
+    """`suppress` each of `addresses` in three statements; returns how many were added.
+
+    Addresses that cannot be normalized are skipped: they cannot be mailed either.
+    """
+    salt = suppression_salt(session, create=True)
+    assert salt is not None
+    wanted: dict[str, list[str]] = {}
+    for address in addresses:
+        try:
+            normalized = normalize_email(address)
+        except InvalidEmail:
+            continue
+        wanted[address_hash(normalized, salt)] = [
+            address_hash(normalized, salt),
+            address_hash(normalized),
+        ]
+    if not wanted:
+        return 0
+    every = [digest for digests in wanted.values() for digest in digests]
+    known = set(
+        session.scalars(
+            select(Suppression.address_hash).where(among(session, Suppression.address_hash, every))
+        )
+    )
+    new = [
+        {"address_hash": salted, "reason": reason, "detail": detail, "created_at": now()}
+        for salted, digests in wanted.items()
+        if not known.intersection(digests)
+    ]
+    if new:
+        session.execute(insert(Suppression), new)
+    return len(new)
+
+
+def lift_suppression(session: Session, address: str, reasons: Iterable[SuppressionReason]) -> bool:
+    """Take `address` off the list if it is there for one of `reasons`; returns whether it was.
+
+    For a fresh opt-in by the person themselves (a retention expiry never blocks them).
+    """
+    digests = _digests(session, address, create=False)
+    result = session.execute(
+        delete(Suppression).where(
+            Suppression.address_hash.in_(digests), Suppression.reason.in_(list(reasons))
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))

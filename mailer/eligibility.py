@@ -222,7 +222,17 @@ def _reason(
     suppression = suppressed.get(message.to_address)
     # The one message an erased address still gets is the confirmation of its erasure.
     farewell = message.kind is MessageKind.ACCOUNT_DELETED
-    if suppression is not None and not (farewell and suppression is SuppressionReason.ERASURE):
+    # An address anonymized when its retention ended may join again by itself: the
+    # confirmation link of a new sign-up goes (confirming lifts the suppression).
+    rejoining = (
+        message.kind is MessageKind.CONFIRMATION
+        and suppression is SuppressionReason.RETENTION_EXPIRED
+    )
+    if (
+        suppression is not None
+        and not rejoining
+        and not (farewell and suppression is SuppressionReason.ERASURE)
+    ):
         return SUPPRESSED
     if farewell:
         return None

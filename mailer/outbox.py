@@ -89,6 +89,45 @@ def enqueue(
     return session.execute(stmt).first() is not None
 
 
+def enqueue_many(
+    session: Session,
+    messages: Sequence[dict[str, Any]],
+    *,
+    kind: MessageKind,
+    template: str,
+    deliver_within: timedelta = DEFAULT_DELIVER_WITHIN,
+) -> int:
+    """Queue many emails of one kind in one statement; a duplicate `dedupe_key` is skipped.
+
+    Each message is a dict of `dedupe_key`, `to_address` (already normalized, as
+    candidate rows store it), `candidate_id` and `context`. Returns how many were queued.
+    """
+    if not messages:
+        return 0
+    at = now()
+    rows = [
+        {
+            "dedupe_key": message["dedupe_key"],
+            "kind": kind,
+            "template": template,
+            "to_address": message["to_address"],
+            "candidate_id": message.get("candidate_id"),
+            "context": message.get("context") or {},
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": at,
+            "deliver_until": at + deliver_within,
+            "last_error": "",
+            "created_at": at,
+        }
+        for message in messages
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return len(session.execute(stmt.returning(_TABLE.c.id), rows).all())
+
+
 @dataclass(frozen=True)
 class MailCap:
     """At most `amount` messages to one address within any `window`."""

@@ -107,13 +107,14 @@ def _fold(text: str) -> str:
 def _country_names() -> dict[str, str]:
     """Folded country names in several languages, and alpha-2 codes, to alpha-2 codes."""
     names: dict[str, str] = {}
-    for code in Locale("en").territories:
+    for code in map(str, Locale("en").territories):
         if len(code) == 2 and code.isalpha() and code not in ("ZZ", "EU", "UN", "QO", "EZ"):
             names[code.casefold()] = code
     for tag in _NAME_LOCALES:
-        for code, name in Locale.parse(tag).territories.items():
+        for key, name in Locale.parse(tag).territories.items():
+            code = str(key)
             if len(code) == 2 and code.isalpha():
-                names.setdefault(_fold(name), code)
+                names.setdefault(_fold(str(name)), code)
     names.update(_EXTRA_NAMES)
     return names
 

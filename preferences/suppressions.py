@@ -13,12 +13,14 @@ so an old bounce or complaint keeps blocking mail.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, event, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,7 +28,7 @@ from preferences.addresses import address_hash, normalize_email
 from preferences.clock import now
 from preferences.db import among
 from preferences.errors import InvalidEmail
-from preferences.models import HashSalt, Suppression, SuppressionReason
+from preferences.models import Candidate, HashSalt, Suppression, SuppressionReason
 
 SUPPRESSION_SALT = "suppression"
 
@@ -60,6 +62,14 @@ def is_suppressed(session: Session, address: str) -> bool:
     return (
         session.scalar(select(Suppression.id).where(Suppression.address_hash.in_(digests)).limit(1))
         is not None
+    )
+
+
+def suppression_reason(session: Session, address: str) -> SuppressionReason | None:
+    """Why `address` is on the suppression list, or None when it is not."""
+    digests = _digests(session, address, create=False)
+    return session.scalar(
+        select(Suppression.reason).where(Suppression.address_hash.in_(digests)).limit(1)
     )
 
 
@@ -151,3 +161,17 @@ def lift_suppression(session: Session, address: str, reasons: Iterable[Suppressi
         )
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+@event.listens_for(Session, "before_flush")
+def _own_confirmation_lifts_expiry(session: Session, _context: Any, _instances: Any) -> None:
+    """A candidate whose address becomes verified (their own confirmation link, or a
+    provider's verified sign-up) is a fresh opt-in: a `retention_expired` entry for the
+    address goes. Erasure, bounce, complaint and manual entries stay."""
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, Candidate) or obj.email_verified_at is None:
+            continue
+        if obj not in session.new and not inspect(obj).attrs.email_verified_at.history.added:
+            continue
+        with session.no_autoflush, contextlib.suppress(InvalidEmail):
+            lift_suppression(session, obj.email, [SuppressionReason.RETENTION_EXPIRED])

@@ -33,6 +33,7 @@ from portal.cli.inbound import inbound
 from portal.cli.links import preference_link
 from portal.cli.outbox import outbox
 from portal.cli.recruiters import recruiter
+from portal.cli.retention import retention
 from portal.cli.uploads import uploads
 from portal.cli.workers import campaign_dispatcher, make_worker, scheduled_tasks, scheduler, worker
 from portal.config import SETTINGS, ConfigError, Settings, settings_markdown
@@ -354,6 +355,7 @@ for command in (
     candidates_group,
     api_token_group,
     recruiter,
+    retention,
 ):
     cli.add_command(command)
 

@@ -17,6 +17,7 @@ from mailer.models import MessageKind
 from mailer.sender import SmtpSender
 from mailer.worker import OutboxWorker
 from portal.cli.context import settings_for, stop_on_signals
+from portal.cli.retention import retention_task
 from portal.config import Settings
 from portal.connect.uploads import prune_task
 from portal.console.feeds import feed_policy, feeds_task
@@ -31,10 +32,12 @@ def campaign_dispatcher(settings: Settings) -> Callable[[Any], object]:
 
 def scheduled_tasks(settings: Settings) -> list[PeriodicTask]:
     """The portal's housekeeping, run by whichever scheduler leads (`run` or `scheduler`):
-    pruning unclaimed uploads, and syncing each enabled job feed on its interval."""
+    pruning unclaimed uploads, syncing each enabled job feed on its interval, and the
+    daily retention run."""
     return [
         prune_task(settings.upload_dir, settings.upload_unclaimed_hours),
         feeds_task(feed_policy(settings)),
+        retention_task(settings),
     ]
 
 

@@ -48,6 +48,7 @@ from preferences.models import (
     Frequency,
     SavedSearch,
     SubscriptionStatus,
+    SuppressionReason,
 )
 from preferences.saved_searches import (
     SearchFields,
@@ -56,7 +57,7 @@ from preferences.saved_searches import (
     saved_search_by_key,
 )
 from preferences.subscriptions import CURRENT_WORDING_VERSION, find_candidate
-from preferences.suppressions import is_suppressed
+from preferences.suppressions import suppression_reason
 from preferences.tokens import LinkPurpose
 
 log = logging.getLogger("portal.connect")
@@ -216,7 +217,9 @@ def save_for_visitor(
 
     The caller shows the same page whatever happened here.
     """
-    if is_suppressed(session, email):
+    blocked = suppression_reason(session, email)
+    # A retention expiry never stops the person joining again themselves.
+    if blocked is not None and blocked is not SuppressionReason.RETENTION_EXPIRED:
         log.info("saved search for a suppressed address ignored")
         return
     candidate = find_candidate(session, email)

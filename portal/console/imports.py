@@ -84,6 +84,10 @@ _SUPPRESSION_WORDS = {
     SuppressionReason.COMPLAINT: "the person reported our mail as spam",
     SuppressionReason.MANUAL: "the address was suppressed by hand",
     SuppressionReason.ERASURE: "the person's data was erased at their request",
+    SuppressionReason.RETENTION_EXPIRED: (
+        "the person was anonymized when their retention period ended unanswered; "
+        "only they can join again, through the connect form"
+    ),
 }
 
 

@@ -171,8 +171,8 @@ def _message(row: Any, expires_at: datetime, *, reminder: bool) -> dict[str, Any
         "dedupe_key": f"{kind}:{row.id}:{int(row.last_active_at.timestamp())}",
         "to_address": row.email,
         "candidate_id": row.id,
+        # No first name: the worker adds it, and only for a confirmed address.
         "context": {
-            "first_name": row.first_name,
             "keep_url": signed_link(LinkPurpose.STAY, "/stay/", row),
             "preferences_url": signed_link(LinkPurpose.PREFERENCES, "/preferences/", row),
             "expires_on": expires_at.date().isoformat(),
@@ -198,7 +198,6 @@ _PERSON = (
     _CANDIDATES.c.public_id,
     _CANDIDATES.c.token_version,
     _CANDIDATES.c.email,
-    _CANDIDATES.c.first_name,
     _CANDIDATES.c.last_active_at,
     _CANDIDATES.c.country,
 )

@@ -182,8 +182,14 @@ def format_number(value: float | int, locale: str) -> str:
     return format_decimal(value, locale=locale)
 
 
-def format_day(value: date | datetime, locale: str, tz: tzinfo | str | None = None) -> str:
-    """A date in `locale`'s medium format; a datetime is first moved to `tz` (a schedule's)."""
+def format_day(value: date | datetime | str, locale: str, tz: tzinfo | str | None = None) -> str:
+    """A date in `locale`'s medium format; a datetime is first moved to `tz` (a schedule's).
+
+    A string is an ISO date ("2027-01-05"), as a queued message's JSON context keeps
+    one; anything else in it raises ValueError.
+    """
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     if isinstance(value, datetime) and tz is not None:
         value = value.astimezone(_zone(tz))
     return _format_date(value, format="medium", locale=locale)

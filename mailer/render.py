@@ -45,6 +45,11 @@ queues a message adds the rest:
   unconfirmed, so it greets without a name.
 - `welcome`: `preferences_url`, as in `confirmation`. `account_deleted`: nothing
   more. `resume_nudge`: `dashboard_url`.
+- `repermission` (queued by the retention run, `mailer.retention`): `keep_url` (the
+  signed "Keep me" page, `LinkPurpose.STAY`), `preferences_url`, `expires_on` (the
+  day the candidate is anonymized if they do nothing, an ISO date string shown with
+  the `date` filter) and `reminder` (true for the reminder before expiry: another
+  subject and first paragraph). Transactional: no unsubscribe footer.
 - `job_alert`: `jobs` (at most 10 dicts with `title`, `location` (may be
   empty), `url` and `matched`, a list of interest names), `more_count` (further
   matches not shown) and `more_url`, plus the bulk footer.
@@ -91,7 +96,8 @@ right-to-left language, else "auto", as mjml-python writes by default) for
 `text_align` ("left"/"right", for mj-text), `start_side` (for list padding),
 `list_comma` and `list_semicolon` (", " and "; ", or the locale's own, to join names);
 and filters `number` (Babel's decimal format), `date(tz)` and `datetime(tz)`
-(Babel's medium formats, moved to the time zone `tz`, e.g. a schedule's), and
+(Babel's medium formats, moved to the time zone `tz`, e.g. a schedule's; `date`
+also reads an ISO date string, as a JSON context stores a day), and
 `ltr`, which in right-to-left text parts wraps a URL in Unicode isolates
 (U+2066 … U+2069) so it keeps its order (no direction marks around sentences).
 Prose that Python builds into the context (the footer `reason`) is translated

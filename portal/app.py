@@ -40,6 +40,7 @@ from portal.views import (
     health,
     language,
     public,
+    retention,
     saved_searches,
     unsubscribe,
 )
@@ -157,6 +158,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         discovery.bp,
         saved_searches.bp,
         language.bp,
+        retention.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -170,6 +172,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(preference_center.undo)
     csrf.exempt(preference_center.saved_search)
     csrf.exempt(language.signed)
+    csrf.exempt(retention.stay)
     oidc.init_app(app, settings.oidc_providers)
 
     # Registered before the limiter's, so it runs after it (Flask runs after-request

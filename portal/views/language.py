@@ -57,6 +57,8 @@ SIGNED_PAGES: Final = {
     "language.signed": LinkPurpose.PREFERENCES,
     # The emailed confirmation link, often opened in another browser than the form's.
     "connect.confirm": LinkPurpose.CONFIRM_EMAIL,
+    # A re-permission email's "Keep me" page.
+    "retention.stay": LinkPurpose.STAY,
 }
 # Pages of the signed-in candidate.
 SIGNED_IN_BLUEPRINTS: Final = frozenset({"dashboard"})

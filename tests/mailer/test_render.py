@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mailer.errors import MailerError, TemplateNotFound
+from mailer.i18n import format_day
 from mailer.render import RenderedEmail, Renderer, template_names
 
 CONTEXT: dict[str, Any] = {
@@ -64,6 +66,9 @@ FULL_CONTEXT: dict[str, Any] = {
     "subject": "Meet us in Berlin & Co",
     "body_html": "<p>Join our <strong>hiring event</strong>.</p>",
     "body_text": "Join our hiring event.",
+    "keep_url": "https://c.example/stay/t",
+    "expires_on": "2027-01-05",
+    "reminder": False,
 }
 
 
@@ -191,6 +196,7 @@ def test_every_template_in_the_folder_renders_subject_text_and_html(renderer: Re
         "resume_nudge",
         "account_deleted",
         "interest_merged",
+        "repermission",
     } <= set(names)
     for name in names:
         email = renderer.render(name, FULL_CONTEXT)
@@ -375,6 +381,61 @@ def test_account_deleted_says_what_was_kept_and_that_the_address_cannot_rejoin(
         assert "salted hash of your email address" in part
         assert "can't use this address to join" in part
         assert "use a different email address" in part
+
+
+def test_repermission_asks_to_stay_with_one_button_and_says_what_happens_otherwise(
+    renderer: Renderer,
+) -> None:
+    """The re-permission email: one Keep button, a preferences link, the deletion day, no
+    unsubscribe footer; the reminder has its own subject and first paragraph."""
+    email = renderer.render("repermission", FULL_CONTEXT)
+    assert email.subject == "Do you want to stay in the Acme talent community?"
+    assert email.html.count('href="https://c.example/stay/t"') == 1
+    assert ">Keep me in the talent community<" in email.html
+    assert "Keep me in the talent community: https://c.example/stay/t" in email.text
+    assert 'href="https://c.example/preferences/t"' in email.html
+    assert "Manage your email preferences: https://c.example/preferences/t" in email.text
+    for part in (email.html, " ".join(email.text.split())):
+        assert "on Jan 5, 2027 we delete your profile, your resume and your email address" in part
+        assert "You can always join again later." in part
+        assert "Unsubscribe" not in part
+        assert "only reminder" not in part
+    reminder = renderer.render("repermission", {**FULL_CONTEXT, "reminder": True})
+    assert reminder.subject == (
+        "Reminder: your Acme talent community profile will be deleted on Jan 5, 2027"
+    )
+    assert "This is the only reminder we send." in " ".join(reminder.text.split())
+    assert "This is the only reminder we send." in reminder.html
+    assert 'href="https://c.example/stay/t"' in reminder.html
+
+
+def test_repermission_in_spanish_gives_the_day_in_spanish(renderer: Renderer) -> None:
+    """A Spanish re-permission email writes the deletion day the Spanish way."""
+    email = renderer.render("repermission", FULL_CONTEXT, "es")
+    for part in (email.html, email.text):
+        assert "5 ene 2027" in part
+    assert "Jan 5, 2027" not in email.html + email.text
+    assert email.subject != "Do you want to stay in the Acme talent community?"
+
+
+@pytest.mark.parametrize(
+    ("value", "locale", "shown"),
+    [
+        ("2027-01-05", "en", "Jan 5, 2027"),
+        ("2027-01-05", "de", "05.01.2027"),
+        (date(2027, 1, 5), "en", "Jan 5, 2027"),
+        (datetime(2027, 1, 5, 23, 30, tzinfo=UTC), "en", "Jan 5, 2027"),
+    ],
+)
+def test_format_day_reads_an_iso_date_string(value: object, locale: str, shown: str) -> None:
+    """`format_day` takes an ISO date string (a JSON context's day) as well as a date."""
+    assert format_day(value, locale) == shown  # type: ignore[arg-type]
+
+
+def test_format_day_refuses_a_string_that_is_not_a_date() -> None:
+    """A string that is not an ISO date is a ValueError, not a wrong day."""
+    with pytest.raises(ValueError):
+        format_day("next Tuesday", "en")
 
 
 @pytest.mark.parametrize("name", ["confirmation", "welcome"])

@@ -2,6 +2,8 @@
 
 Each template in templates_email/ is rendered with SAMPLE_CONTEXT and compared
 with tests/mailer/snapshots/NAME.html, NAME.txt and NAME.subject.txt (English),
+and so is each of VARIANTS (a template with some values changed, e.g. the
+re-permission reminder) under its own name,
 and in each other locale with the context's prose translated as the worker
 translates it (`sample_context`) against snapshots/LOCALE/NAME.*. A difference
 fails with a unified diff; the HTML is split between tags for the diff only, so
@@ -96,6 +98,15 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "Join our hiring day on 12 June: talks, interviews and coffee.\n\n"
         "Save your seat: https://careers.acme.example.com/events/berlin"
     ),
+    "keep_url": "https://careers.acme.example.com/stay/STAY-TOKEN",
+    "expires_on": "2027-01-05",
+    "reminder": False,
+}
+
+# Snapshots of a template rendered with some values changed, by snapshot name:
+# (template, the values that differ from SAMPLE_CONTEXT).
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "repermission_reminder": ("repermission", {"reminder": True}),
 }
 
 
@@ -134,6 +145,11 @@ def sample_context(locale: str) -> dict[str, Any]:
     return context
 
 
+def snapshot_names() -> list[str]:
+    """Every snapshot's name: each template's, then each variant's."""
+    return [*template_names(), *VARIANTS]
+
+
 def snapshot_dir(locale: str) -> Path:
     return SNAPSHOTS if locale == SOURCE_LOCALE else SNAPSHOTS / locale
 
@@ -141,11 +157,16 @@ def snapshot_dir(locale: str) -> Path:
 @pytest.fixture(scope="module")
 def rendered() -> dict[tuple[str, str], RenderedEmail]:
     renderer = Renderer()
-    return {
+    found = {
         (locale, name): renderer.render(name, sample_context(locale), locale)
         for locale in LOCALES
         for name in template_names()
     }
+    for locale in LOCALES:
+        for variant, (name, changes) in VARIANTS.items():
+            context = {**sample_context(locale), **changes}
+            found[locale, variant] = renderer.render(name, context, locale)
+    return found
 
 
 def _part(email: RenderedEmail, part: str) -> str:
@@ -160,7 +181,7 @@ def _diff_lines(text: str, part: str) -> list[str]:
 
 
 @pytest.mark.parametrize("part", PARTS)
-@pytest.mark.parametrize("name", template_names())
+@pytest.mark.parametrize("name", snapshot_names())
 @pytest.mark.parametrize("locale", LOCALES)
 def test_rendered_email_matches_snapshot(
     rendered: dict[tuple[str, str], RenderedEmail], locale: str, name: str, part: str
@@ -197,7 +218,7 @@ def test_every_snapshot_belongs_to_a_template() -> None:
     wanted = {
         snapshot_dir(locale) / f"{name}.{part}"
         for locale in LOCALES
-        for name in template_names()
+        for name in snapshot_names()
         for part in PARTS
     }
     dirs = {snapshot_dir(locale) for locale in LOCALES}

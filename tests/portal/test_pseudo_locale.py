@@ -495,6 +495,23 @@ def test_signed_links_preference_center_and_unsubscribe(
     walk.assert_clean()
 
 
+def test_the_keep_me_page_of_a_re_permission_email(
+    walk: Walk, world: World, sessions: sessionmaker[Session]
+) -> None:
+    """The "Keep me" page (the question, the confirmation after the button, a second keep),
+    and its tampered and expired links."""
+    with session_scope(sessions) as session:
+        candidate = session.get_one(Candidate, world.candidate_id)
+        stay = f"/stay/{make_link_token([TEST_SECRET], LinkPurpose.STAY, candidate)}"
+    walk.get(stay)
+    walk.post(stay, {})
+    walk.post(stay, {})
+    walk.get(stay + "x", status=400)
+    with frozen(now() + timedelta(days=401)):
+        walk.get(stay, status=410)
+    walk.assert_clean()
+
+
 def test_the_dashboard_and_its_pages(
     walk: Walk, world: World, sessions: sessionmaker[Session], settings: Settings
 ) -> None:

@@ -45,6 +45,7 @@ def tokens(sessions: sessionmaker[Session]) -> dict[str, str]:
                 keys, LinkPurpose.LOGIN, candidate, u=candidate.updated_at.isoformat()
             ),
             "recruiter": make_login_link_token(keys, user),
+            "stay": make_link_token(keys, LinkPurpose.STAY, candidate),
         }
 
 
@@ -60,6 +61,8 @@ PAGES = [
     ("search", "GET", "/jobs/save/confirm/{t}", 200),
     ("login", "GET", "/login/link/{t}", 200),
     ("recruiter", "GET", "/admin/login/{t}", 200),
+    ("stay", "GET", "/stay/{t}", 200),
+    ("stay", "POST", "/stay/{t}", 400),  # no form token: refused, still private
 ]
 
 
@@ -130,6 +133,7 @@ def test_every_route_with_a_token_declares_it(app: Flask) -> None:
         "/preferences/<link_token:token>/language",
         "/preferences/<link_token:token>/searches/<search_id>",
         "/preferences/<link_token:token>/undo",
+        "/stay/<link_token:token>",
         "/unsubscribe/<link_token:token>",
     ]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, case, func, not_, or_, select
@@ -48,6 +48,11 @@ class ExpiryWeek:
     start: datetime
     end: datetime
     count: int
+
+    @property
+    def last_day(self) -> date:
+        """The week's last day (`end` is the next week's first instant)."""
+        return (self.end - timedelta(days=1)).date()
 
 
 @dataclass(frozen=True)

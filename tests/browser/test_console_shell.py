@@ -70,6 +70,7 @@ def test_admin_console_home_and_sections(
             "Schedules",
             "Campaigns",
             "Reports",
+            "Privacy",
             "Feeds",
             "People",
             "Mail sink",
@@ -121,7 +122,7 @@ def test_recruiter_sees_no_admin_sections(
         flow.recruiter_login("rob@acme.example.com", PASSWORD)
         flow.check("home")
         _assert_console_shell(flow, "Home", "rob@acme.example.com")
-        expected = ["Home", "Interests", "Jobs", "Schedules", "Campaigns", "Reports"]
+        expected = ["Home", "Interests", "Jobs", "Schedules", "Campaigns", "Reports", "Privacy"]
         assert _sections(flow) == expected
         assert (
             page.locator(".console-sections .section-card strong").all_inner_texts()
@@ -134,6 +135,7 @@ def test_recruiter_sees_no_admin_sections(
             ("/admin/jobs/", "Jobs"),
             ("/admin/campaigns/", "Campaigns"),
             ("/admin/reports/", "Reports"),
+            ("/admin/privacy", "Privacy"),
         ):
             flow.goto(path)
             flow.check(section.lower())

@@ -25,6 +25,7 @@ from preferences.models import (
     SubscriptionStatus,
 )
 from preferences.phrases import N_, Phrase, PhraseDate, PhraseInterest
+from preferences.retention import touch_activity
 from preferences.subscriptions import (
     confirm_subscription,
     mass_email_status,
@@ -529,9 +530,14 @@ def _apply_and_read(
     before: PreferenceState | None = None,
     mass_email_wording: str | None = None,
 ) -> SaveOutcome:
-    """Apply `desired`, then read the page back; the state from before is the Undo."""
+    """Apply `desired`, then read the page back; the state from before is the Undo.
+
+    A Save or an Undo is the person's own act (a page's button, never a link's GET),
+    so it moves their last activity, changes or none: one UPDATE in the same transaction.
+    """
     if before is None:
         before = current_state(session, candidate, interests)
+    touch_activity(session, candidate.id)
     changes = apply_state(
         session,
         candidate,

@@ -27,6 +27,7 @@ from preferences.models import (
     LoginSession,
     RecruiterUser,
 )
+from preferences.retention import touch_activity
 
 # A session ends this long after sign-in at the latest (the cookie's own limit too).
 SESSION_LIFETIME = timedelta(days=31)
@@ -68,7 +69,9 @@ def start_session(
 
     The id goes into the cookie and is never stored. The principal's ended and
     expired sessions are deleted on the way, so the table holds live sessions
-    and recently ended ones.
+    and recently ended ones. A candidate's session starts only when they sign in
+    (a password, an emailed link's button, a social account), so it counts as
+    activity (`touch_activity`, one UPDATE).
     """
     if (candidate is None) == (recruiter is None):
         raise ValueError("a session belongs to exactly one candidate or one recruiter")
@@ -76,6 +79,7 @@ def start_session(
     owner: ColumnElement[bool]
     if candidate is not None:
         owner = LoginSession.candidate_id == candidate.id
+        touch_activity(session, candidate.id, at=at)
     else:
         assert recruiter is not None
         owner = LoginSession.recruiter_id == recruiter.id

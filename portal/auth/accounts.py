@@ -26,6 +26,7 @@ from preferences.clock import now
 from preferences.errors import InvalidEmail
 from preferences.models import Candidate, LoginSession
 from preferences.privacy import erase_candidate
+from preferences.retention import touch_activity
 from preferences.sessions import end_sessions, used_link_recently
 from preferences.subscriptions import find_active_candidate
 from preferences.suppressions import is_suppressed
@@ -88,6 +89,7 @@ def change_password(
     set_password(candidate, new)
     end_sessions(db, candidate_id=candidate.id, keep=login)
     db.flush()
+    touch_activity(db, candidate.id)
 
 
 def _stamp(candidate: Candidate) -> str:

@@ -50,6 +50,7 @@ from preferences.models import (
     SubscriptionStatus,
     SuppressionReason,
 )
+from preferences.retention import touch_activity
 from preferences.saved_searches import (
     SearchFields,
     confirm_saved_search,
@@ -194,6 +195,8 @@ def save_for_member(
         if twin is None:
             raise
         return twin, MemberOutcome.ALREADY
+    # She saved it herself, signed in: activity, whether or not anything changed.
+    touch_activity(session, candidate.id)
     if not changed:
         return saved, MemberOutcome.ALREADY
     # One waiting for its confirmation link is, to her, saved only now.
@@ -362,6 +365,9 @@ def confirm_from_link(
     `preferences.errors.TooManySavedSearches` with nothing written.
     """
     state = link_state(session, candidate, search)
+    # Only the confirm page's button (a POST) gets here: the person acted, even on a
+    # link whose search is saved already or was stopped since.
+    touch_activity(session, candidate.id)
     if state is LinkState.STOPPED:
         return None, state
     kept = saved_search_by_key(session, candidate, search.fields.key)

@@ -49,6 +49,7 @@ from preferences.models import (
     Subscription,
     SubscriptionStatus,
 )
+from preferences.retention import touch_activity
 from preferences.subscriptions import (
     CURRENT_WORDING_VERSION,
     confirm_subscription,
@@ -443,6 +444,9 @@ def _update_verified_member(
     mass_on = sub.mass_email and _opt_in_as_ticked(session, candidate, sub)
     if candidate.email_verified_at is None:
         candidate.email_verified_at = now()
+    # Her provider vouched for the address: she joined again herself. (An unverified
+    # sign-up with her address may be anyone's, so `_offer_changes` leaves it alone.)
+    touch_activity(session, candidate.id)
     _attach_resume(session, candidate, sub)
     log.info("candidate connected", extra={"candidate": candidate.public_id, "new": False})
     if not (added or mass_on or sub.resume is not None):
@@ -601,4 +605,6 @@ def confirm_email(
         candidate.email_verified_at = now()
         _queue_welcome(session, candidate)
     session.flush()
+    # Only the confirm page's button (a POST) gets here; a scanner's GET of the link does not.
+    touch_activity(session, candidate.id)
     return pending

@@ -1,6 +1,7 @@
 """The resume a candidate has on file: replace or delete its Resume row, with an audit event.
 
-These functions change rows and flush; they never commit and never delete a file. Each
+These functions change rows and flush; they never commit and never delete a file. Only the
+candidate's own dashboard calls them, so each also counts as their activity. Each
 returns the storage name of the file that is no longer referred to, and the caller deletes
 it only once the transaction has committed: deleted earlier, a failed commit would leave
 the row pointing at a missing file. A new file whose row never commits is left for
@@ -16,6 +17,7 @@ from portal.resumes.storage import StoredResume
 from preferences.audit import ACTOR_CANDIDATE, record_audit
 from preferences.clock import now
 from preferences.models import Candidate, Resume, ResumeSource
+from preferences.retention import touch_activity
 
 
 def current_resume(candidate: Candidate) -> Resume | None:
@@ -63,6 +65,7 @@ def replace_resume(
         subject=candidate.public_id,
         detail=_detail(resume),
     )
+    touch_activity(session, candidate.id)
     return replaced
 
 
@@ -85,6 +88,7 @@ def delete_current_resume(session: Session, candidate: Candidate) -> str | None:
         subject=candidate.public_id,
         detail=detail,
     )
+    touch_activity(session, candidate.id)
     return storage_name
 
 

@@ -30,6 +30,7 @@ from preferences.interests import active_interests
 from preferences.models import Candidate, ConsentSource, Subscription, SubscriptionStatus
 from preferences.phrases import N_
 from preferences.privacy import export_candidate_data
+from preferences.retention import touch_activity
 from preferences.sessions import end_sessions
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -254,6 +255,7 @@ def profile(candidate: Candidate) -> Any:
             candidate.github_url = values["github_url"]
             candidate.portfolio_url = values["portfolio_url"]
             db().flush()
+            touch_activity(db(), candidate.id)
             flash(_("Your profile is saved."), "info")
             return redirect(url_for("dashboard.home"))
     return render_template(

@@ -48,6 +48,7 @@ from preferences.models import (
     SubscriptionStatus,
 )
 from preferences.phrases import N_, PhraseDate
+from preferences.retention import touch_activity
 from preferences.saved_searches import (
     MAX_ID,
     confirm_saved_search,
@@ -585,6 +586,10 @@ def manage_search(
         return _bad_search_form()
     ip = request.remote_addr
     done = "unchanged"
+    # One of the page's buttons, pressed by the person (signed in, or holding the page's
+    # link and form token): activity, whatever it changes. The saved-search functions
+    # also serve bounces and complaints, so the touch is here and not in them.
+    touch_activity(session, candidate.id)
     if search.status is SubscriptionStatus.UNSUBSCRIBED:
         # Removed already (a second tab, a Back button): removing again is the same answer.
         if what != "remove":

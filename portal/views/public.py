@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
+from jobs.applications import apply_target, record_apply
 from jobs.descriptions import description_html
 from jobs.models import JobPosting
 from jobs.posting_fields import (
@@ -201,3 +202,25 @@ def job(job_id: int) -> Any:
         if posting.employment_type
         else None,
     )
+
+
+@bp.get("/jobs/<int:job_id>/apply")
+def apply(job_id: int) -> Any:
+    """The Apply button: on to the posting's own apply URL, noting a signed-in member's click.
+
+    Only the URL stored with the open posting is ever the target, so this is no open
+    redirect; a closed, unpublished or unknown posting is the usual 404. A member's
+    click counts as their activity unless the browser says another site sent it
+    (`Sec-Fetch-Site`): a page elsewhere must not be able to renew someone's stay.
+    """
+    session = db()
+    target = apply_target(session, job_id) if job_id <= MAX_JOB_ID else None
+    if target is None:
+        abort(404)
+    member = sessions.current_candidate(session)
+    if member is not None and request.headers.get("Sec-Fetch-Site") != "cross-site":
+        record_apply(session, member, target)
+    response = redirect(target.url, 303)
+    # Every click comes back here: a browser must not replay the redirect from its cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -287,14 +287,20 @@ def test_odd_characters_in_filters_do_not_fail(
 
 
 def test_job_page_shows_the_posting(client: FlaskClient, catalogue: dict[str, int]) -> None:
-    """/jobs/<id> shows title, location, areas and an Apply link to the posting's apply_url."""
-    response = client.get(f"/jobs/{catalogue['Product Designer']}")
+    """/jobs/<id> shows title, location, areas and an Apply link that leads to its apply_url."""
+    job_id = catalogue["Product Designer"]
+    response = client.get(f"/jobs/{job_id}")
     assert response.status_code == 200
     page = response.text
     assert "<h1>Product Designer</h1>" in page
     assert "Lisbon, Portugal" in page
     assert 'href="/jobs?interest=design-and-ux">Design &amp; UX</a>' in page
-    assert _links(page)["Apply"] == "https://ats.example.net/acme/apply?job=designer&src=portal"
+    assert _links(page)["Apply"] == f"/jobs/{job_id}/apply"
+    applied = client.get(f"/jobs/{job_id}/apply")
+    assert applied.status_code == 303
+    assert applied.headers["Location"] == (
+        "https://ats.example.net/acme/apply?job=designer&src=portal"
+    )
     assert "no longer accepts applications" not in page
 
 

@@ -203,7 +203,9 @@ _PERSON = (
 )
 
 
-def _ask_chunk(session: Session, policy: RetentionPolicy, at: datetime, after: int) -> Sequence[Any]:
+def _ask_chunk(
+    session: Session, policy: RetentionPolicy, at: datetime, after: int
+) -> Sequence[Any]:
     rows = session.execute(
         select(*_PERSON)
         .where(_due_to_ask(policy, at), _CANDIDATES.c.id > after)
@@ -236,7 +238,9 @@ def _ask_chunk(session: Session, policy: RetentionPolicy, at: datetime, after: i
     return rows
 
 
-def _remind_chunk(session: Session, policy: RetentionPolicy, at: datetime, after: int) -> Sequence[Any]:
+def _remind_chunk(
+    session: Session, policy: RetentionPolicy, at: datetime, after: int
+) -> Sequence[Any]:
     rows = session.execute(
         select(*_PERSON, _NOTICES.c.expires_at)
         .select_from(_NOTICES)

@@ -117,7 +117,9 @@ def touch_activity(session: Session, candidate_id: int, *, at: datetime | None =
     session.execute(
         update(_CANDIDATES)
         .where(_CANDIDATES.c.id == candidate_id)
-        .values(last_active_at=when)
+        # `updated_at` kept: activity is not a profile change (and sign-in links are
+        # stamped with `updated_at`, so a Save must not cancel one).
+        .values(last_active_at=when, updated_at=_CANDIDATES.c.updated_at)
         .execution_options(synchronize_session=False)
     )
     loaded = session.identity_map.get(session.identity_key(Candidate, candidate_id))

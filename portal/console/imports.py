@@ -464,6 +464,9 @@ def _apply_candidate(session: Session, row: _CandidateRow) -> str:
             first_name=row.first_name,
             last_name=row.last_name,
             phone_e164=row.phone,
+            # Retention counts from when the person last acted: for an imported pool,
+            # when they gave the consent the file records (else from today).
+            last_active_at=row.consent_at or now(),
         )
         session.add(candidate)
         session.flush()

@@ -497,3 +497,38 @@ def test_the_scheduler_task_runs_once_a_day(
     with factory() as session:
         triggers = session.scalars(select(RetentionRun.trigger)).all()
     assert triggers == ["scheduler", "scheduler"]
+
+
+def test_an_imported_pool_counts_from_its_recorded_consent(
+    factory: sessionmaker[Session], upload_dir: Path
+) -> None:
+    """A new candidate from an import is as old as the consent the file records, so an old
+    pool is asked soon; an existing member's last activity is left alone."""
+    member = join(factory, "old@example.com", T0)
+    at = add_months(T0, 30)
+    with frozen(at), factory.begin() as session:
+        import_candidates(
+            session,
+            b"email,first_name,consent_at,mass_email\n"
+            b"new@example.com,New,2024-01-01T10:00:00Z,yes\n"
+            b"old@example.com,Old,2024-01-01T10:00:00Z,yes\n",
+            "pool.csv",
+        )
+    with factory() as session:
+        added = session.scalars(select(Candidate).where(Candidate.email == "new@example.com")).one()
+        assert added.last_active_at == datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
+    assert candidate(factory, member).last_active_at == T0
+    assert run(factory, at, upload_dir)["repermission_queued"] == 2
+
+
+def test_activity_keeps_updated_at_so_a_sign_in_link_stays_valid(
+    factory: sessionmaker[Session],
+) -> None:
+    """touch_activity moves last_active_at only: updated_at (which sign-in links are
+    stamped with) stays."""
+    cid = join(factory, "pat@example.com", T0)
+    with frozen(T0 + timedelta(days=3)), factory.begin() as session:
+        touch_activity(session, cid)
+    touched = candidate(factory, cid)
+    assert touched.last_active_at == T0 + timedelta(days=3)
+    assert touched.updated_at == T0

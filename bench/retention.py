@@ -99,6 +99,9 @@ def seed(database_url: str, candidates: int) -> dict[str, int]:
                 )  # fmt: skip
                 people.append(
                     {
+                        # Explicit ids (the database is fresh): no RETURNING, so the
+                        # driver's executemany loads each chunk in one pipeline.
+                        "id": n + 1,
                         "email": f"c{n}@example.com",
                         "first_name": f"C{n}",
                         "phone_e164": phone,
@@ -114,7 +117,8 @@ def seed(database_url: str, candidates: int) -> dict[str, int]:
                     }
                 )
             with engine.begin() as conn:
-                ids = conn.scalars(insert(Candidate).returning(Candidate.id), people).all()
+                conn.execute(insert(Candidate), people)
+                ids = [row["id"] for row in people]
                 conn.execute(
                     insert(Subscription),
                     [
@@ -154,6 +158,11 @@ def seed(database_url: str, candidates: int) -> dict[str, int]:
                     conn.execute(insert(LegalHold), holds)
                 held += len(holds)
         if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "SELECT setval(pg_get_serial_sequence('candidates', 'id'), "
+                    "(SELECT max(id) FROM candidates))"
+                )
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM ANALYZE")
         else:

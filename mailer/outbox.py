@@ -14,7 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, String, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Integer,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -89,43 +103,58 @@ def enqueue(
     return session.execute(stmt).first() is not None
 
 
-def enqueue_many(
+def enqueue_select(
     session: Session,
-    messages: Sequence[dict[str, Any]],
+    rows: Select[Any],
     *,
     kind: MessageKind,
     template: str,
     deliver_within: timedelta = DEFAULT_DELIVER_WITHIN,
-) -> int:
-    """Queue many emails of one kind in one statement; a duplicate `dedupe_key` is skipped.
+) -> None:
+    """Queue one email per row of `rows` in one INSERT ... SELECT; duplicate keys skipped.
 
-    Each message is a dict of `dedupe_key`, `to_address` (already normalized, as
-    candidate rows store it), `candidate_id` and `context`. Returns how many were queued.
+    `rows` selects three columns, in order: the dedupe key, the candidate id and the
+    (normalized) address. Each message gets an empty context: its kind's send-time
+    context source fills it in (see `mailer.worker.ContextSource`). For a large
+    batch no row travels through Python, so a million candidates queue in SQL.
     """
-    if not messages:
-        return 0
     at = now()
-    rows = [
-        {
-            "dedupe_key": message["dedupe_key"],
-            "kind": kind,
-            "template": template,
-            "to_address": message["to_address"],
-            "candidate_id": message.get("candidate_id"),
-            "context": message.get("context") or {},
-            "status": OutboxStatus.PENDING,
-            "attempts": 0,
-            "next_attempt_at": at,
-            "deliver_until": at + deliver_within,
-            "last_error": "",
-            "created_at": at,
-        }
-        for message in messages
+    pg = session.get_bind().dialect.name == "postgresql"
+    empty = bindparam("empty_context", {}, type_=JSON)
+    # PostgreSQL types a select-list parameter as text; the column is json.
+    context = sql_cast(empty, JSON) if pg else empty
+    moment = UTCDateTime()
+    source = rows.add_columns(
+        literal(kind.value, String()),
+        literal(template, String()),
+        context,
+        literal(OutboxStatus.PENDING.value, String()),
+        literal(0, Integer()),
+        literal(at, moment),
+        literal(at + deliver_within, moment),
+        literal("", String()),
+        literal(at, moment),
+    )
+    columns = [
+        "dedupe_key",
+        "candidate_id",
+        "to_address",
+        "kind",
+        "template",
+        "context",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "deliver_until",
+        "last_error",
+        "created_at",
     ]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return len(session.execute(stmt.returning(_TABLE.c.id), rows).all())
+    insert = pg_insert if pg else sqlite_insert
+    session.execute(
+        insert(_TABLE)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
 
 
 @dataclass(frozen=True)

@@ -30,18 +30,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
+from typing import cast as typed
 
-from sqlalchemy import Table, and_, func, insert, select, update
+from sqlalchemy import String, Table, and_, cast, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailer.config import MailSettings
 from mailer.links import signed_link
-from mailer.models import MessageKind
-from mailer.outbox import enqueue_many
+from mailer.models import MessageKind, OutboxMessage
+from mailer.outbox import enqueue_select
 from preferences.audit import ACTOR_SYSTEM, record_audit
 from preferences.clock import now
+from preferences.db import among
 from preferences.models import (
     AuditEvent,
     Candidate,
@@ -58,6 +61,8 @@ from preferences.tokens import LinkPurpose
 log = logging.getLogger("mailer.retention")
 
 TEMPLATE = "repermission"
+# A retention email's outbox key: this, then its notice's id.
+KEY_PREFIX = "retention:"
 # Candidates handled per transaction.
 CHUNK = 2000
 # A reminder goes only for a notice at least this old (REPERMISSION_DAYS is at least 8).
@@ -65,10 +70,10 @@ REMINDER_MIN_AGE = timedelta(days=1)
 # The run's steps, in order, as named in its counts and progress.
 STEPS = ("repermission_queued", "reminders_queued", "anonymized")
 
-_CANDIDATES = cast(Table, Candidate.__table__)
-_NOTICES = cast(Table, RetentionNotice.__table__)
-_RUNS = cast(Table, RetentionRun.__table__)
-_AUDIT = cast(Table, AuditEvent.__table__)
+_CANDIDATES = typed(Table, Candidate.__table__)
+_NOTICES = typed(Table, RetentionNotice.__table__)
+_RUNS = typed(Table, RetentionRun.__table__)
+_AUDIT = typed(Table, AuditEvent.__table__)
 
 # (step, done, total): called after each chunk.
 OnProgress = Callable[[str, int, int], None]
@@ -165,42 +170,51 @@ def _count(session: Session, condition: Any, *, notices: bool = False) -> int:
     return int(session.scalar(query.where(condition)) or 0)
 
 
-def _message(row: Any, expires_at: datetime, *, reminder: bool) -> dict[str, Any]:
-    kind = "reminder" if reminder else "repermission"
-    return {
-        "dedupe_key": f"{kind}:{row.id}:{int(row.last_active_at.timestamp())}",
-        "to_address": row.email,
-        "candidate_id": row.id,
-        # No first name: the worker adds it, and only for a confirmed address.
-        "context": {
-            "keep_url": signed_link(LinkPurpose.STAY, "/stay/", row),
-            "preferences_url": signed_link(LinkPurpose.PREFERENCES, "/preferences/", row),
-            "expires_on": expires_at.date().isoformat(),
-            "reminder": reminder,
-        },
-    }
+def _queue_mail(session: Session, kind: NoticeKind, at: datetime, rows: Sequence[Any]) -> None:
+    """Queue the email of each notice of `kind` this run just made for `rows` (in SQL).
+
+    The key names the notice, so one notice is one email however often a run repeats;
+    the context is made at send time (`retention_context`).
+    """
+    if not rows:
+        return
+    enqueue_select(
+        session,
+        select(
+            literal(KEY_PREFIX) + cast(_NOTICES.c.id, String),
+            _CANDIDATES.c.id,
+            _CANDIDATES.c.email,
+        )
+        .select_from(_NOTICES)
+        .join(_CANDIDATES, _CANDIDATES.c.id == _NOTICES.c.candidate_id)
+        .where(
+            _NOTICES.c.kind == kind,
+            _NOTICES.c.queued_at == at,
+            _NOTICES.c.candidate_id.between(rows[0].id, rows[-1].id),
+        ),
+        kind=MessageKind.REPERMISSION,
+        template=TEMPLATE,
+    )
 
 
-def _insert_notices(session: Session, notices: list[dict[str, Any]]) -> set[int]:
-    """Insert notices, skipping any a concurrent run made; returns the candidates inserted."""
+def _insert_notices(session: Session, notices: list[dict[str, Any]]) -> None:
+    """Insert notices, skipping any a concurrent run made first (the unique key holds).
+
+    No RETURNING: a plain executemany is pipelined by psycopg and parsed once, where a
+    multi-row statement with thousands of parameters is parsed afresh every time. The
+    mail each notice brings is keyed by the same expiry, so it is never queued twice.
+    """
     if not notices:
-        return set()
+        return
     dialect = session.get_bind().dialect.name
     upsert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = upsert(_NOTICES).on_conflict_do_nothing(
         index_elements=["candidate_id", "kind", "based_on"]
     )
-    return set(session.execute(stmt.returning(_NOTICES.c.candidate_id), notices).scalars())
+    session.execute(stmt, notices)
 
 
-_PERSON = (
-    _CANDIDATES.c.id,
-    _CANDIDATES.c.public_id,
-    _CANDIDATES.c.token_version,
-    _CANDIDATES.c.email,
-    _CANDIDATES.c.last_active_at,
-    _CANDIDATES.c.country,
-)
+_PERSON = (_CANDIDATES.c.id, _CANDIDATES.c.last_active_at, _CANDIDATES.c.country)
 
 
 def _ask_chunk(
@@ -216,7 +230,7 @@ def _ask_chunk(
         return rows
     soonest = at + timedelta(days=policy.repermission_days)
     expiry = {row.id: max(policy.expiry(row.last_active_at, row.country), soonest) for row in rows}
-    made = _insert_notices(
+    _insert_notices(
         session,
         [
             {
@@ -229,12 +243,7 @@ def _ask_chunk(
             for row in rows
         ],
     )
-    enqueue_many(
-        session,
-        [_message(row, expiry[row.id], reminder=False) for row in rows if row.id in made],
-        kind=MessageKind.REPERMISSION,
-        template=TEMPLATE,
-    )
+    _queue_mail(session, NoticeKind.REPERMISSION, at, rows)
     return rows
 
 
@@ -251,7 +260,7 @@ def _remind_chunk(
     ).all()
     if not rows:
         return rows
-    made = _insert_notices(
+    _insert_notices(
         session,
         [
             {
@@ -264,12 +273,7 @@ def _remind_chunk(
             for row in rows
         ],
     )
-    enqueue_many(
-        session,
-        [_message(row, row.expires_at, reminder=True) for row in rows if row.id in made],
-        kind=MessageKind.REPERMISSION,
-        template=TEMPLATE,
-    )
+    _queue_mail(session, NoticeKind.REMINDER, at, rows)
     return rows
 
 
@@ -449,3 +453,58 @@ def ran_today(session: Session, at: datetime | None = None) -> bool:
         )
         is not None
     )
+
+
+def _notice_id(message: OutboxMessage) -> int | None:
+    key = message.dedupe_key
+    if not key.startswith(KEY_PREFIX) or not key[len(KEY_PREFIX) :].isdigit():
+        return None
+    return int(key[len(KEY_PREFIX) :])
+
+
+def retention_context(
+    session: Session, messages: Sequence[OutboxMessage], settings: MailSettings
+) -> dict[int, dict[str, Any] | str]:
+    """Send-time context of re-permission emails and reminders, for a batch at once.
+
+    The links are made for the candidate as they are now; a notice answered, expired or
+    overtaken by newer activity since it was queued means the email is skipped.
+    Rows queued otherwise (a key that names no notice) keep their own context.
+    """
+    by_notice = {nid: m.id for m in messages if (nid := _notice_id(m)) is not None}
+    if not by_notice:
+        return {}
+    rows = session.execute(
+        select(
+            _NOTICES.c.id,
+            _NOTICES.c.kind,
+            _NOTICES.c.based_on,
+            _NOTICES.c.expires_at,
+            _NOTICES.c.answered_at,
+            _NOTICES.c.expired_at,
+            _CANDIDATES.c.public_id,
+            _CANDIDATES.c.token_version,
+            _CANDIDATES.c.last_active_at,
+        )
+        .join(_CANDIDATES, _CANDIDATES.c.id == _NOTICES.c.candidate_id)
+        .where(among(session, _NOTICES.c.id, by_notice))
+    )
+    found: dict[int, dict[str, Any] | str] = {
+        message_id: "its retention notice no longer exists" for message_id in by_notice.values()
+    }
+    for row in rows:
+        message_id = by_notice[row.id]
+        if row.answered_at is not None:
+            found[message_id] = "the candidate already answered"
+        elif row.expired_at is not None:
+            found[message_id] = "the retention period already ended"
+        elif row.last_active_at != row.based_on:
+            found[message_id] = "the candidate was active since it was queued"
+        else:
+            found[message_id] = {
+                "keep_url": signed_link(LinkPurpose.STAY, "/stay/", row),
+                "preferences_url": signed_link(LinkPurpose.PREFERENCES, "/preferences/", row),
+                "expires_on": row.expires_at.date().isoformat(),
+                "reminder": row.kind == NoticeKind.REMINDER,
+            }
+    return found

@@ -48,6 +48,7 @@ from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import Hold, Outcome, claim_batch, record_outcomes
 from mailer.render import Renderer
 from mailer.reputation import check_sends, recipient_domain, release_unpaused
+from mailer.retention import retention_context
 from mailer.sender import Sender
 from mailer.sends import send_key
 from mailer.verp import verp_address
@@ -175,6 +176,7 @@ class OutboxWorker:
         self._limiter = RateLimiter(rate)
         self._sources: dict[MessageKind, ContextSource] = {
             MessageKind.CAMPAIGN: campaign_parts,
+            MessageKind.REPERMISSION: retention_context,
             **(context_sources or {}),
         }
         self._stop = threading.Event()

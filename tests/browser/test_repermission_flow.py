@@ -1,7 +1,7 @@
 """A re-permission email in a real browser: the email's Keep link → "Keep me" → confirmation.
 
-The email is queued as the retention run queues it (an outbox row whose links are
-recipes), sent by one batch of the real sender worker to a real aiosmtpd server, and
+The email is queued by the retention run itself (its links are made at send time),
+sent by one batch of the real sender worker to a real aiosmtpd server, and
 chromium opens the Keep link the delivered message carries. Desktop from the keyboard
 with axe-core, and 375 px without JavaScript; SQLite and PostgreSQL.
 """
@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from mailer.links import signed_link
-from mailer.models import MessageKind
-from mailer.outbox import enqueue
+from mailer.retention import run_retention
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import BatchResult
 from preferences.clock import now
@@ -28,12 +26,10 @@ from preferences.models import (
     ConsentEvent,
     ConsentScope,
     ConsentSource,
-    NoticeKind,
     RetentionNotice,
 )
 from preferences.retention import add_months
 from preferences.subscriptions import get_or_create_candidate
-from preferences.tokens import LinkPurpose
 from preferences.wordings import wording_texts
 from tests.browser.conftest import LivePortal
 from tests.browser.flow import open_flow
@@ -50,42 +46,25 @@ KEEP_LINE = re.compile(r"Keep me in the talent community: (\S+)")
 
 
 def queue_repermission(portal: LivePortal) -> tuple[int, datetime, datetime]:
-    """Ana, silent for 23 months, asked to stay: her notice and her queued email.
+    """Ana, silent for 23 months, asked to stay by the retention run itself.
 
     Returns her id, her last activity and the day she would be anonymized.
     """
+    policy = portal.settings.retention_policy
     with session_scope(portal.sessions) as session:
         candidate, _ = get_or_create_candidate(session, EMAIL, first_name="Ana")
-        last_active = add_months(now(), -23)
+        # A day inside the asking window: policy expiry within REPERMISSION_DAYS.
+        last_active = add_months(now(), -policy.months) + timedelta(days=10)
         candidate.email_verified_at = last_active
         candidate.last_active_at = last_active
-        session.flush()
-        expires = add_months(last_active, portal.settings.retention_policy.months)
-        session.add(
-            RetentionNotice(
-                candidate_id=candidate.id,
-                kind=NoticeKind.REPERMISSION,
-                based_on=last_active,
-                expires_at=expires,
-                queued_at=now(),
-            )
-        )
-        assert enqueue(
-            session,
-            kind=MessageKind.REPERMISSION,
-            template="repermission",
-            to_address=EMAIL,
-            candidate_id=candidate.id,
-            dedupe_key=f"repermission:{candidate.id}:{last_active.isoformat()}",
-            context={
-                "first_name": candidate.first_name,
-                "keep_url": signed_link(LinkPurpose.STAY, "/stay/", candidate),
-                "preferences_url": signed_link(LinkPurpose.PREFERENCES, "/preferences/", candidate),
-                "expires_on": expires.date().isoformat(),
-                "reminder": False,
-            },
-        )
-        return candidate.id, last_active, expires
+        candidate_id = candidate.id
+    report = run_retention(portal.sessions, policy, upload_dir=portal.settings.upload_dir)
+    assert report.counts["repermission_queued"] == 1
+    with session_scope(portal.sessions) as session:
+        notice = session.scalars(
+            select(RetentionNotice).where(RetentionNotice.candidate_id == candidate_id)
+        ).one()
+        return candidate_id, last_active, notice.expires_at
 
 
 def keep_link(portal: LivePortal, sink: MailSink) -> str:

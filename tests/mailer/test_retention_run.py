@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -12,10 +13,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer import retention as retention_run
+from mailer.config import MailSettings
 from mailer.eligibility import skip_reason
 from mailer.models import MessageKind, OutboxMessage, OutboxStatus
 from mailer.outbox import enqueue, outbox_report
-from mailer.retention import ran_today, run_retention
+from mailer.retention import ran_today, retention_context, run_retention
 from portal.cli.main import cli
 from portal.cli.retention import retention_task
 from portal.console.imports import import_candidates
@@ -51,6 +53,12 @@ from tests.conftest import make_settings
 
 T0 = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 POLICY = RetentionPolicy(months=24, repermission_days=30)
+MAIL = MailSettings(
+    mail_from="careers@acme.example.com",
+    company_name="Acme",
+    base_url="http://127.0.0.1",
+    postal_address="1 Test Street",
+)
 
 
 @pytest.fixture
@@ -104,6 +112,12 @@ def mails(factory: sessionmaker[Session], candidate_id: int | None = None) -> li
         return list(session.scalars(query.order_by(OutboxMessage.id)))
 
 
+def send_time_context(factory: sessionmaker[Session], message: OutboxMessage) -> Any:
+    """What the worker would add to `message` when it sends it now."""
+    with factory() as session:
+        return retention_context(session, [message], MAIL)[message.id]
+
+
 def candidate(factory: sessionmaker[Session], candidate_id: int) -> Candidate:
     with factory() as session:
         found = session.get(Candidate, candidate_id)
@@ -146,9 +160,12 @@ def test_silence_leads_to_one_request_one_reminder_then_anonymization(
     assert (asked.kind, asked.based_on, asked.expires_at) == (NoticeKind.REPERMISSION, T0, expiry)
     [mail] = mails(factory, cid)
     assert mail.template == "repermission"
-    assert mail.context["expires_on"] == expiry.date().isoformat()
-    assert mail.context["reminder"] is False
-    assert mail.context["keep_url"]["signed_link"]["purpose"] == "retention-stay"
+    assert mail.dedupe_key == f"retention:{asked.id}"
+    context = send_time_context(factory, mail)
+    assert context["expires_on"] == expiry.date().isoformat()
+    assert context["reminder"] is False
+    assert context["keep_url"]["signed_link"]["purpose"] == "retention-stay"
+    assert context["preferences_url"]["signed_link"]["purpose"] == "preferences"
     with factory() as session:
         assert skip_reason(session, session.get(OutboxMessage, mail.id)) is None  # type: ignore[arg-type]
 
@@ -158,7 +175,7 @@ def test_silence_leads_to_one_request_one_reminder_then_anonymization(
     assert run(factory, remind_day + timedelta(days=1), upload_dir)["reminders_queued"] == 0
     assert [n.kind for n in notices(factory, cid)] == [NoticeKind.REPERMISSION, NoticeKind.REMINDER]
     reminder = mails(factory, cid)[-1]
-    assert reminder.context["reminder"] is True
+    assert send_time_context(factory, reminder)["reminder"] is True
 
     # Not a moment before expiry...
     assert run(factory, expiry - timedelta(minutes=1), upload_dir)["anonymized"] == 0
@@ -532,3 +549,27 @@ def test_activity_keeps_updated_at_so_a_sign_in_link_stays_valid(
     touched = candidate(factory, cid)
     assert touched.last_active_at == T0 + timedelta(days=3)
     assert touched.updated_at == T0
+
+
+def test_a_queued_email_is_skipped_once_answered_or_overtaken(
+    factory: sessionmaker[Session], upload_dir: Path
+) -> None:
+    """The context is made at send time: a reminder queued before the person answered, or
+    one whose person has been active since, is skipped instead of sent."""
+    answered = join(factory, "ro@example.com", T0)
+    active = join(factory, "sy@example.com", T0)
+    expiry = add_months(T0, 24)
+    run(factory, expiry - timedelta(days=30), upload_dir)
+    run(factory, expiry - timedelta(days=6), upload_dir)
+    with frozen(expiry - timedelta(days=5)), factory.begin() as session:
+        person = session.get(Candidate, answered)
+        assert person is not None
+        keep_candidate(session, person, wording_version="retention_stay.en.1")
+        touch_activity(session, active)
+    assert [send_time_context(factory, m) for m in mails(factory, answered)] == [
+        "the candidate already answered",
+        "the candidate already answered",
+    ]
+    assert send_time_context(factory, mails(factory, active)[-1]) == (
+        "the candidate was active since it was queued"
+    )

@@ -14,6 +14,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from jobs.models import DigestItem, JobPosting
+from preferences.db import among
 from preferences.privacy import (
     CandidateDataHook,
     Erasure,
@@ -58,7 +59,9 @@ def erase_job_alerts(session: Session, erasure: Erasure) -> dict[str, int]:
 def erase_many_job_alerts(session: Session, erasures: Sequence[Erasure]) -> dict[str, int]:
     """`erase_job_alerts` for many candidates in one statement."""
     ids = [erasure.candidate_id for erasure in erasures]
-    deleted = session.execute(delete(_DIGEST_ITEMS).where(_DIGEST_ITEMS.c.candidate_id.in_(ids)))
+    deleted = session.execute(
+        delete(_DIGEST_ITEMS).where(among(session, _DIGEST_ITEMS.c.candidate_id, ids))
+    )
     return {"job_alerts": rowcount(deleted)}
 
 

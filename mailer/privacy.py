@@ -19,6 +19,7 @@ from sqlalchemy import String, Table, bindparam, delete, select, type_coerce, up
 from sqlalchemy.orm import Session
 
 from mailer.models import OutboxMessage, OutboxStatus
+from preferences.db import among
 from preferences.privacy import (
     CandidateDataHook,
     Erasure,
@@ -74,7 +75,9 @@ def erase_many_emails(session: Session, erasures: Sequence[Erasure]) -> dict[str
     """`erase_emails` for many candidates in three statements; placeholders by row."""
     ids = [erasure.candidate_id for erasure in erasures]
     addresses = sorted({address for erasure in erasures for address in erasure.addresses})
-    mine = _OUTBOX.c.candidate_id.in_(ids) | _OUTBOX.c.to_address.in_(addresses)
+    mine = among(session, _OUTBOX.c.candidate_id, ids) | among(
+        session, _OUTBOX.c.to_address, addresses
+    )
     queued = rowcount(
         session.execute(delete(_OUTBOX).where(mine, _OUTBOX.c.status == OutboxStatus.PENDING))
     )

@@ -37,7 +37,12 @@ def address_hash(address: str, salt: str | None = None) -> str:
     store; without, the plain SHA-256 that suppressions made before revision
     0002 used, kept so those rows still match.
     """
-    normalized = normalize_email(address).encode("utf-8")
+    return normalized_hash(normalize_email(address), salt)
+
+
+def normalized_hash(normalized: str, salt: str | None = None) -> str:
+    """`address_hash` of an address already in `normalize_email`'s form (not checked)."""
+    raw = normalized.encode("utf-8")
     if salt is None:
-        return hashlib.sha256(normalized).hexdigest()
-    return hmac.new(salt.encode("utf-8"), normalized, hashlib.sha256).hexdigest()
+        return hashlib.sha256(raw).hexdigest()
+    return hmac.new(salt.encode("utf-8"), raw, hashlib.sha256).hexdigest()

@@ -39,12 +39,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, case, delete, literal, select, update
+from sqlalchemy import Table, case, delete, inspect, literal, select, update
 from sqlalchemy.orm import Session
 
 from preferences.addresses import normalize_email
 from preferences.audit import ACTOR_CANDIDATE, record_audit
 from preferences.clock import now
+from preferences.db import among
 from preferences.errors import InvalidEmail
 from preferences.models import (
     Candidate,
@@ -319,23 +320,21 @@ def erase_candidates(
     people = session.execute(
         select(
             _candidates.c.id, _candidates.c.public_id, _candidates.c.email, _candidates.c.status
-        ).where(_candidates.c.id.in_(ids))
+        ).where(among(session, _candidates.c.id, ids))
     ).all()
     ids = [row.id for row in people]
     storage_names = list(
-        session.scalars(select(Resume.storage_name).where(Resume.candidate_id.in_(ids)))
+        session.scalars(select(Resume.storage_name).where(among(session, Resume.candidate_id, ids)))
     )
     counts = {
         "resumes": len(storage_names),
-        "subscriptions": rowcount(
-            session.execute(delete(Subscription).where(Subscription.candidate_id.in_(ids)))
-        ),
+        "subscriptions": rowcount(_delete_rows(session, Subscription, ids)),
         "saved_searches": _erase_saved_searches(session, ids),
     }
-    session.execute(delete(Resume).where(Resume.candidate_id.in_(ids)))
-    session.execute(delete(MassEmailStatus).where(MassEmailStatus.candidate_id.in_(ids)))
+    _delete_rows(session, Resume, ids)
+    _delete_rows(session, MassEmailStatus, ids)
     # Signed-in browsers too: their sessions go, with when they signed in.
-    session.execute(delete(LoginSession).where(LoginSession.candidate_id.in_(ids)))
+    _delete_rows(session, LoginSession, ids)
 
     erasures = []
     for row in people:
@@ -355,7 +354,7 @@ def erase_candidates(
         counts.update(found)
     session.execute(
         update(_consent_events)
-        .where(_consent_events.c.candidate_id.in_(ids))
+        .where(among(session, _consent_events.c.candidate_id, ids))
         .values(ip_address=None)
     )
     # An address that cannot be normalized cannot be mailed either.
@@ -367,7 +366,7 @@ def erase_candidates(
     at = now()
     session.execute(
         update(_candidates)
-        .where(_candidates.c.id.in_(ids))
+        .where(among(session, _candidates.c.id, ids))
         .values(
             email=literal("erased-") + _candidates.c.public_id + literal("@invalid"),
             deleted_at=case(
@@ -398,10 +397,24 @@ def erase_candidates(
     return counts
 
 
+def _delete_rows(session: Session, model: type[Any], candidate_ids: Sequence[int]) -> Any:
+    """Delete the candidates' rows of `model`; loaded objects of those rows leave the
+    session ("fetch": the deleted keys come back by RETURNING where the database can)."""
+    return session.execute(
+        delete(model)
+        .where(among(session, model.candidate_id, candidate_ids))
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def _forget_loaded(session: Session, ids: set[int]) -> None:
-    """Expire loaded objects of erased candidates: Core statements changed their rows."""
+    """Expire loaded objects of erased candidates: Core statements changed their rows.
+
+    Only values already loaded are read, so an expired object is never refreshed here.
+    """
     for obj in list(session.identity_map.values()):
-        owner = obj.id if isinstance(obj, Candidate) else getattr(obj, "candidate_id", None)
+        loaded = inspect(obj).dict
+        owner = loaded.get("id") if isinstance(obj, Candidate) else loaded.get("candidate_id")
         if owner in ids:
             session.expire(obj)
 
@@ -410,7 +423,7 @@ def _erase_saved_searches(session: Session, candidate_ids: Sequence[int]) -> int
     """Delete the candidates' saved searches and blank their words in the consent events."""
     events = session.execute(
         select(ConsentEvent.id, ConsentEvent.detail).where(
-            ConsentEvent.candidate_id.in_(candidate_ids),
+            among(session, ConsentEvent.candidate_id, candidate_ids),
             ConsentEvent.scope == ConsentScope.SAVED_SEARCH,
         )
     ).all()
@@ -421,9 +434,7 @@ def _erase_saved_searches(session: Session, candidate_ids: Sequence[int]) -> int
                 .where(_consent_events.c.id == event_id)
                 .values(detail={**detail, "search": ERASED_SEARCH})
             )
-    return rowcount(
-        session.execute(delete(SavedSearch).where(SavedSearch.candidate_id.in_(candidate_ids)))
-    )
+    return rowcount(_delete_rows(session, SavedSearch, candidate_ids))
 
 
 def rowcount(result: Any) -> int:

@@ -14,8 +14,6 @@ so an old bounce or complaint keeps blocking mail.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -24,7 +22,7 @@ from sqlalchemy import delete, event, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from preferences.addresses import address_hash, normalize_email
+from preferences.addresses import address_hash, normalize_email, normalized_hash
 from preferences.clock import now
 from preferences.db import among
 from preferences.errors import InvalidEmail
@@ -82,10 +80,9 @@ def suppressions_among(session: Session, addresses: Iterable[str]) -> dict[str, 
     salt = suppression_salt(session)
     by_digest: dict[str, str] = {}
     for address in set(addresses):
-        raw = address.encode("utf-8")
-        by_digest[hashlib.sha256(raw).hexdigest()] = address
+        by_digest[normalized_hash(address)] = address
         if salt is not None:
-            by_digest[hmac.new(salt.encode("utf-8"), raw, hashlib.sha256).hexdigest()] = address
+            by_digest[normalized_hash(address, salt)] = address
     if not by_digest:
         return {}
     rows = session.execute(
@@ -127,10 +124,8 @@ def suppress_many(
             normalized = normalize_email(address)
         except InvalidEmail:
             continue
-        wanted[address_hash(normalized, salt)] = [
-            address_hash(normalized, salt),
-            address_hash(normalized),
-        ]
+        salted = normalized_hash(normalized, salt)
+        wanted[salted] = [salted, normalized_hash(normalized)]
     if not wanted:
         return 0
     every = [digest for digests in wanted.values() for digest in digests]

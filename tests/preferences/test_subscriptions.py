@@ -36,7 +36,6 @@ from preferences.subscriptions import (
     subscribe,
     unsubscribe,
 )
-
 from preferences.wordings import NO_WORDING_VERSION
 
 from .support import T0

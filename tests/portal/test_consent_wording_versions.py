@@ -243,7 +243,8 @@ def test_without_a_privacy_url_no_notice_is_shown_or_recorded(
     page = sign_up(client, design, "ana@example.com")
     assert PRIVACY_NOTICE_TEXT not in page
     with session_scope(sessions) as session:
-        assert "privacy_notice" not in grants(session, "ana@example.com")[ConsentScope.INTEREST].detail
+        grant = grants(session, "ana@example.com")[ConsentScope.INTEREST]
+        assert "privacy_notice" not in grant.detail
 
 
 def test_the_preference_center_shows_and_records_its_versions_in_the_page_language(

@@ -256,7 +256,18 @@ def test_the_export_lists_each_consent_with_its_words_version_hash_time_source_a
             None,
             T0.isoformat(),
         ),
-        ("mass_email", None, "withdraw", "import", None, "import", None, None, None, T0.isoformat()),
+        (
+            "mass_email",
+            None,
+            "withdraw",
+            "import",
+            None,
+            "import",
+            None,
+            None,
+            None,
+            T0.isoformat(),
+        ),  # noqa: E501
     ]
     assert "wording" in ABOUT_EXPORT
 

@@ -267,7 +267,7 @@ def test_the_export_lists_each_consent_with_its_words_version_hash_time_source_a
             None,
             None,
             T0.isoformat(),
-        ),  # noqa: E501
+        ),
     ]
     assert "wording" in ABOUT_EXPORT
 

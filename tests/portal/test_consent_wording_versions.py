@@ -4,6 +4,7 @@ and for events nobody was shown a text for (a one-click POST, a worker)."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,19 +123,29 @@ def design(sessions: sessionmaker[Session]) -> int:
         return add_interest(session, "Design").id
 
 
-def app_with(tmp_path: Path, database_url: str, **overrides: Any) -> Flask:
-    application = create_app(
-        make_settings(tmp_path, database_url, DOUBLE_OPT_IN="false", **overrides)
-    )
-    application.config["TESTING"] = True
-    return application
+@pytest.fixture
+def app_with(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Apps on the test database with these settings (no double opt-in); closed after."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        application = create_app(
+            make_settings(tmp_path, database_url, DOUBLE_OPT_IN="false", **overrides)
+        )
+        application.config["TESTING"] = True
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        application.extensions["talentconnect"].engine.dispose()
 
 
 def test_a_spanish_page_records_the_spanish_words_it_showed(
-    tmp_path: Path, database_url: str, sessions: sessionmaker[Session], design: int
+    app_with: Callable[..., Flask], sessions: sessionmaker[Session], design: int
 ) -> None:
     """The grants of a sign-up in Spanish name es versions whose words are the page's."""
-    app = app_with(tmp_path, database_url)
+    app = app_with()
     page = sign_up(app.test_client(), design, "ana@example.com", mass_email=True, lang="es")
     alerts = spanish(ALERTS_WORDING)
     mass = spanish(MASS_EMAIL_TEXT, company="Acme")
@@ -172,8 +183,7 @@ def test_a_spanish_page_records_the_spanish_words_it_showed(
     ],
 )
 def test_a_changed_setting_between_two_sign_ups_is_a_new_version_and_the_old_words_stay(
-    tmp_path: Path,
-    database_url: str,
+    app_with: Callable[..., Flask],
     sessions: sessionmaker[Session],
     design: int,
     first: dict[str, str],
@@ -183,14 +193,14 @@ def test_a_changed_setting_between_two_sign_ups_is_a_new_version_and_the_old_wor
 ) -> None:
     """New words in the settings make a new version; the first person's export keeps theirs."""
     page = sign_up(
-        app_with(tmp_path, database_url, **first).test_client(),
+        app_with(**first).test_client(),
         design,
         "ana@example.com",
         mass_email=True,
     )
     assert old_words in page  # shown as written (a company's own words are not translated)
     sign_up(
-        app_with(tmp_path, database_url, **second).test_client(),
+        app_with(**second).test_client(),
         design,
         "bea@example.com",
         mass_email=True,
@@ -216,12 +226,10 @@ def test_a_changed_setting_between_two_sign_ups_is_a_new_version_and_the_old_wor
 
 
 def test_the_privacy_notice_link_is_versioned_with_the_consents_given_beside_it(
-    tmp_path: Path, database_url: str, sessions: sessionmaker[Session], design: int
+    app_with: Callable[..., Flask], sessions: sessionmaker[Session], design: int
 ) -> None:
     """With PRIVACY_URL, the link's words and address are a version the form's grants name."""
     app = app_with(
-        tmp_path,
-        database_url,
         PRIVACY_URL="/privacy",
         CONSENT_TEXTS='{"privacy_notice": "Read our privacy notice."}',
     )

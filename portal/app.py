@@ -46,7 +46,7 @@ from portal.views import (
     unsubscribe,
 )
 from portal.views import preferences as preference_center
-from portal.web import interest_names, signed_routes
+from portal.web import consent_texts, interest_names, signed_routes
 from portal.web.limits import init_limiter
 from portal.web.phones import display_phone
 from portal.web.phrases import local_size
@@ -137,6 +137,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     i18n.init_app(app, settings)
     interest_names.init_app(app)
+    # Consent events recorded outside a request (workers in this process) name its wordings.
+    consent_texts.install(settings)
+    # The privacy notice link's words, as recorded with the consents given beside it.
+    app.add_template_global(consent_texts.privacy_notice, "privacy_notice")
 
     blueprints = (
         public.bp,

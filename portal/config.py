@@ -34,6 +34,7 @@ from portal.auth.providers import OidcProviderConfig, parse_provider_configs
 from portal.errors import PortalError
 from portal.locales import available_locales
 from preferences.retention import RetentionPolicy
+from preferences.text import TextKind, UnstorableText, clean_text
 
 if TYPE_CHECKING:
     from mailer.dkim import DkimSigner
@@ -214,6 +215,10 @@ DEFAULT_TEXTS: dict[str, str] = {
     "submit_button": "Submit Profile",
     "apply_button": "Apply",
 }
+# The consent texts a company may reword (CONSENT_TEXTS); their defaults are translated
+# (portal.web.consent_texts), a company's own wording is shown as written in every language.
+CONSENT_TEXT_KEYS = ("job_alerts", "mass_email", "saved_search", "privacy_notice")
+CONSENT_TEXT_MAX = 500
 PROFILE_FIELD_NAMES = (
     "first_name",
     "last_name",
@@ -412,6 +417,29 @@ def _texts(value: str, at: Reading) -> dict[str, str]:
         if not isinstance(text, str) or not text.strip() or len(text) > 80:
             raise at.error(f"{key} must be 1 to 80 characters")
         texts[key] = text.strip()
+    return texts
+
+
+def _consent_texts(value: str, at: Reading) -> dict[str, str]:
+    """The reworded consent texts by key (only those given: the rest are the defaults)."""
+    if not value:
+        return {}
+    texts: dict[str, str] = {}
+    for key, text in _json(value, at, dict).items():
+        if key not in CONSENT_TEXT_KEYS:
+            raise at.error(f"unknown consent text {key!r}")
+        if not isinstance(text, str) or not text.strip() or len(text) > CONSENT_TEXT_MAX:
+            raise at.error(f"{key} must be 1 to {CONSENT_TEXT_MAX} characters")
+        try:
+            cleaned = clean_text(text, TextKind.LINE)
+            cleaned.format(company="")
+        except UnstorableText as exc:
+            raise at.error(f"{key} holds a character that cannot be shown ({exc.char!r})") from None
+        except (KeyError, IndexError, ValueError):
+            raise at.error(
+                f"{key} may name only {{company}} in braces (write {{{{ and }}}} for a brace)"
+            ) from None
+        texts[key] = cleaned
     return texts
 
 
@@ -725,6 +753,19 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _texts,
     ),
     SettingSpec(
+        "CONSENT_TEXTS",
+        "",
+        "Overrides of the consent texts shown beside the boxes a person ticks, as JSON or a "
+        'TOML table, e.g. `{"mass_email": "Send me news from {company}."}`. Keys: '
+        + ", ".join(f"`{key}`" for key in CONSENT_TEXT_KEYS)
+        + " (`privacy_notice` is the text of the PRIVACY_URL link); `{company}` stands for "
+        "COMPANY_NAME. The defaults are translated into each language; a text set here is "
+        "shown as written, in every language. Each text is kept with a version per language "
+        "(see docs/CANDIDATES.md): changing one makes a new version, and the consents given "
+        "under the old words keep them.",
+        _consent_texts,
+    ),
+    SettingSpec(
         "REQUIRED_FIELDS",
         "first_name,last_name,email",
         "Profile fields the connect form requires (email always is). Any of "
@@ -990,6 +1031,7 @@ class Settings:
     privacy_url: str
     brand_color: str
     texts: dict[str, str]
+    consent_texts: dict[str, str]
     required_fields: tuple[str, ...]
     resume_step: bool
     double_opt_in: bool

@@ -83,9 +83,9 @@ from preferences.models import (
     SubscriptionStatus,
     SuppressionReason,
 )
-from preferences.subscriptions import CURRENT_WORDING_VERSION
 from preferences.suppressions import suppress
 from preferences.tokens import LinkPurpose
+from preferences.wordings import JOB_ALERTS, MASS_EMAIL, SCOPE_KINDS, wording_version
 
 CANDIDATES = 200
 HISTORY_DAYS = 60
@@ -1052,6 +1052,13 @@ def _write(session: Session, history: _History, recruiter_id: int | None) -> His
     outbox_ids = _insert_returning_ids(session, _table(OutboxMessage), outbox)
     outbox_id_of = {id(mail): oid for mail, oid in zip(history.mails, outbox_ids, strict=True)}
 
+    # The demo's people read English, and agreed to the default wordings (as `Acme`'s).
+    versions = {
+        JOB_ALERTS: wording_version(session, JOB_ALERTS, "en", ALERTS_WORDING),
+        MASS_EMAIL: wording_version(
+            session, MASS_EMAIL, "en", MASS_EMAIL_WORDING.format(company=COMPANY)
+        ),
+    }
     consents = [
         {
             "candidate_id": c.person.id,
@@ -1059,14 +1066,14 @@ def _write(session: Session, history: _History, recruiter_id: int | None) -> His
             "interest_id": c.interest_id,
             "action": c.action,
             "source": c.source,
-            "wording_version": CURRENT_WORDING_VERSION,
+            "wording_version": versions[SCOPE_KINDS[c.scope]],
             "detail": c.detail,
             "ip_address": c.ip_address,
             "occurred_at": c.at,
         }
         for c in history.consents
     ]
-    consents += _write_bounces(session, history, outbox_id_of)
+    consents += _write_bounces(session, history, outbox_id_of, versions[MASS_EMAIL])
     session.execute(insert(ConsentEvent), consents)
     session.flush()
     opt_outs = sum(1 for c in history.consents if c.action is ConsentAction.WITHDRAW)
@@ -1079,7 +1086,9 @@ def _write(session: Session, history: _History, recruiter_id: int | None) -> His
     )
 
 
-def _write_bounces(session: Session, history: _History, outbox_id_of: dict[int, int]) -> list[_Row]:
+def _write_bounces(
+    session: Session, history: _History, outbox_id_of: dict[int, int], mass_email_version: str
+) -> list[_Row]:
     """The bounce events and suppressions, as `mailer.bounces` records a hard bounce."""
     stops: list[_Row] = []
     for mail, when in history.bounces:
@@ -1113,7 +1122,7 @@ def _write_bounces(session: Session, history: _History, outbox_id_of: dict[int, 
                 "interest_id": None,
                 "action": ConsentAction.CHANGE,
                 "source": ConsentSource.BOUNCE,
-                "wording_version": CURRENT_WORDING_VERSION,
+                "wording_version": mass_email_version,
                 "detail": {
                     "suppressed": "hard_bounce",
                     "status": report.status,

@@ -51,6 +51,17 @@ MASS_EMAIL_OFF = Phrase(N_("Stopped occasional emails."))
 MAX_PAUSE_DAYS = 366
 
 
+@dataclass(frozen=True)
+class ShownWordings:
+    """The versions (`preferences.wordings`) of the consent texts the page showed.
+
+    None for a text it did not show: its events name the default wording instead.
+    """
+
+    job_alerts: str | None = None
+    mass_email: str | None = None
+
+
 @dataclass
 class InterestChoice:
     """What the candidate wants for one interest."""
@@ -220,14 +231,17 @@ def apply_state(
     ip_address: str | None = None,
     before: PreferenceState | None = None,
     mass_email_wording: str | None = None,
+    wordings: ShownWordings | None = None,
 ) -> list[str]:
     """Make the stored state match `desired`; return a sentence (a `Phrase`) per change made.
 
     Reaching the preference center proves control of the mailbox (a signed link
     or a login), so a subscription chosen here is confirmed at once. `before` is
     the current state when the caller has already read it; `mass_email_wording`
-    is the consent text shown next to the mass-email box, kept in an opt-in's event.
+    is the consent text shown next to the mass-email box, kept in an opt-in's event;
+    `wordings` the versions of the texts the page showed, named by every event.
     """
+    shown = wordings or ShownWordings()
     if before is None:
         before = current_state(session, candidate, interests)
     changes: list[str] = []  # each a Phrase
@@ -238,7 +252,14 @@ def apply_state(
             continue
         try:
             changes += _apply_interest(
-                session, candidate, interest, want, have, source=source, ip_address=ip_address
+                session,
+                candidate,
+                interest,
+                want,
+                have,
+                source=source,
+                ip_address=ip_address,
+                wording_version=shown.job_alerts,
             )
         except InvalidTransition:
             # Changed by another request since `before` was read (a one-click unsubscribe
@@ -247,11 +268,22 @@ def apply_state(
     if desired.mass_email != before.mass_email:
         if desired.mass_email:
             opt_in_mass_email(
-                session, candidate, source=source, ip_address=ip_address, wording=mass_email_wording
+                session,
+                candidate,
+                source=source,
+                ip_address=ip_address,
+                wording=mass_email_wording,
+                wording_version=shown.mass_email,
             )
             changes.append(MASS_EMAIL_ON)
         else:
-            opt_out_mass_email(session, candidate, source=source, ip_address=ip_address)
+            opt_out_mass_email(
+                session,
+                candidate,
+                source=source,
+                ip_address=ip_address,
+                wording_version=shown.mass_email,
+            )
             changes.append(MASS_EMAIL_OFF)
     return changes
 
@@ -265,13 +297,17 @@ def _apply_interest(
     *,
     source: ConsentSource,
     ip_address: str | None,
+    wording_version: str | None = None,
 ) -> list[str]:
     """Make one interest's subscription match `want`; return a sentence per change."""
     changes: list[str] = []
+    events: dict[str, Any] = {
+        "source": source,
+        "ip_address": ip_address,
+        "wording_version": wording_version,
+    }
     if not want.subscribed:
-        if have.subscribed and unsubscribe(
-            session, candidate, interest, source=source, ip_address=ip_address
-        ):
+        if have.subscribed and unsubscribe(session, candidate, interest, **events):
             changes.append(
                 Phrase(
                     N_("Stopped job alerts for %(name)s."),
@@ -280,15 +316,7 @@ def _apply_interest(
             )
         return changes
     if not have.subscribed:
-        subscribe(
-            session,
-            candidate,
-            interest,
-            source=source,
-            frequency=want.frequency,
-            confirmed=True,
-            ip_address=ip_address,
-        )
+        subscribe(session, candidate, interest, frequency=want.frequency, confirmed=True, **events)
         changes.append(
             Phrase(
                 N_("Started job alerts for %(name)s, %(frequency)s."),
@@ -297,7 +325,7 @@ def _apply_interest(
             )
         )
     elif have.pending:
-        confirm_subscription(session, candidate, interest, source=source, ip_address=ip_address)
+        confirm_subscription(session, candidate, interest, **events)
         changes.append(
             Phrase(
                 N_("Confirmed job alerts for %(name)s."),
@@ -305,9 +333,7 @@ def _apply_interest(
             )
         )
     if have.subscribed and want.frequency is not have.frequency:
-        set_frequency(
-            session, candidate, interest, want.frequency, source=source, ip_address=ip_address
-        )
+        set_frequency(session, candidate, interest, want.frequency, **events)
         changes.append(
             Phrase(
                 N_("%(name)s alerts now arrive %(frequency)s."),
@@ -316,14 +342,7 @@ def _apply_interest(
             )
         )
     if want.paused_until != (have.paused_until if have.subscribed else None):
-        pause_subscription(
-            session,
-            candidate,
-            interest,
-            want.paused_until,
-            source=source,
-            ip_address=ip_address,
-        )
+        pause_subscription(session, candidate, interest, want.paused_until, **events)
         changes.append(
             Phrase(
                 N_("Paused %(name)s alerts until %(day)s."),
@@ -462,6 +481,7 @@ def save_center(
     source: ConsentSource,
     ip_address: str | None = None,
     mass_email_wording: str | None = None,
+    wordings: ShownWordings | None = None,
 ) -> SaveOutcome:
     """Apply a Save of the preference form; a bad field applies nothing and says why.
 
@@ -488,6 +508,7 @@ def save_center(
         ip_address,
         before=before,
         mass_email_wording=mass_email_wording,
+        wordings=wordings,
     )
 
 
@@ -499,6 +520,7 @@ def restore_center(
     source: ConsentSource,
     ip_address: str | None = None,
     mass_email_wording: str | None = None,
+    wordings: ShownWordings | None = None,
 ) -> SaveOutcome:
     """Put back `previous` (the state an Undo link carries) for the interests still active.
 
@@ -516,6 +538,7 @@ def restore_center(
         source,
         ip_address,
         mass_email_wording=mass_email_wording,
+        wordings=wordings,
     )
 
 
@@ -529,6 +552,7 @@ def _apply_and_read(
     *,
     before: PreferenceState | None = None,
     mass_email_wording: str | None = None,
+    wordings: ShownWordings | None = None,
 ) -> SaveOutcome:
     """Apply `desired`, then read the page back; the state from before is the Undo.
 
@@ -547,5 +571,6 @@ def _apply_and_read(
         ip_address=ip_address,
         before=before,
         mass_email_wording=mass_email_wording,
+        wordings=wordings,
     )
     return SaveOutcome(center_page(session, candidate), changes, undo=before if changes else None)

@@ -365,14 +365,17 @@ def merge_subscriptions(session: Session, source_id: int, target_id: int) -> Sub
             )
         )
     }
-    active = set(
-        session.scalars(
-            select(Candidate.id).where(
-                Candidate.id.in_([s.candidate_id for s in subs]),
-                Candidate.status == CandidateStatus.ACTIVE,
+    # Each candidate's status and language in one query: the language names the default
+    # wording of the consent event the merge writes for them.
+    people = {
+        row.id: row
+        for row in session.execute(
+            select(Candidate.id, Candidate.status, Candidate.locale).where(
+                Candidate.id.in_([s.candidate_id for s in subs])
             )
         )
-    )
+    }
+    active = {i for i, row in people.items() if row.status is CandidateStatus.ACTIVE}
     moved = combined = 0
     notify: list[int] = []
     for sub in subs:
@@ -401,6 +404,7 @@ def merge_subscriptions(session: Session, source_id: int, target_id: int) -> Sub
             source=ConsentSource.ADMIN,
             interest_id=target.id,
             detail={"merged_from": source.id, "merged_from_name": source.name},
+            locale=people[sub.candidate_id].locale if sub.candidate_id in people else None,
         )
     source.status = InterestStatus.RETIRED
     source.merged_into = target

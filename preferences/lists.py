@@ -348,6 +348,7 @@ def unsubscribe_from_list(
                 source=source,
                 ip_address=ip_address,
                 detail=detail,
+                locale=candidate.locale,
             )
             for interest_id in target.interest_ids
         ] + [
@@ -358,6 +359,7 @@ def unsubscribe_from_list(
                 source=source,
                 ip_address=ip_address,
                 detail=detail,
+                locale=candidate.locale,
             )
             for search_id in target.search_ids
         ]
@@ -370,6 +372,7 @@ def unsubscribe_from_list(
         source,
         ip_address=ip_address,
         detail=detail,
+        locale=candidate.locale,
     )
 
 

@@ -62,12 +62,17 @@ from preferences.models import (
     is_resume_storage_name,
 )
 from preferences.suppressions import suppress_many
+from preferences.wordings import wording_texts
 
 ABOUT_EXPORT = (
     "Everything Talent Connect stores about you: your profile, your job-alert "
     "subscriptions and saved searches, your mass-email choice, every consent you gave or withdrew, "
     "your resumes (the details, not the files), the emails we queued or sent you "
-    "and the jobs we alerted you to. Times are in UTC (ISO 8601). Your password, "
+    "and the jobs we alerted you to. Each consent lists the exact words you were "
+    "shown (wording, in wording_locale), their version and its SHA-256 hash, when, "
+    "from where (source) and from which IP address; a consent given before wordings "
+    "were versioned, or elsewhere (an import), may have no wording. Times are in UTC "
+    "(ISO 8601). Your password, "
     "if you set one, is stored only as a one-way hash and is not included."
 )
 
@@ -255,26 +260,39 @@ def _saved_searches(session: Session, candidate: Candidate) -> list[dict[str, An
 
 
 def _consent_history(session: Session, candidate: Candidate) -> list[dict[str, Any]]:
+    """Each consent event with the words it was given under (all read in two queries).
+
+    `wording` is the version's text from `consent_wordings`; an event from before
+    wordings were versioned has none, and shows the text its detail quoted, if any.
+    """
     rows = session.execute(
         select(ConsentEvent, Interest.name)
         .outerjoin(Interest, Interest.id == ConsentEvent.interest_id)
         .where(ConsentEvent.candidate_id == candidate.id)
         .order_by(ConsentEvent.occurred_at, ConsentEvent.id)
-    )
-    return [
-        {
-            "scope": ev.scope.value,
-            "interest": interest_name,
-            "saved_search_id": ev.saved_search_id,
-            "action": ev.action.value,
-            "source": ev.source.value,
-            "wording_version": ev.wording_version,
-            "detail": ev.detail,
-            "ip_address": ev.ip_address,
-            "occurred_at": _iso(ev.occurred_at),
-        }
-        for ev, interest_name in rows
-    ]
+    ).all()
+    wordings = wording_texts(session, (ev.wording_version for ev, _name in rows))
+    history = []
+    for ev, interest_name in rows:
+        wording = wordings.get(ev.wording_version)
+        quoted = ev.detail.get("wording") if isinstance(ev.detail, dict) else None
+        history.append(
+            {
+                "scope": ev.scope.value,
+                "interest": interest_name,
+                "saved_search_id": ev.saved_search_id,
+                "action": ev.action.value,
+                "source": ev.source.value,
+                "wording": wording.text if wording is not None else quoted,
+                "wording_version": ev.wording_version,
+                "wording_sha256": wording.sha256 if wording is not None else None,
+                "wording_locale": wording.locale if wording is not None else None,
+                "detail": ev.detail,
+                "ip_address": ev.ip_address,
+                "occurred_at": _iso(ev.occurred_at),
+            }
+        )
+    return history
 
 
 def erase_candidate(

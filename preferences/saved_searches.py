@@ -35,7 +35,7 @@ from preferences.models import (
     SavedSearch,
     SubscriptionStatus,
 )
-from preferences.subscriptions import CURRENT_WORDING_VERSION, HasId, append_consent
+from preferences.subscriptions import HasId, append_consent
 
 # The default of the TALENTCONNECT_MAX_SAVED_SEARCHES setting.
 DEFAULT_MAX_SAVED_SEARCHES = 10
@@ -73,9 +73,10 @@ def _consent(
     source: ConsentSource,
     *,
     description: str,
-    wording_version: str = CURRENT_WORDING_VERSION,
+    wording_version: str | None = None,
     detail: dict[str, Any] | None = None,
     ip_address: str | None = None,
+    locale: str | None = None,
 ) -> int:
     return append_consent(
         session,
@@ -87,6 +88,7 @@ def _consent(
         wording_version=wording_version,
         detail={"search": description, **(detail or {})},
         ip_address=ip_address,
+        locale=locale,
     )
 
 
@@ -149,8 +151,9 @@ def save_search(
     confirmed: bool = False,
     limit: int = DEFAULT_MAX_SAVED_SEARCHES,
     wording: str | None = None,
-    wording_version: str = CURRENT_WORDING_VERSION,
+    wording_version: str | None = None,
     ip_address: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> tuple[SavedSearch, bool]:
     """Save `fields` as an alert for `candidate`; return it and whether anything changed.
 
@@ -158,7 +161,8 @@ def save_search(
     verified: a signed-in member). The same search saved again while kept changes
     nothing (or only its frequency, as a change); one left earlier is taken up again.
     Raises `TooManySavedSearches` when a new one would pass `limit`. `wording` is the
-    consent text the person saw, kept in the event.
+    consent text the person saw, kept in the event with `detail`; `wording_version` its
+    version (default: the default wording in the candidate's language).
     """
     _require_active(candidate)
     target = SubscriptionStatus.SUBSCRIBED if confirmed else SubscriptionStatus.UNCONFIRMED
@@ -171,12 +175,23 @@ def save_search(
         changed = False
         if search.status is SubscriptionStatus.UNCONFIRMED and confirmed:
             confirm_saved_search(
-                session, candidate, search.id, source=source, ip_address=ip_address
+                session,
+                candidate,
+                search.id,
+                source=source,
+                ip_address=ip_address,
+                wording_version=wording_version,
             )
             changed = True
         if frequency is not None and frequency is not search.frequency:
             set_search_frequency(
-                session, candidate, search.id, frequency, source=source, ip_address=ip_address
+                session,
+                candidate,
+                search.id,
+                frequency,
+                source=source,
+                ip_address=ip_address,
+                wording_version=wording_version,
             )
             changed = True
         return search, changed
@@ -215,8 +230,10 @@ def save_search(
             "status": search.status.value,
             "frequency": search.frequency.value,
             **({"wording": wording} if wording else {}),
+            **(detail or {}),
         },
         ip_address=ip_address,
+        locale=candidate.locale,
     )
     return search, True
 
@@ -241,6 +258,7 @@ def confirm_saved_search(
     *,
     source: ConsentSource,
     ip_address: str | None = None,
+    wording_version: str | None = None,
 ) -> SavedSearch:
     """Confirm an unconfirmed saved search (double opt-in); the address is verified too.
 
@@ -265,7 +283,9 @@ def confirm_saved_search(
         ConsentAction.CONFIRM,
         source,
         description=_description(session, search),
+        wording_version=wording_version,
         ip_address=ip_address,
+        locale=candidate.locale,
     )
     return search
 
@@ -278,6 +298,7 @@ def set_search_frequency(
     *,
     source: ConsentSource,
     ip_address: str | None = None,
+    wording_version: str | None = None,
 ) -> SavedSearch:
     """Change how often a saved search's alerts arrive."""
     _require_active(candidate)
@@ -296,8 +317,10 @@ def set_search_frequency(
         ConsentAction.CHANGE,
         source,
         description=_description(session, search),
+        wording_version=wording_version,
         detail={"frequency": frequency.value, "previous_frequency": previous.value},
         ip_address=ip_address,
+        locale=candidate.locale,
     )
     return search
 
@@ -331,6 +354,7 @@ def pause_saved_search(
         description=_description(session, search),
         detail={"paused_until": until.isoformat() if until else None},
         ip_address=ip_address,
+        locale=candidate.locale,
     )
     return search
 
@@ -356,11 +380,13 @@ def withdraw_saved_search(
     source: ConsentSource,
     ip_address: str | None = None,
     detail: dict[str, Any] | None = None,
+    locale: str | None = None,
 ) -> bool:
     """Stop a saved search's alerts: one conditional UPDATE, and a consent event if it changed.
 
     Another candidate's search, or one already left, is a no-op returning False, so a
-    one-click POST can be repeated safely.
+    one-click POST can be repeated safely. `locale`: the candidate's language, for the
+    event's default wording (see `preferences.subscriptions.append_consent`).
     """
     if not 0 < search_id <= MAX_ID:
         return False
@@ -384,5 +410,6 @@ def withdraw_saved_search(
         description=_description(session, search),
         detail=detail,
         ip_address=ip_address,
+        locale=locale,
     )
     return True

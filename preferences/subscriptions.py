@@ -36,6 +36,7 @@ from preferences.models import (
     Subscription,
     SubscriptionStatus,
 )
+from preferences.wordings import default_wording_version
 
 
 class HasId(Protocol):
@@ -45,7 +46,8 @@ class HasId(Protocol):
     def id(self) -> int: ...
 
 
-# The wording a candidate agreed to; bump it whenever the consent text changes.
+# The one wording label every consent event carried before wordings were versioned
+# (`preferences.wordings`). Kept so old records can be recognised; never written now.
 CURRENT_WORDING_VERSION = "2026-11-v1"
 
 
@@ -64,6 +66,21 @@ def _forget_loaded(session: Session, model: type[Any], key: Any) -> None:
 _APPEND_CONSENT = insert(_CONSENT_EVENTS).returning(_CONSENT_EVENTS.c.id)
 
 
+_LOCALE_OF = select(Candidate.locale).where(Candidate.id == bindparam("candidate_id"))
+
+
+def candidate_language(session: Session, candidate_id: int) -> str | None:
+    """The candidate's stored language: from the loaded row if there is one, else one query."""
+    loaded = session.identity_map.get(session.identity_key(Candidate, candidate_id))
+    if loaded is not None:
+        # Read without a refresh: an expired attribute would cost the query this avoids.
+        locale = loaded.__dict__.get("locale")
+        if isinstance(locale, str):
+            return locale
+    found = session.connection().execute(_LOCALE_OF, {"candidate_id": candidate_id}).scalar()
+    return found if isinstance(found, str) else None
+
+
 def append_consent(
     session: Session,
     candidate_id: int,
@@ -73,16 +90,28 @@ def append_consent(
     source: ConsentSource,
     interest_id: int | None = None,
     saved_search_id: int | None = None,
-    wording_version: str = CURRENT_WORDING_VERSION,
+    wording_version: str | None = None,
     detail: dict[str, Any] | None = None,
     ip_address: str | None = None,
+    locale: str | None = None,
 ) -> int:
-    """Append one consent event (one INSERT, no ORM object); return its id."""
+    """Append one consent event (one INSERT, no ORM object); return its id.
+
+    `wording_version` is the version of the wording the person was shown
+    (`preferences.wordings.wording_version`). Without one (nobody was shown a text: a
+    one-click POST, a bounce, a recruiter's change), the event names the version of its
+    scope's default wording in `locale`, the candidate's language (read from the loaded
+    candidate, or in one query, when not given).
+    """
     if (scope is ConsentScope.INTEREST) != (interest_id is not None):
         raise ValueError("an interest consent event needs exactly one interest")
     if (scope is ConsentScope.SAVED_SEARCH) != (saved_search_id is not None):
         raise ValueError("a saved-search consent event needs exactly one saved search")
     session.flush()  # the rows it refers to must be written first
+    if wording_version is None:
+        if locale is None:
+            locale = candidate_language(session, candidate_id)
+        wording_version = default_wording_version(session, scope, locale)
     event_id: int = (
         session.connection()
         .execute(
@@ -113,11 +142,15 @@ def record_consent(
     action: ConsentAction,
     source: ConsentSource,
     interest: Interest | None = None,
-    wording_version: str = CURRENT_WORDING_VERSION,
+    wording_version: str | None = None,
     detail: dict[str, Any] | None = None,
     ip_address: str | None = None,
 ) -> int:
-    """Append one consent event for `candidate`; return its id."""
+    """Append one consent event for `candidate`; return its id.
+
+    Without `wording_version`, the scope's default wording in the candidate's language
+    (see `append_consent`).
+    """
     return append_consent(
         session,
         candidate.id,
@@ -128,6 +161,7 @@ def record_consent(
         wording_version=wording_version,
         detail=detail,
         ip_address=ip_address,
+        locale=candidate.locale,
     )
 
 
@@ -215,7 +249,7 @@ def subscribe(
     source: ConsentSource,
     frequency: Frequency | None = None,
     confirmed: bool = False,
-    wording_version: str = CURRENT_WORDING_VERSION,
+    wording_version: str | None = None,
     wording: str | None = None,
     ip_address: str | None = None,
     detail: dict[str, Any] | None = None,
@@ -276,6 +310,7 @@ def confirm_subscription(
     *,
     source: ConsentSource,
     ip_address: str | None = None,
+    wording_version: str | None = None,
 ) -> Subscription:
     """Confirm an unconfirmed subscription (double opt-in). Idempotent."""
     _require_active(candidate)
@@ -294,6 +329,7 @@ def confirm_subscription(
         interest,
         ConsentAction.CONFIRM,
         source,
+        wording_version=wording_version,
         ip_address=ip_address,
     )
     return sub
@@ -307,6 +343,7 @@ def unsubscribe(
     source: ConsentSource,
     ip_address: str | None = None,
     detail: dict[str, Any] | None = None,
+    wording_version: str | None = None,
 ) -> bool:
     """Stop job alerts for `interest`. Returns whether anything changed.
 
@@ -314,7 +351,14 @@ def unsubscribe(
     one-click unsubscribe can be repeated safely. `detail` is kept in the consent event.
     """
     return withdraw_interest(
-        session, candidate.id, interest.id, source=source, ip_address=ip_address, detail=detail
+        session,
+        candidate.id,
+        interest.id,
+        source=source,
+        ip_address=ip_address,
+        detail=detail,
+        wording_version=wording_version,
+        locale=candidate.locale,
     )
 
 
@@ -339,10 +383,14 @@ def withdraw_interest(
     source: ConsentSource,
     ip_address: str | None = None,
     detail: dict[str, Any] | None = None,
+    wording_version: str | None = None,
+    locale: str | None = None,
 ) -> bool:
     """`unsubscribe` by ids: one conditional UPDATE, plus the consent event when it changed.
 
-    Mail scanners POST one-click links in bursts, so this stays two statements.
+    Mail scanners POST one-click links in bursts, so this stays two statements: pass
+    `locale` (the candidate's language) when known, or the event's default wording
+    costs a query for it (see `append_consent`).
     """
     session.flush()
     changed = (
@@ -360,8 +408,10 @@ def withdraw_interest(
         interest_id=interest_id,
         action=ConsentAction.WITHDRAW,
         source=source,
+        wording_version=wording_version,
         detail=detail,
         ip_address=ip_address,
+        locale=locale,
     )
     return True
 
@@ -374,6 +424,7 @@ def set_frequency(
     *,
     source: ConsentSource,
     ip_address: str | None = None,
+    wording_version: str | None = None,
 ) -> Subscription:
     """Change how often alerts for `interest` arrive."""
     _require_active(candidate)
@@ -391,6 +442,7 @@ def set_frequency(
         interest,
         ConsentAction.CHANGE,
         source,
+        wording_version=wording_version,
         detail={"frequency": frequency.value, "previous_frequency": previous.value},
         ip_address=ip_address,
     )
@@ -405,6 +457,7 @@ def pause_subscription(
     *,
     source: ConsentSource,
     ip_address: str | None = None,
+    wording_version: str | None = None,
 ) -> Subscription:
     """Pause alerts for `interest` until `until`; `None` resumes them."""
     _require_active(candidate)
@@ -423,6 +476,7 @@ def pause_subscription(
         interest,
         ConsentAction.CHANGE,
         source,
+        wording_version=wording_version,
         detail={"paused_until": until.isoformat() if until else None},
         ip_address=ip_address,
     )
@@ -442,14 +496,16 @@ def set_mass_email_status(
     action: ConsentAction,
     source: ConsentSource,
     *,
-    wording_version: str = CURRENT_WORDING_VERSION,
+    wording_version: str | None = None,
     ip_address: str | None = None,
     detail: dict[str, Any] | None = None,
+    locale: str | None = None,
 ) -> bool:
     """Set the mass-email status by candidate id; a change appends its consent event.
 
     A candidate with no status row counts as opted out, but an explicit opt-out
-    still writes the row and the event, so the record shows the choice.
+    still writes the row and the event, so the record shows the choice. `locale` is
+    the candidate's language, for the event's default wording (see `append_consent`).
     """
     session.flush()
     conn = session.connection()
@@ -479,6 +535,7 @@ def set_mass_email_status(
         wording_version=wording_version,
         detail=detail,
         ip_address=ip_address,
+        locale=locale,
     )
     return True
 
@@ -488,7 +545,7 @@ def opt_in_mass_email(
     candidate: Candidate,
     *,
     source: ConsentSource,
-    wording_version: str = CURRENT_WORDING_VERSION,
+    wording_version: str | None = None,
     wording: str | None = None,
     ip_address: str | None = None,
     detail: dict[str, Any] | None = None,
@@ -507,6 +564,7 @@ def opt_in_mass_email(
         wording_version=wording_version,
         ip_address=ip_address,
         detail={**({"wording": wording} if wording else {}), **(detail or {})} or None,
+        locale=candidate.locale,
     )
 
 
@@ -517,6 +575,7 @@ def opt_out_mass_email(
     source: ConsentSource,
     ip_address: str | None = None,
     detail: dict[str, Any] | None = None,
+    wording_version: str | None = None,
 ) -> bool:
     """Opt the candidate out of mass email. Returns whether anything changed.
 
@@ -528,8 +587,10 @@ def opt_out_mass_email(
         MassEmail.OPTED_OUT,
         ConsentAction.WITHDRAW,
         source,
+        wording_version=wording_version,
         ip_address=ip_address,
         detail=detail,
+        locale=candidate.locale,
     )
 
 

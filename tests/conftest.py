@@ -26,6 +26,7 @@ from portal.app import create_app
 from portal.config import Settings, load_settings
 from portal.schema import metadata
 from preferences.db import make_engine, make_session_factory
+from preferences.wordings import forget_default_wordings
 
 PG_URL = os.environ.get("TALENTCONNECT_TEST_DATABASE_URL", "").strip()
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -157,6 +158,15 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settin
     }
     values.update(overrides)
     return load_settings(environ={}, overrides=values)
+
+
+@pytest.fixture(autouse=True)
+def _no_default_wordings() -> Iterator[None]:
+    """An app or a command registers its default consent wordings process-wide (for
+    workers); each test starts and ends without them, so none leak into the next."""
+    forget_default_wordings()
+    yield
+    forget_default_wordings()
 
 
 @pytest.fixture

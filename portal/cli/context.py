@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from portal.config import Settings, load_settings
 from portal.logs import configure_logging
+from portal.web import consent_texts
 
 log = logging.getLogger("portal.cli")
 
@@ -31,6 +32,8 @@ def settings_for(ctx: click.Context) -> Settings:
         overrides = {"CONFIG_FILE": obj["config_file"]} if obj.get("config_file") else None
         obj["settings"] = load_settings(overrides=overrides)
         configure_logging(obj["settings"].log_level)
+        # Consent events a command or its workers record name these settings' wordings.
+        consent_texts.install(obj["settings"])
     settings: Settings = obj["settings"]
     return settings
 

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from jobs.digests import isolate
 from jobs.search_criteria import SearchCriteria, describe, read_criteria
-from jobs.wording import N_
 from mailer.i18n import message_locale, translations
 from mailer.links import signed_link
 from mailer.models import MessageKind
@@ -37,6 +36,7 @@ from portal.connect.submit import LinkContext
 from portal.errors import PortalError
 from portal.i18n import current_locale
 from portal.i18n import gettext as _
+from portal.web.consent_texts import SAVED_SEARCH_TEXT, ConsentText, consent_text
 from portal.web.runtime import settings
 from portal.web.saved_search_fields import active_interest, search_fields
 from preferences.clock import now
@@ -57,24 +57,42 @@ from preferences.saved_searches import (
     save_search,
     saved_search_by_key,
 )
-from preferences.subscriptions import CURRENT_WORDING_VERSION, find_candidate
+from preferences.subscriptions import find_candidate
 from preferences.suppressions import suppression_reason
 from preferences.tokens import LinkPurpose
+from preferences.wordings import SAVED_SEARCH
 
 log = logging.getLogger("portal.connect")
 
-# The consent wording beside the button and the tick box, in English; pages show it in
-# the reader's language (`saved_search_wording`). Each grant records the exact text the
-# person saw with CURRENT_WORDING_VERSION; change the version whenever this changes.
-SAVED_SEARCH_WORDING = N_(
-    "Email me new jobs that match this search. I can change how often, pause or stop "
-    "these emails at any time."
-)
+# The default consent wording beside the button and the tick box, in English
+# (`portal.web.consent_texts`; CONSENT_TEXTS may reword it). Pages show it in the reader's
+# language (`saved_search_wording`), and each grant names the version of the words shown.
+SAVED_SEARCH_WORDING = SAVED_SEARCH_TEXT
 
 
 def saved_search_wording() -> str:
-    """SAVED_SEARCH_WORDING in the request's language (English outside a request)."""
-    return str(_(SAVED_SEARCH_WORDING))
+    """The saved-search consent text in the request's language."""
+    return consent_text(SAVED_SEARCH).text
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The consent texts a save form or confirm page showed: what its events record.
+
+    `wording` beside the box; `privacy_notice` the version of the privacy link shown
+    with it (a visitor's form), if any.
+    """
+
+    wording: ConsentText
+    privacy_notice: str | None = None
+
+    def consent(self) -> dict[str, Any]:
+        """The keyword arguments of `save_search` that record these texts."""
+        return {
+            "wording": self.wording.text,
+            "wording_version": self.wording.version(),
+            "detail": {"privacy_notice": self.privacy_notice} if self.privacy_notice else None,
+        }
 
 
 # The path the confirmation link opens (the token follows it).
@@ -166,7 +184,7 @@ def save_for_member(
     *,
     limit: int,
     ip_address: str | None,
-    wording: str = SAVED_SEARCH_WORDING,
+    shown: Shown,
 ) -> tuple[SavedSearch, MemberOutcome]:
     """Save the search for a signed-in member at once (her address is verified).
 
@@ -185,9 +203,8 @@ def save_for_member(
                 frequency=search.frequency,
                 confirmed=True,
                 limit=limit,
-                wording=wording,
-                wording_version=CURRENT_WORDING_VERSION,
                 ip_address=ip_address,
+                **shown.consent(),
             )
     except IntegrityError:
         # A double click: the twin request saved it first, so this one finds it saved.
@@ -214,7 +231,7 @@ def save_for_visitor(
     *,
     limit: int,
     ip_address: str | None,
-    wording: str = SAVED_SEARCH_WORDING,
+    shown: Shown,
 ) -> None:
     """A visitor's request: email a confirmation link to `email`, saying nothing either way.
 
@@ -242,9 +259,8 @@ def save_for_visitor(
             frequency=search.frequency,
             confirmed=False,
             limit=limit,
-            wording=wording,
-            wording_version=CURRENT_WORDING_VERSION,
             ip_address=ip_address,
+            **shown.consent(),
         )
     _queue_confirmation(session, candidate, search, links)
     log.info("saved search asked for", extra={"candidate": candidate.public_id})
@@ -356,7 +372,7 @@ def confirm_from_link(
     *,
     limit: int,
     ip_address: str | None,
-    wording: str = SAVED_SEARCH_WORDING,
+    shown: Shown,
 ) -> tuple[SavedSearch | None, LinkState]:
     """Confirm the link's search (saving it first if the address was known); verify the address.
 
@@ -382,11 +398,15 @@ def confirm_from_link(
             frequency=search.frequency,
             confirmed=False,
             limit=limit,
-            wording=wording,
-            wording_version=CURRENT_WORDING_VERSION,
             ip_address=ip_address,
+            **shown.consent(),
         )
     confirmed = confirm_saved_search(
-        session, candidate, kept.id, source=VISITOR_SOURCE, ip_address=ip_address
+        session,
+        candidate,
+        kept.id,
+        source=VISITOR_SOURCE,
+        ip_address=ip_address,
+        wording_version=shown.wording.version(),
     )
     return confirmed, state

@@ -28,12 +28,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jobs.wording import N_
 from mailer.links import signed_link
 from mailer.models import MessageKind
 from mailer.outbox import MailCap, enqueue, enqueue_capped
-from portal.i18n import current_locale, gettext
+from portal.i18n import current_locale
 from portal.resumes import StoredResume, delete_resume
+from portal.web.consent_texts import JOB_ALERTS_TEXT, consent_text
 from portal.web.links import preferences_link
 from preferences.clock import now
 from preferences.interest_texts import interest_texts
@@ -51,7 +51,6 @@ from preferences.models import (
 )
 from preferences.retention import touch_activity
 from preferences.subscriptions import (
-    CURRENT_WORDING_VERSION,
     confirm_subscription,
     find_active_candidate,
     find_candidate,
@@ -59,40 +58,29 @@ from preferences.subscriptions import (
     subscribe,
 )
 from preferences.tokens import LinkPurpose
+from preferences.wordings import JOB_ALERTS, MASS_EMAIL
 
 log = logging.getLogger("portal.connect")
 
-# The consent wording shown on the review page, in English; the page shows it in the
-# reader's language (`alerts_wording`, `mass_email_wording`). Each grant records its
-# version and the exact text the person saw; change CURRENT_WORDING_VERSION whenever
-# these change (the translations are of the same version).
+# The default consent wordings shown on the review page, in English
+# (`portal.web.consent_texts` has them; CONSENT_TEXTS may reword them). The page shows
+# them in the reader's language (`alerts_wording`, `mass_email_wording`), and each grant
+# records the version of exactly the words shown (`Submission.alerts_version`, ...).
 MASS_EMAIL_WORDING = (
     "Yes, send me occasional emails about {company}, events and career opportunities. "
     "I can unsubscribe at any time."
 )
-ALERTS_WORDING = N_(
-    "Email me job alerts for the areas I selected. I can change how often, pause or "
-    "unsubscribe from any alert email."
-)
+ALERTS_WORDING = JOB_ALERTS_TEXT
 
 
 def alerts_wording() -> str:
-    """ALERTS_WORDING in the request's language (English outside a request)."""
-    return str(gettext(ALERTS_WORDING))
+    """The job-alert consent text in the request's language."""
+    return consent_text(JOB_ALERTS).text
 
 
-def mass_email_wording(company: str) -> str:
-    """MASS_EMAIL_WORDING for `company`, in the request's language.
-
-    The catalogs know it as a gettext message (the preference center shows the same one).
-    """
-    return str(
-        gettext(
-            "Yes, send me occasional emails about %(company)s, events and career "
-            "opportunities. I can unsubscribe at any time.",
-            company=company,
-        )
-    )
+def mass_email_wording(company: str | None = None) -> str:
+    """The mass-email consent text (for `company`, else COMPANY_NAME) in the request's language."""
+    return consent_text(MASS_EMAIL, company=company).text
 
 
 # Resend throttling: at most one confirmation email per address and list per window.
@@ -116,13 +104,17 @@ class Submission:
     resume_source: str = "upload"
     parsed_fields: dict[str, Any] = field(default_factory=dict)
     ip_address: str | None = None
-    wording_version: str = CURRENT_WORDING_VERSION
     company_name: str = ""
     # Interests the review step suggested from the resume (shown unticked).
     suggested_ids: list[int] = field(default_factory=list)
     # The consent wordings as the review page showed them (its language); recorded as is.
     alerts_wording: str = ALERTS_WORDING
     mass_email_wording: str = ""
+    # Their versions (`preferences.wordings`), and the privacy notice link's when the page
+    # showed one; None: the default wording in the candidate's language.
+    alerts_version: str | None = None
+    mass_email_version: str | None = None
+    privacy_notice_version: str | None = None
 
     def mass_email_text(self) -> str:
         """The mass-email wording the person saw (English for a caller that gave none)."""
@@ -137,6 +129,8 @@ class Submission:
     def form_detail(self, interest_id: int | None = None) -> dict[str, Any]:
         """Consent-event detail: what was ticked, and whether this interest was a suggestion."""
         detail: dict[str, Any] = {"ticked": self.ticked_boxes}
+        if self.privacy_notice_version is not None:
+            detail["privacy_notice"] = self.privacy_notice_version
         if interest_id is not None:
             detail["suggested"] = interest_id in self.suggested_ids
         return detail
@@ -370,7 +364,7 @@ def _subscribe_as_ticked(
         candidate,
         interest,
         confirmed=confirmed,
-        wording_version=sub.wording_version,
+        wording_version=sub.alerts_version,
         wording=sub.alerts_wording,
         source=ConsentSource.CONNECT_FORM,
         ip_address=sub.ip_address,
@@ -383,7 +377,7 @@ def _opt_in_as_ticked(session: Session, candidate: Candidate, sub: Submission) -
     return opt_in_mass_email(
         session,
         candidate,
-        wording_version=sub.wording_version,
+        wording_version=sub.mass_email_version,
         wording=sub.mass_email_text(),
         source=ConsentSource.CONNECT_FORM,
         ip_address=sub.ip_address,
@@ -567,12 +561,14 @@ def confirm_email(
     company_name: str = "",
     alerts_text: str = ALERTS_WORDING,
     mass_email_text: str = "",
+    alerts_version: str | None = None,
+    mass_email_version: str | None = None,
 ) -> PendingConfirmation:
     """Confirm the address and turn on exactly `changes`, as far as they are still pending.
 
     Returns what was turned on. The consent events quote the wording the confirm
-    page showed (`alerts_text`, `mass_email_text`: in its language; English by default);
-    a choice the candidate made since the link was sent wins over it.
+    page showed (`alerts_text`, `mass_email_text`: in its language; English by default)
+    and name its versions; a choice the candidate made since the link was sent wins.
     """
     pending = pending_confirmation(session, candidate, changes)
     first_time = candidate.email_verified_at is None
@@ -580,7 +576,14 @@ def confirm_email(
     source = ConsentSource.CONNECT_FORM
     for interest in pending.interests:
         if statuses.get(interest.id) is SubscriptionStatus.UNCONFIRMED:
-            confirm_subscription(session, candidate, interest, source=source, ip_address=ip_address)
+            confirm_subscription(
+                session,
+                candidate,
+                interest,
+                source=source,
+                ip_address=ip_address,
+                wording_version=alerts_version,
+            )
         else:
             subscribe(
                 session,
@@ -588,6 +591,7 @@ def confirm_email(
                 interest,
                 confirmed=True,
                 wording=alerts_text,
+                wording_version=alerts_version,
                 source=source,
                 ip_address=ip_address,
                 detail=dict(VIA_CONFIRMATION),
@@ -598,6 +602,7 @@ def confirm_email(
             candidate,
             source=source,
             wording=mass_email_text or MASS_EMAIL_WORDING.format(company=company_name),
+            wording_version=mass_email_version,
             ip_address=ip_address,
             detail=dict(VIA_CONFIRMATION),
         )

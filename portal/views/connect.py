@@ -60,6 +60,7 @@ from portal.resumes import (
     fetch_remote,
     resume_path,
 )
+from portal.web.consent_texts import consent_text, privacy_notice
 from portal.web.forms import form_ids
 from portal.web.links import preference_url
 from portal.web.phrases import local_size
@@ -67,7 +68,6 @@ from portal.web.runtime import db, resume_parser, settings
 from preferences.db import slow_work
 from preferences.interests import active_interests, interest_by_slug
 from preferences.models import Candidate, Interest, Resume
-from preferences.subscriptions import CURRENT_WORDING_VERSION
 from preferences.tokens import (
     InvalidLink,
     LinkExpired,
@@ -75,6 +75,7 @@ from preferences.tokens import (
     candidate_for_link,
     read_link_token,
 )
+from preferences.wordings import JOB_ALERTS, MASS_EMAIL
 
 bp = Blueprint("connect", __name__, url_prefix="/connect")
 log = logging.getLogger("portal.connect")
@@ -431,6 +432,10 @@ def _submit(
     suggested: list[int],
 ) -> Any:
     s = settings()
+    # The words the review page showed, in its language: what the consent events name.
+    alerts = consent_text(JOB_ALERTS)
+    mass = consent_text(MASS_EMAIL)
+    notice = privacy_notice()
     resume = data.get("resume")
     stored = None
     if isinstance(resume, dict) and resume.get("storage_name"):
@@ -452,12 +457,13 @@ def _submit(
         resume_source=resume.get("source", "upload") if isinstance(resume, dict) else "upload",
         parsed_fields=data.get("parsed") or {},
         ip_address=request.remote_addr,
-        wording_version=CURRENT_WORDING_VERSION,
         company_name=s.company_name,
         suggested_ids=suggested,
-        # The wording the review page showed, in its language: what the consent records quote.
-        alerts_wording=alerts_wording(),
-        mass_email_wording=mass_email_wording(s.company_name),
+        alerts_wording=alerts.text,
+        mass_email_wording=mass.text,
+        alerts_version=alerts.version(),
+        mass_email_version=mass.version() if mass_email else None,
+        privacy_notice_version=notice.version() if notice is not None else None,
     )
     outcome = submit_profile(db(), submission, _links(), double_opt_in=s.double_opt_in)
     connect_state.clear()
@@ -533,15 +539,20 @@ def confirm(token: str) -> Any:
         form_ids(request.form.getlist("interest")[:100]),
         request.form.get("mass_email") == "yes",
     )
+    # The page that POSTs here showed the wording in this language.
+    alerts = consent_text(JOB_ALERTS)
+    mass = consent_text(MASS_EMAIL)
+    within = changes.within(shown)
     confirmed = confirm_email(
         db(),
         candidate,
-        changes.within(shown),
+        within,
         ip_address=request.remote_addr,
         company_name=s.company_name,
-        # The page that POSTs here showed the wording in this language.
-        alerts_text=alerts_wording(),
-        mass_email_text=mass_email_wording(s.company_name),
+        alerts_text=alerts.text,
+        mass_email_text=mass.text,
+        alerts_version=alerts.version() if within.interest_ids else None,
+        mass_email_version=mass.version() if within.mass_email else None,
     )
     return _confirmed_page(candidate, confirmed)
 

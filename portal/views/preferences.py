@@ -14,9 +14,9 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from portal.connect.submit import MASS_EMAIL_WORDING
-from portal.i18n import SOURCE_LOCALE, current_locale
+from portal.i18n import current_locale
 from portal.i18n import gettext as _
+from portal.web.consent_texts import consent_text, shown_wordings
 from portal.web.interest_names import page_interest_texts, page_translation_tags
 from portal.web.link_owners import signed_link_owner
 from portal.web.links import send_preference_link
@@ -67,6 +67,7 @@ from preferences.tokens import (
     make_link_token,
     read_link_token,
 )
+from preferences.wordings import JOB_ALERTS, MASS_EMAIL
 
 bp = Blueprint("preferences", __name__, url_prefix="/preferences")
 # `phrase`, `bdi` and `local_day`, for these pages, the dashboard's and the unsubscribe pages.
@@ -139,20 +140,14 @@ def mass_email_wording() -> str:
     """The consent text beside the mass-email box: the connect form's, word for word.
 
     In the page's language: it is also the wording an opt-in's consent event keeps,
-    which must be the text the person saw.
+    which must be the text the person saw (`shown_wordings` names its version).
     """
-    company = settings().company_name
-    if _english():
-        return MASS_EMAIL_WORDING.format(company=company)
-    return _(
-        "Yes, send me occasional emails about %(company)s, events and career "
-        "opportunities. I can unsubscribe at any time.",
-        company=company,
-    )
+    return consent_text(MASS_EMAIL).text
 
 
-def _english() -> bool:
-    return current_locale().split("-")[0] == SOURCE_LOCALE
+def alerts_wording() -> str:
+    """The job-alert consent text above the interest boxes: the connect form's, word for word."""
+    return consent_text(JOB_ALERTS).text
 
 
 def undo_token_for(candidate: Candidate, before: PreferenceState) -> str:
@@ -317,6 +312,7 @@ def render_center(
         opted_in=opted_in,
         confirm_off=confirm_off,
         mass_email_wording=mass_email_wording(),
+        alerts_wording=alerts_wording(),
         action=action,
         changes=None if changes is None else [translate(change) for change in changes],
         undo_token=undo_token,
@@ -385,6 +381,7 @@ def show_or_save(
         source=source,
         ip_address=request.remote_addr,
         mass_email_wording=mass_email_wording(),
+        wordings=shown_wordings(),
     )
     if outcome.errors or outcome.confirm_off:
         return render_center(
@@ -477,6 +474,7 @@ def apply_undo(
         source=source,
         ip_address=request.remote_addr,
         mass_email_wording=mass_email_wording(),
+        wordings=shown_wordings(),
     )
     return _show_outcome(
         candidate,

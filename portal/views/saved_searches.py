@@ -19,6 +19,7 @@ from portal.connect.saved_search import (
     LinkState,
     SaveRefused,
     SearchToSave,
+    Shown,
     confirm_from_link,
     link_state,
     save_for_member,
@@ -31,6 +32,7 @@ from portal.connect.submit import LinkContext
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
 from portal.web import sessions
+from portal.web.consent_texts import consent_text, privacy_notice
 from portal.web.interest_names import interest_name
 from portal.web.links import preference_url
 from portal.web.runtime import db, settings
@@ -45,6 +47,7 @@ from preferences.tokens import (
     candidate_for_link,
     read_link_token,
 )
+from preferences.wordings import SAVED_SEARCH
 
 bp = Blueprint("saved_searches", __name__)
 
@@ -172,7 +175,8 @@ def _save_for_member(member: Candidate, search: SearchToSave) -> Any:
             search,
             limit=settings().max_saved_searches,
             ip_address=request.remote_addr,
-            wording=saved_search_wording(),
+            # A member's form shows the wording beside the button, and no privacy link.
+            shown=Shown(consent_text(SAVED_SEARCH)),
         )
     except TooManySavedSearches as exc:
         # 409: the request is rolled back, so nothing of it is kept.
@@ -219,6 +223,7 @@ def _save_for_visitor(search: SearchToSave) -> Any:
             errors=errors,
         )
         return render_template("saved_searches/save.html", box=box), 400
+    notice = privacy_notice()
     save_for_visitor(
         db(),
         str(check.values["email"]),
@@ -226,7 +231,10 @@ def _save_for_visitor(search: SearchToSave) -> Any:
         _links(),
         limit=settings().max_saved_searches,
         ip_address=request.remote_addr,
-        wording=saved_search_wording(),
+        shown=Shown(
+            consent_text(SAVED_SEARCH),
+            privacy_notice=notice.version() if notice is not None else None,
+        ),
     )
     # The same page whatever the address: new, known, erased or suppressed.
     return render_template("saved_searches/check_email.html")
@@ -280,7 +288,7 @@ def confirm(token: str) -> Any:
             search,
             limit=s.max_saved_searches,
             ip_address=request.remote_addr,
-            wording=saved_search_wording(),
+            shown=Shown(consent_text(SAVED_SEARCH)),
         )
     except TooManySavedSearches as exc:
         return _refused(

@@ -27,7 +27,6 @@ from preferences.models import (
     Subscription,
     SubscriptionStatus,
 )
-from preferences.subscriptions import CURRENT_WORDING_VERSION
 from tests.browser.conftest import INTERESTS, LivePortal
 from tests.browser.flow import CORPUS, open_flow
 from tests.portal.helpers import emailed_link
@@ -105,7 +104,8 @@ def interest_grants(*keys: str) -> set[Consent]:
             key,
             ConsentAction.GRANT,
             ConsentSource.CONNECT_FORM,
-            CURRENT_WORDING_VERSION,
+            # The first version of the English job-alert wording the review page showed.
+            "job_alerts.en.1",
         )
         for key in keys
     }
@@ -156,7 +156,7 @@ def test_social_sign_in_prefills_the_flow_and_subscribes_at_once(
             None,
             ConsentAction.GRANT,
             ConsentSource.CONNECT_FORM,
-            CURRENT_WORDING_VERSION,
+            "mass_email.en.1",
         )
     }
     assert saved.outbox == ["welcome"]  # no confirmation email

@@ -47,6 +47,7 @@ from preferences.subscriptions import (
     unsubscribe,
 )
 from preferences.tokens import LinkPurpose, make_link_token
+from preferences.wordings import wording_texts
 from tests.conftest import TEST_SECRET
 
 from .helpers import add_interest, add_job, csrf_token, emailed_link, without_tokens
@@ -430,7 +431,12 @@ def test_the_member_confirms_exactly_the_listed_changes(
         assert new[0].detail["wording"] == ALERTS_WORDING
         assert new[1].detail["wording"] == MASS_EMAIL_WORDING.format(company="Acme")
         assert all(e.detail["via"] == "confirmation_link" for e in new)
-        assert all(e.wording_version == CURRENT_WORDING_VERSION for e in new)
+        # Under the versions of those words (in English, the page's language).
+        texts = wording_texts(session, [e.wording_version for e in new])
+        assert [(texts[e.wording_version].text, texts[e.wording_version].locale) for e in new] == [
+            (ALERTS_WORDING, "en"),
+            (MASS_EMAIL_WORDING.format(company="Acme"), "en"),
+        ]
     # Confirming again changes nothing and records nothing.
     again = member.post(path, data=confirm_form(page.text))
     assert again.status_code == 200

@@ -45,9 +45,10 @@ from preferences.models import (
     SuppressionReason,
 )
 from preferences.saved_searches import withdraw_saved_search
-from preferences.subscriptions import CURRENT_WORDING_VERSION, get_or_create_candidate
+from preferences.subscriptions import get_or_create_candidate
 from preferences.suppressions import suppress
 from preferences.tokens import LinkPurpose, make_link_token
+from preferences.wordings import wording_texts
 from tests.conftest import TEST_SECRET, make_settings
 
 from .helpers import add_interest, add_job, csrf_token, emailed_link, without_tokens
@@ -205,7 +206,10 @@ def test_a_member_saves_a_search_in_one_click(
     assert (search.status, search.frequency) == (SubscriptionStatus.SUBSCRIBED, Frequency.WEEKLY)
     (event,) = search_events(sessions)
     assert (event.action, event.source) == (ConsentAction.GRANT, ConsentSource.DASHBOARD)
-    assert event.wording_version == CURRENT_WORDING_VERSION
+    with session_scope(sessions) as session:
+        (wording,) = wording_texts(session, [event.wording_version]).values()
+    assert (wording.kind, wording.locale) == ("saved_search", "en")
+    assert wording.text == SAVED_SEARCH_WORDING
     assert event.detail["wording"] == SAVED_SEARCH_WORDING
     assert event.detail["search"] == "“python” in Berlin"
     assert count(sessions, OutboxMessage) == 0  # nothing to confirm by email

@@ -44,7 +44,6 @@ from preferences.models import (
     SubscriptionStatus,
 )
 from preferences.subscriptions import (
-    CURRENT_WORDING_VERSION,
     mass_email_status,
     opt_in_mass_email,
     opt_out_mass_email,
@@ -52,6 +51,7 @@ from preferences.subscriptions import (
     subscribe,
     unsubscribe,
 )
+from preferences.wordings import NO_WORDING_VERSION
 
 from .support import T0, consent_events, event_facts
 
@@ -133,7 +133,7 @@ def interest_event(
         "interest_id": interest.id,
         "action": action,
         "source": CENTER,
-        "wording_version": CURRENT_WORDING_VERSION,
+        "wording_version": NO_WORDING_VERSION,
         "detail": detail,
         "ip_address": IP,
         "occurred_at": T0,
@@ -503,7 +503,7 @@ def test_opting_in_to_mass_email_records_a_grant(
             "interest_id": None,
             "action": ConsentAction.GRANT,
             "source": CENTER,
-            "wording_version": CURRENT_WORDING_VERSION,
+            "wording_version": NO_WORDING_VERSION,
             "detail": {},
             "ip_address": IP,
             "occurred_at": T0,

@@ -35,11 +35,11 @@ from preferences.models import (
     SubscriptionStatus,
 )
 from preferences.subscriptions import (
-    CURRENT_WORDING_VERSION,
     get_or_create_candidate,
     subscribe,
     unsubscribe,
 )
+from preferences.wordings import NO_WORDING_VERSION
 
 from .support import T0, consent_events, event_facts
 
@@ -487,7 +487,7 @@ def test_merge_moves_subscribers_and_history_then_retires_the_source(
         "interest_id": target.id,
         "action": ConsentAction.CHANGE,
         "source": ConsentSource.ADMIN,
-        "wording_version": CURRENT_WORDING_VERSION,
+        "wording_version": NO_WORDING_VERSION,
         "detail": {"merged_from": source.id, "merged_from_name": "Software"},
         "ip_address": None,
         "occurred_at": T0,

@@ -26,7 +26,6 @@ from preferences.models import (
     SubscriptionStatus,
 )
 from preferences.subscriptions import (
-    CURRENT_WORDING_VERSION,
     confirm_subscription,
     mass_email_status,
     opt_in_mass_email,
@@ -37,6 +36,7 @@ from preferences.subscriptions import (
     subscribe,
     unsubscribe,
 )
+from preferences.wordings import NO_WORDING_VERSION
 
 from .support import T0
 
@@ -99,7 +99,7 @@ def test_subscribe_starts_unconfirmed_and_records_a_grant(
         "interest_id": interest.id,
         "action": ConsentAction.GRANT,
         "source": ConsentSource.CONNECT_FORM,
-        "wording_version": CURRENT_WORDING_VERSION,
+        "wording_version": NO_WORDING_VERSION,
         "detail": {"status": "unconfirmed", "frequency": "daily"},
         "ip_address": "203.0.113.9",
         "occurred_at": T0,
@@ -281,7 +281,7 @@ def test_confirm_subscribes_verifies_and_records_a_confirm(
         "interest_id": interest.id,
         "action": ConsentAction.CONFIRM,
         "source": ConsentSource.CONNECT_FORM,
-        "wording_version": CURRENT_WORDING_VERSION,
+        "wording_version": NO_WORDING_VERSION,
         "detail": {},
         "ip_address": "::1",
         "occurred_at": T0 + timedelta(minutes=7),
@@ -376,7 +376,7 @@ def test_unsubscribe_records_a_withdrawal(
         "interest_id": interest.id,
         "action": ConsentAction.WITHDRAW,
         "source": ConsentSource.ONE_CLICK,
-        "wording_version": CURRENT_WORDING_VERSION,
+        "wording_version": NO_WORDING_VERSION,
         "detail": {},
         "ip_address": "198.51.100.4",
         "occurred_at": T0,
@@ -447,7 +447,7 @@ def test_set_frequency_records_old_and_new(
         "interest_id": interest.id,
         "action": ConsentAction.CHANGE,
         "source": ConsentSource.PREFERENCE_CENTER,
-        "wording_version": CURRENT_WORDING_VERSION,
+        "wording_version": NO_WORDING_VERSION,
         "detail": {"frequency": "weekly", "previous_frequency": "daily"},
         "ip_address": "203.0.113.1",
         "occurred_at": T0,
@@ -518,7 +518,7 @@ def test_pause_until_a_future_time(
         "interest_id": interest.id,
         "action": ConsentAction.CHANGE,
         "source": ConsentSource.PREFERENCE_CENTER,
-        "wording_version": CURRENT_WORDING_VERSION,
+        "wording_version": NO_WORDING_VERSION,
         "detail": {"paused_until": "2026-11-16T09:30:00+00:00"},
         "ip_address": None,
         "occurred_at": T0,
@@ -655,7 +655,7 @@ def test_opt_out_mass_email_records_a_withdrawal_once(
         "interest_id": None,
         "action": ConsentAction.WITHDRAW,
         "source": ConsentSource.ONE_CLICK,
-        "wording_version": CURRENT_WORDING_VERSION,
+        "wording_version": NO_WORDING_VERSION,
         "detail": {},
         "ip_address": None,
         "occurred_at": T0 + timedelta(hours=3),

@@ -176,6 +176,9 @@ def export_candidate_data(
             "created_at": _iso(candidate.created_at),
             "updated_at": _iso(candidate.updated_at),
             "deleted_at": _iso(candidate.deleted_at),
+            # What retention counts from, and the country that picks its period.
+            "last_active_at": _iso(candidate.last_active_at),
+            "country": candidate.country,
         },
         "subscriptions": _subscriptions(session, candidate),
         "saved_searches": _saved_searches(session, candidate),

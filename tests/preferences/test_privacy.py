@@ -171,6 +171,9 @@ def test_export_contains_every_category(db_session: Session, full_candidate: Can
     assert profile["email_verified_at"] == T0.isoformat()
     assert profile["created_at"] == T0.isoformat()
     assert profile["password_set"] is True
+    # Retention counts from the last activity; the country picks the period.
+    assert profile["last_active_at"] == T0.isoformat()
+    assert profile["country"] == "US"
     assert data["subscriptions"] == [
         {
             "interest": "Engineering",

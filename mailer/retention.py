@@ -285,7 +285,8 @@ def _expire_chunk(
         .select_from(_NOTICES)
         .join(_CANDIDATES, _CANDIDATES.c.id == _NOTICES.c.candidate_id)
         .where(_due_to_expire(at))
-        .order_by(_CANDIDATES.c.id)
+        # The open notices' index order: each chunk's rows leave the set it reads.
+        .order_by(_NOTICES.c.expires_at)
         .limit(CHUNK)
     ).all()
     if not rows:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -436,7 +437,15 @@ class RetentionNotice(Base):
     __tablename__ = "retention_notices"
     __table_args__ = (
         UniqueConstraint("candidate_id", "kind", "based_on"),
-        Index("ix_retention_notices_open", "kind", "expires_at"),
+        # Open notices by expiry (reminders, anonymization): answered and expired ones,
+        # which pile up over the years, are not in it.
+        Index(
+            "ix_retention_notices_open",
+            "kind",
+            "expires_at",
+            postgresql_where=text("answered_at IS NULL AND expired_at IS NULL"),
+            sqlite_where=text("answered_at IS NULL AND expired_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -239,7 +239,14 @@ def upgrade() -> None:
             name=op.f("uq_retention_notices_candidate_id_kind_based_on"),
         ),
     )
-    op.create_index("ix_retention_notices_open", "retention_notices", ["kind", "expires_at"])
+    open_only = sa.text("answered_at IS NULL AND expired_at IS NULL")
+    op.create_index(
+        "ix_retention_notices_open",
+        "retention_notices",
+        ["kind", "expires_at"],
+        postgresql_where=open_only,
+        sqlite_where=open_only,
+    )
     op.create_table(
         "retention_runs",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -32,13 +32,10 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from babel import Locale, UnknownLocaleError
 from sqlalchemy import (
-    JSON,
-    Integer,
-    String,
     Table,
     and_,
     case,
@@ -49,8 +46,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -72,12 +67,12 @@ from mailer.models import (
     OutboxMessage,
     OutboxStatus,
 )
-from mailer.outbox import DEFAULT_DELIVER_WITHIN, enqueue
+from mailer.outbox import enqueue, enqueue_select
 from mailer.render import RenderedEmail, Renderer
 from mailer.reputation import skip_held
 from mailer.sends import CAMPAIGN
 from preferences.clock import LATEST, TimeOutOfRange, now, utc_in_range
-from preferences.db import UTCDateTime, session_scope
+from preferences.db import session_scope
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -603,52 +598,20 @@ def queue_audience(session: Session, campaign: Campaign) -> int:
     """Queue one outbox row per audience member with INSERT … SELECT; returns rows added."""
     interest_ids = audience_interest_ids(campaign)
     suppressed = _suppressed_ids(session, interest_ids)
-    at = now()
-    source = (
-        select(
-            CAMPAIGN.dedupe_key_sql(campaign.id, Candidate.id),
-            literal(MessageKind.CAMPAIGN.value, String),
-            literal("campaign", String),
-            Candidate.id,
-            Candidate.email,
-            literal({"campaign_id": campaign.id}, JSON),
-            literal(OutboxStatus.PENDING.value, String),
-            literal(0, Integer),
-            literal(at, UTCDateTime()),
-            literal(at + DEFAULT_DELIVER_WITHIN, UTCDateTime()),
-            literal("", String),
-            literal(at, UTCDateTime()),
-        )
+    audience = (
+        select(CAMPAIGN.dedupe_key_sql(campaign.id, Candidate.id), Candidate.id, Candidate.email)
         .join(MassEmailStatus, MassEmailStatus.candidate_id == Candidate.id)
         .where(*_audience_filter(interest_ids))
     )
     if suppressed:
-        source = source.where(Candidate.id.not_in(suppressed))
-    columns = [
-        "dedupe_key",
-        "kind",
-        "template",
-        "candidate_id",
-        "to_address",
-        "context",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "deliver_until",
-        "last_error",
-        "created_at",
-    ]
-    dialect = session.get_bind().dialect.name
-    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(_OUTBOX)
-        .from_select(columns, source)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        # RETURNING, not rowcount: psycopg reports -1 for this INSERT … SELECT.
-        .returning(_OUTBOX.c.id)
+        audience = audience.where(Candidate.id.not_in(suppressed))
+    return enqueue_select(
+        session,
+        audience,
+        kind=MessageKind.CAMPAIGN,
+        template="campaign",
+        context={"campaign_id": campaign.id},
     )
-    session.flush()
-    return len(session.connection().execute(statement).all())
 
 
 def _dispatch(session: Session, campaign: Campaign) -> int:

@@ -28,7 +28,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -105,29 +104,27 @@ def enqueue(
 
 def enqueue_select(
     session: Session,
-    rows: Select[Any],
+    rows: Select[*tuple[Any, ...]],
     *,
     kind: MessageKind,
     template: str,
+    context: dict[str, Any] | None = None,
     deliver_within: timedelta = DEFAULT_DELIVER_WITHIN,
-) -> None:
-    """Queue one email per row of `rows` in one INSERT ... SELECT; duplicate keys skipped.
+) -> int:
+    """Queue one email per row of `rows` in one INSERT ... SELECT; returns how many.
 
     `rows` selects three columns, in order: the dedupe key, the candidate id and the
-    (normalized) address. Each message gets an empty context: its kind's send-time
-    context source fills it in (see `mailer.worker.ContextSource`). For a large
-    batch no row travels through Python, so a million candidates queue in SQL.
+    (normalized) address; a key already queued is skipped. Every message gets the same
+    `context`; what differs per message comes from its kind's send-time context source
+    (`mailer.worker.ContextSource`). No row travels through Python, so a whole audience
+    queues in SQL.
     """
     at = now()
-    pg = session.get_bind().dialect.name == "postgresql"
-    empty = bindparam("empty_context", {}, type_=JSON)
-    # PostgreSQL types a select-list parameter as text; the column is json.
-    context = sql_cast(empty, JSON) if pg else empty
     moment = UTCDateTime()
     source = rows.add_columns(
         literal(kind.value, String()),
         literal(template, String()),
-        context,
+        literal(context or {}, JSON()),
         literal(OutboxStatus.PENDING.value, String()),
         literal(0, Integer()),
         literal(at, moment),
@@ -149,12 +146,16 @@ def enqueue_select(
         "last_error",
         "created_at",
     ]
-    insert = pg_insert if pg else sqlite_insert
-    session.execute(
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.flush()
+    statement = (
         insert(_TABLE)
         .from_select(columns, source)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... SELECT.
+        .returning(_TABLE.c.id)
     )
+    return len(session.execute(statement).all())
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def test_upgrade_keeps_interests_and_downgrade_removes_only_the_table(
                 )
             )
         assert "interest_translations" not in inspect(engine).get_table_names()
-        upgrade(engine)
+        upgrade(engine, REVISION)
         assert current_revision(engine) == REVISION
         sessions = make_session_factory(engine)
         with session_scope(sessions) as session:
@@ -46,7 +46,7 @@ def test_upgrade_keeps_interests_and_downgrade_removes_only_the_table(
             command.downgrade(config, "0017")
         assert "interest_translations" not in inspect(engine).get_table_names()
         assert current_revision(engine) == "0017"
-        upgrade(engine)
+        upgrade(engine, REVISION)
         with session_scope(sessions) as session:
             assert session.scalars(select(Interest.name)).all() == ["Design"]
             assert session.scalars(select(InterestTranslation)).all() == []

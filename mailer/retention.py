@@ -55,7 +55,7 @@ from preferences.models import (
     SuppressionReason,
 )
 from preferences.privacy import erase_candidates
-from preferences.retention import RetentionPolicy, on_hold
+from preferences.retention import RetentionPolicy, current_open_notice, on_hold
 from preferences.tokens import LinkPurpose
 
 log = logging.getLogger("mailer.retention")
@@ -80,7 +80,7 @@ OnProgress = Callable[[str, int, int], None]
 
 
 @dataclass
-class RetentionReport:
+class RunReport:
     """What a run did (or, dry, would do)."""
 
     at: datetime
@@ -130,16 +130,7 @@ def _due_to_ask(policy: RetentionPolicy, at: datetime) -> Any:
 
 def _open_notices(at_most: datetime) -> Any:
     """SQL: unanswered re-permission notices for the current expiry, expiring by `at_most`."""
-    return and_(
-        _NOTICES.c.kind == NoticeKind.REPERMISSION,
-        _NOTICES.c.answered_at.is_(None),
-        _NOTICES.c.expired_at.is_(None),
-        _NOTICES.c.expires_at <= at_most,
-        _NOTICES.c.candidate_id == _CANDIDATES.c.id,
-        _NOTICES.c.based_on == _CANDIDATES.c.last_active_at,
-        _active(),
-        ~on_hold(),
-    )
+    return and_(current_open_notice(), _NOTICES.c.expires_at <= at_most, _active(), ~on_hold())
 
 
 def _due_to_remind(policy: RetentionPolicy, at: datetime) -> Any:
@@ -338,10 +329,10 @@ def run_retention(
     dry_run: bool = False,
     trigger: str = "cli",
     on_progress: OnProgress | None = None,
-) -> RetentionReport:
+) -> RunReport:
     """Run the three steps once (see the module docstring); returns the counts."""
     at = now()
-    report = RetentionReport(at=at, dry_run=dry_run)
+    report = RunReport(at=at, dry_run=dry_run)
     with session_factory() as session:
         report.counts["held"] = _count(session, _held_past_expiry(policy, at))
         totals = {
@@ -398,7 +389,7 @@ def run_retention(
 
 def _step(
     session_factory: sessionmaker[Session],
-    report: RetentionReport,
+    report: RunReport,
     step: str,
     totals: dict[str, int],
     chunk: Callable[[Session, int], Sequence[Any]],
@@ -420,7 +411,7 @@ def _step(
 
 
 def _finish(
-    session_factory: sessionmaker[Session], report: RetentionReport, error: str | None = None
+    session_factory: sessionmaker[Session], report: RunReport, error: str | None = None
 ) -> None:
     with session_factory.begin() as session:
         session.execute(

@@ -107,6 +107,19 @@ def on_hold() -> ColumnElement[bool]:
     return exists().where(_HOLDS.c.candidate_id == _CANDIDATES.c.id, _HOLDS.c.released_at.is_(None))
 
 
+def current_open_notice() -> ColumnElement[bool]:
+    """SQL: the notice (`retention_notices`) is the candidate's (`candidates`) unanswered,
+    unexpired re-permission notice for their current `last_active_at`: the one whose
+    `expires_at` is their deadline. Activity since the notice was queued makes it stale."""
+    return and_(
+        _NOTICES.c.candidate_id == _CANDIDATES.c.id,
+        _NOTICES.c.kind == NoticeKind.REPERMISSION,
+        _NOTICES.c.based_on == _CANDIDATES.c.last_active_at,
+        _NOTICES.c.answered_at.is_(None),
+        _NOTICES.c.expired_at.is_(None),
+    )
+
+
 def touch_activity(session: Session, candidate_id: int, *, at: datetime | None = None) -> None:
     """Record that the person acted now: joining, confirming, signing in, saving
     preferences, answering a re-permission email, applying, a recruiter's contact.
@@ -189,14 +202,8 @@ def open_notice(session: Session, candidate_id: int) -> RetentionNotice | None:
     """The candidate's unanswered re-permission notice for their current expiry, if any."""
     return session.scalar(
         select(RetentionNotice)
-        .join(Candidate, Candidate.id == RetentionNotice.candidate_id)
-        .where(
-            RetentionNotice.candidate_id == candidate_id,
-            RetentionNotice.kind == NoticeKind.REPERMISSION,
-            RetentionNotice.based_on == Candidate.last_active_at,
-            RetentionNotice.answered_at.is_(None),
-            RetentionNotice.expired_at.is_(None),
-        )
+        .join(Candidate, current_open_notice())
+        .where(RetentionNotice.candidate_id == candidate_id)
         .limit(1)
     )
 
@@ -255,6 +262,7 @@ __all__ = [
     "RetentionPolicy",
     "active_hold",
     "add_months",
+    "current_open_notice",
     "keep_candidate",
     "on_hold",
     "open_notice",

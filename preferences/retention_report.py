@@ -26,7 +26,7 @@ from preferences.models import (
     RetentionNotice,
     RetentionRun,
 )
-from preferences.retention import RetentionPolicy, add_months, on_hold
+from preferences.retention import RetentionPolicy, add_months, current_open_notice, on_hold
 
 _CANDIDATES = cast(Table, Candidate.__table__)
 _NOTICES = cast(Table, RetentionNotice.__table__)
@@ -143,20 +143,13 @@ def upcoming_expiries(
     """
     first = _day_start(at)
     boundaries = [first + timedelta(weeks=i) for i in range(weeks + 1)]
-    open_notice = and_(
-        _NOTICES.c.candidate_id == _CANDIDATES.c.id,
-        _NOTICES.c.kind == NoticeKind.REPERMISSION,
-        _NOTICES.c.based_on == _CANDIDATES.c.last_active_at,
-        _NOTICES.c.answered_at.is_(None),
-        _NOTICES.c.expired_at.is_(None),
-    )
     sums = [
         func.coalesce(func.sum(case((_due_before(policy, boundary), 1), else_=0)), 0)
         for boundary in boundaries
     ]
     row = session.execute(
         select(*sums)
-        .select_from(_CANDIDATES.outerjoin(_NOTICES, open_notice))
+        .select_from(_CANDIDATES.outerjoin(_NOTICES, current_open_notice()))
         .where(_CANDIDATES.c.status == CandidateStatus.ACTIVE, not_(on_hold()))
     ).one()
     before = [int(value) for value in row]

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from jobs.scheduler import PeriodicTask
-from mailer.retention import STEPS, RetentionReport, ran_today, run_retention
+from mailer.retention import STEPS, RunReport, ran_today, run_retention
 from portal.cli.context import settings_for
 from portal.cli.progress import progress_bars
 from portal.config import Settings
@@ -74,7 +74,7 @@ def retention_run(ctx: click.Context, dry_run: bool) -> None:
     click.echo(_summary(report, settings))
 
 
-def _summary(report: RetentionReport, settings: Settings) -> str:
+def _summary(report: RunReport, settings: Settings) -> str:
     counts = report.counts
     would = report.dry_run
     by_country = ", ".join(

@@ -85,6 +85,8 @@ class MessageKind(enum.StrEnum):
     INTEREST_MERGED = "interest_merged"
     # Asks whether to stay before the retention period ends (and its reminder).
     REPERMISSION = "repermission"
+    # Tells the admins a webhook endpoint was disabled after failing for days.
+    WEBHOOK_DISABLED = "webhook_disabled"
 
     @property
     def is_bulk(self) -> bool:

@@ -894,6 +894,55 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _number(minimum=0.1, maximum=600),
     ),
     SettingSpec(
+        "WEBHOOK_ALLOWED_HOSTS",
+        "",
+        "Webhook receiver hosts (`host` or `host:port`, comma-separated) that may be called "
+        "though they resolve to a private or loopback address, and over http://; for "
+        "on-premise and test receivers. Other endpoints must be https:// on public addresses.",
+        _hosts,
+    ),
+    SettingSpec(
+        "WEBHOOK_TIMEOUT_SECONDS",
+        "10",
+        "Time a webhook receiver has to answer one delivery; a slower one counts as a "
+        "network error and is retried.",
+        _number(minimum=0.1, maximum=120),
+    ),
+    SettingSpec(
+        "WEBHOOK_RETRY_HOURS",
+        "72",
+        "How long a webhook delivery is retried (exponential backoff with jitter) after "
+        "5xx, 429 and network errors before it is given up.",
+        _number(minimum=0.01, maximum=24 * 30),
+    ),
+    SettingSpec(
+        "WEBHOOK_DISABLE_AFTER_DAYS",
+        "5",
+        "An endpoint whose every delivery has failed for this many days in a row is "
+        "disabled, and the admins are emailed.",
+        _number(minimum=0.01, maximum=365),
+    ),
+    SettingSpec(
+        "WEBHOOK_SECRET_GRACE_HOURS",
+        "24",
+        "After a signing secret is rotated, the old secret still signs (beside the new one) "
+        "for this many hours.",
+        _number(minimum=0, maximum=24 * 30),
+    ),
+    SettingSpec(
+        "WEBHOOK_CONCURRENCY",
+        "16",
+        "Deliveries one webhook worker process makes at once.",
+        _whole_number(minimum=1, maximum=256),
+    ),
+    SettingSpec(
+        "WEBHOOK_KEEP_DAYS",
+        "30",
+        "Days delivered and failed webhook events (and their delivery records) are kept "
+        "before the worker prunes them.",
+        _whole_number(minimum=1, maximum=3650),
+    ),
+    SettingSpec(
         "GOOGLE_API_KEY",
         "",
         "Google Picker API key; with GOOGLE_CLIENT_ID, shows **Import from Google Drive**.",
@@ -1051,6 +1100,13 @@ class Settings:
     feed_allowed_hosts: tuple[str, ...]
     feed_max_mb: int
     feed_fetch_seconds: float
+    webhook_allowed_hosts: tuple[str, ...]
+    webhook_timeout_seconds: float
+    webhook_retry_hours: float
+    webhook_disable_after_days: float
+    webhook_secret_grace_hours: float
+    webhook_concurrency: int
+    webhook_keep_days: int
     google_api_key: str
     google_client_id: str
     dropbox_app_key: str

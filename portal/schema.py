@@ -8,7 +8,10 @@ import jobs.feed_models
 import jobs.models
 import mailer.models
 import portal.auth.api_tokens
+import portal.auth.idempotency
 import portal.connect.uploads
+import portal.webhooks.models
+import preferences.events
 import preferences.models
 from preferences.db import Base
 
@@ -18,7 +21,10 @@ MODEL_MODULES = (
     jobs.feed_models,
     mailer.models,
     portal.auth.api_tokens,
+    portal.auth.idempotency,
     portal.connect.uploads,
+    preferences.events,
+    portal.webhooks.models,
 )
 
 

@@ -100,6 +100,9 @@ class ConsentSource(enum.StrEnum):
     IMPORT = "import"
     # The "Keep me" button of a re-permission email (preferences.retention).
     REPERMISSION = "repermission"
+    # A change made through the REST API on the candidate's behalf (the token's name in
+    # the event's detail).
+    API = "api"
 
 
 class SuppressionReason(enum.StrEnum):

@@ -21,6 +21,7 @@ from preferences.errors import (
     InvalidTransition,
     NotFound,
 )
+from preferences.events import candidate_key, consent_events, record_events
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -131,6 +132,18 @@ def append_consent(
         )
         .scalar_one()
     )
+    # Other systems hear of it in the same transaction (`preferences.events`).
+    emitted = consent_events(
+        scope,
+        action,
+        source,
+        interest_id=interest_id,
+        saved_search_id=saved_search_id,
+        detail=detail,
+    )
+    if emitted:
+        key = candidate_key(session, candidate_id)
+        record_events(session, [(kind, key, data) for kind, data in emitted], source=source.value)
     return event_id
 
 

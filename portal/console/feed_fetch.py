@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 
@@ -13,8 +13,9 @@ from portal.errors import PortalError
 from portal.resumes.netguard import (
     AddressRefused,
     FetchGuard,
+    UrlRefused,
+    check_outbound_url,
     guarded_session,
-    host_key,
     host_key_of_entry,
 )
 
@@ -57,28 +58,11 @@ class Fetched:
 
 
 def check_feed_url(url: str, policy: FetchPolicy) -> str:
-    """Refuse a URL we never fetch; return the host key it names.
-
-    https:// to any host (public addresses only, checked when connecting); http:// only
-    to a host in the allowed list. No user name or password in the URL.
-    """
+    """Refuse a URL we never fetch (`check_outbound_url`); return the host key it names."""
     try:
-        parts = urlsplit(url)
-        port = parts.port
-        host = parts.hostname
-    except ValueError:
-        raise FeedFetchRefused("the URL is malformed") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("https", "http"):
-        raise FeedFetchRefused("the URL must start with https://")
-    if not host or parts.username is not None or parts.password is not None:
-        raise FeedFetchRefused("the URL must name a host and no user name or password")
-    key = host_key(host, port, 443 if scheme == "https" else 80)
-    if scheme == "http" and key not in _allowed(policy):
-        raise FeedFetchRefused(
-            f"http:// is only for hosts in TALENTCONNECT_FEED_ALLOWED_HOSTS; use https:// for {key}"
-        )
-    return key
+        return check_outbound_url(url, _allowed(policy), "TALENTCONNECT_FEED_ALLOWED_HOSTS")
+    except UrlRefused as exc:
+        raise FeedFetchRefused(str(exc)) from None
 
 
 def _allowed(policy: FetchPolicy) -> set[str]:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Collection, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -237,3 +238,31 @@ def host_key_of_entry(entry: str) -> str:
     """A configured "host[:port]" as `host_key` spells it (":443" dropped, lowercase)."""
     entry = entry.strip().lower()
     return entry[: -len(":443")] if entry.endswith(":443") else entry
+
+
+class UrlRefused(PortalError):
+    """A URL we never call: scheme, credentials, or plain http:// to a host not allowed."""
+
+
+def check_outbound_url(url: str, allowed: Collection[str], setting: str) -> str:
+    """Refuse a URL we never call; return the host key it names.
+
+    https:// to any host (public addresses only, checked when connecting); http:// only to
+    a host in `allowed` (host keys, see `host_key_of_entry`), which `setting` configures.
+    No user name or password in the URL.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        raise UrlRefused("the URL is malformed") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        raise UrlRefused("the URL must start with https://")
+    if not host or parts.username is not None or parts.password is not None:
+        raise UrlRefused("the URL must name a host and no user name or password")
+    key = host_key(host, port, 443 if scheme == "https" else 80)
+    if scheme == "http" and key not in allowed:
+        raise UrlRefused(f"http:// is only for hosts in {setting}; use https:// for {key}")
+    return key

@@ -161,7 +161,8 @@ def test_a_cached_default_costs_no_query_beyond_the_insert(
     defaults: None,
     statements: list[str],
 ) -> None:
-    """Once its version is known, an event given the language is one INSERT and nothing else."""
+    """Once its version is known, an event given the language (its candidate loaded) is one
+    INSERT, plus one for the webhook events it stands for, and nothing else."""
     append_consent(
         db_session,
         candidate.id,
@@ -172,6 +173,7 @@ def test_a_cached_default_costs_no_query_beyond_the_insert(
     )
     db_session.commit()  # the version read back once committed is cached
     default_wording_version(db_session, ConsentScope.MASS_EMAIL, "en")
+    db_session.refresh(candidate)
     statements.clear()
     append_consent(
         db_session,
@@ -181,7 +183,8 @@ def test_a_cached_default_costs_no_query_beyond_the_insert(
         source=ConsentSource.ONE_CLICK,
         locale="en",
     )
-    assert [s.split()[0] for s in statements] == ["INSERT"]
+    assert [s.split()[0] for s in statements] == ["INSERT", "INSERT"]
+    assert "webhook_events" in statements[1]
 
 
 def test_the_export_lists_each_consent_with_its_words_version_hash_time_source_and_ip(

@@ -6,15 +6,22 @@ messages) are the same whichever way an admin comes.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.errors import PortalError
-from portal.resumes.netguard import UrlRefused, check_outbound_url, host_key_of_entry
+from portal.resumes.netguard import (
+    UrlRefused,
+    check_outbound_url,
+    host_key_of_entry,
+    is_public_ip,
+)
 from portal.webhooks.models import (
     MAX_DESCRIPTION,
     MAX_URL,
@@ -60,8 +67,25 @@ def allowed_keys(allowed_hosts: Collection[str]) -> set[str]:
 
 
 def check_endpoint_url(url: str, allowed_hosts: Collection[str]) -> str:
-    """Refuse a receiver URL we never call; return its host key (`UrlRefused` otherwise)."""
-    return check_outbound_url(url, allowed_keys(allowed_hosts), ALLOWED_HOSTS_SETTING)
+    """Refuse a receiver URL we never call; return its host key (`UrlRefused` otherwise).
+
+    A host written as a private, loopback or otherwise non-public IP address is refused
+    here, when the admin types it, unless it is an allowed host; a name that resolves to
+    one is refused when the worker connects.
+    """
+    allowed = allowed_keys(allowed_hosts)
+    key = check_outbound_url(url, allowed, ALLOWED_HOSTS_SETTING)
+    if key not in allowed:
+        try:
+            literal = ipaddress.ip_address((urlsplit(url).hostname or "").split("%", 1)[0])
+        except ValueError:
+            literal = None
+        if literal is not None and not is_public_ip(literal):
+            raise UrlRefused(
+                f"{literal} is not a public address; webhooks go to public hosts only, "
+                f"or to hosts listed in {ALLOWED_HOSTS_SETTING}"
+            )
+    return key
 
 
 def validate_endpoint(data: EndpointInput, allowed_hosts: Collection[str]) -> EndpointInput:

@@ -72,6 +72,7 @@ def test_admin_console_home_and_sections(
             "Reports",
             "Privacy",
             "Feeds",
+            "Webhooks",
             "People",
             "Mail sink",
         ]
@@ -96,6 +97,7 @@ def test_admin_console_home_and_sections(
         _assert_console_shell(flow, "Schedules", "Ada")
         for path, section in (
             ("/admin/feeds/", "Feeds"),
+            ("/admin/webhooks/", "Webhooks"),
             ("/admin/recruiters", "People"),
             ("/admin/mail", "Mail sink"),
         ):

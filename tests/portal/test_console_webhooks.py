@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal.app import create_app
 from portal.auth.recruiters import set_recruiter
-from portal.webhooks.endpoints import EndpointInput, active_secrets, create_endpoint
+from portal.resumes.netguard import UrlRefused
+from portal.webhooks.endpoints import (
+    EndpointInput,
+    active_secrets,
+    check_endpoint_url,
+    create_endpoint,
+)
 from portal.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -602,3 +608,20 @@ def test_unknown_endpoint_is_404(admin: FlaskClient) -> None:
     """An unknown or malformed endpoint id is a plain 404."""
     for path in ("/admin/webhooks/ep_0000000000000000", "/admin/webhooks/" + "x" * 300):
         assert admin.get(path).status_code == 404
+
+
+def test_private_address_literals_need_the_allowed_hosts_setting() -> None:
+    """A non-public IP typed as the host is refused unless WEBHOOK_ALLOWED_HOSTS lists it."""
+    refused = (
+        "https://10.1.2.3/in",
+        "https://169.254.169.254/latest",
+        "https://[::ffff:127.0.0.1]/in",
+        "https://[fe80::1%25eth0]/in",
+    )
+    for url in refused:
+        with pytest.raises(UrlRefused, match="not a public address"):
+            check_endpoint_url(url, ())
+    assert check_endpoint_url("https://10.1.2.3/in", ("10.1.2.3",)) == "10.1.2.3"
+    assert check_endpoint_url("http://127.0.0.1:8765/in", (RECEIVER,)) == RECEIVER
+    assert check_endpoint_url("https://93.184.215.14/in", ()) == "93.184.215.14"
+    assert check_endpoint_url("https://hooks.example.com/in", ()) == "hooks.example.com"

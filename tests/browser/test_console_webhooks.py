@@ -174,3 +174,30 @@ def test_delete_without_javascript_asks_on_a_page(
         assert "No endpoints yet" in page.locator("main").inner_text()
     with session_scope(portal.sessions) as session:
         assert session.scalars(select(WebhookEndpoint)).all() == []
+
+
+def test_add_an_endpoint_from_the_keyboard(
+    chromium: Browser, hook_portal: LivePortal, axe_source: str
+) -> None:
+    """Tab, type, Space and Enter alone add an endpoint with one event type ticked."""
+    portal = hook_portal
+    with session_scope(portal.sessions) as session:
+        set_recruiter(session, EMAIL, password=PASSWORD, name="Ada", role=RecruiterRole.ADMIN)
+    with open_flow(chromium, portal, axe_source, "webhooks-keyboard", keyboard=True) as flow:
+        page = flow.page
+        flow.recruiter_login(EMAIL, PASSWORD)
+        flow.press('nav a[href="/admin/webhooks/"]')
+        flow.wait_for("/admin/webhooks/")
+        flow.press('main a[href="/admin/webhooks/new"]')
+        flow.wait_for("/admin/webhooks/new")
+        flow.fill("#field-url", f"http://{RECEIVER}/kb")
+        flow.tick('input[name="event_types"][value="mass_email.changed"]')
+        flow.press("form.webhook-form button.button-primary")
+        page.get_by_role("heading", name="Endpoint added").wait_for()
+        flow.check("webhook-secret-keyboard")
+    with session_scope(portal.sessions) as session:
+        endpoint = session.scalars(select(WebhookEndpoint)).one()
+        assert (endpoint.url, endpoint.event_types) == (
+            f"http://{RECEIVER}/kb",
+            ["mass_email.changed"],
+        )

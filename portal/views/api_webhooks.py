@@ -9,6 +9,7 @@ with `"secret": null`; whoever lost the first answer rotates the secret again.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +46,8 @@ from preferences.events import WebhookEvent
 
 ENDPOINT_FIELDS = ("url", "description", "event_types", "enabled", "include_contact_data")
 INVALID = "the webhook endpoint has errors"
+# `portal.webhooks.models.new_endpoint_id`: "ep_" and hex digits.
+ENDPOINT_ID_RE = re.compile(r"[A-Za-z0-9_]{1,32}")
 
 
 def _iso(value: Any) -> str | None:
@@ -113,6 +116,14 @@ def _checked_input(
     )
 
 
+def _find(endpoint_id: str) -> WebhookEndpoint | None:
+    """The endpoint with this id; an id that can't be one (a NUL, which PostgreSQL refuses
+    in a parameter, or other odd characters) is never looked up."""
+    if not ENDPOINT_ID_RE.fullmatch(endpoint_id):
+        return None
+    return find_endpoint(db(), endpoint_id)
+
+
 def _no_endpoint(endpoint_id: str) -> Response:
     return error(404, f"no webhook endpoint with id {endpoint_id[:40]!r}")
 
@@ -150,7 +161,7 @@ def webhook(endpoint_id: str) -> Any:
     if request.method not in ("GET", "HEAD", "PATCH", "DELETE"):
         return wrong_method(["GET", "PATCH", "DELETE"])
     session = db()
-    endpoint = find_endpoint(session, endpoint_id)
+    endpoint = _find(endpoint_id)
     if endpoint is None:
         return _no_endpoint(endpoint_id)
     if request.method in ("GET", "HEAD"):
@@ -183,7 +194,7 @@ def webhook_rotate_secret(endpoint_id: str) -> Any:
     if request.method != "POST":
         return wrong_method(["POST"])
     session = db()
-    endpoint = find_endpoint(session, endpoint_id)
+    endpoint = _find(endpoint_id)
     if endpoint is None:
         return _no_endpoint(endpoint_id)
     grace = timedelta(hours=settings().webhook_secret_grace_hours)
@@ -206,7 +217,7 @@ def webhook_test(endpoint_id: str) -> Any:
     if request.method != "POST":
         return wrong_method(["POST"])
     session = db()
-    endpoint = find_endpoint(session, endpoint_id)
+    endpoint = _find(endpoint_id)
     if endpoint is None:
         return _no_endpoint(endpoint_id)
     delivery = send_test_event(session, endpoint)

@@ -699,12 +699,18 @@ _TARGET = {
     "saved_search_id": {"type": "integer"},
 }
 # Each event's `data`: ids and the changed fields, never resume content. Receivers should
-# ignore fields they don't know (new ones may be added).
+# ignore fields they don't know (new ones may be added). Simple examples; the lead may wire
+# `portal.webhooks.examples.example_payloads()` in instead.
 _EVENT_DATA: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     EventType.CANDIDATE_CREATED: (
         "A candidate joined (unconfirmed until candidate.confirmed).",
-        {"candidate_id": _CANDIDATE_ID, "source": _SOURCE, "email": _EMAIL},
-        {"candidate_id": EXAMPLE_CANDIDATE_ID, "source": "connect_form"},
+        {
+            "candidate_id": _CANDIDATE_ID,
+            "language": {"type": "string"},
+            "source": _SOURCE,
+            "email": _EMAIL,
+        },
+        {"candidate_id": EXAMPLE_CANDIDATE_ID, "language": "en", "source": "connect_form"},
     ),
     EventType.CANDIDATE_CONFIRMED: (
         "A candidate confirmed their address (double opt-in).",
@@ -775,28 +781,74 @@ _EVENT_DATA: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     ),
     EventType.CANDIDATE_ERASED: (
         "A candidate's data was erased (deleted or anonymized).",
-        {"candidate_id": _CANDIDATE_ID, "source": _SOURCE},
-        {"candidate_id": EXAMPLE_CANDIDATE_ID, "source": "admin"},
+        {
+            "candidate_id": _CANDIDATE_ID,
+            "mode": {"type": "string", "enum": ["deleted", "anonymized"]},
+            "reason": {"type": "string"},
+            "source": _SOURCE,
+        },
+        {
+            "candidate_id": EXAMPLE_CANDIDATE_ID,
+            "mode": "deleted",
+            "reason": "request",
+            "source": "candidate",
+        },
     ),
     EventType.BOUNCE_HARD: (
         "Mail to a candidate's address failed for good; the address is suppressed.",
-        {"candidate_id": _CANDIDATE_ID, "source": _SOURCE, "email": _EMAIL},
-        {"candidate_id": EXAMPLE_CANDIDATE_ID, "source": "bounce"},
+        {
+            "candidate_id": _CANDIDATE_ID,
+            "status": {"type": "string", "description": "The RFC 3463 status, like 5.1.1."},
+            "message_kind": {"type": "string"},
+            "source": _SOURCE,
+            "email": _EMAIL,
+        },
+        {
+            "candidate_id": EXAMPLE_CANDIDATE_ID,
+            "status": "5.1.1",
+            "message_kind": "job_alert",
+            "source": "dsn",
+        },
     ),
     EventType.COMPLAINT_RECEIVED: (
         "A candidate marked a message as spam; the address is suppressed.",
-        {"candidate_id": _CANDIDATE_ID, "source": _SOURCE, "email": _EMAIL},
-        {"candidate_id": EXAMPLE_CANDIDATE_ID, "source": "complaint"},
+        {
+            "candidate_id": _CANDIDATE_ID,
+            "feedback_type": {"type": "string"},
+            "message_kind": {"type": "string"},
+            "source": _SOURCE,
+            "email": _EMAIL,
+        },
+        {
+            "candidate_id": EXAMPLE_CANDIDATE_ID,
+            "feedback_type": "abuse",
+            "message_kind": "campaign",
+            "source": "feedback_loop",
+        },
     ),
     EventType.ALERT_RUN_FINISHED: (
         "A job-alert run finished.",
-        {"run_id": {"type": "integer"}, "source": _SOURCE},
-        {"run_id": 42, "source": "scheduler"},
+        {
+            "alert_run_id": {"type": "integer"},
+            "schedule_id": {"type": ["integer", "null"]},
+            "status": {"type": "string"},
+            "candidates_matched": {"type": "integer"},
+            "recipients": {"type": "integer"},
+            "jobs": {"type": "integer"},
+        },
+        {
+            "alert_run_id": 42,
+            "schedule_id": 3,
+            "status": "finished",
+            "candidates_matched": 120,
+            "recipients": 118,
+            "jobs": 9,
+        },
     ),
     EventType.CAMPAIGN_SENT: (
         "A mass campaign was sent.",
-        {"campaign_id": {"type": "integer"}, "source": _SOURCE},
-        {"campaign_id": 7, "source": "admin"},
+        {"campaign_id": {"type": "integer"}, "recipients": {"type": "integer"}},
+        {"campaign_id": 7, "recipients": 2300},
     ),
     EventType.WEBHOOK_TEST: (
         "Sent to one endpoint by Send test event (console or API); never fanned out.",

@@ -19,6 +19,7 @@ from mailer.sink import MailSink, MemoryStore
 from mailer.worker import OutboxWorker
 from portal.auth.api_tokens import create_token
 from portal.config import Settings
+from portal.views.api_candidates import FREQUENCIES
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.events import WebhookEvent
@@ -609,6 +610,4 @@ def test_preference_link_is_queued_once_per_window(
 
 def test_frequencies_in_the_document_match_the_model() -> None:
     """The API's frequency choices are the model's (nothing to keep in sync by hand)."""
-    from portal.views.api_candidates import FREQUENCIES
-
     assert tuple(f.value for f in Frequency) == FREQUENCIES

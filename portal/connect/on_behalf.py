@@ -199,6 +199,16 @@ class SubscriptionChange:
     paused_until: datetime | _Unset | None = UNSET
 
 
+def _status(
+    session: Session, candidate: Candidate, interest: Interest
+) -> SubscriptionStatus | None:
+    return session.scalar(
+        select(Subscription.status).where(
+            Subscription.candidate_id == candidate.id, Subscription.interest_id == interest.id
+        )
+    )
+
+
 def change_subscription(
     session: Session,
     candidate: Candidate,
@@ -219,6 +229,9 @@ def change_subscription(
     if interest.status is not InterestStatus.ACTIVE or interest.merged_into_id is not None:
         raise OnBehalfError({"interest": f"{interest.slug!r} is retired and takes no subscribers"})
     confirmed = candidate.email_verified_at is not None
+    if not confirmed and _status(session, candidate, interest) is SubscriptionStatus.UNSUBSCRIBED:
+        # Her own "no" is not offered back to an unconfirmed address by someone else.
+        return False
     subscribe(
         session,
         candidate,

@@ -504,6 +504,18 @@ def test_granting_for_an_unconfirmed_candidate_waits_for_the_person(
     assert (data["status"], data["confirmation_email"]) == ("unconfirmed", "queued")
     (mail,) = outbox(sessions)
     assert (mail.template, mail.context["interests"]) == ("confirmation", ["Design"])
+    # What she turned off herself is not offered back to her unconfirmed address.
+    with session_scope(sessions) as session:
+        row = session.scalars(select(Candidate).where(Candidate.public_id == ben)).one()
+        design = session.scalars(select(Interest).where(Interest.slug == "design")).one()
+        unsubscribe(session, row, design, source=ConsentSource.ONE_CLICK)
+    again = put_sub(client, token, ben, "design", {"subscribed": True, "frequency": "weekly"})
+    assert again.status_code == 200
+    assert (again.get_json()["status"], again.get_json()["confirmation_email"]) == (
+        "unsubscribed",
+        "not_sent",
+    )
+    assert len(outbox(sessions)) == 1
 
 
 def test_bad_subscription_changes_are_refused_and_change_nothing(

@@ -182,7 +182,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 # Answers a retry gets again: successes, and refusals of the request itself (the same
 # request is refused the same way). Never a 5xx or 429 (a retry may well succeed), nor a
 # 404 (what was missing may exist by the retry).
-STORED_STATUSES = frozenset({400, 413, 415, 422})
+STORED_STATUSES = frozenset({400, 415, 422})
 
 
 def _storable(status: int) -> bool:

@@ -8,11 +8,15 @@ its transaction rolls back, and it answers with the first's stored response.
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from portal.errors import PortalError
 from preferences.clock import now
 from preferences.db import Base, UTCDateTime
 
@@ -35,3 +39,110 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, index=True)
+
+
+# --- service functions ------------------------------------------------------------------
+
+# A key answers retries for a day (as Stripe's do); after that it is forgotten and may be
+# used again. Old rows go opportunistically: each stored answer deletes its token's expired
+# ones first (`store_answer`), and `prune_idempotency_keys` clears every token's.
+KEY_LIFETIME = timedelta(hours=24)
+# Printable ASCII, space to tilde: what an HTTP header carries unchanged everywhere.
+_KEY_RE = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY}}}")
+
+
+class IdempotencyError(PortalError):
+    """A request whose Idempotency-Key can't be honoured; the message says why."""
+
+
+class KeyReused(IdempotencyError):
+    """The key was already used, within its lifetime, for a different request."""
+
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was used for a different request")
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The status and body first given to a request with this key."""
+
+    status_code: int
+    body: str
+
+
+def is_valid_key(key: str) -> bool:
+    """Whether `key` is 1 to 255 printable ASCII characters."""
+    return _KEY_RE.fullmatch(key) is not None
+
+
+def request_hash(method: str, path: str, body: bytes) -> str:
+    """The SHA-256 a key's request is recognised by: its method, path and exact body."""
+    digest = hashlib.sha256()
+    for part in (method.upper().encode(), path.encode("utf-8", "surrogateescape"), body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def find_answer(session: Session, token_id: int, key: str, digest: str) -> StoredAnswer | None:
+    """The stored answer to this token's earlier request with `key`, if it is still live.
+
+    Raises `KeyReused` when the key was used for a request with another hash. Only
+    reads: a replay takes no write lock.
+    """
+    row = session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.token_id == token_id,
+            IdempotencyKey.key == key,
+            IdempotencyKey.created_at >= now() - KEY_LIFETIME,
+        )
+    )
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        raise KeyReused()
+    return StoredAnswer(row.status_code, row.body)
+
+
+def store_answer(
+    session: Session,
+    token_id: int,
+    key: str,
+    *,
+    method: str,
+    path: str,
+    digest: str,
+    answer: StoredAnswer,
+) -> None:
+    """Keep `answer` under (token, key) in the session's transaction, beside the change.
+
+    Raises `sqlalchemy.exc.IntegrityError` when another request stored the key first
+    (the caller rolls back and answers with that one's answer). This token's expired
+    keys are deleted first, so an expired key is simply a new one.
+    """
+    at = now()
+    session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.token_id == token_id, IdempotencyKey.created_at < at - KEY_LIFETIME
+        )
+    )
+    session.add(
+        IdempotencyKey(
+            token_id=token_id,
+            key=key,
+            method=method[:10],
+            path=path[:500],
+            request_hash=digest,
+            status_code=answer.status_code,
+            body=answer.body,
+            created_at=at,
+        )
+    )
+    session.flush()
+
+
+def prune_idempotency_keys(session: Session, at: datetime | None = None) -> int:
+    """Delete every key older than KEY_LIFETIME; return how many went."""
+    cutoff = (at or now()) - KEY_LIFETIME
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

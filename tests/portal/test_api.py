@@ -229,12 +229,25 @@ def test_openapi_document_is_public_and_lists_the_paths(client: FlaskClient) -> 
     assert response.status_code == 200
     doc = response.get_json()
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/jobs/{reference}", "/jobs/{reference}/close", "/openapi.json"}
+    assert set(doc["paths"]) == {
+        "/jobs/{reference}",
+        "/jobs/{reference}/close",
+        "/candidates",
+        "/candidates/{id}",
+        "/candidates/{id}/subscriptions/{interest}",
+        "/candidates/{id}/mass-email",
+        "/candidates/{id}/preference-link",
+        "/webhooks",
+        "/webhooks/{id}",
+        "/webhooks/{id}/rotate-secret",
+        "/webhooks/{id}/test",
+        "/openapi.json",
+    }
     job = doc["paths"]["/jobs/{reference}"]
-    assert set(job["put"]["responses"]) == {"200", "201", "400", "401", "415", "422", "429"}
+    assert set(job["put"]["responses"]) == {"200", "201", "400", "401", "413", "415", "422", "429"}
     assert set(job["get"]["responses"]) == {"200", "401", "404", "429"}
     close = doc["paths"]["/jobs/{reference}/close"]["post"]["responses"]
-    assert set(close) == {"204", "401", "404", "429"}
+    assert set(close) == {"204", "400", "401", "404", "409", "422", "429"}
     assert "Retry-After" in close["429"]["headers"]
     assert "rate-limited to 600 per minute per token" in doc["info"]["description"]
     assert doc["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
@@ -283,7 +296,19 @@ def assert_json_429(response: Any) -> None:
 
 def test_every_token_endpoint_is_rate_limited() -> None:
     """The limiter's list of API endpoints is exactly the views that need a token."""
-    assert sorted(TOKEN_ENDPOINTS) == ["api.close_job", "api.job"]
+    assert sorted(TOKEN_ENDPOINTS) == [
+        "api.candidate",
+        "api.candidate_mass_email",
+        "api.candidate_preference_link",
+        "api.candidate_subscription",
+        "api.candidates",
+        "api.close_job",
+        "api.job",
+        "api.webhook",
+        "api.webhook_rotate_secret",
+        "api.webhook_test",
+        "api.webhooks",
+    ]
 
 
 def test_past_the_limit_a_token_gets_a_json_429_and_another_token_keeps_its_budget(

@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal.auth.api_tokens import create_token
 from portal.config import Settings
+from portal.views.api_openapi import (
+    EXAMPLE_CANDIDATE_ID,
+    EXAMPLE_ENDPOINT_ID,
+    EXAMPLE_INTEREST,
+)
+from portal.webhooks.endpoints import EndpointInput, create_endpoint
+from preferences.clock import now
 from preferences.db import session_scope
+from preferences.models import ConsentSource
+from preferences.subscriptions import get_or_create_candidate, subscribe
 from tests.conftest import make_settings
 from tests.portal.helpers import add_interest, add_job
 
@@ -35,11 +44,20 @@ def api_schema(app: Flask) -> schemathesis.BaseSchema:
 
 @pytest.fixture
 def bearer(sessions: sessionmaker[Session]) -> dict[str, str]:
-    """An active token, an interest to tag with, and one posting to read and close."""
+    """An active token, an interest to tag with, one posting to read and close, and the
+    document's example candidate (subscribed) and webhook endpoint, so the explicit examples
+    reach real records."""
     with session_scope(sessions) as session:
-        engineering = add_interest(session, "Engineering", slug="engineering")
+        engineering = add_interest(session, "Engineering", slug=EXAMPLE_INTEREST)
         add_job(session, "Backend Engineer", reference="R-1", interests=[engineering])
         _row, secret = create_token(session, "schemathesis")
+        ana, _ = get_or_create_candidate(session, "ana@example.com", public_id=EXAMPLE_CANDIDATE_ID)
+        ana.email_verified_at = now()
+        subscribe(session, ana, engineering, source=ConsentSource.IMPORT, confirmed=True)
+        endpoint, _secret = create_endpoint(
+            session, EndpointInput(url="https://hooks.example.com/in"), ()
+        )
+        endpoint.public_id = EXAMPLE_ENDPOINT_ID
     return {"Authorization": f"Bearer {secret}"}
 
 

@@ -36,8 +36,8 @@ from portal.connect.submit import (
     Changes,
     LinkContext,
     PendingConfirmation,
-    _queue_confirmation,
     pending_confirmation,
+    queue_confirmation,
 )
 from portal.errors import PortalError
 from preferences.models import (
@@ -123,7 +123,7 @@ def _queue(
 ) -> bool:
     """Queue the connect flow's confirmation listing `pending`; whether a row was queued."""
     before = _confirmations(session, candidate)
-    _queue_confirmation(session, candidate, links, pending.changes(), pending, template=template)
+    queue_confirmation(session, candidate, links, pending.changes(), pending, template=template)
     return _confirmations(session, candidate) > before
 
 

@@ -412,7 +412,7 @@ def _create_candidate(
         # The list is what was ticked; the subscriptions wait, unconfirmed, for the link.
         changes = Changes.of([i.id for i in interests], sub.mass_email)
         pending = PendingConfirmation(list(interests), sub.mass_email, confirms_address=True)
-        _queue_confirmation(session, candidate, links, changes, pending, template="confirmation")
+        queue_confirmation(session, candidate, links, changes, pending, template="confirmation")
     log.info("candidate connected", extra={"candidate": candidate.public_id, "new": True})
 
 
@@ -480,7 +480,7 @@ def _offer_changes(
     if not pending:
         log.info("connect for a known address: nothing to offer")
         return
-    _queue_confirmation(
+    queue_confirmation(
         session, candidate, links, pending.changes(), pending, template="connect_existing"
     )
     log.info("candidate connected", extra={"candidate": candidate.public_id, "new": False})
@@ -504,7 +504,7 @@ def _queue_welcome(session: Session, candidate: Candidate) -> None:
     )
 
 
-def _queue_confirmation(
+def queue_confirmation(
     session: Session,
     candidate: Candidate,
     links: LinkContext,
@@ -549,7 +549,7 @@ def resend_confirmation(session: Session, email: str, links: LinkContext) -> Non
     pending = pending_confirmation(session, candidate, changes)
     if not pending:
         return
-    _queue_confirmation(session, candidate, links, changes, pending, template="confirmation")
+    queue_confirmation(session, candidate, links, changes, pending, template="confirmation")
 
 
 def confirm_email(

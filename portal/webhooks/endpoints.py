@@ -168,7 +168,8 @@ def update_endpoint(
 
 
 def find_endpoint(session: Session, public_id: str) -> WebhookEndpoint | None:
-    if not public_id.isascii() or len(public_id) > 32:
+    # An id from a URL may hold anything; PostgreSQL refuses a NUL in a query parameter.
+    if not public_id.isascii() or not public_id.isprintable() or len(public_id) > 32:
         return None
     return session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.public_id == public_id))
 

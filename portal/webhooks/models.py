@@ -101,6 +101,8 @@ class WebhookDelivery(Base):
         # Per endpoint, a candidate's events go in order: the claim looks for earlier ones.
         Index("ix_webhook_deliveries_order", "endpoint_id", "candidate_key", "event_id"),
         Index("ix_webhook_deliveries_event", "event_id"),
+        # The console's recent deliveries of one endpoint, newest first.
+        Index("ix_webhook_deliveries_endpoint_recent", "endpoint_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -157,6 +157,7 @@ def upgrade() -> None:
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_deliveries_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_webhook_deliveries_event', ['event_id'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_endpoint_recent', ['endpoint_id', 'id'], unique=False)
         batch_op.create_index('ix_webhook_deliveries_order', ['endpoint_id', 'candidate_key', 'event_id'], unique=False)
 
     op.create_table('webhook_secrets',
@@ -205,6 +206,7 @@ def downgrade() -> None:
     op.drop_table('webhook_secrets')
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_webhook_deliveries_order')
+        batch_op.drop_index('ix_webhook_deliveries_endpoint_recent')
         batch_op.drop_index('ix_webhook_deliveries_event')
         batch_op.drop_index('ix_webhook_deliveries_due')
 

@@ -69,6 +69,11 @@ FULL_CONTEXT: dict[str, Any] = {
     "keep_url": "https://c.example/stay/t",
     "expires_on": "2027-01-05",
     "reminder": False,
+    "endpoint_url": "https://crm.example/hooks",
+    "endpoint_description": "",
+    "failing_since": "2026-12-01 09:30 UTC",
+    "disabled_at": "2026-12-06 09:31 UTC",
+    "webhooks_url": "https://c.example/admin/webhooks",
 }
 
 
@@ -197,6 +202,7 @@ def test_every_template_in_the_folder_renders_subject_text_and_html(renderer: Re
         "account_deleted",
         "interest_merged",
         "repermission",
+        "webhook_disabled",
     } <= set(names)
     for name in names:
         email = renderer.render(name, FULL_CONTEXT)

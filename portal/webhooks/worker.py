@@ -446,6 +446,9 @@ class WebhookWorker:
             )
             with response:
                 answer = _read_answer(response)
+            if guard.expired:
+                # Cut off by the watchdog: whatever was parsed of the answer is not one.
+                raise TimeoutError
             code = response.status_code
             retry_after = response.headers.get("Retry-After")
         except AddressRefused as exc:

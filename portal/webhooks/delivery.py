@@ -200,34 +200,74 @@ def _earlier_waiting() -> Any:
     )
 
 
+def _to_endpoint(session: Session) -> Any:
+    """Deliveries that may go now as far as their endpoint goes, or None when none may.
+
+    Enabled endpoints take everything; a disabled one only its test events. The endpoint
+    ids are read first (a handful), so the claim scans deliveries alone.
+    """
+    enabled: list[int] = []
+    disabled: list[int] = []
+    for endpoint_id, on in session.execute(select(WebhookEndpoint.id, WebhookEndpoint.enabled)):
+        (enabled if on else disabled).append(endpoint_id)
+    clauses = []
+    if enabled:
+        clauses.append(among(session, WebhookDelivery.endpoint_id, enabled))
+    if disabled:
+        test = exists().where(
+            WebhookEvent.id == WebhookDelivery.event_id,
+            WebhookEvent.type == EventType.WEBHOOK_TEST.value,
+        )
+        clauses.append(and_(among(session, WebhookDelivery.endpoint_id, disabled), test))
+    return or_(*clauses) if clauses else None
+
+
 def claim_deliveries(
     session: Session, owner: str, *, limit: int, lease: timedelta
 ) -> list[Claimed]:
     """Lease up to `limit` due deliveries to `owner` (status sending) and return them.
 
-    Due: pending and next_attempt_at reached, or sending under an expired lease (its worker
-    died: the at-least-once window). Only to enabled endpoints, except the test event, which
-    an admin may send to a disabled one. A candidate's delivery waits for the earlier ones.
+    Due: sending under an expired lease (its worker died: the at-least-once window), then
+    pending with next_attempt_at reached, earliest first. Only to enabled endpoints, except
+    the test event, which an admin may send to a disabled one. A candidate's delivery
+    waits while an earlier one to the same endpoint is pending or sending.
+
+    Each of the two looks is one ordered scan of `ix_webhook_deliveries_due` that stops
+    after `limit` rows pass, `FOR UPDATE SKIP LOCKED` on PostgreSQL so workers share the
+    queue; on SQLite the transaction holds the one write lock.
     """
     at = now()
+    endpoint_ok = _to_endpoint(session)
+    if endpoint_ok is None:
+        return []
+    in_order = or_(WebhookDelivery.candidate_key.is_(None), ~_earlier_waiting())
     ids = list(
         session.scalars(
             select(WebhookDelivery.id)
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
             .where(
-                _due(at),
-                or_(
-                    WebhookEndpoint.enabled.is_(True),
-                    WebhookEvent.type == EventType.WEBHOOK_TEST.value,
-                ),
-                or_(WebhookDelivery.candidate_key.is_(None), ~_earlier_waiting()),
+                WebhookDelivery.status == DeliveryStatus.SENDING,
+                WebhookDelivery.lease_until < at,
+                endpoint_ok,
+                in_order,
             )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .order_by(WebhookDelivery.lease_until)
             .limit(limit)
-            .with_for_update(skip_locked=True, of=WebhookDelivery)
+            .with_for_update(skip_locked=True)
         )
     )
+    if len(ids) < limit:
+        ids += session.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= at,
+                endpoint_ok,
+                in_order,
+            )
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(limit - len(ids))
+            .with_for_update(skip_locked=True)
+        )
     if not ids:
         return []
     rows = session.execute(

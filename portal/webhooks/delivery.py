@@ -42,6 +42,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from mailer.i18n import LOCALE_KEY, SOURCE_LOCALE
 from mailer.models import MessageKind
 from mailer.outbox import enqueue
 from portal.webhooks.endpoints import signing_keys
@@ -678,6 +679,8 @@ def notify_admins(
     stamp = disabled_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
     context = {
         **notice.base_context,
+        # Mail to recruiters is in English, like the console (not the installation's default).
+        LOCALE_KEY: SOURCE_LOCALE,
         "endpoint_url": url,
         "endpoint_description": description,
         "failing_since": f"{failing_since.astimezone(UTC):%Y-%m-%d %H:%M} UTC",

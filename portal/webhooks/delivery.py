@@ -295,6 +295,19 @@ def claim_deliveries(
     )
 
 
+def work_waiting(session: Session) -> tuple[bool, bool]:
+    """(an event waits to be fanned out, a delivery may be due): two index probes.
+
+    For a read-only look before the write transactions, so an idle worker never takes
+    SQLite's write lock. "May be due" ignores endpoints and order; the claim decides.
+    """
+    at = now()
+    unexpanded = exists().where(WebhookEvent.expanded_at.is_(None))
+    due = exists().where(_due(at))
+    row = session.execute(select(unexpanded, due)).one()
+    return bool(row[0]), bool(row[1])
+
+
 # --------------------------------------------------------------------------- loading
 
 

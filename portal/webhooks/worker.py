@@ -49,6 +49,7 @@ from portal.webhooks.delivery import (
     parse_retry_after,
     prune_events,
     record_outcomes,
+    work_waiting,
 )
 from portal.webhooks.endpoints import allowed_keys, check_endpoint_url
 from portal.webhooks.models import DeliveryStatus, WebhookDelivery
@@ -338,9 +339,14 @@ class WebhookWorker:
     def run_once(self) -> BatchResult:
         """One round: fan out, claim a batch, send it, record it."""
         result = BatchResult()
-        with session_scope(self._sessions) as session:
-            result.expanded = expand_events(session, EXPAND_LIMIT)
-        if self._stop.is_set():
+        # Look before writing: an idle worker never takes SQLite's write lock.
+        with read_only_work(), session_scope(self._sessions) as session:
+            unexpanded, due = work_waiting(session)
+        if unexpanded:
+            with session_scope(self._sessions) as session:
+                result.expanded = expand_events(session, EXPAND_LIMIT)
+            due = True
+        if self._stop.is_set() or not due:
             return result
         with session_scope(self._sessions) as session:
             claimed = claim_deliveries(

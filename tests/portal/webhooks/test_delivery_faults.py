@@ -150,12 +150,12 @@ def test_backoff_grows_with_jitter_and_the_last_retry_is_at_the_deadline() -> No
 def test_a_slow_receiver_times_out_and_is_retried(hooks: Hooks, clock: FrozenClock) -> None:
     """A receiver slower than the timeout counts as a network error: retried, same id."""
     hooks.endpoint()
-    hooks.receiver.script.extend([Reply(200, delay=2.0), Reply(200)])
+    hooks.receiver.script.extend([Reply(200, delay=5.0), Reply(200)])
     hooks.event(candidate="c1")
     worker = hooks.worker(timeout=0.5)
     started = datetime.now(UTC)
     assert hooks.drain(worker).retried == 1
-    assert datetime.now(UTC) - started < timedelta(seconds=1.8)
+    assert datetime.now(UTC) - started < timedelta(seconds=4)
     [delivery] = hooks.deliveries()
     assert delivery.last_error == "timed out after 0.5 s"
     assert delivery.last_status_code is None
@@ -199,7 +199,7 @@ def test_a_receiver_dripping_its_answer_is_cut_off_at_the_timeout(
     elapsed = datetime.now(UTC) - started
     stop.set()
     listener.close()
-    assert elapsed < timedelta(seconds=3)
+    assert elapsed < timedelta(seconds=5)  # the drip goes on for ever
     errors = {d.last_error for d in hooks.deliveries() if d.status is DeliveryStatus.PENDING}
     assert errors == {"timed out after 1 s"}
 

@@ -377,3 +377,20 @@ def test_a_worker_that_lost_its_lease_records_nothing_over_the_new_owner(
         )
     [delivery] = hooks.deliveries()
     assert delivery.status is DeliveryStatus.DELIVERED and delivery.last_status_code == 200
+
+
+def test_a_receiver_on_a_private_address_is_refused_unless_allowed(
+    hooks: Hooks, clock: FrozenClock
+) -> None:
+    """The SSRF guard: an https:// URL resolving to loopback fails at once, nothing is sent."""
+    url = f"https://127.0.0.1:{hooks.receiver.port}/hooks"
+    hooks.endpoint(url=url)
+    hooks.event(candidate="c1")
+    worker = hooks.worker(allowed_hosts=())
+    assert hooks.drain(worker).failed == 1
+    [delivery] = hooks.deliveries()
+    assert delivery.status is DeliveryStatus.FAILED
+    assert delivery.last_error is not None
+    assert "non-public address 127.0.0.1" in delivery.last_error
+    assert "TALENTCONNECT_WEBHOOK_ALLOWED_HOSTS" in delivery.last_error
+    assert hooks.receiver.arrived == []

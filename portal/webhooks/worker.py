@@ -348,15 +348,16 @@ class WebhookWorker:
             due = True
         if self._stop.is_set() or not due:
             return result
+        # One transaction claims and reads the batch (the reads are a few index lookups);
+        # it commits before the first request goes out.
         with session_scope(self._sessions) as session:
             claimed = claim_deliveries(
                 session, self.worker_id, limit=self._batch_size, lease=self._lease
             )
+            batch = load_batch(session, claimed) if claimed else []
         result.claimed = len(claimed)
         if not claimed:
             return result
-        with read_only_work(), session_scope(self._sessions) as session:
-            batch = load_batch(session, claimed)
         pool = self._start()
         results = list(pool.map(self._send, batch))
         outcomes = [

@@ -394,3 +394,31 @@ def test_a_receiver_on_a_private_address_is_refused_unless_allowed(
     assert "non-public address 127.0.0.1" in delivery.last_error
     assert "TALENTCONNECT_WEBHOOK_ALLOWED_HOSTS" in delivery.last_error
     assert hooks.receiver.arrived == []
+
+
+def test_a_stopped_worker_hands_unsent_deliveries_straight_back(
+    hooks: Hooks, clock: FrozenClock
+) -> None:
+    """Stopping mid-batch: the request in flight finishes, the rest go back untried."""
+    hooks.endpoint()
+    for who in ("a", "b", "c"):
+        hooks.event(candidate=who)
+    worker = hooks.worker(concurrency=1)
+
+    def stop_then_answer(_request: object) -> Reply:
+        worker.stop()
+        return Reply(204)
+
+    hooks.receiver.respond = stop_then_answer
+    result = worker.run_once()
+    assert (result.claimed, result.delivered, result.released) == (3, 1, 2)
+    rows = hooks.deliveries()
+    assert sorted((d.status.value, d.attempts, d.lease_owner) for d in rows) == [
+        ("delivered", 1, None),
+        ("pending", 0, None),
+        ("pending", 0, None),
+    ]
+    assert len(hooks.attempts()) == 1
+    hooks.receiver.respond = None
+    assert hooks.drain(hooks.worker()).delivered == 2
+    assert len({r.webhook_id for r in hooks.receiver.delivered()}) == 3

@@ -32,6 +32,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    func,
     insert,
     or_,
     select,
@@ -45,6 +46,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from mailer.i18n import LOCALE_KEY, SOURCE_LOCALE
 from mailer.models import MessageKind
 from mailer.outbox import enqueue
+from portal.webhooks.deliveries import payload_bytes
 from portal.webhooks.endpoints import signing_keys
 from portal.webhooks.models import (
     DeliveryStatus,
@@ -338,8 +340,6 @@ def load_batch(session: Session, claimed: Sequence[Claimed]) -> list[Request]:
     The body holds the candidate's address only for an endpoint that includes contact data,
     and only while the candidate exists and is active.
     """
-    from portal.webhooks.deliveries import payload_bytes
-
     events = {
         e.id: e
         for e in session.scalars(
@@ -749,8 +749,6 @@ def prune_events(session: Session, keep: timedelta, *, limit: int = 5000) -> int
 
 def queue_counts(session: Session) -> dict[str, int]:
     """Deliveries by status, and events not yet fanned out (for logs and the bench)."""
-    from sqlalchemy import func
-
     counts = {s.value: 0 for s in DeliveryStatus}
     for status, count in session.execute(
         select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)

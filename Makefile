@@ -66,6 +66,7 @@ bench: $(STAMP) $(COMPILED)
 	$(BIN)/python bench/matching.py || status=1; \
 	$(BIN)/python bench/search.py || status=1; \
 	$(BIN)/python bench/retention.py || status=1; \
+	$(BIN)/python bench/webhooks.py || status=1; \
 	exit $$status
 
 # docs/CONFIGURATION.md's settings table is written from the table in portal/config.py.

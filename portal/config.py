@@ -643,7 +643,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "WORKER_POLL_SECONDS",
         "2",
-        "How long an idle worker waits before looking for due mail again.",
+        "How long an idle worker (mail, or webhooks) waits before looking for due work again.",
         _number(minimum=0.05, maximum=3600),
     ),
     SettingSpec(

@@ -35,6 +35,7 @@ from portal.cli.outbox import outbox
 from portal.cli.recruiters import recruiter
 from portal.cli.retention import retention
 from portal.cli.uploads import uploads
+from portal.cli.webhooks import make_webhook_worker, webhooks
 from portal.cli.workers import campaign_dispatcher, make_worker, scheduled_tasks, scheduler, worker
 from portal.config import SETTINGS, ConfigError, Settings, settings_markdown
 from portal.demo import DemoResult, seed_demo
@@ -190,8 +191,8 @@ def _seed_demo(factory: Any) -> DemoResult:
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 128))
 @click.pass_context
 def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> None:
-    """Run everything for one machine: web server, scheduler, sender worker and,
-    without TALENTCONNECT_SMTP_URL, the development mail sink."""
+    """Run everything for one machine: web server, scheduler, sender worker, webhook
+    worker and, without TALENTCONNECT_SMTP_URL, the development mail sink."""
 
     settings = settings_for(ctx)
     if demo and settings.is_production:
@@ -247,9 +248,23 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
         kwargs={"poll_interval": settings.worker_poll_seconds},
         name="outbox-worker",
     )
+    # Its own thread, as `talentconnect webhooks` is its own process: a slow receiver
+    # never holds up mail.
+    hooks = make_webhook_worker(settings, factory)
+    hooks_thread = threading.Thread(
+        target=hooks.run,
+        kwargs={"poll_interval": settings.worker_poll_seconds},
+        name="webhook-worker",
+    )
+
+    def stop_workers() -> None:
+        worker.stop()
+        hooks.stop()
+
     try:
         scheduler.start()
         worker_thread.start()
+        hooks_thread.start()
         log.info("web server listening", extra={"url": url, "threads": threads})
         console.print(
             f"[bold green]Talent Connect is running at {url}[/bold green]  (Ctrl-C stops)"
@@ -260,13 +275,14 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
             _print_demo_login(
                 demo_result.recruiter_email, demo_result.recruiter_password, settings.base_url
             )
-        with stop_on_signals(worker.stop, interrupt=True):
+        with stop_on_signals(stop_workers, interrupt=True):
             # Returns once a signal interrupts it; waitress then stops its threads.
             server.run()
     finally:
-        worker.stop()
+        stop_workers()
         server.close()
         worker_thread.join(timeout=60)
+        hooks_thread.join(timeout=60)
         scheduler.shutdown()
         if sink is not None:
             sink.stop()
@@ -356,6 +372,7 @@ for command in (
     api_token_group,
     recruiter,
     retention,
+    webhooks,
 ):
     cli.add_command(command)
 

@@ -101,6 +101,11 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "keep_url": "https://careers.acme.example.com/stay/STAY-TOKEN",
     "expires_on": "2027-01-05",
     "reminder": False,
+    "endpoint_url": "https://crm.acme.example.com/hooks/talent",
+    "endpoint_description": "CRM sync",
+    "failing_since": "2026-12-01 09:30 UTC",
+    "disabled_at": "2026-12-06 09:31 UTC",
+    "webhooks_url": "https://careers.acme.example.com/admin/webhooks",
 }
 
 # Snapshots of a template rendered with some values changed, by snapshot name:

@@ -9,16 +9,20 @@ its transaction rolls back, and it answers with the first's stored response.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, delete, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from jobs.scheduler import PeriodicTask
 from portal.errors import PortalError
 from preferences.clock import now
-from preferences.db import Base, UTCDateTime
+from preferences.db import Base, UTCDateTime, session_scope
+
+log = logging.getLogger(__name__)
 
 MAX_KEY = 255
 
@@ -146,3 +150,21 @@ def prune_idempotency_keys(session: Session, at: datetime | None = None) -> int:
     cutoff = (at or now()) - KEY_LIFETIME
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def idempotency_prune_task() -> PeriodicTask:
+    """The scheduler's hourly deletion of expired keys (registered by `run` and `scheduler`).
+
+    Each stored answer also deletes its own token's expired keys; this catches tokens that
+    stopped posting, so no stored answer (which may name an address) outlives KEY_LIFETIME
+    by more than an hour.
+    """
+
+    def prune(sessions: sessionmaker[Session]) -> object:
+        with session_scope(sessions) as session:
+            removed = prune_idempotency_keys(session)
+        if removed:
+            log.info("idempotency keys pruned", extra={"removed": removed})
+        return removed
+
+    return PeriodicTask("prune-idempotency-keys", 3600, prune)

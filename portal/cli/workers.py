@@ -16,6 +16,7 @@ from mailer.config import SmtpTarget
 from mailer.models import MessageKind
 from mailer.sender import SmtpSender
 from mailer.worker import OutboxWorker
+from portal.auth.idempotency import idempotency_prune_task
 from portal.cli.context import settings_for, stop_on_signals
 from portal.cli.retention import retention_task
 from portal.config import Settings
@@ -32,10 +33,11 @@ def campaign_dispatcher(settings: Settings) -> Callable[[Any], object]:
 
 def scheduled_tasks(settings: Settings) -> list[PeriodicTask]:
     """The portal's housekeeping, run by whichever scheduler leads (`run` or `scheduler`):
-    pruning unclaimed uploads, syncing each enabled job feed on its interval, and the
-    daily retention run."""
+    pruning unclaimed uploads and expired API idempotency keys, syncing each enabled job
+    feed on its interval, and the daily retention run."""
     return [
         prune_task(settings.upload_dir, settings.upload_unclaimed_hours),
+        idempotency_prune_task(),
         feeds_task(feed_policy(settings)),
         retention_task(settings),
     ]

@@ -23,6 +23,7 @@ from portal.auth.idempotency import (
     IdempotencyKey,
     StoredAnswer,
     find_answer,
+    idempotency_prune_task,
     prune_idempotency_keys,
     request_hash,
     store_answer,
@@ -188,6 +189,20 @@ def test_keys_expire_after_24_hours_and_prune_deletes_them(
     with session_scope(sessions) as session:
         assert prune_idempotency_keys(session, now() + timedelta(hours=23)) == 0
         assert prune_idempotency_keys(session, now() + timedelta(days=3)) == 2
+    assert count(sessions, IdempotencyKey) == 0
+
+
+def test_the_schedulers_hourly_task_deletes_keys_past_their_lifetime(
+    client: FlaskClient, sessions: sessionmaker[Session], token: str
+) -> None:
+    """The scheduler's prune task removes keys older than KEY_LIFETIME and keeps newer ones."""
+    assert sign_up(client, token, "ana@example.com").status_code == 201
+    task = idempotency_prune_task()
+    assert task.seconds == 3600
+    assert task.run(sessions) == 0
+    assert count(sessions, IdempotencyKey) == 1
+    with frozen(now() + KEY_LIFETIME + timedelta(minutes=1)):
+        assert task.run(sessions) == 1
     assert count(sessions, IdempotencyKey) == 0
 
 

@@ -622,11 +622,15 @@ def _dispatch(session: Session, campaign: Campaign) -> int:
     queued = queue_audience(session, campaign)
     campaign.status, campaign.sent_at = CampaignStatus.SENT, now()
     session.flush()
-    # "Sent" as the console says it: every message queued for the relay.
+    # "Sent" as the console says it: every message queued for the relay. Its recipients
+    # are all its rows (a half-dispatched campaign queued some of them before).
+    recipients = session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(campaign_rows(campaign.id))
+    )
     record_event(
         session,
         EventType.CAMPAIGN_SENT,
-        data={"campaign_id": campaign.id, "recipients": queued},
+        data={"campaign_id": campaign.id, "recipients": int(recipients or 0)},
     )
     log.info("campaign queued", extra={"campaign_id": campaign.id, "queued": queued})
     return queued

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from portal.webhooks.deliveries import payload_bytes
 from portal.webhooks.examples import example_event, example_payloads
+from portal.webhooks.signing import new_secret, secret_key, signature_header
 from preferences.events import EventType
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "WEBHOOKS.md").read_text(encoding="utf-8")
@@ -46,3 +51,52 @@ def test_the_webhooks_doc_names_every_type_and_shows_its_example() -> None:
         assert json.loads(block.group(1)) == body, (
             f"docs/WEBHOOKS.md: the {name} example differs from example_payloads()"
         )
+
+
+def _doc_snippet(defines: str, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Run the doc's Python block that defines `defines` in `namespace`; return it."""
+    for block in re.findall(r"```python\n(.*?)```", DOC, re.S):
+        if f"def {defines}(" in block:
+            exec(compile(block, "docs/WEBHOOKS.md", "exec"), namespace)  # noqa: S102 (our doc)
+            return namespace
+    raise AssertionError(f"docs/WEBHOOKS.md has no Python block defining {defines}")
+
+
+def _signed(keys: list[bytes], at: int) -> tuple[bytes, dict[str, str]]:
+    """An example event's body and headers as the worker signs them with `keys`."""
+    event = example_event(EventType.CANDIDATE_UNSUBSCRIBED)
+    body = payload_bytes(event)
+    headers = {
+        "webhook-id": event.public_id,
+        "webhook-timestamp": str(at),
+        "webhook-signature": signature_header(keys, event.public_id, at, body),
+    }
+    return body, headers
+
+
+def test_the_docs_recipes_verify_our_signatures_across_a_rotation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The doc's hand-made check and its standardwebhooks snippet accept what we sign (either
+    secret during a rotation) and refuse a changed body, a stranger's secret and a replay."""
+    old, new = new_secret(), new_secret()
+    stamp = int(time.time())
+    body, headers = _signed([secret_key(new), secret_key(old)], stamp)
+    valid = _doc_snippet("valid", {})["valid"]
+    for secret in (old, new):
+        assert valid(secret, body, headers)
+    assert not valid(new_secret(), body, headers)
+    assert not valid(new, body.replace(b"one_click", b"two_click"), headers)
+    stale_body, stale = _signed([secret_key(new)], stamp - 3600)
+    assert not valid(new, stale_body, stale)
+
+    handled: list[tuple[str, dict[str, Any]]] = []
+    for secret in (old, new):
+        monkeypatch.setenv("TALENT_CONNECT_WEBHOOK_SECRET", secret)
+        receive = _doc_snippet(
+            "receive",
+            {"already_seen": lambda _id: False, "handle": lambda t, d: handled.append((t, d))},
+        )
+        assert receive["receive"](body, headers) == 200
+        assert receive["receive"](stale_body, stale) == 400
+    assert handled == [(json.loads(body)["type"], json.loads(body)["data"])] * 2

@@ -185,7 +185,14 @@ _STATUS_AFTER = {
     ConsentAction.WITHDRAW: "unsubscribed",
 }
 # Detail keys that are changed fields of a subscription (never wording or free text).
-_SUBSCRIPTION_FIELDS = ("status", "frequency", "previous_frequency", "paused_until")
+# (`merged_from`: the id of an interest a recruiter merged into this one; never its name.)
+_SUBSCRIPTION_FIELDS = (
+    "status",
+    "frequency",
+    "previous_frequency",
+    "paused_until",
+    "merged_from",
+)
 
 
 def unsubscribe_channel(source: ConsentSource, detail: Mapping[str, Any] | None) -> str:

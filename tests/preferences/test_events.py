@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from preferences.clock import FrozenClock
 from preferences.events import EventType, WebhookEvent, consent_events
+from preferences.interest_admin import merge_subscriptions
 from preferences.models import (
     Candidate,
     ConsentAction,
@@ -244,3 +245,22 @@ def test_a_change_that_fails_after_its_event_stores_neither(
     db_session.rollback()
     assert stored_events(db_session) == []
     assert db_session.scalar(select(func.count()).select_from(Candidate)) == 0
+
+
+def test_an_interest_merge_says_which_interest_it_came_from_by_id_only(
+    db_session: Session, candidate: Candidate, interest: Interest
+) -> None:
+    """A recruiter's merge: subscription.changed on the target with merged_from, no name."""
+    old = Interest(name="Software Secret Name", slug="software")
+    db_session.add(old)
+    db_session.flush()
+    subscribe(db_session, candidate, old, source=CENTER, confirmed=True)
+    merge_subscriptions(db_session, old.id, interest.id)
+    facts = stored_events(db_session, "subscription.changed")
+    assert facts[-1] == (
+        "subscription.changed",
+        candidate.public_id,
+        {"kind": "interest", "interest_id": interest.id, "action": "change", "merged_from": old.id},
+        "admin",
+    )
+    assert_no_personal_data(facts, "secret name")

@@ -113,6 +113,7 @@ from mailer.render import RenderedEmail, Renderer
 from mailer.sends import SendKind, register_send_kind
 from preferences.clock import now
 from preferences.db import TEMPORARY_ONLY, UTCDateTime, read_only_work
+from preferences.events import EventType, insert_events
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -1108,8 +1109,13 @@ def dedupe_key(run_id: int, candidate_id: int) -> str:
     return ALERT_RUN.dedupe_key(run_id, candidate_id)
 
 
-def _write_chunk(conn: Connection, run_id: int, at: datetime, lo: int, hi: int) -> tuple[int, int]:
-    """Digest items, outbox rows and thresholds for candidates lo..hi; (digests, jobs listed)."""
+def _write_chunk(
+    conn: Connection, run_id: int, at: datetime, lo: int, hi: int, jobs: set[int]
+) -> tuple[int, int]:
+    """Digest items, outbox rows and thresholds for candidates lo..hi; (digests, jobs listed).
+
+    The ids of the jobs listed are added to `jobs`.
+    """
     _rank_chunk(conn, lo, hi)
     # RETURNING names only the items this run inserted: a job another run already
     # listed for the candidate conflicts, and so is not listed again.
@@ -1183,6 +1189,7 @@ def _write_chunk(conn: Connection, run_id: int, at: datetime, lo: int, hi: int) 
         )
         .values(last_alerted_at=at)
     )
+    jobs.update(job_id for _candidate_id, job_id in listed)
     return queued, len(listed)
 
 
@@ -1224,6 +1231,7 @@ def _run(
     at = at or now()
     started = now()
     queued = listed = matched = 0
+    jobs: set[int] = set()
     error = explanation = ""
     run_id: int | None = None
     with _connection(session_factory) as conn:
@@ -1245,7 +1253,7 @@ def _run(
                     if chunk is None:
                         break
                     hi, size = chunk
-                    chunk_queued, chunk_listed = _write_chunk(conn, run_id, at, after + 1, hi)
+                    chunk_queued, chunk_listed = _write_chunk(conn, run_id, at, after + 1, hi, jobs)
                 queued += chunk_queued
                 listed += chunk_listed
                 done += size
@@ -1275,6 +1283,24 @@ def _run(
                         error=error,
                         explanation=explanation,
                     )
+                )
+                # Other systems hear of the finished run with the row that says so.
+                insert_events(
+                    conn,
+                    [
+                        (
+                            EventType.ALERT_RUN_FINISHED,
+                            None,
+                            {
+                                "alert_run_id": run_id,
+                                "schedule_id": schedule_id,
+                                "status": status.value,
+                                "candidates_matched": matched,
+                                "recipients": queued,
+                                "jobs": len(jobs),
+                            },
+                        )
+                    ],
                 )
             _drop_temp(conn)
     summary = AlertRunSummary(

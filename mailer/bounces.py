@@ -93,6 +93,7 @@ from preferences.addresses import address_hash, normalize_email
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.errors import InvalidEmail
+from preferences.events import EventType, candidate_key, record_event
 from preferences.lists import read_one_click_link
 from preferences.models import (
     Candidate,
@@ -527,8 +528,38 @@ def _detail(target: Target, **fields: Any) -> dict[str, Any]:
     return detail
 
 
-def record_hard_bounce(session: Session, target: Target, report: Report) -> BounceOutcome:
-    """Suppress the address at once; repeating it changes nothing."""
+def _message_kind(session: Session, target: Target) -> str | None:
+    """The kind of the message a report is about (job_alert, campaign …), if known."""
+    if target.outbox_id is None:
+        return None
+    row = session.get(OutboxMessage, target.outbox_id)
+    return row.kind.value if row is not None else None
+
+
+def _report_event(
+    session: Session, type_: EventType, target: Target, data: dict[str, Any], source: str
+) -> None:
+    """The webhook event of a report that changed something: ids and codes, never the
+    address or the server's diagnostic text (which may quote it)."""
+    record_event(
+        session,
+        type_,
+        candidate=(
+            candidate_key(session, target.candidate_id) if target.candidate_id is not None else None
+        ),
+        data={**data, "message_kind": _message_kind(session, target)},
+        source=source,
+    )
+
+
+def record_hard_bounce(
+    session: Session, target: Target, report: Report, *, via: str = "dsn"
+) -> BounceOutcome:
+    """Suppress the address at once; repeating it changes nothing.
+
+    The suppression writes a `bounce.hard` event (`via`: "dsn" for a bounce message,
+    "smtp" for the relay's answer at send time).
+    """
     if is_suppressed(session, target.address):
         return BounceOutcome.ALREADY_SUPPRESSED
     suppress(
@@ -539,6 +570,13 @@ def record_hard_bounce(session: Session, target: Target, report: Report) -> Boun
     )
     detail = _detail(target, suppressed="hard_bounce", status=report.status)
     _record_stop(session, target, ConsentSource.BOUNCE, detail)
+    _report_event(
+        session,
+        EventType.BOUNCE_HARD,
+        target,
+        {"status": report.status or None},
+        via,
+    )
     return BounceOutcome.HARD_BOUNCE_SUPPRESSED
 
 
@@ -641,6 +679,14 @@ def record_complaint(session: Session, target: Target, report: Report) -> Bounce
                 session, target, ConsentSource.COMPLAINT, {"suppressed": "complaint", **detail}
             )
     if changed or newly_suppressed:
+        # After the withdrawals it caused, in the same transaction; a repeat is no news.
+        _report_event(
+            session,
+            EventType.COMPLAINT_RECEIVED,
+            target,
+            {"feedback_type": report.status or None},
+            "feedback_loop",
+        )
         return BounceOutcome.COMPLAINT_APPLIED
     return BounceOutcome.COMPLAINT_ALREADY_APPLIED
 
@@ -667,7 +713,7 @@ def record_bounce(
             check=via == "dsn",
         )
     if report.kind is ReportKind.HARD_BOUNCE:
-        return record_hard_bounce(session, target, report)
+        return record_hard_bounce(session, target, report, via=via)
     if report.kind is ReportKind.SOFT_BOUNCE:
         return record_soft_bounce(session, target, report, settings)
     if report.kind is ReportKind.POLICY:

@@ -73,6 +73,7 @@ from mailer.reputation import skip_held
 from mailer.sends import CAMPAIGN
 from preferences.clock import LATEST, TimeOutOfRange, now, utc_in_range
 from preferences.db import session_scope
+from preferences.events import EventType, record_event
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -621,6 +622,16 @@ def _dispatch(session: Session, campaign: Campaign) -> int:
     queued = queue_audience(session, campaign)
     campaign.status, campaign.sent_at = CampaignStatus.SENT, now()
     session.flush()
+    # "Sent" as the console says it: every message queued for the relay. Its recipients
+    # are all its rows (a half-dispatched campaign queued some of them before).
+    recipients = session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(campaign_rows(campaign.id))
+    )
+    record_event(
+        session,
+        EventType.CAMPAIGN_SENT,
+        data={"campaign_id": campaign.id, "recipients": int(recipients or 0)},
+    )
     log.info("campaign queued", extra={"campaign_id": campaign.id, "queued": queued})
     return queued
 

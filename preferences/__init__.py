@@ -73,10 +73,12 @@ from preferences.models import (
 from preferences.privacy import erase_candidate, erased_address, export_candidate_data
 from preferences.subscriptions import (
     CURRENT_WORDING_VERSION,
+    add_candidate,
     confirm_subscription,
     find_active_candidate,
     find_candidate,
     get_or_create_candidate,
+    mark_address_verified,
     mass_email_status,
     opt_in_mass_email,
     opt_out_mass_email,
@@ -150,6 +152,7 @@ __all__ = [
     "UnstorableText",
     "UnsupportedLanguage",
     "active_interests",
+    "add_candidate",
     "address_hash",
     "apply_state",
     "candidate_for_link",
@@ -171,6 +174,7 @@ __all__ = [
     "make_engine",
     "make_link_token",
     "make_session_factory",
+    "mark_address_verified",
     "mass_email_status",
     "normalize_email",
     "now",

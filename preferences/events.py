@@ -20,7 +20,18 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Table, bindparam, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Index,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from preferences.clock import now
@@ -140,11 +151,24 @@ def record_events(
     source: str | None = None,
 ) -> int:
     """Append several events (type, candidate public id, data) in one statement; return how many."""
+    rows = list(events)
+    if not rows:
+        return 0
+    session.flush()
+    return insert_events(session.connection(), rows, source=source)
+
+
+def insert_events(
+    conn: Connection,
+    events: Iterable[tuple[EventType, str | None, Mapping[str, Any] | None]],
+    *,
+    source: str | None = None,
+) -> int:
+    """`record_events` for work done on a Core connection (in its current transaction)."""
     at = now()
     rows = [_row(type_, candidate, data, source, at) for type_, candidate, data in events]
     if rows:
-        session.flush()
-        session.connection().execute(_INSERT, rows)
+        conn.execute(_INSERT, rows)
     return len(rows)
 
 
@@ -161,7 +185,14 @@ _STATUS_AFTER = {
     ConsentAction.WITHDRAW: "unsubscribed",
 }
 # Detail keys that are changed fields of a subscription (never wording or free text).
-_SUBSCRIPTION_FIELDS = ("status", "frequency", "previous_frequency", "paused_until")
+# (`merged_from`: the id of an interest a recruiter merged into this one; never its name.)
+_SUBSCRIPTION_FIELDS = (
+    "status",
+    "frequency",
+    "previous_frequency",
+    "paused_until",
+    "merged_from",
+)
 
 
 def unsubscribe_channel(source: ConsentSource, detail: Mapping[str, Any] | None) -> str:
@@ -188,6 +219,11 @@ def consent_events(
     elif scope is ConsentScope.SAVED_SEARCH:
         target = {"kind": "saved_search", "saved_search_id": saved_search_id}
     elif scope is ConsentScope.MASS_EMAIL:
+        if action is ConsentAction.CHANGE:
+            # A stop record (a bounce's suppression, a complaint with nothing left to
+            # withdraw): the mass-email choice itself did not change. `bounce.hard` and
+            # `complaint.received` report those.
+            return []
         target = {}
     else:
         return []

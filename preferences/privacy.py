@@ -47,6 +47,7 @@ from preferences.audit import ACTOR_CANDIDATE, record_audit
 from preferences.clock import now
 from preferences.db import among
 from preferences.errors import InvalidEmail
+from preferences.events import EventType, record_events
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -310,7 +311,12 @@ def erase_candidate(
     Flushes, never commits. Safe to call again on an erased candidate: it
     removes whatever is left and records another audit event.
     """
-    counts = erase_candidates(session, [candidate.id], upload_dir=upload_dir)
+    counts = erase_candidates(
+        session,
+        [candidate.id],
+        upload_dir=upload_dir,
+        requested_by="request" if actor == ACTOR_CANDIDATE else "admin",
+    )
     record_audit(
         session,
         actor=actor,
@@ -326,6 +332,7 @@ def erase_candidates(
     *,
     upload_dir: Path,
     reason: SuppressionReason = SuppressionReason.ERASURE,
+    requested_by: str = "request",
 ) -> dict[str, int]:
     """Erase many candidates at once, as `erase_candidate` does one; returns the counts.
 
@@ -333,6 +340,11 @@ def erase_candidates(
     anonymizes a chunk of candidates as cheaply as one. Addresses go on the
     suppression list with `reason` (only those of candidates not erased before).
     Loaded objects of these candidates are expired. The caller writes the audit events.
+
+    Each candidate not erased before gets a `candidate.erased` event (one INSERT for
+    all): mode "anonymized" with reason "retention_expired" for a retention expiry,
+    else mode "deleted" with reason `requested_by` ("request": the person's own,
+    "admin": on someone else's word).
     """
     ids = sorted(set(candidate_ids))
     if not ids:
@@ -414,8 +426,29 @@ def erase_candidates(
         .execution_options(synchronize_session=False)
     )
     _forget_loaded(session, set(ids))
+    _record_erased(session, people, reason, requested_by)
     counts["files"] = _delete_files(upload_dir, storage_names)
     return counts
+
+
+def _record_erased(
+    session: Session, people: Sequence[Any], reason: SuppressionReason, requested_by: str
+) -> None:
+    """One `candidate.erased` per candidate erased now (not again), by the public id kept."""
+    if reason is SuppressionReason.RETENTION_EXPIRED:
+        data, source = {"mode": "anonymized", "reason": reason.value}, "retention"
+    else:
+        data = {"mode": "deleted", "reason": requested_by}
+        source = "candidate" if requested_by == "request" else "admin"
+    record_events(
+        session,
+        [
+            (EventType.CANDIDATE_ERASED, row.public_id, data)
+            for row in people
+            if row.status != CandidateStatus.DELETED
+        ],
+        source=source,
+    )
 
 
 def _delete_rows(session: Session, model: type[Any], candidate_ids: Sequence[int]) -> Any:

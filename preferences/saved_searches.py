@@ -35,7 +35,7 @@ from preferences.models import (
     SavedSearch,
     SubscriptionStatus,
 )
-from preferences.subscriptions import HasId, append_consent
+from preferences.subscriptions import HasId, append_consent, mark_address_verified
 
 # The default of the TALENTCONNECT_MAX_SAVED_SEARCHES setting.
 DEFAULT_MAX_SAVED_SEARCHES = 10
@@ -273,8 +273,7 @@ def confirm_saved_search(
     search.status = SubscriptionStatus.SUBSCRIBED
     # Alerts start from the confirmation: jobs posted before it were on the page they saw.
     search.last_alerted_at = now()
-    if candidate.email_verified_at is None:
-        candidate.email_verified_at = now()
+    mark_address_verified(session, candidate, source=source.value)
     session.flush()
     _consent(
         session,

@@ -21,7 +21,13 @@ from preferences.errors import (
     InvalidTransition,
     NotFound,
 )
-from preferences.events import candidate_key, consent_events, record_events
+from preferences.events import (
+    EventType,
+    candidate_key,
+    consent_events,
+    record_event,
+    record_events,
+)
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -213,11 +219,55 @@ def find_active_candidate(session: Session, email: str) -> Candidate | None:
     return candidate
 
 
-def get_or_create_candidate(session: Session, email: str, **fields: Any) -> tuple[Candidate, bool]:
+def add_candidate(session: Session, candidate: Candidate, *, source: str | None) -> Candidate:
+    """Insert a new candidate with its `candidate.created` event; every sign-up path's one way in.
+
+    `source` says how they came (connect_form, social_sign_in, saved_search, import, api).
+    A candidate added with a verified address (a provider vouched for it) is also
+    `candidate.confirmed` at once, in the same transaction.
+    """
+    verified = candidate.email_verified_at is not None
+    session.add(candidate)
+    session.flush()
+    record_event(
+        session,
+        EventType.CANDIDATE_CREATED,
+        candidate=candidate.public_id,
+        data={"language": candidate.locale},
+        source=source,
+    )
+    if verified:
+        record_event(
+            session, EventType.CANDIDATE_CONFIRMED, candidate=candidate.public_id, source=source
+        )
+    return candidate
+
+
+def mark_address_verified(session: Session, candidate: Candidate, *, source: str) -> bool:
+    """Verify the candidate's address, with its `candidate.confirmed` event; False if it was.
+
+    The one place `email_verified_at` goes from unset to set (erasure clears it).
+    `source` says how: the consent source of the confirmation (connect_form,
+    preference_center, …), login_link or social_sign_in.
+    """
+    if candidate.email_verified_at is not None:
+        return False
+    candidate.email_verified_at = now()
+    session.flush()
+    record_event(
+        session, EventType.CANDIDATE_CONFIRMED, candidate=candidate.public_id, source=source
+    )
+    return True
+
+
+def get_or_create_candidate(
+    session: Session, email: str, *, source: str | None = None, **fields: Any
+) -> tuple[Candidate, bool]:
     """Return the candidate for `email`, creating one if needed, and whether it was created.
 
     `fields` fill in profile attributes of a new candidate only; an existing
-    profile is never overwritten here.
+    profile is never overwritten here. `source` names the path in the
+    `candidate.created` event (the REST API passes "api").
     """
     address = normalize_email(email)
     candidate = session.scalar(select(Candidate).where(Candidate.email == address))
@@ -225,10 +275,7 @@ def get_or_create_candidate(session: Session, email: str, **fields: Any) -> tupl
         if candidate.status is CandidateStatus.DELETED:
             raise CandidateDeleted(candidate.public_id)
         return candidate, False
-    candidate = Candidate(email=address, **fields)
-    session.add(candidate)
-    session.flush()
-    return candidate, True
+    return add_candidate(session, Candidate(email=address, **fields), source=source), True
 
 
 def _require_active(candidate: Candidate) -> None:
@@ -333,8 +380,7 @@ def confirm_subscription(
     if sub.status is SubscriptionStatus.UNSUBSCRIBED:
         raise InvalidTransition("subscription", sub.status.value, "subscribed")
     sub.status = SubscriptionStatus.SUBSCRIBED
-    if candidate.email_verified_at is None:
-        candidate.email_verified_at = now()
+    mark_address_verified(session, candidate, source=source.value)
     session.flush()
     _record_interest(
         session,

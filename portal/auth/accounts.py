@@ -28,7 +28,7 @@ from preferences.models import Candidate, LoginSession
 from preferences.privacy import erase_candidate
 from preferences.retention import touch_activity
 from preferences.sessions import end_sessions, used_link_recently
-from preferences.subscriptions import find_active_candidate
+from preferences.subscriptions import find_active_candidate, mark_address_verified
 from preferences.suppressions import is_suppressed
 from preferences.tokens import (
     InvalidLink,
@@ -129,8 +129,8 @@ def use_login_link(db: Session, link: LinkData) -> Candidate:
         raise InvalidLink("this sign-in link was already used")
     # Any write moves updated_at on, which retires every outstanding login link.
     candidate.updated_at = now()
-    if candidate.email_verified_at is None:
-        candidate.email_verified_at = now()
+    # Only the address's owner could follow the link.
+    mark_address_verified(db, candidate, source="login_link")
     db.flush()
     return candidate
 

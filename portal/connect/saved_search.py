@@ -57,7 +57,7 @@ from preferences.saved_searches import (
     save_search,
     saved_search_by_key,
 )
-from preferences.subscriptions import find_candidate
+from preferences.subscriptions import add_candidate, find_candidate
 from preferences.suppressions import suppression_reason
 from preferences.tokens import LinkPurpose
 from preferences.wordings import SAVED_SEARCH
@@ -273,10 +273,11 @@ def _new_candidate(session: Session, email: str) -> tuple[Candidate, bool]:
     as known (the search rides in the link) rather than failing.
     """
     try:
+        # The `candidate.created` event goes in the savepoint too: a lost race takes it back.
         with session.begin_nested():
-            candidate = Candidate(email=email, locale=current_locale())
-            session.add(candidate)
-            session.flush()
+            candidate = add_candidate(
+                session, Candidate(email=email, locale=current_locale()), source="saved_search"
+            )
     except IntegrityError:
         found = find_candidate(session, email)
         if found is None:

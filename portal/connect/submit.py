@@ -51,9 +51,11 @@ from preferences.models import (
 )
 from preferences.retention import touch_activity
 from preferences.subscriptions import (
+    add_candidate,
     confirm_subscription,
     find_active_candidate,
     find_candidate,
+    mark_address_verified,
     opt_in_mass_email,
     subscribe,
 )
@@ -89,6 +91,8 @@ RESEND_WINDOW_SECONDS = 600
 MAX_LISTED_INTERESTS = 50
 # Recorded in the consent events a confirmation link causes.
 VIA_CONFIRMATION = {"via": "confirmation_link"}
+# The source of the candidate events of a sign-up whose address a social provider verified.
+SOCIAL_SIGN_IN = "social_sign_in"
 
 
 @dataclass
@@ -385,6 +389,11 @@ def _opt_in_as_ticked(session: Session, candidate: Candidate, sub: Submission) -
     )
 
 
+def _sign_up_source(sub: Submission) -> str:
+    """How a new candidate came, as `candidate.created` names it."""
+    return SOCIAL_SIGN_IN if sub.email_verified else ConsentSource.CONNECT_FORM.value
+
+
 def _create_candidate(
     session: Session,
     sub: Submission,
@@ -399,8 +408,7 @@ def _create_candidate(
     )
     if sub.email_verified:
         candidate.email_verified_at = now()
-    session.add(candidate)
-    session.flush()
+    add_candidate(session, candidate, source=_sign_up_source(sub))
     for interest in interests:
         _subscribe_as_ticked(session, candidate, sub, interest, confirmed=confirmed_now)
     if sub.mass_email and confirmed_now:
@@ -436,8 +444,7 @@ def _update_verified_member(
         _subscribe_as_ticked(session, candidate, sub, interest, confirmed=True)
         added.append(interest)
     mass_on = sub.mass_email and _opt_in_as_ticked(session, candidate, sub)
-    if candidate.email_verified_at is None:
-        candidate.email_verified_at = now()
+    mark_address_verified(session, candidate, source=SOCIAL_SIGN_IN)
     # Her provider vouched for the address: she joined again herself. (An unverified
     # sign-up with her address may be anyone's, so `_offer_changes` leaves it alone.)
     touch_activity(session, candidate.id)
@@ -607,7 +614,8 @@ def confirm_email(
             detail=dict(VIA_CONFIRMATION),
         )
     if first_time:
-        candidate.email_verified_at = now()
+        # Confirming an unconfirmed subscription above may have verified it already.
+        mark_address_verified(session, candidate, source=source.value)
         _queue_welcome(session, candidate)
     session.flush()
     # Only the confirm page's button (a POST) gets here; a scanner's GET of the link does not.

@@ -40,6 +40,7 @@ from portal.errors import PortalError
 from preferences.addresses import normalize_email
 from preferences.clock import TimeOutOfRange, now
 from preferences.errors import InvalidEmail
+from preferences.events import consent_events, record_events
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -55,6 +56,7 @@ from preferences.models import (
     SubscriptionStatus,
     SuppressionReason,
 )
+from preferences.subscriptions import add_candidate
 from preferences.suppressions import suppressions_among
 from preferences.text import TextKind, UnstorableText, clean_text
 
@@ -451,6 +453,20 @@ def _grant(
             occurred_at=row.consent_at,
         )
     )
+    # The grant is news for other systems as any other (`subscription.changed`,
+    # `mass_email.changed`), stamped when it was imported.
+    emitted = consent_events(
+        scope,
+        ConsentAction.GRANT,
+        ConsentSource.IMPORT,
+        interest_id=interest.id if interest is not None else None,
+        detail=detail,
+    )
+    record_events(
+        session,
+        [(kind, candidate.public_id, data) for kind, data in emitted],
+        source=ConsentSource.IMPORT.value,
+    )
 
 
 def _apply_candidate(session: Session, row: _CandidateRow) -> str:
@@ -468,8 +484,7 @@ def _apply_candidate(session: Session, row: _CandidateRow) -> str:
             # when they gave the consent the file records (else from today).
             last_active_at=row.consent_at or now(),
         )
-        session.add(candidate)
-        session.flush()
+        add_candidate(session, candidate, source=ConsentSource.IMPORT.value)
     else:
         # Fill in what is missing; a profile the person edited is theirs.
         for name, value in (

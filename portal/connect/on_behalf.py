@@ -150,6 +150,7 @@ def sign_up(session: Session, data: SignUp, links: LinkContext, *, token_name: s
                 known, created = get_or_create_candidate(
                     session,
                     data.email,
+                    source=SOURCE.value,
                     locale=data.language,
                     first_name=data.first_name,
                     last_name=data.last_name,

@@ -16,6 +16,7 @@ from jobs.posting_fields import (
 )
 from portal.auth.idempotency import MAX_KEY
 from portal.webhooks.endpoints import EVENT_TYPE_NAMES
+from portal.webhooks.examples import example_payloads
 from portal.webhooks.models import MAX_DESCRIPTION as MAX_ENDPOINT_DESCRIPTION
 from portal.webhooks.models import MAX_URL as MAX_ENDPOINT_URL
 from preferences.events import EventType
@@ -699,9 +700,9 @@ _TARGET = {
     "saved_search_id": {"type": "integer"},
 }
 # Each event's `data`: ids and the changed fields, never resume content. Receivers should
-# ignore fields they don't know (new ones may be added). Simple examples; the lead may wire
-# `portal.webhooks.examples.example_payloads()` in instead.
-_EVENT_DATA: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+# ignore fields they don't know (new ones may be added). The examples are
+# `portal.webhooks.examples.example_payloads()`, built the way real payloads are.
+_EVENT_DATA: dict[str, tuple[str, dict[str, Any]]] = {
     EventType.CANDIDATE_CREATED: (
         "A candidate joined (unconfirmed until candidate.confirmed).",
         {
@@ -710,12 +711,10 @@ _EVENT_DATA: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "source": _SOURCE,
             "email": _EMAIL,
         },
-        {"candidate_id": EXAMPLE_CANDIDATE_ID, "language": "en", "source": "connect_form"},
     ),
     EventType.CANDIDATE_CONFIRMED: (
         "A candidate confirmed their address (double opt-in).",
         {"candidate_id": _CANDIDATE_ID, "source": _SOURCE, "email": _EMAIL},
-        {"candidate_id": EXAMPLE_CANDIDATE_ID, "source": "connect_form"},
     ),
     EventType.SUBSCRIPTION_CHANGED: (
         "An interest or saved-search subscription was granted, confirmed, changed "
@@ -728,17 +727,12 @@ _EVENT_DATA: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "frequency": _enum(Frequency),
             "previous_frequency": _enum(Frequency),
             "paused_until": _TIME_OR_NULL,
+            "merged_from": {
+                "type": "integer",
+                "description": "On an interest merge: the interest merged into this one.",
+            },
             "source": _SOURCE,
             "email": _EMAIL,
-        },
-        {
-            "candidate_id": EXAMPLE_CANDIDATE_ID,
-            "kind": "interest",
-            "interest_id": 3,
-            "action": "grant",
-            "status": "unconfirmed",
-            "frequency": "daily",
-            "source": "api",
         },
     ),
     EventType.MASS_EMAIL_CHANGED: (
@@ -749,12 +743,6 @@ _EVENT_DATA: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "status": _enum(MassEmail),
             "source": _SOURCE,
             "email": _EMAIL,
-        },
-        {
-            "candidate_id": EXAMPLE_CANDIDATE_ID,
-            "action": "withdraw",
-            "status": "opted_out",
-            "source": "preference_center",
         },
     ),
     EventType.CANDIDATE_UNSUBSCRIBED: (
@@ -771,13 +759,6 @@ _EVENT_DATA: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "source": _SOURCE,
             "email": _EMAIL,
         },
-        {
-            "candidate_id": EXAMPLE_CANDIDATE_ID,
-            "scope": "interest",
-            "interest_id": 3,
-            "channel": "one_click",
-            "source": "one_click",
-        },
     ),
     EventType.CANDIDATE_ERASED: (
         "A candidate's data was erased (deleted or anonymized).",
@@ -787,43 +768,28 @@ _EVENT_DATA: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "reason": {"type": "string"},
             "source": _SOURCE,
         },
-        {
-            "candidate_id": EXAMPLE_CANDIDATE_ID,
-            "mode": "deleted",
-            "reason": "request",
-            "source": "candidate",
-        },
     ),
     EventType.BOUNCE_HARD: (
         "Mail to a candidate's address failed for good; the address is suppressed.",
         {
             "candidate_id": _CANDIDATE_ID,
-            "status": {"type": "string", "description": "The RFC 3463 status, like 5.1.1."},
-            "message_kind": {"type": "string"},
+            "status": {
+                "type": ["string", "null"],
+                "description": "The RFC 3463 status, like 5.1.1, when the report gave one.",
+            },
+            "message_kind": {"type": ["string", "null"]},
             "source": _SOURCE,
             "email": _EMAIL,
-        },
-        {
-            "candidate_id": EXAMPLE_CANDIDATE_ID,
-            "status": "5.1.1",
-            "message_kind": "job_alert",
-            "source": "dsn",
         },
     ),
     EventType.COMPLAINT_RECEIVED: (
         "A candidate marked a message as spam; the address is suppressed.",
         {
             "candidate_id": _CANDIDATE_ID,
-            "feedback_type": {"type": "string"},
-            "message_kind": {"type": "string"},
+            "feedback_type": {"type": ["string", "null"]},
+            "message_kind": {"type": ["string", "null"]},
             "source": _SOURCE,
             "email": _EMAIL,
-        },
-        {
-            "candidate_id": EXAMPLE_CANDIDATE_ID,
-            "feedback_type": "abuse",
-            "message_kind": "campaign",
-            "source": "feedback_loop",
         },
     ),
     EventType.ALERT_RUN_FINISHED: (
@@ -831,33 +797,19 @@ _EVENT_DATA: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {
             "alert_run_id": {"type": "integer"},
             "schedule_id": {"type": ["integer", "null"]},
-            "status": {"type": "string"},
+            "status": {"type": "string", "enum": ["succeeded", "failed"]},
             "candidates_matched": {"type": "integer"},
             "recipients": {"type": "integer"},
             "jobs": {"type": "integer"},
-        },
-        {
-            "alert_run_id": 42,
-            "schedule_id": 3,
-            "status": "finished",
-            "candidates_matched": 120,
-            "recipients": 118,
-            "jobs": 9,
         },
     ),
     EventType.CAMPAIGN_SENT: (
         "A mass campaign was sent.",
         {"campaign_id": {"type": "integer"}, "recipients": {"type": "integer"}},
-        {"campaign_id": 7, "recipients": 2300},
     ),
     EventType.WEBHOOK_TEST: (
         "Sent to one endpoint by Send test event (console or API); never fanned out.",
         {"endpoint_id": {"type": "string"}, "message": {"type": "string"}, "source": _SOURCE},
-        {
-            "endpoint_id": EXAMPLE_ENDPOINT_ID,
-            "message": "a test event from Talent Connect",
-            "source": "admin",
-        },
     ),
 }
 
@@ -865,8 +817,9 @@ _EVENT_DATA: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
 def webhook_operations() -> dict[str, Any]:
     """The document's `webhooks` section: the POST we send for each event type."""
     operations: dict[str, Any] = {}
+    examples = example_payloads()
     for kind in EventType:
-        summary, properties, example = _EVENT_DATA[kind]
+        summary, properties = _EVENT_DATA[kind]
         operations[kind.value] = {
             "post": {
                 "operationId": "event." + kind.value,
@@ -896,11 +849,7 @@ def webhook_operations() -> dict[str, Any]:
                                     },
                                 },
                             },
-                            "example": {
-                                "type": kind.value,
-                                "timestamp": "2026-12-01T09:30:00Z",
-                                "data": example,
-                            },
+                            "example": examples[kind.value],
                         }
                     },
                 },

@@ -172,6 +172,10 @@ def test_post_creates_an_unconfirmed_candidate_and_queues_the_double_opt_in_emai
         assert len(changed) == 2
         assert {e.source for e in changed} == {"api"}
         assert {e.candidate_key for e in changed} == {data["id"]}
+        created = session.scalars(
+            select(WebhookEvent).where(WebhookEvent.type == "candidate.created")
+        ).one()
+        assert (created.candidate_key, created.source) == (data["id"], "api")
 
 
 def test_the_confirmation_arrives_by_smtp_and_confirming_turns_everything_on(

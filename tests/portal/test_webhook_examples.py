@@ -100,3 +100,24 @@ def test_the_docs_recipes_verify_our_signatures_across_a_rotation(
         assert receive["receive"](body, headers) == 200
         assert receive["receive"](stale_body, stale) == 400
     assert handled == [(json.loads(body)["type"], json.loads(body)["data"])] * 2
+
+
+def test_the_openapi_webhooks_section_shows_each_example_and_it_fits_the_schema() -> None:
+    """Each event's entry in the OpenAPI `webhooks` section carries its example payload, and
+    the example validates against the request schema the entry declares."""
+    import jsonschema_rs
+
+    from portal.views.api_openapi import openapi_document
+
+    webhooks = openapi_document("https://careers.example.com/api/v1", "600 per minute")["webhooks"]
+    assert set(webhooks) == {t.value for t in EventType}
+    for name, entry in webhooks.items():
+        content = entry["post"]["requestBody"]["content"]["application/json"]
+        assert content["example"] == example_payloads()[name]
+        validator = jsonschema_rs.Draft202012Validator(content["schema"])
+        errors = [e.message for e in validator.iter_errors(content["example"])]
+        assert errors == [], name
+    # The schema is strict enough to fail: a wrong type name or status is refused.
+    entry = webhooks["alert_run.finished"]["post"]["requestBody"]["content"]["application/json"]
+    wrong = {**entry["example"], "data": {**entry["example"]["data"], "status": "finished"}}
+    assert not jsonschema_rs.Draft202012Validator(entry["schema"]).is_valid(wrong)

@@ -171,6 +171,11 @@ def _inline_includes(package: str, mjml_source: str) -> str:
     return _MJ_INCLUDE.sub(lambda m: _read_partial(package, m.group(1), ".mjml"), mjml_source)
 
 
+# Mail to the company's own staff, written in English like the console and always queued
+# with the source locale: not in the candidates' catalogs.
+STAFF_TEMPLATES: frozenset[str] = frozenset({"webhook_disabled"})
+
+
 def template_names(package: str = TEMPLATE_PACKAGE) -> list[str]:
     """Names of every template in `package`, sorted (partials excluded)."""
     return sorted(

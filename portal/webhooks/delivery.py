@@ -80,7 +80,7 @@ JITTER = 0.2
 # The longest Retry-After we honour (a receiver asking for a week gets six hours).
 RETRY_AFTER_CAP = timedelta(hours=6)
 MAX_ERROR = 500
-ADMIN_TEMPLATE = "webhook_disabled"
+ADMIN_TEMPLATE = "webhook_disabled"  # one of mailer.render.STAFF_TEMPLATES
 
 _DELIVERIES = cast(Table, WebhookDelivery.__table__)
 _ATTEMPTS = cast(Table, WebhookAttempt.__table__)

@@ -13,7 +13,7 @@ import pytest
 
 from mailer.errors import MailerError, TemplateNotFound
 from mailer.i18n import format_day
-from mailer.render import RenderedEmail, Renderer, template_names
+from mailer.render import STAFF_TEMPLATES, RenderedEmail, Renderer, template_names
 
 CONTEXT: dict[str, Any] = {
     "company_name": "Acme",
@@ -78,7 +78,7 @@ FULL_CONTEXT: dict[str, Any] = {
 
 
 # Mail to recruiters, in English like the console (queued with locale "en").
-RECRUITER_TEMPLATES = {"webhook_disabled"}
+RECRUITER_TEMPLATES = STAFF_TEMPLATES
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from preferences.db import session_scope
 from preferences.models import ConsentSource
 from preferences.subscriptions import get_or_create_candidate, opt_in_mass_email
 from preferences.tokens import LinkPurpose, make_link_token
+from tests.browser.servers import stop_waitress
 from tests.resumes.support import corpus_bytes, shared_stream_pdf
 
 from .helpers import add_interest
@@ -62,8 +63,9 @@ def server(app: Flask) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{instance.effective_port}"
     finally:
-        instance.close()
-        thread.join(5)
+        # Ends the loop first, then lets each request thread finish before the sockets close
+        # (closing at once could leave a thread writing to the closed wake-up pipe).
+        stop_waitress(instance, thread)
 
 
 def opener() -> urllib.request.OpenerDirector:

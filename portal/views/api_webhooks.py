@@ -29,7 +29,7 @@ from portal.views.api_common import (
     wrong_method,
 )
 from portal.web.runtime import db, settings
-from portal.webhooks.deliveries import send_test_event
+from portal.webhooks.delivery import send_test_event
 from portal.webhooks.endpoints import (
     EndpointInput,
     InvalidEndpoint,

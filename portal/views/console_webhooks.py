@@ -26,7 +26,7 @@ from portal.i18n import gettext as _
 from portal.views.admin import admin_required
 from portal.views.console_people import me
 from portal.web.runtime import db, settings
-from portal.webhooks.deliveries import redeliver, send_test_event
+from portal.webhooks.delivery import redeliver, send_test_event
 from portal.webhooks.endpoints import (
     EVENT_TYPE_NAMES,
     EndpointInput,

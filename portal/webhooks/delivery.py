@@ -14,6 +14,9 @@ Nothing here opens a socket (`portal.webhooks.worker` does the HTTP). One worker
 4. **Record** (`record_outcomes`): every delivery's fate in one executemany, guarded by the
    lease owner; one `WebhookAttempt` per HTTP attempt; the endpoints' health, and disabling
    an endpoint that has failed for WEBHOOK_DISABLE_AFTER_DAYS (its admins are emailed once).
+
+The console's and the API's actions on deliveries (`redeliver`, `send_test_event`) are here
+too: they only queue work for the next round.
 """
 
 from __future__ import annotations
@@ -46,7 +49,6 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from mailer.i18n import LOCALE_KEY, SOURCE_LOCALE
 from mailer.models import MessageKind
 from mailer.outbox import enqueue
-from portal.webhooks.deliveries import payload_bytes
 from portal.webhooks.endpoints import signing_keys
 from portal.webhooks.models import (
     DeliveryStatus,
@@ -54,6 +56,7 @@ from portal.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from portal.webhooks.payloads import payload_bytes
 from preferences.clock import now
 from preferences.db import among
 from preferences.events import EventType, WebhookEvent
@@ -167,6 +170,51 @@ def expand_events(session: Session, limit: int = 1000) -> int:
         .execution_options(synchronize_session=False)
     )
     return len(rows)
+
+
+# --------------------------------------------------------------------------- admin actions
+
+
+def redeliver(session: Session, delivery: WebhookDelivery) -> bool:
+    """Send a delivered or failed delivery again (same event, same webhook-id), now.
+
+    Its retries start afresh. A delivery still on its way is left alone: returns False.
+    """
+    if delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+        return False
+    at = now()
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = at
+    delivery.retry_from = at
+    delivery.finished_at = None
+    delivery.lease_owner = None
+    delivery.lease_until = None
+    session.flush()
+    return True
+
+
+def send_test_event(session: Session, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Queue a `webhook.test` event for this endpoint only (also when it is disabled)."""
+    at = now()
+    event = WebhookEvent(
+        type=EventType.WEBHOOK_TEST.value,
+        data={"endpoint_id": endpoint.public_id, "message": "a test event from Talent Connect"},
+        source="admin",
+        occurred_at=at,
+        expanded_at=at,  # never fanned out to other endpoints
+    )
+    session.add(event)
+    session.flush()
+    delivery = WebhookDelivery(
+        endpoint_id=endpoint.id,
+        event_id=event.id,
+        candidate_key=None,
+        next_attempt_at=at,
+        retry_from=at,
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery
 
 
 # --------------------------------------------------------------------------- claiming

@@ -1,6 +1,6 @@
 """An example payload of every event type, for docs/WEBHOOKS.md and the OpenAPI document.
 
-Built by `deliveries.payload` from in-memory events (nothing is stored), so the examples
+Built by `payloads.payload` from in-memory events (nothing is stored), so the examples
 have exactly the shape receivers get. Their data matches what the code that records each
 type writes (see `preferences.events` and the callers of `record_event`).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.webhooks.deliveries import payload
+from portal.webhooks.payloads import payload
 from preferences.events import EventType, WebhookEvent
 
 # A made-up candidate public id and time: examples, not data.

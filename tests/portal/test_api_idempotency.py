@@ -28,7 +28,7 @@ from portal.auth.idempotency import (
     request_hash,
     store_answer,
 )
-from portal.webhooks.deliveries import send_test_event
+from portal.webhooks.delivery import send_test_event
 from portal.webhooks.endpoints import EndpointInput, create_endpoint
 from portal.webhooks.models import WebhookEndpoint
 from preferences.clock import frozen, now

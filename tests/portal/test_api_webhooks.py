@@ -15,9 +15,9 @@ from standardwebhooks.webhooks import Webhook
 
 from portal.auth.api_tokens import create_token
 from portal.config import Settings
-from portal.webhooks.deliveries import payload_bytes
 from portal.webhooks.endpoints import active_secrets, signing_keys
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookSecret
+from portal.webhooks.payloads import payload_bytes
 from portal.webhooks.signing import signature_header
 from preferences.clock import frozen, now
 from preferences.db import session_scope

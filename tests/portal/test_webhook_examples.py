@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from portal.webhooks.deliveries import payload_bytes
 from portal.webhooks.examples import example_event, example_payloads
+from portal.webhooks.payloads import payload_bytes
 from portal.webhooks.signing import new_secret, secret_key, signature_header
 from preferences.events import EventType
 

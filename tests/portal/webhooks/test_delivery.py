@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from portal.webhooks.deliveries import send_test_event
+from portal.webhooks.delivery import send_test_event
 from portal.webhooks.endpoints import rotate_secret
 from portal.webhooks.models import DeliveryStatus, WebhookEndpoint
 from preferences.clock import FrozenClock

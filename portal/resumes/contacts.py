@@ -104,9 +104,14 @@ _YEARS = re.compile(r"(?:19|20)\d\d\s*-\s*(?:(?:19|20)\d\d|present)", re.I)
 _GENERIC_TLDS = word_set("com net org io dev me co app info biz edu gov xyz tech ai eu")
 
 
+# A wide gap between items ("079 123 45 67   8001 Zürich"): the matcher would read on.
+_ITEM_GAP = re.compile(r"[^\S\n]{3,}")
+
+
 def phone_text(text: str) -> str:
-    """`text` with every dash and minus form as "-" (same length, so offsets still hold)."""
-    return text.translate(_DASHES)
+    """`text` with every dash and minus form as "-", and wide gaps between items as line
+    breaks, so one number never runs into the next item (same length: offsets still hold)."""
+    return _ITEM_GAP.sub(lambda m: "\n" + m.group(0)[1:], text.translate(_DASHES))
 
 
 def international_regions(text: str) -> list[str]:

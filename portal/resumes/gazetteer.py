@@ -62,6 +62,8 @@ _NATIVE_COUNTRY_NAMES = {
 # Alternate names (exonyms, other scripts) only for cities this big: smaller places have
 # many obscure ones ("Lukas" for Ełk) that would turn first names into places.
 _ALTERNATES_FROM = 100_000
+# How many countries' cities are kept for one name ("Valencia": Venezuela's and Spain's).
+_PER_NAME = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +80,22 @@ class City:
 class Gazetteer:
     """Normalized city and country names to what they name."""
 
-    cities: dict[str, City]
+    # Normalized name -> the largest city of that name, and the largest in each other
+    # country with one (up to _PER_NAME), largest first.
+    cities: dict[str, tuple[City, ...]]
     countries: dict[str, str]  # normalized name -> ISO code
     country_names: dict[str, str]  # ISO code -> English name
 
-    def city(self, text: str) -> City | None:
-        return self.cities.get(key(text))
+    def city(self, text: str, country: str | None = None) -> City | None:
+        """The city of that name: in `country` if it has one, else the largest."""
+        found = self.cities.get(key(text))
+        if not found:
+            return None
+        if country:
+            for city in found:
+                if city.country == country:
+                    return city
+        return found[0]
 
     def country(self, text: str) -> str | None:
         return self.countries.get(key(text))
@@ -107,7 +119,7 @@ def gazetteer() -> Gazetteer:
     """The lookup, built on first use in this process and kept."""
     with (_DATA / "cities15000.json").open(encoding="utf-8") as fh:
         raw = json.load(fh)
-    cities: dict[str, City] = {}
+    cities: dict[str, tuple[City, ...]] = {}
     for record in raw.values():
         city = City(
             record["name"],
@@ -125,9 +137,14 @@ def gazetteer() -> Gazetteer:
             names.update(a for a in alternates if a.split()[0] == first)
         for name in names:
             k = key(name)
-            known = cities.get(k)
-            if known is None or known.population < city.population:
-                cities[k] = city
+            known = cities.get(k, ())
+            same = next((c for c in known if c.country == city.country), None)
+            if same is not None and same.population >= city.population:
+                continue
+            ranked = sorted(
+                [c for c in known if c is not same] + [city], key=lambda c: -c.population
+            )
+            cities[k] = tuple(ranked[:_PER_NAME])
     del raw
     with (_DATA / "countries.json").open(encoding="utf-8") as fh:
         countries_raw = json.load(fh)

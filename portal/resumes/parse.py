@@ -173,7 +173,11 @@ _SOFT_HYPHEN = "\u00ad"
 # A tab or a carriage return between two letters is a Word export's word break.
 _INNER_BREAK = re.compile(r"(?<=[^\W\d_])[\t\r](?=[^\W\d_])")
 # "J O H N   D O E": single letters one space apart, words further apart.
-_SPACED = re.compile(r"(?<!\S)[^\W\d_](?: [^\W\d_]){2,}(?:\s{2,}[^\W\d_](?: [^\W\d_])+)+(?!\S)")
+_SPACED = re.compile(r"(?<!\S)[^\W\d_](?: [^\W\d_]){2,}(?:\s{2,}[^\W\d_](?: [^\W\d_])*)+(?!\S)")
+# Icons before contact items (✉ ☎ ⌂, icon-font glyphs in the private use area) part items.
+_ICONS = re.compile(
+    r"[^\S\n]*[\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\ue000-\uf8ff\U0001f300-\U0001faff]+[^\S\n]*"
+)
 
 
 def prepare_text(text: str) -> str:
@@ -187,7 +191,11 @@ def prepare_text(text: str) -> str:
     text = text.encode("utf-8", "replace").decode("utf-8")
     # NFKC turns ligatures ("ﬁ"), full-width letters and no-break spaces into plain ones.
     text = unicodedata.normalize("NFKC", text).replace("\x00", " ").replace(_SOFT_HYPHEN, "")
-    text = _INNER_BREAK.sub(" ", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n")
+    if text.count("\r") > text.count("\n"):
+        text = text.replace("\r", "\n")  # old Mac line ends: every CR ends a line
+    text = _INNER_BREAK.sub(" ", text).replace("\r", "\n")
+    text = _ICONS.sub("   ", text)
     return _SPACED.sub(_collapse_spaced, text)
 
 

@@ -94,7 +94,8 @@ def _line_text(line: LTTextLine) -> tuple[str, float]:
 def _letter_spaced(chars: list[LTChar]) -> str | None:
     """Rebuild "J O H N   D O E" as "JOHN DOE" from the gaps between glyphs; None if not spaced."""
     glyphs = [c for c in chars if c.get_text().strip()]
-    if len(glyphs) < 4 or len(glyphs) > 80:
+    if len(glyphs) < 4 or len(glyphs) > 80 or len(glyphs) < len(chars):
+        # Spaces drawn as characters: the text itself shows the spacing (parse.prepare_text).
         return None
     gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(glyphs)]
     widths = [c.width for c in glyphs]

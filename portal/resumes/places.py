@@ -64,7 +64,8 @@ _NOT_CITY = word_set(
     """
     university college school institute inc ltd llc gmbh corp company street st road rd
     avenue ave suite floor remote present experience education skills location address
-    phone email mobile contact tel
+    phone email mobile contact tel engineer developer manager designer analyst consultant
+    senior junior lead traders trading solutions systems group services
     """
 )
 
@@ -121,6 +122,10 @@ def find_city_region(segment: str, *, loose: bool = False) -> str | None:
     parts = [p for p in (_strip_postcodes(r) for r in raw_parts) if p]
     for at, (city, region) in enumerate(itertools.pairwise(parts)):
         if _is_city(city) and is_region(region):
+            before = parts[at - 1] if at else ""
+            # "Acatlán, Puebla, México": the city, its state, then the country.
+            if before and _is_city(before) and gazetteer().country(region):
+                return f"{before}, {city}, {region}"
             after = parts[at + 2] if at + 2 < len(parts) else ""
             # "Curitiba, PR, Brazil": a country after the state belongs to the place too.
             if after and is_region(after):
@@ -216,7 +221,7 @@ def _city_part(
     if not postcoded and tail:
         match = _POSTCODE_FIRST.match(tail[0]) or _POSTCODE_LAST.match(tail[0])
         postcoded = match is not None
-    city = g.city(head)
+    city = g.city(head, written_code or country_hint)
     if city is None and _CJK.search(head):
         head, city = _cjk_prefix(head)
     if city is not None and (written_code is None or written_code == city.country):
@@ -231,14 +236,23 @@ def _city_part(
     return None
 
 
+_CJK_REGION_END = re.compile(r"(?<=[府県省都道])")
+
+
 def _cjk_prefix(text: str) -> tuple[str, City | None]:
-    """The longest start of a CJK address that names a city ("北京市朝阳区" -> "北京市")."""
+    """The city of a CJK address, as written: "北京市朝阳区" -> "北京市",
+    "大阪府大阪市北区" -> "大阪市" (a part ending in 市, "city", is tried first)."""
     g = gazetteer()
     compact = text.replace(" ", "")
-    for end in range(min(len(compact), 8), 1, -1):
-        city = g.city(compact[:end])
-        if city is not None:
-            return compact[:end], city
+    parts = [p for p in _CJK_REGION_END.split(compact) if p]
+    for part in sorted(parts, key=lambda p: "市" not in p):
+        for end in range(min(len(part), 8), 1, -1):
+            city = g.city(part[:end])
+            if city is not None:
+                # "大阪市" is written with its "city" suffix; keep it as written.
+                if part[end : end + 1] == "市":
+                    end += 1
+                return part[:end], city
     return text, None
 
 

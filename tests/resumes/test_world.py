@@ -20,6 +20,9 @@ from portal.resumes.parse import prepare_text
         ("J O H N   D O E", "JOHN DOE"),
         ("M A R I A  G A R C Í A\nMadrid", "MARIA GARCÍA\nMadrid"),
         ("Jane\u00a0Doe", "Jane Doe"),
+        ("a\rb\rc\n", "a\nb\nc\n"),
+        ("\u2709 lea@example.ch \u260e 079 123 45 67", "   lea@example.ch   079 123 45 67"),
+        ("D I S E Ñ O  G R Á F I C O  Y  U X", "DISEÑO GRÁFICO Y UX"),
     ],
 )
 def test_text_is_normalized(raw: str, clean: str) -> None:
@@ -38,6 +41,7 @@ def test_text_is_normalized(raw: str, clean: str) -> None:
         ("Jane Doe\n+1\u2010415\u2010555\u20102671", "+14155552671"),
         ("Jane Doe\n+44 20 7946\u22120958", "+442079460958"),
         ("王伟\n北京市朝阳区\n138 0013 8000", "+8613800138000"),
+        ("Lea Brunner\nlea@example.ch   079 123 45 67   8001 Zürich", "+41791234567"),
     ],
 )
 def test_phone_region_comes_from_the_resume(text: str, phone: str) -> None:
@@ -71,6 +75,13 @@ def test_national_format() -> None:
         ("Priya Sharma\nBengaluru 560001", "Bengaluru, India"),
         ("Jane Doe\nAustin | jane@example.com", "Austin, TX"),
         ("Γιώργος Παπαδόπουλος\nΑθήνα", "Αθήνα, Greece"),
+        (
+            "Carmen Ruiz\n\u2709 c@example.es \u260e +34 612 98 76 54 \u2302 Valencia",
+            "Valencia, Spain",
+        ),
+        ("Ana Díaz\nAcatlán, Puebla, México", "Acatlán, Puebla, México"),
+        ("佐藤 花子\n〒530-0001 大阪府大阪市北区梅田1-1-1", "大阪市, Japan"),
+        ("Jane Doe\nSenior Software Engineer, Northwind Traders", None),
     ],
 )
 def test_world_places(text: str, location: str | None) -> None:

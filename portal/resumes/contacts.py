@@ -181,15 +181,6 @@ def find_possible_phone(text: str, region: str, offset: int = 0) -> Found | None
     return None
 
 
-def national_format(e164: str) -> str:
-    """The number as its own country writes it ("+41791234567" -> "079 123 45 67")."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-
-
 def find_linkedin(text: str) -> Found | None:
     """The first LinkedIn profile, as https://www.linkedin.com/in/<slug>."""
     match = _LINKEDIN.search(text)

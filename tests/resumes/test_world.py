@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from portal.resumes import parse_resume
-from portal.resumes.contacts import national_format
 from portal.resumes.parse import prepare_text
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -52,10 +58,6 @@ def test_phone_region_comes_from_the_resume(text: str, phone: str) -> None:
 def test_unplaceable_phone_is_left_empty() -> None:
     """A Swiss number with nothing saying Switzerland is not forced into a US one."""
     assert parse_resume("Anna Meier\n079 123 45 67", [], default_region="US").phone is None
-
-
-def test_national_format() -> None:
-    assert national_format("+41791234567") == "079 123 45 67"
 
 
 @pytest.mark.parametrize(
@@ -120,3 +122,17 @@ def test_single_name() -> None:
 def test_headings_and_places_are_not_names(text: str) -> None:
     parsed = parse_resume(text, [])
     assert parsed.first_name is None
+
+
+def test_web_code_never_builds_the_gazetteer() -> None:
+    """Importing the app and the parser leaves the gazetteer unbuilt (web workers stay small);
+    only the parse fork server's warm-up builds it."""
+    probe = (
+        "import portal.app, portal.resumes.sandbox\n"
+        "from portal.resumes.gazetteer import gazetteer\n"
+        "assert gazetteer.cache_info().currsize == 0\n"
+        "import portal.resumes._warm\n"
+        "assert gazetteer.cache_info().currsize == 1\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", probe], env=env, check=True, timeout=60)

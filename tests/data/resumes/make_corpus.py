@@ -1551,7 +1551,7 @@ def check(name: str, fields: dict[str, Any]) -> None:
         number = phonenumbers.parse(phone)
         assert phonenumbers.is_possible_number(number), (name, phone)
         assert phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == phone
-        regions = phonenumbers.region_codes_for_country_code(number.country_code)
+        regions = phonenumbers.region_codes_for_country_code(number.country_code or 0)
         assert fields["country"] in regions, (name, regions)
     size = (HERE / name).stat().st_size
     assert size < 100_000, f"{name} is {size} bytes; keep corpus files under 100 KB"

@@ -2,9 +2,12 @@
 
 Options: --candidates N (seeded per backend), --backends sqlite,postgresql (or none).
 
-1. Normal resumes: builds a realistic 2-page PDF and 2-page DOCX, parses each N times
-   in-process (`parse_file`) and in the sandbox the web app uses (`ResumeParser`, a
-   child process per parse); p50/p95 and the peak memory (tracemalloc) of one parse.
+1. Normal resumes: builds a realistic 2-page PDF, 2-page DOCX and plain-text resume,
+   parses each N times in-process (`parse_file`) and in the sandbox the web app uses
+   (`ResumeParser`, a child process per parse); p50/p95 and the peak memory
+   (tracemalloc) of one parse. The gazetteer (GeoNames cities, built once per parsing
+   process, in the fork server) is measured in a fresh interpreter: build time, the
+   Python memory it keeps (tracemalloc) and the process's RSS growth.
 2. The hostile set, built here: a 20-page PDF sharing one compressed content stream
    of 60,000 text operations (~8 KB); a DOCX of ~50 MB of `<w:p/>` and small random
    paragraphs (~620 KB, ~82:1); a DOCX of tables nested 80 deep; a 20-page PDF of
@@ -126,6 +129,68 @@ def make_docx(path: Path) -> None:
             document.add_paragraph(line)
     document.sections[0].footer.paragraphs[0].text = "Aleksandra Nowak-Kowalska - resume"
     document.save(str(path))
+
+
+def make_text(path: Path) -> None:
+    lines = [*HEADER, *(line for _style, line in body_lines())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+_GAZETTEER_PROBE = """
+import json, time, tracemalloc
+def rss():
+    with open("/proc/self/status") as fh:
+        return next(int(l.split()[1]) for l in fh if l.startswith("VmRSS:")) / 1024
+from portal.resumes import gazetteer as g
+before = rss()
+tracemalloc.start()
+started = time.perf_counter()
+lookup = g.gazetteer()
+seconds = time.perf_counter() - started
+kept, peak = tracemalloc.get_traced_memory()
+print(json.dumps({"load_s": round(seconds, 3), "names": len(lookup.cities),
+                  "kept_mib": round(kept / 2**20, 1), "peak_mib": round(peak / 2**20, 1)}))
+"""
+# Without tracemalloc (it slows the build and holds memory of its own), as the fork
+# server does it: build, collect, hand the freed heap back (portal.resumes._warm).
+_GAZETTEER_TIMED = """
+import ctypes, gc, json, time
+def rss():
+    with open("/proc/self/status") as fh:
+        return next(int(l.split()[1]) for l in fh if l.startswith("VmRSS:")) / 1024
+from portal.resumes import gazetteer as g
+before = rss()
+started = time.perf_counter()
+g.gazetteer()
+seconds = time.perf_counter() - started
+gc.collect()
+ctypes.CDLL("libc.so.6").malloc_trim(0)
+print(json.dumps({"load_s": round(seconds, 3), "rss_growth_mb": round(rss() - before, 1)}))
+"""
+
+
+def gazetteer_figures() -> dict[str, Any]:
+    """Build the gazetteer in a fresh interpreter: time, kept memory, RSS growth."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", _GAZETTEER_PROBE],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(done.stdout)
+    timed = subprocess.run(
+        [sys.executable, "-c", _GAZETTEER_TIMED],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    figures |= json.loads(timed.stdout)
+    return figures
 
 
 def pdf_pages(path: Path) -> int:
@@ -503,17 +568,21 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "formats": {},
         "sandbox": {},
+        "gazetteer": {},
         "hostile": {},
         "backends": {},
     }
     missed: list[str] = []
     sandbox = ResumeParser(ParseBudget(seconds=30))
+    results["gazetteer"] = gazetteer_figures()
     with tempfile.TemporaryDirectory() as folder:
         pdf, docx_path = Path(folder) / "resume.pdf", Path(folder) / "resume.docx"
+        text_path = Path(folder) / "resume.txt"
         make_pdf(pdf)
         make_docx(docx_path)
+        make_text(text_path)
         results["pdf_pages"] = pdf_pages(pdf)
-        for kind, path in (("pdf", pdf), ("docx", docx_path)):
+        for kind, path in (("pdf", pdf), ("docx", docx_path), ("text", text_path)):
             figures = time_parses(path, kind, args.runs)
             figures["peak_mib"] = peak_memory(path, kind)
             results["formats"][kind] = figures
@@ -543,6 +612,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         if sb["p95_ms"] > TARGET_P95_MS:
             missed.append(f"{kind} sandbox p95")
+    gz = results["gazetteer"]
+    print(
+        f"gazetteer: {gz['names']} names, built in {gz['load_s']:.2f} s, keeps "
+        f"{gz['kept_mib']:.1f} MiB (peak {gz['peak_mib']:.1f} MiB), "
+        f"RSS +{gz['rss_growth_mb']:.1f} MB (once, in the parse fork server)"
+    )
     print(f"hostile set, sandbox budget {BUDGET.seconds:.0f} s / {BUDGET.memory_mb} MB")
     for name, f in results["hostile"].items():
         print(f"  {name:24}{f['bytes']:>10} bytes  {f['outcome']:8}{f['wall_s']:>7.2f} s")

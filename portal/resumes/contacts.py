@@ -85,6 +85,68 @@ def find_emails(text: str, *, limit: int = 3, max_tries: int = 50) -> list[Found
     return found
 
 
+# Dash and minus forms that break a number in two ("+41\u201179\u2010123"), read as "-".
+_DASHES = str.maketrans(
+    dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d", "-")
+)
+# Scripts that point to one country's numbers when a resume is written in them.
+_SCRIPT_REGIONS = (
+    (re.compile(r"[\u3040-\u30ff]"), "JP"),
+    (re.compile(r"[\uac00-\ud7af]"), "KR"),
+    (re.compile(r"[\u4e00-\u9fff]"), "CN"),
+    (re.compile(r"[\u0400-\u04ff]"), "RU"),
+    (re.compile(r"[\u0370-\u03ff]"), "GR"),
+    (re.compile(r"[\u0900-\u097f]"), "IN"),
+    (re.compile(r"[\u0e00-\u0e7f]"), "TH"),
+)
+# A year range ("2015 - 2019") is not a phone number, however possible its digits.
+_YEARS = re.compile(r"(?:19|20)\d\d\s*-\s*(?:(?:19|20)\d\d|present)", re.I)
+_GENERIC_TLDS = word_set("com net org io dev me co app info biz edu gov xyz tech ai eu")
+
+
+# A wide gap between items ("079 123 45 67   8001 Zürich"): the matcher would read on.
+_ITEM_GAP = re.compile(r"[^\S\n]{3,}")
+
+
+def phone_text(text: str) -> str:
+    """`text` with every dash and minus form as "-", and wide gaps between items as line
+    breaks, so one number never runs into the next item (same length: offsets still hold)."""
+    return _ITEM_GAP.sub(lambda m: "\n" + m.group(0)[1:], text.translate(_DASHES))
+
+
+def international_regions(text: str) -> list[str]:
+    """Regions of the numbers written with a country code ("+41 …"), in order."""
+    found: list[str] = []
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text[:PHONE_SCAN_CHARS], "ZZ", leniency=phonenumbers.Leniency.POSSIBLE, max_tries=200
+    )
+    for match in matcher:
+        region = phonenumbers.region_code_for_number(match.number)
+        if region and region != "ZZ" and region not in found:
+            found.append(region)
+        if len(found) >= 3:
+            break
+    return found
+
+
+def email_region(address: str) -> str | None:
+    """The country of an address's top-level domain ("…@example.ch" -> "CH"), if any."""
+    tld = address.rpartition(".")[2].upper()
+    if len(tld) != 2 or tld.lower() in _GENERIC_TLDS:
+        return None
+    tld = {"UK": "GB"}.get(tld, tld)
+    return tld if phonenumbers.country_code_for_region(tld) else None
+
+
+def script_region(text: str) -> str | None:
+    """The country a non-Latin script points to (Cyrillic -> RU, kana -> JP...), if any."""
+    sample = text[:5_000]
+    for pattern, region in _SCRIPT_REGIONS:
+        if pattern.search(sample):
+            return region
+    return None
+
+
 def find_phones(text: str, default_region: str) -> list[Found]:
     """Valid phone numbers in order, as E.164; numbers without a country code use the region."""
     region = default_region.upper() if default_region else "ZZ"
@@ -98,6 +160,25 @@ def find_phones(text: str, default_region: str) -> list[Found]:
         if len(found) >= 5:
             break
     return found
+
+
+def find_possible_phone(text: str, region: str, offset: int = 0) -> Found | None:
+    """A number that is only "possible" (new ranges, template numbers), in one contact line.
+
+    Looser than `find_phones`, so only for the contact block: at least eight digits, and
+    never a year range.
+    """
+    if _YEARS.search(text):
+        return None
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text, region or "ZZ", leniency=phonenumbers.Leniency.POSSIBLE, max_tries=20
+    )
+    for match in matcher:
+        if sum(c.isdigit() for c in match.raw_string) < 8:
+            continue
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        return Found(e164, offset + match.start)
+    return None
 
 
 def find_linkedin(text: str) -> Found | None:

@@ -1,4 +1,4 @@
-"""Extract the plain text of a stored resume: PDF (pypdf), DOCX (streamed XML) or text."""
+"""Extract the plain text of a stored resume: PDF (pdfminer.six layout), DOCX (XML) or text."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ class ExtractLimits:
     max_pdf_operations: int = 60_000
     # Decompressed content-stream bytes over all pages read.
     max_pdf_content_bytes: int = 8 * MB
+    # Glyphs laid out over all pages read (layout analysis grows with them); a resume has
+    # a few thousand.
+    max_pdf_glyphs: int = 30_000
     # XML elements (start tags) and decompressed XML bytes read from a .docx, all parts.
     max_docx_elements: int = 100_000
     max_docx_xml_bytes: int = 16 * MB
@@ -60,6 +63,7 @@ def extract_text(path: Path, kind: str, limits: ExtractLimits = DEFAULT_EXTRACT_
                 max_chars=limits.max_text_chars,
                 max_operations=limits.max_pdf_operations,
                 max_content_bytes=limits.max_pdf_content_bytes,
+                max_glyphs=limits.max_pdf_glyphs,
             )
         elif kind == KIND_DOCX:
             text = docx_text(

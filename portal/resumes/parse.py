@@ -14,8 +14,9 @@ from typing import Any
 from portal.resumes import contacts
 from portal.resumes.errors import ExtractionFailed
 from portal.resumes.extract import DEFAULT_EXTRACT_LIMITS, ExtractLimits, extract_text
+from portal.resumes.gazetteer import gazetteer
 from portal.resumes.names import find_name
-from portal.resumes.places import find_city_region, split_items
+from portal.resumes.places import find_city_region, find_world_place, split_items
 from portal.resumes.skills import InterestKeywords, match_interests
 
 log = logging.getLogger(__name__)
@@ -168,12 +169,38 @@ class _Lines:
         return [other[s:e].strip() for s, e in zip(self.starts, self.ends, strict=True)]
 
 
+_SOFT_HYPHEN = "\u00ad"
+# A tab or a carriage return between two letters is a Word export's word break.
+_INNER_BREAK = re.compile(r"(?<=[^\W\d_])[\t\r](?=[^\W\d_])")
+# "J O H N   D O E": single letters one space apart, words further apart.
+_SPACED = re.compile(r"(?<!\S)[^\W\d_](?: [^\W\d_]){2,}(?:\s{2,}[^\W\d_](?: [^\W\d_])*)+(?!\S)")
+# Icons before contact items (✉ ☎ ⌂, icon-font glyphs in the private use area) part items.
+_ICONS = re.compile(
+    r"[^\S\n]*[\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\ue000-\uf8ff\U0001f300-\U0001faff]+[^\S\n]*"
+)
+
+
 def prepare_text(text: str) -> str:
-    """Cap the length, drop lone surrogates and unify look-alike characters (NFKC)."""
+    """Cap the length, drop lone surrogates and unify look-alike characters (NFKC).
+
+    Soft hyphens go; a tab or a carriage return inside a run of words becomes a space
+    (other tabs stay item separators), stray carriage returns end lines, and
+    letter-spaced runs ("J O H N   D O E") become words ("JOHN DOE").
+    """
     text = text[:MAX_PARSE_CHARS]
     text = text.encode("utf-8", "replace").decode("utf-8")
     # NFKC turns ligatures ("ﬁ"), full-width letters and no-break spaces into plain ones.
-    return unicodedata.normalize("NFKC", text).replace("\x00", " ")
+    text = unicodedata.normalize("NFKC", text).replace("\x00", " ").replace(_SOFT_HYPHEN, "")
+    text = text.replace("\r\n", "\n")
+    if text.count("\r") > text.count("\n"):
+        text = text.replace("\r", "\n")  # old Mac line ends: every CR ends a line
+    text = _INNER_BREAK.sub(" ", text).replace("\r", "\n")
+    text = _ICONS.sub("   ", text)
+    return _SPACED.sub(_collapse_spaced, text)
+
+
+def _collapse_spaced(match: re.Match[str]) -> str:
+    return " ".join(word.replace(" ", "") for word in re.split(r"\s{2,}", match.group(0)))
 
 
 def parse_resume(
@@ -188,29 +215,72 @@ def parse_resume(
     result = ParsedResume()
 
     emails = contacts.find_emails(text)
-    masked = contacts.mask(text, contacts.email_spans(text))
-    phones = contacts.find_phones(masked, default_region)
+    masked = contacts.phone_text(contacts.mask(text, contacts.email_spans(text)))
     linkedin = contacts.find_linkedin(text)
     github = contacts.find_github(text)
     result.email = emails[0].value if emails else None
-    result.phone = phones[0].value if phones else None
     result.linkedin_url = _url(linkedin.value if linkedin else None)
     result.github_url = _url(github.value if github else None)
 
-    hits = [f.start for f in (*emails[:1], *phones[:1]) if f is not None]
-    hits += [f.start for f in (linkedin, github) if f is not None]
-    zone = _contact_zone(lines, sorted({lines.index_at(h) for h in hits}))
-    masked_lines = lines.same_lines_of(masked)
-
-    hit_lines = {lines.index_at(h) for h in hits}
-    result.location = _find_location(lines.texts, zone, hit_lines)
     name = find_name(lines.texts)
     if name is not None:
-        result.first_name = name[0][: _MAX_LEN["first_name"]]
-        result.last_name = name[1][: _MAX_LEN["last_name"]] or None
+        result.first_name = name.first[: _MAX_LEN["first_name"]]
+        result.last_name = name.last[: _MAX_LEN["last_name"]] or None
+
+    # Where the resume is from: numbers written with a country code, then its place.
+    international = contacts.international_regions(masked)
+    hints = [*international]
+    if emails:
+        tld_region = contacts.email_region(emails[0].value)
+        if tld_region:
+            hints.append(tld_region)
+    script = contacts.script_region(text)
+    if script:
+        hints.append(script)
+    hits = [f.start for f in (*emails[:1], linkedin, github) if f is not None]
+    zone = _contact_zone(lines, sorted({lines.index_at(h) for h in hits}))
+    hit_lines = {lines.index_at(h) for h in hits}
+    skip = {name.line} if name is not None else set()
+    location = _find_location(lines.texts, zone, hit_lines, skip, hints[0] if hints else None)
+    result.location = location.label if location else None
+    regions = [*international]
+    if location and location.country:
+        regions.append(location.country)
+    regions += [h for h in hints if h not in regions]
+    phone = _find_phone(masked, lines, zone, regions, default_region)
+    result.phone = phone.value if phone else None
+    if phone:
+        zone = _contact_zone(lines, sorted({*hit_lines, lines.index_at(phone.start)}))
+
+    masked_lines = lines.same_lines_of(masked)
     result.portfolio_url = _url(_find_site(masked_lines, zone))
     result.skills, result.suggested_interest_ids = match_interests(text, interests)
     return result
+
+
+def _find_phone(
+    text: str, lines: _Lines, zone: list[int], regions: list[str], default_region: str
+) -> contacts.Found | None:
+    """The first valid number read with the resume's own region, else with the default one;
+    else a merely possible number on a contact line."""
+    tried: list[str] = []
+    for region in [*regions[:1], default_region]:
+        region = (region or "ZZ").upper()
+        if region in tried:
+            continue
+        tried.append(region)
+        phones = contacts.find_phones(text, region)
+        if phones:
+            return phones[0]
+    if not regions:
+        return None  # nothing says where the number is from: better empty than wrong
+    region = regions[0].upper()
+    for index in zone:
+        start, end = lines.starts[index], lines.ends[index]
+        found = contacts.find_possible_phone(text[start:end], region, start)
+        if found:
+            return found
+    return None
 
 
 def _contact_zone(lines: _Lines, hit_lines: list[int]) -> list[int]:
@@ -223,17 +293,51 @@ def _contact_zone(lines: _Lines, hit_lines: list[int]) -> list[int]:
     return sorted(zone)
 
 
-def _find_location(lines: list[str], zone: list[int], contact_lines: set[int]) -> str | None:
-    """A labelled location first, then a "City, Region" item near the contact details."""
+@dataclass(frozen=True)
+class _Place:
+    label: str
+    country: str | None
+
+
+def _place(label: str) -> _Place:
+    """A found place and the country it is in, when the gazetteer knows."""
+    label = label[: _MAX_LEN["location"]]
+    g = gazetteer()
+    parts = [p.strip() for p in label.split(",")]
+    country = g.country(parts[-1]) if len(parts) > 1 else None
+    if country is None and len(parts) > 1 and find_city_region(label) and len(parts[-1]) == 2:
+        country = "US" if parts[-1].isupper() and parts[-1] not in ("UK",) else None
+    if country is None:
+        city = g.city(parts[0])
+        country = city.country if city else None
+    return _Place(label, country)
+
+
+def _find_location(
+    lines: list[str],
+    zone: list[int],
+    contact_lines: set[int],
+    skip: set[int],
+    country_hint: str | None,
+) -> _Place | None:
+    """A labelled location first, then a "City, Region" item near the contact details,
+    then a city the gazetteer knows (alone, or beside a postcode)."""
     for index in [*zone, *range(len(lines))]:
-        found = _labelled_location(lines[index])
+        found = _labelled_location(lines[index], country_hint)
         if found:
-            return found[: _MAX_LEN["location"]]
+            return _place(found)
     for index in zone:
         for item in split_items(lines[index]):
             found = find_city_region(item)
             if found:
-                return found[: _MAX_LEN["location"]]
+                return _place(found)
+    for index in zone:
+        if index in skip:
+            continue
+        for item in split_items(lines[index]):
+            found = find_world_place(item, country_hint=country_hint)
+            if found:
+                return _place(found)
     # Unknown regions ("Bengaluru, Karnataka") only on a line of their own or beside contacts.
     for index in zone:
         items = split_items(lines[index])
@@ -241,17 +345,20 @@ def _find_location(lines: list[str], zone: list[int], contact_lines: set[int]) -
             for item in items:
                 found = find_city_region(item, loose=True)
                 if found:
-                    return found[: _MAX_LEN["location"]]
+                    return _place(found)
     return None
 
 
-def _labelled_location(line: str) -> str | None:
+def _labelled_location(line: str, country_hint: str | None = None) -> str | None:
     match = _LOCATION_LABEL.match(line)
     if match is None:
         return None
     value = match.group("value").strip()
     items = split_items(value)
     first = (items[0] if items else value).strip(" .;")
+    world = find_world_place(first, country_hint=country_hint)
+    if world and not find_city_region(first):
+        return world
     if match.group("address"):
         return find_city_region(value) or find_city_region(first, loose=True) or None
     if not match.group("sep").strip() and not match.group("phrase"):

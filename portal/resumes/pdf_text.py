@@ -1,8 +1,11 @@
-"""Text of a PDF through pypdf, plus the targets of its link annotations.
+"""Text of a PDF in reading order (pdfminer.six layout analysis), plus its link targets.
 
-Before pypdf reads a page, its content streams are decompressed here with a byte
-cap and their operators counted; once a cap would be passed, reading stops and the
-pages read so far make the text. pypdf then works on the bytes decoded here.
+Before any page is read, pypdf decompresses its content streams here with a byte cap
+and counts their operators; once a cap would be passed, reading stops and the pages
+before it make the text. pdfminer.six then lays out only those pages, keeping at most
+`max_glyphs` glyphs over the file, and `portal.resumes.pdf_layout` orders their lines
+(columns, the name block first). If pdfminer cannot read a file that pypdf opened,
+pypdf's own text of the same pages is used instead.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+from pdfminer.pdfpage import PDFPage
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
 
 from portal.errors import PortalError
 from portal.resumes.errors import ExtractionFailed
+from portal.resumes.pdf_layout import LAYOUT, CappedAggregator, order_lines, page_lines, title_first
 
 log = logging.getLogger(__name__)
 
@@ -43,29 +49,64 @@ def pdf_text(
     max_chars: int,
     max_operations: int = 60_000,
     max_content_bytes: int = 8 * 1024 * 1024,
+    max_glyphs: int = 30_000,
 ) -> str:
     """Return the text layer of the first pages, within the caps; "" for an image-only PDF."""
     reader = PdfReader(path)
     if reader.is_encrypted and not reader.decrypt(""):
         raise ExtractionFailed("PDF needs a password")
-    parts: list[str] = []
-    total = 0
+    pages: list[Any] = []
+    links: list[list[str]] = []
     budget = _Budget(max_operations, max_content_bytes)
     for index, page in enumerate(reader.pages):
-        if index >= max_pages or total >= max_chars:
+        if index >= max_pages:
             break
         try:
             budget.take(page)
         except _CapReached as exc:
             log.info("PDF text cut at page %d of %s: %s", index + 1, path.name, exc)
             break
-        text = page.extract_text() or ""
+        pages.append(page)
         # A link's visible text is often just "LinkedIn"; the address lives in the annotation.
-        links = _link_targets(page)
-        chunk = text + ("\n" + "\n".join(links) if links else "")
+        links.append(_link_targets(page))
+    if not pages:
+        return ""
+    try:
+        texts = _layout_texts(path, len(pages), max_glyphs)
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as exc:
+        log.info("PDF layout analysis failed for %s, plain text used: %r", path.name, exc)
+        texts = [page.extract_text() or "" for page in pages]
+    parts: list[str] = []
+    total = 0
+    for text, targets in zip(texts, links, strict=False):
+        if total >= max_chars:
+            break
+        chunk = text + ("\n" + "\n".join(targets) if targets else "")
         parts.append(chunk)
         total += len(chunk)
     return "\n".join(parts)
+
+
+def _layout_texts(path: Path, count: int, max_glyphs: int) -> list[str]:
+    """The first `count` pages' text in reading order, through pdfminer's layout analysis."""
+    texts: list[str] = []
+    with path.open("rb") as fh:
+        manager = PDFResourceManager(caching=True)
+        device = CappedAggregator(manager, LAYOUT, max_glyphs)
+        interpreter = PDFPageInterpreter(manager, device)
+        for index, page in enumerate(PDFPage.get_pages(fh, maxpages=count, password="")):
+            interpreter.process_page(page)
+            layout = device.get_result()
+            lines = page_lines(layout)
+            first = title_first(lines, layout.height) if index == 0 else []
+            rest = [ln for ln in lines if all(ln is not t for t in first)]
+            texts.append("\n".join([*(ln.text for ln in first), *order_lines(rest, layout.width)]))
+            if device.chars_left <= 0:
+                log.info("PDF glyph cap reached at page %d of %s", index + 1, path.name)
+                break
+    return texts
 
 
 class _Budget:

@@ -32,6 +32,7 @@ INTERESTS = [InterestKeywords(1, "Software Engineering", ["python", "go"])]
 NO_CAPS = ExtractLimits(
     max_pdf_operations=10**9,
     max_pdf_content_bytes=10**10,
+    max_pdf_glyphs=10**9,
     max_docx_elements=10**9,
     max_docx_xml_bytes=10**10,
 )
@@ -66,6 +67,21 @@ def test_pdf_page_over_the_operation_cap_is_not_read(tmp_path: Path) -> None:
     path = write(tmp_path, "glyphs.pdf", glyph_runs_pdf(pages=2, runs=50_000))
     assert extract_text(path, "pdf") == ""
     assert parse_file(path, "pdf", []).failed
+
+
+def test_pdf_layout_stops_at_the_glyph_cap(tmp_path: Path) -> None:
+    """Past the glyph cap, layout analysis keeps what it has: the first lines, quickly."""
+    path = write(
+        tmp_path,
+        "shared.pdf",
+        shared_stream_pdf(pages=20, operations=2_000, first_line=b"Jane Doe jane@example.com"),
+    )
+    limits = ExtractLimits(max_pdf_glyphs=3_000)
+    text = extract_text(path, "pdf", limits)
+    assert text.startswith("Jane Doe jane@example.com")
+    # About 1,000 glyphs a page: the third page is cut, the fourth never laid out.
+    assert text.count("Jane Doe jane@example.com") == 3
+    assert sum(not c.isspace() for c in text) <= 3_000
 
 
 def test_pdf_content_over_the_byte_cap_is_not_inflated(tmp_path: Path) -> None:

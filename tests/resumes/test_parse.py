@@ -112,7 +112,8 @@ def test_no_name_when_nothing_looks_like_one() -> None:
     ("text", "location"),
     [
         ("Jane Doe\nSan Francisco, CA 94105 • jane@example.com", "San Francisco, CA"),
-        ("Jane Doe\nLocation: Lisbon", "Lisbon"),
+        ("Jane Doe\nLocation: Lisbon", "Lisbon, Portugal"),
+        ("Jane Doe\nLocation: Middle Earth", "Middle Earth"),
         ("Jane Doe\nBased in Rio de Janeiro, Brazil", "Rio de Janeiro, Brazil"),
         ("Jane Doe\nAddress: 123 Main St, Springfield, IL 62701", "Springfield, IL"),
         ("Jane Doe\n10115 Berlin, Germany", "Berlin, Germany"),

@@ -1262,8 +1262,9 @@ def sidebar_right_pdf(name: str, cv: Cv) -> None:
 
 
 def photo_pdf(name: str, cv: Cv) -> None:
-    """A photo placeholder box at the top of a left column, the name under it, then the
-    contact lines; the main column on the right starts at the top of the page."""
+    """A photo placeholder box at the top of a left column, the name under it (wrapping onto
+    two lines when long), then the contact lines in small type so that an e-mail address fits
+    on one line; the main column on the right starts at the top of the page."""
     pdf = Pdf()
     side_x, side_w, main_x = 10.0, 52.0, 72.0
     pdf.set_draw_color(150, 150, 150)
@@ -1276,7 +1277,7 @@ def photo_pdf(name: str, cv: Cv) -> None:
     pdf.block(cv.headline, 10, False, side_w, side_x)
     pdf.gap(4)
     for line in cv.contacts:
-        pdf.block(line, 8.5, False, side_w, side_x)
+        pdf.block(line, 8, False, side_w, side_x)
         pdf.gap(1)
     pdf.set_xy(main_x, 12)
     pdf_body(pdf, cv.body, 0, main_x)

@@ -149,9 +149,10 @@ def split_items(line: str) -> list[str]:
 # --- the world: gazetteer cities and postcodes ------------------------------------------
 
 # Postcode, then city: "8001 Zürich" (CH/AT/BE/DK...), "10115 Berlin" (DE/FR/IT/ES),
-# "1012 AB Amsterdam" (NL), "123456 Москва" (RU), "01310-100 São Paulo" (BR), "D-80331 München".
+# "1012 AB Amsterdam" (NL), "123456 Москва" (RU), "01310-100 São Paulo" (BR), "D-80331 München",
+# "50-066 Wrocław" (PL), "4700-320 Braga" (PT).
 _POSTCODE_FIRST = re.compile(
-    r"^(?:[A-Z]{1,2}[-\u2010\u2013 ])?(?:\d{4} ?[A-Z]{2}(?= )|\d{5}-\d{3}|\d{2}-\d{3}|\d{4,6})\s+"
+    r"^(?:[A-Z]{1,2}[-\u2010\u2013 ])?(?:\d{4} ?[A-Z]{2}(?= )|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{4,6})\s+"
     r"(?P<city>[^\d,]+?)\s*$"
 )
 # City, then postcode: "Bengaluru 560001" / "Pune - 411 001" (IN), "Москва, 123456" (RU),
@@ -198,9 +199,12 @@ def find_world_place(item: str, *, country_hint: str | None = None) -> str | Non
         written = parts[-1]
         parts = parts[:-1]
     written_code = g.country(written) if written else None
-    # "Bahnhofstrasse 1, 8001 Zürich": the street before the city is passed over.
+    # "Bahnhofstrasse 1, 8001 Zürich": the street before the city is passed over; so is a
+    # street or box number before a city without a postcode ("P.O. Box 12345-80100, Mombasa").
     for at in range(len(parts)):
-        if at and not _POSTCODE_FIRST.match(parts[at]) and not _POSTCODE_LAST.match(parts[at]):
+        postcoded = _POSTCODE_FIRST.match(parts[at]) or _POSTCODE_LAST.match(parts[at])
+        after_address = at == len(parts) - 1 and any(c.isdigit() for c in parts[at - 1])
+        if at and not postcoded and not after_address:
             continue
         found = _city_part(parts[at], parts[at + 1 :], written, written_code, country_hint)
         if found:

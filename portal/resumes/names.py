@@ -42,7 +42,13 @@ _CAPITAL_PARTICLES = frozenset({"bin", "binti", "binte", "bint", "ibn"})
 # Particles joined to the name: "al-Qahtani", "d'Alembert", "el-Sayed".
 _JOINED_PARTICLE = re.compile(r"^([^\W\d_]{1,4}['’-])(?=[^\W\d_])")
 _JOINED_PREFIXES = frozenset(p for p in CONSTANTS.prefixes if p[-1] in "-'’")
-_TITLES = frozenset(CONSTANTS.titles)
+# nameparser's titles, plus the academic ones of central Europe and Latin countries that it
+# lacks ("Ing. Tomáš Dvořák", "Mgr.", "Dipl.-Ing.", "Eng.ª").
+_TITLES = frozenset(CONSTANTS.titles) | word_set(
+    """
+    ing dipl mgr bc mudr judr phdr rndr mvdr paeddr doc lic arch eng dott dra ing.ª eng.ª
+    """
+)
 _SUFFIXES = frozenset(s for s in CONSTANTS.suffix_not_acronyms if len(s) > 1 and s.isalpha())
 _SUFFIX_ACRONYMS = frozenset(CONSTANTS.suffix_acronyms)
 _LABEL = re.compile(
@@ -239,12 +245,18 @@ def _is_particle(word: str) -> bool:
     return joined is not None and joined.group(1).replace("\u2019", "'") in _JOINED_PREFIXES
 
 
+def _is_title(word: str) -> bool:
+    """ "Dr.", "Prof.", "Ing.", "Dipl.-Ing.": each part a title from the list."""
+    parts = [p for p in word.casefold().replace("-", ".").split(".") if p]
+    return bool(parts) and all(p in _TITLES for p in parts)
+
+
 def _without_titles(words: list[str]) -> list[str]:
     """Drop leading titles ("Dr.", "Prof. Dr.", "Ing.") and trailing suffixes ("Jr.", "III",
     ", PhD"), as nameparser lists them; a title counts only as an abbreviation with a dot,
     so that "Dean" or "King" stays a name."""
     words = list(words)
-    while len(words) > 2 and words[0].endswith(".") and words[0][:-1].casefold() in _TITLES:
+    while len(words) > 2 and words[0].endswith(".") and _is_title(words[0]):
         words.pop(0)
     while len(words) > 2:
         last = words[-1].strip(",.")

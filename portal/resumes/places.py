@@ -161,6 +161,8 @@ _POSTCODE_LAST = re.compile(
     r"^(?P<city>[^\d,]+?)\s*[,\-\u2013]?\s*(?:\d{6}|\d{3} \d{3}|\d{5}(?:-\d{3,4})?"
     r"|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\s*$"
 )
+# Australia: "Brisbane QLD 4000".
+_POSTCODE_AU = re.compile(r"^(?P<city>[^\d,]+?)\s+(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+\d{4}\s*$")
 # Japan: "〒100-0001 東京都千代田区…".
 _POSTCODE_JP = re.compile(r"^〒?\s*\d{3}-\d{4}\s*(?P<city>\S.*)$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -202,7 +204,7 @@ def find_world_place(item: str, *, country_hint: str | None = None) -> str | Non
     # "Bahnhofstrasse 1, 8001 Zürich": the street before the city is passed over; so is a
     # street or box number before a city without a postcode ("P.O. Box 12345-80100, Mombasa").
     for at in range(len(parts)):
-        postcoded = _POSTCODE_FIRST.match(parts[at]) or _POSTCODE_LAST.match(parts[at])
+        postcoded = any(p.match(parts[at]) for p in (_POSTCODE_FIRST, _POSTCODE_LAST, _POSTCODE_AU))
         after_address = at == len(parts) - 1 and any(c.isdigit() for c in parts[at - 1])
         if at and not postcoded and not after_address:
             continue
@@ -217,7 +219,7 @@ def _city_part(
 ) -> str | None:
     g = gazetteer()
     postcoded = False
-    for pattern in (_POSTCODE_JP, _POSTCODE_FIRST, _POSTCODE_LAST):
+    for pattern in (_POSTCODE_JP, _POSTCODE_FIRST, _POSTCODE_LAST, _POSTCODE_AU):
         match = pattern.match(head)
         if match:
             head, postcoded = match.group("city").strip(" -\u2013"), True

@@ -90,6 +90,8 @@ def test_a_name_on_two_lines_is_one_name(text: str, first: str, last: str | None
         ("Dr. Friederike von Haller", "Friederike", "von Haller"),
         ("Prof. Dr. Hans Meier", "Hans", "Meier"),
         ("Mag. Pavel Novák", "Pavel", "Novák"),
+        ("Ing. Tomáš Dvořák", "Tomáš", "Dvořák"),
+        ("Dipl.-Ing. Anna Berger", "Anna", "Berger"),
         ("Robert T. Hughes Jr.", "Robert", "Hughes"),
         ("Jane Smith, PhD", "Jane", "Smith"),
         ("John Smith III", "John", "Smith"),
@@ -185,6 +187,7 @@ def test_docx_without_a_clear_name_block_keeps_its_order(tmp_path: Path) -> None
     [
         ("Jane Doe\nP.O. Box 12345-80100, Mombasa\nj@example.co.ke", "Mombasa, Kenya"),
         ("Jane Doe\n4700-320 Braga\nj@example.pt", "Braga, Portugal"),
+        ("Jane Doe\nBrisbane QLD 4000\nj@example.com.au", "Brisbane, Australia"),
         ("Jane Doe\nHà Nội, Việt Nam | j@example.vn", "Hà Nội, Việt Nam"),
         (
             "Jane Doe\nGoogle, Mountain View, CA\nDenver, CO · j@example.com",

@@ -100,6 +100,10 @@ _SCRIPT_REGIONS = (
     (re.compile(r"[\u0e00-\u0e7f]"), "TH"),
 )
 # A year range ("2015 - 2019") is not a phone number, however possible its digits.
+# A month/year or a year range inside a matched "number".
+_DATES = re.compile(
+    r"\b(?:0?[1-9]|1[0-2])[/.](?:19|20)\d\d\b|\b(?:19|20)\d\d\s*-\s*(?:0?[1-9]|1[0-2])[/.]"
+)
 _YEARS = re.compile(r"(?:19|20)\d\d\s*-\s*(?:(?:19|20)\d\d|present)", re.I)
 _GENERIC_TLDS = word_set("com net org io dev me co app info biz edu gov xyz tech ai eu")
 
@@ -155,6 +159,8 @@ def find_phones(text: str, default_region: str) -> list[Found]:
         text[:PHONE_SCAN_CHARS], region, leniency=phonenumbers.Leniency.VALID, max_tries=2000
     )
     for match in matcher:
+        if _DATES.search(match.raw_string):
+            continue  # "09/2016 - 02/2020": dates, not a number
         e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
         found.append(Found(e164, match.start))
         if len(found) >= 5:

@@ -1,5 +1,9 @@
 """Text of a .docx in reading order: headers, body (tables, text boxes...), then footers.
 
+The name block is read first, wherever it sits: the first paragraph in Word's Title style,
+else the paragraph with the largest type (at least 14 pt, and larger than any other) among
+the first body paragraphs.
+
 The parts are streamed out of the zip through lxml's `iterparse`: each top-level block
 (a paragraph, a table, a content control) is read when it closes, then cleared, so
 memory holds one block at a time instead of the whole document. XML elements and
@@ -34,6 +38,18 @@ _TXBX = _W + "txbxContent"
 _HYPERLINK = _W + "hyperlink"
 _SECT_PR = _W + "sectPr"
 _BODY = _W + "body"
+_PPR = _W + "pPr"
+_PSTYLE = _W + "pStyle"
+_SZ = _W + "sz"
+_VAL = _W + "val"
+_STYLE = _W + "style"
+_NAME = _W + "name"
+_STYLE_ID = _W + "styleId"
+STYLES_PART = "word/styles.xml"
+# The name block: Word's built-in Title style, or a run this large (half-points) near the top.
+TITLE_STYLE = "Title"
+_MIN_TITLE_HALF_POINTS = 28
+_TITLE_WINDOW = 15
 _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
@@ -54,6 +70,37 @@ class _Collector:
     def __init__(self, max_chars: int) -> None:
         self.lines: list[str] = []
         self.budget = max_chars
+        self.title_styles: frozenset[str] = frozenset({TITLE_STYLE})
+        self.in_body = False
+        self.body_paragraphs = 0
+        self.titled: int | None = None  # line index of the first Title-style paragraph
+        self.sizes: list[tuple[int, int]] = []  # (half-points, line index), top of the body
+
+    def paragraph(self, p: Any, line: str) -> None:
+        """Add a paragraph's line, noting whether it is a Title or has large type."""
+        if self.in_body and line.strip() and not self.full:
+            self.body_paragraphs += 1
+            style = p.find(f"{_PPR}/{_PSTYLE}")
+            if self.titled is None and style is not None and style.get(_VAL) in self.title_styles:
+                self.titled = len(self.lines)
+            elif self.body_paragraphs <= _TITLE_WINDOW:
+                sizes = [_int(sz.get(_VAL)) for sz in p.iter(_SZ)]
+                if sizes:
+                    self.sizes.append((max(sizes), len(self.lines)))
+        self.add(line)
+
+    def title_first(self) -> list[str]:
+        """The lines with the name block moved to the front."""
+        at = self.titled
+        if at is None and self.sizes:
+            ranked = sorted(self.sizes, reverse=True)
+            top = ranked[0][0]
+            runner_up = ranked[1][0] if len(ranked) > 1 else 0
+            if top >= _MIN_TITLE_HALF_POINTS and top > runner_up:
+                at = ranked[0][1]
+        if not at:
+            return self.lines
+        return [self.lines[at], *self.lines[:at], *self.lines[at + 1 :]]
 
     @property
     def full(self) -> bool:
@@ -63,6 +110,13 @@ class _Collector:
         if not self.full:
             self.lines.append(line)
             self.budget -= len(line) + 1
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 class _Meter:
@@ -112,14 +166,43 @@ def docx_text(
             related = _relationships(zf, MAIN_PART, meter)
             headers = [t for kind, t in related if kind == "header"]
             footers = [t for kind, t in related if kind == "footer"]
+            out.title_styles = _title_styles(zf, meter)
             for part in headers:
                 _stream_part(zf, part, out, meter, body=False)
+            out.in_body = True
             _stream_part(zf, MAIN_PART, out, meter, body=True)
+            out.in_body = False
             for part in footers:
                 _stream_part(zf, part, out, meter, body=False)
         except _CapReached:
             log.info("DOCX text cut short at the %s: %s", meter.capped, path.name)
-    return "\n".join(out.lines)
+    return "\n".join(out.title_first())
+
+
+def _title_styles(zf: zipfile.ZipFile, meter: _Meter) -> frozenset[str]:
+    """The style ids of Word's built-in Title style ("Title", or "Titel" in a German Word):
+    its w:name is "Title" in every language."""
+    ids = {TITLE_STYLE}
+    try:
+        info = zf.getinfo(STYLES_PART)
+    except KeyError:
+        return frozenset(ids)
+    if info.file_size > _MAX_RELS_BYTES:
+        return frozenset(ids)
+    with zf.open(info) as fh:
+        data = fh.read(_MAX_RELS_BYTES)
+    meter.bytes_left -= len(data)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return frozenset(ids)
+    for style in root.iter(_STYLE):
+        meter.element()
+        name = style.find(_NAME)
+        if name is not None and (name.get(_VAL) or "").casefold() == TITLE_STYLE.casefold():
+            ids.add(style.get(_STYLE_ID) or TITLE_STYLE)
+    return frozenset(ids)
 
 
 def _rels_name(part: str) -> str:
@@ -223,7 +306,7 @@ def _block(child: Any, links: dict[str, str], out: _Collector) -> None:
         if not len(child):
             out.add("")  # an empty paragraph: nothing inside to look at
             return
-        out.add(_paragraph(child, links))
+        out.paragraph(child, _paragraph(child, links))
         for box in child.iter(_TXBX):
             if not any(True for _ in box.iterancestors(_FALLBACK)):
                 _blocks(box, links, out)

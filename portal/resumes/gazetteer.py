@@ -50,6 +50,9 @@ _NATIVE_COUNTRY_NAMES = {
     "PL": "Polska",
     "CZ": "Česko|Česká republika",
     "SE": "Sverige",
+    "VN": "Việt Nam",
+    "TH": "ประเทศไทย|ไทย",
+    "IL": "ישראל|מדינת ישראל",
     "NO": "Norge",
     "DK": "Danmark",
     "FI": "Suomi",
@@ -84,6 +87,8 @@ class Gazetteer:
     cities: dict[str, tuple[City, ...]]
     countries: dict[str, str]  # normalized name -> ISO code
     country_names: dict[str, str]  # ISO code -> English name
+    # The same names without accents, spaces or hyphens ("Việt Nam" is "vietnam").
+    countries_loose: dict[str, str]
 
     def city(self, text: str, country: str | None = None) -> City | None:
         """The city of that name: in `country` if it has one, else the largest."""
@@ -97,12 +102,20 @@ class Gazetteer:
         return found[0]
 
     def country(self, text: str) -> str | None:
-        return self.countries.get(key(text))
+        k = key(text)
+        return self.countries.get(k) or self.countries_loose.get(loose_key(k))
 
 
 def key(text: str) -> str:
     """How names are compared: NFKC, case-folded, single-spaced, without dots."""
     return " ".join(unicodedata.normalize("NFKC", text).replace(".", "").casefold().split())
+
+
+def loose_key(text: str) -> str:
+    """A key without accents, spaces, hyphens or apostrophes ("việt nam" -> "vietnam")."""
+    decomposed = unicodedata.normalize("NFKD", key(text))
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c) and c not in " -'\u2019")
+    return unicodedata.normalize("NFC", kept)
 
 
 def _usable(alternate: str) -> bool:
@@ -157,4 +170,5 @@ def gazetteer() -> Gazetteer:
     for code, name in (("US", "United States"), ("GB", "United Kingdom"), ("KR", "South Korea")):
         countries[key(name)] = code
         country_names[code] = name
-    return Gazetteer(cities, countries, country_names)
+    loose = {loose_key(name): code for name, code in countries.items()}
+    return Gazetteer(cities, countries, country_names, loose)

@@ -222,7 +222,7 @@ def parse_resume(
     result.linkedin_url = _url(linkedin.value if linkedin else None)
     result.github_url = _url(github.value if github else None)
 
-    name = find_name(lines.texts)
+    name = find_name(lines.texts, emails[0].value if emails else None)
     if name is not None:
         result.first_name = name.first[: _MAX_LEN["first_name"]]
         result.last_name = name.last[: _MAX_LEN["last_name"]] or None
@@ -326,7 +326,9 @@ def _find_location(
         found = _labelled_location(lines[index], country_hint)
         if found:
             return _place(found)
-    for index in zone:
+    # A "City, ST" beside the e-mail or profile links first: an employer's place ("Google,
+    # Mountain View, CA") may come earlier in the page.
+    for index in sorted(zone, key=lambda i: i not in contact_lines):
         for item in split_items(lines[index]):
             found = find_city_region(item)
             if found:

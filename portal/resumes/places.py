@@ -149,9 +149,10 @@ def split_items(line: str) -> list[str]:
 # --- the world: gazetteer cities and postcodes ------------------------------------------
 
 # Postcode, then city: "8001 Zürich" (CH/AT/BE/DK...), "10115 Berlin" (DE/FR/IT/ES),
-# "1012 AB Amsterdam" (NL), "123456 Москва" (RU), "01310-100 São Paulo" (BR), "D-80331 München".
+# "1012 AB Amsterdam" (NL), "123456 Москва" (RU), "01310-100 São Paulo" (BR), "D-80331 München",
+# "50-066 Wrocław" (PL), "4700-320 Braga" (PT).
 _POSTCODE_FIRST = re.compile(
-    r"^(?:[A-Z]{1,2}[-\u2010\u2013 ])?(?:\d{4} ?[A-Z]{2}(?= )|\d{5}-\d{3}|\d{2}-\d{3}|\d{4,6})\s+"
+    r"^(?:[A-Z]{1,2}[-\u2010\u2013 ])?(?:\d{4} ?[A-Z]{2}(?= )|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{4,6})\s+"
     r"(?P<city>[^\d,]+?)\s*$"
 )
 # City, then postcode: "Bengaluru 560001" / "Pune - 411 001" (IN), "Москва, 123456" (RU),
@@ -160,6 +161,8 @@ _POSTCODE_LAST = re.compile(
     r"^(?P<city>[^\d,]+?)\s*[,\-\u2013]?\s*(?:\d{6}|\d{3} \d{3}|\d{5}(?:-\d{3,4})?"
     r"|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\s*$"
 )
+# Australia: "Brisbane QLD 4000".
+_POSTCODE_AU = re.compile(r"^(?P<city>[^\d,]+?)\s+(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+\d{4}\s*$")
 # Japan: "〒100-0001 東京都千代田区…".
 _POSTCODE_JP = re.compile(r"^〒?\s*\d{3}-\d{4}\s*(?P<city>\S.*)$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -198,9 +201,12 @@ def find_world_place(item: str, *, country_hint: str | None = None) -> str | Non
         written = parts[-1]
         parts = parts[:-1]
     written_code = g.country(written) if written else None
-    # "Bahnhofstrasse 1, 8001 Zürich": the street before the city is passed over.
+    # "Bahnhofstrasse 1, 8001 Zürich": the street before the city is passed over; so is a
+    # street or box number before a city without a postcode ("P.O. Box 12345-80100, Mombasa").
     for at in range(len(parts)):
-        if at and not _POSTCODE_FIRST.match(parts[at]) and not _POSTCODE_LAST.match(parts[at]):
+        postcoded = any(p.match(parts[at]) for p in (_POSTCODE_FIRST, _POSTCODE_LAST, _POSTCODE_AU))
+        after_address = at == len(parts) - 1 and any(c.isdigit() for c in parts[at - 1])
+        if at and not postcoded and not after_address:
             continue
         found = _city_part(parts[at], parts[at + 1 :], written, written_code, country_hint)
         if found:
@@ -213,7 +219,7 @@ def _city_part(
 ) -> str | None:
     g = gazetteer()
     postcoded = False
-    for pattern in (_POSTCODE_JP, _POSTCODE_FIRST, _POSTCODE_LAST):
+    for pattern in (_POSTCODE_JP, _POSTCODE_FIRST, _POSTCODE_LAST, _POSTCODE_AU):
         match = pattern.match(head)
         if match:
             head, postcoded = match.group("city").strip(" -\u2013"), True

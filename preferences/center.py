@@ -28,6 +28,8 @@ from preferences.phrases import N_, Phrase, PhraseDate, PhraseInterest
 from preferences.retention import touch_activity
 from preferences.subscriptions import (
     confirm_subscription,
+    consent_batch,
+    hold_subscriptions,
     mass_email_status,
     opt_in_mass_email,
     opt_out_mass_email,
@@ -136,15 +138,21 @@ def _mass_email(session: Session, candidate: Candidate | LinkOwner) -> bool:
 
 
 def current_state(
-    session: Session, candidate: Candidate, interests: list[Interest]
+    session: Session, candidate: Candidate, interests: list[Interest], *, lock: bool = False
 ) -> PreferenceState:
-    """Read the candidate's state for `interests` (usually the active ones)."""
-    subs = {
-        s.interest_id: s
-        for s in session.scalars(
-            select(Subscription).where(Subscription.candidate_id == candidate.id)
-        )
-    }
+    """Read the candidate's state for `interests` (usually the active ones).
+
+    `lock`: the state a change is about to be made from. The subscriptions are read
+    FOR UPDATE (PostgreSQL; SQLite's write transaction already excludes other writers),
+    so a concurrent one-click cannot slip in between this read and the writes, which use
+    the rows loaded here instead of reading each again.
+    """
+    query = select(Subscription).where(Subscription.candidate_id == candidate.id)
+    if lock:
+        query = query.with_for_update()
+    subs = {s.interest_id: s for s in session.scalars(query)}
+    if lock:
+        hold_subscriptions(session, subs.values())
     state = PreferenceState(mass_email=_mass_email(session, candidate))
     for interest in interests:
         sub = subs.get(interest.id)
@@ -245,46 +253,47 @@ def apply_state(
     if before is None:
         before = current_state(session, candidate, interests)
     changes: list[str] = []  # each a Phrase
-    for interest in interests:
-        want = desired.interests.get(interest.id)
-        have = before.interests[interest.id]
-        if want is None:
-            continue
-        try:
-            changes += _apply_interest(
-                session,
-                candidate,
-                interest,
-                want,
-                have,
-                source=source,
-                ip_address=ip_address,
-                wording_version=shown.job_alerts,
-            )
-        except InvalidTransition:
-            # Changed by another request since `before` was read (a one-click unsubscribe
-            # between reading and writing): that later choice stands, nothing is re-done.
-            continue
-    if desired.mass_email != before.mass_email:
-        if desired.mass_email:
-            opt_in_mass_email(
-                session,
-                candidate,
-                source=source,
-                ip_address=ip_address,
-                wording=mass_email_wording,
-                wording_version=shown.mass_email,
-            )
-            changes.append(MASS_EMAIL_ON)
-        else:
-            opt_out_mass_email(
-                session,
-                candidate,
-                source=source,
-                ip_address=ip_address,
-                wording_version=shown.mass_email,
-            )
-            changes.append(MASS_EMAIL_OFF)
+    with consent_batch(session):  # the consent events of all changes: one INSERT
+        for interest in interests:
+            want = desired.interests.get(interest.id)
+            have = before.interests[interest.id]
+            if want is None:
+                continue
+            try:
+                changes += _apply_interest(
+                    session,
+                    candidate,
+                    interest,
+                    want,
+                    have,
+                    source=source,
+                    ip_address=ip_address,
+                    wording_version=shown.job_alerts,
+                )
+            except InvalidTransition:
+                # Changed by another request since `before` was read (a one-click unsubscribe
+                # between reading and writing): that later choice stands, nothing is re-done.
+                continue
+        if desired.mass_email != before.mass_email:
+            if desired.mass_email:
+                opt_in_mass_email(
+                    session,
+                    candidate,
+                    source=source,
+                    ip_address=ip_address,
+                    wording=mass_email_wording,
+                    wording_version=shown.mass_email,
+                )
+                changes.append(MASS_EMAIL_ON)
+            else:
+                opt_out_mass_email(
+                    session,
+                    candidate,
+                    source=source,
+                    ip_address=ip_address,
+                    wording_version=shown.mass_email,
+                )
+                changes.append(MASS_EMAIL_OFF)
     return changes
 
 
@@ -496,7 +505,11 @@ def save_center(
     options = [InterestOption(i.id, i.name) for i in interests]
     if errors:
         return SaveOutcome(CenterPage(options, desired), errors=errors)
-    before = current_state(session, candidate, interests)
+    # A Save is the person's own act: it moves their last activity (one UPDATE), and as
+    # the first write it takes the write lock before the state the change starts from is
+    # read (see `current_state`).
+    touch_activity(session, candidate.id)
+    before = current_state(session, candidate, interests, lock=True)
     if before.mass_email and not desired.mass_email and not form.confirmed_off:
         return SaveOutcome(CenterPage(options, desired), confirm_off=True)
     return _apply_and_read(
@@ -557,11 +570,12 @@ def _apply_and_read(
     """Apply `desired`, then read the page back; the state from before is the Undo.
 
     A Save or an Undo is the person's own act (a page's button, never a link's GET),
-    so it moves their last activity, changes or none: one UPDATE in the same transaction.
+    so it moves their last activity, changes or none: one UPDATE in the same transaction,
+    made before `before` is read (by the caller when it passes `before`).
     """
     if before is None:
-        before = current_state(session, candidate, interests)
-    touch_activity(session, candidate.id)
+        touch_activity(session, candidate.id)
+        before = current_state(session, candidate, interests, lock=True)
     changes = apply_state(
         session,
         candidate,

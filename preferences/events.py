@@ -100,8 +100,21 @@ _INSERT = insert(_EVENTS)
 _PUBLIC_ID_OF = select(Candidate.public_id).where(Candidate.id == bindparam("candidate_id"))
 
 
+# Key in `Session.info`: candidate id -> public id, for rows read without the ORM.
+_PUBLIC_IDS = "talentconnect_public_ids"
+
+
+def remember_public_id(session: Session, candidate_id: int, public_id: str) -> None:
+    """Note a candidate's public id read by a Core query (a signed link's owner), so the
+    events of the same request name the candidate without reading it again."""
+    session.info.setdefault(_PUBLIC_IDS, {})[candidate_id] = public_id
+
+
 def candidate_key(session: Session, candidate_id: int) -> str | None:
-    """The candidate's public id: from the loaded row if there is one, else one query."""
+    """The candidate's public id: from the loaded row or a remembered one, else one query."""
+    remembered = session.info.get(_PUBLIC_IDS, {}).get(candidate_id)
+    if remembered is not None:
+        return str(remembered)
     loaded = session.identity_map.get(session.identity_key(Candidate, candidate_id))
     if loaded is not None:
         public_id = loaded.__dict__.get("public_id")

@@ -21,7 +21,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, case, exists, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from preferences.audit import record_audit, recruiter_actor
@@ -120,21 +130,22 @@ def current_open_notice() -> ColumnElement[bool]:
     )
 
 
+_TOUCH = (
+    update(_CANDIDATES)
+    .where(_CANDIDATES.c.id == bindparam("candidate_id"))
+    # `updated_at` kept: activity is not a profile change (and sign-in links are
+    # stamped with `updated_at`, so a Save must not cancel one).
+    .values(last_active_at=bindparam("when"), updated_at=_CANDIDATES.c.updated_at)
+)
+
+
 def touch_activity(session: Session, candidate_id: int, *, at: datetime | None = None) -> None:
     """Record that the person acted now: joining, confirming, signing in, saving
     preferences, answering a re-permission email, applying, a recruiter's contact.
 
     One UPDATE; never for opening mail, a link scanner's GET or a one-click unsubscribe.
     """
-    when = at or now()
-    session.execute(
-        update(_CANDIDATES)
-        .where(_CANDIDATES.c.id == candidate_id)
-        # `updated_at` kept: activity is not a profile change (and sign-in links are
-        # stamped with `updated_at`, so a Save must not cancel one).
-        .values(last_active_at=when, updated_at=_CANDIDATES.c.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    session.connection().execute(_TOUCH, {"candidate_id": candidate_id, "when": at or now()})
     loaded = session.identity_map.get(session.identity_key(Candidate, candidate_id))
     if loaded is not None:
         session.expire(loaded, ["last_active_at"])

@@ -77,7 +77,7 @@ def _consent(
     detail: dict[str, Any] | None = None,
     ip_address: str | None = None,
     locale: str | None = None,
-) -> int:
+) -> int | None:
     return append_consent(
         session,
         candidate_id,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from preferences.clock import now
 from preferences.errors import PreferencesError
+from preferences.events import remember_public_id
 from preferences.models import Candidate, CandidateStatus
 
 
@@ -219,4 +220,5 @@ def link_owner(session: Session, data: LinkData) -> LinkOwner:
         raise InvalidLink("the link no longer works")
     owner = LinkOwner(*row)
     _check_link_owner(owner.status, owner.token_version, data)
+    remember_public_id(session, owner.id, owner.public_id)
     return owner

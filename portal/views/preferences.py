@@ -383,6 +383,7 @@ def show_or_save(
         mass_email_wording=mass_email_wording(),
         wordings=shown_wordings(),
     )
+    session.commit()  # before the page is rendered: no lock is held meanwhile
     if outcome.errors or outcome.confirm_off:
         return render_center(
             session,
@@ -467,8 +468,9 @@ def apply_undo(
         return expired_link_page()
     except (InvalidLink, ValueError):
         return invalid_link_page()
+    session = db()
     outcome = restore_center(
-        db(),
+        session,
         candidate,
         previous,
         source=source,
@@ -476,6 +478,7 @@ def apply_undo(
         mass_email_wording=mass_email_wording(),
         wordings=shown_wordings(),
     )
+    session.commit()  # before the page is rendered: no lock is held meanwhile
     return _show_outcome(
         candidate,
         outcome,

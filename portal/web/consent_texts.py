@@ -115,6 +115,8 @@ def privacy_notice() -> ConsentText | None:
 
 # The settings `default_wording` reads outside an app context (a worker, a command).
 _installed: list[Settings] = []
+# (kind, language) -> (the settings it was worked out for, the default text).
+_default_texts: dict[tuple[str, str], tuple[Settings, str]] = {}
 
 
 def install(s: Settings) -> None:
@@ -140,7 +142,14 @@ def default_wording(kind: str, locale: str | None) -> tuple[str, str] | None:
     if s is None or kind not in DEFAULT_TEXTS:
         return None
     tag = matching_locale(locale, s.supported_locales) or ui_default(s)
+    # The text depends only on the settings, the kind and the language: worked out once
+    # per process (each one-click POST names it in its consent event).
+    cached = _default_texts.get((kind, tag))
+    if cached is not None and cached[0] is s:
+        return tag, cached[1]
     catalog = translations(tag)
     if has_request_context() and tag == current_locale():
         catalog = request_translations()  # the same catalog, already looked up
-    return tag, _text(kind, tag, catalog, s, None).recorded
+    text = _text(kind, tag, catalog, s, None).recorded
+    _default_texts[(kind, tag)] = (s, text)
+    return tag, text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +15,10 @@ from jobs.alerts import preview_schedule
 from jobs.models import AlertSchedule
 from portal.schema import metadata
 from preferences.db import (
+    BUSY_TIMEOUT_MS,
     WriteBeforeSlowWork,
     WriteMode,
+    begin_immediate,
     make_engine,
     make_session_factory,
     reset_write_mode,
@@ -159,3 +162,66 @@ def test_slow_work_with_changes_not_yet_flushed_is_refused(db_session: Session) 
     db_session.add(Interest(name="Design", slug="design"))
     with pytest.raises(WriteBeforeSlowWork), slow_work(db_session):
         pytest.fail("the block must not run")
+
+
+def _holder(path: Path) -> sqlite3.Connection:
+    """Another connection, holding SQLite's write lock until it is committed."""
+    holder = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_writer_waits_for_the_lock_in_short_steps_and_gets_it_when_freed(
+    sqlite_file: tuple[Engine, Path],
+) -> None:
+    """begin_immediate waits for a writer that holds the lock, then takes it; the busy
+    timeout every other statement waits with is back afterwards."""
+    _engine, path = sqlite_file
+    holder = _holder(path)
+    waiter = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
+    done = threading.Event()
+
+    def wait_for_lock() -> None:
+        begin_immediate(waiter)
+        done.set()
+
+    thread = threading.Thread(target=wait_for_lock)
+    thread.start()
+    assert not done.wait(0.2)  # still waiting while the lock is held
+    holder.execute("COMMIT")
+    assert done.wait(5)
+    thread.join()
+    assert not write_lock_free(path)  # the waiter holds it now
+    assert waiter.execute("PRAGMA busy_timeout").fetchone() == (BUSY_TIMEOUT_MS,)
+    waiter.execute("ROLLBACK")
+    assert write_lock_free(path)
+    holder.close()
+    waiter.close()
+
+
+def test_a_writer_gives_up_after_the_busy_timeout_with_sqlites_own_error(
+    sqlite_file: tuple[Engine, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock that is never freed fails the same way SQLite's busy handler would: locked."""
+    _engine, path = sqlite_file
+    monkeypatch.setattr("preferences.db.BUSY_TIMEOUT_MS", 100)
+    holder = _holder(path)
+    waiter = sqlite3.connect(path, timeout=15, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        begin_immediate(waiter)
+    assert not waiter.in_transaction
+    assert waiter.execute("PRAGMA busy_timeout").fetchone() == (100,)
+    holder.execute("ROLLBACK")
+    begin_immediate(waiter)  # free again: taken at once
+    waiter.execute("ROLLBACK")
+    holder.close()
+    waiter.close()
+
+
+def test_an_error_other_than_busy_is_not_retried(tmp_path: Path) -> None:
+    """Only a busy lock is waited for: any other failure of BEGIN is raised at once."""
+    waiter = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    waiter.execute("BEGIN")  # already in a transaction: BEGIN fails, not busy
+    with pytest.raises(sqlite3.OperationalError, match="within a transaction"):
+        begin_immediate(waiter)
+    waiter.close()

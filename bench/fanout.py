@@ -17,7 +17,9 @@ as many processes and connections through the same sender class.
 Printed figures, per backend, also written to bench/results/fanout.json:
 - messages per second end to end (first to last send, from the outbox's sent_at);
 - the ratio of each rate to the ceiling, measured in the same run;
-- the workers' peak RSS (the largest of the worker processes).
+- the workers' peak RSS (the largest of the worker processes);
+- CPU milliseconds per message of the workers (start-up included) and of the
+  ceiling's senders: the figure a busy machine changes least.
 
 Targets (2-core machine, 2 worker processes), on each backend: a ratio to the
 ceiling of at least 0.60 without DKIM and 0.50 with DKIM, worker peak RSS at most

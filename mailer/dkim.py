@@ -1,14 +1,18 @@
 """DKIM signing (RFC 6376, relaxed/relaxed) of the exact bytes handed to the relay.
 
-dkimpy parses, canonicalizes and hashes the header fields and body, the parts a
-verifier must reproduce byte for byte. The signature itself is made with
-`cryptography`: dkimpy signs RSA in pure Python (about 7 ms a message, against
-0.3 ms) and needs PyNaCl for Ed25519. So `sign` assembles the DKIM-Signature
-field here and passes dkimpy's header hash to the key; dkimpy has no hook for
-the signing step, and this leaves dkimpy itself unpatched. It uses dkimpy's
-module functions `rfc822_parse` and `hash_headers`, which are not documented
-API: the tests check every signature with dkimpy's own `verify`, so a change
-there fails loudly.
+dkimpy canonicalizes the header fields and body, the parts a verifier must
+reproduce byte for byte. The signature itself is made with `cryptography`:
+dkimpy signs RSA in pure Python (about 7 ms a message, against 0.3 ms) and needs
+PyNaCl for Ed25519. So `sign` assembles the DKIM-Signature field here, hashes the
+signed fields as dkimpy's `hash_headers` does (the last instance of each name
+in h= order, bottom up) and passes the hash to the key; dkimpy has no hook for
+the signing step, and this leaves dkimpy itself unpatched. A CRLF message (what
+`mailer.message` builds) is split into fields here; anything else goes through
+dkimpy's `rfc822_parse`. Only the signed fields are canonicalized, each through
+dkimpy's relaxed canonicalization, and a field seen before (From, List-Id,
+MIME-Version: the same in every message of a run) is not canonicalized again.
+`rfc822_parse` and the canonicalization class are not documented API: the tests
+check every signature with dkimpy's own `verify`, so a change there fails loudly.
 
 The key is loaded and checked once, when the settings load; a signer signs from
 any number of threads.
@@ -20,6 +24,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import dkim  # type: ignore[import-untyped]
@@ -50,6 +55,8 @@ SIGNED_HEADERS: tuple[bytes, ...] = (
 _RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
 _DNS_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 _FOLD_AT = 78
+# A field name as dkimpy's parser reads it: printable ASCII up to the first colon.
+_FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
 
 PrivateKey = RSAPrivateKey | Ed25519PrivateKey
 
@@ -168,14 +175,11 @@ class DkimSigner:
             start=len(b"DKIM-Signature:"),
         )
         hasher = hashlib.sha256()
-        dkim.hash_headers(
-            hasher,
-            _RELAXED,
-            _RELAXED.canonicalize_headers(headers),
-            signed,
-            (b"DKIM-Signature", template),
-            None,
-        )
+        for name, value in _select(headers, signed):
+            hasher.update(_relaxed_field(name, value))
+        # The signature field itself: relaxed, without its trailing CRLF, b= empty.
+        ((name, value),) = _RELAXED.canonicalize_headers([(b"DKIM-Signature", template)])
+        hasher.update(name + b":" + value.rstrip())
         signature = base64.b64encode(self._sign_digest(hasher.digest()))
         # Folding inside b= is allowed; verifiers drop the white space.
         room, step = max(_FOLD_AT - width, 0), _FOLD_AT - 1
@@ -191,14 +195,51 @@ class DkimSigner:
 
 
 def _split(message: bytes) -> tuple[list[list[bytes]], bytes]:
-    """dkimpy's (headers, CRLF body) of `message`, without splitting a CRLF body into lines."""
+    """dkimpy's (headers, CRLF body) of `message`, without splitting a CRLF body into lines.
+
+    Each header is [name, value], the value as dkimpy keeps it: everything after the
+    colon, continuation lines included, each line ending in CRLF.
+    """
     end = message.find(b"\r\n\r\n")
     if end < 0 or message.count(b"\n") != message.count(b"\r\n"):
         # Bare LF line ends: dkimpy rewrites every line, so let it.
         headers, body = dkim.rfc822_parse(message)
         return headers, body
-    headers, _empty = dkim.rfc822_parse(message[: end + 4])
+    headers = []
+    for line in message[:end].split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and headers:
+            headers[-1][1] += line + b"\r\n"
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or not _FIELD_NAME.fullmatch(name):
+            # Not a plain field: dkimpy's parser decides (and raises where it should).
+            headers, _empty = dkim.rfc822_parse(message[: end + 4])
+            break
+        headers.append([name, value + b"\r\n"])
     return headers, message[end + 4 :]
+
+
+def _select(headers: list[list[bytes]], names: list[bytes]) -> list[list[bytes]]:
+    """The fields h= names, in its order: for a repeated name, the next instance up
+    (RFC 6376 section 5.4.2); a name with no instance left selects nothing."""
+    selected = []
+    below: dict[bytes, int] = {}
+    for wanted in names:
+        i = below.get(wanted, len(headers))
+        while i > 0:
+            i -= 1
+            if headers[i][0].lower() == wanted:
+                selected.append(headers[i])
+                break
+        below[wanted] = i
+    return selected
+
+
+@lru_cache(maxsize=256)
+def _relaxed_field(name: bytes, value: bytes) -> bytes:
+    """`name:value` + CRLF in relaxed canonical form, as hashed for a signed field."""
+    ((canonical_name, canonical_value),) = _RELAXED.canonicalize_headers([(name, value)])
+    return bytes(canonical_name) + b":" + bytes(canonical_value)
 
 
 def _relaxed_body(body: bytes) -> bytes:

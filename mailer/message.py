@@ -29,6 +29,7 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
@@ -145,7 +146,7 @@ def build_message_bytes(
         _fold("From", _mailbox(from_addr, utf8)),
         _fold("To", _mailbox(to_addr, utf8)),
         _fold("Subject", _unstructured("Subject", subject, utf8)),
-        f"Date: {format_datetime(now())}\r\n",
+        f"Date: {_date(now())}\r\n",
         f"Message-ID: {message_id}\r\n",
     ]
     seen: set[str] = set()
@@ -173,15 +174,28 @@ def build_message_bytes(
 
 
 def _part(content_type: str, content: str) -> bytes:
-    # Text is encoded in its canonical form, with CRLF line breaks (RFC 2046).
-    canonical = content.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
-    encoded = base64.b64encode(canonical.encode("utf-8"))
+    # Text is encoded in its canonical form, with CRLF line breaks (RFC 2046). Rendered
+    # templates have only LF: one replace, not three.
+    if "\r" in content:
+        content = content.replace("\r\n", "\n").replace("\r", "\n")
+    encoded = base64.b64encode(content.replace("\n", "\r\n").encode("utf-8"))
     # Lines of 76 characters (RFC 2045), each ending in CRLF.
-    body = b"".join([encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76)])
+    lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+    lines.append(b"")
     return (
         f'Content-Type: {content_type}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: base64\r\n\r\n"
-    ).encode("ascii") + body
+    ).encode("ascii") + b"\r\n".join(lines)
+
+
+@lru_cache(maxsize=4)
+def _date_at(second: datetime) -> str:
+    return format_datetime(second)
+
+
+def _date(at: datetime) -> str:
+    """The Date value of `at` (to the second, as the header has it), formatted once a second."""
+    return _date_at(at.replace(microsecond=0))
 
 
 def _check(name: str, value: str) -> None:

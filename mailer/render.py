@@ -102,13 +102,28 @@ also reads an ISO date string, as a JSON context stores a day), and
 (U+2066 … U+2069) so it keeps its order (no direction marks around sentences).
 Prose that Python builds into the context (the footer `reason`) is translated
 by the code that builds it, with `mailer.i18n.translations(locale)`.
+
+Shared renders (`render_shared`, for bulk mail). The readers of one digest or
+campaign get the same email but for a few personal values (`PERSONAL_KEYS`: the
+greeting's name and the two footer links). Seen twice, the rest of such a context
+(with the template, the locale and which personal values are empty) is rendered
+once with random markers in place of the personal values, and each later reader's
+email is those parts with their values put in (HTML-escaped in the HTML), the
+same text a full render writes: a digest's job cards are rendered once per process,
+not once per reader. So a template may print a personal value, as is or through
+`ltr`, and test whether it is empty, but not transform it (`upper`, `length`,
+`safe`, …): each shared render is made twice with different markers and used only
+if the two agree, else that context renders in full every time. At most
+`SHARED_RENDERS` renders are kept (least recently used go first).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import threading
-from collections.abc import Collection
+from collections import OrderedDict
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -121,6 +136,7 @@ from jinja2 import (
     TemplateError,
     select_autoescape,
 )
+from markupsafe import escape
 from mjml import mjml2html
 
 from mailer.errors import MailerError, TemplateNotFound
@@ -153,6 +169,12 @@ class RenderedEmail:
     html: str
 
 
+def _one_line(subject: str) -> str:
+    # scrub_text: a control character that reached a stored value before the stored-text
+    # rule must not fail every message (`message` refuses it).
+    return " ".join(scrub_text(subject).split())
+
+
 def _read(package: str, filename: str) -> str:
     ref = resources.files(package).joinpath(filename)
     if not ref.is_file():
@@ -169,6 +191,11 @@ def _read_partial(package: str, filename: str, suffix: str) -> str:
 def _inline_includes(package: str, mjml_source: str) -> str:
     """Replace each `<mj-include path="_x.mjml" />` with that partial's MJML."""
     return _MJ_INCLUDE.sub(lambda m: _read_partial(package, m.group(1), ".mjml"), mjml_source)
+
+
+# Context values of bulk mail that differ from reader to reader (see "Shared renders").
+PERSONAL_KEYS: tuple[str, ...] = ("first_name", "unsubscribe_url", "preferences_url")
+SHARED_RENDERS = 256
 
 
 # Mail to the company's own staff, written in English like the console and always queued
@@ -205,6 +232,39 @@ def _keep(value: object) -> object:
     return value
 
 
+# Types a shared render's key may hold: their equality is equality of what they print.
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _freeze(value: object) -> object:
+    """A hashable, exact stand-in for a context value; raises TypeError for any other type."""
+    if isinstance(value, _PLAIN):
+        # The type too: Markup("<b>") prints unescaped, "<b>" escaped; 1 and True print apart.
+        return (type(value), value)
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(_freeze(v) for v in value))
+    if isinstance(value, dict):
+        return (dict, tuple((k, _freeze(v)) for k, v in value.items()))
+    raise TypeError(type(value).__name__)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """A rendered email as pieces: literal text, and between them the personal keys."""
+
+    subject: tuple[str, ...]
+    text: tuple[str, ...]
+    html: tuple[str, ...]
+
+    @staticmethod
+    def fill(pieces: tuple[str, ...], values: Mapping[str, str]) -> str:
+        # Odd pieces are keys: re.split with one capturing group.
+        return "".join(values[p] if n % 2 else p for n, p in enumerate(pieces))
+
+
+_UNSAFE = object()
+
+
 class Renderer:
     """Renders email templates from `templates_email/` (or another package of templates).
 
@@ -222,6 +282,9 @@ class Renderer:
         self._environments: dict[str, tuple[Environment, Environment]] = {}
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
+        # Shared renders (render_shared): contexts seen once, and those rendered shared.
+        self._seen: set[object] = set()
+        self._shared: OrderedDict[object, _Shared | object] = OrderedDict()
 
     def _load_text_partial(self, filename: str) -> str | None:
         # Jinja's loader protocol: None means "not found" and becomes a TemplateError.
@@ -304,16 +367,88 @@ class Renderer:
     ) -> RenderedEmail:
         """Render template `name` for one recipient, in `locale` (unsupported: English)."""
         locale = supported_locale(locale, self._locales)
+        subject, text, html = self._render_parts(name, context, locale)
+        return RenderedEmail(subject=_one_line(subject), text=text, html=html)
+
+    def _render_parts(
+        self, name: str, context: Mapping[str, Any], locale: str
+    ) -> tuple[str, str, str]:
+        """Subject (before it is made one line), text and HTML of `name` in a supported locale."""
         try:
             subject, text, html = self._templates(name, locale)
-            return RenderedEmail(
-                # scrub_text: a control character that reached a stored value before the
-                # stored-text rule must not fail every message (`message` refuses it).
-                subject=" ".join(scrub_text(subject.render(context)).split()),
-                text=text.render(context),
-                html=html.render(context),
-            )
+            return subject.render(context), text.render(context), html.render(context)
         except TemplateError as exc:
             # Keep Jinja's errors inside the mailer's tree, so the worker records a
             # failed row instead of aborting the whole batch.
             raise MailerError(f"template {name!r} failed to render: {exc}") from exc
+
+    def render_shared(
+        self,
+        name: str,
+        context: dict[str, Any],
+        locale: str = SOURCE_LOCALE,
+        personal: tuple[str, ...] = PERSONAL_KEYS,
+    ) -> RenderedEmail:
+        """`render`, reusing one render for every reader whose context differs only in the
+        `personal` values (module docstring, "Shared renders"). Returns the same email."""
+        locale = supported_locale(locale, self._locales)
+        values = {k: v for k in personal if type(v := context.get(k)) is str and v}
+        if not values:
+            return self.render(name, context, locale)
+        rest = {k: v for k, v in context.items() if k not in values}
+        try:
+            key: object = (name, locale, tuple(values), _freeze(rest))
+            hash(key)
+        except TypeError:
+            return self.render(name, context, locale)
+        first = False
+        with self._lock:
+            shared = self._shared.get(key)
+            if shared is not None:
+                self._shared.move_to_end(key)
+            elif key not in self._seen:
+                # Seen once: a context no other reader shares costs no more than before.
+                if len(self._seen) >= 16 * SHARED_RENDERS:
+                    self._seen.clear()
+                self._seen.add(key)
+                first = True
+        if first:
+            return self.render(name, context, locale)
+        if shared is None:
+            shared = self._make_shared(name, rest, tuple(values), locale)
+            with self._lock:
+                self._seen.discard(key)
+                self._shared[key] = shared
+                if len(self._shared) > SHARED_RENDERS:
+                    self._shared.popitem(last=False)
+        if not isinstance(shared, _Shared):
+            return self.render(name, context, locale)
+        escaped = {k: str(escape(v)) for k, v in values.items()}
+        return RenderedEmail(
+            subject=_one_line(_Shared.fill(shared.subject, values)),
+            text=_Shared.fill(shared.text, values),
+            html=_Shared.fill(shared.html, escaped),
+        )
+
+    def _make_shared(
+        self, name: str, rest: dict[str, Any], keys: tuple[str, ...], locale: str
+    ) -> _Shared | object:
+        """The pieces of `name` rendered with markers for `keys`; `_UNSAFE` if the template
+        does more with a personal value than print it."""
+        renders = []
+        for _ in range(2):
+            # Letters and digits only: escaping, `ltr` and translations leave them whole.
+            markers = {k: f"m{secrets.token_hex(10)}" for k in keys}
+            parts = self._render_parts(name, {**rest, **markers}, locale)
+            pattern = re.compile("(" + "|".join(markers.values()) + ")")
+            by_marker = {m: k for k, m in markers.items()}
+            renders.append(
+                tuple(
+                    tuple(by_marker[p] if n % 2 else p for n, p in enumerate(pattern.split(part)))
+                    for part in parts
+                )
+            )
+        if renders[0] != renders[1]:
+            return _UNSAFE
+        subject, text, html = renders[0]
+        return _Shared(subject=subject, text=text, html=html)

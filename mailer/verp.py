@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 
 from mailer.config import MailSettings
 
@@ -43,6 +44,7 @@ def _mac(key: str, id36: str) -> str:
     return base64.b32encode(digest.digest()[:_MAC_BYTES]).decode("ascii").lower()
 
 
+@lru_cache(maxsize=64)
 def _ascii_domain(domain: str) -> str:
     domain = domain.strip().rstrip(".").lower()
     try:

@@ -7,9 +7,10 @@ One batch goes through four steps:
    (`check_batch`), and the send-time context is loaded for the whole batch
    (candidates here; job digests and campaigns through `ContextSource`s).
 3. **Send** over a pool of `connections` reused SMTP connections. Each connection
-   renders (Jinja), builds the bytes, DKIM-signs them and sends, so one message's
-   CPU work overlaps the others' network waits; a token bucket holds the process to
-   `rate` messages per second.
+   renders (Jinja; bulk mail from one shared render per digest or campaign content,
+   `Renderer.render_shared`), builds the bytes, DKIM-signs them and sends, so one
+   message's CPU work overlaps the others' network waits; a token bucket holds the
+   process to `rate` messages per second.
 4. **Record** every row's outcome in one transaction (`record_outcomes`).
 
 At-least-once window: a worker killed between 3 and 4 leaves its rows leased;
@@ -426,7 +427,12 @@ class OutboxWorker:
 
     def _build(self, job: _Job) -> tuple[bytes, str]:
         message = job.message
-        rendered = self._renderer.render(message.template, job.context, job.locale)
+        if message.kind.is_bulk:
+            # Readers of one digest or campaign share all but a few values: one render
+            # serves them all (mailer.render, "Shared renders").
+            rendered = self._renderer.render_shared(message.template, job.context, job.locale)
+        else:
+            rendered = self._renderer.render(message.template, job.context, job.locale)
         outgoing = build_message_bytes(
             from_addr=self._settings.mail_from,
             to_addr=message.to_address,

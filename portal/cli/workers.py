@@ -5,28 +5,27 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from jobs.digests import digest_context
-from jobs.scheduler import AlertScheduler, PeriodicTask
-from mailer.campaign_admin import dispatch_due_campaigns
 from mailer.config import SmtpTarget
 from mailer.models import MessageKind
 from mailer.sender import SmtpSender
 from mailer.worker import OutboxWorker
-from portal.auth.idempotency import idempotency_prune_task
 from portal.cli.context import settings_for, stop_on_signals
-from portal.cli.retention import retention_task
 from portal.config import Settings
-from portal.connect.uploads import prune_task
-from portal.console.feeds import feed_policy, feeds_task
 from preferences.db import make_engine, make_session_factory
+
+if TYPE_CHECKING:
+    from jobs.scheduler import PeriodicTask
 
 
 def campaign_dispatcher(settings: Settings) -> Callable[[Any], object]:
     """The scheduler's campaign dispatch, with the sender settings its size check needs."""
+    from mailer.campaign_admin import dispatch_due_campaigns
+
     mail = settings.mail_settings()
     return lambda factory: dispatch_due_campaigns(factory, settings=mail)
 
@@ -35,6 +34,12 @@ def scheduled_tasks(settings: Settings) -> list[PeriodicTask]:
     """The portal's housekeeping, run by whichever scheduler leads (`run` or `scheduler`):
     pruning unclaimed uploads and expired API idempotency keys, syncing each enabled job
     feed on its interval, and the daily retention run."""
+    # Imported here, like the scheduler: `talentconnect worker` loads none of them.
+    from portal.auth.idempotency import idempotency_prune_task
+    from portal.cli.retention import retention_task
+    from portal.connect.uploads import prune_task
+    from portal.console.feeds import feed_policy, feeds_task
+
     return [
         prune_task(settings.upload_dir, settings.upload_unclaimed_hours),
         idempotency_prune_task(),
@@ -89,6 +94,8 @@ def scheduler(ctx: click.Context) -> None:
     runs alerts, the others stand by and take over within a minute if it stops.
     On SQLite run exactly one (or use `talentconnect run`).
     """
+    from jobs.scheduler import AlertScheduler
+
     settings = settings_for(ctx)
     engine = make_engine(settings.database_url)
     alert_scheduler = AlertScheduler(

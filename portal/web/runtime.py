@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.config import Settings
-from portal.resumes.sandbox import ResumeParser
+
+if TYPE_CHECKING:
+    # Only a type here: the app factory builds the parser, so a process without the web
+    # app (the sender worker records consent texts through this package) skips its imports.
+    from portal.resumes.sandbox import ResumeParser
 
 EXTENSION_KEY = "talentconnect"
 

@@ -606,3 +606,63 @@ def test_numbers_and_dates_follow_the_locale_and_time_zone(
         "12,345.5 | Nov 3, 2026 | Nov 3, 2026, 12:30:00\u202fAM"
     )
     assert ">12.345,5</div>" in renderer.render("t", context, "de").html
+
+
+# --- shared renders (bulk mail) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["job_alert", "campaign"])
+@pytest.mark.parametrize("locale", ["en", "es", "de", "fr", "ar"])
+def test_shared_render_writes_what_a_full_render_writes(name: str, locale: str) -> None:
+    """Readers sharing a digest or campaign get, from one shared render, the email a render
+    of their own would write: their name and links in place, escaped in the HTML."""
+    renderer = Renderer()
+    readers = [
+        {"first_name": "Ana", "unsubscribe_url": "https://c.example/unsubscribe/a1"},
+        {"first_name": 'José <b>&"Ü"</b>', "unsubscribe_url": "https://c.example/unsubscribe/b2"},
+        {"first_name": "", "unsubscribe_url": "https://c.example/unsubscribe/c3"},
+        {"first_name": "Li", "unsubscribe_url": "https://c.example/unsubscribe/d4?x=1&y=2"},
+    ]
+    for _round in range(3):
+        for reader in readers:
+            context = {
+                **FULL_CONTEXT,
+                **reader,
+                "preferences_url": reader["unsubscribe_url"].replace("unsubscribe", "pref"),
+            }
+            expected = renderer.render(name, dict(context), locale)
+            assert renderer.render_shared(name, dict(context), locale) == expected
+    # Rendered once per shape of context (the empty name is a shape of its own), not per reader.
+    assert len(renderer._shared) == 2
+
+
+def test_shared_render_needs_the_same_shared_context(template_package: Any) -> None:
+    """A reader whose digest differs in anything but the personal values gets their own."""
+    package = template_package(
+        t__mjml=MINIMAL_MJML.format(
+            body="<mj-text>{{ first_name }} {{ jobs|join(',') }}</mj-text>"
+        ),
+        t__txt="{{ first_name }}: {{ jobs|join(',') }} {{ unsubscribe_url|ltr }}",
+        t__subject__txt="{{ jobs|length }} jobs for {{ first_name }}",
+    )
+    renderer = Renderer(package)
+    for jobs in (["a", "b"], ["a", "c"], ["a", "b"], ["a", "c"], [1, 2], ["1", "2"], [1, 2]):
+        for person in ("Ana", "Bo\r\nBcc: x", "Çem"):
+            context = {"first_name": person, "jobs": jobs, "unsubscribe_url": f"https://u/{person}"}
+            assert renderer.render_shared("t", context, "ar") == renderer.render("t", context, "ar")
+
+
+def test_shared_render_falls_back_when_a_template_transforms_a_personal_value(
+    template_package: Any,
+) -> None:
+    """A template that does more with a personal value than print it renders in full."""
+    package = template_package(
+        t__mjml=MINIMAL_MJML.format(body="<mj-text>{{ first_name|upper }}</mj-text>"),
+        t__txt="{{ first_name|upper }} {{ first_name[:2] }}",
+        t__subject__txt="Hi {{ first_name }}",
+    )
+    renderer = Renderer(package)
+    for person in ("ana", "bo", "ana", "bo", "cy"):
+        rendered = renderer.render_shared("t", {"first_name": person})
+        assert rendered.text == f"{person.upper()} {person[:2]}"
+        assert rendered.subject == f"Hi {person}"

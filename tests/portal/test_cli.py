@@ -7,6 +7,8 @@ import http.cookiejar
 import re
 import signal
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -490,6 +492,48 @@ def test_top_level_help_lists_the_commands(tmp_path: Path) -> None:
     result = run_cli(["--help"], env=clean_env(INSTANCE_DIR=str(tmp_path)), cwd=tmp_path)
     for name in ("run", "serve", "worker", "scheduler", "db", "outbox", "settings"):
         assert re.search(rf"^\s+{name}\s", result.stdout, re.MULTILINE), name
+
+
+def test_top_level_help_lists_every_command_with_its_help() -> None:
+    """Command modules load on first use, yet `--help` names each command with its help."""
+    import importlib
+
+    from click.testing import CliRunner
+
+    from portal.cli.main import COMMANDS, cli
+
+    result = CliRunner().invoke(cli, ["--help"], prog_name="talentconnect", terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for name, (module, attribute) in COMMANDS.items():
+        command = getattr(importlib.import_module(module), attribute)
+        assert command.name == name
+        line = rf"^\s+{re.escape(name)}\s+{re.escape(command.get_short_help_str(limit=150))}$"
+        assert re.search(line, result.output, re.MULTILINE), name
+
+
+def test_worker_loads_only_what_it_needs(tmp_path: Path) -> None:
+    """`talentconnect worker` imports neither the web app, nor the resume parser, nor the
+    other commands: each would add to every worker process's memory."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(' '.join(sorted(sys.modules))))\n"
+        "from portal.cli.main import main\n"
+        "main(['worker', '--help'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=clean_env(INSTANCE_DIR=str(tmp_path)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "portal.cli.workers" in loaded
+    for module in ("portal.app", "portal.resumes", "portal.cli.alerts", "pypdf"):
+        assert module not in loaded, module
 
 
 def test_settings_lists_every_variable(tmp_path: Path) -> None:

@@ -44,7 +44,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.profiling import summarize  # noqa: E402
 from bench.web import clean_env, database, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "fanout.json"
@@ -369,42 +369,6 @@ def run_workers(
     }
 
 
-# --------------------------------------------------------------------------- profiles
-
-
-def _frame(frame: str) -> str:
-    """`function (path.py:line)` without the line: samples add up per function."""
-    name, _, where = frame.rpartition(" (")
-    return f"{name} ({where.rsplit(':', 1)[0]})" if name else frame
-
-
-def profile_summary(files: list[Path], top: int = 20) -> str:
-    """The functions most often on the stack (inclusive) and on top of it (self), in %."""
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    total = 0
-    for path in files:
-        for line in path.read_text(errors="replace").splitlines():
-            stack, _, count = line.rpartition(" ")
-            if not stack or not count.isdigit():
-                continue
-            frames = [_frame(f) for f in stack.split(";")]
-            total += int(count)
-            own[frames[-1]] += int(count)
-            for frame in set(frames):
-                inclusive[frame] += int(count)
-    if not total:
-        return "no samples\n"
-    out = [f"{total} samples (busy threads only)", "", "inclusive:"]
-    out += [f"{100 * n / total:5.1f}%  {f}" for f, n in inclusive.most_common(top)]
-    out += ["", "self:"]
-    out += [f"{100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]
-    return "\n".join(out) + "\n"
-
-
-# --------------------------------------------------------------------------- the run
-
-
 def bench_backend(backend: str, args: argparse.Namespace, console: Any) -> dict[str, Any]:
     """Seed `backend`, drain without and with DKIM, then measure the ceiling."""
     figures: dict[str, Any] = {}
@@ -551,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         for backend in backends:
             for key in ("plain", "dkim"):
                 files = sorted(args.profile.glob(f"{backend}-{key}-*.txt"))
-                summary = profile_summary(files)
+                summary = "\n".join(summarize(files, top=20)) + "\n"
                 (args.profile / f"{backend}-{key}.summary").write_text(summary)
         console.print(
             f"profiles in {args.profile} (raw per worker; *.summary: top frames); "

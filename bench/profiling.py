@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -77,10 +77,13 @@ def _function(frame: str) -> str:
 PROJECT_PACKAGES = ("portal/", "preferences/", "mailer/", "jobs/", "templates_email/")
 
 
-def summarize(raw: Path, *, top: int = 15) -> list[str]:
+def summarize(raws: Path | Sequence[Path], *, top: int = 15) -> list[str]:
     """The project functions with the largest inclusive share of samples (anywhere on the
-    stack), and the functions of any package with the largest exclusive share (on top)."""
-    stacks = read_stacks(raw)
+    stack), and the functions of any package with the largest exclusive share (on top),
+    over one recording or several added up (the workers of one pass)."""
+    stacks: Counter[tuple[str, ...]] = Counter()
+    for raw in [raws] if isinstance(raws, Path) else raws:
+        stacks.update(read_stacks(raw))
     total = sum(stacks.values())
     if not total:
         return ["no samples"]

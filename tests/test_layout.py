@@ -135,8 +135,17 @@ def test_function_local_first_party_imports_say_why() -> None:
         for function in ast.walk(ast.parse(source)):
             if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
+            # One comment may explain a block of imports: look above the block's first.
+            ends = {
+                node.end_lineno: node.lineno
+                for node in ast.walk(function)
+                if isinstance(node, (ast.Import, ast.ImportFrom))
+            }
             for node, target in _imports(function):
-                above = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
+                first = node.lineno
+                while first - 1 in ends:
+                    first = ends[first - 1]
+                above = lines[first - 2].strip() if first > 1 else ""
                 if not above.startswith("# Imported here"):
                     unexplained.append(f"{name}:{node.lineno} imports {target}")
     assert sorted(set(unexplained)) == []

@@ -201,6 +201,7 @@ def _print_demo_login(email: str, password: str, base_url: str) -> None:
 
 
 def _seed_demo(factory: Any) -> DemoResult:
+    # Imported here: the demo data is loaded by `run --demo` alone.
     from portal.demo import seed_demo
     from preferences.db import session_scope
 
@@ -234,6 +235,7 @@ def _seed_demo(factory: Any) -> DemoResult:
 def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> None:
     """Run everything for one machine: web server, scheduler, sender worker, webhook
     worker and, without TALENTCONNECT_SMTP_URL, the development mail sink."""
+    # Imported here: every other command starts without the scheduler, workers and sink.
     from jobs.scheduler import AlertScheduler
     from mailer.config import SmtpTarget
     from mailer.sink import MaildirStore, MailSink

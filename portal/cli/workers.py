@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 def campaign_dispatcher(settings: Settings) -> Callable[[Any], object]:
     """The scheduler's campaign dispatch, with the sender settings its size check needs."""
+    # Imported here: only a scheduler dispatches campaigns; `worker` never loads it.
     from mailer.campaign_admin import dispatch_due_campaigns
 
     mail = settings.mail_settings()
@@ -94,6 +95,7 @@ def scheduler(ctx: click.Context) -> None:
     runs alerts, the others stand by and take over within a minute if it stops.
     On SQLite run exactly one (or use `talentconnect run`).
     """
+    # Imported here: `talentconnect worker` and the other commands never load the scheduler.
     from jobs.scheduler import AlertScheduler
 
     settings = settings_for(ctx)

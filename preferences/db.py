@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
@@ -416,9 +417,42 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         _track_writes(engine)
         return engine
-    engine = create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(parsed, echo=echo, pool_size=5, max_overflow=10)
+    _ping_when_idle(engine)
     _track_writes(engine)
     return engine
+
+
+# A pooled PostgreSQL connection back in the pool for longer than this is pinged before
+# it is handed out again. One in steady use is not: a ping on every checkout (SQLAlchemy's
+# pool_pre_ping) was one more round trip per transaction, two for a one-click.
+IDLE_PING_SECONDS = 5.0
+_RETURNED_AT = "talentconnect_returned_at"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping connections that sat idle in the pool; replace one that no longer answers.
+
+    A connection dies while idle (a database restart or failover, a firewall's idle
+    timeout), so that is when it is checked. Raising DisconnectionError at checkout makes
+    the pool discard it and connect anew. A connection that fails in use is handled by
+    SQLAlchemy: the error invalidates the whole pool, so the next checkouts connect anew.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            _log.warning("pooled database connection lost; reconnecting")
+            raise DisconnectionError("idle connection did not answer a ping") from exc
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -36,6 +36,10 @@ bp = Blueprint("unsubscribe", __name__)
 
 ONE_CLICK_FIELD = "List-Unsubscribe"
 ONE_CLICK_VALUE = "One-Click"
+# The confirm page's button sends this too: a person is looking, so the answer is the
+# full page. A mail client's POST (RFC 8058) carries only the one-click field, and its
+# answer, which no one reads, is the outcome without the site's layout.
+FROM_PAGE_FIELD = "from_page"
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
@@ -101,11 +105,10 @@ def one_click(token: str) -> Response:
     except InvalidLink:
         return _bad_link()
     candidate = link.candidate
-    manage_url = preference_url(s, candidate)
     try:
         target = link.resolve(session)
     except ListUnavailable:
-        return _page("unsubscribe/unavailable.html", 400, manage_url=manage_url)
+        return _page("unsubscribe/unavailable.html", 400, manage_url=preference_url(s, candidate))
     except UnknownList:
         return _bad_link()
     leaves = _what_it_leaves(session, candidate.id, target) if target.search_ids else []
@@ -116,7 +119,7 @@ def one_click(token: str) -> Response:
             target_name=translate(target.name),
             leaves=leaves,
             token=token,
-            manage_url=manage_url,
+            manage_url=preference_url(s, candidate),
         )
     if request.form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE:
         return _page(
@@ -126,17 +129,15 @@ def one_click(token: str) -> Response:
             target_name=translate(target.name),
             leaves=leaves,
             token=token,
-            manage_url=manage_url,
+            manage_url=preference_url(s, candidate),
             missing_field=True,
         )
     start_write(session)
     changed = one_click_unsubscribe(session, candidate, target, ip_address=request.remote_addr)
     session.commit()  # before rendering, so no lock is held while the page is built
+    outcome = {"target_name": translate(target.name), "leaves": leaves, "changed": changed}
+    if FROM_PAGE_FIELD not in request.form:
+        return _page("unsubscribe/answer.html", **outcome)
     return _page(
-        "unsubscribe/done.html",
-        target=target,
-        target_name=translate(target.name),
-        leaves=leaves,
-        changed=changed,
-        manage_url=manage_url,
+        "unsubscribe/done.html", target=target, manage_url=preference_url(s, candidate), **outcome
     )

@@ -260,6 +260,45 @@ def test_the_confirm_button_on_the_get_page_unsubscribes(
     assert state(sessions, ana).subscriptions[ana.design_id] == "unsubscribed"
 
 
+def test_a_mail_clients_post_gets_the_outcome_without_the_sites_layout(
+    app: Flask, client: FlaskClient, settings: Settings, sessions: sessionmaker[Session], ana: Ana
+) -> None:
+    """Nobody reads the answer to an RFC 8058 POST: it says what changed, and no more.
+
+    The confirm page's button (a person) gets the full page, with the way back to the
+    preference center."""
+    machine_path = link_path(settings, sessions, ana, f"interest:{ana.engineering_id}")
+    machine = one_click_post(app.test_client(use_cookies=False), machine_path, "urlencoded")
+    assert machine.status_code == 200
+    assert (
+        page_text(machine).split()
+        == (
+            "Unsubscribed You're unsubscribed We won't send you job alerts for Engineering any "
+            "more. This takes effect at once."
+        ).split()
+    )
+    assert machine.headers["Cache-Control"] == "no-store"
+    assert "Content-Security-Policy" in machine.headers
+    assert '<html lang="en"' in machine.text
+
+    person_path = link_path(settings, sessions, ana, f"interest:{ana.design_id}")
+    form = re.search(r"<form method=\"post\"[^>]*>(.*?)</form>", client.get(person_path).text, re.S)
+    assert form is not None
+    fields = dict(
+        re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(1))
+    )
+    assert fields == {"List-Unsubscribe": "One-Click", "from_page": "1"}
+    person = client.post(person_path, data=fields)
+    assert person.status_code == 200
+    assert "We won't send you job alerts for Design any more" in page_text(person)
+    assert "Manage your email preferences" in page_text(person)
+    assert len(person.text) > 3 * len(machine.text)
+    assert state(sessions, ana).subscriptions == {
+        ana.engineering_id: "unsubscribed",
+        ana.design_id: "unsubscribed",
+    }
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -282,8 +282,12 @@ def render_center(
     form_csrf: str | None = None,
     confirm_off: bool = False,
     search_errors: dict[int, str] | None = None,
+    page_is_stored: bool = False,
 ) -> Any:
     """The preference page; without `page`, the stored one (one read).
+
+    `page_is_stored` says a given `page` was read back after a Save or an Undo, so its
+    mass-email choice is what is stored (no need to read it again).
 
     `form_csrf` is the signed page's link-bound form token; without it the form
     carries the session's CSRF token (the dashboard). `confirm_off` shows the
@@ -298,7 +302,11 @@ def render_center(
         page = center_page(session, candidate, page_translation_tags())
         opted_in = page.state.mass_email
     else:  # `page` may be the form as posted; the warning is for who gets the emails now
-        opted_in = mass_email_status(session, candidate) is MassEmail.OPTED_IN
+        opted_in = (
+            page.state.mass_email
+            if page_is_stored
+            else mass_email_status(session, candidate) is MassEmail.OPTED_IN
+        )
         names = page_interest_texts()
     return render_template(
         "preferences/center.html",
@@ -423,6 +431,7 @@ def _show_outcome(
         undo_token=undo_token_for(candidate, outcome.undo) if outcome.undo is not None else None,
         undo_action=undo_action,
         form_csrf=form_csrf,
+        page_is_stored=True,
     )
 
 

@@ -386,6 +386,26 @@ def test_the_mass_email_box_is_a_positive_choice_ticked_only_when_opted_in(
     assert 'id="mass-email-warning"' not in other  # nothing to turn off, nothing to warn about
 
 
+def test_after_a_save_or_undo_the_warning_follows_what_is_stored(
+    client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
+) -> None:
+    """The page after a Save (read back, not asked again) warns only while opted in."""
+    off = save(client, member["token"], CONFIRMED_OFF)
+    assert mass_email_of(sessions, member["id"]) is MassEmail.OPTED_OUT
+    assert 'id="mass-email-warning"' not in off.text
+    undo_token = re.search(r'name="undo" value="([^"]+)"', off.text)
+    assert undo_token is not None
+    back = client.post(
+        f"/preferences/{member['token']}/undo",
+        data={"csrf_token": csrf_token(off.text), "undo": undo_token.group(1)},
+    )
+    assert mass_email_of(sessions, member["id"]) is MassEmail.OPTED_IN
+    assert 'id="mass-email-warning"' in back.text
+    on = save(client, member["token"], {"mass_email": "yes"})
+    assert on.status_code == 200
+    assert 'id="mass-email-warning"' in on.text
+
+
 def test_ticking_the_box_records_a_grant_with_the_wording(
     client: FlaskClient, sessions: sessionmaker[Session], member: dict[str, Any]
 ) -> None:

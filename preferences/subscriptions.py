@@ -168,6 +168,9 @@ class _ConsentBatch:
     rows: list[dict[str, Any]] = field(default_factory=list)
     # Runs of webhook events with the same source, in the order they were made.
     events: list[tuple[str, list[tuple[EventType, str | None, Any]]]] = field(default_factory=list)
+    # Loaded subscriptions' field updates (`_update_subscription`), by field: one
+    # executemany each (pipelined by psycopg on PostgreSQL).
+    updates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def add(
         self, row: dict[str, Any], events: list[tuple[EventType, str | None, Any]], source: str
@@ -181,6 +184,8 @@ class _ConsentBatch:
             self.events.append((source, list(events)))
 
     def write(self, session: Session) -> None:
+        for name, params in self.updates.items():
+            session.connection().execute(_UPDATE_BY_ID[name], params)
         if self.rows:
             session.connection().execute(insert(_CONSENT_EVENTS), self.rows)
         for source, events in self.events:
@@ -192,10 +197,13 @@ def consent_batch(session: Session) -> Iterator[None]:
     """Write the block's consent events (and the webhook events they make) at its end.
 
     One multi-row INSERT each instead of two statements per change: for a Save that
-    changes several subscriptions at once. Inside the block `append_consent` returns
-    None (the ids are not known yet); the events are written, in order, in the same
-    transaction when the block ends without an error, and not at all when it raises
-    (the transaction is then rolled back). A nested block joins the outer one.
+    changes several subscriptions at once. The block's updates of loaded subscriptions'
+    frequency or pause (`_update_subscription`) are sent at its end too, before the events:
+    nothing in the block may read those rows back with a query meanwhile. Inside the
+    block `append_consent` returns None (the ids are not known yet); the events are
+    written, in order, in the same transaction when the block ends without an error,
+    and not at all when it raises (the transaction is then rolled back). A nested block
+    joins the outer one.
     """
     if _CONSENT_BATCH in session.info:
         yield
@@ -568,11 +576,16 @@ def _update_subscription(session: Session, sub: Subscription, name: str, value: 
 
     Cheaper than the ORM's flush of a changed object (a Save makes several such
     changes); the loaded object is given the same values, as if loaded after the write.
+    Inside a `consent_batch` block the UPDATE is sent when the block ends, with the
+    block's other updates of the same field in one executemany.
     """
     at = now()
-    session.connection().execute(
-        _UPDATE_BY_ID[name], {"sub_id": sub.id, name: value, "updated_at": at}
-    )
+    params = {"sub_id": sub.id, name: value, "updated_at": at}
+    batch: _ConsentBatch | None = session.info.get(_CONSENT_BATCH)
+    if batch is not None:
+        batch.updates.setdefault(name, []).append(params)
+    else:
+        session.connection().execute(_UPDATE_BY_ID[name], params)
     set_committed_value(sub, name, value)
     set_committed_value(sub, "updated_at", at)
 

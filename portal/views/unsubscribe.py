@@ -135,7 +135,11 @@ def one_click(token: str) -> Response:
     start_write(session)
     changed = one_click_unsubscribe(session, candidate, target, ip_address=request.remote_addr)
     session.commit()  # before rendering, so no lock is held while the page is built
-    outcome = {"target_name": translate(target.name), "leaves": leaves, "changed": changed}
+    outcome: dict[str, Any] = {
+        "target_name": translate(target.name),
+        "leaves": leaves,
+        "changed": changed,
+    }
     if FROM_PAGE_FIELD not in request.form:
         return _page("unsubscribe/answer.html", **outcome)
     return _page(

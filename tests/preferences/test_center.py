@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from preferences.center import (
@@ -407,6 +407,39 @@ def test_a_new_frequency_records_a_change_with_the_previous_one(
         interest_event(
             design, ConsentAction.CHANGE, {"frequency": "daily", "previous_frequency": "weekly"}
         )
+    ]
+
+
+def test_a_save_of_several_frequencies_and_pauses_sends_one_update_per_field(
+    db_session: Session, candidate: Candidate
+) -> None:
+    """Each field's updates go out together (one executemany), and every one is stored."""
+    interests = add_interests(db_session, "Design", "Sales", "Data")
+    for interest in interests:
+        subscribed(db_session, candidate, interest, Frequency.WEEKLY)
+    desired = current_state(db_session, candidate, interests)
+    for interest in interests:
+        desired = wanting(desired, interest, frequency=Frequency.DAILY)
+    desired = wanting(desired, interests[1], paused_until=NOV_20)
+    bind = db_session.get_bind()
+    updates: list[tuple[str, bool]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, _p: Any, _c: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("UPDATE SUBSCRIPTIONS"):
+            updates.append((statement.split("SET")[1].split("=")[0].strip(), many))
+
+    event.listen(bind, "before_cursor_execute", record)
+    try:
+        changes, events = save(db_session, candidate, interests, desired)
+    finally:
+        event.remove(bind, "before_cursor_execute", record)
+
+    assert updates == [("frequency", True), ("paused_until", False)]
+    assert len(changes) == len(events) == 4
+    assert [stored(db_session, candidate, i) for i in interests] == [
+        (SubscriptionStatus.SUBSCRIBED, Frequency.DAILY, None),
+        (SubscriptionStatus.SUBSCRIBED, Frequency.DAILY, NOV_20),
+        (SubscriptionStatus.SUBSCRIBED, Frequency.DAILY, None),
     ]
 
 

@@ -283,11 +283,13 @@ def render_center(
     confirm_off: bool = False,
     search_errors: dict[int, str] | None = None,
     page_is_stored: bool = False,
+    searches: list[SearchView] | None = None,
 ) -> Any:
     """The preference page; without `page`, the stored one (one read).
 
     `page_is_stored` says a given `page` was read back after a Save or an Undo, so its
-    mass-email choice is what is stored (no need to read it again).
+    mass-email choice is what is stored (no need to read it again). `searches`, when
+    given, are the saved searches read in the Save's transaction (no second one).
 
     `form_csrf` is the signed page's link-bound form token; without it the form
     carries the session's CSRF token (the dashboard). `confirm_off` shows the
@@ -296,7 +298,8 @@ def render_center(
     `search_errors` is a message for the search whose form was refused.
     """
     errors = {name: translate(message) for name, message in (errors or {}).items()}
-    searches = saved_search_views(session, candidate.id)
+    if searches is None:
+        searches = saved_search_views(session, candidate.id)
     names: InterestTexts | None = None  # read with the interests, in the page's language
     if page is None:
         page = center_page(session, candidate, page_translation_tags())
@@ -391,6 +394,7 @@ def show_or_save(
         mass_email_wording=mass_email_wording(),
         wordings=shown_wordings(),
     )
+    searches = saved_search_views(session, candidate.id)  # in the same transaction
     session.commit()  # before the page is rendered: no lock is held meanwhile
     if outcome.errors or outcome.confirm_off:
         return render_center(
@@ -402,9 +406,15 @@ def show_or_save(
             errors=outcome.errors,
             form_csrf=form_csrf,
             confirm_off=outcome.confirm_off,
+            searches=searches,
         )
     return _show_outcome(
-        candidate, outcome, action=action, undo_action=undo_action, form_csrf=form_csrf
+        candidate,
+        outcome,
+        action=action,
+        undo_action=undo_action,
+        form_csrf=form_csrf,
+        searches=searches,
     )
 
 
@@ -416,6 +426,7 @@ def _show_outcome(
     undo_action: str,
     undone: bool = False,
     form_csrf: str | None = None,
+    searches: list[SearchView] | None = None,
 ) -> Any:
     """The page after a Save or an Undo, listing what changed, with an Undo of it."""
     shown = outcome.changes or (
@@ -432,6 +443,7 @@ def _show_outcome(
         undo_action=undo_action,
         form_csrf=form_csrf,
         page_is_stored=True,
+        searches=searches,
     )
 
 
@@ -487,6 +499,7 @@ def apply_undo(
         mass_email_wording=mass_email_wording(),
         wordings=shown_wordings(),
     )
+    searches = saved_search_views(session, candidate.id)  # in the same transaction
     session.commit()  # before the page is rendered: no lock is held meanwhile
     return _show_outcome(
         candidate,
@@ -495,6 +508,7 @@ def apply_undo(
         undo_action=undo_action,
         undone=True,
         form_csrf=form_csrf,
+        searches=searches,
     )
 
 

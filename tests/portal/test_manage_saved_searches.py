@@ -167,6 +167,24 @@ def test_the_page_lists_each_saved_search_in_words_with_its_status_and_jobs_link
     assert 'for="search-frequency-' in shown.text and 'for="search-pause-' in shown.text
 
 
+def test_the_page_after_a_save_and_an_undo_still_lists_the_saved_searches(
+    page: Page, seeded: Seeded
+) -> None:
+    """A Save (and its Undo) reads the searches in its own transaction; the page lists them."""
+    token = csrf_token(page.open().text)
+    saved = page.client.post(page.base, data={"csrf_token": token, "mass_email": "yes"})
+    assert saved.status_code == 200, saved.text
+    assert "“python” in Berlin · Remote · Design Active" in text(saved)
+    assert "“rust” Awaiting your confirmation" in text(saved)
+    undo = re.search(r'name="undo" value="([^"]+)"', saved.text)
+    assert undo is not None
+    back = page.client.post(
+        f"{page.base}/undo", data={"csrf_token": csrf_token(saved.text), "undo": undo.group(1)}
+    )
+    assert back.status_code == 200, back.text
+    assert "“python” in Berlin · Remote · Design Active" in text(back)
+
+
 def test_changing_frequency_writes_one_event_and_a_repeat_writes_none(
     page: Page, sessions: sessionmaker[Session], seeded: Seeded
 ) -> None:

@@ -441,6 +441,8 @@ class OutboxWorker:
             html=rendered.html,
             message_id_domain=self._settings.sending_domain,
             extra_headers=job.headers,
+            text_prefix=rendered.text_prefix,
+            html_prefix=rendered.html_prefix,
         )
         dkim = self._settings.dkim
         # The relay gets exactly the bytes the signature covers.

@@ -7,6 +7,7 @@ public key record, so no DNS is involved.
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,6 +24,7 @@ from mailer.dkim import (
     DkimError,
     DkimSigner,
     PrivateKey,
+    _relaxed_body,
     check_dns_name,
     load_private_key,
     private_key_from_pem,
@@ -226,6 +228,24 @@ def test_bodies_that_need_canonicalizing_still_verify(
         b"Subject:   spaced   out  \r\n\r\n" + body
     )
     assert verifies(signer.sign(data), signer)
+
+
+def test_the_quick_body_check_gives_dkimpys_canonical_body() -> None:
+    """The body taken as canonical without dkimpy is exactly what dkimpy makes of it, for
+    bodies with spaces before spaces, CR, lone CR and text, with few and many spaces."""
+    rng = random.Random(19)
+    pieces = [b" ", b"  ", b"\r\n", b"\r", b"\n", b"\t", b"a", b"QUJD", b"x y", b" \r\n"]
+    for size in (1, 3, 8, 40, 120):
+        for _ in range(300):
+            body = b"".join(rng.choice(pieces) for _ in range(size)) + rng.choice(
+                [b"\r\n", b"", b"\r\n\r\n"]
+            )
+            expected = dkim.canonicalization.CanonicalizationPolicy.from_c_value(
+                b"relaxed/relaxed"
+            ).canonicalize_body(body)
+            assert _relaxed_body(body) == expected, body
+    base64_body = b'Content-Type: text/plain; charset="utf-8"\r\n\r\nQUJD\r\n'
+    assert _relaxed_body(base64_body) is base64_body
 
 
 def test_bare_lf_message_still_verifies(signer: DkimSigner, clock: FrozenClock) -> None:

@@ -74,7 +74,11 @@ class HeaderError(MailerError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """The wire form of one message, ready for SMTP DATA (and for DKIM signing)."""
+    """The wire form of one message, ready for SMTP DATA (and for DKIM signing).
+
+    Every line of `data` ends in CRLF: no header value may hold CR or LF, and the
+    parts are base64 lines.
+    """
 
     data: bytes
     message_id: str

@@ -446,7 +446,7 @@ class OutboxWorker:
         )
         dkim = self._settings.dkim
         # The relay gets exactly the bytes the signature covers.
-        data = outgoing.data if dkim is None else dkim.sign(outgoing.data)
+        data = outgoing.data if dkim is None else dkim.sign(outgoing.data, crlf=True)
         return data, outgoing.message_id
 
     async def _send(self, sender: Sender, job: _Job, state: _Batch) -> None:

@@ -201,6 +201,14 @@ def test_signing_prepends_and_changes_nothing_else(signer: DkimSigner, clock: Fr
     assert signed[: -len(data)].endswith(b"\r\n")
 
 
+def test_a_message_vouched_crlf_signs_the_same(signer: DkimSigner, clock: FrozenClock) -> None:
+    """Signing a built message without counting its line ends (`crlf=True`, as the worker
+    does) gives the same signature, and it verifies."""
+    data = bulk_message()
+    assert signer.sign(data, crlf=True) == signer.sign(data)
+    assert verifies(signer.sign(data, crlf=True), signer)
+
+
 def test_utf8_headers_sign_and_verify(signer: DkimSigner, clock: FrozenClock) -> None:
     """A message for an internationalized recipient (raw UTF-8 headers) signs and verifies."""
     signed = signer.sign(bulk_message(to="josé@exämple.test", subject="Grüße, José"))

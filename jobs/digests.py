@@ -27,7 +27,7 @@ from jobs.models import JobPosting, job_interests
 from jobs.search_criteria import describe, saved_criteria
 from mailer.campaigns import TEST_SUBJECT_PREFIX
 from mailer.config import MailSettings
-from mailer.eligibility import saved_search_states, subscription_states
+from mailer.eligibility import checked, saved_search_states, subscription_states
 from mailer.i18n import (
     is_right_to_left,
     language_note,
@@ -166,20 +166,29 @@ def digest_context(
         if m.candidate_id is not None
         for i in _interest_ids(m)
     }
+    # The worker's send-time check of this batch read the states and languages already.
+    check = checked(session, messages)
+    if check is None:
+        states = subscription_states(session, pairs)
+        search_states = saved_search_states(session, search_ids)
+        locales = message_locales(session, messages, settings.locales)
+    else:
+        states = {pair: check.subscriptions[pair] for pair in pairs if pair in check.subscriptions}
+        # A search of a row without a candidate (a recruiter's test) covers nothing anyway.
+        search_states = check.searches
+        stored = {cid: owner.locale for cid, owner in check.candidates.items()}
+        locales = message_locales(session, messages, settings.locales, stored=stored)
     still_subscribed = {
         pair
-        for pair, (status, paused_until) in subscription_states(session, pairs).items()
+        for pair, (status, paused_until) in states.items()
         if status is SubscriptionStatus.SUBSCRIBED and (paused_until is None or paused_until <= at)
     }
     live_searches = {
         search_id
-        for search_id, (_owner, status, paused_until) in saved_search_states(
-            session, search_ids
-        ).items()
+        for search_id, (_owner, status, paused_until) in search_states.items()
         if status is SubscriptionStatus.SUBSCRIBED and (paused_until is None or paused_until <= at)
     }
     base = settings.base_url
-    locales = message_locales(session, messages, settings.locales)
     # Interest names in each reader's language: one query for the whole batch.
     names_in = interest_texts_by_locale(
         session,
@@ -188,6 +197,9 @@ def digest_context(
         interest_ids=interests,
     )
     contexts: dict[int, dict[str, Any] | str] = {}
+    # Readers of one digest (same language, interests still covered, jobs, count, no
+    # saved search) get the same context: worked out once per batch (`_shared_key`).
+    shared: dict[tuple[object, ...], dict[str, Any] | str] = {}
     for message in messages:
         locale = locales[message.id]
         _ = translations(locale).gettext
@@ -209,6 +221,11 @@ def digest_context(
             and searches[s].candidate_id == message.candidate_id
             and s in live_searches
         }
+        key = None if covered_searches else _shared_key(message, locale, covered, test)
+        if key is not None and key in shared:
+            known = shared[key]
+            contexts[message.id] = known if isinstance(known, str) else dict(known)
+            continue
         search_words = {
             s: isolate(
                 describe(criteria, names.name(interests[searches[s].interest_id]), _)
@@ -241,6 +258,8 @@ def digest_context(
             continue
         if not listed:
             contexts[message.id] = "every job in this digest has closed"
+            if key is not None:
+                shared[key] = contexts[message.id]
             continue
         more = message.context.get("more_count")
         if covered:
@@ -268,4 +287,27 @@ def digest_context(
                 "their own Manage preferences and Unsubscribe links."
             )
         contexts[message.id] = context
+        if key is not None:
+            # A copy per reader: the worker adds each reader's own values to it.
+            shared[key] = context
+            contexts[message.id] = dict(context)
     return contexts
+
+
+def _shared_key(
+    message: OutboxMessage, locale: str, covered: Sequence[Any], test: bool
+) -> tuple[object, ...]:
+    """What a digest's context depends on when it covers no saved search.
+
+    The language, the interests still covered (in order), the jobs listed and the
+    count of the rest: with no search covered, a job's searches print nothing.
+    """
+    more = message.context.get("more_count")
+    return (
+        locale,
+        tuple(row.id for row in covered),
+        tuple(_ids(message.context.get("job_ids"))),
+        # The type too: True and 1 are equal keys but print apart.
+        (type(more), more) if isinstance(more, int) else None,
+        test,
+    )

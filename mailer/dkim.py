@@ -141,12 +141,14 @@ class DkimSigner:
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return f"v=DKIM1; k=ed25519; p={base64.b64encode(raw).decode('ascii')}"
 
-    def sign(self, message: bytes) -> bytes:
+    def sign(self, message: bytes, *, crlf: bool = False) -> bytes:
         """Return `message` (CRLF bytes) with a DKIM-Signature field prepended.
 
         The signature covers these very bytes, so they must go to the relay unchanged.
+        `crlf`: the caller vouches that every line ends in CRLF (`mailer.message` builds
+        them so), which spares counting the line ends of the whole message.
         """
-        headers, body = _split(message)
+        headers, body = _split(message, crlf=crlf)
         body_hash = base64.b64encode(hashlib.sha256(_relaxed_body(body)).digest())
         present = {name.lower() for name, _value in headers}
         if b"from" not in present:
@@ -194,14 +196,14 @@ class DkimSigner:
         return self.key.sign(digest)
 
 
-def _split(message: bytes) -> tuple[list[list[bytes]], bytes]:
+def _split(message: bytes, *, crlf: bool = False) -> tuple[list[list[bytes]], bytes]:
     """dkimpy's (headers, CRLF body) of `message`, without splitting a CRLF body into lines.
 
     Each header is [name, value], the value as dkimpy keeps it: everything after the
     colon, continuation lines included, each line ending in CRLF.
     """
     end = message.find(b"\r\n\r\n")
-    if end < 0 or message.count(b"\n") != message.count(b"\r\n"):
+    if end < 0 or (not crlf and message.count(b"\n") != message.count(b"\r\n")):
         # Bare LF line ends: dkimpy rewrites every line, so let it.
         headers, body = dkim.rfc822_parse(message)
         return headers, body
@@ -254,12 +256,33 @@ def _relaxed_body(body: bytes) -> bytes:
         and body.endswith(b"\r\n")
         and not body.endswith(b"\r\n\r\n")
         and b"\t" not in body
-        and b"  " not in body
-        and b" \r\n" not in body
+        and _spaces_canonical(body)
     ):
         return body
     canonical: bytes = _RELAXED.canonicalize_body(body)
     return canonical
+
+
+# Spaces looked at one by one before searching for "  " and " CRLF" instead.
+_FEW_SPACES = 32
+
+
+def _spaces_canonical(body: bytes) -> bool:
+    """Whether no space in `body` is followed by another or by CR (no "  ", no " CRLF").
+
+    A base64 body has spaces only in its parts' few header lines: finding each (one
+    byte, memchr) is quicker than searching the whole body for two- and three-byte
+    strings. A space before a lone CR also answers False: the caller then canonicalizes,
+    which gives the same bytes for a body already canonical.
+    """
+    at = body.find(b" ")
+    for _ in range(_FEW_SPACES):
+        if at < 0:
+            return True
+        if body[at + 1 : at + 2] in (b" ", b"\r"):
+            return False
+        at = body.find(b" ", at + 1)
+    return at < 0 or (b"  " not in body and b" \r\n" not in body)
 
 
 def _fold(pieces: list[tuple[bytes, bytes]], *, start: int) -> tuple[bytes, int]:

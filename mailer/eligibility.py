@@ -4,6 +4,10 @@ Status is read at send time, so an unsubscribe, pause, complaint or erasure
 takes effect even for mail queued before it. The worker checks a whole claimed
 batch with `check_batch` (a fixed handful of queries, whatever the batch size);
 `skip_reason` checks one message the same way.
+
+The session that made a batch's check keeps it (`checked`), so the batch's send-time
+context (a job digest's, `jobs.digests`) reads the candidates' languages and the
+alert states the check read instead of querying them again.
 """
 
 from __future__ import annotations
@@ -42,6 +46,27 @@ class BatchCheck:
     # Only for confirmed addresses: a name typed into a form is never mailed to an
     # address nobody has confirmed (it could be anyone's, and the text anything).
     first_names: dict[int, str] = field(default_factory=dict)
+    # What the check read of job alerts (`subscription_states`, `saved_search_states`).
+    subscriptions: dict[tuple[int, int], tuple[SubscriptionStatus, datetime | None]] = field(
+        default_factory=dict
+    )
+    searches: dict[int, tuple[int, SubscriptionStatus, datetime | None]] = field(
+        default_factory=dict
+    )
+    # The outbox ids checked.
+    ids: frozenset[int] = frozenset()
+
+
+# Where a session keeps the last batch check it made (`Session.info`).
+_CHECK_KEY = "mailer.batch_check"
+
+
+def checked(session: Session, messages: Sequence[OutboxMessage]) -> BatchCheck | None:
+    """The check `session` made of a batch holding every one of `messages`, if it made one."""
+    check = session.info.get(_CHECK_KEY)
+    if isinstance(check, BatchCheck) and all(m.id in check.ids for m in messages):
+        return check
+    return None
 
 
 def _interest_ids(message: OutboxMessage) -> list[int]:
@@ -60,10 +85,11 @@ def _search_ids(message: OutboxMessage) -> list[int]:
 
 def check_batch(session: Session, messages: Sequence[OutboxMessage]) -> BatchCheck:
     """Check every message of a batch against current status, in four queries."""
-    result = BatchCheck()
+    result = BatchCheck(ids=frozenset(m.id for m in messages))
     for message, reason in zip(messages, _check(session, messages, result), strict=True):
         if reason is not None:
             result.skip[message.id] = reason
+    session.info[_CHECK_KEY] = result
     return result
 
 
@@ -112,8 +138,8 @@ def _check(
         if m.kind is MessageKind.JOB_ALERT and m.candidate_id is not None
         for interest_id in _interest_ids(m)
     }
-    subscriptions = subscription_states(session, alert_pairs)
-    searches = saved_search_states(
+    subscriptions = result.subscriptions = subscription_states(session, alert_pairs)
+    searches = result.searches = saved_search_states(
         session,
         {
             search_id

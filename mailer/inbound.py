@@ -19,6 +19,7 @@ import asyncio
 import email
 import email.policy
 import enum
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -59,11 +60,23 @@ _TOKEN_RUN = re.compile(r"[A-Za-z0-9_.\-]{40,2000}")
 _MAILTO_ADDRESS_SAFE = "!$'()*+;:@"
 
 
+# Characters `quote` never encodes: a token of only these is its own encoding.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.\-~]*")
+
+
 def unsubscribe_mailto(mailbox: str, token: str) -> str:
     """The RFC 6068 ``mailto:`` URL of an unsubscribe request carrying `token`."""
+    if _UNRESERVED.fullmatch(token):
+        # A signed token always is (URL-safe base64 and dots): quote the rest once.
+        return _mailto_start(mailbox) + token
+    return _mailto_start(mailbox) + quote(token, safe="")
+
+
+@functools.lru_cache(maxsize=16)
+def _mailto_start(mailbox: str) -> str:
+    # `quote` encodes character by character, so the subject's start quotes on its own.
     address = quote(mailbox, safe=_MAILTO_ADDRESS_SAFE)
-    subject = quote(f"{UNSUBSCRIBE_SUBJECT} {token}", safe="")
-    return f"mailto:{address}?subject={subject}"
+    return f"mailto:{address}?subject={quote(f'{UNSUBSCRIBE_SUBJECT} ', safe='')}"
 
 
 def same_address(a: str, b: str) -> bool:

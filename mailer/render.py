@@ -114,7 +114,9 @@ not once per reader. So a template may print a personal value, as is or through
 `ltr`, and test whether it is empty, but not transform it (`upper`, `length`,
 `safe`, …): each shared render is made twice with different markers and used only
 if the two agree, else that context renders in full every time. At most
-`SHARED_RENDERS` renders are kept (least recently used go first).
+`SHARED_RENDERS` renders are kept (least recently used go first). Such an email names
+the text before its first personal value (`text_prefix`, `html_prefix`), which
+`mailer.message` then base64-encodes once for all its readers.
 """
 
 from __future__ import annotations
@@ -167,6 +169,11 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    # A start of `text` and of `html` that other emails share (a shared render's text
+    # before its first personal value): `mailer.message` encodes it once. Hints, not
+    # content: an email equals the same text and HTML without them.
+    text_prefix: str = field(default="", compare=False, repr=False)
+    html_prefix: str = field(default="", compare=False, repr=False)
 
 
 def _one_line(subject: str) -> str:
@@ -428,6 +435,8 @@ class Renderer:
             subject=_one_line(_Shared.fill(shared.subject, values)),
             text=_Shared.fill(shared.text, values),
             html=_Shared.fill(shared.html, escaped),
+            text_prefix=shared.text[0],
+            html_prefix=shared.html[0],
         )
 
     def _make_shared(

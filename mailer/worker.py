@@ -441,10 +441,12 @@ class OutboxWorker:
             html=rendered.html,
             message_id_domain=self._settings.sending_domain,
             extra_headers=job.headers,
+            text_prefix=rendered.text_prefix,
+            html_prefix=rendered.html_prefix,
         )
         dkim = self._settings.dkim
         # The relay gets exactly the bytes the signature covers.
-        data = outgoing.data if dkim is None else dkim.sign(outgoing.data)
+        data = outgoing.data if dkim is None else dkim.sign(outgoing.data, crlf=True)
         return data, outgoing.message_id
 
     async def _send(self, sender: Sender, job: _Job, state: _Batch) -> None:

@@ -9,14 +9,17 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobs import digests
 from jobs.digests import digest_context
 from jobs.models import JobPosting
 from mailer.config import MailSettings, SmtpTarget
-from mailer.models import MessageKind
+from mailer.eligibility import check_batch
+from mailer.models import MessageKind, OutboxMessage
 from mailer.outbox import enqueue
+from mailer.render import Renderer
 from mailer.sender import SmtpSender
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import OutboxWorker
@@ -179,3 +182,87 @@ def test_english_and_german_readers_get_default_names_and_their_own_notes(
     assert "- Ingeniera de datos (auf Spanisch)\n" in german
     assert "passend zu: Engineering, Data" in german
     assert "Ingeniería" not in german
+
+
+def test_readers_of_one_digest_share_its_context_and_get_the_same_as_alone(
+    engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch works a shared digest's context out once per language and coverage
+    (`_shared_key`), and each reader gets what a batch of their row alone gets, rendered
+    to the same text, in a dict of their own; a reader who left an interest gets less."""
+    sessions: sessionmaker[Session] = make_session_factory(engine)
+    with session_scope(sessions) as session:
+        engineering = Interest(name="Engineering", slug="engineering", position=1)
+        data = Interest(name="Data", slug="data", position=2)
+        session.add_all([engineering, data])
+        session.flush()
+        session.add(InterestTranslation(interest_id=data.id, locale="es", name="Datos"))
+        jobs = [
+            _job("Backend engineer", "en", [engineering, data], 1),
+            _job("Ingeniera de datos", "es", [data], 2),
+        ]
+        session.add_all(jobs)
+        session.flush()
+        readers = [("es", True), ("es", True), ("en", True), ("en", False), ("de", True)]
+        for n, (locale, both) in enumerate(readers):
+            candidate = Candidate(email=f"r{n}@example.com", first_name="Sam", locale=locale)
+            session.add(candidate)
+            session.flush()
+            for interest in (engineering, data) if both else (engineering,):
+                subscribe(session, candidate, interest, source=ConsentSource.IMPORT, confirmed=True)
+            enqueue(
+                session,
+                kind=MessageKind.JOB_ALERT,
+                template="job_alert",
+                to_address=f"r{n}@example.com",
+                dedupe_key=f"shared:{n}",
+                candidate_id=candidate.id,
+                context={
+                    "interest_id": engineering.id,
+                    "interest_ids": [engineering.id, data.id],
+                    "job_ids": [job.id for job in jobs],
+                    "more_count": 3,
+                },
+            )
+    with session_scope(sessions) as session:
+        messages = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        reasons: list[str] = []
+        reason = digests._reason
+
+        def counted(*args: Any) -> str:
+            reasons.append(args[3])
+            return reason(*args)
+
+        monkeypatch.setattr(digests, "_reason", counted)
+        together = digest_context(session, messages, MAIL)
+        assert sorted(reasons) == ["de", "en", "en", "es"]
+        monkeypatch.undo()
+        alone = {m.id: digest_context(session, [m], MAIL)[m.id] for m in messages}
+    with session_scope(sessions) as session:
+        # After the worker's check of the batch, the same contexts without reading the
+        # candidates or subscriptions again.
+        messages = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        check_batch(session, messages)
+        reads: list[str] = []
+        listener = lambda _c, _k, statement, *_a: reads.append(statement)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert digest_context(session, messages, MAIL) == together
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert reads and not [r for r in reads if "FROM candidates" in r]
+        assert not [r for r in reads if "FROM subscriptions" in r]
+    renderer = Renderer()
+    for message, (locale, _both) in zip(messages, readers, strict=True):
+        shared, own = together[message.id], alone[message.id]
+        assert isinstance(shared, dict) and isinstance(own, dict)
+        assert shared == own
+        context = {**MAIL.base_context("Sam"), **message.context, **shared}
+        context |= {"unsubscribe_url": "https://u.example/x", "preferences_url": "https://p/x"}
+        assert renderer.render("job_alert", context, locale) == renderer.render(
+            "job_alert", {**context, **own}, locale
+        )
+    first, second, third, fourth = (together[m.id] for m in messages[:4])
+    assert first is not second and first == second
+    assert first != third and third != fourth
+    assert isinstance(fourth, dict) and "Data" not in str(fourth["reason"])

@@ -7,6 +7,7 @@ public key record, so no DNS is involved.
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,6 +24,7 @@ from mailer.dkim import (
     DkimError,
     DkimSigner,
     PrivateKey,
+    _relaxed_body,
     check_dns_name,
     load_private_key,
     private_key_from_pem,
@@ -199,6 +201,14 @@ def test_signing_prepends_and_changes_nothing_else(signer: DkimSigner, clock: Fr
     assert signed[: -len(data)].endswith(b"\r\n")
 
 
+def test_a_message_vouched_crlf_signs_the_same(signer: DkimSigner, clock: FrozenClock) -> None:
+    """Signing a built message without counting its line ends (`crlf=True`, as the worker
+    does) gives the same signature, and it verifies."""
+    data = bulk_message()
+    assert signer.sign(data, crlf=True) == signer.sign(data)
+    assert verifies(signer.sign(data, crlf=True), signer)
+
+
 def test_utf8_headers_sign_and_verify(signer: DkimSigner, clock: FrozenClock) -> None:
     """A message for an internationalized recipient (raw UTF-8 headers) signs and verifies."""
     signed = signer.sign(bulk_message(to="josé@exämple.test", subject="Grüße, José"))
@@ -226,6 +236,24 @@ def test_bodies_that_need_canonicalizing_still_verify(
         b"Subject:   spaced   out  \r\n\r\n" + body
     )
     assert verifies(signer.sign(data), signer)
+
+
+def test_the_quick_body_check_gives_dkimpys_canonical_body() -> None:
+    """The body taken as canonical without dkimpy is exactly what dkimpy makes of it, for
+    bodies with spaces before spaces, CR, lone CR and text, with few and many spaces."""
+    rng = random.Random(19)
+    pieces = [b" ", b"  ", b"\r\n", b"\r", b"\n", b"\t", b"a", b"QUJD", b"x y", b" \r\n"]
+    for size in (1, 3, 8, 40, 120):
+        for _ in range(300):
+            body = b"".join(rng.choice(pieces) for _ in range(size)) + rng.choice(
+                [b"\r\n", b"", b"\r\n\r\n"]
+            )
+            expected = dkim.canonicalization.CanonicalizationPolicy.from_c_value(
+                b"relaxed/relaxed"
+            ).canonicalize_body(body)
+            assert _relaxed_body(body) == expected, body
+    base64_body = b'Content-Type: text/plain; charset="utf-8"\r\n\r\nQUJD\r\n'
+    assert _relaxed_body(base64_body) is base64_body
 
 
 def test_bare_lf_message_still_verifies(signer: DkimSigner, clock: FrozenClock) -> None:

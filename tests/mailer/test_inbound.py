@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -419,6 +419,19 @@ def test_the_mailto_url_is_rfc_6068_and_round_trips(mailbox: str) -> None:
     assert unquote(parts.path) == mailbox
     assert parse_qs(parts.query) == {"subject": [f"unsubscribe {token}"]}
     assert token_candidates(parse_qs(parts.query)["subject"][0]) == [token]
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["eyJjIjoiYWJjIiwidiI6MX0.abcDEF.Z-_~9", "", "a+b/c=", "has space", "é.ü", "50%?&#"],
+)
+def test_the_mailto_url_is_the_whole_subject_quoted(token: str) -> None:
+    """Quoting the subject's start once and adding a URL-safe token writes what quoting
+    the whole subject writes; any other token is quoted as before."""
+    for mailbox in ("unsubscribe@acme.example.com", "o'brien,x@x.test"):
+        whole = quote(f"unsubscribe {token}", safe="")
+        address = quote(mailbox, safe="!$'()*+;:@")
+        assert unsubscribe_mailto(mailbox, token) == f"mailto:{address}?subject={whole}"
 
 
 def test_inbound_serve_command_unsubscribes_and_stops_on_sigterm(

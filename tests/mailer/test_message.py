@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mailer import message as builder
 from mailer.message import (
     HeaderError,
     OutgoingMessage,
@@ -345,3 +346,29 @@ def test_addr_spec_refuses_non_addresses(address: str) -> None:
 def test_needs_smtputf8(addresses: tuple[str, ...], expected: bool) -> None:
     """SMTPUTF8 is needed exactly when some address has a non-ASCII character."""
     assert needs_smtputf8(*addresses) is expected
+
+
+@pytest.mark.parametrize("cut", [0, 1, 56, 57, 58, 228, 229, 300, 341, 342, 400])
+def test_a_shared_prefix_encodes_to_the_same_bytes_as_the_whole(
+    clock: FrozenClock, monkeypatch: pytest.MonkeyPatch, cut: int
+) -> None:
+    """A text and HTML built with a shared prefix named (at any cut, across multi-byte
+    characters and line ends) are the very bytes built without it; a prefix the text does
+    not start with, or a text with CR, is ignored."""
+    monkeypatch.setattr("mailer.message.secrets.token_hex", lambda n: "ab" * n)
+    body = "".join(f"Línea {n}: ünïcödé ✓ {'x' * (n % 7)}\n" for n in range(40))
+    html = "<p>" + body.replace("\n", "</p>\n<p>") + "</p>"
+    plain = build(text=body, html=html)
+    hinted = build(text=body, html=html, text_prefix=body[:cut], html_prefix=html[:cut])
+    assert hinted.data == plain.data
+    hits = builder._encoded_prefix.cache_info().hits
+    again = build(text=body, html=html, text_prefix=body[:cut], html_prefix=html[:cut])
+    assert again.data == plain.data
+    # From 4 lines of base64 on, the prefix's encoding is the one kept.
+    assert builder._encoded_prefix.cache_info().hits == hits + (2 if cut >= 228 else 0)
+    other = "Z" + body
+    assert build(text=other, html=html, text_prefix=body[:cut]).data == (
+        build(text=other, html=html).data
+    )
+    crlf = body.replace("\n", "\r\n")
+    assert build(text=crlf, html=html, text_prefix=crlf[:cut]).data == plain.data

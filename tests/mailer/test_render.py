@@ -631,7 +631,13 @@ def test_shared_render_writes_what_a_full_render_writes(name: str, locale: str) 
                 "preferences_url": reader["unsubscribe_url"].replace("unsubscribe", "pref"),
             }
             expected = renderer.render(name, dict(context), locale)
-            assert renderer.render_shared(name, dict(context), locale) == expected
+            shared = renderer.render_shared(name, dict(context), locale)
+            assert shared == expected
+            # The start it names as shared with other readers is its own start.
+            assert shared.text.startswith(shared.text_prefix)
+            assert shared.html.startswith(shared.html_prefix)
+            if _round:
+                assert len(shared.html_prefix) > 1000
     # Rendered once per shape of context (the empty name is a shape of its own), not per reader.
     assert len(renderer._shared) == 2
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from preferences.clock import now
@@ -21,6 +21,7 @@ from preferences.models import (
     Interest,
     MassEmail,
     MassEmailStatus,
+    SavedSearch,
     Subscription,
     SubscriptionStatus,
 )
@@ -165,7 +166,8 @@ def current_state(
 
 
 # The preference page's one query: every active interest with the candidate's
-# subscription to it (if any) and, on each row, their mass-email status.
+# subscription to it (if any) and, on each row, their mass-email status and whether
+# they keep any saved search (most keep none: the page then needs no query for them).
 _CENTER_ROWS = (
     select(
         Interest.id,
@@ -176,6 +178,12 @@ _CENTER_ROWS = (
         select(MassEmailStatus.status)
         .where(MassEmailStatus.candidate_id == bindparam("candidate_id"))
         .scalar_subquery(),
+        exists()
+        .where(
+            SavedSearch.candidate_id == bindparam("candidate_id"),
+            SavedSearch.status != SubscriptionStatus.UNSUBSCRIBED,
+        )
+        .label("keeps_searches"),
     )
     .outerjoin(
         Subscription,
@@ -208,8 +216,15 @@ def load_center(
     This is what the preference page shows; reading it must stay cheap, because
     an alert run ends with many candidates opening their links at once.
     """
+    page = center_page(session, candidate, tags)
+    return page.interests, page.state
+
+
+def _center_rows(
+    session: Session, candidate: Candidate | LinkOwner, tags: tuple[str, ...]
+) -> Sequence[Any]:
     if tags:
-        rows = (
+        return (
             session.connection()
             .execute(
                 _CENTER_ROWS_TRANSLATED,
@@ -217,16 +232,7 @@ def load_center(
             )
             .all()
         )
-    else:
-        rows = session.connection().execute(_CENTER_ROWS, {"candidate_id": candidate.id}).all()
-    if not rows:  # no active interest: only the mass-email choice is left
-        return [], PreferenceState(mass_email=_mass_email(session, candidate))
-    state = PreferenceState(mass_email=rows[0][5] is MassEmail.OPTED_IN)
-    options = []
-    for interest_id, name, status, frequency, paused_until, _mass in rows:
-        options.append(InterestOption(interest_id, name))
-        state.interests[interest_id] = _choice(status, frequency, paused_until)
-    return options, state
+    return session.connection().execute(_CENTER_ROWS, {"candidate_id": candidate.id}).all()
 
 
 def apply_state(
@@ -372,15 +378,24 @@ class CenterPage:
 
     interests: list[InterestOption]
     state: PreferenceState
+    # Whether the candidate keeps a saved search, when the page was read (None: not known).
+    keeps_searches: bool | None = field(default=None, compare=False)
 
 
 def center_page(
     session: Session, candidate: Candidate | LinkOwner, tags: tuple[str, ...] = ()
 ) -> CenterPage:
-    """The preference page as stored now (`load_center`'s one query; names in `tags`'
+    """The preference page as stored now, in one query (`load_center`; names in `tags`'
     locale when given)."""
-    interests, state = load_center(session, candidate, tags)
-    return CenterPage(interests, state)
+    rows = _center_rows(session, candidate, tags)
+    if not rows:  # no active interest: only the mass-email choice is left
+        return CenterPage([], PreferenceState(mass_email=_mass_email(session, candidate)))
+    state = PreferenceState(mass_email=rows[0][5] is MassEmail.OPTED_IN)
+    options = []
+    for interest_id, name, status, frequency, paused_until, _mass, _keeps in rows:
+        options.append(InterestOption(interest_id, name))
+        state.interests[interest_id] = _choice(status, frequency, paused_until)
+    return CenterPage(options, state, keeps_searches=bool(rows[0][6]))
 
 
 # The mass-email box's name, and the field saying the person confirmed turning it off

@@ -298,8 +298,6 @@ def render_center(
     `search_errors` is a message for the search whose form was refused.
     """
     errors = {name: translate(message) for name, message in (errors or {}).items()}
-    if searches is None:
-        searches = saved_search_views(session, candidate.id)
     names: InterestTexts | None = None  # read with the interests, in the page's language
     if page is None:
         page = center_page(session, candidate, page_translation_tags())
@@ -311,6 +309,8 @@ def render_center(
             else mass_email_status(session, candidate) is MassEmail.OPTED_IN
         )
         names = page_interest_texts()
+    if searches is None:
+        searches = kept_searches(session, candidate.id, page)
     return render_template(
         "preferences/center.html",
         candidate=candidate,
@@ -336,6 +336,13 @@ def render_center(
         search_notice=_search_notice(session, candidate.id, searches),
         frequency_menus=frequency_menus(),
     ), status
+
+
+def kept_searches(session: Session, candidate_id: int, page: CenterPage) -> list[SearchView]:
+    """The saved searches the page lists; none to read when its query found none kept."""
+    if page.keeps_searches is False:
+        return []
+    return saved_search_views(session, candidate_id)
 
 
 @bp.route("/resend", methods=["GET", "POST"])
@@ -394,7 +401,7 @@ def show_or_save(
         mass_email_wording=mass_email_wording(),
         wordings=shown_wordings(),
     )
-    searches = saved_search_views(session, candidate.id)  # in the same transaction
+    searches = kept_searches(session, candidate.id, outcome.page)  # in the same transaction
     session.commit()  # before the page is rendered: no lock is held meanwhile
     if outcome.errors or outcome.confirm_off:
         return render_center(
@@ -499,7 +506,7 @@ def apply_undo(
         mass_email_wording=mass_email_wording(),
         wordings=shown_wordings(),
     )
-    searches = saved_search_views(session, candidate.id)  # in the same transaction
+    searches = kept_searches(session, candidate.id, outcome.page)  # in the same transaction
     session.commit()  # before the page is rendered: no lock is held meanwhile
     return _show_outcome(
         candidate,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
@@ -367,6 +367,37 @@ def test_the_empty_state_points_to_job_search(client: FlaskClient, sessions: ses
     shown = client.get(f"/preferences/{token}")
     assert "No saved searches. Search jobs and choose “Email me jobs like this”." in text(shown)
     assert '<a href="/jobs">Search jobs</a>' in shown.text
+
+
+def test_the_page_reads_saved_searches_only_for_someone_who_keeps_one(
+    app: Flask, client: FlaskClient, sessions: sessionmaker, seeded: Seeded
+) -> None:
+    """The page's one query says whether any search is kept; with none, no second query."""
+    with session_scope(sessions) as session:
+        cy, _ = get_or_create_candidate(session, "cy@example.com")
+        token = make_link_token([TEST_SECRET], LinkPurpose.PREFERENCES, cy)
+    engine = app.extensions["talentconnect"].engine
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    def saved_search_reads() -> int:
+        return sum(s.lstrip().upper().startswith("SELECT SAVED_SEARCHES.") for s in statements)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        shown = client.get(f"/preferences/{token}")
+        assert "No saved searches." in text(shown)
+        assert saved_search_reads() == 0
+        with session_scope(sessions) as session:
+            seed_search(session, session.get_one(Candidate, cy.id), "golang", "Oslo")
+        statements.clear()
+        shown = client.get(f"/preferences/{token}")
+        assert "“golang” in Oslo" in text(shown)
+        assert saved_search_reads() == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_the_dashboard_home_lists_saved_searches(client: FlaskClient, seeded: Seeded) -> None:

@@ -3,7 +3,7 @@ written in another language than theirs; delivered through the real worker."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -78,10 +78,7 @@ def delivered(
     language), sent by the worker in one batch; by address, with the translation reads."""
     sessions: sessionmaker[Session] = make_session_factory(engine)
     with session_scope(sessions) as session:
-        engineering = Interest(name="Engineering", slug="engineering", position=1)
-        data = Interest(name="Data", slug="data", position=2)
-        session.add_all([engineering, data])
-        session.flush()
+        engineering, data = engineering_and_data(session)
         session.add_all(
             [
                 InterestTranslation(interest_id=engineering.id, locale="es", name="Ingeniería"),
@@ -100,22 +97,7 @@ def delivered(
             candidate.email_verified_at = T0
             session.add(candidate)
             session.flush()
-            for interest in (engineering, data):
-                subscribe(session, candidate, interest, source=ConsentSource.IMPORT, confirmed=True)
-            enqueue(
-                session,
-                kind=MessageKind.JOB_ALERT,
-                template="job_alert",
-                to_address=address,
-                dedupe_key=f"digest:{address}",
-                candidate_id=candidate.id,
-                context={
-                    "interest_id": engineering.id,
-                    "interest_ids": [engineering.id, data.id],
-                    "job_ids": [job.id for job in jobs],
-                    "more_count": 0,
-                },
-            )
+            queue_digest(session, candidate, (engineering, data), [engineering, data], jobs)
     reads: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -143,6 +125,43 @@ def delivered(
         (address,) = message.envelope_to
         by_address[address] = message.parsed()
     return by_address, reads
+
+
+def engineering_and_data(session: Session) -> tuple[Interest, Interest]:
+    """The two interests every digest here is about, in that order."""
+    engineering = Interest(name="Engineering", slug="engineering", position=1)
+    data = Interest(name="Data", slug="data", position=2)
+    session.add_all([engineering, data])
+    session.flush()
+    return engineering, data
+
+
+def queue_digest(
+    session: Session,
+    candidate: Candidate,
+    subscribed_to: Sequence[Interest],
+    covers: list[Interest],
+    jobs: list[JobPosting],
+    *,
+    more_count: int = 0,
+) -> None:
+    """Subscribe `candidate` to `subscribed_to` and queue them a digest of `covers`' jobs."""
+    for interest in subscribed_to:
+        subscribe(session, candidate, interest, source=ConsentSource.IMPORT, confirmed=True)
+    enqueue(
+        session,
+        kind=MessageKind.JOB_ALERT,
+        template="job_alert",
+        to_address=candidate.email,
+        dedupe_key=f"digest:{candidate.email}",
+        candidate_id=candidate.id,
+        context={
+            "interest_id": covers[0].id,
+            "interest_ids": [interest.id for interest in covers],
+            "job_ids": [job.id for job in jobs],
+            "more_count": more_count,
+        },
+    )
 
 
 def test_a_spanish_reader_gets_spanish_names_and_the_note_on_english_postings(
@@ -192,10 +211,7 @@ def test_readers_of_one_digest_share_its_context_and_get_the_same_as_alone(
     to the same text, in a dict of their own; a reader who left an interest gets less."""
     sessions: sessionmaker[Session] = make_session_factory(engine)
     with session_scope(sessions) as session:
-        engineering = Interest(name="Engineering", slug="engineering", position=1)
-        data = Interest(name="Data", slug="data", position=2)
-        session.add_all([engineering, data])
-        session.flush()
+        engineering, data = engineering_and_data(session)
         session.add(InterestTranslation(interest_id=data.id, locale="es", name="Datos"))
         jobs = [
             _job("Backend engineer", "en", [engineering, data], 1),
@@ -208,22 +224,8 @@ def test_readers_of_one_digest_share_its_context_and_get_the_same_as_alone(
             candidate = Candidate(email=f"r{n}@example.com", first_name="Sam", locale=locale)
             session.add(candidate)
             session.flush()
-            for interest in (engineering, data) if both else (engineering,):
-                subscribe(session, candidate, interest, source=ConsentSource.IMPORT, confirmed=True)
-            enqueue(
-                session,
-                kind=MessageKind.JOB_ALERT,
-                template="job_alert",
-                to_address=f"r{n}@example.com",
-                dedupe_key=f"shared:{n}",
-                candidate_id=candidate.id,
-                context={
-                    "interest_id": engineering.id,
-                    "interest_ids": [engineering.id, data.id],
-                    "job_ids": [job.id for job in jobs],
-                    "more_count": 3,
-                },
-            )
+            chosen = (engineering, data) if both else (engineering,)
+            queue_digest(session, candidate, chosen, [engineering, data], jobs, more_count=3)
     with session_scope(sessions) as session:
         messages = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
         reasons: list[str] = []

@@ -205,21 +205,6 @@ _CENTER_ROWS_TRANSLATED = _CENTER_ROWS.with_only_columns(
 )
 
 
-def load_center(
-    session: Session, candidate: Candidate | LinkOwner, tags: tuple[str, ...] = ()
-) -> tuple[list[InterestOption], PreferenceState]:
-    """The active interests and the candidate's state for each, in one query.
-
-    With `tags` (`preferences.interest_texts.translation_tags`: a locale's stored tags,
-    best first), the interests' names are that locale's where one is stored.
-
-    This is what the preference page shows; reading it must stay cheap, because
-    an alert run ends with many candidates opening their links at once.
-    """
-    page = center_page(session, candidate, tags)
-    return page.interests, page.state
-
-
 def _center_rows(
     session: Session, candidate: Candidate | LinkOwner, tags: tuple[str, ...]
 ) -> Sequence[Any]:
@@ -385,8 +370,15 @@ class CenterPage:
 def center_page(
     session: Session, candidate: Candidate | LinkOwner, tags: tuple[str, ...] = ()
 ) -> CenterPage:
-    """The preference page as stored now, in one query (`load_center`; names in `tags`'
-    locale when given)."""
+    """The preference page as stored now: the active interests and the candidate's state
+    for each, in one query.
+
+    With `tags` (`preferences.interest_texts.translation_tags`: a locale's stored tags,
+    best first), the interests' names are that locale's where one is stored.
+
+    This is what the preference page shows; reading it must stay cheap, because
+    an alert run ends with many candidates opening their links at once.
+    """
     rows = _center_rows(session, candidate, tags)
     if not rows:  # no active interest: only the mass-email choice is left
         return CenterPage([], PreferenceState(mass_email=_mass_email(session, candidate)))

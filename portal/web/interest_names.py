@@ -42,7 +42,7 @@ def page_interest_texts() -> InterestTexts:
 
 def page_translation_tags() -> tuple[str, ...]:
     """The stored tags of the page's locale's interest names, for a statement that reads
-    them along with the interests (`preferences.center.load_center`); none for the default's."""
+    them along with the interests (`preferences.center.center_page`); none for the default's."""
     return translation_tags(current_locale(), ui_default(settings()))
 
 

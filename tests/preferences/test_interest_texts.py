@@ -9,7 +9,7 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from preferences.center import load_center
+from preferences.center import center_page
 from preferences.interest_admin import InterestRejected, create_interest, update_interest
 from preferences.interest_texts import (
     InterestText,
@@ -175,7 +175,7 @@ def test_several_locales_are_read_in_one_query(db_session: Session) -> None:
 def test_the_preference_page_reads_names_in_its_language_with_the_interests(
     db_session: Session,
 ) -> None:
-    """`load_center` with a locale's tags: the exact tag's name, else its language's, else
+    """`center_page` with a locale's tags: the exact tag's name, else its language's, else
     the default name; the default locale reads no translation at all (no tags)."""
     design = _design(db_session)
     writing = create_interest(db_session, name="Writing", details="", keywords="")
@@ -187,8 +187,9 @@ def test_the_preference_page_reads_names_in_its_language_with_the_interests(
     db_session.flush()
 
     def names(tags: tuple[str, ...]) -> dict[int, str]:
-        options, _state = load_center(db_session, candidate, tags)
-        return {option.id: option.name for option in options}
+        return {
+            option.id: option.name for option in center_page(db_session, candidate, tags).interests
+        }
 
     assert translation_tags("es-MX", "en") == ("es-MX", "es")
     assert names(translation_tags("es-MX", "en")) == {design.id: "Diseño MX", writing.id: "Writing"}

@@ -138,6 +138,17 @@ def _mass_email(session: Session, candidate: Candidate | LinkOwner) -> bool:
     return mass_email_status(session, candidate) is MassEmail.OPTED_IN
 
 
+# The candidate's subscriptions, each row with their mass-email status (`current_state`).
+_SUBSCRIPTIONS_READ = select(
+    Subscription,
+    select(MassEmailStatus.status)
+    .where(MassEmailStatus.candidate_id == bindparam("candidate_id"))
+    .scalar_subquery(),
+).where(Subscription.candidate_id == bindparam("candidate_id"))
+# The same, the subscriptions (only) locked FOR UPDATE on PostgreSQL.
+_SUBSCRIPTIONS_LOCKED = _SUBSCRIPTIONS_READ.with_for_update(of=Subscription)
+
+
 def current_state(
     session: Session, candidate: Candidate, interests: list[Interest], *, lock: bool = False
 ) -> PreferenceState:
@@ -148,13 +159,15 @@ def current_state(
     so a concurrent one-click cannot slip in between this read and the writes, which use
     the rows loaded here instead of reading each again.
     """
-    query = select(Subscription).where(Subscription.candidate_id == candidate.id)
-    if lock:
-        query = query.with_for_update()
-    subs = {s.interest_id: s for s in session.scalars(query)}
+    rows = session.execute(
+        _SUBSCRIPTIONS_LOCKED if lock else _SUBSCRIPTIONS_READ, {"candidate_id": candidate.id}
+    ).all()
+    subs = {sub.interest_id: sub for sub, _mass in rows}
     if lock:
         hold_subscriptions(session, subs.values())
-    state = PreferenceState(mass_email=_mass_email(session, candidate))
+    # The mass-email status comes on each subscription row; with none, one query for it.
+    mass_email = rows[0][1] is MassEmail.OPTED_IN if rows else _mass_email(session, candidate)
+    state = PreferenceState(mass_email=mass_email)
     for interest in interests:
         sub = subs.get(interest.id)
         state.interests[interest.id] = (

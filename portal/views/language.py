@@ -60,6 +60,11 @@ SIGNED_PAGES: Final = {
     # A re-permission email's "Keep me" page.
     "retention.stay": LinkPurpose.STAY,
 }
+# Signed pages whose POST changes the candidate through their ORM row
+# (`signed_link_candidate`): the hook reads that row, so the request reads the candidate once.
+FULL_ROW_POSTS: Final = frozenset(
+    {"preferences.center", "preferences.undo", "preferences.saved_search"}
+)
 # Pages of the signed-in candidate.
 SIGNED_IN_BLUEPRINTS: Final = frozenset({"dashboard"})
 SIGNED_IN_ENDPOINTS: Final = frozenset({"language.dashboard"})
@@ -73,13 +78,15 @@ VIA_DASHBOARD: Final = "dashboard"
 VIA_ADDRESS: Final = "lang_parameter"
 
 
-def _signed_candidate_locale(purpose: LinkPurpose, token: LinkToken) -> tuple[str, str] | None:
+def _signed_candidate_locale(
+    purpose: LinkPurpose, token: LinkToken, *, full_row: bool
+) -> tuple[str, str] | None:
     """(public id, stored language) of the active candidate a valid link names; else None.
 
     The view reads the same owner (`signed_link_owner` finds it once per request).
     """
     try:
-        _link, owner = signed_link_owner(purpose, token)
+        _link, owner = signed_link_owner(purpose, token, full_row=full_row)
     except InvalidLink:  # the view answers with its own page for a bad, old or revoked link
         return None
     return owner.public_id, owner.locale
@@ -97,7 +104,8 @@ def _the_candidate() -> tuple[Candidate | str, str] | None:
     token = (request.view_args or {}).get("token")
     if purpose is None or not isinstance(token, LinkToken):
         return None
-    return _signed_candidate_locale(purpose, token)
+    full_row = request.method == "POST" and endpoint in FULL_ROW_POSTS
+    return _signed_candidate_locale(purpose, token, full_row=full_row)
 
 
 def init_app(app: Flask) -> None:

@@ -18,7 +18,7 @@ from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.web.consent_texts import consent_text, shown_wordings
 from portal.web.interest_names import page_interest_texts, page_translation_tags
-from portal.web.link_owners import signed_link_owner
+from portal.web.link_owners import signed_link_candidate, signed_link_owner
 from portal.web.links import send_preference_link
 from portal.web.phrases import register_filters, translate
 from portal.web.runtime import db, settings
@@ -63,7 +63,6 @@ from preferences.tokens import (
     LinkExpired,
     LinkOwner,
     LinkPurpose,
-    candidate_for_link,
     make_link_token,
     read_link_token,
 )
@@ -122,8 +121,8 @@ def check_link_form_token(link_token: str) -> None:
 
 
 def _candidate(token: str) -> Candidate:
-    link = read_link_token(settings().secret_keys, LinkPurpose.PREFERENCES, token)
-    return candidate_for_link(db(), link)
+    """The candidate a preference link names, as the ORM row a change is made through."""
+    return signed_link_candidate(LinkPurpose.PREFERENCES, token)[1]
 
 
 def read_center_form(form: Any) -> CenterForm:
@@ -360,12 +359,13 @@ def center(token: str) -> Any:
     """Show (GET) or save (POST) every subscription choice on one page."""
     action = f"/preferences/{token}"
     try:
-        link, owner = signed_link_owner(LinkPurpose.PREFERENCES, token)
         if request.method != "POST":
             # The busiest page after an alert run: two queries, no ORM objects (the
             # owner's row was read once, for the page's language, before the view).
+            _link, owner = signed_link_owner(LinkPurpose.PREFERENCES, token)
             return render_center(db(), owner, action=action, form_csrf=link_form_token(token))
-        candidate = candidate_for_link(db(), link)
+        # A Save: the row the language hook read (the candidate is read once).
+        candidate = _candidate(token)
     except LinkExpired:
         return expired_link_page()
     except InvalidLink:

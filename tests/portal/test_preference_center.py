@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.eligibility import skip_reason
@@ -136,6 +137,46 @@ def test_undo_puts_everything_back(
     with session_scope(sessions) as session:
         status = session.get(MassEmailStatus, member["id"])
         assert status is not None and status.status is MassEmail.OPTED_IN
+
+
+def test_a_page_a_save_and_an_undo_each_read_the_candidate_once(
+    app: Flask, client: FlaskClient, member: dict[str, Any]
+) -> None:
+    """The language hook and the view share one read of the candidate's row, and a Save
+    reads the mass-email status with the subscriptions, not on its own."""
+    engine = app.extensions["talentconnect"].engine
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()).upper())
+
+    def reads(table: str) -> int:  # queries of the table's own columns
+        return sum(s.startswith(f"SELECT {table}.") for s in seen)
+
+    page = client.get(f"/preferences/{member['token']}")  # the consent wordings are recorded
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        r = client.post(
+            f"/preferences/{member['token']}",
+            data={"csrf_token": csrf_token(page.text), "confirm_mass_email_off": "yes"},
+        )
+        assert "Stopped job alerts for Design." in r.text
+        assert reads("CANDIDATES") == 1, seen
+        assert reads("MASS_EMAIL_STATUSES") == 0, seen
+        undo_token = re.search(r'name="undo" value="([^"]+)"', r.text)
+        assert undo_token is not None
+        seen.clear()
+        r = client.post(
+            f"/preferences/{member['token']}/undo",
+            data={"csrf_token": csrf_token(r.text), "undo": undo_token.group(1)},
+        )
+        assert "Started job alerts for Design, in a daily digest." in r.text
+        assert reads("CANDIDATES") == 1, seen
+        seen.clear()
+        assert client.get(f"/preferences/{member['token']}").status_code == 200
+        assert reads("CANDIDATES") == 1, seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_unsubscribe_from_everything_then_resubscribe_on_the_same_page(

@@ -443,6 +443,49 @@ def test_a_save_of_several_frequencies_and_pauses_sends_one_update_per_field(
     ]
 
 
+@pytest.mark.parametrize("opted_in", [True, False], ids=["mass-email-on", "mass-email-off"])
+@pytest.mark.parametrize("lock", [True, False], ids=["locked", "read"])
+def test_the_state_comes_in_one_statement_with_the_mass_email_status(
+    db_session: Session, candidate: Candidate, opted_in: bool, lock: bool
+) -> None:
+    """A candidate's subscriptions and mass-email status are one SELECT (a Save's read)."""
+    interests = add_interests(db_session, "Design", "Sales")
+    subscribed(db_session, candidate, interests[0], Frequency.WEEKLY)
+    (opt_in_mass_email if opted_in else opt_out_mass_email)(db_session, candidate, source=SETUP)
+    db_session.flush()
+    bind = db_session.get_bind()
+    selects: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(bind, "before_cursor_execute", record)
+    try:
+        state = current_state(db_session, candidate, interests, lock=lock)
+    finally:
+        event.remove(bind, "before_cursor_execute", record)
+
+    assert len(selects) == 1
+    assert state.mass_email is opted_in
+    assert state.interests[interests[0].id].frequency is Frequency.WEEKLY
+    assert state.interests[interests[0].id].subscribed
+    assert not state.interests[interests[1].id].subscribed
+
+
+@pytest.mark.parametrize("opted_in", [True, False], ids=["mass-email-on", "mass-email-off"])
+def test_the_state_of_a_candidate_with_no_subscription_still_reads_mass_email(
+    db_session: Session, candidate: Candidate, design: Interest, opted_in: bool
+) -> None:
+    """With no subscription row to carry it, the mass-email status is read on its own."""
+    (opt_in_mass_email if opted_in else opt_out_mass_email)(db_session, candidate, source=SETUP)
+
+    state = current_state(db_session, candidate, [design], lock=True)
+
+    assert state.mass_email is opted_in
+    assert not state.interests[design.id].subscribed
+
+
 @pytest.mark.parametrize(
     ("was", "wanted", "sentence", "detail"),
     [

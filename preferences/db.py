@@ -311,6 +311,10 @@ def _track_writes(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _ended(conn: Any) -> None:
+        if conn.invalidated:
+            # The server dropped it (a restart, a failover): the rollback that follows
+            # discards it, and its info goes with it. Reading that info now would raise.
+            return
         conn.info.pop(_TX_WROTE, None)
         conn.info.pop(_TX_MODE, None)
 

@@ -11,6 +11,7 @@ import itertools
 import logging
 import os
 import re
+import select
 import sqlite3
 import stat
 import time
@@ -434,13 +435,35 @@ IDLE_PING_SECONDS = 5.0
 _RETURNED_AT = "talentconnect_returned_at"
 
 
+def _server_spoke(dbapi_connection: Any) -> bool:
+    """Whether the server has sent anything to a connection resting in the pool.
+
+    Between transactions a server sends nothing unless it is ending the connection (a
+    restart's or pg_terminate_backend's FATAL message, or the socket's end), or a
+    LISTEN's notification is waiting: one non-blocking poll of the socket, no round trip.
+    A connection whose socket cannot be polled counts as having spoken.
+    """
+    try:
+        fd = dbapi_connection.pgconn.socket  # psycopg 3; raises once the connection is lost
+    except AttributeError:
+        return False  # another driver: only the idle ping applies
+    except Exception:
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 def _ping_when_idle(engine: Engine) -> None:
-    """Ping connections that sat idle in the pool; replace one that no longer answers.
+    """Ping connections that sat idle in the pool, or that the server spoke to; replace one
+    that no longer answers.
 
     A connection dies while idle (a database restart or failover, a firewall's idle
-    timeout), so that is when it is checked. Raising DisconnectionError at checkout makes
-    the pool discard it and connect anew. A connection that fails in use is handled by
-    SQLAlchemy: the error invalidates the whole pool, so the next checkouts connect anew.
+    timeout), so that is when it is checked: with a ping after an idle spell, and with a
+    poll of its socket on every checkout, which sees a connection the server closed
+    (`_server_spoke`). Raising DisconnectionError at checkout makes the pool discard it
+    and connect anew. A connection that fails in use is handled by SQLAlchemy: the error
+    invalidates the whole pool, so the next checkouts connect anew.
     """
 
     @event.listens_for(engine, "checkin")
@@ -450,13 +473,14 @@ def _ping_when_idle(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         returned = record.info.get(_RETURNED_AT)
-        if returned is None or time.monotonic() - returned < IDLE_PING_SECONDS:
+        rested = returned is not None and time.monotonic() - returned >= IDLE_PING_SECONDS
+        if not rested and not _server_spoke(dbapi_connection):
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
             _log.warning("pooled database connection lost; reconnecting")
-            raise DisconnectionError("idle connection did not answer a ping") from exc
+            raise DisconnectionError("pooled connection did not answer a ping") from exc
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

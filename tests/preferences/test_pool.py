@@ -1,11 +1,13 @@
-"""PostgreSQL's connection pool: a ping only for connections that sat idle.
+"""PostgreSQL's connection pool: a ping only for connections that sat idle or were spoken to.
 
 A connection in steady use is handed out without a round trip; one back from a quiet
-spell is pinged first, and replaced if the server no longer knows it.
+spell, or one the server has sent something to (its closing message), is pinged first,
+and replaced if the server no longer knows it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,11 +33,20 @@ def backend_pid(engine: Engine) -> int:
 
 
 def terminate(url: str, pid: int) -> None:
-    """End server process `pid` from another connection, as a restart or failover would."""
+    """End server process `pid` from another connection, as a restart or failover would,
+    and wait until it has gone."""
     admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
     try:
         with admin.begin() as conn:
             assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with admin.connect() as conn:
+                if not conn.execute(alive, {"pid": pid}).scalar_one():
+                    return
+            time.sleep(0.01)
+        raise AssertionError(f"server process {pid} did not end")
     finally:
         admin.dispose()
 
@@ -84,3 +95,17 @@ def test_an_idle_connection_the_server_dropped_is_replaced(
     with pg_engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar_one() == 1
     assert backend_pid(pg_engine) != dead
+
+
+def test_a_connection_in_steady_use_the_server_dropped_is_replaced_before_use(
+    pg_engine: Engine, pg_shared_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not idle long enough for a ping, but the server closed it: the socket says so."""
+    dead = backend_pid(pg_engine)
+    terminate(pg_shared_url, dead)
+    pings = count_pings(pg_engine, monkeypatch)
+    with pg_engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    assert pings == [1]  # the one ping that found it gone
+    assert backend_pid(pg_engine) != dead
+    assert pings == [1]  # its replacement, in steady use, is not pinged

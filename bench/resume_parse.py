@@ -380,22 +380,9 @@ def bench_server(
             env = web.clean_env(url, instance)
             if args.server_pythonpath:  # measure another checkout's server (e.g. before a change)
                 env["PYTHONPATH"] = args.server_pythonpath
-            port = web.free_port()
-            server = web.start_server(
-                "portal",
-                [
-                    str(Path(sys.executable).parent / "talentconnect"),
-                    "serve",
-                    *("--host", web.HOST, "--port", str(port), "--workers", "2"),
-                    *("--threads", "8"),
-                ],
-                env,
-                port,
-                "/healthz",
-                tmp,
-            )
+            server = web.start_portal(env, tmp, workers=2, threads=8)
             try:
-                pid = server.process.pid
+                pid, port = server.process.pid, server.port
                 figures.update(_rss_phase(pid, port, interest_id, hostile_set, normal))
                 figures.update(_load_phase(port, interest_id, hostile_set, seeded, args.seconds))
             finally:

@@ -322,6 +322,15 @@ def start_server(
     raise RuntimeError(f"{name} did not answer {ready_path} within 60 s")
 
 
+def start_portal(env: dict[str, str], log_dir: Path, *, workers: int, threads: int) -> Server:
+    """`talentconnect serve` (this environment's) on a free loopback port, once /healthz answers."""
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "talentconnect"), "serve"]
+    command += ["--host", HOST, "--port", str(port)]
+    command += ["--workers", str(workers), "--threads", str(threads)]
+    return start_server("portal", command, env, port, "/healthz", log_dir)
+
+
 def stop_server(server: Server) -> int | None:
     """SIGTERM the server; return its exit code, or None if it had to be killed."""
     code: int | None
@@ -624,7 +633,6 @@ def bench_backend(backend: str, args: argparse.Namespace, wrk: str, console: Any
             args.backend_now = backend
             seeded = seed(url, args.candidates, console)
             env = clean_env(url, instance)
-            bin_dir = Path(sys.executable).parent
             wrk_threads = max(1, min(os.cpu_count() or 2, args.connections))
 
             # (a) the ceiling: a separate minimal Flask app on the same server settings,
@@ -669,20 +677,7 @@ def bench_backend(backend: str, args: argparse.Namespace, wrk: str, console: Any
             try:
                 measure_minimal()
                 # (b)-(d) the portal under `talentconnect serve`.
-                port = free_port()
-                portal = start_server(
-                    "portal",
-                    [
-                        str(bin_dir / "talentconnect"),
-                        "serve",
-                        *("--host", HOST, "--port", str(port)),
-                        *("--workers", str(args.workers), "--threads", str(args.threads)),
-                    ],
-                    env,
-                    port,
-                    "/healthz",
-                    tmp,
-                )
+                portal = start_portal(env, tmp, workers=args.workers, threads=args.threads)
                 try:
                     run_portal_scenarios(
                         portal, seeded, tmp, wrk, wrk_threads, args, console, bracketed

@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    Update,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -29,6 +40,9 @@ from preferences.events import (
     EventType,
     candidate_key,
     consent_events,
+    event_rows,
+    insert_events_per_row,
+    numbered_event_params,
     record_event,
     record_events,
 )
@@ -117,11 +131,49 @@ def append_consent(
     scope's default wording in `locale`, the candidate's language (read from the loaded
     candidate, or in one query, when not given).
     """
+    session.flush()  # the rows it refers to must be written first
+    row, events = _consent_record(
+        session,
+        candidate_id,
+        scope=scope,
+        action=action,
+        source=source,
+        interest_id=interest_id,
+        saved_search_id=saved_search_id,
+        wording_version=wording_version,
+        detail=detail,
+        ip_address=ip_address,
+        locale=locale,
+    )
+    batch: _ConsentBatch | None = session.info.get(_CONSENT_BATCH)
+    if batch is not None:
+        batch.add(row, events, source.value)
+        return None
+    event_id: int = session.connection().execute(_APPEND_CONSENT, row).scalar_one()
+    if events:
+        record_events(session, events, source=source.value)
+    return event_id
+
+
+def _consent_record(
+    session: Session,
+    candidate_id: int,
+    *,
+    scope: ConsentScope,
+    action: ConsentAction,
+    source: ConsentSource,
+    interest_id: int | None,
+    saved_search_id: int | None,
+    wording_version: str | None,
+    detail: dict[str, Any] | None,
+    ip_address: str | None,
+    locale: str | None,
+) -> tuple[dict[str, Any], list[tuple[EventType, str | None, Any]]]:
+    """`append_consent`'s consent row and the webhook events (type, candidate, data) it makes."""
     if (scope is ConsentScope.INTEREST) != (interest_id is not None):
         raise ValueError("an interest consent event needs exactly one interest")
     if (scope is ConsentScope.SAVED_SEARCH) != (saved_search_id is not None):
         raise ValueError("a saved-search consent event needs exactly one saved search")
-    session.flush()  # the rows it refers to must be written first
     if wording_version is None:
         if locale is None:
             locale = candidate_language(session, candidate_id)
@@ -148,15 +200,103 @@ def append_consent(
         detail=detail,
     )
     key = candidate_key(session, candidate_id) if emitted else None
-    events = [(kind, key, data) for kind, data in emitted]
-    batch: _ConsentBatch | None = session.info.get(_CONSENT_BATCH)
-    if batch is not None:
-        batch.add(row, events, source.value)
-        return None
-    event_id: int = session.connection().execute(_APPEND_CONSENT, row).scalar_one()
+    return row, [(kind, key, data) for kind, data in emitted]
+
+
+# The columns of a consent row (`_consent_record`), in the order `_change_and_consent`
+# selects them.
+_CONSENT_COLUMNS = [column for column in _CONSENT_EVENTS.c if column.name != "id"]
+# `_change_and_consent`'s statements on PostgreSQL, by (change, number of webhook events).
+_CHANGE_AND_CONSENT: dict[tuple[int, int], tuple[Update, Select[Any]]] = {}
+
+
+def _change_and_consent_statement(change: Update, events: int) -> Select[Any]:
+    """`change` (a conditional UPDATE returning one column), then its consent event and
+    `events` webhook events for the row it changed, as one statement (PostgreSQL)."""
+    made = _CHANGE_AND_CONSENT.get((id(change), events))
+    if made is not None and made[0] is change:
+        return made[1]
+    changed = change.cte("changed")
+    consent = (
+        insert(_CONSENT_EVENTS)
+        .from_select(
+            [c.name for c in _CONSENT_COLUMNS],
+            select(*(bindparam(f"c_{c.name}", type_=c.type) for c in _CONSENT_COLUMNS)).select_from(
+                changed
+            ),
+        )
+        .cte("consent")
+    )
+    statement = select(*changed.c).add_cte(consent)
     if events:
-        record_events(session, events, source=source.value)
-    return event_id
+        statement = statement.add_cte(insert_events_per_row(changed, events).cte("hooks"))
+    _CHANGE_AND_CONSENT[(id(change), events)] = (change, statement)
+    return statement
+
+
+def _change_and_consent(
+    session: Session,
+    change: Update,
+    params: dict[str, Any],
+    candidate_id: int,
+    *,
+    scope: ConsentScope,
+    action: ConsentAction,
+    source: ConsentSource,
+    interest_id: int | None = None,
+    wording_version: str | None = None,
+    detail: dict[str, Any] | None = None,
+    ip_address: str | None = None,
+    locale: str | None = None,
+) -> Any:
+    """Run `change`, a conditional UPDATE returning one column, with `params`; when it
+    changed a row, append that change's consent event (`append_consent`). Returns the
+    returned value, or None when nothing changed.
+
+    On PostgreSQL (outside a `consent_batch` block) the change, its consent event and
+    the webhook events it makes go as one statement of data-modifying CTEs: one round
+    trip instead of three, for the writes mail scanners make in bursts (one-click).
+    The consent row is made before it is known to be needed, so a change that changes
+    nothing may still cost the reads it needs (the wording's version when not cached,
+    the candidate's public id when not known).
+    """
+    session.flush()  # the rows it refers to must be written first
+    conn = session.connection()
+    if conn.dialect.name != "postgresql" or session.info.get(_CONSENT_BATCH) is not None:
+        changed = conn.execute(change, params).scalar()
+        if changed is not None:
+            append_consent(
+                session,
+                candidate_id,
+                scope=scope,
+                action=action,
+                source=source,
+                interest_id=interest_id,
+                wording_version=wording_version,
+                detail=detail,
+                ip_address=ip_address,
+                locale=locale,
+            )
+        return changed
+    row, events = _consent_record(
+        session,
+        candidate_id,
+        scope=scope,
+        action=action,
+        source=source,
+        interest_id=interest_id,
+        saved_search_id=None,
+        wording_version=wording_version,
+        detail=detail,
+        ip_address=ip_address,
+        locale=locale,
+    )
+    values = {
+        **params,
+        **{f"c_{name}": value for name, value in row.items()},
+        **numbered_event_params(event_rows(events, source=source.value)),
+    }
+    return conn.execute(_change_and_consent_statement(change, len(events)), values).scalar()
 
 
 # Key in `Session.info`: the `_ConsentBatch` of the `consent_batch` block under way.
@@ -534,21 +674,15 @@ def withdraw_interest(
 ) -> bool:
     """`unsubscribe` by ids: one conditional UPDATE, plus the consent event when it changed.
 
-    Mail scanners POST one-click links in bursts, so this stays two statements: pass
-    `locale` (the candidate's language) when known, or the event's default wording
-    costs a query for it (see `append_consent`).
+    Mail scanners POST one-click links in bursts, so this is one statement on
+    PostgreSQL and three on SQLite (`_change_and_consent`): pass `locale` (the
+    candidate's language) when known, or the event's default wording costs a query
+    for it (see `append_consent`).
     """
-    session.flush()
-    changed = (
-        session.connection()
-        .execute(_WITHDRAW, {"candidate": candidate_id, "interest": interest_id, "at": now()})
-        .scalar()
-    )
-    if changed is None:
-        return False
-    _forget_loaded(session, Subscription, changed)
-    append_consent(
+    changed = _change_and_consent(
         session,
+        _WITHDRAW,
+        {"candidate": candidate_id, "interest": interest_id, "at": now()},
         candidate_id,
         scope=ConsentScope.INTEREST,
         interest_id=interest_id,
@@ -559,6 +693,9 @@ def withdraw_interest(
         ip_address=ip_address,
         locale=locale,
     )
+    if changed is None:
+        return False
+    _forget_loaded(session, Subscription, changed)
     return True
 
 
@@ -688,15 +825,24 @@ def set_mass_email_status(
     still writes the row and the event, so the record shows the choice. `locale` is
     the candidate's language, for the event's default wording (see `append_consent`).
     """
-    session.flush()
-    conn = session.connection()
-    changed = conn.execute(
-        update(_MASS_EMAIL)
-        .where(_MASS_EMAIL.c.candidate_id == candidate_id, _MASS_EMAIL.c.status != status)
-        .values(status=status, updated_at=now())
-        .returning(_MASS_EMAIL.c.candidate_id)
-    ).scalar()
+    consent: dict[str, Any] = {
+        "scope": ConsentScope.MASS_EMAIL,
+        "action": action,
+        "source": source,
+        "wording_version": wording_version,
+        "detail": detail,
+        "ip_address": ip_address,
+        "locale": locale,
+    }
+    changed = _change_and_consent(
+        session,
+        _SET_MASS_EMAIL,
+        {"candidate": candidate_id, "status": status, "at": now()},
+        candidate_id,
+        **consent,
+    )
     if changed is None:
+        conn = session.connection()
         exists = conn.execute(
             select(_MASS_EMAIL.c.candidate_id).where(_MASS_EMAIL.c.candidate_id == candidate_id)
         ).first()
@@ -706,19 +852,21 @@ def set_mass_email_status(
             insert(_MASS_EMAIL),
             {"candidate_id": candidate_id, "status": status, "updated_at": now()},
         )
+        append_consent(session, candidate_id, **consent)
     _forget_loaded(session, MassEmailStatus, candidate_id)
-    append_consent(
-        session,
-        candidate_id,
-        scope=ConsentScope.MASS_EMAIL,
-        action=action,
-        source=source,
-        wording_version=wording_version,
-        detail=detail,
-        ip_address=ip_address,
-        locale=locale,
-    )
     return True
+
+
+# `set_mass_email_status`'s change of an existing status row.
+_SET_MASS_EMAIL = (
+    update(_MASS_EMAIL)
+    .where(
+        _MASS_EMAIL.c.candidate_id == bindparam("candidate"),
+        _MASS_EMAIL.c.status != bindparam("status"),
+    )
+    .values(status=bindparam("status"), updated_at=bindparam("at"))
+    .returning(_MASS_EMAIL.c.candidate_id)
+)
 
 
 def opt_in_mass_email(

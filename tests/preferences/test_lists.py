@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session
 
 from preferences.clock import FrozenClock
@@ -35,6 +38,7 @@ from preferences.subscriptions import (
     opt_in_mass_email,
     subscribe,
 )
+from tests.webhook_events import stored_events, types_of
 
 IP = "198.51.100.23"
 
@@ -159,6 +163,88 @@ def test_unsubscribing_from_mass_email_leaves_job_alerts_alone(
     ]
     assert not unsubscribe_from_list(
         db_session, subscribed, "mass_email", source=ConsentSource.ONE_CLICK
+    )
+
+
+@pytest.mark.parametrize("ref", ["interest", "mass_email"])
+def test_a_one_click_write_is_one_statement_on_postgresql_and_writes_the_same_rows(
+    db_session: Session, engine: Engine, subscribed: Candidate, interest: Interest, ref: str
+) -> None:
+    """The change, its consent event and its webhook events: one statement on PostgreSQL
+    (three on SQLite), the same rows on both; a repeat writes none of them."""
+    db_session.flush()
+    list_ref = f"interest:{interest.id}" if ref == "interest" else "mass_email"
+    target = resolve_list(db_session, list_ref, candidate_id=subscribed.id)
+    consents, hooks = len(events(db_session)), len(stored_events(db_session))
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
+    try:
+        changed = unsubscribe_from_list(
+            db_session, subscribed, target, source=ConsentSource.ONE_CLICK, ip_address=IP
+        )
+        written = list(seen)
+        seen.clear()
+        repeated = unsubscribe_from_list(
+            db_session, subscribed, target, source=ConsentSource.ONE_CLICK, ip_address=IP
+        )
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
+    assert (changed, repeated) == (True, False)
+    # A repeat: the change finds nothing (mass email then checks the row exists).
+    again = ["UPDATE"] if ref == "interest" else ["UPDATE", "SELECT"]
+    if engine.dialect.name == "postgresql":
+        assert [s.split()[0] for s in written] == ["WITH"], written
+        assert [s.split()[0] for s in seen] == ["WITH", *again[1:]], seen
+    else:
+        assert [s.split()[0] for s in written] == ["UPDATE", "INSERT", "INSERT"], written
+        assert [s.split()[0] for s in seen] == again, seen
+    scope = ConsentScope.INTEREST if ref == "interest" else ConsentScope.MASS_EMAIL
+    new = events(db_session)[consents:]
+    assert [(e.scope, e.action, e.source, e.ip_address) for e in new] == [
+        (scope, ConsentAction.WITHDRAW, ConsentSource.ONE_CLICK, IP)
+    ]
+    assert new[0].wording_version  # the default wording's version, as before
+    facts = stored_events(db_session)[hooks:]
+    kind = "subscription.changed" if ref == "interest" else "mass_email.changed"
+    assert types_of(facts) == [kind, "candidate.unsubscribed"]
+    assert {fact[1] for fact in facts} == {subscribed.public_id}
+    assert {fact[3] for fact in facts} == {ConsentSource.ONE_CLICK.value}
+    if ref == "interest":
+        assert facts[0][2] == {
+            "kind": "interest",
+            "interest_id": interest.id,
+            "action": "withdraw",
+            "status": "unsubscribed",
+        }
+        assert status(db_session, subscribed, interest) is SubscriptionStatus.UNSUBSCRIBED
+    else:
+        assert facts[0][2] == {"action": "withdraw", "status": "opted_out"}
+        assert mass_email_status(db_session, subscribed) is MassEmail.OPTED_OUT
+
+
+def test_an_explicit_opt_out_without_a_status_row_still_writes_the_row_and_its_event(
+    db_session: Session, candidate: Candidate
+) -> None:
+    """A candidate with no mass-email row: the change finds nothing, so the row is made
+    and the opt-out recorded (the path beside the one-statement change)."""
+    consents, hooks = len(events(db_session)), len(stored_events(db_session))
+    assert unsubscribe_from_list(
+        db_session, candidate, "mass_email", source=ConsentSource.ONE_CLICK
+    )
+    assert mass_email_status(db_session, candidate) is MassEmail.OPTED_OUT
+    assert [(e.scope, e.action) for e in events(db_session)[consents:]] == [
+        (ConsentScope.MASS_EMAIL, ConsentAction.WITHDRAW)
+    ]
+    assert types_of(stored_events(db_session)[hooks:]) == [
+        "mass_email.changed",
+        "candidate.unsubscribed",
+    ]
+    assert not unsubscribe_from_list(
+        db_session, candidate, "mass_email", source=ConsentSource.ONE_CLICK
     )
 
 

@@ -26,13 +26,19 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Enum,
+    FromClause,
+    Insert,
     MetaData,
+    Table,
     any_,
     bindparam,
     create_engine,
     event,
+    insert,
     text,
+    union_all,
 )
+from sqlalchemy import select as select_columns
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Dialect, make_url
@@ -348,6 +354,32 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement
         return column == any_(bindparam(None, listed, type_=ARRAY(column.type)))
     result: ColumnElement[bool] = column.in_(listed)
     return result
+
+
+def insert_numbered(
+    table: Table, prefix: str, count: int, *, per_row_of: FromClause | None = None
+) -> Insert:
+    """An INSERT of `count` rows into `table` (every column but `id`), given as the
+    parameters `numbered(prefix, rows)` makes: `<prefix><n>_<column>`.
+
+    Made of SELECTs joined by UNION ALL, in row order, not of a multi-row VALUES:
+    SQLAlchemy caches this one's compiled form, and compiles a VALUES list anew each
+    time. With `per_row_of` (a data-modifying CTE, on PostgreSQL), the rows are
+    inserted once for each row it gives, so not at all when it changed nothing.
+    """
+    columns = [column for column in table.c if column.name != "id"]
+    picks = []
+    for n in range(count):
+        pick = select_columns(*(bindparam(f"{prefix}{n}_{c.name}", type_=c.type) for c in columns))
+        picks.append(pick if per_row_of is None else pick.select_from(per_row_of))
+    return insert(table).from_select(
+        [c.name for c in columns], picks[0] if count == 1 else union_all(*picks)
+    )
+
+
+def numbered(prefix: str, rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """`rows` as the parameters of `insert_numbered(…, prefix, len(rows))`."""
+    return {f"{prefix}{n}_{key}": value for n, row in enumerate(rows) for key, value in row.items()}
 
 
 def _owner_only(database: str | None) -> None:

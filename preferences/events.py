@@ -21,11 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     JSON,
     Connection,
     Index,
-    Insert,
     Integer,
     String,
     Table,
@@ -33,7 +31,6 @@ from sqlalchemy import (
     insert,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -195,34 +192,6 @@ def event_rows(
     """The `webhook_events` rows of events (type, candidate public id, data), made now."""
     at = now()
     return [_row(type_, candidate, data, source, at) for type_, candidate, data in events]
-
-
-# The columns an event row gives (`_row`), in the order `insert_events_per_row` selects them.
-_EVENT_COLUMNS = [column for column in _EVENTS.c if column.name != "id"]
-
-
-def insert_events_per_row(changed: CTE, count: int) -> Insert:
-    """An INSERT of `count` events for each row of `changed` (none when it has none).
-
-    The events are parameters `e<n>_<column>` (`numbered_event_params`). As a
-    data-modifying CTE beside the change `changed` returns from (PostgreSQL), a
-    change and its events are one statement, and the events are written only when
-    the change changed a row.
-    """
-    picks = [
-        select(*(bindparam(f"e{n}_{c.name}", type_=c.type) for c in _EVENT_COLUMNS)).select_from(
-            changed
-        )
-        for n in range(count)
-    ]
-    return insert(_EVENTS).from_select(
-        [c.name for c in _EVENT_COLUMNS], picks[0] if count == 1 else union_all(*picks)
-    )
-
-
-def numbered_event_params(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """`event_rows` as the parameters of `insert_events_per_row`."""
-    return {f"e{n}_{key}": value for n, row in enumerate(rows) for key, value in row.items()}
 
 
 # --- consent changes as events ---------------------------------------------------------

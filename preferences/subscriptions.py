@@ -6,6 +6,7 @@ functions flush but never commit; the caller's scope decides.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import (
+    Insert,
     Select,
     Table,
     Update,
@@ -29,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from preferences.addresses import normalize_email
 from preferences.clock import now
+from preferences.db import insert_numbered, numbered
 from preferences.errors import (
     CandidateDeleted,
     InterestUnavailable,
@@ -38,11 +41,10 @@ from preferences.errors import (
 )
 from preferences.events import (
     EventType,
+    WebhookEvent,
     candidate_key,
     consent_events,
     event_rows,
-    insert_events_per_row,
-    numbered_event_params,
     record_event,
     record_events,
 )
@@ -79,6 +81,7 @@ CURRENT_WORDING_VERSION = "2026-11-v1"
 _SUBSCRIPTIONS: Table = Subscription.__table__  # type: ignore[assignment]
 _MASS_EMAIL: Table = MassEmailStatus.__table__  # type: ignore[assignment]
 _CONSENT_EVENTS: Table = ConsentEvent.__table__  # type: ignore[assignment]
+_WEBHOOK_EVENTS: Table = WebhookEvent.__table__  # type: ignore[assignment]
 
 
 def _forget_loaded(session: Session, model: type[Any], key: Any) -> None:
@@ -203,9 +206,6 @@ def _consent_record(
     return row, [(kind, key, data) for kind, data in emitted]
 
 
-# The columns of a consent row (`_consent_record`), in the order `_change_and_consent`
-# selects them.
-_CONSENT_COLUMNS = [column for column in _CONSENT_EVENTS.c if column.name != "id"]
 # `_change_and_consent`'s statements on PostgreSQL, by (change, number of webhook events).
 _CHANGE_AND_CONSENT: dict[tuple[int, int], tuple[Update, Select[Any]]] = {}
 
@@ -217,19 +217,11 @@ def _change_and_consent_statement(change: Update, events: int) -> Select[Any]:
     if made is not None and made[0] is change:
         return made[1]
     changed = change.cte("changed")
-    consent = (
-        insert(_CONSENT_EVENTS)
-        .from_select(
-            [c.name for c in _CONSENT_COLUMNS],
-            select(*(bindparam(f"c_{c.name}", type_=c.type) for c in _CONSENT_COLUMNS)).select_from(
-                changed
-            ),
-        )
-        .cte("consent")
-    )
+    consent = insert_numbered(_CONSENT_EVENTS, "c", 1, per_row_of=changed).cte("consent")
     statement = select(*changed.c).add_cte(consent)
     if events:
-        statement = statement.add_cte(insert_events_per_row(changed, events).cte("hooks"))
+        hooks = insert_numbered(_WEBHOOK_EVENTS, "e", events, per_row_of=changed)
+        statement = statement.add_cte(hooks.cte("hooks"))
     _CHANGE_AND_CONSENT[(id(change), events)] = (change, statement)
     return statement
 
@@ -293,11 +285,15 @@ def _change_and_consent(
     )
     values = {
         **params,
-        **{f"c_{name}": value for name, value in row.items()},
-        **numbered_event_params(event_rows(events, source=source.value)),
+        **numbered("c", [row]),
+        **numbered("e", event_rows(events, source=source.value)),
     }
     return conn.execute(_change_and_consent_statement(change, len(events)), values).scalar()
 
+
+# A `consent_batch` block's events go as one statement on PostgreSQL up to this many
+# parameters (a Save's few changes); a larger block sends each kind apart.
+_ONE_STATEMENT_PARAMETERS = 4000
 
 # Key in `Session.info`: the `_ConsentBatch` of the `consent_batch` block under way.
 _CONSENT_BATCH = "talentconnect_consent_batch"
@@ -324,12 +320,38 @@ class _ConsentBatch:
             self.events.append((source, list(events)))
 
     def write(self, session: Session) -> None:
+        conn = session.connection()
         for name, params in self.updates.items():
-            session.connection().execute(_UPDATE_BY_ID[name], params)
+            conn.execute(_UPDATE_BY_ID[name], params)
+        count = sum(len(run) for _source, run in self.events)
+        if (
+            conn.dialect.name == "postgresql"
+            and self.rows
+            and count
+            and len(self.rows) * len(_CONSENT_EVENTS.c) + count * len(_WEBHOOK_EVENTS.c)
+            <= _ONE_STATEMENT_PARAMETERS
+        ):
+            # The consent events and the webhook events in one statement: one round trip.
+            # (Not the updates too: two updates of one row in one statement would not
+            # both take effect, and a Save may change a row's frequency and its pause.)
+            rows = [row for source, run in self.events for row in event_rows(run, source=source)]
+            conn.execute(
+                _consents_and_events(len(self.rows), len(rows)),
+                {**numbered("c", self.rows), **numbered("e", rows)},
+            )
+            return
         if self.rows:
-            session.connection().execute(insert(_CONSENT_EVENTS), self.rows)
+            conn.execute(insert(_CONSENT_EVENTS), self.rows)
         for source, events in self.events:
             record_events(session, events, source=source)
+
+
+@functools.lru_cache(maxsize=64)
+def _consents_and_events(consents: int, events: int) -> Insert:
+    """`consents` consent rows and `events` webhook events (`numbered` "c" and "e") in
+    one statement (PostgreSQL), built once per shape."""
+    rows = insert_numbered(_CONSENT_EVENTS, "c", consents).cte("consents")
+    return insert_numbered(_WEBHOOK_EVENTS, "e", events).add_cte(rows)
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from preferences.center import (
@@ -28,6 +28,7 @@ from preferences.center import (
 )
 from preferences.clock import FrozenClock
 from preferences.errors import CandidateDeleted, InterestUnavailable, NotFound
+from preferences.events import WebhookEvent
 from preferences.models import (
     Candidate,
     CandidateStatus,
@@ -410,10 +411,15 @@ def test_a_new_frequency_records_a_change_with_the_previous_one(
     ]
 
 
+def count_rows(session: Session, model: type[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
 def test_a_save_of_several_frequencies_and_pauses_sends_one_update_per_field(
     db_session: Session, candidate: Candidate
 ) -> None:
-    """Each field's updates go out together (one executemany), and every one is stored."""
+    """Each field's updates go out together (one executemany), and every one is stored;
+    then the events: on PostgreSQL the consent and webhook events in one statement."""
     interests = add_interests(db_session, "Design", "Sales", "Data")
     for interest in interests:
         subscribed(db_session, candidate, interest, Frequency.WEEKLY)
@@ -422,11 +428,12 @@ def test_a_save_of_several_frequencies_and_pauses_sends_one_update_per_field(
         desired = wanting(desired, interest, frequency=Frequency.DAILY)
     desired = wanting(desired, interests[1], paused_until=NOV_20)
     bind = db_session.get_bind()
-    updates: list[tuple[str, bool]] = []
+    consents, hooks = count_rows(db_session, ConsentEvent), count_rows(db_session, WebhookEvent)
+    writes: list[tuple[str, bool]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, _p: Any, _c: Any, many: bool) -> None:
-        if statement.lstrip().upper().startswith("UPDATE SUBSCRIPTIONS"):
-            updates.append((statement.split("SET")[1].split("=")[0].strip(), many))
+        if not statement.lstrip().upper().startswith("SELECT"):
+            writes.append((" ".join(statement.split()), many))
 
     event.listen(bind, "before_cursor_execute", record)
     try:
@@ -434,13 +441,30 @@ def test_a_save_of_several_frequencies_and_pauses_sends_one_update_per_field(
     finally:
         event.remove(bind, "before_cursor_execute", record)
 
+    updates = [
+        (statement.split("SET")[1].split("=")[0].strip(), many)
+        for statement, many in writes
+        if statement.startswith("UPDATE subscriptions")
+    ]
     assert updates == [("frequency", True), ("paused_until", False)]
+    inserts = [statement for statement, _many in writes[2:]]
+    if bind.dialect.name == "postgresql":
+        assert len(inserts) == 1, inserts
+        assert inserts[0].startswith("WITH consents AS (INSERT INTO consent_events")
+        assert ") INSERT INTO webhook_events" in inserts[0]
+    else:
+        assert [statement.split()[:3] for statement in inserts] == [
+            ["INSERT", "INTO", "consent_events"],
+            ["INSERT", "INTO", "webhook_events"],
+        ]
     assert len(changes) == len(events) == 4
     assert [stored(db_session, candidate, i) for i in interests] == [
         (SubscriptionStatus.SUBSCRIBED, Frequency.DAILY, None),
         (SubscriptionStatus.SUBSCRIBED, Frequency.DAILY, NOV_20),
         (SubscriptionStatus.SUBSCRIBED, Frequency.DAILY, None),
     ]
+    assert count_rows(db_session, ConsentEvent) == consents + 4
+    assert count_rows(db_session, WebhookEvent) == hooks + 4
 
 
 @pytest.mark.parametrize("opted_in", [True, False], ids=["mass-email-on", "mass-email-off"])

@@ -11,11 +11,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, false, func, literal, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from preferences.db import UTCDateTime, make_engine, make_session_factory, ping, session_scope
+from preferences.db import (
+    UTCDateTime,
+    insert_numbered,
+    make_engine,
+    make_session_factory,
+    numbered,
+    ping,
+    session_scope,
+)
+from preferences.events import EventType, WebhookEvent, event_rows
 from preferences.models import Candidate, Interest
 
 
@@ -192,3 +201,43 @@ def test_in_memory_sqlite_needs_no_file(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert list(tmp_path.iterdir()) == []
+
+
+def _numbered_events(count: int) -> list[dict[str, object]]:
+    return event_rows(
+        [(EventType.WEBHOOK_TEST, None, {"n": n}) for n in range(count)], source="test"
+    )
+
+
+def _stored_numbers(session: Session) -> list[int]:
+    rows = session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))
+    return [row.data["n"] for row in rows]
+
+
+def test_insert_numbered_writes_its_rows_in_order_and_compiles_once(db_session: Session) -> None:
+    """Rows given as numbered parameters go in, in order; the statement has a cache key,
+    so SQLAlchemy compiles it once (a multi-row VALUES has none, and compiles each time)."""
+    statement = insert_numbered(WebhookEvent.__table__, "e", 3)  # type: ignore[arg-type]
+    assert statement._generate_cache_key() is not None
+    db_session.execute(statement, numbered("e", _numbered_events(3)))
+    db_session.execute(statement, numbered("e", _numbered_events(3)))
+    assert _stored_numbers(db_session) == [0, 1, 2, 0, 1, 2]
+
+
+@pytest.mark.parametrize("rows_in_source", [0, 1])
+def test_insert_numbered_per_row_of_a_source_inserts_once_for_each_of_its_rows(
+    db_session: Session, rows_in_source: int
+) -> None:
+    """With `per_row_of`, nothing is inserted when the source is empty (a change that
+    changed nothing), and each row once when it gives one."""
+    source = select(literal(1).label("one"))
+    if not rows_in_source:
+        source = source.where(false())
+    statement = insert_numbered(
+        WebhookEvent.__table__,  # type: ignore[arg-type]
+        "e",
+        2,
+        per_row_of=source.cte("source"),
+    )
+    db_session.execute(statement, numbered("e", _numbered_events(2)))
+    assert _stored_numbers(db_session) == ([0, 1] if rows_in_source else [])

@@ -165,12 +165,12 @@ def _consent_record(
     scope: ConsentScope,
     action: ConsentAction,
     source: ConsentSource,
-    interest_id: int | None,
-    saved_search_id: int | None,
-    wording_version: str | None,
-    detail: dict[str, Any] | None,
-    ip_address: str | None,
-    locale: str | None,
+    interest_id: int | None = None,
+    saved_search_id: int | None = None,
+    wording_version: str | None = None,
+    detail: dict[str, Any] | None = None,
+    ip_address: str | None = None,
+    locale: str | None = None,
 ) -> tuple[dict[str, Any], list[tuple[EventType, str | None, Any]]]:
     """`append_consent`'s consent row and the webhook events (type, candidate, data) it makes."""
     if (scope is ConsentScope.INTEREST) != (interest_id is not None):
@@ -206,44 +206,26 @@ def _consent_record(
     return row, [(kind, key, data) for kind, data in emitted]
 
 
-# `_change_and_consent`'s statements on PostgreSQL, by (change, number of webhook events).
-_CHANGE_AND_CONSENT: dict[tuple[int, int], tuple[Update, Select[Any]]] = {}
-
-
+@functools.lru_cache(maxsize=16)
 def _change_and_consent_statement(change: Update, events: int) -> Select[Any]:
     """`change` (a conditional UPDATE returning one column), then its consent event and
     `events` webhook events for the row it changed, as one statement (PostgreSQL)."""
-    made = _CHANGE_AND_CONSENT.get((id(change), events))
-    if made is not None and made[0] is change:
-        return made[1]
     changed = change.cte("changed")
     consent = insert_numbered(_CONSENT_EVENTS, "c", 1, per_row_of=changed).cte("consent")
     statement = select(*changed.c).add_cte(consent)
     if events:
         hooks = insert_numbered(_WEBHOOK_EVENTS, "e", events, per_row_of=changed)
         statement = statement.add_cte(hooks.cte("hooks"))
-    _CHANGE_AND_CONSENT[(id(change), events)] = (change, statement)
     return statement
 
 
 def _change_and_consent(
-    session: Session,
-    change: Update,
-    params: dict[str, Any],
-    candidate_id: int,
-    *,
-    scope: ConsentScope,
-    action: ConsentAction,
-    source: ConsentSource,
-    interest_id: int | None = None,
-    wording_version: str | None = None,
-    detail: dict[str, Any] | None = None,
-    ip_address: str | None = None,
-    locale: str | None = None,
+    session: Session, change: Update, params: dict[str, Any], candidate_id: int, **consent: Any
 ) -> Any:
     """Run `change`, a conditional UPDATE returning one column, with `params`; when it
-    changed a row, append that change's consent event (`append_consent`). Returns the
-    returned value, or None when nothing changed.
+    changed a row, append that change's consent event (`append_consent`, given
+    `consent`: its scope, action, source and the rest). Returns the returned value, or
+    None when nothing changed.
 
     On PostgreSQL (outside a `consent_batch` block) the change, its consent event and
     the webhook events it makes go as one statement of data-modifying CTEs: one round
@@ -257,36 +239,13 @@ def _change_and_consent(
     if conn.dialect.name != "postgresql" or session.info.get(_CONSENT_BATCH) is not None:
         changed = conn.execute(change, params).scalar()
         if changed is not None:
-            append_consent(
-                session,
-                candidate_id,
-                scope=scope,
-                action=action,
-                source=source,
-                interest_id=interest_id,
-                wording_version=wording_version,
-                detail=detail,
-                ip_address=ip_address,
-                locale=locale,
-            )
+            append_consent(session, candidate_id, **consent)
         return changed
-    row, events = _consent_record(
-        session,
-        candidate_id,
-        scope=scope,
-        action=action,
-        source=source,
-        interest_id=interest_id,
-        saved_search_id=None,
-        wording_version=wording_version,
-        detail=detail,
-        ip_address=ip_address,
-        locale=locale,
-    )
+    row, events = _consent_record(session, candidate_id, **consent)
     values = {
         **params,
         **numbered("c", [row]),
-        **numbered("e", event_rows(events, source=source.value)),
+        **numbered("e", event_rows(events, source=consent["source"].value)),
     }
     return conn.execute(_change_and_consent_statement(change, len(events)), values).scalar()
 
@@ -874,7 +833,9 @@ def set_mass_email_status(
             insert(_MASS_EMAIL),
             {"candidate_id": candidate_id, "status": status, "updated_at": now()},
         )
+        _forget_loaded(session, MassEmailStatus, candidate_id)
         append_consent(session, candidate_id, **consent)
+        return True
     _forget_loaded(session, MassEmailStatus, candidate_id)
     return True
 

@@ -21,6 +21,14 @@ scenario:
   subscriptions' frequency);
 - one_click: the RFC 8058 one-click POST, a different signed token per request.
 
+Each scenario (and each minimal run) also reports the server's CPU milliseconds per
+request: the CPU time its worker processes used during the run, over the requests
+answered. wrk shares the machine's cores with the server, so the rates and their
+ratios move with the host (the same code gave the preference GET 0.22 and 0.31 of
+the minimal page on two hosts); the CPU cost of a request moves much less, and the
+ratio of two CPU costs ("CPU ratio": the minimal page's over the scenario's) says
+how much heavier a page is than the minimal one on any host.
+
 Figures are printed as a table and written to bench/results/web.json; a missed
 target makes the command exit 1 (2 when the benchmark cannot run at all).
 """
@@ -486,10 +494,35 @@ def server_times(log_path: Path, offset: int) -> dict[str, float]:
     }
 
 
+def workers_cpu_seconds(master: int) -> float:
+    """User plus system CPU seconds used so far by the gunicorn master's worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in children:
+        with contextlib.suppress(OSError):
+            # The fields after the command name, which is in brackets and may hold spaces:
+            # utime and stime are the 14th and 15th of the whole line.
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def run_measured(
+    server: Server, wrk: str, url: str, script: Path, threads: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    """run_wrk against `server`, adding its workers' CPU milliseconds per request answered."""
+    cpu_before = workers_cpu_seconds(server.process.pid)
+    figures = run_wrk(wrk, url, script, threads, args.connections, args.seconds)
+    cpu = workers_cpu_seconds(server.process.pid) - cpu_before
+    figures["server_cpu_ms_per_request"] = round(1000 * cpu / max(1, figures["requests"]), 3)
+    return figures
+
+
 def run_logged(
     server: Server, wrk: str, script: Path, threads: int, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """run_wrk against `server`, adding the server-side times from its log.
+    """run_measured against `server`, adding the server-side times from its log.
 
     With --profile, the server's workers are sampled by py-spy meanwhile (the file is
     named after the script: BACKEND-SCENARIO.txt in the --profile folder).
@@ -502,7 +535,7 @@ def run_logged(
         out = args.profile / f"{args.backend_now}-{script.stem}.txt"
         profile = recording(server.process.pid, out)  # type: ignore[assignment]
     with profile:
-        figures = run_wrk(wrk, server.base, script, threads, args.connections, args.seconds)
+        figures = run_measured(server, wrk, server.base, script, threads, args)
     time.sleep(0.2)  # the last log lines of the run
     figures.update(server_times(server.log_path, offset))
     return figures
@@ -562,11 +595,16 @@ def check_ok(base: str, path: str, data: bytes | None = None) -> None:
 
 
 def minimal_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The minimal page's figures for the table: its median run, with every run's rate."""
+    """The minimal page's figures for the table: its median run, with every run's rate
+    and CPU cost."""
     if not runs:
         return {}
     median = sorted(runs, key=lambda run: run["ok_rate_per_s"])[len(runs) // 2]
-    return {**median, "runs_ok_rate_per_s": [run["ok_rate_per_s"] for run in runs]}
+    return {
+        **median,
+        "runs_ok_rate_per_s": [run["ok_rate_per_s"] for run in runs],
+        "runs_cpu_ms_per_request": [run["server_cpu_ms_per_request"] for run in runs],
+    }
 
 
 def run_portal_scenarios(
@@ -658,20 +696,24 @@ def bench_backend(backend: str, args: argparse.Namespace, wrk: str, console: Any
 
             def measure_minimal() -> float:
                 console.print(f"  minimal page for {args.seconds} s…")
-                run = run_wrk(
-                    wrk,
-                    minimal.base + "/",
-                    minimal_script,
-                    wrk_threads,
-                    args.connections,
-                    args.seconds,
+                run = run_measured(
+                    minimal, wrk, minimal.base + "/", minimal_script, wrk_threads, args
                 )
                 minimal_runs.append(run)
                 return float(run["ok_rate_per_s"])
 
             def bracketed(name: str, result: dict[str, Any]) -> None:
-                before = minimal_runs[-1]["ok_rate_per_s"]
-                result["minimal_rate_per_s"] = round((before + measure_minimal()) / 2, 1)
+                before = minimal_runs[-1]
+                result["minimal_rate_per_s"] = round(
+                    (before["ok_rate_per_s"] + measure_minimal()) / 2, 1
+                )
+                cpu = (
+                    before["server_cpu_ms_per_request"]
+                    + minimal_runs[-1]["server_cpu_ms_per_request"]
+                ) / 2
+                result["minimal_cpu_ms_per_request"] = round(cpu, 3)
+                own = result["server_cpu_ms_per_request"]
+                result["cpu_ratio"] = round(cpu / own, 3) if own else None
                 figures[name] = result
 
             try:
@@ -864,11 +906,22 @@ def main(argv: list[str] | None = None) -> int:
         title=f"Talent Connect web load ({args.connections} connections, "
         f"{args.seconds} s per scenario, gunicorn {args.workers} workers x {args.threads} threads)"
     )
-    for column in ("backend", "scenario", "req/s", "p50 ms", "p99 ms", "server p99 ms", "errors"):
+    columns = (
+        "backend",
+        "scenario",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "server p99 ms",
+        "CPU ms/req",
+        "CPU ratio",
+        "errors",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column in ("backend", "scenario") else "right")
     for backend, figures in results["backends"].items():
         if "error" in figures:
-            table.add_row(backend, "[red]error", "", "", "", "", figures["error"][:40])
+            table.add_row(backend, "[red]error", *[""] * 6, figures["error"][:40])
             continue
         for name in SCENARIOS:
             if name not in figures:
@@ -881,6 +934,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['p50_ms']:.1f}",
                 f"{row['p99_ms']:.1f}",
                 f"{row['server_p99_ms']:.1f}" if "server_p99_ms" in row else "",
+                f"{row['server_cpu_ms_per_request']:.2f}",
+                f"{row['cpu_ratio']:.2f}" if row.get("cpu_ratio") else "",
                 str(row["errors"]),
             )
     console.print(table)

@@ -23,11 +23,9 @@ scenario:
 
 Each scenario (and each minimal run) also reports the server's CPU milliseconds per
 request: the CPU time its worker processes used during the run, over the requests
-answered. wrk shares the machine's cores with the server, so the rates and their
-ratios move with the host (the same code gave the preference GET 0.22 and 0.31 of
-the minimal page on two hosts); the CPU cost of a request moves much less, and the
-ratio of two CPU costs ("CPU ratio": the minimal page's over the scenario's) says
-how much heavier a page is than the minimal one on any host.
+answered, and the "CPU ratio" (the minimal page's over the scenario's). A rate mixes
+the work a request is with its wait for a core shared with wrk; the CPU figure is the
+work alone, so it tells a heavier page from a busier host (bench/README.md).
 
 Figures are printed as a table and written to bench/results/web.json; a missed
 target makes the command exit 1 (2 when the benchmark cannot run at all).

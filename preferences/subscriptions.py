@@ -822,21 +822,21 @@ def set_mass_email_status(
         candidate_id,
         **consent,
     )
-    if changed is None:
-        conn = session.connection()
-        exists = conn.execute(
-            select(_MASS_EMAIL.c.candidate_id).where(_MASS_EMAIL.c.candidate_id == candidate_id)
-        ).first()
-        if exists is not None:
-            return False
-        conn.execute(
-            insert(_MASS_EMAIL),
-            {"candidate_id": candidate_id, "status": status, "updated_at": now()},
-        )
+    if changed is not None:
         _forget_loaded(session, MassEmailStatus, candidate_id)
-        append_consent(session, candidate_id, **consent)
         return True
+    conn = session.connection()
+    exists = conn.execute(
+        select(_MASS_EMAIL.c.candidate_id).where(_MASS_EMAIL.c.candidate_id == candidate_id)
+    ).first()
+    if exists is not None:
+        return False
+    conn.execute(
+        insert(_MASS_EMAIL),
+        {"candidate_id": candidate_id, "status": status, "updated_at": now()},
+    )
     _forget_loaded(session, MassEmailStatus, candidate_id)
+    append_consent(session, candidate_id, **consent)
     return True
 
 

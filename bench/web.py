@@ -492,12 +492,16 @@ def server_times(log_path: Path, offset: int) -> dict[str, float]:
     }
 
 
+def worker_pids(master: int) -> list[str]:
+    """The process ids of the gunicorn master's children (its workers)."""
+    return Path(f"/proc/{master}/task/{master}/children").read_text().split()
+
+
 def workers_cpu_seconds(master: int) -> float:
     """User plus system CPU seconds used so far by the gunicorn master's worker processes."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    for pid in children:
+    for pid in worker_pids(master):
         with contextlib.suppress(OSError):
             # The fields after the command name, which is in brackets and may hold spaces:
             # utime and stime are the 14th and 15th of the whole line.
@@ -542,8 +546,7 @@ def run_logged(
 def worker_rss_mb(master: int) -> list[float]:
     """Resident memory (VmRSS) of each child process of the gunicorn master, in MB."""
     sizes = []
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    for pid in children:
+    for pid in worker_pids(master):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

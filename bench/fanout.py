@@ -18,8 +18,11 @@ Printed figures, per backend, also written to bench/results/fanout.json:
 - messages per second end to end (first to last send, from the outbox's sent_at);
 - the ratio of each rate to the ceiling, measured in the same run;
 - the workers' peak RSS (the largest of the worker processes);
-- CPU milliseconds per message of the workers (start-up included) and of the
-  ceiling's senders: the figure a busy machine changes least.
+- CPU milliseconds per message of the workers (start-up included), of the
+  ceiling's senders and of the sink: the figures a busy machine changes least;
+- the CPU budget of each ratio target: the CPU time this machine's cores have per
+  message at the target rate, beside the least a message costs (the ceiling's
+  sender and sink, plus one RSA-2048 signature with DKIM).
 
 Targets (2-core machine, 2 worker processes), on each backend: a ratio to the
 ceiling of at least 0.60 without DKIM and 0.50 with DKIM, worker peak RSS at most
@@ -253,9 +256,9 @@ def _ceiling_process(port: int, messages: int, connections: int, data: bytes, ti
 
 def ceiling(
     tmp: Path, messages: int, processes: int, connections: int, size: int
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """Messages/s sending pre-built bytes of `size` octets through the same sender class,
-    and the senders' CPU milliseconds per message.
+    and the CPU milliseconds per message of the senders and of the sink.
 
     Timed from the first process's start to the last one's end, after start-up,
     the way the workers' rate is timed from first to last send.
@@ -276,7 +279,11 @@ def ceiling(
         worker.join()
     got = sink.stop()
     wall = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
-    return got["messages"] / wall, 1000 * sum(cpu for *_, cpu in spans) / got["messages"]
+    return (
+        got["messages"] / wall,
+        1000 * sum(cpu for *_, cpu in spans) / got["messages"],
+        1000 * got["cpu_s"] / got["messages"],
+    )
 
 
 # --------------------------------------------------------------------------- the run
@@ -364,6 +371,10 @@ def run_workers(
         # machine changes least.
         "worker_cpu_ms_per_message": round(1000 * cpu_s / max(1, sent), 3),
         "sink_received": received["messages"],
+        # The sink shares this machine's cores with the workers (and the database).
+        "sink_cpu_ms_per_message": round(
+            1000 * received["cpu_s"] / max(1, received["messages"]), 3
+        ),
         "mean_message_octets": received["octets"] // max(1, received["messages"]),
         "outbox": counts,
     }
@@ -398,7 +409,7 @@ def bench_backend(backend: str, args: argparse.Namespace, console: Any) -> dict[
                     f"{backend}-dkim",
                 )
         console.print("ceiling: pre-built bytes to the same sink…")
-        rate, cpu_ms = ceiling(
+        rate, cpu_ms, sink_cpu_ms = ceiling(
             tmp,
             args.candidates,
             args.workers,
@@ -407,11 +418,65 @@ def bench_backend(backend: str, args: argparse.Namespace, console: Any) -> dict[
         )
         figures["ceiling_per_s"] = round(rate, 1)
         figures["ceiling_cpu_ms_per_message"] = round(cpu_ms, 3)
+        figures["ceiling_sink_cpu_ms_per_message"] = round(sink_cpu_ms, 3)
     for key in ("plain", "dkim"):
         figures[key]["ratio_to_ceiling"] = round(
             figures[key]["rate_per_s"] / figures["ceiling_per_s"], 2
         )
+    figures["cpu_budget"] = cpu_budget(figures, rsa_sign_ms())
     return figures
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def rsa_sign_ms(signatures: int = 500) -> float:
+    """Milliseconds one RSA-2048 PKCS#1 v1.5 SHA-256 signature takes here (DKIM's step)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    digest = b"\x00" * 32
+    for _ in range(20):
+        key.sign(digest, padding.PKCS1v15(), hashes.SHA256())
+    started = time.process_time()
+    for _ in range(signatures):
+        key.sign(digest, padding.PKCS1v15(), hashes.SHA256())
+    return 1000 * (time.process_time() - started) / signatures
+
+
+def cpu_budget(figures: dict[str, Any], sign_ms: float) -> dict[str, Any]:
+    """Whether each ratio target fits in this machine's cores at all.
+
+    At a target rate (the ratio times the ceiling) the machine's cores have
+    `budget_ms_per_message` of CPU time for each message, for everything on it: the
+    workers, the sink and the database. `floor_ms_per_message` is the least any
+    message costs: the sender's and the sink's work with pre-built bytes (the
+    ceiling's), plus, with DKIM, one RSA-2048 signature; nothing for rendering, the
+    database or canonicalizing. A floor above the budget means no worker can reach
+    the target on this machine.
+    """
+    cores = available_cores()
+    ceiling_rate = figures["ceiling_per_s"]
+    smtp_ms = figures["ceiling_cpu_ms_per_message"] + figures["ceiling_sink_cpu_ms_per_message"]
+    out: dict[str, Any] = {"cores": cores, "rsa2048_sign_ms": round(sign_ms, 3)}
+    for key, ratio, floor in (
+        ("plain", TARGET_RATIO, smtp_ms),
+        ("dkim", TARGET_RATIO_DKIM, smtp_ms + sign_ms),
+    ):
+        budget = 1000 * cores / (ratio * ceiling_rate) if ceiling_rate else 0.0
+        out[key] = {
+            "target_rate_per_s": round(ratio * ceiling_rate, 1),
+            "budget_ms_per_message": round(budget, 3),
+            "floor_ms_per_message": round(floor, 3),
+            # What rendering, the database and the rest may cost, at most (negative: none).
+            "left_ms_per_message": round(budget - floor, 3),
+        }
+    return out
 
 
 def check_targets(figures: dict[str, Any], candidates: int) -> list[tuple[str, str, str, bool]]:
@@ -451,6 +516,16 @@ def check_targets(figures: dict[str, Any], candidates: int) -> list[tuple[str, s
             f"{figures['ceiling_cpu_ms_per_message']}",
             "",
             True,
+        ),
+        *(
+            (
+                f"CPU ms/message at the {label} target: machine budget / floor",
+                f"{budget[key]['budget_ms_per_message']} / {budget[key]['floor_ms_per_message']}",
+                "",
+                True,
+            )
+            for key, label in (("plain", "no-DKIM"), ("dkim", "DKIM"))
+            for budget in (figures["cpu_budget"],)
         ),
         (
             "every message delivered once",

@@ -5,7 +5,8 @@
 It speaks just enough ESMTP for aiosmtplib (EHLO, MAIL, RCPT, DATA, RSET, NOOP,
 QUIT; SMTPUTF8 and 8BITMIME advertised), on 127.0.0.1, in one asyncio process, so
 the relay costs as little as possible next to the sender being measured. On
-SIGTERM it writes the number of messages and bytes received to COUNT_FILE as JSON.
+SIGTERM it writes the number of messages and bytes received, and the CPU seconds
+it used (start-up included), to COUNT_FILE as JSON.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 
 EHLO_REPLY = (
@@ -84,7 +86,15 @@ async def serve(port: int, count_file: Path) -> None:
     print("ready", flush=True)
     await stopped.wait()
     server.close()
-    count_file.write_text(json.dumps({"messages": counter.messages, "octets": counter.octets}))
+    count_file.write_text(
+        json.dumps(
+            {
+                "messages": counter.messages,
+                "octets": counter.octets,
+                "cpu_s": time.process_time(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -113,6 +113,12 @@ def select_locale() -> str:
     for tag in (
         _chosen_by_url(supported),
         supported_tag(g.get("candidate_locale"), supported),
+    ):
+        if tag:
+            return tag
+    # From here the language depends on the request's headers (`_vary_by_language`).
+    g._tc_negotiated = True
+    for tag in (
         supported_tag(request.cookies.get(COOKIE), supported),
         request.accept_languages.best_match(supported),
     ):
@@ -399,6 +405,15 @@ def init_app(app: Flask, settings: Settings) -> None:
         locale_selector=select_locale,
     )
     _install_template_gettext(app)
+
+    @app.after_request
+    def _vary_by_language(response: Response) -> Response:
+        if g.pop("_tc_negotiated", False):
+            # The page's words came from the tc_lang cookie or Accept-Language: a shared
+            # cache must keep one copy per value of each (RFC 9110, 12.5.5).
+            response.vary.add("Accept-Language")
+            response.vary.add("Cookie")
+        return response
 
     @app.after_request
     def _remember_choice(response: Response) -> Response:

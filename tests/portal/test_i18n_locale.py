@@ -74,3 +74,26 @@ def test_a_locale_without_a_catalog_is_refused(tmp_path: Path, database_url: str
 )
 def test_supported_tag(value: str | None, expected: str | None) -> None:
     assert supported_tag(value, ("en", "es", "fr")) == expected
+
+
+def test_a_page_in_a_negotiated_language_varies_by_accept_language_and_cookie(
+    client: FlaskClient,
+) -> None:
+    """When the words came from Accept-Language (or the tc_lang cookie), the answer says
+    so, and a shared cache keeps one copy per language; the same holds for a 404 page."""
+    for url, status in (("/", 200), ("/jobs", 200), ("/no-such-page", 404)):
+        response = client.get(url, headers={"Accept-Language": "de"})
+        assert response.status_code == status
+        assert '<html lang="de"' in response.get_data(as_text=True)
+        assert {"accept-language", "cookie"} <= {v.lower() for v in response.vary}, url
+
+
+def test_a_language_chosen_by_the_url_or_fixed_does_not_vary_by_accept_language(
+    client: FlaskClient,
+) -> None:
+    """`?lang=` names the language, the console is always English and the API's JSON has no
+    language: none of them depends on Accept-Language."""
+    for url in ("/?lang=es", "/admin/login", "/api/v1/openapi.json"):
+        response = client.get(url, headers={"Accept-Language": "de"})
+        assert response.status_code == 200, url
+        assert "accept-language" not in {v.lower() for v in response.vary}, url

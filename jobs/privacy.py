@@ -6,21 +6,17 @@ the export lists the jobs each alert named, erasure deletes the digest items.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from jobs.models import DigestItem, JobPosting
-from preferences.db import among
 from preferences.privacy import (
     CandidateDataHook,
-    Erasure,
     ExportSections,
     register_erasure_hook,
-    rowcount,
 )
 
 _DIGEST_ITEMS = cast(Table, DigestItem.__table__)
@@ -51,26 +47,8 @@ def export_job_alerts(session: Session, candidate_id: int) -> ExportSections:
     }
 
 
-def erase_job_alerts(session: Session, erasure: Erasure) -> dict[str, int]:
-    """Delete the candidate's digest items; counts `job_alerts`."""
-    return erase_many_job_alerts(session, [erasure])
-
-
-def erase_many_job_alerts(session: Session, erasures: Sequence[Erasure]) -> dict[str, int]:
-    """`erase_job_alerts` for many candidates in one statement."""
-    ids = [erasure.candidate_id for erasure in erasures]
-    deleted = session.execute(
-        delete(_DIGEST_ITEMS).where(among(session, _DIGEST_ITEMS.c.candidate_id, ids))
-    )
-    return {"job_alerts": rowcount(deleted)}
-
-
 DIGEST_DATA = register_erasure_hook(
-    CandidateDataHook(
-        owner="jobs",
-        tables=("digest_items",),
-        export=export_job_alerts,
-        erase=erase_job_alerts,
-        erase_many=erase_many_job_alerts,
+    CandidateDataHook.deleting_rows(
+        "jobs", _DIGEST_ITEMS.c.candidate_id, "job_alerts", export_job_alerts
     )
 )

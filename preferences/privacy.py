@@ -69,7 +69,8 @@ ABOUT_EXPORT = (
     "Everything Talent Connect stores about you: your profile, your job-alert "
     "subscriptions and saved searches, your mass-email choice, every consent you gave or withdrew, "
     "your resumes (the details, not the files), the emails we queued or sent you "
-    "and the jobs we alerted you to. Each consent lists the exact words you were "
+    "and the jobs we alerted you to, and what our API answered a connected system "
+    "about you in the last day (api_answers). Each consent lists the exact words you were "
     "shown (wording, in wording_locale), their version and its SHA-256 hash, when, "
     "from where (source) and from which IP address; a consent given before wordings "
     "were versioned, or elsewhere (an import), may have no wording. Times are in UTC "
@@ -118,6 +119,28 @@ class CandidateDataHook:
     # The same for many candidates in a fixed number of statements (bulk anonymization);
     # without it, `erase` is called once per candidate.
     erase_many: Callable[[Session, Sequence[Erasure]], dict[str, int]] | None = None
+
+    @classmethod
+    def deleting_rows(
+        cls,
+        owner: str,
+        column: Any,
+        counted_as: str,
+        export: Callable[[Session, int], ExportSections],
+    ) -> CandidateDataHook:
+        """A hook whose erasure deletes every row of `column`'s table that names one of the
+        candidates in `column` (one statement for any number of them), counted as
+        `counted_as` in the audit event; `export` gives its export sections."""
+
+        def erase_many(session: Session, erasures: Sequence[Erasure]) -> dict[str, int]:
+            ids = [erasure.candidate_id for erasure in erasures]
+            deleted = session.execute(delete(column.table).where(among(session, column, ids)))
+            return {counted_as: rowcount(deleted)}
+
+        def erase(session: Session, erasure: Erasure) -> dict[str, int]:
+            return erase_many(session, [erasure])
+
+        return cls(owner, (column.table.name,), export, erase, erase_many)
 
 
 _hooks: dict[str, CandidateDataHook] = {}

@@ -38,7 +38,11 @@ def test_every_table_about_a_candidate_is_answered_for() -> None:
         if owner != "preferences" and answered.get(table) != owner
     }
     assert strays == {}
-    assert answered == {"outbox_messages": "mailer", "digest_items": "jobs"}
+    assert answered == {
+        "outbox_messages": "mailer",
+        "digest_items": "jobs",
+        "idempotency_keys": "portal",
+    }
 
 
 @pytest.mark.parametrize(
@@ -47,14 +51,17 @@ def test_every_table_about_a_candidate_is_answered_for() -> None:
         ("mailer.models", ["mailer"]),
         ("mailer.outbox", ["mailer"]),
         ("jobs.models", ["mailer", "jobs"]),
-        ("portal.schema", ["mailer", "jobs"]),
-        ("portal.app", ["mailer", "jobs"]),
-        ("portal.cli.main", ["mailer", "jobs"]),
+        ("portal.auth.idempotency", ["mailer", "jobs", "portal"]),
+        ("portal.schema", ["mailer", "jobs", "portal"]),
+        ("portal.app", ["mailer", "jobs", "portal"]),
+        ("portal.cli.context", ["mailer", "jobs", "portal"]),
+        ("portal.cli.main", ["mailer", "jobs", "portal"]),
     ],
 )
 def test_importing_an_owner_registers_its_hook(module: str, owners: list[str]) -> None:
     """In a fresh interpreter, importing any module of mailer or jobs (or the web app or the
-    CLI, which erase) registers their hooks, mailer's first."""
+    CLI, which erase) registers their hooks, mailer's first; the portal's (stored API
+    answers) comes with the web app, the CLI and its own module."""
     script = (
         f"import {module}\n"
         "from preferences.privacy import erasure_hooks\n"

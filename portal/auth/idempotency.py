@@ -4,6 +4,10 @@ The key's row is written in the same transaction as the change the POST made, so
 (same token, same key) gets the stored answer and changes nothing, and two requests racing
 with one key cannot both change something: the second's insert fails on the unique key,
 its transaction rolls back, and it answers with the first's stored response.
+
+An answer about one candidate (a sign-up, a preference link) names them
+(`candidate_id`): erasing the candidate deletes it at once, through the portal's
+`CandidateDataHook`, instead of leaving their address in it until the key expires.
 """
 
 from __future__ import annotations
@@ -13,14 +17,29 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, delete, select
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from jobs.scheduler import PeriodicTask
 from portal.errors import PortalError
 from preferences.clock import now
 from preferences.db import Base, UTCDateTime, session_scope
+from preferences.privacy import (
+    CandidateDataHook,
+    ExportSections,
+    register_erasure_hook,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +62,10 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, index=True)
+    # The candidate the answer is about, when it is about one: it may hold their address.
+    candidate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
 
 
 # --- service functions ------------------------------------------------------------------
@@ -117,10 +140,12 @@ def store_answer(
     path: str,
     digest: str,
     answer: StoredAnswer,
+    candidate_id: int | None = None,
 ) -> None:
     """Keep `answer` under (token, key) in the session's transaction, beside the change.
 
-    Raises `sqlalchemy.exc.IntegrityError` when another request stored the key first
+    `candidate_id` names the candidate the answer is about, so that erasing them
+    deletes it. Raises `sqlalchemy.exc.IntegrityError` when another request stored the key first
     (the caller rolls back and answers with that one's answer). This token's expired
     keys are deleted first, so an expired key is simply a new one.
     """
@@ -140,6 +165,7 @@ def store_answer(
             status_code=answer.status_code,
             body=answer.body,
             created_at=at,
+            candidate_id=candidate_id,
         )
     )
     session.flush()
@@ -168,3 +194,43 @@ def idempotency_prune_task() -> PeriodicTask:
         return removed
 
     return PeriodicTask("prune-idempotency-keys", 3600, prune)
+
+
+# --- export and erasure ------------------------------------------------------------------
+
+
+def export_api_answers(session: Session, candidate_id: int) -> ExportSections:
+    """The export's `api_answers`: each stored answer about the candidate, oldest first."""
+    rows = session.execute(
+        select(
+            IdempotencyKey.method,
+            IdempotencyKey.path,
+            IdempotencyKey.status_code,
+            IdempotencyKey.body,
+            IdempotencyKey.created_at,
+        )
+        .where(IdempotencyKey.candidate_id == candidate_id)
+        .order_by(IdempotencyKey.created_at, IdempotencyKey.id)
+    )
+    return {
+        "api_answers": [
+            {
+                "method": row.method,
+                "path": row.path,
+                "status_code": row.status_code,
+                "body": row.body,
+                "stored_at": row.created_at.isoformat(),
+            }
+            for row in rows
+        ]
+    }
+
+
+API_ANSWER_DATA = register_erasure_hook(
+    CandidateDataHook.deleting_rows(
+        "portal",
+        cast(Table, IdempotencyKey.__table__).c.candidate_id,
+        "api_answers",
+        export_api_answers,
+    )
+)

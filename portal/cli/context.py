@@ -18,6 +18,8 @@ from typing import Any
 import click
 from sqlalchemy.engine import make_url
 
+# Registers the portal's erasure hook (stored API answers): commands erase candidates too.
+import portal.auth.idempotency  # noqa: F401
 from portal.config import Settings, load_settings
 from portal.logs import configure_logging
 from portal.web import consent_texts

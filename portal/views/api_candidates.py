@@ -30,6 +30,7 @@ from portal.connect.on_behalf import (
 from portal.connect.submit import MAX_LISTED_INTERESTS, LinkContext
 from portal.i18n import supported_tag, ui_default
 from portal.views.api_common import (
+    answer_about,
     current_token,
     error,
     idempotent,
@@ -186,6 +187,7 @@ def candidates() -> Any:
         return error(422, INVALID, exc.fields)
     mark_used(session, token)
     candidate = result.candidate
+    answer_about(candidate.id)
     log.info(
         "api candidate signed up",
         extra={"candidate": candidate.public_id, "new": result.created, "token": token.name},
@@ -344,6 +346,7 @@ def candidate_preference_link(public_id: str) -> Any:
     if found is None:
         return _no_candidate(public_id)
     session = db()
+    answer_about(found.id)
     # The preference center's "email me a link": one per ten minutes, within the
     # address's ADDRESS_MAIL_LIMIT; the answer is the same either way.
     send_preference_link(session, found.email, settings())

@@ -38,6 +38,8 @@ NO_SUCH_ENDPOINT = f"no such API endpoint; see {API_PREFIX}/openapi.json"
 log = logging.getLogger("portal.api")
 # The key in `g` of a view's stand-in for its stored answer (see `idempotent`).
 STORED_BODY = "api_idempotent_body"
+# The key in `g` of the id of the candidate a view's answer is about (`answer_about`).
+ANSWER_ABOUT = "api_answer_about"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,6 +120,7 @@ def _forget_token(_exc: BaseException | None) -> None:
     # across requests; a token must never carry over to the next one.
     g.pop("api_token", None)
     g.pop(STORED_BODY, None)
+    g.pop(ANSWER_ABOUT, None)
 
 
 def token_required(view: F) -> F:
@@ -187,6 +190,14 @@ STORED_STATUSES = frozenset({400, 415, 422})
 
 def _storable(status: int) -> bool:
     return 200 <= status < 300 or status in STORED_STATUSES
+
+
+def answer_about(candidate_id: int) -> None:
+    """Say that this request's answer is about one candidate (it may show their address).
+
+    A stored answer (`idempotent`) then names them, and erasing them deletes it.
+    """
+    g.setdefault(ANSWER_ABOUT, candidate_id)
 
 
 def _replay(answer: StoredAnswer) -> Response:
@@ -277,6 +288,7 @@ def idempotent(view: F) -> F:
                 path=request.path,
                 digest=digest,
                 answer=answer,
+                candidate_id=g.get(ANSWER_ABOUT),
             )
             if refused:
                 session.commit()

@@ -3,9 +3,11 @@ stored, expiry, per-token keys, and two requests racing with one key."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +36,8 @@ from portal.webhooks.models import WebhookEndpoint
 from preferences.clock import frozen, now
 from preferences.db import session_scope
 from preferences.events import WebhookEvent
-from preferences.models import Candidate
+from preferences.models import AuditEvent, Candidate
+from preferences.privacy import erase_candidate, erase_candidates, export_candidate_data
 from tests.portal.helpers import add_interest, add_job
 
 KEY = "order-7f3a-retry-safe"
@@ -311,3 +314,81 @@ def test_two_requests_racing_with_one_key_make_one_change(
     assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
     assert count(sessions, WebhookEvent) == 1
     assert count(sessions, IdempotencyKey) == 1
+
+
+def stored_bodies(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as session:
+        return list(session.scalars(select(IdempotencyKey.body).order_by(IdempotencyKey.id)))
+
+
+def candidate_by_email(session: Session, email: str) -> Candidate:
+    return session.scalars(select(Candidate).where(Candidate.email == email)).one()
+
+
+def test_erasing_a_candidate_deletes_the_stored_answers_about_them(
+    client: FlaskClient, sessions: sessionmaker[Session], token: str, tmp_path: Path
+) -> None:
+    """A sign-up's and a preference link's stored answers name their candidate: erasing her
+    deletes both at once (her address is in no stored answer any more) and counts them in
+    the audit event; another candidate's answer and a job's stay, and the same retry runs
+    anew instead of replaying the address."""
+    assert sign_up(client, token, "ana@example.com").status_code == 201
+    assert sign_up(client, token, "ben@example.com", key="ben-1").status_code == 201
+    with sessions() as session:
+        ana_id = candidate_by_email(session, "ana@example.com").public_id
+    link = client.post(
+        f"/api/v1/candidates/{ana_id}/preference-link", headers=headers(token, "link-1")
+    )
+    assert link.status_code == 202
+    assert (
+        client.post("/api/v1/jobs/R-1/close", headers=headers(token, "close-1")).status_code == 204
+    )
+    with sessions() as session:
+        about = dict(session.execute(select(IdempotencyKey.key, IdempotencyKey.candidate_id)).all())
+        ana = candidate_by_email(session, "ana@example.com")
+        ben = candidate_by_email(session, "ben@example.com")
+    assert about == {KEY: ana.id, "link-1": ana.id, "ben-1": ben.id, "close-1": None}
+    assert any("ana@example.com" in body for body in stored_bodies(sessions))
+
+    with session_scope(sessions) as session:
+        erase_candidate(session, session.get(Candidate, ana.id), upload_dir=tmp_path)
+    with sessions() as session:
+        left = set(session.scalars(select(IdempotencyKey.key)))
+        audit = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "candidate.erased")
+        ).one()
+    assert left == {"ben-1", "close-1"}
+    assert not any("ana@example.com" in body for body in stored_bodies(sessions))
+    assert audit.detail["deleted"]["api_answers"] == 2
+    retry = sign_up(client, token, "ana@example.com")
+    assert "Idempotent-Replayed" not in retry.headers
+
+
+def test_erasing_many_candidates_deletes_their_answers_in_one_go(
+    client: FlaskClient, sessions: sessionmaker[Session], token: str, tmp_path: Path
+) -> None:
+    """The bulk erasure (retention's anonymization) deletes every named candidate's stored
+    answers and keeps the others'."""
+    for n, email in enumerate(("ana@example.com", "ben@example.com", "cleo@example.com")):
+        assert sign_up(client, token, email, key=f"k-{n}").status_code == 201
+    with session_scope(sessions) as session:
+        ids = [candidate_by_email(session, e).id for e in ("ana@example.com", "cleo@example.com")]
+        counts = erase_candidates(session, ids, upload_dir=tmp_path)
+    assert counts["api_answers"] == 2
+    with sessions() as session:
+        assert set(session.scalars(select(IdempotencyKey.key))) == {"k-1"}
+
+
+def test_the_export_lists_the_stored_answers_about_the_candidate(
+    client: FlaskClient, sessions: sessionmaker[Session], token: str
+) -> None:
+    """A candidate's data export shows the API answers kept about her, and only hers."""
+    assert sign_up(client, token, "ana@example.com").status_code == 201
+    assert sign_up(client, token, "ben@example.com", key="ben-1").status_code == 201
+    with session_scope(sessions) as session:
+        data = export_candidate_data(session, candidate_by_email(session, "ana@example.com"))
+    answers = data["api_answers"]
+    assert [(a["method"], a["path"], a["status_code"]) for a in answers] == [
+        ("POST", "/api/v1/candidates", 201)
+    ]
+    assert json.loads(answers[0]["body"])["email"] == "ana@example.com"

@@ -160,6 +160,7 @@ def test_export_contains_every_category(db_session: Session, full_candidate: Can
         "resumes",
         "emails",
         "job_alerts",
+        "api_answers",
     }
     assert data["generated_at"] == (T0 + timedelta(minutes=3)).isoformat()
     assert "consent" in data["about"]
@@ -261,7 +262,14 @@ def test_export_of_a_bare_candidate(db_session: Session, candidate: Candidate) -
     """A candidate with nothing but a profile exports empty lists and no mass-email status."""
     data = export_candidate_data(db_session, candidate)
     assert data["mass_email"] is None
-    for key in ("subscriptions", "consent_history", "resumes", "emails", "job_alerts"):
+    for key in (
+        "subscriptions",
+        "consent_history",
+        "resumes",
+        "emails",
+        "job_alerts",
+        "api_answers",
+    ):
         assert data[key] == []
     json.dumps(data)
 
@@ -359,6 +367,7 @@ def test_erasure_is_audited_without_personal_data(
             "saved_searches": 0,
             "queued_emails": 1,
             "job_alerts": 1,
+            "api_answers": 0,
         }
     }
     assert "ana" not in json.dumps(event.detail).lower()
@@ -387,6 +396,7 @@ def test_erasing_twice_is_harmless(
         "saved_searches": 0,
         "queued_emails": 0,
         "job_alerts": 0,
+        "api_answers": 0,
     }
 
 
@@ -472,6 +482,7 @@ def test_export_sections_keep_their_order(db_session: Session, full_candidate: C
         "resumes",
         "emails",
         "job_alerts",
+        "api_answers",
     ]
 
 
@@ -498,7 +509,7 @@ def test_export_and_erasure_ask_every_registered_hook(
         erase=erase,
     )
     monkeypatch.setitem(privacy._hooks, hook.owner, hook)
-    assert [h.owner for h in erasure_hooks()] == ["mailer", "jobs", "tests"]
+    assert [h.owner for h in erasure_hooks()] == ["mailer", "jobs", "portal", "tests"]
     assert export_candidate_data(db_session, full_candidate)["notes"] == [
         {"candidate": full_candidate.id}
     ]

@@ -117,7 +117,7 @@ def select_locale() -> str:
         if tag:
             return tag
     # From here the language depends on the request's headers (`_vary_by_language`).
-    g._tc_negotiated = True
+    setattr(g, _NEGOTIATED_KEY, True)
     for tag in (
         supported_tag(request.cookies.get(COOKIE), supported),
         request.accept_languages.best_match(supported),
@@ -299,6 +299,8 @@ _LOCALIZED_TEXTS_MAX: Final = 64
 
 _TRANSLATIONS_KEY: Final = "_tc_translations"
 _LOCALE_KEY: Final = "_tc_locale"
+# Set when the request's language came from its headers (cookie, Accept-Language).
+_NEGOTIATED_KEY: Final = "_tc_negotiated"
 
 
 def request_translations() -> Any:
@@ -408,7 +410,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def _vary_by_language(response: Response) -> Response:
-        if g.pop("_tc_negotiated", False):
+        if g.pop(_NEGOTIATED_KEY, False):
             # The page's words came from the tc_lang cookie or Accept-Language: a shared
             # cache must keep one copy per value of each (RFC 9110, 12.5.5).
             response.vary.add("Accept-Language")

@@ -144,10 +144,10 @@ def store_answer(
 ) -> None:
     """Keep `answer` under (token, key) in the session's transaction, beside the change.
 
-    `candidate_id` names the candidate the answer is about, so that erasing them
-    deletes it. Raises `sqlalchemy.exc.IntegrityError` when another request stored the key first
+    Raises `sqlalchemy.exc.IntegrityError` when another request stored the key first
     (the caller rolls back and answers with that one's answer). This token's expired
-    keys are deleted first, so an expired key is simply a new one.
+    keys are deleted first, so an expired key is simply a new one. `candidate_id`
+    names the candidate the answer is about, so that erasing them deletes it.
     """
     at = now()
     session.execute(

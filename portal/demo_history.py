@@ -868,12 +868,35 @@ def _schedules(session: Session) -> list[_Schedule]:
     ]
 
 
-def _insert_returning_ids(session: Session, table: Table, rows: list[_Row]) -> list[int]:
-    """Insert `rows` in one statement; their ids in the order given."""
+def _insert_returning_ids(
+    session: Session, table: Table, rows: list[_Row], key: Sequence[str]
+) -> list[int]:
+    """Insert `rows` in bulk; their ids in the order given.
+
+    `key` names columns whose values tell the rows apart: each returned id is matched
+    back to its row by them. (Asking the database to return the ids in order instead
+    makes SQLite run one INSERT per row.)
+    """
     if not rows:
         return []
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return [row.id for row in session.execute(statement, rows)]
+    order = {tuple(row[k] for k in key): n for n, row in enumerate(rows)}
+    if len(order) != len(rows):
+        raise ValueError(f"{table.name}: {', '.join(key)} don't tell the rows apart")
+    columns = [table.c[k] for k in key]
+    ids = [0] * len(rows)
+    for found in session.execute(insert(table).returning(table.c.id, *columns), rows):
+        ids[order[tuple(found[1:])]] = found[0]
+    return ids
+
+
+def _insert(session: Session, model: type[Any], rows: list[_Row]) -> None:
+    """Insert `rows` in bulk, NULLs included.
+
+    (An ORM insert leaves out each row's None values, and so splits the rows into one
+    statement per run of rows with the same columns set.)
+    """
+    if rows:
+        session.execute(insert(_table(model)), rows)
 
 
 def _table(model: type[Any]) -> Table:
@@ -935,6 +958,7 @@ def _write(session: Session, history: _History, recruiter_id: int | None) -> His
             }
             for p in people
         ],
+        key=["email"],
     )
     for person, person_id in zip(people, ids, strict=True):
         person.id = person_id
@@ -954,6 +978,7 @@ def _write(session: Session, history: _History, recruiter_id: int | None) -> His
             }
             for r in history.runs
         ],
+        key=["schedule_id", "started_at"],
     )
     campaign_ids = _insert_returning_ids(
         session,
@@ -971,9 +996,11 @@ def _write(session: Session, history: _History, recruiter_id: int | None) -> His
             }
             for c in history.campaigns
         ],
+        key=["name"],
     )
-    session.execute(
-        insert(Subscription),
+    _insert(
+        session,
+        Subscription,
         [
             {
                 "candidate_id": s.person.id,
@@ -988,15 +1015,15 @@ def _write(session: Session, history: _History, recruiter_id: int | None) -> His
             for s in history.subs.values()
         ],
     )
-    mass = [p for p in people if p.mass_email is not None]
-    if mass:
-        session.execute(
-            insert(MassEmailStatus),
-            [
-                {"candidate_id": p.id, "status": p.mass_email, "updated_at": p.mass_email_at}
-                for p in mass
-            ],
-        )
+    _insert(
+        session,
+        MassEmailStatus,
+        [
+            {"candidate_id": p.id, "status": p.mass_email, "updated_at": p.mass_email_at}
+            for p in people
+            if p.mass_email is not None
+        ],
+    )
     digest_items = [
         {
             "candidate_id": person.id,
@@ -1008,8 +1035,7 @@ def _write(session: Session, history: _History, recruiter_id: int | None) -> His
         for person, listed, _, _ in run.digests
         for job_id in listed
     ]
-    if digest_items:
-        session.execute(insert(DigestItem), digest_items)
+    _insert(session, DigestItem, digest_items)
 
     contexts: dict[tuple[int, int], dict[str, Any]] = {}
     for run, run_id in zip(history.runs, run_ids, strict=True):
@@ -1049,7 +1075,7 @@ def _write(session: Session, history: _History, recruiter_id: int | None) -> His
                 else None,
             }
         )
-    outbox_ids = _insert_returning_ids(session, _table(OutboxMessage), outbox)
+    outbox_ids = _insert_returning_ids(session, _table(OutboxMessage), outbox, key=["dedupe_key"])
     outbox_id_of = {id(mail): oid for mail, oid in zip(history.mails, outbox_ids, strict=True)}
 
     # The demo's people read English, and agreed to the default wordings (as `Acme`'s).
@@ -1074,7 +1100,7 @@ def _write(session: Session, history: _History, recruiter_id: int | None) -> His
         for c in history.consents
     ]
     consents += _write_bounces(session, history, outbox_id_of, versions[MASS_EMAIL])
-    session.execute(insert(ConsentEvent), consents)
+    _insert(session, ConsentEvent, consents)
     session.flush()
     opt_outs = sum(1 for c in history.consents if c.action is ConsentAction.WITHDRAW)
     return HistoryResult(

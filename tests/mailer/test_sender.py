@@ -248,7 +248,8 @@ def test_silent_relay_times_out_as_transient(clock: FrozenClock) -> None:
         (outcome,) = run(send_all(SmtpSender(target), ["ana@example.com"]))
     assert type(outcome) is TransientSendError
     assert str(outcome).endswith("no answer in time")
-    assert time.monotonic() - started < 5
+    # Without the timeout the send would wait for ever; the bound leaves a loaded machine room.
+    assert time.monotonic() - started < 20
 
 
 def test_relay_stalling_after_data_times_out_and_the_next_send_reconnects(

@@ -119,7 +119,8 @@ def test_a_slow_provider_times_out_instead_of_hanging(
         client = make_app([config]).test_client()
         started = time.monotonic()
         response = client.get("/connect/social/test")
-    assert time.monotonic() - started < 5
+    # Without the timeout the request would wait for ever; the bound leaves a loaded machine room.
+    assert time.monotonic() - started < 20
     assert_refused(response, client, "couldn't reach Test ID")
 
 

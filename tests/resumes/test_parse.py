@@ -214,6 +214,12 @@ def test_parse_resume_never_raises(text: str, region: str) -> None:
         assert value is None or (isinstance(value, str) and value)
 
 
+@pytest.fixture(scope="module")
+def warm_parser() -> None:
+    """Build what the parser builds once per process (the gazetteer), outside any timing."""
+    parse_resume("Jane Doe\nBerlin, Germany\njane@example.com", INTERESTS)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -229,8 +235,13 @@ def test_parse_resume_never_raises(text: str, region: str) -> None:
     ],
     ids=["letters", "at-signs", "dots", "digits", "www", "words", "commas", "plus", "url"],
 )
-def test_pathological_text_parses_quickly(text: str) -> None:
-    """Long runs that defeat naive regexes (quadratic backtracking) still parse fast."""
+def test_pathological_text_parses_quickly(text: str, warm_parser: None) -> None:
+    """Long runs that defeat naive regexes (quadratic backtracking) still parse in linear time.
+
+    Linear, each takes well under a second (`bench/resume_parse.py` times such input);
+    quadratic backtracking over 100,000 characters takes minutes. The bound leaves a
+    loaded machine room, as the test is about the kind of growth, not about speed.
+    """
     started = time.perf_counter()
     parse_resume(text, INTERESTS)
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 10

@@ -43,7 +43,7 @@ def add_routes(server: LocalHttpsServer) -> None:
         "/big": lambda h: h.stream(48, b"%PDF-1.7\n".ljust(65536, b"0")),
         "/big-declared": big_declared,
         "/slow": lambda h: h.stream(200, b"%PDF-1.7\n", delay=0.1),
-        "/slow-headers": lambda h: h.server.stopping.wait(5),
+        "/slow-headers": lambda h: h.server.stopping.wait(30),
         "/exe": lambda h: h.send_bytes(ELF_HEADER, headers={"Content-Type": "application/pdf"}),
         "/headers": lambda h: h.send_bytes(
             f"Jane Doe\nauthorization={h.headers.get('Authorization')}\n".encode()
@@ -234,12 +234,16 @@ def test_declared_oversize_is_refused_before_reading(
 def test_slow_server_fails_within_the_timeout(
     path: str, server: LocalHttpsServer, certificate: Any, upload_dir: Path
 ) -> None:
-    """A server that drips bytes (or never answers) is cut off at the overall time cap."""
+    """A server that drips bytes (or never answers) is cut off at the overall time cap.
+
+    Uncapped, the drip lasts 20 s and the silence 30 s; the bound leaves a loaded
+    machine room, as the test is about the cap, not about speed.
+    """
     started = time.monotonic()
     with pytest.raises(RemoteFetchFailed) as caught:
         fetch(server, certificate, upload_dir, path, timeout=1.0)
     elapsed = time.monotonic() - started
-    assert elapsed < 2.5, f"took {elapsed:.1f}s"
+    assert elapsed < 10, f"took {elapsed:.1f}s"
     assert "too long" in caught.value.message
     assert not upload_dir.exists() or list(upload_dir.iterdir()) == []
 

@@ -607,9 +607,12 @@ def _add_soft_bounce(session: Session, key: str, stale_days: int) -> tuple[Bounc
 
 
 def record_soft_bounce(
-    session: Session, target: Target, report: Report, settings: MailSettings
+    session: Session, target: Target, report: Report, settings: MailSettings, *, via: str = "dsn"
 ) -> BounceOutcome:
-    """Score a soft bounce; suppress the address when the score reaches the threshold."""
+    """Score a soft bounce; suppress the address when the score reaches the threshold.
+
+    That suppression writes a `bounce.soft_limit` event (`via` as for a hard bounce).
+    """
     if is_suppressed(session, target.address):
         return BounceOutcome.ALREADY_SUPPRESSED
     key = address_hash(target.address, suppression_salt(session, create=True))
@@ -634,6 +637,18 @@ def record_soft_bounce(
         status=report.status,
     )
     _record_stop(session, target, ConsentSource.BOUNCE, detail)
+    _report_event(
+        session,
+        EventType.BOUNCE_SOFT_LIMIT,
+        target,
+        {
+            "status": report.status or None,
+            "score": row.score,
+            "threshold": settings.bounce_score_threshold,
+            "bounces": row.bounces,
+        },
+        via,
+    )
     return BounceOutcome.SOFT_BOUNCE_SUPPRESSED
 
 
@@ -715,7 +730,7 @@ def record_bounce(
     if report.kind is ReportKind.HARD_BOUNCE:
         return record_hard_bounce(session, target, report, via=via)
     if report.kind is ReportKind.SOFT_BOUNCE:
-        return record_soft_bounce(session, target, report, settings)
+        return record_soft_bounce(session, target, report, settings, via=via)
     if report.kind is ReportKind.POLICY:
         # The sender's problem: the address and its score stay as they are.
         if recorded or target.outbox_id is None:

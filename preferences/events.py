@@ -1,11 +1,11 @@
 """Domain events for other systems: written in the transaction of the change they report.
 
 Every change another system may want to hear of (a candidate joining, confirming, changing a
-subscription, unsubscribing, being erased; a hard bounce, a complaint, a finished alert run,
-a sent campaign) appends one `WebhookEvent` through `record_event`, in the same transaction
-as the change: a rollback takes the event with it, and a commit keeps both. The webhook
-worker (`portal.webhooks`) later fans each event out to the endpoints that want its type
-and delivers it.
+subscription, unsubscribing, being erased; a hard bounce, soft bounces reaching their limit,
+a complaint, a finished alert run, a sent campaign) appends one `WebhookEvent` through
+`record_event`, in the same transaction as the change: a rollback takes the event with it,
+and a commit keeps both. The webhook worker (`portal.webhooks`) later fans each event out
+to the endpoints that want its type and delivers it.
 
 An event names its candidate by public id (never an email address, never resume content);
 the worker adds the address at send time for endpoints that ask for contact data. Events
@@ -49,6 +49,7 @@ class EventType(enum.StrEnum):
     CANDIDATE_UNSUBSCRIBED = "candidate.unsubscribed"
     CANDIDATE_ERASED = "candidate.erased"
     BOUNCE_HARD = "bounce.hard"
+    BOUNCE_SOFT_LIMIT = "bounce.soft_limit"
     COMPLAINT_RECEIVED = "complaint.received"
     ALERT_RUN_FINISHED = "alert_run.finished"
     CAMPAIGN_SENT = "campaign.sent"
@@ -243,8 +244,8 @@ def consent_events(
     elif scope is ConsentScope.MASS_EMAIL:
         if action is ConsentAction.CHANGE:
             # A stop record (a bounce's suppression, a complaint with nothing left to
-            # withdraw): the mass-email choice itself did not change. `bounce.hard` and
-            # `complaint.received` report those.
+            # withdraw): the mass-email choice itself did not change. `bounce.hard`,
+            # `bounce.soft_limit` and `complaint.received` report those.
             return []
         target = {}
     else:

@@ -782,6 +782,26 @@ _EVENT_DATA: dict[str, tuple[str, dict[str, Any]]] = {
             "email": _EMAIL,
         },
     ),
+    EventType.BOUNCE_SOFT_LIMIT: (
+        "Soft bounces (a full mailbox, a size limit, a temporary failure) reached the "
+        "bounce score threshold; the address is suppressed.",
+        {
+            "candidate_id": _CANDIDATE_ID,
+            "status": {
+                "type": ["string", "null"],
+                "description": "The last report's RFC 3463 status, like 4.2.2, if it had one.",
+            },
+            "score": {"type": "number", "description": "The address's soft-bounce score."},
+            "threshold": {
+                "type": "number",
+                "description": "The score that suppresses (TALENTCONNECT_BOUNCE_SCORE_THRESHOLD).",
+            },
+            "bounces": {"type": "integer", "description": "Soft bounces counted in the score."},
+            "message_kind": {"type": ["string", "null"]},
+            "source": _SOURCE,
+            "email": _EMAIL,
+        },
+    ),
     EventType.COMPLAINT_RECEIVED: (
         "A candidate marked a message as spam; the address is suppressed.",
         {

@@ -65,6 +65,10 @@ EVENT_TYPE_HINTS = {
     ),
     "candidate.erased": N_("A candidate was deleted or anonymized."),
     "bounce.hard": N_("An address bounced permanently and is suppressed."),
+    "bounce.soft_limit": N_(
+        "An address kept bouncing softly (a full mailbox) until it reached the limit and is "
+        "suppressed."
+    ),
     "complaint.received": N_("A recipient reported an email as spam."),
     "alert_run.finished": N_("A job-alert run finished."),
     "campaign.sent": N_("A mass email campaign was sent."),

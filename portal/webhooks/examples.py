@@ -52,6 +52,17 @@ _EXAMPLES: dict[EventType, tuple[str | None, dict[str, Any], str | None]] = {
         {"status": "5.1.1", "message_kind": "job_alert"},
         "dsn",
     ),
+    EventType.BOUNCE_SOFT_LIMIT: (
+        EXAMPLE_CANDIDATE,
+        {
+            "status": "4.2.2",
+            "score": 5.0,
+            "threshold": 5.0,
+            "bounces": 10,
+            "message_kind": "job_alert",
+        },
+        "dsn",
+    ),
     EventType.COMPLAINT_RECEIVED: (
         EXAMPLE_CANDIDATE,
         {"feedback_type": "abuse", "message_kind": "campaign"},

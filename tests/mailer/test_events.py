@@ -40,7 +40,7 @@ from .test_retention_run import join, run
 KEYS = ("events-test-key-" + "e" * 32,)
 MAIL = dataclasses.replace(SETTINGS, secret_keys=KEYS)
 ANA = "ana.perez@example.com"
-REPORT_TYPES = ("bounce.hard", "complaint.received", "mass_email.changed")
+REPORT_TYPES = ("bounce.hard", "bounce.soft_limit", "complaint.received", "mass_email.changed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,16 +133,54 @@ def test_a_hard_bounce_of_mail_to_no_candidate_names_none(
     ]
 
 
-def test_soft_bounces_are_no_bounce_hard_even_when_their_score_suppresses(
+def test_soft_bounces_that_suppress_are_one_bounce_soft_limit_and_no_bounce_hard(
     sessions: sessionmaker[Session], ana: Ana, clock: FrozenClock
 ) -> None:
-    """A full mailbox scored up to the threshold stops mail, but it is no address failure."""
+    """A full mailbox scored up to the threshold stops mail: bounce.soft_limit, once, with
+    the score; no bounce.hard, as it is no address failure."""
     strict = dataclasses.replace(MAIL, bounce_score_threshold=1.0)
     raw = sample(DELAYED_4_2_2, verp=ana.verp)
+    with sessions() as session:
+        before = len(stored_events(session))
     assert process(sessions, raw, [ana.verp], strict) is BounceOutcome.SOFT_BOUNCE_SCORED
+    assert stored_events(sessions)[before:] == []
     clock.advance(timedelta(days=1))
     assert process(sessions, raw, [ana.verp], strict) is BounceOutcome.SOFT_BOUNCE_SUPPRESSED
-    assert types_of(stored_events(sessions, *REPORT_TYPES)) == ["mass_email.changed"]
+    clock.advance(timedelta(days=1))
+    assert process(sessions, raw, [ana.verp], strict) is BounceOutcome.ALREADY_SUPPRESSED
+    assert stored_events(sessions)[before:] == [
+        (
+            "bounce.soft_limit",
+            ana.public_id,
+            {
+                "status": "4.2.2",
+                "score": 1.0,
+                "threshold": 1.0,
+                "bounces": 2,
+                "message_kind": "job_alert",
+            },
+            "dsn",
+        )
+    ]
+
+
+def test_a_soft_bounce_at_send_time_that_suppresses_is_bounce_soft_limit_via_smtp(
+    sessions: sessionmaker[Session], ana: Ana, clock: FrozenClock
+) -> None:
+    """The relay's own 552 5.2.2 at RCPT scores like a bounce message, and says so in `source`."""
+    strict = dataclasses.replace(MAIL, bounce_score_threshold=0.5)
+    with session_scope(sessions) as session:
+        outcome = record_bounce(
+            session,
+            Target(ANA, ana.candidate_id, ana.outbox_id),
+            smtp_report(552, "5.2.2 Mailbox full"),
+            strict,
+            via="smtp",
+        )
+    assert outcome is BounceOutcome.SOFT_BOUNCE_SUPPRESSED
+    (fact,) = stored_events(sessions, "bounce.soft_limit")
+    assert (fact[0], fact[1], fact[3]) == ("bounce.soft_limit", ana.public_id, "smtp")
+    assert fact[2]["status"] == "5.2.2" and fact[2]["bounces"] == 1
 
 
 def test_a_complaint_is_received_after_the_withdrawals_it_caused_and_once(

@@ -28,7 +28,7 @@ def test_every_event_type_has_an_example_in_the_envelope() -> None:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["timestamp"])
         assert "@" not in json.dumps(body)
         about_a_candidate = name.startswith(("candidate.", "subscription.", "mass_email.")) or (
-            name in ("bounce.hard", "complaint.received")
+            name in ("bounce.hard", "bounce.soft_limit", "complaint.received")
         )
         assert ("candidate_id" in body["data"]) is about_a_candidate, name
 

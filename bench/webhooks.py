@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.web import clean_env, database, free_port  # noqa: E402
+from bench.web import SECRET_KEYS, clean_env, database, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "webhooks.json"
 TARGET_RATE = 500.0
@@ -53,6 +53,7 @@ def seed(database_url: str, candidates: int, per_candidate: int, port: int) -> s
 
     from portal.migrate import upgrade
     from portal.webhooks.endpoints import EndpointInput, create_endpoint
+    from portal.webhooks.sealing import secret_seal
     from preferences.db import make_engine, make_session_factory, session_scope
     from preferences.events import EventType, record_events
     from preferences.models import Candidate
@@ -70,6 +71,7 @@ def seed(database_url: str, candidates: int, per_candidate: int, port: int) -> s
                     include_contact_data=True,
                 ),
                 [f"127.0.0.1:{port}"],
+                secret_seal(tuple(SECRET_KEYS.split(","))),
             )
         with session_scope(factory) as session:
             session.execute(

@@ -27,6 +27,7 @@ from mailer.sink import MailSink, MemoryStore
 from portal.app import create_app
 from portal.config import Settings, load_settings
 from portal.schema import metadata
+from portal.webhooks.sealing import secret_seal
 from preferences.db import make_engine, make_session_factory
 from preferences.wordings import forget_default_wordings
 
@@ -38,6 +39,8 @@ hypothesis_settings.load_profile("talentconnect")
 PG_URL = os.environ.get("TALENTCONNECT_TEST_DATABASE_URL", "").strip()
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET = "test-secret-key-" + "x" * 32
+# What seals webhook signing secrets under the test apps' SECRET_KEYS.
+TEST_SEAL = secret_seal((TEST_SECRET,))
 
 
 def require_or_skip(reason: str) -> None:

@@ -239,6 +239,7 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
     from jobs.scheduler import AlertScheduler
     from mailer.config import SmtpTarget
     from mailer.sink import MaildirStore, MailSink
+    from portal.cli.database import seal_secrets
     from portal.cli.webhooks import make_webhook_worker
     from portal.cli.workers import campaign_dispatcher, make_worker, scheduled_tasks
     from portal.migrate import upgrade
@@ -250,6 +251,7 @@ def run(ctx: click.Context, demo: bool, host: str, port: int, threads: int) -> N
     make_database_dir(settings.database_url)
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    seal_secrets(settings, engine)
     factory = make_session_factory(engine)
     demo_result = _seed_demo(factory) if demo else None
     # Bind first, so a busy port fails before any background thread starts, and so

@@ -42,6 +42,7 @@ from portal.webhooks.endpoints import (
     update_endpoint,
 )
 from portal.webhooks.models import WebhookEndpoint, as_dict
+from portal.webhooks.sealing import secret_seal
 from preferences.events import WebhookEvent
 
 ENDPOINT_FIELDS = ("url", "description", "event_types", "enabled", "include_contact_data")
@@ -144,7 +145,12 @@ def webhooks() -> Any:
         return error(422, INVALID, checked)
     session = db()
     try:
-        endpoint, secret = create_endpoint(session, checked, settings().webhook_allowed_hosts)
+        endpoint, secret = create_endpoint(
+            session,
+            checked,
+            settings().webhook_allowed_hosts,
+            secret_seal(settings().secret_keys),
+        )
     except InvalidEndpoint as exc:
         return error(422, INVALID, exc.fields)
     token = current_token()
@@ -198,7 +204,7 @@ def webhook_rotate_secret(endpoint_id: str) -> Any:
     if endpoint is None:
         return _no_endpoint(endpoint_id)
     grace = timedelta(hours=settings().webhook_secret_grace_hours)
-    secret = rotate_secret(session, endpoint, grace)
+    secret = rotate_secret(session, endpoint, grace, secret_seal(settings().secret_keys))
     old = [s.expires_at for s in active_secrets(endpoint) if s.expires_at is not None]
     token = current_token()
     mark_used(session, token)

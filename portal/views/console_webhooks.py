@@ -47,6 +47,7 @@ from portal.webhooks.reports import (
     endpoint_health,
     recent_deliveries,
 )
+from portal.webhooks.sealing import secret_seal
 from preferences.audit import record_audit, recruiter_actor
 from preferences.clock import now
 
@@ -176,7 +177,7 @@ def _secret_page(endpoint: WebhookEndpoint, secret: str, *, rotated: bool) -> An
     """The one page that shows a signing secret; never cached, never shown again."""
     old_until = None
     if rotated:
-        old = [s for s in active_secrets(endpoint) if s.secret != secret]
+        old = active_secrets(endpoint)[1:]  # all but the newest, which is `secret`
         old_until = max((s.expires_at for s in old if s.expires_at is not None), default=None)
     response = make_response(
         render_template(
@@ -225,7 +226,9 @@ def new() -> Any:
         return _form_page(None, EndpointInput(url=""), {})
     values = _posted_input()
     try:
-        endpoint, secret = create_endpoint(db(), values, settings().webhook_allowed_hosts)
+        endpoint, secret = create_endpoint(
+            db(), values, settings().webhook_allowed_hosts, secret_seal(settings().secret_keys)
+        )
     except InvalidEndpoint as exc:
         # Nothing was stored: the request's session rolls back on a 4xx.
         return _form_page(None, values, _field_errors(exc))
@@ -343,7 +346,7 @@ def rotate(public_id: str) -> Any:
             **_common(),
         ), (400 if asked else 200)
     grace = timedelta(hours=settings().webhook_secret_grace_hours)
-    secret = rotate_secret(db(), endpoint, grace)
+    secret = rotate_secret(db(), endpoint, grace, secret_seal(settings().secret_keys))
     _audit("webhook.secret_rotated", endpoint, grace_hours=grace.total_seconds() / 3600)
     return _secret_page(endpoint, secret, rotated=True)
 

@@ -57,6 +57,7 @@ from portal.webhooks.models import (
     WebhookEndpoint,
 )
 from portal.webhooks.payloads import payload_bytes
+from portal.webhooks.sealing import SecretSeal, SecretUnreadable
 from preferences.clock import now
 from preferences.db import among
 from preferences.events import EventType, WebhookEvent
@@ -369,6 +370,8 @@ class Target:
     public_id: str
     url: str
     keys: tuple[bytes, ...]
+    # Why nothing can be signed for it (a secret no key opens); sending it fails with this.
+    unsignable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -382,11 +385,19 @@ class Request:
     event_type: str
 
 
-def load_batch(session: Session, claimed: Sequence[Claimed]) -> list[Request]:
+def _target(endpoint: WebhookEndpoint, seal: SecretSeal, at: datetime) -> Target:
+    try:
+        keys = tuple(signing_keys(endpoint, seal, at))
+    except SecretUnreadable as exc:
+        return Target(endpoint.id, endpoint.public_id, endpoint.url, (), unsignable=str(exc))
+    return Target(endpoint.id, endpoint.public_id, endpoint.url, keys)
+
+
+def load_batch(session: Session, claimed: Sequence[Claimed], seal: SecretSeal) -> list[Request]:
     """The requests of a claimed batch, read in three queries (events, endpoints, addresses).
 
     The body holds the candidate's address only for an endpoint that includes contact data,
-    and only while the candidate exists and is active.
+    and only while the candidate exists and is active. `seal` opens the signing secrets.
     """
     events = {
         e.id: e
@@ -405,10 +416,7 @@ def load_batch(session: Session, claimed: Sequence[Claimed]) -> list[Request]:
         )
     }
     at = now()
-    targets = {
-        e.id: Target(e.id, e.public_id, e.url, tuple(signing_keys(e, at)))
-        for e in endpoints.values()
-    }
+    targets = {e.id: _target(e, seal, at) for e in endpoints.values()}
     wanted = {
         events[c.event_id].candidate_key
         for c in claimed

@@ -28,6 +28,7 @@ from portal.webhooks.models import (
     WebhookEndpoint,
     WebhookSecret,
 )
+from portal.webhooks.sealing import SecretSeal
 from portal.webhooks.signing import new_secret, secret_key
 from preferences.clock import now
 from preferences.events import SUBSCRIBABLE_TYPES
@@ -125,9 +126,10 @@ def validate_endpoint(data: EndpointInput, allowed_hosts: Collection[str]) -> En
 
 
 def create_endpoint(
-    session: Session, data: EndpointInput, allowed_hosts: Collection[str]
+    session: Session, data: EndpointInput, allowed_hosts: Collection[str], seal: SecretSeal
 ) -> tuple[WebhookEndpoint, str]:
-    """Add an endpoint with a new signing secret; return it and the secret (shown once)."""
+    """Add an endpoint with a new signing secret, stored sealed; return it and the secret
+    (shown once)."""
     checked = validate_endpoint(data, allowed_hosts)
     endpoint = WebhookEndpoint(
         url=checked.url,
@@ -137,7 +139,7 @@ def create_endpoint(
         include_contact_data=checked.include_contact_data,
     )
     secret = new_secret()
-    endpoint.secrets.append(WebhookSecret(secret=secret))
+    endpoint.secrets.append(WebhookSecret(sealed=seal.seal(secret)))
     session.add(endpoint)
     session.flush()
     return endpoint, secret
@@ -185,8 +187,11 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     session.flush()
 
 
-def rotate_secret(session: Session, endpoint: WebhookEndpoint, grace: timedelta) -> str:
-    """Add a new signing secret; the current ones keep signing for `grace`, then stop.
+def rotate_secret(
+    session: Session, endpoint: WebhookEndpoint, grace: timedelta, seal: SecretSeal
+) -> str:
+    """Add a new signing secret (stored sealed); the current ones keep signing for `grace`,
+    then stop.
 
     A secret already due to expire sooner keeps its earlier time. Returns the new secret.
     """
@@ -196,7 +201,7 @@ def rotate_secret(session: Session, endpoint: WebhookEndpoint, grace: timedelta)
         if old.expires_at is None or old.expires_at > until:
             old.expires_at = until
     secret = new_secret()
-    endpoint.secrets.append(WebhookSecret(secret=secret, created_at=at))
+    endpoint.secrets.append(WebhookSecret(sealed=seal.seal(secret), created_at=at))
     session.flush()
     return secret
 
@@ -208,6 +213,8 @@ def active_secrets(endpoint: WebhookEndpoint, at: datetime | None = None) -> lis
     return sorted(live, key=lambda s: s.id, reverse=True)
 
 
-def signing_keys(endpoint: WebhookEndpoint, at: datetime | None = None) -> list[bytes]:
-    """The HMAC keys of `active_secrets`."""
-    return [secret_key(s.secret) for s in active_secrets(endpoint, at)]
+def signing_keys(
+    endpoint: WebhookEndpoint, seal: SecretSeal, at: datetime | None = None
+) -> list[bytes]:
+    """The HMAC keys of `active_secrets`; SecretUnreadable if no key opens one."""
+    return [secret_key(seal.unseal(s.sealed)) for s in active_secrets(endpoint, at)]

@@ -84,7 +84,9 @@ class WebhookSecret(Base):
     endpoint_id: Mapped[int] = mapped_column(
         ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
     )
-    secret: Mapped[str] = mapped_column(String(100))
+    # The secret sealed under SECRET_KEYS (`portal.webhooks.sealing`); `whsec_…` in plain
+    # text if an earlier release stored it and it hasn't been sealed since.
+    sealed: Mapped[str] = mapped_column("secret", String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -53,6 +53,7 @@ from portal.webhooks.delivery import (
 )
 from portal.webhooks.endpoints import allowed_keys, check_endpoint_url
 from portal.webhooks.models import DeliveryStatus, WebhookDelivery
+from portal.webhooks.sealing import secret_seal
 from portal.webhooks.signing import signature_header
 from preferences.clock import now
 from preferences.db import read_only_work, session_scope
@@ -84,6 +85,8 @@ class WebhookPolicy:
     concurrency: int = 16
     # The admins' email when an endpoint is disabled (none: nobody is emailed).
     notice: AdminNotice | None = None
+    # SECRET_KEYS, which open the stored signing secrets (`portal.webhooks.sealing`).
+    secret_keys: tuple[str, ...] = ()
 
 
 def webhook_policy(settings: Any) -> WebhookPolicy:
@@ -96,6 +99,7 @@ def webhook_policy(settings: Any) -> WebhookPolicy:
         disable_after=timedelta(days=settings.webhook_disable_after_days),
         keep=timedelta(days=settings.webhook_keep_days),
         concurrency=int(settings.webhook_concurrency),
+        secret_keys=tuple(settings.secret_keys),
         notice=AdminNotice(
             base_context=mail.base_context(""),
             console_url=f"{settings.base_url}/admin/webhooks",
@@ -185,6 +189,7 @@ class WebhookWorker:
     ) -> None:
         self._sessions = session_factory
         self.policy = policy
+        self._seal = secret_seal(policy.secret_keys)  # ValueError without SECRET_KEYS
         self.worker_id = worker_id or default_worker_id()
         self._batch_size = batch_size
         concurrency = max(1, policy.concurrency)
@@ -354,7 +359,7 @@ class WebhookWorker:
             claimed = claim_deliveries(
                 session, self.worker_id, limit=self._batch_size, lease=self._lease
             )
-            batch = load_batch(session, claimed) if claimed else []
+            batch = load_batch(session, claimed, self._seal) if claimed else []
         result.claimed = len(claimed)
         if not claimed:
             return result
@@ -425,6 +430,11 @@ class WebhookWorker:
         except UrlRefused as exc:
             log.warning("webhook refused", extra={**fields, "error": str(exc)})
             return Result(False, None, f"not sent: {exc}", 0, at)
+        if request.target.unsignable is not None:
+            # Retried: putting the key back into SECRET_KEYS mends it.
+            log.error("webhook unsigned", extra={**fields, "error": request.target.unsignable})
+            error = f"not sent: {request.target.unsignable}"
+            return Result(False, None, error, 0, at, retryable=True)
         timestamp = int(at.timestamp())
         headers = {
             "webhook-id": request.message_id,

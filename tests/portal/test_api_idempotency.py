@@ -38,6 +38,7 @@ from preferences.db import session_scope
 from preferences.events import WebhookEvent
 from preferences.models import AuditEvent, Candidate
 from preferences.privacy import erase_candidate, erase_candidates, export_candidate_data
+from tests.conftest import TEST_SEAL
 from tests.portal.helpers import add_interest, add_job
 
 KEY = "order-7f3a-retry-safe"
@@ -50,7 +51,7 @@ def token(sessions: sessionmaker[Session]) -> str:
         add_interest(session, "Engineering", slug="engineering")
         add_job(session, "Backend Engineer", reference="R-1")
         endpoint, _secret = create_endpoint(
-            session, EndpointInput(url="https://hooks.example.com/in"), ()
+            session, EndpointInput(url="https://hooks.example.com/in"), (), TEST_SEAL
         )
         endpoint.public_id = "ep_1"
         _row, secret = create_token(session, "ats")

@@ -26,7 +26,7 @@ from preferences.clock import now
 from preferences.db import session_scope
 from preferences.models import ConsentSource
 from preferences.subscriptions import get_or_create_candidate, subscribe
-from tests.conftest import make_settings
+from tests.conftest import TEST_SEAL, make_settings
 from tests.portal.helpers import add_interest, add_job
 
 
@@ -55,7 +55,7 @@ def bearer(sessions: sessionmaker[Session]) -> dict[str, str]:
         ana.email_verified_at = now()
         subscribe(session, ana, engineering, source=ConsentSource.IMPORT, confirmed=True)
         endpoint, _secret = create_endpoint(
-            session, EndpointInput(url="https://hooks.example.com/in"), ()
+            session, EndpointInput(url="https://hooks.example.com/in"), (), TEST_SEAL
         )
         endpoint.public_id = EXAMPLE_ENDPOINT_ID
     return {"Authorization": f"Bearer {secret}"}

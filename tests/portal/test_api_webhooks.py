@@ -22,7 +22,7 @@ from portal.webhooks.signing import signature_header
 from preferences.clock import frozen, now
 from preferences.db import session_scope
 from preferences.events import EventType, WebhookEvent
-from tests.conftest import make_settings
+from tests.conftest import TEST_SEAL, make_settings
 
 URL = "https://hooks.example.com/talent-connect"
 
@@ -88,7 +88,11 @@ def test_create_shows_the_secret_once_and_reads_never_show_it(
     assert data["secret"] not in one.get_data(as_text=True) + listed.get_data(as_text=True)
     with sessions() as session:
         (stored,) = session.scalars(select(WebhookSecret)).all()
-        assert stored.secret == data["secret"]
+        # Stored sealed: neither the secret nor its key is in the database.
+        key = data["secret"].removeprefix("whsec_")
+        assert data["secret"] not in stored.sealed and key not in stored.sealed
+        assert stored.sealed.startswith("sealed:v1:")
+        assert TEST_SEAL.unseal(stored.sealed) == data["secret"]
 
 
 def test_patch_changes_only_what_it_names_and_delete_removes(
@@ -188,9 +192,9 @@ def test_rotation_returns_a_new_secret_and_both_sign_during_the_grace_period(
     body = b'{"type":"webhook.test","timestamp":"2026-12-01T00:00:00Z","data":{}}'
     with sessions() as session:
         endpoint = session.scalars(select(WebhookEndpoint)).one()
-        assert [s.secret for s in active_secrets(endpoint)] == [new, old]
+        assert [TEST_SEAL.unseal(s.sealed) for s in active_secrets(endpoint)] == [new, old]
         stamp = int(now().timestamp())
-        header = signature_header(signing_keys(endpoint), "msg_1", stamp, body)
+        header = signature_header(signing_keys(endpoint, TEST_SEAL), "msg_1", stamp, body)
         headers = {
             "webhook-id": "msg_1",
             "webhook-timestamp": str(stamp),
@@ -199,7 +203,7 @@ def test_rotation_returns_a_new_secret_and_both_sign_during_the_grace_period(
         for secret in (old, new):
             Webhook(secret).verify(body, headers)
         later = now() + timedelta(hours=25)
-        assert [s.secret for s in active_secrets(endpoint, later)] == [new]
+        assert [TEST_SEAL.unseal(s.sealed) for s in active_secrets(endpoint, later)] == [new]
     with frozen(now() + timedelta(hours=25)):
         again = client.post(f"/api/v1/webhooks/{created['id']}/rotate-secret", headers=auth(token))
         assert again.status_code == 200

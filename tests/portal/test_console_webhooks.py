@@ -36,7 +36,7 @@ from preferences.clock import now
 from preferences.db import session_scope
 from preferences.events import WebhookEvent
 from preferences.models import AuditEvent, RecruiterRole
-from tests.conftest import make_settings
+from tests.conftest import TEST_SEAL, make_settings
 from tests.portal.helpers import RECRUITER_PASSWORD, csrf_token, login
 
 ADMIN = "ada@acme.example.com"
@@ -85,7 +85,7 @@ def _add(client: FlaskClient, **fields: Any) -> Any:
 def _seed_endpoint(sessions: sessionmaker[Session], url: str = RECEIVER_URL, **kw: Any) -> str:
     with session_scope(sessions) as session:
         endpoint, _secret = create_endpoint(
-            session, EndpointInput(url=url, **kw), allowed_hosts=(RECEIVER,)
+            session, EndpointInput(url=url, **kw), allowed_hosts=(RECEIVER,), seal=TEST_SEAL
         )
         return endpoint.public_id
 
@@ -100,7 +100,10 @@ def _endpoint_rows(sessions: sessionmaker[Session]) -> list[tuple[Any, ...]]:
 
 def _secrets(sessions: sessionmaker[Session]) -> list[str]:
     with session_scope(sessions) as session:
-        return list(session.scalars(select(WebhookSecret.secret).order_by(WebhookSecret.id)))
+        return [
+            TEST_SEAL.unseal(sealed)
+            for sealed in session.scalars(select(WebhookSecret.sealed).order_by(WebhookSecret.id))
+        ]
 
 
 def _delivery(
@@ -536,7 +539,7 @@ def test_rotate_asks_first_then_shows_the_new_secret_once(
     assert "keeps signing beside the new one for 24 hours" in done.text
     with session_scope(sessions) as session:
         endpoint = session.scalars(select(WebhookEndpoint)).one()
-        assert [s.secret for s in active_secrets(endpoint)] == [new, old]
+        assert [TEST_SEAL.unseal(s.sealed) for s in active_secrets(endpoint)] == [new, old]
         expires = [s.expires_at for s in endpoint.secrets]
         assert expires[1] is None and expires[0] is not None
         assert timedelta(hours=23) < expires[0] - now() <= timedelta(hours=24)

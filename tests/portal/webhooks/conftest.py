@@ -17,6 +17,7 @@ from portal.webhooks.worker import BatchResult, WebhookPolicy, WebhookWorker
 from preferences.clock import FrozenClock, frozen
 from preferences.db import session_scope
 from preferences.events import EventType, record_event
+from tests.conftest import TEST_SEAL, TEST_SECRET
 from tests.portal.webhooks.receiver import Receiver
 
 
@@ -59,6 +60,7 @@ class Hooks:
                 session,
                 EndpointInput(url=url or self.receiver.url, **fields),
                 self.policy.allowed_hosts,
+                TEST_SEAL,
             )
             found = Endpoint(endpoint.id, endpoint.public_id, secret)
         self.receiver.secrets.append(secret)
@@ -120,6 +122,7 @@ def hooks(sessions: sessionmaker[Session], receiver: Receiver) -> Iterator[Hooks
         retry_window=timedelta(hours=72),
         disable_after=timedelta(days=5),
         concurrency=4,
+        secret_keys=(TEST_SECRET,),
     )
     helper = Hooks(sessions, receiver, policy)
     try:

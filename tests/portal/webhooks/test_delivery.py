@@ -15,6 +15,7 @@ from preferences.clock import FrozenClock
 from preferences.db import session_scope
 from preferences.events import EventType, WebhookEvent
 from preferences.models import Candidate, CandidateStatus
+from tests.conftest import TEST_SEAL
 from tests.portal.webhooks.conftest import Hooks
 from tests.portal.webhooks.receiver import Reply
 
@@ -64,7 +65,7 @@ def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(
     with session_scope(hooks.sessions) as session:
         row = session.get(WebhookEndpoint, endpoint.id)
         assert row is not None
-        new_secret = rotate_secret(session, row, timedelta(hours=1))
+        new_secret = rotate_secret(session, row, timedelta(hours=1), TEST_SEAL)
     hooks.receiver.secrets.append(new_secret)
     hooks.event(candidate="c1")
     hooks.drain()

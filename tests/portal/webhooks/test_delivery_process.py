@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from portal.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from preferences.clock import FrozenClock
 from preferences.events import WebhookEvent
+from tests.conftest import TEST_SECRET
 from tests.portal.helpers import STRONG_SECRET, clean_env, run_cli, running_cli
 from tests.portal.webhooks.conftest import Hooks
 from tests.portal.webhooks.receiver import Reply
@@ -32,7 +33,8 @@ def _env(hooks: Hooks, database_url: str, tmp_path: Path) -> dict[str, str]:
     return _cli_env(
         INSTANCE_DIR=str(tmp_path / "instance"),
         DATABASE_URL=database_url,
-        SECRET_KEYS=STRONG_SECRET,
+        # The endpoints' secrets are sealed under the second key, which still opens them.
+        SECRET_KEYS=f"{STRONG_SECRET},{TEST_SECRET}",
         WEBHOOK_ALLOWED_HOSTS=hooks.receiver.host_key,
         WEBHOOK_TIMEOUT_SECONDS="30",
         WORKER_POLL_SECONDS="0.2",

@@ -1,6 +1,8 @@
-// Progressive enhancement for destructive console actions (retire, merge an interest).
-// Without JavaScript the server asks instead: a confirmation step with a box to tick.
-// With it, a dialog asks; Cancel sends nothing, OK sends the confirmation along.
+// Progressive enhancement for the console's destructive actions (every form with a
+// data-confirm: retire or merge an interest, close a job, deactivate a recruiter, …).
+// Without JavaScript the server asks instead: a confirmation step with a box to tick
+// (portal/views/console_confirm.py). With it, a dialog asks the form's data-confirm;
+// Cancel sends nothing, OK sends the confirmation (confirm=yes) along.
 (function () {
   "use strict";
   var forms = document.querySelectorAll("form[data-confirm]");

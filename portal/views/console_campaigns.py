@@ -54,6 +54,7 @@ from mailer.sends import CAMPAIGN
 from portal.i18n import gettext as _
 from portal.i18n import ngettext, ui_default
 from portal.views.admin import current_recruiter, recruiter_required
+from portal.views.console_confirm import ask, confirmed
 from portal.web.forms import form_ids
 from portal.web.runtime import db, settings
 
@@ -62,6 +63,15 @@ bp = Blueprint("console_campaigns", __name__, url_prefix="/admin/campaigns")
 PREVIEW_CSP = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; "
     "frame-ancestors 'self'"
+)
+
+
+# The campaigns whose page offers Cancel (and whose Cancel asks first).
+CANCELLABLE = (
+    CampaignStatus.DRAFT,
+    CampaignStatus.SCHEDULED,
+    CampaignStatus.SENT,
+    CampaignStatus.PAUSED,
 )
 
 
@@ -263,13 +273,7 @@ def _detail(campaign: Campaign, schedule_form: ScheduleForm, problems: dict[str,
         # Blocks Send now, Schedule and the test send (the service functions refuse them too).
         content_problem=blocked[1] if blocked else None,
         editable=campaign.status in EDITABLE,
-        cancellable=campaign.status
-        in (
-            CampaignStatus.DRAFT,
-            CampaignStatus.SCHEDULED,
-            CampaignStatus.SENT,
-            CampaignStatus.PAUSED,
-        ),
+        cancellable=campaign.status in CANCELLABLE,
         paused=campaign.status is CampaignStatus.PAUSED,
         alarm=alarm_of(db(), CAMPAIGN.prefix(campaign.id)),
         held=held_count(db(), campaign.id) if campaign.status is CampaignStatus.PAUSED else 0,
@@ -381,9 +385,17 @@ def send(campaign_id: int) -> Any:
 @bp.post("/<int:campaign_id>/cancel")
 @recruiter_required
 def cancel(campaign_id: int) -> Any:
+    """Cancel a campaign once confirmed; unconfirmed, ask for it and change nothing."""
     campaign = _campaign_or_404(campaign_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    if campaign.status in CANCELLABLE and not confirmed():
+        return ask(
+            "admin/campaigns/cancel.html",
+            _("Tick the box to confirm. The campaign has not been cancelled."),
+            campaign=campaign,
+            held=held_count(db(), campaign.id) if campaign.status is CampaignStatus.PAUSED else 0,
+        )
     try:
         pending = cancel_campaign(db(), campaign.id)
     except CampaignError as exc:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
-from jobs.feed_models import FeedKind, FeedSync, RuleField, SyncStatus
+from jobs.feed_models import FeedKind, FeedRule, FeedSync, RuleField, SyncStatus
 from jobs.wording import N_
 from portal.console.feeds import (
     KIND_LABELS,
@@ -29,6 +29,7 @@ from portal.console.feeds import (
 )
 from portal.i18n import gettext as _
 from portal.views.admin import admin_required
+from portal.views.console_confirm import ask, confirmed
 from portal.web.runtime import db, settings
 from preferences.interests import active_interests
 
@@ -185,7 +186,17 @@ def add_rule_view(feed_id: int) -> Any:
 @bp.post("/<int:feed_id>/rules/<int:rule_id>/delete")
 @admin_required
 def delete_rule_view(feed_id: int, rule_id: int) -> Any:
+    """Remove an interest rule once confirmed; unconfirmed, ask for it and change nothing."""
     _checked_post()
+    rule = db().get(FeedRule, rule_id)
+    if rule is not None and rule.feed_id == feed_id and not confirmed():
+        return ask(
+            "admin/feeds/remove_rule.html",
+            _("Tick the box to confirm. Nothing has been removed."),
+            feed=rule.feed,
+            rule=rule,
+            rule_fields=RULE_LABELS,
+        )
     try:
         delete_rule(db(), feed_id, rule_id)
     except FeedNotFound:

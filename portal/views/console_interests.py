@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from jobs.posting_admin import merge_interest
 from portal.i18n import gettext as _
 from portal.i18n import ui_default
+from portal.views.console_confirm import ask, confirmed
 from portal.views.console_people import me, show_errors, signed_in
 from portal.web.forms import InterestForm, MergeInterestForm, interest_form_class, language_name
 from portal.web.runtime import db, settings
@@ -189,24 +190,18 @@ def move(interest_id: int) -> Any:
     return redirect(url_for("console_interests.index") + f"#interest-{interest_id}")
 
 
-def _confirmed() -> bool:
-    """Whether a destructive action's form carries its confirmation (a ticked box, or OK)."""
-    return request.form.get("confirm") == "yes"
-
-
 @bp.post("/<int:interest_id>/retire")
 @signed_in()
 def retire(interest_id: int) -> Any:
     """Retire an interest once confirmed; unconfirmed, ask for it and change nothing."""
     interest = db().get(Interest, interest_id)
-    if interest is not None and interest.merged_into_id is None and not _confirmed():
-        asked = request.form.get("step") == "confirm"  # the box was left unticked
-        return render_template(
+    if interest is not None and interest.merged_into_id is None and not confirmed():
+        return ask(
             "admin/interests/retire.html",
+            _("Tick the box to confirm. Nothing has been retired."),
             interest=interest,
             subscribers=_subscriber_counts().get(interest.id, 0),
-            error=_("Tick the box to confirm. Nothing has been retired.") if asked else None,
-        ), (400 if asked else 200)
+        )
     try:
         interest = retire_interest(db(), interest_id)
     except InterestRejected as exc:
@@ -230,7 +225,7 @@ def merge(interest_id: int) -> Any:
     errors: list[str] = []
     confirm_error = None
     if request.method == "POST" and form.validate_on_submit():
-        if not _confirmed():
+        if not confirmed():
             confirm_error = _("Tick the box to confirm. Nothing has been merged.")
         else:
             try:

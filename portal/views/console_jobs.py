@@ -1,4 +1,4 @@
-"""The console's job-postings pages: list, create, edit, close and import."""
+"""The console's job-postings pages: list, create, edit, close (once confirmed) and import."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from jobs.posting_admin import (
 from jobs.posting_fields import DETAIL_FIELDS, details_as_text
 from portal.console.imports import ImportRejected, import_jobs
 from portal.i18n import gettext as _
+from portal.views.console_confirm import ask, confirmed
 from portal.views.console_people import show_errors, signed_in
 from portal.web.forms import ImportJobsForm, JobPostingForm
 from portal.web.runtime import db, settings
+from preferences.clock import now
 from preferences.interests import active_interests
 from preferences.models import InterestStatus
 
@@ -120,6 +122,14 @@ def edit(job_id: int) -> Any:
 @bp.post("/<int:job_id>/close")
 @signed_in()
 def close(job_id: int) -> Any:
+    """Close a posting once confirmed; unconfirmed, ask for it and change nothing."""
+    job = db().get(JobPosting, job_id)
+    if job is not None and (job.closed_at is None or job.closed_at > now()) and not confirmed():
+        return ask(
+            "admin/jobs/close.html",
+            _("Tick the box to confirm. Nothing has been closed."),
+            job=job,
+        )
     try:
         job = close_posting_now(db(), job_id)
     except PostingRejected:

@@ -23,6 +23,7 @@ from portal.console.recruiter_admin import (
 )
 from portal.i18n import gettext as _
 from portal.views.admin import current_recruiter
+from portal.views.console_confirm import ask, confirmed
 from portal.web import sessions
 from portal.web.forms import InviteRecruiterForm
 from portal.web.runtime import db, settings
@@ -156,6 +157,18 @@ def change_role(user_id: int) -> Any:
 @bp.post("/recruiters/<int:user_id>/deactivate")
 @signed_in(admin=True)
 def deactivate_recruiter(user_id: int) -> Any:
+    """Deactivate another recruiter's account once confirmed; unconfirmed, ask and change nothing.
+
+    Only a change the service would make is asked about: one's own account, an unknown or
+    an already deactivated one go straight to `deactivate`, which refuses or ignores them.
+    """
+    user = db().get(RecruiterUser, user_id)
+    if user is not None and user.active and user.id != me().id and not confirmed():
+        return ask(
+            "admin/recruiters/deactivate.html",
+            _("Tick the box to confirm. Nothing has been deactivated."),
+            user=user,
+        )
     try:
         user = deactivate(db(), user_id, by=me().id)
     except RecruiterError as exc:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from portal.console.charts import bar_chart, line_chart
 from portal.i18n import gettext as _
+from portal.views.console_confirm import ask, confirmed
 from portal.views.console_people import me, signed_in
 from portal.web.runtime import db, settings
 from preferences.audit import record_audit, recruiter_actor
@@ -217,8 +218,26 @@ def hold(public_id: str) -> Any:
 @bp.post("/candidates/<public_id>/hold/release")
 @signed_in(admin=True)
 def release(public_id: str) -> Any:
-    """Release the legal hold in force (admins); retention applies again."""
+    """Release the legal hold in force (admins) once confirmed; retention applies again.
+
+    Unconfirmed, ask for it and change nothing.
+    """
     found = _candidate(public_id)
+    hold = active_hold(db(), found.id)
+    if hold is not None and not confirmed():
+        placed_by = db().get(RecruiterUser, hold.placed_by) if hold.placed_by else None
+        active = found.status is CandidateStatus.ACTIVE
+        return ask(
+            "admin/privacy/release.html",
+            _("Tick the box to confirm. The legal hold still stands."),
+            candidate=found,
+            active=active,
+            hold=hold,
+            placed_by=placed_by,
+            deadline=(
+                retention_deadline(db(), found, settings().retention_policy) if active else None
+            ),
+        )
     if release_hold(db(), found, recruiter_id=me().id):
         flash(_("Legal hold released: the retention period applies again."))
     else:

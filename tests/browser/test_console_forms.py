@@ -1,9 +1,10 @@
-"""Console forms look like the candidate side, and Retire and Merge ask before they act.
+"""Console forms look like the candidate side, and destructive buttons ask before they act.
 
 In a real browser at desktop and phone (375 px) width: textareas span their form and
 have room to type, every field is spaced alike, and primary and destructive buttons
-differ. Retire and Merge change nothing until confirmed: with JavaScript a dialog asks
-(Cancel leaves everything as it was); without it, the page asks for a ticked box.
+differ. Retire, Merge, a job's Close and a recruiter's Deactivate change nothing until
+confirmed: with JavaScript a dialog asks (Cancel leaves everything as it was); without
+it, the page asks for a ticked box (which the keyboard alone can tick and send).
 """
 
 from __future__ import annotations
@@ -13,20 +14,27 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy import select
 
+from jobs.models import JobPosting
 from portal.auth.recruiters import set_recruiter
 from preferences.db import session_scope
-from preferences.models import Interest, InterestStatus
+from preferences.models import Interest, InterestStatus, RecruiterRole, RecruiterUser
 from tests.browser.conftest import LivePortal
 from tests.browser.flow import FlowPage, open_flow
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from playwright.sync_api import Browser, Dialog
 
 pytestmark = pytest.mark.browser
 
 EMAIL = "rob@acme.example.com"
 PASSWORD = "a long recruiter password"
+ADMIN = "ada@acme.example.com"
+# Long enough to overflow a phone unless the confirmation page wraps it.
+LONG_ADDRESS = "a.rather.long.address.for.a.phone@recruiting.acme.example.com"
 DANGER = "rgb(180, 35, 24)"
 
 # Each visible textarea of the form (language tabs hide the others): its width against the
@@ -204,3 +212,119 @@ def test_retire_and_merge_without_javascript_ask_on_the_page(
         page.get_by_role("button", name="Merge Design").click()
         flow.wait_for("/admin/interests/")
         assert _status(portal, "design") == (InterestStatus.RETIRED, portal.interests["data"])
+
+
+def _job(portal: LivePortal, title: str) -> tuple[str, datetime | None]:
+    """The seeded posting's reference and when it closed (None while open)."""
+    with portal.sessions() as session:
+        job = session.scalars(select(JobPosting).where(JobPosting.title == title)).one()
+        return job.reference, job.closed_at
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_close_asks_in_a_dialog_and_cancel_keeps_the_job_open(
+    chromium: Browser, portal: LivePortal, axe_source: str, phone: bool
+) -> None:
+    """With JavaScript: Cancel in the dialog leaves the posting open; OK closes it."""
+    asked: list[str] = []
+
+    def answer(accept: bool) -> None:
+        def handle(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            if accept:
+                dialog.accept()
+            else:
+                dialog.dismiss()
+
+        flow.page.once("dialog", handle)
+
+    reference, _closed = _job(portal, "Platform Engineer")
+    with _signed_in(chromium, portal, axe_source, "console-close-js", phone) as flow:
+        page = flow.page
+        flow.goto("/admin/jobs/")
+        flow.check("jobs")
+        close = page.get_by_role("button", name=f"Close: {reference}")
+        answer(accept=False)
+        close.click()
+        assert asked[-1].startswith(f"Close {reference}: Platform Engineer?")
+        assert "can't be reopened" in asked[-1]
+        page.wait_for_timeout(300)  # a submission, had there been one, would have left
+        assert page.url == f"{portal.url}/admin/jobs/"
+        assert _job(portal, "Platform Engineer") == (reference, None)
+        answer(accept=True)
+        close.click()
+        flow.wait_for("/admin/jobs/")
+        page.get_by_text(f"Closed {reference}").wait_for()
+        assert _job(portal, "Platform Engineer")[1] is not None
+        assert not page.get_by_role("button", name=f"Close: {reference}").count()
+        flow.check("closed")
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_close_without_javascript_asks_on_the_page(
+    chromium: Browser, portal: LivePortal, axe_source: str, phone: bool
+) -> None:
+    """Without JavaScript, by keyboard: Close asks on a page naming the job, an unticked box
+    changes nothing, ticked it closes."""
+    reference, _closed = _job(portal, "Platform Engineer")
+    with _signed_in(
+        chromium,
+        portal,
+        axe_source,
+        "console-close-nojs",
+        phone,
+        javascript=False,
+        keyboard=True,
+    ) as flow:
+        page = flow.page
+        flow.goto("/admin/jobs/")
+        flow.press(f'button[aria-label="Close: {reference}"]')
+        page.get_by_role("heading", name="Close this job posting?").wait_for()
+        assert "Nothing has changed yet." in page.get_by_role("status").inner_text()
+        facts = page.locator("main dl").inner_text()
+        assert reference in facts and "Platform Engineer" in facts
+        assert "job alerts stop including it" in page.locator("main").inner_text()
+        assert _job(portal, "Platform Engineer") == (reference, None)
+        flow.check("close-asks")
+        flow.press('main button[type="submit"].button-danger')
+        page.get_by_text("Tick the box to confirm. Nothing has been closed.").wait_for()
+        assert _job(portal, "Platform Engineer") == (reference, None)
+        flow.console_errors[:] = [e for e in flow.console_errors if "status of 400" not in e]
+        flow.check("close-unticked")
+        flow.tick("#field-confirm")
+        flow.press('main button[type="submit"].button-danger')
+        flow.wait_for("/admin/jobs/")
+        page.get_by_text(f"Closed {reference}").wait_for()
+        assert _job(portal, "Platform Engineer")[1] is not None
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_deactivate_without_javascript_asks_on_the_page(
+    chromium: Browser, portal: LivePortal, axe_source: str, phone: bool
+) -> None:
+    """Without JavaScript, by keyboard: Deactivate asks on a page that fits a long address;
+    ticked, the account is deactivated."""
+    with session_scope(portal.sessions) as session:
+        set_recruiter(session, ADMIN, password=PASSWORD, name="Ada", role=RecruiterRole.ADMIN)
+        set_recruiter(session, LONG_ADDRESS, password=PASSWORD)
+    run = "console-deactivate-nojs-phone" if phone else "console-deactivate-nojs"
+    with open_flow(
+        chromium, portal, axe_source, run, phone=phone, javascript=False, keyboard=True
+    ) as flow:
+        page = flow.page
+        flow.recruiter_login(ADMIN, PASSWORD)
+        flow.goto("/admin/recruiters")
+        flow.press(f'button[aria-label="Deactivate: {LONG_ADDRESS}"]')
+        page.get_by_role("heading", name="Deactivate this recruiter account?").wait_for()
+        assert LONG_ADDRESS in page.locator("main dl").inner_text()
+        assert "can no longer sign in" in page.locator("main").inner_text()
+        flow.check("deactivate-asks")
+        flow.tick("#field-confirm")
+        flow.press('main button[type="submit"].button-danger')
+        flow.wait_for("/admin/recruiters")
+        page.get_by_text(f"{LONG_ADDRESS} can no longer log in.").wait_for()
+        with portal.sessions() as session:
+            user = session.scalars(
+                select(RecruiterUser).where(RecruiterUser.email == LONG_ADDRESS)
+            ).one()
+            assert not user.active

@@ -3,7 +3,8 @@
 Seeded with expiries over the coming weeks, a year of re-permission emails, a legal hold
 with a long reason and retention runs, the pages pass the flow checks (no overflow, no
 console errors, axe-core); an admin finds a candidate by address, is refused a blank
-hold reason, places a hold, releases it and marks the person contacted.
+hold reason, places a hold, releases it (a dialog asks first) and marks the person
+contacted.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tests.browser.conftest import LivePortal
 from tests.browser.flow import open_flow
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Dialog
 
 pytestmark = pytest.mark.browser
 
@@ -116,9 +117,20 @@ def test_privacy_pages_and_holds_in_a_browser(
         assert page.get_by_text("Legal hold placed").is_visible()
         assert page.get_by_text("Case 77").is_visible()
 
+        # Release asks first: with JavaScript, in a dialog; OK releases.
+        asked: list[str] = []
+
+        def accept(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept()
+
+        page.once("dialog", accept)
         page.get_by_role("button", name="Release hold").click()
         flow.wait_for("/admin/candidates/[^/]+")
-        assert page.get_by_text("Legal hold released").is_visible()
+        page.get_by_text("Legal hold released").wait_for()
+        assert asked == [
+            "Release the legal hold on Person5 Quill? Retention applies to them again."
+        ]
 
         page.get_by_role("button", name="Mark contacted").click()
         flow.wait_for("/admin/candidates/[^/]+")

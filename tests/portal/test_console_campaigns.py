@@ -250,7 +250,8 @@ def test_send_now_queues_the_audience_and_cancel_stops_the_rest(
     assert "cannot be sent again" in client.get(location).text
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
-    client.post(f"/admin/campaigns/{campaign_id}/cancel", data={"csrf_token": token})
+    confirmed = {"csrf_token": token, "step": "confirm", "confirm": "yes"}
+    client.post(f"/admin/campaigns/{campaign_id}/cancel", data=confirmed)
     assert "2 message(s) not sent yet will be skipped" in client.get(location).text
     assert _campaigns(sessions)[0].status is CampaignStatus.CANCELLED
 
@@ -312,11 +313,20 @@ def test_a_paused_campaign_says_why_and_resumes(
 def test_cancelling_a_paused_campaign_skips_the_held_messages(
     client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    """Cancel on a paused campaign settles its held messages as skipped."""
+    """Cancel on a paused campaign asks first, then settles its held messages as skipped."""
     _seed(sessions)
     login(client, *recruiter)
     campaign_id, location, token = _pause_after_send(client, sessions)
-    client.post(f"/admin/campaigns/{campaign_id}/cancel", data={"csrf_token": token})
+    asked = client.post(f"/admin/campaigns/{campaign_id}/cancel", data={"csrf_token": token})
+    assert asked.status_code == 200
+    said = html.unescape(asked.text)
+    assert (
+        "Messages already sent stay sent; the rest, including the held ones, are never sent."
+        in said
+    )
+    assert _statuses(sessions) == ["held", "held"]
+    confirmed = {"csrf_token": token, "step": "confirm", "confirm": "yes"}
+    client.post(f"/admin/campaigns/{campaign_id}/cancel", data=confirmed)
     assert "2 message(s) not sent yet will be skipped" in client.get(location).text
     assert _campaigns(sessions)[0].status is CampaignStatus.CANCELLED
     assert _statuses(sessions) == ["skipped", "skipped"]
@@ -325,13 +335,44 @@ def test_cancelling_a_paused_campaign_skips_the_held_messages(
 def test_actions_without_a_csrf_token_are_refused(
     client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    """A send-now POST without the form's token is a 400 and queues nothing."""
+    """A send-now or confirmed cancel POST without the form's token is a 400, changing nothing."""
     _seed(sessions)
     login(client, *recruiter)
     _create(client)
     campaign_id = _campaigns(sessions)[0].id
     assert client.post(f"/admin/campaigns/{campaign_id}/send").status_code == 400
+    confirmed = {"step": "confirm", "confirm": "yes"}
+    assert client.post(f"/admin/campaigns/{campaign_id}/cancel", data=confirmed).status_code == 400
     assert _campaigns(sessions)[0].status is CampaignStatus.DRAFT
+
+
+def test_cancel_asks_first_and_changes_nothing(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Cancel first asks (the campaign stays as it is); unticked, it says so; ticked, it cancels."""
+    _seed(sessions)
+    login(client, *recruiter)
+    location = _create(client)
+    campaign_id = _campaigns(sessions)[0].id
+    page = client.get(location).text
+    assert 'data-confirm="Cancel the campaign Autumn news?' in page
+    assert "/static/confirm.js" in page
+    token = csrf_token(page)
+    url = f"/admin/campaigns/{campaign_id}/cancel"
+    asked = client.post(url, data={"csrf_token": token})
+    assert asked.status_code == 200
+    said = html.unescape(asked.text)
+    assert "Cancel this campaign?" in said and "Nothing has changed yet." in said
+    assert "Autumn news" in said and "News from Acme" in said
+    assert "It will never be sent: a cancelled campaign can't be edited" in said
+    unticked = client.post(url, data={"csrf_token": token, "step": "confirm"})
+    assert unticked.status_code == 400
+    assert "Tick the box to confirm. The campaign has not been cancelled." in unticked.text
+    assert _campaigns(sessions)[0].status is CampaignStatus.DRAFT
+    done = client.post(url, data={"csrf_token": token, "step": "confirm", "confirm": "yes"})
+    assert done.status_code == 302
+    assert "The campaign was cancelled." in client.get(location).text
+    assert _campaigns(sessions)[0].status is CampaignStatus.CANCELLED
 
 
 def test_unknown_campaign_is_404(client: FlaskClient, recruiter: tuple[str, str]) -> None:

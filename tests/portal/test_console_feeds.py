@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -245,7 +246,24 @@ def test_rules_are_added_and_removed_and_applied(
         job = session.scalars(select(JobPosting)).one()
         assert [i.slug for i in job.interests] == ["software"]
         rule_id = session.scalars(select(FeedRule.id)).one()
-    removed = _post(admin, path, f"{path}/rules/{rule_id}/delete", {})
+    assert 'data-confirm="Remove the rule Department is “Engineering” → Software Engineering?' in (
+        admin.get(path).text
+    )
+    delete = f"{path}/rules/{rule_id}/delete"
+    asked = _post(admin, path, delete, {})
+    assert asked.status_code == 200
+    said = unescape(asked.text)
+    assert "Remove this interest rule?" in said and "Nothing has changed yet." in said
+    assert "Department is “Engineering” → Software Engineering" in said
+    assert "the feed's postings lose Software Engineering" in said
+    unticked = _post(admin, path, delete, {"step": "confirm"})
+    assert unticked.status_code == 400
+    assert "Tick the box to confirm. Nothing has been removed." in unticked.text
+    no_token = admin.post(delete, data={"step": "confirm", "confirm": "yes"})
+    assert no_token.status_code == 400
+    with session_scope(sessions) as session:
+        assert session.scalars(select(FeedRule.id)).all() == [rule_id]
+    removed = _post(admin, path, delete, {"step": "confirm", "confirm": "yes"})
     assert removed.status_code == 302
     assert (
         admin.post(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
+from html import unescape
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -128,12 +130,91 @@ def test_edit_and_close(
         assert job.title == "Senior Designer"
         assert job.posted_at.isoformat() == "2020-01-02T03:04:00+00:00"
     assert "Senior Designer" in client.get("/jobs").text
-    assert client.post(f"/admin/jobs/{job_id}/close", data={"csrf_token": token}).status_code == 302
+    confirmed = {"csrf_token": token, "step": "confirm", "confirm": "yes"}
+    assert client.post(f"/admin/jobs/{job_id}/close", data=confirmed).status_code == 302
     assert "Senior Designer" not in client.get("/jobs").text
     assert "Closed D-1: it is no longer on the careers site." in client.get("/admin/jobs/").text
     assert "Senior Designer" not in client.get("/admin/jobs/?show=open").text
     assert "Senior Designer" in client.get("/admin/jobs/?show=closed").text
     assert client.post("/admin/jobs/9999/close", data={"csrf_token": token}).status_code == 404
+
+
+def _closed_at(sessions: sessionmaker[Session], job_id: int) -> datetime | None:
+    with sessions() as s:
+        return s.get_one(JobPosting, job_id).closed_at
+
+
+def test_close_asks_first_and_changes_nothing(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Close first asks (the job stays open); an unticked box says what to do; ticked, it closes."""
+    with session_scope(sessions) as s:
+        job_id = add_job(s, "Senior Designer", reference="D-1", location="Lisbon").id
+    token = _signed_in(client, recruiter)
+    listing = client.get("/admin/jobs/")
+    assert 'data-confirm="Close D-1: Senior Designer?' in listing.text
+    assert "/static/confirm.js" in listing.text
+    url = f"/admin/jobs/{job_id}/close"
+    asked = client.post(url, data={"csrf_token": token})
+    assert asked.status_code == 200
+    assert "Close this job posting?" in asked.text and "Nothing has changed yet." in asked.text
+    said = unescape(asked.text)
+    assert "D-1" in said and "Senior Designer" in said
+    assert "leaves the careers site's job list and search" in said
+    assert "job alerts stop including it" in said
+    assert "A closed posting can't be reopened." in said
+    assert (
+        'name="confirm" value="yes"' in asked.text and 'name="step" value="confirm"' in asked.text
+    )
+    assert _closed_at(sessions, job_id) is None
+    assert "Senior Designer" in client.get("/jobs").text
+    unticked = client.post(url, data={"csrf_token": token, "step": "confirm"})
+    assert unticked.status_code == 400
+    assert "Tick the box to confirm. Nothing has been closed." in unticked.text
+    assert 'aria-invalid="true"' in unticked.text
+    assert _closed_at(sessions, job_id) is None
+    done = client.post(url, data={"csrf_token": token, "step": "confirm", "confirm": "yes"})
+    assert done.status_code == 302
+    assert _closed_at(sessions, job_id) is not None
+    assert "Closed D-1: it is no longer on the careers site." in client.get("/admin/jobs/").text
+    assert "Senior Designer" not in client.get("/jobs").text
+
+
+def test_the_dialogs_ok_closes_at_once(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """With JavaScript the list's dialog asks: its OK sends confirm=yes, which closes the job."""
+    with session_scope(sessions) as s:
+        job_id = add_job(s, "Designer", reference="D-2").id
+    token = _signed_in(client, recruiter)
+    response = client.post(
+        f"/admin/jobs/{job_id}/close", data={"csrf_token": token, "confirm": "yes"}
+    )
+    assert response.status_code == 302
+    assert _closed_at(sessions, job_id) is not None
+
+
+def test_close_without_a_good_csrf_token_is_refused(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A confirmed close with a missing or tampered CSRF token is refused; the job stays open."""
+    with session_scope(sessions) as s:
+        job_id = add_job(s, "Designer", reference="D-3").id
+    token = _signed_in(client, recruiter)
+    url = f"/admin/jobs/{job_id}/close"
+    for data in (
+        {"step": "confirm", "confirm": "yes"},
+        {"csrf_token": token[:-4] + "AAAA", "step": "confirm", "confirm": "yes"},
+        {},
+    ):
+        response = client.post(url, data=data)
+        assert response.status_code == 400, data
+        assert "Close this job posting?" not in response.text
+    assert _closed_at(sessions, job_id) is None
+    signed_out = client.application.test_client()
+    response = signed_out.post(url, data={"csrf_token": token, "confirm": "yes"})
+    assert response.status_code in (302, 400)
+    assert _closed_at(sessions, job_id) is None
 
 
 def test_import_page_imports_a_csv(

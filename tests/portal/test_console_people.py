@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from flask import Flask
@@ -15,7 +16,7 @@ from portal.auth.recruiters import set_recruiter
 from portal.console.recruiter_admin import LOGIN_LINK_MAX_AGE, make_login_link_token
 from preferences import clock
 from preferences.db import session_scope
-from preferences.models import RecruiterRole, RecruiterUser
+from preferences.models import AuditEvent, RecruiterRole, RecruiterUser
 from tests.conftest import TEST_SECRET
 from tests.portal.helpers import RECRUITER_EMAIL, RECRUITER_PASSWORD, csrf_token, login
 
@@ -61,6 +62,8 @@ def test_recruiters_page_is_for_admins_only(
     )
     assert response.status_code == 403
     assert client.post("/admin/recruiters/1/role", data={"csrf_token": token}).status_code == 403
+    for data in ({"csrf_token": token}, {"csrf_token": token, "confirm": "yes"}):
+        assert client.post("/admin/recruiters/1/deactivate", data=data).status_code == 403
     assert _accounts(sessions) == before
     assert "/admin/recruiters" not in client.get("/admin/").text
 
@@ -131,7 +134,8 @@ def test_change_role_and_deactivate(
     assert (RECRUITER_EMAIL, "admin", True) in _accounts(sessions)
     response = client.post(f"{url}/role", data={"csrf_token": token, "role": "boss"})
     assert response.status_code == 400 and "Choose a known role." in response.text
-    assert client.post(f"{url}/deactivate", data={"csrf_token": token}).status_code == 302
+    confirmed = {"csrf_token": token, "step": "confirm", "confirm": "yes"}
+    assert client.post(f"{url}/deactivate", data=confirmed).status_code == 302
     assert (RECRUITER_EMAIL, "admin", False) in _accounts(sessions)
     assert login(client.application.test_client(), *recruiter).status_code == 400
 
@@ -145,6 +149,11 @@ def test_admin_cannot_lock_everyone_out_and_bad_invites_store_nothing(
         me = s.scalar(select(RecruiterUser.id).where(RecruiterUser.email == ADMIN_EMAIL))
     before = _accounts(sessions)
     response = client.post(f"/admin/recruiters/{me}/deactivate", data={"csrf_token": token})
+    assert response.status_code == 400 and "deactivate your own account" in response.text
+    response = client.post(
+        f"/admin/recruiters/{me}/deactivate",
+        data={"csrf_token": token, "step": "confirm", "confirm": "yes"},
+    )
     assert response.status_code == 400 and "deactivate your own account" in response.text
     response = client.post(
         f"/admin/recruiters/{me}/role", data={"csrf_token": token, "role": "recruiter"}
@@ -161,3 +170,96 @@ def test_admin_cannot_lock_everyone_out_and_bad_invites_store_nothing(
     assert _accounts(sessions) == before
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(RecruiterUser)) == 1
+
+
+def _deactivations(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
+    with sessions() as s:
+        rows = s.execute(
+            select(AuditEvent.actor, AuditEvent.subject).where(
+                AuditEvent.action == "recruiter.deactivated"
+            )
+        )
+        return [(actor, subject) for actor, subject in rows]
+
+
+def test_deactivate_asks_first_and_changes_nothing(
+    app: Flask,
+    client: FlaskClient,
+    admin: tuple[str, str],
+    recruiter: tuple[str, str],
+    sessions: sessionmaker[Session],
+) -> None:
+    """Deactivate asks first (still active, signed in); unticked it says so; ticked it acts."""
+    rita = app.test_client()
+    assert login(rita, *recruiter).status_code == 302
+    token = _admin_token(client, admin)
+    with sessions() as s:
+        rita_id = s.scalars(
+            select(RecruiterUser.id).where(RecruiterUser.email == RECRUITER_EMAIL)
+        ).one()
+        admin_id = s.scalars(
+            select(RecruiterUser.id).where(RecruiterUser.email == ADMIN_EMAIL)
+        ).one()
+    listing = client.get("/admin/recruiters")
+    assert f'data-confirm="Deactivate {RECRUITER_EMAIL}?' in listing.text
+    assert "/static/confirm.js" in listing.text
+    url = f"/admin/recruiters/{rita_id}/deactivate"
+    asked = client.post(url, data={"csrf_token": token})
+    assert asked.status_code == 200
+    said = unescape(asked.text)
+    assert "Deactivate this recruiter account?" in said and "Nothing has changed yet." in said
+    assert RECRUITER_EMAIL in said
+    assert "signed out of the console at once, on every device" in said
+    assert "can no longer sign in, with their password or with a one-time login link" in said
+    assert "This can't be undone" in said
+    assert 'name="confirm" value="yes"' in said and 'name="step" value="confirm"' in said
+    unticked = client.post(url, data={"csrf_token": token, "step": "confirm"})
+    assert unticked.status_code == 400
+    assert "Tick the box to confirm. Nothing has been deactivated." in unticked.text
+    assert (RECRUITER_EMAIL, "recruiter", True) in _accounts(sessions)
+    assert _deactivations(sessions) == []
+    assert rita.get("/admin/").status_code == 200
+    done = client.post(url, data={"csrf_token": token, "step": "confirm", "confirm": "yes"})
+    assert done.status_code == 302
+    assert f"{RECRUITER_EMAIL} can no longer log in." in client.get("/admin/recruiters").text
+    assert (RECRUITER_EMAIL, "recruiter", False) in _accounts(sessions)
+    assert _deactivations(sessions) == [(f"recruiter:{admin_id}", f"recruiter:{rita_id}")]
+    assert rita.get("/admin/").status_code == 302
+
+
+def test_deactivating_an_admin_says_they_stop_getting_admin_email(
+    client: FlaskClient, admin: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """The confirmation for another admin adds that the admins' emails stop going to them."""
+    with session_scope(sessions) as s:
+        other = set_recruiter(
+            s, "bo@acme.example.com", password=RECRUITER_PASSWORD, role=RecruiterRole.ADMIN
+        ).id
+    token = _admin_token(client, admin)
+    asked = client.post(f"/admin/recruiters/{other}/deactivate", data={"csrf_token": token})
+    assert asked.status_code == 200
+    assert "emails about failing webhook endpoints" in asked.text
+    assert ("bo@acme.example.com", "admin", True) in _accounts(sessions)
+
+
+def test_deactivate_without_a_good_csrf_token_is_refused(
+    client: FlaskClient,
+    admin: tuple[str, str],
+    recruiter: tuple[str, str],
+    sessions: sessionmaker[Session],
+) -> None:
+    """A confirmed deactivation with a missing or tampered CSRF token is refused: no change."""
+    token = _admin_token(client, admin)
+    with sessions() as s:
+        rita_id = s.scalars(
+            select(RecruiterUser.id).where(RecruiterUser.email == RECRUITER_EMAIL)
+        ).one()
+    url = f"/admin/recruiters/{rita_id}/deactivate"
+    for data in (
+        {"step": "confirm", "confirm": "yes"},
+        {"csrf_token": token[:-4] + "AAAA", "step": "confirm", "confirm": "yes"},
+    ):
+        response = client.post(url, data=data)
+        assert response.status_code == 400, data
+    assert (RECRUITER_EMAIL, "recruiter", True) in _accounts(sessions)
+    assert _deactivations(sessions) == []

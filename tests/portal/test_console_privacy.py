@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -248,12 +249,48 @@ def test_admin_places_and_releases_a_hold(
     assert _expiry_rows(client.get("/admin/privacy").text)[0] == 1
 
     clock.advance(timedelta(hours=1))
-    released = client.post(f"{url}/hold/release", data={"csrf_token": token})
+    confirmed = {"csrf_token": token, "step": "confirm", "confirm": "yes"}
+    released = client.post(f"{url}/hold/release", data=confirmed)
     assert released.status_code == 302
     assert _holds(sessions)[1].released_at == datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
     assert [e.subject for e in _audits(sessions, "candidate.hold_released")] == [people["alma"]]
     text = client.get(url).text
     assert "Legal hold released" in text and "Place legal hold" in text
+
+
+def test_release_asks_first_and_changes_nothing(
+    client: FlaskClient,
+    admin: tuple[str, str],
+    people: dict[str, str],
+    sessions: sessionmaker[Session],
+) -> None:
+    """Release first asks (the hold stands); unticked, it says so; ticked, it releases, audited."""
+    login(client, *admin)
+    url = f"/admin/candidates/{people['hal']}"
+    page = client.get(url).text
+    assert 'data-confirm="Release the legal hold on Hal Quill?' in page
+    assert "/static/confirm.js" in page
+    token = csrf_token(page)
+    asked = client.post(f"{url}/hold/release", data={"csrf_token": token})
+    assert asked.status_code == 200
+    said = unescape(asked.text)
+    assert "Release the legal hold?" in said and "Nothing has changed yet." in said
+    assert "Hal Quill" in said and "hal@example.com" in said and "Litigation 42" in said
+    assert "retention applies to this person again" in said
+    assert "2026-11-04 12:00 UTC" in said
+    unticked = client.post(f"{url}/hold/release", data={"csrf_token": token, "step": "confirm"})
+    assert unticked.status_code == 400
+    assert "Tick the box to confirm. The legal hold still stands." in unticked.text
+    no_token = client.post(f"{url}/hold/release", data={"step": "confirm", "confirm": "yes"})
+    assert no_token.status_code == 400
+    assert [h.released_at for h in _holds(sessions)] == [None]
+    assert _audits(sessions, "candidate.hold_released") == []
+    done = client.post(
+        f"{url}/hold/release", data={"csrf_token": token, "step": "confirm", "confirm": "yes"}
+    )
+    assert done.status_code == 302
+    assert [h.released_at for h in _holds(sessions)] == [T0]
+    assert [e.subject for e in _audits(sessions, "candidate.hold_released")] == [people["hal"]]
 
 
 def test_an_empty_reason_is_refused(

@@ -136,6 +136,14 @@ def empty_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequ
 
 
 @pytest.fixture
+def empty_engine(empty_database_url: str) -> Iterator[Engine]:
+    """An engine on `empty_database_url`."""
+    eng = make_engine(empty_database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)
     yield eng

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from alembic import command
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from portal.migrate import alembic_config, current_revision, upgrade
-from preferences.db import make_engine
+from portal.migrate import current_revision, downgrade, upgrade
 
 REVISION = "0017"
 # The revision 0017 comes after (the coordinator relinks it when another lands first).
 PREVIOUS = "0015"
-
-
-@pytest.fixture
-def empty_engine(empty_database_url: str) -> Iterator[Engine]:
-    eng = make_engine(empty_database_url)
-    yield eng
-    eng.dispose()
-
-
-def _downgrade(engine: Engine, revision: str) -> None:
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
 
 
 def _campaign(engine: Engine) -> int:
@@ -79,7 +61,7 @@ def test_downgrade_drops_the_table_and_keeps_the_campaigns(empty_engine: Engine)
             ),
             {"c": campaign_id},
         )
-    _downgrade(empty_engine, PREVIOUS)
+    downgrade(empty_engine, PREVIOUS)
     assert current_revision(empty_engine) == PREVIOUS
     assert "campaign_variants" not in inspect(empty_engine).get_table_names()
     with empty_engine.connect() as conn:

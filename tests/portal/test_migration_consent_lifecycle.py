@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import pytest
-from alembic import command
 from sqlalchemy import Engine, column, insert, inspect, table, text
 
-from portal.migrate import alembic_config, current_revision, upgrade
-from preferences.db import make_engine
+from portal.migrate import current_revision, downgrade, upgrade
 
 REVISION = "0019"
 PREVIOUS = "0018"
-
-
-@pytest.fixture
-def empty_engine(empty_database_url: str) -> Iterator[Engine]:
-    eng = make_engine(empty_database_url)
-    yield eng
-    eng.dispose()
-
-
-def _downgrade(engine: Engine, revision: str) -> None:
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
 
 
 _CANDIDATES = table(
@@ -124,7 +106,7 @@ def test_upgrade_counts_activity_from_what_the_person_did_and_reads_countries(
     tables = set(inspect(empty_engine).get_table_names())
     assert {"consent_wordings", "legal_holds", "retention_notices", "retention_runs"} <= tables
 
-    _downgrade(empty_engine, PREVIOUS)
+    downgrade(empty_engine, PREVIOUS)
     assert current_revision(empty_engine) == PREVIOUS
     tables = set(inspect(empty_engine).get_table_names())
     assert not {"consent_wordings", "legal_holds", "retention_notices", "retention_runs"} & tables

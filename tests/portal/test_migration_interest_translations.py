@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from portal.migrate import alembic_config, current_revision, upgrade
+from portal.migrate import current_revision, downgrade, upgrade
 from preferences.db import make_engine, make_session_factory, session_scope
 from preferences.models import Interest, InterestTranslation
 
@@ -40,10 +39,7 @@ def test_upgrade_keeps_interests_and_downgrade_removes_only_the_table(
             session.add(InterestTranslation(interest_id=design.id, locale="es", name="Diseño"))
         with pytest.raises(IntegrityError), session_scope(sessions) as session:
             session.add(InterestTranslation(interest_id=design.id, locale="es", name="Otro"))
-        with engine.begin() as conn:
-            config = alembic_config(engine.url.render_as_string(hide_password=False))
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0017")
+        downgrade(engine, "0017")
         assert "interest_translations" not in inspect(engine).get_table_names()
         assert current_revision(engine) == "0017"
         upgrade(engine, REVISION)

@@ -3,33 +3,15 @@ while a sealed one is stored (the earlier release couldn't read it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from alembic import command
 from sqlalchemy import Engine, text
 
-from portal.migrate import alembic_config, current_revision, upgrade
+from portal.migrate import current_revision, downgrade, upgrade
 from portal.webhooks.signing import new_secret
-from preferences.db import make_engine
 from tests.conftest import TEST_SEAL
 
 REVISION = "0022"
 PREVIOUS = "0021"
-
-
-@pytest.fixture
-def empty_engine(empty_database_url: str) -> Iterator[Engine]:
-    eng = make_engine(empty_database_url)
-    yield eng
-    eng.dispose()
-
-
-def _downgrade(engine: Engine, revision: str) -> None:
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
 
 
 def _add_secret(engine: Engine, stored: str) -> None:
@@ -53,7 +35,7 @@ def _add_secret(engine: Engine, stored: str) -> None:
         )
 
 
-def test_a_plain_secret_survives_upgrade_and_downgrade(empty_engine: Engine) -> None:
+def test_a_plain_secret_survives_upgrade_anddowngrade(empty_engine: Engine) -> None:
     upgrade(empty_engine, PREVIOUS)
     plain = new_secret()
     _add_secret(empty_engine, plain)
@@ -61,7 +43,7 @@ def test_a_plain_secret_survives_upgrade_and_downgrade(empty_engine: Engine) -> 
     _add_secret(empty_engine, TEST_SEAL.seal(new_secret()))  # too long for 0021's column
     with empty_engine.begin() as conn:
         conn.execute(text("DELETE FROM webhook_secrets WHERE secret LIKE 'sealed:%'"))
-    _downgrade(empty_engine, PREVIOUS)
+    downgrade(empty_engine, PREVIOUS)
     assert current_revision(empty_engine) == PREVIOUS
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT secret FROM webhook_secrets")).scalars().all() == [plain]
@@ -72,7 +54,7 @@ def test_downgrade_refuses_while_sealed_secrets_are_stored(empty_engine: Engine)
     sealed = TEST_SEAL.seal(new_secret())
     _add_secret(empty_engine, sealed)
     with pytest.raises(RuntimeError, match="1 webhook signing secrets are sealed"):
-        _downgrade(empty_engine, PREVIOUS)
+        downgrade(empty_engine, PREVIOUS)
     assert current_revision(empty_engine) == REVISION
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT secret FROM webhook_secrets")).scalars().all() == [sealed]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,6 @@ from portal.schema import metadata
 from preferences.db import make_engine, make_session_factory, session_scope
 from preferences.models import Interest
 from tests.portal.helpers import clean_env, run_cli
-
-
-@pytest.fixture
-def empty_engine(empty_database_url: str) -> Iterator[Engine]:
-    eng = make_engine(empty_database_url)
-    yield eng
-    eng.dispose()
 
 
 def _schema_diff(engine: Engine) -> list[Any]:

@@ -1,4 +1,5 @@
-"""Console pages for mass campaigns: list, write, preview the audience, test, schedule, cancel.
+"""Console pages for mass campaigns: list, write, preview the audience, test, schedule, send
+now, cancel. Send now and Cancel ask first (portal/views/console_confirm.py).
 
 The write page has one fieldset per supported language besides the default
 (DEFAULT_LOCALE): that language's subject and body, left empty for "send the
@@ -250,9 +251,14 @@ def _preview_locale(campaign: Campaign) -> str | None:
     return wanted if wanted in {v.locale for v in campaign.variants} else None
 
 
-def _detail(campaign: Campaign, schedule_form: ScheduleForm, problems: dict[str, str]) -> Any:
+def _audience_names(campaign: Campaign) -> list[str]:
+    """The names of the interests a campaign's audience is limited to (none: everyone)."""
     interests = {i.id: i.name for i in active_interests(db())}
-    chosen = [interests.get(i, f"interest {i}") for i in audience_interest_ids(campaign)]
+    return [interests.get(i, f"interest {i}") for i in audience_interest_ids(campaign)]
+
+
+def _detail(campaign: Campaign, schedule_form: ScheduleForm, problems: dict[str, str]) -> Any:
+    chosen = _audience_names(campaign)
     mail = settings().mail_settings()
     shown = _preview_locale(campaign)
     source = next((v for v in campaign.variants if v.locale == shown), campaign)
@@ -367,11 +373,26 @@ def schedule(campaign_id: int) -> Any:
 @bp.post("/<int:campaign_id>/send")
 @recruiter_required
 def send(campaign_id: int) -> Any:
+    """Queue a campaign for its audience now once confirmed; unconfirmed, ask and change nothing.
+
+    Only a send the service would make is asked about: a campaign already sent or
+    cancelled, or one that breaks a content rule, goes straight to `send_now`, which refuses.
+    """
     campaign = _campaign_or_404(campaign_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    mail = settings().mail_settings()
+    if campaign.status in EDITABLE and sendable_problem(campaign, mail) is None and not confirmed():
+        return ask(
+            "admin/campaigns/send.html",
+            _("Tick the box to confirm. Nothing has been sent."),
+            campaign=campaign,
+            audience_names=_audience_names(campaign),
+            # The count the page's button shows: the same preview as the campaign's page.
+            preview=preview_campaign_audience(db(), campaign.id, mail.locales),
+        )
     try:
-        queued = send_now(db(), campaign.id, settings=settings().mail_settings())
+        queued = send_now(db(), campaign.id, settings=mail)
     except CampaignError as exc:
         flash(_sentence(exc), "campaign")
     else:

@@ -24,6 +24,7 @@ from flask import (
 from jobs.wording import N_
 from portal.i18n import gettext as _
 from portal.views.admin import admin_required
+from portal.views.console_confirm import ask, confirmed
 from portal.views.console_people import me
 from portal.web.runtime import db, settings
 from portal.webhooks.delivery import redeliver, send_test_event
@@ -90,11 +91,6 @@ def _endpoint_or_404(public_id: str) -> WebhookEndpoint:
     if endpoint is None:
         abort(404)
     return endpoint
-
-
-def _confirmed() -> bool:
-    """Whether a destructive action's form carries its confirmation (a ticked box, or OK)."""
-    return request.form.get("confirm") == "yes"
 
 
 def _sentence(text: str) -> str:
@@ -171,6 +167,10 @@ def _common() -> dict[str, Any]:
 def _grace_hours() -> str:
     hours = settings().webhook_secret_grace_hours
     return f"{hours:g}"
+
+
+def _retry_hours() -> str:
+    return f"{settings().webhook_retry_hours:g}"
 
 
 def _secret_page(endpoint: WebhookEndpoint, secret: str, *, rotated: bool) -> Any:
@@ -279,11 +279,24 @@ def edit(public_id: str) -> Any:
 @bp.post("/<public_id>/enabled")
 @admin_required
 def set_enabled(public_id: str) -> Any:
-    """Enable or disable an endpoint (enabling starts its health afresh)."""
+    """Enable an endpoint at once (its health starts afresh); disable one once confirmed.
+
+    Unconfirmed, Disable asks and changes nothing: events that happen while an endpoint is
+    disabled are never sent to it. Its confirmation page posts no `enabled`, and anything
+    but "on" means disable.
+    """
     endpoint = _endpoint_or_404(public_id)
     enable = request.form.get("enabled") == "on"
     if enable == endpoint.enabled:
         return redirect(url_for("console_webhooks.show", public_id=public_id))
+    if not enable and not confirmed():
+        return ask(
+            "admin/webhooks/disable.html",
+            _("Tick the box to confirm. The endpoint is still enabled."),
+            endpoint=endpoint,
+            retry_hours=_retry_hours(),
+            **_common(),
+        )
     try:
         update_endpoint(
             db(), endpoint, _input_of(endpoint, enabled=enable), settings().webhook_allowed_hosts
@@ -299,7 +312,12 @@ def set_enabled(public_id: str) -> Any:
     if enable:
         flash(_("Endpoint enabled: new events will be delivered to it."))
     else:
-        flash(_("Endpoint disabled: no events are delivered to it until you enable it again."))
+        flash(
+            _(
+                "Endpoint disabled: events that happen while it is disabled are never sent to "
+                "it; deliveries already queued wait until you enable it again."
+            )
+        )
     return redirect(url_for("console_webhooks.show", public_id=public_id))
 
 
@@ -337,14 +355,13 @@ def redeliver_view(public_id: str, delivery_id: int) -> Any:
 def rotate(public_id: str) -> Any:
     """Rotate the signing secret once confirmed, and show the new one (once)."""
     endpoint = _endpoint_or_404(public_id)
-    if not _confirmed():
-        asked = request.form.get("step") == "confirm"  # the box was left unticked
-        return render_template(
+    if not confirmed():
+        return ask(
             "admin/webhooks/rotate.html",
+            _("Tick the box to confirm. The secret has not changed."),
             endpoint=endpoint,
-            error=_("Tick the box to confirm. The secret has not changed.") if asked else None,
             **_common(),
-        ), (400 if asked else 200)
+        )
     grace = timedelta(hours=settings().webhook_secret_grace_hours)
     secret = rotate_secret(db(), endpoint, grace, secret_seal(settings().secret_keys))
     _audit("webhook.secret_rotated", endpoint, grace_hours=grace.total_seconds() / 3600)
@@ -356,14 +373,13 @@ def rotate(public_id: str) -> Any:
 def delete(public_id: str) -> Any:
     """Delete an endpoint (with its secrets and delivery records) once confirmed."""
     endpoint = _endpoint_or_404(public_id)
-    if not _confirmed():
-        asked = request.form.get("step") == "confirm"
-        return render_template(
+    if not confirmed():
+        return ask(
             "admin/webhooks/delete.html",
+            _("Tick the box to confirm. Nothing has been deleted."),
             endpoint=endpoint,
-            error=_("Tick the box to confirm. Nothing has been deleted.") if asked else None,
             **_common(),
-        ), (400 if asked else 200)
+        )
     _audit("webhook.deleted", endpoint, host=urlsplit(endpoint.url).hostname or "")
     url = endpoint.url
     delete_endpoint(db(), endpoint)

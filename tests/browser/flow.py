@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tests.browser.conftest import ROOT, LivePortal
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Response
+    from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Response
 
 ARTIFACTS = ROOT / "test-artifacts"
 CORPUS = ROOT / "tests" / "data" / "resumes"
@@ -53,6 +53,20 @@ class FlowPage:
     console_errors: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
     shots: int = 0
+    # The messages of the dialogs answered by `answer_next_dialog`, in order.
+    dialogs: list[str] = field(default_factory=list)
+
+    def answer_next_dialog(self, *, accept: bool) -> None:
+        """Answer the page's next dialog (a confirm()) with OK or Cancel; keep its message."""
+
+        def handle(dialog: Dialog) -> None:
+            self.dialogs.append(dialog.message)
+            if accept:
+                dialog.accept()
+            else:
+                dialog.dismiss()
+
+        self.page.once("dialog", handle)
 
     # -- checks --------------------------------------------------------------------------
 

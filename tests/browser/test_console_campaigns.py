@@ -1,4 +1,5 @@
-"""A recruiter writes a campaign in a real browser, previews its audience and sends a test.
+"""A recruiter writes a campaign in a real browser, previews its audience and sends a test;
+Send now asks first (a dialog with JavaScript, a page without).
 
 The test message goes through the real sender worker (run in the test, one batch)
 to a real aiosmtpd server. Runs on SQLite and PostgreSQL; screenshots land in
@@ -11,8 +12,9 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import func, select
 
-from mailer.models import Campaign
+from mailer.models import Campaign, CampaignStatus, OutboxMessage
 from mailer.sink import MailSink, MemoryStore
 from mailer.worker import BatchResult
 from portal.auth.recruiters import set_recruiter
@@ -139,3 +141,86 @@ def test_content_refusals_are_readable_on_a_phone(
         assert "This campaign can't be sent yet" in flow.page.inner_text("main")
         assert flow.page.locator("#email-size").is_visible()
         flow.check("campaign-too-large")
+
+
+def _stored_campaign(portal: LivePortal) -> int:
+    """A draft campaign to everyone opted in (2 of _seed's candidates); returns its id."""
+    with session_scope(portal.sessions) as session:
+        campaign = Campaign(
+            name="Autumn hiring day at the Lisbon office",
+            subject="Join us",
+            body="We are **hiring**.",
+            audience={"interest_ids": []},
+        )
+        session.add(campaign)
+        session.flush()
+        return campaign.id
+
+
+def _sent(portal: LivePortal, campaign_id: int) -> tuple[CampaignStatus, int]:
+    """The campaign's status and how many outbox rows are queued."""
+    with portal.sessions() as session:
+        status = session.get_one(Campaign, campaign_id).status
+        queued = session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+    return status, queued
+
+
+def test_send_now_asks_in_a_dialog_and_cancel_sends_nothing(
+    chromium: Browser, portal: LivePortal, axe_source: str
+) -> None:
+    """With JavaScript: Cancel in Send now's dialog queues nothing; OK queues the audience."""
+    _seed(portal)
+    campaign_id = _stored_campaign(portal)
+    with open_flow(chromium, portal, axe_source, "campaign-send-js") as flow:
+        page = flow.page
+        flow.recruiter_login(EMAIL, PASSWORD)
+        flow.goto(f"/admin/campaigns/{campaign_id}")
+        send = page.get_by_role("button", name="Send now to 2")
+        flow.answer_next_dialog(accept=False)
+        send.click()
+        assert flow.dialogs[-1].startswith(
+            "Send the campaign Autumn hiring day at the Lisbon office to 2 candidates now?"
+        )
+        assert "Messages that have gone out can't be called back" in flow.dialogs[-1]
+        page.wait_for_timeout(300)  # a submission, had there been one, would have left
+        assert _sent(portal, campaign_id) == (CampaignStatus.DRAFT, 0)
+        flow.answer_next_dialog(accept=True)
+        send.click()
+        page.get_by_text("Queued for 2 recipients.").wait_for()
+        assert _sent(portal, campaign_id) == (CampaignStatus.SENT, 2)
+        flow.check("campaign-sent")
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_send_now_without_javascript_asks_on_the_page(
+    chromium: Browser, portal: LivePortal, phone: bool
+) -> None:
+    """Without JavaScript, by keyboard: Send now asks on a page naming the count and that it
+    can't be called back; unticked, nothing is queued; ticked, the audience is."""
+    _seed(portal)
+    campaign_id = _stored_campaign(portal)
+    run = "campaign-send-nojs-phone" if phone else "campaign-send-nojs"
+    with open_flow(
+        chromium, portal, None, run, phone=phone, javascript=False, keyboard=True
+    ) as flow:
+        page = flow.page
+        flow.recruiter_login(EMAIL, PASSWORD)
+        flow.goto(f"/admin/campaigns/{campaign_id}")
+        flow.press('main form[action$="/send"] button')
+        page.get_by_role("heading", name="Send this campaign now?").wait_for()
+        assert "Nothing has been sent yet." in page.get_by_role("status").inner_text()
+        facts = page.locator("main dl").inner_text()
+        assert "Autumn hiring day at the Lisbon office" in facts and "2 candidates" in facts
+        assert "can't be called back" in page.locator("main").inner_text()
+        assert _sent(portal, campaign_id) == (CampaignStatus.DRAFT, 0)
+        flow.check("send-asks")
+        flow.press('main button[type="submit"].button-primary')
+        page.get_by_text("Tick the box to confirm. Nothing has been sent.").wait_for()
+        assert _sent(portal, campaign_id) == (CampaignStatus.DRAFT, 0)
+        flow.console_errors[:] = [e for e in flow.console_errors if "status of 400" not in e]
+        flow.check("send-unticked")
+        flow.tick("#field-confirm")
+        flow.press('main button[type="submit"].button-primary')
+        flow.wait_for(f"/admin/campaigns/{campaign_id}")
+        page.get_by_text("Queued for 2 recipients.").wait_for()
+        assert _sent(portal, campaign_id) == (CampaignStatus.SENT, 2)

@@ -26,7 +26,7 @@ from tests.browser.flow import FlowPage, open_flow
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from playwright.sync_api import Browser, Dialog
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -127,29 +127,17 @@ def test_retire_and_merge_ask_in_a_dialog_and_cancel_changes_nothing(
     chromium: Browser, portal: LivePortal, axe_source: str, phone: bool
 ) -> None:
     """With JavaScript: Cancel in the dialog leaves the interest; OK retires or merges it."""
-    asked: list[str] = []
-
-    def answer(accept: bool) -> None:
-        def handle(dialog: Dialog) -> None:
-            asked.append(dialog.message)
-            if accept:
-                dialog.accept()
-            else:
-                dialog.dismiss()
-
-        flow.page.once("dialog", handle)
-
     with _signed_in(chromium, portal, axe_source, "console-confirm-js", phone) as flow:
         page = flow.page
         flow.goto("/admin/interests/")
         retire = page.get_by_role("button", name="Retire: Sales")
-        answer(accept=False)
+        flow.answer_next_dialog(accept=False)
         retire.click()
-        assert asked[-1].startswith("Retire Sales?")
+        assert flow.dialogs[-1].startswith("Retire Sales?")
         page.wait_for_timeout(300)  # a submission, had there been one, would have left
         assert page.url == f"{portal.url}/admin/interests/"
         assert _status(portal, "sales") == (InterestStatus.ACTIVE, None)
-        answer(accept=True)
+        flow.answer_next_dialog(accept=True)
         retire.click()
         flow.wait_for("/admin/interests/")
         page.get_by_text("Retired Sales").wait_for()
@@ -160,13 +148,13 @@ def test_retire_and_merge_ask_in_a_dialog_and_cancel_changes_nothing(
         flow.check("merge")
         assert not page.get_by_label("Yes, merge Design", exact=False).is_visible()
         page.get_by_label("Merge into").select_option(label="Data Science")
-        answer(accept=False)
+        flow.answer_next_dialog(accept=False)
         page.get_by_role("button", name="Merge Design").click()
-        assert asked[-1].startswith("Merge Design into Data Science?")
+        assert flow.dialogs[-1].startswith("Merge Design into Data Science?")
         page.wait_for_timeout(300)
         assert page.url.endswith("/merge")
         assert _status(portal, "design") == (InterestStatus.ACTIVE, None)
-        answer(accept=True)
+        flow.answer_next_dialog(accept=True)
         page.get_by_role("button", name="Merge Design").click()
         flow.wait_for("/admin/interests/")
         page.get_by_text("Merged Design into Data Science").wait_for()
@@ -226,32 +214,20 @@ def test_close_asks_in_a_dialog_and_cancel_keeps_the_job_open(
     chromium: Browser, portal: LivePortal, axe_source: str, phone: bool
 ) -> None:
     """With JavaScript: Cancel in the dialog leaves the posting open; OK closes it."""
-    asked: list[str] = []
-
-    def answer(accept: bool) -> None:
-        def handle(dialog: Dialog) -> None:
-            asked.append(dialog.message)
-            if accept:
-                dialog.accept()
-            else:
-                dialog.dismiss()
-
-        flow.page.once("dialog", handle)
-
     reference, _closed = _job(portal, "Platform Engineer")
     with _signed_in(chromium, portal, axe_source, "console-close-js", phone) as flow:
         page = flow.page
         flow.goto("/admin/jobs/")
         flow.check("jobs")
         close = page.get_by_role("button", name=f"Close: {reference}")
-        answer(accept=False)
+        flow.answer_next_dialog(accept=False)
         close.click()
-        assert asked[-1].startswith(f"Close {reference}: Platform Engineer?")
-        assert "can't be reopened" in asked[-1]
+        assert flow.dialogs[-1].startswith(f"Close {reference}: Platform Engineer?")
+        assert "can't be reopened" in flow.dialogs[-1]
         page.wait_for_timeout(300)  # a submission, had there been one, would have left
         assert page.url == f"{portal.url}/admin/jobs/"
         assert _job(portal, "Platform Engineer") == (reference, None)
-        answer(accept=True)
+        flow.answer_next_dialog(accept=True)
         close.click()
         flow.wait_for("/admin/jobs/")
         page.get_by_text(f"Closed {reference}").wait_for()
@@ -323,6 +299,7 @@ def test_deactivate_without_javascript_asks_on_the_page(
         flow.press('main button[type="submit"].button-danger')
         flow.wait_for("/admin/recruiters")
         page.get_by_text(f"{LONG_ADDRESS} can no longer log in.").wait_for()
+        flow.check("deactivated")  # the notice wraps the long address on a phone
         with portal.sessions() as session:
             user = session.scalars(
                 select(RecruiterUser).where(RecruiterUser.email == LONG_ADDRESS)

@@ -23,7 +23,7 @@ from tests.browser.conftest import LivePortal
 from tests.browser.flow import open_flow
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Dialog
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -118,17 +118,11 @@ def test_privacy_pages_and_holds_in_a_browser(
         assert page.get_by_text("Case 77").is_visible()
 
         # Release asks first: with JavaScript, in a dialog; OK releases.
-        asked: list[str] = []
-
-        def accept(dialog: Dialog) -> None:
-            asked.append(dialog.message)
-            dialog.accept()
-
-        page.once("dialog", accept)
+        flow.answer_next_dialog(accept=True)
         page.get_by_role("button", name="Release hold").click()
         flow.wait_for("/admin/candidates/[^/]+")
         page.get_by_text("Legal hold released").wait_for()
-        assert asked == [
+        assert flow.dialogs == [
             "Release the legal hold on Person5 Quill? Retention applies to them again."
         ]
 

@@ -1,4 +1,5 @@
-"""An admin adds a webhook endpoint in a real browser, sees its secret once, and works its page.
+"""An admin adds a webhook endpoint in a real browser, sees its secret once, and works its page;
+Disable, Rotate and Delete ask first (a dialog with JavaScript, a page without).
 
 Runs on SQLite and PostgreSQL, at desktop and phone (375 px) width, with axe-core and the
 no-overflow check on every page; screenshots land in test-artifacts/.
@@ -15,7 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from portal.auth.recruiters import set_recruiter
+from portal.webhooks.endpoints import EndpointInput, create_endpoint
 from portal.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookSecret
+from portal.webhooks.sealing import secret_seal
 from preferences.clock import now
 from preferences.db import session_scope
 from preferences.events import WebhookEvent
@@ -32,6 +35,8 @@ EMAIL = "ada@acme.example.com"
 PASSWORD = "a long recruiter password"
 RECEIVER = "127.0.0.1:9"  # allowed, never called: these tests run no worker
 LONG_ERROR = "ConnectError: " + "connection refused by the receiver " * 6
+# Long enough to overflow a phone unless the confirmation page wraps it.
+LONG_URL = f"http://{RECEIVER}/hooks/talent-connect/a-rather-long-path-for-a-phone-screen"
 
 
 @pytest.fixture
@@ -106,7 +111,8 @@ def test_add_an_endpoint_see_its_secret_once_and_rotate_it(
         page.get_by_role("heading", name="Endpoint added").wait_for()
         shown = page.get_by_label("Secret", exact=True).input_value()
         with session_scope(portal.sessions) as session:
-            (stored,) = session.scalars(select(WebhookSecret.secret)).all()
+            (sealed,) = session.scalars(select(WebhookSecret.sealed)).all()
+        stored = secret_seal(portal.settings.secret_keys).unseal(sealed)
         assert shown == stored and shown.startswith("whsec_")
         assert page.get_by_role("button", name="Copy").is_visible()
         flow.check("webhook-secret")
@@ -174,6 +180,94 @@ def test_delete_without_javascript_asks_on_a_page(
         assert "No endpoints yet" in page.locator("main").inner_text()
     with session_scope(portal.sessions) as session:
         assert session.scalars(select(WebhookEndpoint)).all() == []
+
+
+def _admin_and_endpoint(portal: LivePortal) -> str:
+    """An admin, and one enabled endpoint at LONG_URL; returns its public id."""
+    with session_scope(portal.sessions) as session:
+        set_recruiter(session, EMAIL, password=PASSWORD, name="Ada", role=RecruiterRole.ADMIN)
+        endpoint, _secret = create_endpoint(
+            session,
+            EndpointInput(url=LONG_URL, description="ATS sync"),
+            allowed_hosts=(RECEIVER,),
+            seal=secret_seal(portal.settings.secret_keys),
+        )
+        public_id = endpoint.public_id
+    return public_id
+
+
+def _enabled(portal: LivePortal) -> bool:
+    with portal.sessions() as session:
+        return session.scalars(select(WebhookEndpoint.enabled)).one()
+
+
+def test_disable_asks_in_a_dialog_and_enable_acts_at_once(
+    chromium: Browser, hook_portal: LivePortal, axe_source: str
+) -> None:
+    """With JavaScript: Cancel in Disable's dialog leaves the endpoint enabled, OK disables
+    it; Enable then acts at once, without a dialog."""
+    portal = hook_portal
+    public_id = _admin_and_endpoint(portal)
+    with open_flow(chromium, portal, axe_source, "webhook-disable-js") as flow:
+        page = flow.page
+        flow.recruiter_login(EMAIL, PASSWORD)
+        flow.goto(f"/admin/webhooks/{public_id}")
+        flow.check("webhook-enabled")
+        disable = page.get_by_role("button", name="Disable", exact=True)
+        flow.answer_next_dialog(accept=False)
+        disable.click()
+        assert flow.dialogs[-1].startswith(f"Disable {LONG_URL}? Events that happen while it is")
+        assert "deliveries already queued wait for it" in flow.dialogs[-1]
+        page.wait_for_timeout(300)  # a submission, had there been one, would have left
+        assert _enabled(portal)
+        flow.answer_next_dialog(accept=True)
+        disable.click()
+        page.get_by_text("Endpoint disabled").wait_for()
+        assert not _enabled(portal)
+        flow.check("webhook-disabled")
+        # Enable asks nothing: a dialog would be recorded (and dismissed, sending nothing).
+        flow.dialogs.clear()
+        flow.answer_next_dialog(accept=False)
+        page.get_by_role("button", name="Enable", exact=True).click()
+        page.get_by_text("Endpoint enabled").wait_for()
+        assert flow.dialogs == [] and _enabled(portal)
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_disable_without_javascript_asks_on_the_page(
+    chromium: Browser, hook_portal: LivePortal, phone: bool
+) -> None:
+    """Without JavaScript, by keyboard: Disable asks on a page that fits a long URL and says
+    what happens to events and queued deliveries; unticked, nothing changes; ticked, it
+    disables."""
+    portal = hook_portal
+    public_id = _admin_and_endpoint(portal)
+    run = "webhook-disable-nojs-phone" if phone else "webhook-disable-nojs"
+    with open_flow(
+        chromium, portal, None, run, phone=phone, javascript=False, keyboard=True
+    ) as flow:
+        page = flow.page
+        flow.recruiter_login(EMAIL, PASSWORD)
+        flow.goto(f"/admin/webhooks/{public_id}")
+        flow.press('main form[action$="/enabled"] button')
+        page.get_by_role("heading", name="Disable the endpoint?").wait_for()
+        assert "Nothing has changed yet." in page.get_by_role("status").inner_text()
+        assert LONG_URL in page.locator("main dl").inner_text()
+        said = page.locator("main").inner_text()
+        assert "events that happen are never sent to it" in said
+        assert "they go out when you enable it again" in said
+        assert _enabled(portal)
+        flow.check("disable-asks")
+        flow.press('main button[type="submit"].button-danger')
+        page.get_by_text("Tick the box to confirm. The endpoint is still enabled.").wait_for()
+        assert _enabled(portal)
+        flow.console_errors[:] = [e for e in flow.console_errors if "status of 400" not in e]
+        flow.check("disable-unticked")
+        flow.tick("#field-confirm")
+        flow.press('main button[type="submit"].button-danger')
+        flow.wait_for(f"/admin/webhooks/{public_id}")
+        page.get_by_text("Endpoint disabled").wait_for()
+        assert not _enabled(portal)
 
 
 def test_add_an_endpoint_from_the_keyboard(

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from html import unescape
 from pathlib import Path
 from typing import TypeVar
 
@@ -46,6 +47,27 @@ def csrf_token(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match is not None, "the page has no csrf_token field"
     return match.group(1)
+
+
+# A destructive console action's form, confirmed (the ticked box, or the dialog's OK).
+CONFIRMED = {"step": "confirm", "confirm": "yes"}
+
+
+def ask_first(client: FlaskClient, url: str, token: str) -> tuple[str, str]:
+    """POST a destructive console action as its button does, then as its confirmation page
+    does with the box unticked: the page (200) and the page with its error (400), as text
+    with entities decoded. What they say, and that nothing changed, is the caller's to check.
+    """
+    asked = client.post(url, data={"csrf_token": token})
+    assert asked.status_code == 200, asked.status_code
+    unticked = client.post(url, data={"csrf_token": token, "step": "confirm"})
+    assert unticked.status_code == 400, unticked.status_code
+    return unescape(asked.text), unescape(unticked.text)
+
+
+def confirm(client: FlaskClient, url: str, token: str) -> TestResponse:
+    """POST a destructive console action, confirmed."""
+    return client.post(url, data={"csrf_token": token, **CONFIRMED})
 
 
 def login(

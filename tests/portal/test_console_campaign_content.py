@@ -150,7 +150,8 @@ def test_a_campaign_within_the_limit_shows_its_size_and_can_be_sent(
     assert size is not None and float(size.group(1)) * 1000 < MAX_EMAIL_HTML_BYTES
     assert "can't be sent yet" not in page.text
     sent = client.post(
-        f"/admin/campaigns/{campaign_id}/send", data={"csrf_token": csrf_token(page.text)}
+        f"/admin/campaigns/{campaign_id}/send",
+        data={"csrf_token": csrf_token(page.text), "step": "confirm", "confirm": "yes"},
     )
     assert sent.status_code == 302
     assert _count(sessions, OutboxMessage) == 1

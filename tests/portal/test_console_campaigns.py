@@ -1,4 +1,5 @@
-"""Console campaign pages: create, edit, preview, audience, test send, schedule, cancel, CLI."""
+"""Console campaign pages: create, edit, preview, audience, test send, schedule, send now,
+cancel, CLI."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from mailer.models import Campaign, CampaignStatus, MessageKind, OutboxMessage, 
 from mailer.reputation import pause_campaign
 from preferences.clock import now
 from preferences.db import session_scope
+from preferences.events import WebhookEvent
 from preferences.models import (
     Candidate,
     MassEmail,
@@ -23,9 +25,12 @@ from preferences.models import (
 )
 from tests.conftest import TEST_SECRET
 from tests.portal.helpers import (
+    CONFIRMED,
     RECRUITER_EMAIL,
     add_interest,
+    ask_first,
     clean_env,
+    confirm,
     csrf_token,
     login,
     run_cli,
@@ -73,6 +78,13 @@ def _create(client: FlaskClient, **fields: object) -> str:
     response = client.post("/admin/campaigns/new", data=data)
     assert response.status_code == 302, response.text
     return response.headers["Location"]
+
+
+def _send_now(client: FlaskClient, campaign_id: int, token: str) -> None:
+    """Send now, confirmed (the dialog's OK, or the confirmation page's ticked box)."""
+    confirmed = {"csrf_token": token, **CONFIRMED}
+    response = client.post(f"/admin/campaigns/{campaign_id}/send", data=confirmed)
+    assert response.status_code == 302, response.text
 
 
 def _campaigns(sessions: sessionmaker[Session]) -> list[Campaign]:
@@ -239,8 +251,7 @@ def test_send_now_queues_the_audience_and_cancel_stops_the_rest(
     location = _create(client)
     campaign_id = _campaigns(sessions)[0].id
     token = csrf_token(client.get(location).text)
-    response = client.post(f"/admin/campaigns/{campaign_id}/send", data={"csrf_token": token})
-    assert response.status_code == 302
+    _send_now(client, campaign_id, token)
     assert "Queued for 2 recipients" in client.get(location).text
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
@@ -250,7 +261,7 @@ def test_send_now_queues_the_audience_and_cancel_stops_the_rest(
     assert "cannot be sent again" in client.get(location).text
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
-    confirmed = {"csrf_token": token, "step": "confirm", "confirm": "yes"}
+    confirmed = {"csrf_token": token, **CONFIRMED}
     client.post(f"/admin/campaigns/{campaign_id}/cancel", data=confirmed)
     assert "2 message(s) not sent yet will be skipped" in client.get(location).text
     assert _campaigns(sessions)[0].status is CampaignStatus.CANCELLED
@@ -261,7 +272,7 @@ def _pause_after_send(client: FlaskClient, sessions: sessionmaker[Session]) -> t
     location = _create(client)
     campaign_id = _campaigns(sessions)[0].id
     token = csrf_token(client.get(location).text)
-    client.post(f"/admin/campaigns/{campaign_id}/send", data={"csrf_token": token})
+    _send_now(client, campaign_id, token)
     with session_scope(sessions) as session:
         assert pause_campaign(session, campaign_id) == 2
         session.add(
@@ -317,15 +328,13 @@ def test_cancelling_a_paused_campaign_skips_the_held_messages(
     _seed(sessions)
     login(client, *recruiter)
     campaign_id, location, token = _pause_after_send(client, sessions)
-    asked = client.post(f"/admin/campaigns/{campaign_id}/cancel", data={"csrf_token": token})
-    assert asked.status_code == 200
-    said = html.unescape(asked.text)
+    said, _unticked = ask_first(client, f"/admin/campaigns/{campaign_id}/cancel", token)
     assert (
         "Messages already sent stay sent; the rest, including the held ones, are never sent."
         in said
     )
     assert _statuses(sessions) == ["held", "held"]
-    confirmed = {"csrf_token": token, "step": "confirm", "confirm": "yes"}
+    confirmed = {"csrf_token": token, **CONFIRMED}
     client.post(f"/admin/campaigns/{campaign_id}/cancel", data=confirmed)
     assert "2 message(s) not sent yet will be skipped" in client.get(location).text
     assert _campaigns(sessions)[0].status is CampaignStatus.CANCELLED
@@ -335,15 +344,22 @@ def test_cancelling_a_paused_campaign_skips_the_held_messages(
 def test_actions_without_a_csrf_token_are_refused(
     client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    """A send-now or confirmed cancel POST without the form's token is a 400, changing nothing."""
+    """A send-now or cancel POST without the form's token, confirmed or not, is a 400 and
+    changes nothing."""
     _seed(sessions)
     login(client, *recruiter)
     _create(client)
     campaign_id = _campaigns(sessions)[0].id
-    assert client.post(f"/admin/campaigns/{campaign_id}/send").status_code == 400
-    confirmed = {"step": "confirm", "confirm": "yes"}
-    assert client.post(f"/admin/campaigns/{campaign_id}/cancel", data=confirmed).status_code == 400
+    confirmed = CONFIRMED
+    for action in ("send", "cancel"):
+        url = f"/admin/campaigns/{campaign_id}/{action}"
+        assert client.post(url).status_code == 400, action
+        response = client.post(url, data=confirmed)
+        assert response.status_code == 400, action
+        assert "Nothing has" not in response.text and "Tick the box" not in response.text
     assert _campaigns(sessions)[0].status is CampaignStatus.DRAFT
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_cancel_asks_first_and_changes_nothing(
@@ -359,20 +375,98 @@ def test_cancel_asks_first_and_changes_nothing(
     assert "/static/confirm.js" in page
     token = csrf_token(page)
     url = f"/admin/campaigns/{campaign_id}/cancel"
-    asked = client.post(url, data={"csrf_token": token})
-    assert asked.status_code == 200
-    said = html.unescape(asked.text)
+    said, unticked = ask_first(client, url, token)
     assert "Cancel this campaign?" in said and "Nothing has changed yet." in said
     assert "Autumn news" in said and "News from Acme" in said
     assert "It will never be sent: a cancelled campaign can't be edited" in said
-    unticked = client.post(url, data={"csrf_token": token, "step": "confirm"})
-    assert unticked.status_code == 400
-    assert "Tick the box to confirm. The campaign has not been cancelled." in unticked.text
+    assert "Tick the box to confirm. The campaign has not been cancelled." in unticked
     assert _campaigns(sessions)[0].status is CampaignStatus.DRAFT
-    done = client.post(url, data={"csrf_token": token, "step": "confirm", "confirm": "yes"})
+    done = confirm(client, url, token)
     assert done.status_code == 302
     assert "The campaign was cancelled." in client.get(location).text
     assert _campaigns(sessions)[0].status is CampaignStatus.CANCELLED
+
+
+def _sent_rows(sessions: sessionmaker[Session]) -> tuple[int, list[dict[str, object]]]:
+    """The outbox rows queued, and the data of the campaign.sent events written."""
+    with sessions() as session:
+        queued = session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+        events = list(
+            session.scalars(select(WebhookEvent.data).where(WebhookEvent.type == "campaign.sent"))
+        )
+    return queued, events
+
+
+def test_send_now_asks_first_and_changes_nothing(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """Send now first asks, naming the button's count (nothing is queued); unticked, it says
+    so; ticked, it queues the audience and writes campaign.sent as before."""
+    _seed(sessions)
+    login(client, *recruiter)
+    location = _create(client)
+    campaign_id = _campaigns(sessions)[0].id
+    page = html.unescape(client.get(location).text)
+    assert "Send now to 2</button>" in page
+    assert 'data-confirm="Send the campaign Autumn news to 2 candidates now?' in page
+    assert "/static/confirm.js" in page
+    token = csrf_token(page)
+    url = f"/admin/campaigns/{campaign_id}/send"
+    said, unticked = ask_first(client, url, token)
+    assert "Send this campaign now?" in said and "Nothing has been sent yet." in said
+    assert "Autumn news" in said and "News from Acme" in said
+    assert "Everyone opted in to mass email" in said
+    assert "<dt>Recipients</dt><dd>2 candidates</dd>" in said
+    assert "It is queued at once for the 2 candidates who would receive it now" in said
+    assert "Messages that have gone out can't be called back." in said
+    assert "Until every message has gone, Cancel on the campaign's page stops the rest" in said
+    assert 'name="confirm" value="yes"' in said
+    assert 'name="step" value="confirm"' in said
+    assert "Yes, send this campaign to 2 candidates now." in said
+    assert "Send now to 2</button>" in said
+    assert _campaigns(sessions)[0].status is CampaignStatus.DRAFT
+    assert _sent_rows(sessions) == (0, [])
+    assert "Tick the box to confirm. Nothing has been sent." in unticked
+    assert 'aria-invalid="true"' in unticked
+    assert _campaigns(sessions)[0].status is CampaignStatus.DRAFT
+    assert _sent_rows(sessions) == (0, [])
+    done = confirm(client, url, token)
+    assert done.status_code == 302
+    assert done.headers["Location"].endswith(location)
+    assert "Queued for 2 recipients." in client.get(location).text
+    assert _campaigns(sessions)[0].status is CampaignStatus.SENT
+    assert _sent_rows(sessions) == (2, [{"campaign_id": campaign_id, "recipients": 2}])
+
+
+def test_send_now_of_a_scheduled_campaign_says_it_goes_now_instead(
+    client: FlaskClient, recruiter: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    """A scheduled campaign's confirmation names its send time and says it goes now instead;
+    one the console refuses anyway (already sent) is answered at once, without asking."""
+    ids = _seed(sessions)
+    login(client, *recruiter)
+    location = _create(client, audience="interests", interest_ids=[str(ids["data"])])
+    campaign_id = _campaigns(sessions)[0].id
+    token = csrf_token(client.get(location).text)
+    later = (now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    client.post(
+        f"/admin/campaigns/{campaign_id}/schedule",
+        data={"csrf_token": token, "send_at": later, "timezone": "UTC"},
+    )
+    url = f"/admin/campaigns/{campaign_id}/send"
+    said, _unticked = ask_first(client, url, token)
+    assert "Opted in to mass email and subscribed to Data Science" in said
+    assert "<dt>Recipients</dt><dd>1 candidate</dd>" in said
+    assert f"{later.replace('T', ' ')} UTC" in said
+    assert "It goes now instead of at its scheduled time." in said
+    assert _campaigns(sessions)[0].status is CampaignStatus.SCHEDULED
+    assert _sent_rows(sessions) == (0, [])
+    _send_now(client, campaign_id, token)
+    assert _campaigns(sessions)[0].status is CampaignStatus.SENT
+    again = client.post(url, data={"csrf_token": token})
+    assert again.status_code == 302
+    assert "cannot be sent again" in client.get(location).text
+    assert _sent_rows(sessions)[0] == 1
 
 
 def test_unknown_campaign_is_404(client: FlaskClient, recruiter: tuple[str, str]) -> None:

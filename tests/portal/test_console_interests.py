@@ -29,7 +29,7 @@ from preferences.models import (
     SubscriptionStatus,
 )
 from preferences.subscriptions import get_or_create_candidate, subscribe, unsubscribe
-from tests.portal.helpers import add_interest, add_job, csrf_token, login
+from tests.portal.helpers import add_interest, add_job, ask_first, confirm, csrf_token, login
 
 
 def _signed_in(client: FlaskClient, recruiter: tuple[str, str]) -> str:
@@ -157,18 +157,13 @@ def test_retire_without_confirmation_asks_and_changes_nothing(
         a = add_interest(s, "Alpha", position=1).id
     token = _signed_in(client, recruiter)
     url = f"/admin/interests/{a}/retire"
-    asked = client.post(url, data={"csrf_token": token})
-    assert asked.status_code == 200
-    assert "Retire Alpha?" in asked.text and "Nothing has changed yet." in asked.text
-    assert (
-        'name="confirm" value="yes"' in asked.text and 'name="step" value="confirm"' in asked.text
-    )
-    unticked = client.post(url, data={"csrf_token": token, "step": "confirm"})
-    assert unticked.status_code == 400
-    assert "Tick the box to confirm. Nothing has been retired." in unticked.text
+    said, unticked = ask_first(client, url, token)
+    assert "Retire Alpha?" in said and "Nothing has changed yet." in said
+    assert 'name="confirm" value="yes"' in said and 'name="step" value="confirm"' in said
+    assert "Tick the box to confirm. Nothing has been retired." in unticked
     with sessions() as s:
         assert s.get_one(Interest, a).status is InterestStatus.ACTIVE
-    done = client.post(url, data={"csrf_token": token, "step": "confirm", "confirm": "yes"})
+    done = confirm(client, url, token)
     assert done.status_code == 302
     with sessions() as s:
         assert s.get_one(Interest, a).status is InterestStatus.RETIRED

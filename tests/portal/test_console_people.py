@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from html import unescape
 
 import pytest
 from flask import Flask
@@ -18,7 +17,15 @@ from preferences import clock
 from preferences.db import session_scope
 from preferences.models import AuditEvent, RecruiterRole, RecruiterUser
 from tests.conftest import TEST_SECRET
-from tests.portal.helpers import RECRUITER_EMAIL, RECRUITER_PASSWORD, csrf_token, login
+from tests.portal.helpers import (
+    CONFIRMED,
+    RECRUITER_EMAIL,
+    RECRUITER_PASSWORD,
+    ask_first,
+    confirm,
+    csrf_token,
+    login,
+)
 
 ADMIN_EMAIL = "ada.admin@acme.example.com"
 LINK_RE = re.compile(r'value="(https?://[^"]*/admin/login/[^"]+)"')
@@ -134,7 +141,7 @@ def test_change_role_and_deactivate(
     assert (RECRUITER_EMAIL, "admin", True) in _accounts(sessions)
     response = client.post(f"{url}/role", data={"csrf_token": token, "role": "boss"})
     assert response.status_code == 400 and "Choose a known role." in response.text
-    confirmed = {"csrf_token": token, "step": "confirm", "confirm": "yes"}
+    confirmed = {"csrf_token": token, **CONFIRMED}
     assert client.post(f"{url}/deactivate", data=confirmed).status_code == 302
     assert (RECRUITER_EMAIL, "admin", False) in _accounts(sessions)
     assert login(client.application.test_client(), *recruiter).status_code == 400
@@ -152,7 +159,7 @@ def test_admin_cannot_lock_everyone_out_and_bad_invites_store_nothing(
     assert response.status_code == 400 and "deactivate your own account" in response.text
     response = client.post(
         f"/admin/recruiters/{me}/deactivate",
-        data={"csrf_token": token, "step": "confirm", "confirm": "yes"},
+        data={"csrf_token": token, **CONFIRMED},
     )
     assert response.status_code == 400 and "deactivate your own account" in response.text
     response = client.post(
@@ -204,22 +211,18 @@ def test_deactivate_asks_first_and_changes_nothing(
     assert f'data-confirm="Deactivate {RECRUITER_EMAIL}?' in listing.text
     assert "/static/confirm.js" in listing.text
     url = f"/admin/recruiters/{rita_id}/deactivate"
-    asked = client.post(url, data={"csrf_token": token})
-    assert asked.status_code == 200
-    said = unescape(asked.text)
+    said, unticked = ask_first(client, url, token)
     assert "Deactivate this recruiter account?" in said and "Nothing has changed yet." in said
     assert RECRUITER_EMAIL in said
     assert "signed out of the console at once, on every device" in said
     assert "can no longer sign in, with their password or with a one-time login link" in said
     assert "This can't be undone" in said
     assert 'name="confirm" value="yes"' in said and 'name="step" value="confirm"' in said
-    unticked = client.post(url, data={"csrf_token": token, "step": "confirm"})
-    assert unticked.status_code == 400
-    assert "Tick the box to confirm. Nothing has been deactivated." in unticked.text
+    assert "Tick the box to confirm. Nothing has been deactivated." in unticked
     assert (RECRUITER_EMAIL, "recruiter", True) in _accounts(sessions)
     assert _deactivations(sessions) == []
     assert rita.get("/admin/").status_code == 200
-    done = client.post(url, data={"csrf_token": token, "step": "confirm", "confirm": "yes"})
+    done = confirm(client, url, token)
     assert done.status_code == 302
     assert f"{RECRUITER_EMAIL} can no longer log in." in client.get("/admin/recruiters").text
     assert (RECRUITER_EMAIL, "recruiter", False) in _accounts(sessions)
@@ -256,8 +259,8 @@ def test_deactivate_without_a_good_csrf_token_is_refused(
         ).one()
     url = f"/admin/recruiters/{rita_id}/deactivate"
     for data in (
-        {"step": "confirm", "confirm": "yes"},
-        {"csrf_token": token[:-4] + "AAAA", "step": "confirm", "confirm": "yes"},
+        CONFIRMED,
+        {"csrf_token": token[:-4] + "AAAA", **CONFIRMED},
     ):
         response = client.post(url, data=data)
         assert response.status_code == 400, data

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from html import unescape
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,15 @@ from preferences.models import (
 )
 from preferences.retention import place_hold
 from tests.conftest import make_settings
-from tests.portal.helpers import RECRUITER_EMAIL, RECRUITER_PASSWORD, csrf_token, login
+from tests.portal.helpers import (
+    CONFIRMED,
+    RECRUITER_EMAIL,
+    RECRUITER_PASSWORD,
+    ask_first,
+    confirm,
+    csrf_token,
+    login,
+)
 
 ADMIN_EMAIL = "ada.admin@acme.example.com"
 # A Monday; the weeks on the page start 2 Nov, 9 Nov, 16 Nov...
@@ -249,7 +256,7 @@ def test_admin_places_and_releases_a_hold(
     assert _expiry_rows(client.get("/admin/privacy").text)[0] == 1
 
     clock.advance(timedelta(hours=1))
-    confirmed = {"csrf_token": token, "step": "confirm", "confirm": "yes"}
+    confirmed = {"csrf_token": token, **CONFIRMED}
     released = client.post(f"{url}/hold/release", data=confirmed)
     assert released.status_code == 302
     assert _holds(sessions)[1].released_at == datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
@@ -271,23 +278,17 @@ def test_release_asks_first_and_changes_nothing(
     assert 'data-confirm="Release the legal hold on Hal Quill?' in page
     assert "/static/confirm.js" in page
     token = csrf_token(page)
-    asked = client.post(f"{url}/hold/release", data={"csrf_token": token})
-    assert asked.status_code == 200
-    said = unescape(asked.text)
+    said, unticked = ask_first(client, f"{url}/hold/release", token)
     assert "Release the legal hold?" in said and "Nothing has changed yet." in said
     assert "Hal Quill" in said and "hal@example.com" in said and "Litigation 42" in said
     assert "retention applies to this person again" in said
     assert "2026-11-04 12:00 UTC" in said
-    unticked = client.post(f"{url}/hold/release", data={"csrf_token": token, "step": "confirm"})
-    assert unticked.status_code == 400
-    assert "Tick the box to confirm. The legal hold still stands." in unticked.text
-    no_token = client.post(f"{url}/hold/release", data={"step": "confirm", "confirm": "yes"})
+    assert "Tick the box to confirm. The legal hold still stands." in unticked
+    no_token = client.post(f"{url}/hold/release", data=CONFIRMED)
     assert no_token.status_code == 400
     assert [h.released_at for h in _holds(sessions)] == [None]
     assert _audits(sessions, "candidate.hold_released") == []
-    done = client.post(
-        f"{url}/hold/release", data={"csrf_token": token, "step": "confirm", "confirm": "yes"}
-    )
+    done = confirm(client, f"{url}/hold/release", token)
     assert done.status_code == 302
     assert [h.released_at for h in _holds(sessions)] == [T0]
     assert [e.subject for e in _audits(sessions, "candidate.hold_released")] == [people["hal"]]

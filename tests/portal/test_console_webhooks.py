@@ -1,8 +1,10 @@
 """The console's Webhooks pages: admins only, CSRF, the secret shown once, clear errors that
-store nothing, health figures, deliveries with Redeliver, Send test event, rotation, delete."""
+store nothing, health figures, deliveries with Redeliver, Send test event, disable (asked
+first) and enable, rotation, delete."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -334,11 +336,28 @@ def test_edit_changes_the_endpoint(admin: FlaskClient, sessions: sessionmaker[Se
     assert actions == ["webhook.changed"]
 
 
+def _confirm(data: dict[str, Any]) -> dict[str, Any]:
+    """The form as the confirmation page's ticked box (or the dialog's OK) sends it."""
+    return {**data, "step": "confirm", "confirm": "yes"}
+
+
+def _audit_actions(sessions: sessionmaker[Session], public_id: str) -> list[str]:
+    with session_scope(sessions) as session:
+        return list(
+            session.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.subject == public_id)
+                .order_by(AuditEvent.id)
+            )
+        )
+
+
 def test_disable_and_enable(admin: FlaskClient, sessions: sessionmaker[Session]) -> None:
-    """Disable records the reason shown on the list; Enable clears it and the failing mark."""
+    """Disable (confirmed) records the reason shown on the list; Enable, one click, clears it
+    and the failing mark."""
     public_id = _seed_endpoint(sessions)
     page = f"/admin/webhooks/{public_id}"
-    response = _post(admin, page, f"{page}/enabled", {"enabled": "off"})
+    response = _post(admin, page, f"{page}/enabled", _confirm({"enabled": "off"}))
     assert response.status_code == 302
     listing = admin.get("/admin/webhooks/").text
     assert "Disabled" in listing and "disabled by an admin" in listing
@@ -346,7 +365,10 @@ def test_disable_and_enable(admin: FlaskClient, sessions: sessionmaker[Session])
         endpoint = session.scalars(select(WebhookEndpoint)).one()
         endpoint.failing_since = now() - timedelta(days=6)
         endpoint.disabled_reason = "failing for 5 days"
-    assert "failing for 5 days" in admin.get(page).text
+    shown = admin.get(page).text
+    assert "failing for 5 days" in shown
+    enable_form = re.search(r'<form[^>]*action="[^"]*/enabled"[^>]*>', shown)
+    assert enable_form is not None and "data-confirm" not in enable_form.group(0)
     response = _post(admin, page, f"{page}/enabled", {"enabled": "on"})
     assert response.status_code == 302
     with session_scope(sessions) as session:
@@ -354,6 +376,74 @@ def test_disable_and_enable(admin: FlaskClient, sessions: sessionmaker[Session])
         assert endpoint.enabled
         assert endpoint.failing_since is None and endpoint.disabled_reason is None
     assert "Endpoint enabled" in admin.get(page).text
+    assert _audit_actions(sessions, public_id) == ["webhook.changed", "webhook.changed"]
+
+
+def test_disable_asks_first_and_changes_nothing(
+    admin: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """Disable first asks, saying what happens to events and queued deliveries (nothing
+    changes); unticked, it says so; ticked, it disables and writes webhook.changed."""
+    public_id = _seed_endpoint(sessions, description="ATS sync")
+    endpoint_id = _endpoint_id(sessions, public_id)
+    with session_scope(sessions) as session:
+        queued = _delivery(session, endpoint_id, DeliveryStatus.PENDING).id
+    page = f"/admin/webhooks/{public_id}"
+    shown = html.unescape(admin.get(page).text)
+    assert f'data-confirm="Disable {RECEIVER_URL}? Events that happen while it is disabled' in shown
+    assert "/static/confirm.js" in shown
+    before = _endpoint_rows(sessions)
+    url = f"{page}/enabled"
+
+    def unchanged() -> None:
+        assert _endpoint_rows(sessions) == before
+        with session_scope(sessions) as session:
+            endpoint = session.get_one(WebhookEndpoint, endpoint_id)
+            assert endpoint.enabled
+            assert endpoint.disabled_at is None and endpoint.disabled_reason is None
+            assert session.get_one(WebhookDelivery, queued).status is DeliveryStatus.PENDING
+        assert _audit_actions(sessions, public_id) == []
+
+    asked = _post(admin, page, url, {"enabled": "off"})
+    assert asked.status_code == 200
+    said = html.unescape(asked.text)
+    assert "Disable the endpoint?" in said and "Nothing has changed yet." in said
+    assert RECEIVER_URL in said and "ATS sync" in said and "All events" in said
+    assert (
+        "While it is disabled, events that happen are never sent to it, and they are not "
+        "kept for it: enabling it again does not send what it missed" in said
+    )
+    assert "Deliveries already queued for it, new ones and retries, are kept" in said
+    assert "they go out when you enable it again" in said
+    assert (
+        "A delivery whose retries have run out by then (WEBHOOK_RETRY_HOURS, 72 hours from "
+        "when it was queued) gets one last try." in said
+    )
+    assert "Send test event still reaches it." in said
+    assert 'name="confirm" value="yes"' in asked.text
+    assert 'name="step" value="confirm"' in asked.text
+    assert f"Yes, disable {RECEIVER_URL}." in said
+    unchanged()
+    unticked = _post(admin, page, url, {"step": "confirm"})
+    assert unticked.status_code == 400
+    assert "Tick the box to confirm. The endpoint is still enabled." in unticked.text
+    assert 'aria-invalid="true"' in unticked.text
+    unchanged()
+    done = _post(admin, page, url, _confirm({}))
+    assert done.status_code == 302
+    assert done.headers["Location"].endswith(page)
+    with session_scope(sessions) as session:
+        endpoint = session.get_one(WebhookEndpoint, endpoint_id)
+        assert not endpoint.enabled and endpoint.disabled_reason == "disabled by an admin"
+        # Queued deliveries are kept: they wait for the endpoint.
+        assert session.get_one(WebhookDelivery, queued).status is DeliveryStatus.PENDING
+        audit = session.scalars(select(AuditEvent).where(AuditEvent.subject == public_id)).one()
+        assert (audit.action, audit.detail["enabled"]) == ("webhook.changed", False)
+    assert "Endpoint disabled" in admin.get(page).text
+    # Disabling a disabled endpoint asks nothing and changes nothing.
+    again = _post(admin, page, url, {"enabled": "off"})
+    assert again.status_code == 302
+    assert _audit_actions(sessions, public_id) == ["webhook.changed"]
 
 
 def test_list_and_page_show_success_rates(
@@ -592,6 +682,7 @@ def test_posts_need_the_csrf_token(admin: FlaskClient, sessions: sessionmaker[Se
         ("/admin/webhooks/new", {"url": RECEIVER_URL}),
         (f"{page}/edit", {"url": RECEIVER_URL}),
         (f"{page}/enabled", {"enabled": "off"}),
+        (f"{page}/enabled", _confirm({"enabled": "off"})),
         (f"{page}/test", {}),
         (f"{page}/deliveries/{delivery_id}/redeliver", {}),
         (f"{page}/rotate", {"confirm": "yes"}),

@@ -14,8 +14,9 @@ from preferences.db import make_engine, make_session_factory
 
 def seal_secrets(settings: Settings, engine: Engine) -> SealReport:
     """Seal the stored webhook signing secrets under the first of SECRET_KEYS; the report."""
-    with make_session_factory(engine)() as session:
-        return seal_stored_secrets(session, secret_seal(tuple(settings.secret_keys)))
+    return seal_stored_secrets(
+        make_session_factory(engine), secret_seal(tuple(settings.secret_keys))
+    )
 
 
 def _echo_sealed(report: SealReport) -> None:

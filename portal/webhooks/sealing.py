@@ -24,11 +24,12 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from portal.errors import PortalError
 from portal.webhooks.models import WebhookSecret
 from portal.webhooks.signing import SECRET_PREFIX
+from preferences.db import session_scope
 
 log = logging.getLogger("portal.webhooks.sealing")
 
@@ -104,37 +105,37 @@ class SealReport:
     unreadable: int = 0  # no key opens them: left as they are
 
 
-def seal_stored_secrets(session: Session, seal: SecretSeal) -> SealReport:
+def seal_stored_secrets(sessions: sessionmaker[Session], seal: SecretSeal) -> SealReport:
     """Seal every stored signing secret under the first key, a batch per transaction.
 
-    Commits as it goes; secrets no key opens are left as they are, counted and logged.
+    Secrets no key opens are left as they are, counted and logged.
     """
     sealed = current = unreadable = 0
     after = 0
     while True:
-        rows = list(
-            session.scalars(
-                select(WebhookSecret)
-                .where(WebhookSecret.id > after)
-                .order_by(WebhookSecret.id)
-                .limit(_BATCH)
-            )
-        )
-        if not rows:
-            return SealReport(sealed, current, unreadable)
-        for row in rows:
-            if seal.is_current(row.sealed):
-                current += 1
-                continue
-            try:
-                row.sealed = seal.seal(seal.unseal(row.sealed))
-            except SecretUnreadable:
-                unreadable += 1
-                log.warning(
-                    "webhook secret unreadable",
-                    extra={"secret_id": row.id, "endpoint_id": row.endpoint_id},
+        with session_scope(sessions) as session:
+            rows = list(
+                session.scalars(
+                    select(WebhookSecret)
+                    .where(WebhookSecret.id > after)
+                    .order_by(WebhookSecret.id)
+                    .limit(_BATCH)
                 )
-                continue
-            sealed += 1
-        after = rows[-1].id
-        session.commit()
+            )
+            if not rows:
+                return SealReport(sealed, current, unreadable)
+            for row in rows:
+                if seal.is_current(row.sealed):
+                    current += 1
+                    continue
+                try:
+                    row.sealed = seal.seal(seal.unseal(row.sealed))
+                except SecretUnreadable:
+                    unreadable += 1
+                    log.warning(
+                        "webhook secret unreadable",
+                        extra={"secret_id": row.id, "endpoint_id": row.endpoint_id},
+                    )
+                    continue
+                sealed += 1
+            after = rows[-1].id

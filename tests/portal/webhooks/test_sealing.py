@@ -119,16 +119,16 @@ def test_seal_stored_secrets_seals_plain_and_old_ones_and_leaves_unreadable_ones
         )
     lost_before = _stored(hooks.sessions)[2]
     seal = SecretSeal([TEST_SECRET, OLD_KEY])
-    with hooks.sessions() as session:
-        report = seal_stored_secrets(session, seal)
+    report = seal_stored_secrets(hooks.sessions, seal)
     assert report == SealReport(sealed=2, current=0, unreadable=1)
     first, second, third = _stored(hooks.sessions)
     only_first = SecretSeal([TEST_SECRET])
     assert only_first.unseal(first) == plain.secret
     assert only_first.unseal(second) == secret_of_old
     assert third == lost_before
-    with hooks.sessions() as session:
-        assert seal_stored_secrets(session, seal) == SealReport(sealed=0, current=2, unreadable=1)
+    assert seal_stored_secrets(hooks.sessions, seal) == SealReport(
+        sealed=0, current=2, unreadable=1
+    )
 
 
 def test_an_endpoint_whose_secret_no_key_opens_fails_its_deliveries_and_others_go_on(
